@@ -1,0 +1,94 @@
+package dev.imgmatch.schemas;
+
+import dev.imgmatch.avro.Deletion;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.ImageSubmission;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.PreparedImage;
+import dev.imgmatch.avro.QueryReply;
+import dev.imgmatch.avro.QueryRequest;
+import dev.imgmatch.avro.Reject;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.serialization.Serdes;
+
+/**
+ * Every topic imgmatch uses, under one configurable prefix (default {@value #DEFAULT_PREFIX}).
+ * docs/ARCHITECTURE.md describes who writes and reads each.
+ *
+ * <p>Keys are UTF-8 strings (image id or query id) everywhere except {@link #rejects()}, whose key is
+ * the rejected record's key bytes unchanged.
+ */
+public record Topics(String prefix) {
+  public static final String DEFAULT_PREFIX = "imgmatch.";
+
+  /** Inline images up to 20 MiB plus envelope. */
+  public static final int MAX_MESSAGE_BYTES = 21 * 1024 * 1024;
+
+  private static final int PARTITIONS = 6;
+
+  public Topics {
+    if (prefix == null || !prefix.matches("[a-zA-Z0-9._-]{0,200}")) {
+      throw new IllegalArgumentException("invalid topic prefix '" + prefix + "': use letters, digits, '.', '_' or '-'");
+    }
+  }
+
+  public static Topics defaults() {
+    return new Topics(DEFAULT_PREFIX);
+  }
+
+  public Topic<String, ImageSubmission> uploads() {
+    return new Topic<>(prefix + "uploads", Serdes.String(), AvroSerde.of(ImageSubmission.class), ImageSubmission.class,
+        PARTITIONS, Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES)),
+        "uploaded images from platforms and the CLI");
+  }
+
+  public Topic<String, QueryRequest> queries() {
+    return new Topic<>(prefix + "queries", Serdes.String(), AvroSerde.of(QueryRequest.class), QueryRequest.class,
+        PARTITIONS, Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES)),
+        "query requests by image, image id or vector");
+  }
+
+  public Topic<String, PreparedImage> prepared() {
+    return new Topic<>(prefix + "prepared", Serdes.String(), AvroSerde.of(PreparedImage.class), PreparedImage.class,
+        PARTITIONS, Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES)),
+        "validated, decoded, hashed images ready for the model");
+  }
+
+  public Topic<String, ImageEmbedding> embeddings() {
+    return new Topic<>(prefix + "embeddings", Serdes.String(), AvroSerde.of(ImageEmbedding.class), ImageEmbedding.class,
+        PARTITIONS, Map.of(), "descriptors and hashes of uploads to index (partition = index shard)");
+  }
+
+  public Topic<String, ImageEmbedding> probes() {
+    return new Topic<>(prefix + "probes", Serdes.String(), AvroSerde.of(ImageEmbedding.class), ImageEmbedding.class,
+        PARTITIONS, Map.of(), "descriptors and hashes to look up: every upload (to match) and every image query");
+  }
+
+  public Topic<String, MatchAlert> matchAlerts() {
+    return new Topic<>(prefix + "match-alerts", Serdes.String(), AvroSerde.of(MatchAlert.class), MatchAlert.class,
+        PARTITIONS, Map.of(), "copies detected");
+  }
+
+  public Topic<String, QueryReply> queryReplies() {
+    return new Topic<>(prefix + "query-replies", Serdes.String(), AvroSerde.of(QueryReply.class), QueryReply.class,
+        PARTITIONS, Map.of(), "default topic for query replies");
+  }
+
+  public Topic<String, Deletion> deletions() {
+    return new Topic<>(prefix + "deletions", Serdes.String(), AvroSerde.of(Deletion.class), Deletion.class,
+        PARTITIONS, Map.of(), "takedowns: remove an image from the index");
+  }
+
+  public Topic<byte[], Reject> rejects() {
+    return new Topic<>(prefix + "rejects", Serdes.ByteArray(), AvroSerde.of(Reject.class), Reject.class,
+        PARTITIONS, Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES), "retention.ms", String.valueOf(30L * 24 * 3600 * 1000)),
+        "dead letters: records a stage could not process, with the reason");
+  }
+
+  /** Every topic, in pipeline order. */
+  public List<Topic<?, ?>> all() {
+    return List.of(uploads(), queries(), prepared(), embeddings(), probes(), matchAlerts(), queryReplies(),
+        deletions(), rejects());
+  }
+}

@@ -1,0 +1,116 @@
+package dev.imgmatch.testkit;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * A real Kafka broker for integration tests, shared by every test of a JVM run. Obtain it through
+ * {@link KafkaBrokerExtension} (a parameter of type {@code KafkaBroker}); never start one yourself.
+ */
+public abstract class KafkaBroker implements AutoCloseable {
+
+  /** How the broker was provided. */
+  public enum Kind {
+    /** Testcontainers' {@code apache/kafka} container (Docker answered). */
+    CONTAINER,
+    /** Kafka's own KRaft test cluster inside the test JVM (no Docker). */
+    IN_PROCESS,
+    /** A broker someone else runs, named by {@code IMGMATCH_TEST_KAFKA=external:host:port}. */
+    EXTERNAL
+  }
+
+  public abstract String bootstrapServers();
+
+  public abstract Kind kind();
+
+  /** A topic (or group, or transactional id) name nobody else in this run uses. */
+  public String uniqueName(String prefix) {
+    return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  public Admin admin() {
+    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
+  }
+
+  /** Creates the topics (ignoring ones that exist) and waits until they are created. */
+  public void createTopics(Collection<NewTopic> topics) {
+    try (Admin admin = admin()) {
+      try {
+        admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw new IllegalStateException("cannot create topics " + topics, e.getCause());
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("topic creation timed out: " + topics, e);
+    }
+  }
+
+  public void createTopic(String name, int partitions) {
+    createTopics(List.of(new NewTopic(name, partitions, (short) 1)));
+  }
+
+  public Set<String> listTopics() {
+    try (Admin admin = admin()) {
+      return admin.listTopics().names().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot list topics", e);
+    }
+  }
+
+  /** Producer settings for byte-array keys and values. */
+  public Properties producerProps() {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    return p;
+  }
+
+  /** Consumer settings for byte-array keys and values, read_committed, from the earliest offset. */
+  public Properties consumerProps(String groupId) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    return p;
+  }
+
+  /** Client settings as a map (for Kafka Streams and friends). */
+  public Map<String, Object> clientProps() {
+    Map<String, Object> m = new HashMap<>();
+    m.put("bootstrap.servers", bootstrapServers());
+    return m;
+  }
+
+  @Override
+  public String toString() {
+    return kind() + " Kafka broker at " + bootstrapServers();
+  }
+}
