@@ -1,0 +1,87 @@
+package dev.imgmatch.common;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * Where a service's settings come from, lowest precedence first: the service's defaults (its ConfigDef),
+ * a properties file ({@code --config FILE}), environment variables, then explicit overrides (command line).
+ *
+ * <p>Environment variables: {@code IMGMATCH_FOO_BAR=x} sets {@code foo.bar=x}; a double underscore keeps a
+ * literal underscore ({@code IMGMATCH_KAFKA_SASL__JAAS__CONFIG} is not needed in practice: Kafka client
+ * settings pass through as {@code kafka.*}, e.g. {@code IMGMATCH_KAFKA_SECURITY_PROTOCOL=SASL_SSL}).
+ */
+public final class Settings {
+  public static final String ENV_PREFIX = "IMGMATCH_";
+
+  private Settings() {}
+
+  /** Merges file, environment and overrides into one map of raw strings. */
+  public static Map<String, String> load(Path file, Map<String, String> env, Map<String, String> overrides) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (file != null) {
+      out.putAll(readFile(file));
+    }
+    out.putAll(fromEnv(env));
+    out.putAll(overrides);
+    return out;
+  }
+
+  public static Map<String, String> readFile(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("configuration file " + file.toAbsolutePath() + " does not exist");
+    }
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(file)) {
+      p.load(r);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read configuration file " + file + ": " + e.getMessage(), e);
+    }
+    Map<String, String> m = new TreeMap<>();
+    p.stringPropertyNames().forEach(k -> m.put(k.strip(), p.getProperty(k).strip()));
+    return m;
+  }
+
+  /** {@code IMGMATCH_INGEST_MAX_IMAGE_BYTES} becomes {@code ingest.max.image.bytes}; {@code __} becomes {@code _}. */
+  public static Map<String, String> fromEnv(Map<String, String> env) {
+    Map<String, String> m = new TreeMap<>();
+    env.forEach((k, v) -> {
+      if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+        String key = k.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT)
+            .replace("__", "\u0000").replace('_', '.').replace('\u0000', '_');
+        m.put(key, v);
+      }
+    });
+    return m;
+  }
+
+  /** The entries under {@code prefix} with the prefix removed (e.g. Kafka client pass-through {@code kafka.}). */
+  public static Map<String, Object> withPrefix(Map<String, ?> all, String prefix) {
+    Map<String, Object> m = new TreeMap<>();
+    all.forEach((k, v) -> {
+      if (k.startsWith(prefix)) {
+        m.put(k.substring(prefix.length()), v);
+      }
+    });
+    return m;
+  }
+
+  /** Renders settings for the start-up log with secrets masked. */
+  public static String describe(Map<String, ?> values) {
+    StringBuilder sb = new StringBuilder();
+    new TreeMap<>(values).forEach((k, v) -> {
+      String lower = k.toLowerCase(Locale.ROOT);
+      boolean secret = lower.contains("password") || lower.contains("secret") || lower.contains("jaas")
+          || lower.contains("token") || lower.endsWith(".key");
+      sb.append("  ").append(k).append(" = ").append(secret ? "[hidden]" : String.valueOf(v)).append('\n');
+    });
+    return sb.toString();
+  }
+}

@@ -1,0 +1,70 @@
+package dev.imgmatch.common;
+
+import dev.imgmatch.schemas.Topic;
+import dev.imgmatch.schemas.Topics;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Creates imgmatch's topics (those missing) with their documented partitions and configs. */
+public final class TopicSetup {
+  private static final Logger log = LoggerFactory.getLogger(TopicSetup.class);
+
+  private TopicSetup() {}
+
+  /**
+   * Creates every missing topic of {@code topics}.
+   *
+   * @param partitions partitions for new topics; 0 = each topic's default
+   * @param replication replication factor for new topics (1 for a local broker)
+   * @return the names created
+   */
+  public static List<String> ensure(Map<String, Object> adminProps, Collection<Topic<?, ?>> topics, int partitions,
+      short replication) {
+    try (Admin admin = Admin.create(adminProps)) {
+      Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+      List<NewTopic> missing = new ArrayList<>();
+      for (Topic<?, ?> t : topics) {
+        if (!existing.contains(t.name())) {
+          missing.add(new NewTopic(t.name(), partitions > 0 ? partitions : t.defaultPartitions(), replication)
+              .configs(t.configs()));
+        }
+      }
+      if (missing.isEmpty()) {
+        return List.of();
+      }
+      try {
+        admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) { // a concurrent creator won the race: fine
+          throw new IllegalStateException("cannot create topics " + missing + ": " + e.getCause().getMessage(),
+              e.getCause());
+        }
+      }
+      List<String> names = missing.stream().map(NewTopic::name).toList();
+      log.info("created topics {}", names);
+      return names;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while creating topics", e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("timed out talking to Kafka at " + adminProps.get("bootstrap.servers"), e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("cannot list topics at " + adminProps.get("bootstrap.servers") + ": "
+          + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  public static List<String> ensureAll(Map<String, Object> adminProps, Topics topics, int partitions, short replication) {
+    return ensure(adminProps, topics.all(), partitions, replication);
+  }
+}
