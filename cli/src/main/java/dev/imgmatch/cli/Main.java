@@ -1,0 +1,86 @@
+package dev.imgmatch.cli;
+
+import dev.imgmatch.common.CliCommand;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ./imgmatch}: the one entry point. Built-in commands live here; every module adds its own through
+ * {@link CliCommand} (ServiceLoader), so {@code ./imgmatch help} lists whatever the build contains.
+ */
+@Command(
+    name = "imgmatch",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Streaming detection of copied and near-duplicate images on Kafka.",
+    footer = {"", "Run './imgmatch help COMMAND' for a command's options. Docs: README.md, docs/ARCHITECTURE.md."})
+public final class Main implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs the CLI and returns the exit status (for tests). */
+  public static int execute(String... args) {
+    return commandLine().execute(args);
+  }
+
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.addSubcommand("help", new CommandLine.HelpCommand());
+    List<Object> commands = new ArrayList<>(List.of(new BrokerCommand(), new TopicsCommand()));
+    List<CliCommand> discovered = new ArrayList<>();
+    ServiceLoader.load(CliCommand.class).forEach(discovered::add);
+    discovered.sort(Comparator.comparingInt(CliCommand::order).thenComparing(c -> c.getClass().getName()));
+    commands.addAll(discovered);
+    for (Object c : commands) {
+      String name = c.getClass().getAnnotation(Command.class).name();
+      if (!cl.getSubcommands().containsKey(name)) {
+        cl.addSubcommand(c);
+      }
+    }
+    if (!cl.getSubcommands().containsKey("demo")) {
+      cl.addSubcommand(new PlanCommand());
+    }
+    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      // one line, no stack trace, unless asked for
+      PrintWriter err = commandLine.getErr();
+      err.println("imgmatch " + commandLine.getCommandName() + ": " + message(ex));
+      if (Boolean.getBoolean("imgmatch.verbose") || System.getenv("IMGMATCH_VERBOSE") != null) {
+        ex.printStackTrace(err);
+      }
+      return 1;
+    });
+    return cl;
+  }
+
+  static String message(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && (c.getMessage() == null || c instanceof java.util.concurrent.ExecutionException)) {
+      c = c.getCause();
+    }
+    return c.getMessage() != null ? c.getMessage() : c.toString();
+  }
+
+  /** Version from the jar manifest when packaged. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"imgmatch " + (v == null ? "(development build)" : v), "Java " + System.getProperty("java.version")};
+    }
+  }
+}
