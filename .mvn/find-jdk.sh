@@ -23,13 +23,14 @@ imgmatch_find_jdk() {
     v=$(imgmatch_jdk_version "$cand")
     if [ -n "$v" ] && [ "$v" -ge "$imgmatch_java_min" ]; then echo "$cand"; return 0; fi
   done
-  if command -v java >/dev/null 2>&1; then
+  if [ -z "${IMGMATCH_JDK_SEARCH_PATH:-}" ] && command -v java >/dev/null 2>&1; then
     cand=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.home = //p' | head -n 1)
     v=$(imgmatch_jdk_version "$cand")
     if [ -n "$v" ] && [ "$v" -ge "$imgmatch_java_min" ]; then echo "$cand"; return 0; fi
   fi
   best=""; bestv=0
-  for cand in /usr/lib/jvm/* /usr/local/lib/jvm/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*; do
+  # IMGMATCH_JDK_SEARCH_PATH (space-separated globs) replaces the usual places; tests use it
+  for cand in ${IMGMATCH_JDK_SEARCH_PATH:-/usr/lib/jvm/* /usr/local/lib/jvm/* /opt/java/* /opt/jdk* $HOME/.sdkman/candidates/java/* $HOME/.jdks/*}; do
     [ -d "$cand" ] || continue
     v=$(imgmatch_jdk_version "$cand")
     if [ -n "$v" ] && [ "$v" -ge "$imgmatch_java_min" ] && [ "$v" -gt "$bestv" ]; then best=$cand; bestv=$v; fi

@@ -1,0 +1,54 @@
+package dev.imgmatch.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+  private record Run(int status, String out, String err) {}
+
+  private static Run run(String... args) {
+    CommandLine cl = Main.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int status = cl.execute(args);
+    return new Run(status, out.toString(), err.toString());
+  }
+
+  @Test
+  void helpListsTheBuiltInCommands() {
+    Run r = run("help");
+    assertThat(r.status()).isZero();
+    assertThat(r.out()).contains("broker", "topics", "demo", "help");
+  }
+
+  @Test
+  void everyDiscoveredCommandHasHelp() {
+    CommandLine cl = Main.commandLine();
+    for (String name : cl.getSubcommands().keySet()) {
+      if (!name.equals("help")) {
+        Run r = run(name, "--help");
+        assertThat(r.status()).as(name).isZero();
+        assertThat(r.out()).as(name).contains("Usage: imgmatch " + name);
+      }
+    }
+  }
+
+  @Test
+  void unknownCommandIsAUsageError() {
+    Run r = run("frobnicate");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("frobnicate");
+  }
+
+  @Test
+  void errorsAreOneLineWithTheRootCause() {
+    assertThat(Main.message(new RuntimeException(new java.util.concurrent.ExecutionException(
+        new IllegalStateException("broker unreachable"))))).contains("broker unreachable");
+  }
+}
