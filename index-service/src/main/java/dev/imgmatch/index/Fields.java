@@ -1,0 +1,43 @@
+package dev.imgmatch.index;
+
+/**
+ * Field names of a shard's Lucene documents (docs/modules/index-service.md lists them with their types).
+ */
+public final class Fields {
+  private Fields() {}
+
+  /** tenant + U+001F + image id: the upsert / delete key (StringField, stored). */
+  public static final String UID = "uid";
+  /** "image" or "tombstone" (StringField). */
+  public static final String KIND = "kind";
+  public static final String KIND_IMAGE = "image";
+  public static final String KIND_TOMBSTONE = "tombstone";
+  public static final String IMAGE_ID = "image_id";
+  public static final String TENANT = "tenant";
+  public static final String COLLECTION = "collection";
+  public static final String SOURCE = "source";
+  /** Submission time, epoch ms (LongPoint + stored). */
+  public static final String SUBMITTED_MS = "submitted_ms";
+  /** Tombstones: the deletion's request time, epoch ms (stored). */
+  public static final String DELETED_MS = "deleted_ms";
+  public static final String MODEL_VERSION = "model_version";
+  /** SHA-256, 32 raw bytes (StringField over the bytes, stored). */
+  public static final String SHA256 = "sha256";
+  /** PDQ hash, 32 bytes (BinaryDocValues: exact verification and brute-force scans). */
+  public static final String PDQ = "pdq";
+  /** PDQ quality 0-100 (NumericDocValues). */
+  public static final String PDQ_QUALITY = "pdq_quality";
+  /** The 16 MIH chunk terms of the PDQ hash (StringField over 3 bytes, multi-valued). */
+  public static final String PDQ_CHUNKS = "pdq_chunk";
+  /** Attributes, encoded key NUL value NUL ... (stored). */
+  public static final String ATTRIBUTES = "attributes";
+
+  /** The HNSW vector field of a model version: one field per version, so versions are never compared. */
+  public static String vector(String modelVersion) {
+    return "vec:" + modelVersion;
+  }
+
+  public static boolean isVector(String field) {
+    return field.startsWith("vec:");
+  }
+}

@@ -1,0 +1,36 @@
+package dev.imgmatch.index;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One image as a shard stores it (built from an {@code ImageEmbedding} with purpose INDEX).
+ *
+ * @param vector L2-normalised descriptor of {@code modelVersion}; its dimension comes from the model
+ * @param sha256 32 bytes
+ * @param pdq 32 bytes (PDQ's big-endian layout)
+ */
+public record IndexedImage(String tenant, String imageId, String collection, String source,
+    Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
+    long submittedAtMs) {
+
+  public IndexedImage {
+    Objects.requireNonNull(tenant, "tenant");
+    Objects.requireNonNull(imageId, "imageId");
+    Objects.requireNonNull(collection, "collection");
+    Objects.requireNonNull(modelVersion, "modelVersion");
+    Objects.requireNonNull(vector, "vector");
+    Objects.requireNonNull(sha256, "sha256");
+    Objects.requireNonNull(pdq, "pdq");
+    attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
+  }
+
+  /** The unique document key: tenant and id (ids are unique within a tenant only). */
+  public String uid() {
+    return uid(tenant, imageId);
+  }
+
+  public static String uid(String tenant, String imageId) {
+    return tenant + '\u001f' + imageId;
+  }
+}

@@ -1,0 +1,25 @@
+package dev.imgmatch.index;
+
+import java.util.List;
+
+/**
+ * What to look up: descriptors (the full view first, then any extra views of a query image), PDQ hashes (the
+ * 8 dihedral variants for queries), the SHA-256, and what may be returned.
+ *
+ * @param modelVersion the descriptors' version; only the vector field of that version is searched
+ * @param vectors one or more L2-normalised descriptors (may be empty)
+ * @param pdqHashes one or more 32-byte PDQ hashes (may be empty); the smallest distance counts
+ * @param pdqQuality quality of the probe's PDQ; below the policy minimum PDQ is not used
+ * @param sha256 32 bytes, or null
+ * @param k how many results the caller wants from each signal (kNN neighbours per vector)
+ */
+public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality,
+    byte[] sha256, SearchFilter filter, int k) {
+  public Probe {
+    vectors = List.copyOf(vectors);
+    pdqHashes = List.copyOf(pdqHashes);
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be >= 1, got " + k);
+    }
+  }
+}
