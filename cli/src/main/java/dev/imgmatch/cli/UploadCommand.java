@@ -1,0 +1,131 @@
+package dev.imgmatch.cli;
+
+import dev.imgmatch.avro.ImageSubmission;
+import dev.imgmatch.avro.InlineImage;
+import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.schemas.Topic;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "upload", mixinStandardHelpOptions = true,
+    description = {"Upload image files (or every image in directories, recursively) to the uploads topic.",
+        "Prints id,file,bytes,partition,offset per image on stdout; problems on stderr."})
+final class UploadCommand implements CliCommand {
+  static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff");
+  static final long MAX_BYTES = 20L * 1024 * 1024;
+
+  @Mixin KafkaOptions kafka;
+
+  @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "Images, or directories to upload every image of.")
+  List<Path> inputs;
+
+  @Option(names = "--collection", defaultValue = "uploads",
+      description = "Collection: protected, banned, uploads, ... (default: ${DEFAULT-VALUE}).")
+  String collection;
+
+  @Option(names = "--tenant", defaultValue = "${env:IMGMATCH_TENANT:-default}", description = "Tenant (default: ${DEFAULT-VALUE}).")
+  String tenant;
+
+  @Option(names = "--source", description = "Source recorded with each image.")
+  String source;
+
+  @Option(names = "--id-prefix", defaultValue = "", description = "Prefix for image ids (an id is the prefix + the file's path relative to its argument).")
+  String idPrefix;
+
+  @Override
+  public Integer call() throws Exception {
+    List<Path[]> files = new ArrayList<>(); // {file, base}
+    int failed = 0;
+    for (Path in : inputs) {
+      if (Files.isDirectory(in)) {
+        try (Stream<Path> s = Files.walk(in)) {
+          s.filter(Files::isRegularFile).filter(UploadCommand::looksLikeImage).sorted()
+              .forEach(f -> files.add(new Path[] {f, in}));
+        }
+      } else if (Files.isRegularFile(in)) {
+        files.add(new Path[] {in, in.toAbsolutePath().getParent()});
+      } else {
+        System.err.println("imgmatch upload: " + in + ": no such file or directory");
+        failed++;
+      }
+    }
+    Topic<String, ImageSubmission> uploads = kafka.topics().uploads();
+    Map<String, Object> props = kafka.clientProps();
+    props.put("max.request.size", (int) (MAX_BYTES + 1024 * 1024));
+    props.put("enable.idempotence", true);
+    props.put("acks", "all");
+    props.put("compression.type", "none"); // images are already compressed
+    List<Pending> pending = new ArrayList<>();
+    try (var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (Path[] fb : files) {
+        Path f = fb[0];
+        long size = Files.size(f);
+        if (size > MAX_BYTES) {
+          System.err.printf("imgmatch upload: %s: %d bytes is over the %d-byte inline limit; skipped%n", f, size, MAX_BYTES);
+          failed++;
+          continue;
+        }
+        String id = idPrefix + idFor(f, fb[1]);
+        ImageSubmission s = ImageSubmission.newBuilder().setImageId(id).setTenant(tenant).setCollection(collection)
+            .setImage(InlineImage.newBuilder().setData(ByteBuffer.wrap(read(f))).setFileName(f.getFileName().toString()).build())
+            .setSource(source).setSubmittedAtMs(System.currentTimeMillis()).build();
+        pending.add(new Pending(id, f, size, producer.send(uploads.record(id, s))));
+      }
+      producer.flush();
+    }
+    System.out.println("id,file,bytes,partition,offset");
+    int sent = 0;
+    for (Pending p : pending) {
+      try {
+        RecordMetadata md = p.result().get();
+        System.out.printf("%s,%s,%d,%d,%d%n", p.id(), p.file(), p.bytes(), md.partition(), md.offset());
+        sent++;
+      } catch (Exception e) {
+        System.err.println("imgmatch upload: " + p.file() + ": " + Main.message(e));
+        failed++;
+      }
+    }
+    System.err.printf("imgmatch upload: %d image(s) sent to %s at %s as tenant '%s', collection '%s'%s%n",
+        sent, uploads.name(), kafka.bootstrap(), tenant, collection,
+        failed > 0 ? "; " + failed + " failed" : "");
+    return failed > 0 ? 1 : 0;
+  }
+
+  private record Pending(String id, Path file, long bytes, Future<RecordMetadata> result) {}
+
+  static boolean looksLikeImage(Path f) {
+    String n = f.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    return dot > 0 && IMAGE_EXTENSIONS.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
+  }
+
+  static String idFor(Path file, Path base) {
+    Path rel = base == null ? file.getFileName() : base.toAbsolutePath().relativize(file.toAbsolutePath());
+    return rel.toString().replace('\\', '/');
+  }
+
+  private static byte[] read(Path f) throws IOException {
+    return Files.readAllBytes(f);
+  }
+
+  @Override
+  public int order() {
+    return 20;
+  }
+}
