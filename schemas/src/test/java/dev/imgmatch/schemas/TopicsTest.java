@@ -19,6 +19,14 @@ class TopicsTest {
     assertThat(names).hasSize(9).contains("acme.uploads", "acme.match-alerts", "acme.rejects");
   }
 
+  /** ops/docker/create-topics.sh and DeploymentFilesTest pin the same list: change them together. */
+  @Test
+  void theTopicListIsTheDeployedOne() {
+    assertThat(Topics.defaults().all()).extracting(t -> t.name().substring(Topics.DEFAULT_PREFIX.length()))
+        .containsExactly("uploads", "queries", "prepared", "embeddings", "probes", "match-alerts", "query-replies",
+            "deletions", "rejects");
+  }
+
   @Test
   void invalidPrefixIsRejectedWithTheValue() {
     assertThatThrownBy(() -> new Topics("bad prefix/")).hasMessageContaining("bad prefix/");

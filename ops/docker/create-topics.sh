@@ -1,0 +1,23 @@
+#!/bin/bash
+# Creates imgmatch's topics on the compose broker (idempotent). Partitions: IMGMATCH_PARTITIONS (default 6).
+# Keep in step with dev.imgmatch.schemas.Topics (`./imgmatch topics --list`).
+set -euo pipefail
+B=${BOOTSTRAP:-kafka:9092}
+P=${IMGMATCH_PARTITIONS:-6}
+PREFIX=${IMGMATCH_TOPIC_PREFIX:-imgmatch.}
+BIG="--config max.message.bytes=22020096"
+for i in $(seq 1 60); do
+  /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list >/dev/null 2>&1 && break
+  echo "waiting for Kafka at $B ..."; sleep 2
+done
+create() { /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --create --if-not-exists --topic "$PREFIX$1" --partitions "$P" --replication-factor 1 ${2:-}; }
+create uploads "$BIG"
+create queries "$BIG"
+create prepared "$BIG"
+create embeddings
+create probes
+create match-alerts
+create query-replies
+create deletions
+create rejects "$BIG --config retention.ms=2592000000"
+/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list

@@ -1,0 +1,62 @@
+package dev.imgmatch.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The deployment files stay valid and in step with the topic contracts. */
+class DeploymentFilesTest {
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  /** Topic suffixes as in dev.imgmatch.schemas.Topics (ops does not depend on schemas; TopicsListTest there checks the other way). */
+  static final List<String> TOPICS = List.of("uploads", "queries", "prepared", "embeddings", "probes", "match-alerts",
+      "query-replies", "deletions", "rejects");
+
+  @Test
+  void createTopicsScriptCreatesEveryTopic() throws Exception {
+    String script = Files.readString(ROOT.resolve("ops/docker/create-topics.sh"));
+    Set<String> created = new LinkedHashSet<>();
+    Matcher m = Pattern.compile("(?m)^create ([a-z-]+)").matcher(script);
+    while (m.find()) {
+      created.add(m.group(1));
+    }
+    assertThat(created).containsExactlyInAnyOrderElementsOf(TOPICS);
+  }
+
+  @Test
+  void composeUsesTheKafkaVersionOfOurClients() throws Exception {
+    String compose = Files.readString(ROOT.resolve("docker-compose.yml"));
+    String kafkaVersion = org.apache.kafka.common.utils.AppInfoParser.getVersion();
+    assertThat(compose).contains("image: apache/kafka:" + kafkaVersion);
+    assertThat(compose).contains("ingest-stream:", "embedder-worker:", "index-service:", "prometheus:", "driver: nvidia");
+  }
+
+  @Test
+  void composeFileValidates() throws Exception {
+    String dc = findOnPath("docker-compose");
+    assumeTrue(dc != null, "docker-compose is not installed (.ci/run installs Debian's); skipping the validation");
+    Process p = new ProcessBuilder(dc, "-f", "docker-compose.yml", "config", "-q").directory(ROOT.toFile())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+  }
+
+  private static String findOnPath(String exe) {
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      Path p = Path.of(dir, exe);
+      if (Files.isExecutable(p)) {
+        return p.toString();
+      }
+    }
+    return null;
+  }
+}
