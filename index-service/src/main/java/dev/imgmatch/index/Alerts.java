@@ -1,0 +1,51 @@
+package dev.imgmatch.index;
+
+import dev.imgmatch.avro.Decision;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.MatchAlert;
+import java.util.List;
+import java.util.Optional;
+
+/** Turns an upload's hits into at most one alert (pure logic). */
+public final class Alerts {
+  public static final String DETECTOR = "index";
+
+  private Alerts() {}
+
+  /**
+   * The alert for an upload, or empty when no hit reaches the policy's alert decision.
+   *
+   * <p>The pair (upload, {@code exactDuplicateOf}) is left out: ingest-stream has already raised its own
+   * "exact" alert for it, so index-service never duplicates that pair (other matches of the same upload are
+   * still reported).
+   *
+   * @param hits sorted best first
+   */
+  public static Optional<MatchAlert> alertFor(ImageEmbedding upload, List<Hit> hits, MatchPolicy policy, long nowMs) {
+    String dup = upload.getExactDuplicateOf();
+    List<Hit> kept = hits.stream()
+        .filter(h -> policy.alerts(policy.decide(h.score())))
+        .filter(h -> !(dup != null && h.imageId().equals(dup) && h.tenant().equals(upload.getTenant())))
+        .limit(policy.maxAlertMatches())
+        .toList();
+    if (kept.isEmpty()) {
+      return Optional.empty();
+    }
+    Hit best = kept.get(0);
+    Decision decision = policy.decide(best.score());
+    return Optional.of(MatchAlert.newBuilder()
+        .setImageId(upload.getId())
+        .setTenant(upload.getTenant())
+        .setCollection(upload.getCollection())
+        .setSource(upload.getSource())
+        .setAttributes(upload.getAttributes())
+        .setDecision(decision)
+        .setScore((float) best.score())
+        .setDetector(DETECTOR)
+        .setMatches(kept.stream().map(Hit::toAvro).toList())
+        .setModelVersion(upload.getModelVersion())
+        .setSubmittedAtMs(upload.getSubmittedAtMs())
+        .setAlertedAtMs(nowMs)
+        .build());
+  }
+}

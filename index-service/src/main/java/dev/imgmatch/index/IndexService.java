@@ -1,0 +1,666 @@
+package dev.imgmatch.index;
+
+import dev.imgmatch.avro.Deletion;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.ImageIdTarget;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.Purpose;
+import dev.imgmatch.avro.QueryParams;
+import dev.imgmatch.avro.QueryReply;
+import dev.imgmatch.avro.QueryRequest;
+import dev.imgmatch.avro.Reject;
+import dev.imgmatch.avro.ReplyStatus;
+import dev.imgmatch.avro.VectorTarget;
+import dev.imgmatch.common.TopicSetup;
+import dev.imgmatch.schemas.RecordDecodingException;
+import dev.imgmatch.schemas.Rejects;
+import dev.imgmatch.schemas.Topic;
+import dev.imgmatch.schemas.Topics;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * index-service: consumes embeddings (the shards this instance owns) and deletions, matches every new
+ * upload against what is already indexed before indexing it, and answers queries.
+ *
+ * <h2>Threads</h2>
+ * <ul>
+ *   <li>{@code index-ingest} owns the embeddings consumer (group {@code group.id}; partition = shard), the
+ *       deletions consumer (every partition, no group) and all index writes and commits;
+ *   <li>{@code index-queries} owns the consumer of {@code queries} (id and vector targets) and {@code probes}
+ *       (purpose QUERY) and answers each on its reply topic;
+ *   <li>{@code index-refresher} (in {@link LocalShards}) reopens searchers every {@code index.refresh.interval.ms}.
+ * </ul>
+ * The producer (alerts, replies, rejects) is shared; it is thread-safe.
+ *
+ * <h2>Crash safety</h2>
+ * Offsets live in each shard's Lucene commit. Every {@code index.commit.interval.ms} the ingest thread flushes the
+ * producer (so every alert and reject of the records being committed is acknowledged) and then commits each shard
+ * with the next offsets it reflects. On start, each assigned shard seeks its partition to the offset in its last
+ * commit. A crash replays everything after that commit: documents are upserts (exactly once in the index), alerts
+ * may be raised again (at least once, keyed by image id).
+ */
+public final class IndexService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(IndexService.class);
+  public static final String STAGE = "index-service";
+
+  private final IndexServiceConfig cfg;
+  private final Topics topics;
+  private final MatchPolicy policy;
+  private final LocalShards shards;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+  private final CountDownLatch assigned = new CountDownLatch(1);
+  private final CountDownLatch queriesReady = new CountDownLatch(1);
+  private final AtomicLong indexed = new AtomicLong();
+  private final AtomicLong alerts = new AtomicLong();
+  private final AtomicLong rejected = new AtomicLong();
+  private final AtomicLong answered = new AtomicLong();
+  private volatile boolean running;
+  private Thread ingestThread;
+  private Thread queryThread;
+  private volatile KafkaConsumer<byte[], byte[]> embeddingsConsumer;
+  private volatile KafkaConsumer<byte[], byte[]> queryConsumer;
+
+  public IndexService(IndexServiceConfig cfg) {
+    this.cfg = cfg;
+    this.topics = cfg.topics();
+    this.policy = cfg.policy();
+    this.shards = new LocalShards(cfg.indexDir(), ShardIndex.Options.from(cfg),
+        cfg.getLong(IndexServiceConfig.REFRESH_INTERVAL_MS));
+    Map<String, Object> pp = new HashMap<>(cfg.kafkaProps());
+    pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    pp.put(ProducerConfig.ACKS_CONFIG, "all");
+    pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    pp.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "1");
+    pp.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "index-service-producer");
+    this.producer = new KafkaProducer<>(pp);
+  }
+
+  /** Logs the settings, creates missing topics (when configured) and starts the threads. */
+  public IndexService start() {
+    log.info("index-service settings:\n{}", cfg.describe());
+    if (cfg.getBoolean(IndexServiceConfig.TOPIC_CREATE)) {
+      TopicSetup.ensureAll(cfg.kafkaProps(), topics, cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
+          cfg.getShort(IndexServiceConfig.TOPIC_REPLICATION));
+    }
+    running = true;
+    ingestThread = new Thread(() -> runGuarded(this::ingestLoop), "index-ingest");
+    queryThread = new Thread(() -> runGuarded(this::queryLoop), "index-queries");
+    ingestThread.start();
+    queryThread.start();
+    return this;
+  }
+
+  private void runGuarded(ThrowingRunnable r) {
+    try {
+      r.run();
+    } catch (WakeupException e) {
+      if (running) {
+        fail(e);
+      }
+    } catch (Throwable t) {
+      fail(t);
+    }
+  }
+
+  private void fail(Throwable t) {
+    if (failure.compareAndSet(null, t)) {
+      log.error("index-service stopped by a fatal error (uncommitted work is replayed on restart)", t);
+    }
+    running = false;
+    KafkaConsumer<?, ?> e = embeddingsConsumer;
+    KafkaConsumer<?, ?> q = queryConsumer;
+    if (e != null) {
+      e.wakeup();
+    }
+    if (q != null) {
+      q.wakeup();
+    }
+  }
+
+  @FunctionalInterface
+  private interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  /** Waits until the embeddings consumer has its first assignment (shards open) and queries are consumed. */
+  public boolean awaitReady(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    return assigned.await(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        && queriesReady.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+  }
+
+  /** The fatal error that stopped the service, if any. */
+  public Optional<Throwable> failure() {
+    return Optional.ofNullable(failure.get());
+  }
+
+  public boolean isRunning() {
+    return running && failure.get() == null;
+  }
+
+  public LocalShards shards() {
+    return shards;
+  }
+
+  public MatchPolicy policy() {
+    return policy;
+  }
+
+  /** Counters: indexed, alerts, rejected, answered. */
+  public Map<String, Long> counters() {
+    return Map.of("indexed", indexed.get(), "alerts", alerts.get(), "rejected", rejected.get(), "answered",
+        answered.get());
+  }
+
+  // ---------------------------------------------------------------- ingest: embeddings + deletions
+
+  private Map<String, Object> consumerProps(String groupId, String clientId) {
+    Map<String, Object> m = new HashMap<>(cfg.kafkaProps());
+    m.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    m.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    m.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    m.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    m.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    m.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    if (groupId != null) {
+      m.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    } else {
+      m.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    }
+    return m;
+  }
+
+  private void ingestLoop() throws Exception {
+    Topic<String, ImageEmbedding> emb = topics.embeddings();
+    Topic<String, Deletion> del = topics.deletions();
+    long pollMs = cfg.getLong(IndexServiceConfig.POLL_MS);
+    long commitMs = cfg.getLong(IndexServiceConfig.COMMIT_INTERVAL_MS);
+    try (KafkaConsumer<byte[], byte[]> ec = new KafkaConsumer<>(consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID),
+        "index-service-embeddings"));
+        KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(consumerProps(null, "index-service-deletions"))) {
+      embeddingsConsumer = ec;
+      List<TopicPartition> delParts = partitions(dc, del.name());
+      dc.assign(delParts);
+      shards.setTotalShards(partitions(ec, emb.name()).size());
+      ec.subscribe(List.of(emb.name()), new Rebalance(ec, dc, delParts));
+      long lastCommit = System.nanoTime();
+      while (running) {
+        ConsumerRecords<byte[], byte[]> recs = ec.poll(Duration.ofMillis(pollMs));
+        for (ConsumerRecord<byte[], byte[]> r : recs) {
+          onEmbedding(r);
+        }
+        if (!dc.assignment().isEmpty() && !shards.all().isEmpty()) {
+          for (ConsumerRecord<byte[], byte[]> r : dc.poll(Duration.ZERO)) {
+            onDeletion(r);
+          }
+        }
+        if (System.nanoTime() - lastCommit >= commitMs * 1_000_000L) {
+          commitAll(ec);
+          lastCommit = System.nanoTime();
+        }
+      }
+      commitAll(ec);
+      for (Integer p : shards.owned()) {
+        shards.close(p, emb.name());
+      }
+    } finally {
+      embeddingsConsumer = null;
+    }
+  }
+
+  private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
+    List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(60));
+    if (infos == null || infos.isEmpty()) {
+      throw new IllegalStateException("topic " + topic + " does not exist (start with topic.create=true or create it)");
+    }
+    return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+  }
+
+  /** Opens / closes shards as partitions of the embeddings topic come and go, and seeks to their commits. */
+  private final class Rebalance implements ConsumerRebalanceListener {
+    private final KafkaConsumer<byte[], byte[]> ec;
+    private final KafkaConsumer<byte[], byte[]> dc;
+    private final List<TopicPartition> delParts;
+
+    Rebalance(KafkaConsumer<byte[], byte[]> ec, KafkaConsumer<byte[], byte[]> dc, List<TopicPartition> delParts) {
+      this.ec = ec;
+      this.dc = dc;
+      this.delParts = delParts;
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+      flushProducer();
+      for (TopicPartition tp : parts) {
+        try {
+          shards.close(tp.partition(), tp.topic());
+          log.info("shard {} committed and closed (partition revoked)", tp.partition());
+        } catch (IOException e) {
+          throw new IllegalStateException("cannot commit shard " + tp.partition() + " on revocation", e);
+        }
+      }
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> parts) {
+      for (TopicPartition tp : parts) {
+        try {
+          shards.close(tp.partition(), null); // another member may own it already: do not commit
+        } catch (IOException e) {
+          log.warn("closing lost shard {}: {}", tp.partition(), e.toString());
+        }
+      }
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+      for (TopicPartition tp : parts) {
+        try {
+          ShardIndex s = shards.open(tp.partition());
+          if (s.embeddingsOffset() >= 0) {
+            ec.seek(tp, s.embeddingsOffset());
+          } else {
+            ec.seekToBeginning(List.of(tp));
+          }
+          log.info("shard {} assigned: resuming partition {} at offset {}", tp.partition(), tp,
+              s.embeddingsOffset() >= 0 ? s.embeddingsOffset() : "beginning");
+        } catch (IOException e) {
+          throw new IllegalStateException("cannot open shard " + tp.partition() + " under " + cfg.indexDir(), e);
+        }
+      }
+      // deletions: resume every partition at the lowest offset any owned shard still needs
+      for (TopicPartition dp : delParts) {
+        long min = Long.MAX_VALUE;
+        for (ShardIndex s : shards.all()) {
+          min = Math.min(min, s.deletionOffset(dp.partition()));
+        }
+        if (min == Long.MAX_VALUE) {
+          continue;
+        }
+        if (min < 0) {
+          dc.seekToBeginning(List.of(dp));
+        } else {
+          dc.seek(dp, min);
+        }
+      }
+      assigned.countDown();
+    }
+  }
+
+  private void onEmbedding(ConsumerRecord<byte[], byte[]> r) throws IOException {
+    Optional<ShardIndex> maybe = shards.get(r.partition());
+    if (maybe.isEmpty()) {
+      return; // revoked while the batch was in flight: the new owner reads it
+    }
+    ShardIndex shard = maybe.get();
+    if (r.offset() < shard.embeddingsOffset()) {
+      return; // already in the index
+    }
+    try {
+      ImageEmbedding e = topics.embeddings().deserializeValue(r.value());
+      if (e.getPurpose() != Purpose.INDEX) {
+        throw new InvalidRecordException(Records.INVALID_EMBEDDING,
+            "image " + e.getId() + " has purpose " + e.getPurpose() + " on the embeddings topic (only INDEX is indexed)");
+      }
+      IndexedImage img = Records.toIndexed(e);
+      shards.checkDimension(img.modelVersion(), img.vector().length);
+      match(e, img);
+      if (shard.upsert(img)) {
+        indexed.incrementAndGet();
+      } else {
+        log.info("image {} of tenant {} not indexed: deleted after it was submitted", img.imageId(), img.tenant());
+      }
+    } catch (RecordDecodingException e) {
+      reject(e.reasonCode(), e.getMessage(), r, e);
+    } catch (InvalidRecordException e) {
+      reject(e.reasonCode(), e.getMessage(), r, null);
+    } catch (IllegalArgumentException e) {
+      reject(Records.INVALID_EMBEDDING, e.getMessage(), r, e);
+    }
+    shard.setEmbeddingsOffset(r.offset() + 1);
+  }
+
+  /** Matches a new upload against what is indexed (before it is indexed itself) and raises its alert. */
+  private void match(ImageEmbedding e, IndexedImage img) throws IOException {
+    Set<String> targets = policy.targetsOf(img.collection());
+    if (targets.isEmpty()) {
+      return;
+    }
+    SearchFilter f = SearchFilter.tenantOnly(img.tenant(), policy.sharedCollections()).withCollections(targets)
+        .excluding(img.uid());
+    Probe p = new Probe(img.modelVersion(), List.of(img.vector()), List.of(img.pdq()), img.pdqQuality(),
+        img.sha256(), f, policy.knnK());
+    List<Hit> hits = shards.search(p, policy);
+    Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
+    if (alert.isPresent()) {
+      MatchAlert a = alert.get();
+      send(topics.matchAlerts().record(a.getImageId(), a));
+      alerts.incrementAndGet();
+      log.info("alert {} for {} ({}): {} match(es), best {} score {}", a.getDecision(), a.getImageId(), a.getTenant(),
+          a.getMatches().size(), a.getMatches().get(0).getImageId(), a.getScore());
+    }
+  }
+
+  private void onDeletion(ConsumerRecord<byte[], byte[]> r) throws IOException {
+    Deletion d = null;
+    try {
+      d = topics.deletions().deserializeValue(r.value());
+      Records.require(d.getImageId() != null && !d.getImageId().isBlank(), Records.INVALID_DELETION,
+          "deletion with an empty image id");
+      Records.require(d.getTenant() != null && !d.getTenant().isBlank(), Records.INVALID_DELETION,
+          "deletion of " + d.getImageId() + " without a tenant");
+    } catch (RecordDecodingException e) {
+      reject(e.reasonCode(), e.getMessage(), r, e);
+      d = null;
+    } catch (InvalidRecordException e) {
+      reject(e.reasonCode(), e.getMessage(), r, null);
+      d = null;
+    }
+    for (ShardIndex s : shards.all()) {
+      if (r.offset() >= s.deletionOffset(r.partition())) {
+        if (d != null) {
+          s.delete(d.getTenant(), d.getImageId(), d.getRequestedAtMs());
+        }
+        s.setDeletionOffset(r.partition(), r.offset() + 1);
+      }
+    }
+    if (d != null) {
+      log.info("deleted {} of tenant {} ({})", d.getImageId(), d.getTenant(), d.getReason());
+    }
+  }
+
+  /** Flushes the producer, then commits every shard with its offsets; then tells Kafka too (for lag only). */
+  private void commitAll(KafkaConsumer<byte[], byte[]> ec) throws IOException {
+    flushProducer();
+    Map<TopicPartition, OffsetAndMetadata> kafkaOffsets = new HashMap<>();
+    for (ShardIndex s : shards.all()) {
+      if (s.needsCommit()) {
+        s.commit(topics.embeddings().name());
+      }
+      if (s.embeddingsOffset() >= 0) {
+        kafkaOffsets.put(new TopicPartition(topics.embeddings().name(), s.shard()),
+            new OffsetAndMetadata(s.embeddingsOffset()));
+      }
+    }
+    if (!kafkaOffsets.isEmpty()) {
+      ec.commitAsync(kafkaOffsets, (o, e) -> {
+        if (e != null) {
+          log.debug("informational offset commit failed: {}", e.toString());
+        }
+      });
+    }
+  }
+
+  private void flushProducer() {
+    producer.flush();
+    Throwable t = sendFailure.get();
+    if (t != null) {
+      throw new IllegalStateException("a record could not be produced; not committing so that it is replayed", t);
+    }
+  }
+
+  private void send(ProducerRecord<byte[], byte[]> rec) {
+    producer.send(rec, (md, e) -> {
+      if (e != null) {
+        sendFailure.compareAndSet(null, e);
+        log.error("cannot produce to {}: {}", rec.topic(), e.toString());
+      }
+    });
+  }
+
+  private void reject(String code, String message, ConsumerRecord<byte[], byte[]> r, Throwable cause) {
+    rejected.incrementAndGet();
+    log.warn("rejected {}/{}@{}: {} {}", r.topic(), r.partition(), r.offset(), code, message);
+    Reject rej = Rejects.of(code, message, STAGE, r.topic(), r.partition(), r.offset(), r.key(), r.value(), cause,
+        cfg.getInt(IndexServiceConfig.MAX_REJECT_PAYLOAD), System.currentTimeMillis());
+    send(topics.rejects().record(r.key(), rej));
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  private void queryLoop() {
+    String queryGroup = cfg.getString(IndexServiceConfig.GROUP_ID) + "-queries";
+    Map<String, Object> props = consumerProps(queryGroup, "index-service-queries");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
+    try (KafkaConsumer<byte[], byte[]> qc = new KafkaConsumer<>(props)) {
+      queryConsumer = qc;
+      qc.subscribe(List.of(topics.queries().name(), topics.probes().name()), new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+          queriesReady.countDown();
+        }
+      });
+      while (running) {
+        for (ConsumerRecord<byte[], byte[]> r : qc.poll(Duration.ofMillis(cfg.getLong(IndexServiceConfig.POLL_MS)))) {
+          try {
+            if (r.topic().equals(topics.queries().name())) {
+              onQuery(r);
+            } else {
+              onProbe(r);
+            }
+          } catch (RuntimeException e) {
+            // one bad query must not stop the others; the client gets an ERROR reply where possible
+            log.error("query record {}/{}@{} failed", r.topic(), r.partition(), r.offset(), e);
+            reject("QUERY_FAILED", e.toString(), r, e);
+          }
+        }
+      }
+    } finally {
+      queryConsumer = null;
+    }
+  }
+
+  private void onQuery(ConsumerRecord<byte[], byte[]> r) {
+    QueryRequest q;
+    try {
+      q = topics.queries().deserializeValue(r.value());
+    } catch (RecordDecodingException e) {
+      reject(e.reasonCode(), e.getMessage(), r, e);
+      if (r.key() != null) {
+        String id = new String(r.key(), StandardCharsets.UTF_8);
+        reply(null, rejectedReply(id, "", "malformed query record: " + e.getMessage(), null));
+      }
+      return;
+    }
+    Object target = q.getTarget();
+    if (!(target instanceof ImageIdTarget) && !(target instanceof VectorTarget)) {
+      return; // image queries travel through ingest-stream and the embedders and come back as probes
+    }
+    QueryParams params = q.getParams();
+    if (expired(params)) {
+      return;
+    }
+    answer(q.getQueryId(), q.getTenant(), params, r, () -> {
+      SearchFilter f = Records.filterOf(q.getTenant(), params, policy.sharedCollections());
+      if (target instanceof ImageIdTarget t) {
+        IndexedImage img = shards.lookup(SearchFilter.tenantOnly(q.getTenant(), policy.sharedCollections()),
+                t.getImageId())
+            .orElseThrow(() -> new InvalidRecordException(Records.INVALID_QUERY,
+                "image '" + t.getImageId() + "' is not indexed for tenant " + q.getTenant()));
+        return new Probe(img.modelVersion(), List.of(img.vector()), List.of(img.pdq()), img.pdqQuality(),
+            img.sha256(), f.excluding(img.uid()), params.getK());
+      }
+      VectorTarget v = (VectorTarget) target;
+      Map<String, Integer> versions = shards.modelVersions();
+      if (!versions.isEmpty() && !versions.containsKey(v.getModelVersion())) {
+        throw new InvalidRecordException(Records.INVALID_QUERY, "model version '" + v.getModelVersion()
+            + "' is not indexed; the index holds " + versions.keySet());
+      }
+      float[] vec = Records.unitVector(v.getVector(), "query " + q.getQueryId(), Records.INVALID_QUERY);
+      Integer dim = versions.get(v.getModelVersion());
+      if (dim != null && dim != vec.length) {
+        throw new InvalidRecordException(Records.INVALID_QUERY, "query " + q.getQueryId() + ": vector dimension "
+            + vec.length + ", model version " + v.getModelVersion() + " has " + dim);
+      }
+      return new Probe(v.getModelVersion(), List.of(vec), List.of(), 0, null, f, params.getK());
+    });
+  }
+
+  private void onProbe(ConsumerRecord<byte[], byte[]> r) {
+    ImageEmbedding e;
+    try {
+      e = topics.probes().deserializeValue(r.value());
+    } catch (RecordDecodingException ex) {
+      reject(ex.reasonCode(), ex.getMessage(), r, ex);
+      return;
+    }
+    if (e.getPurpose() != Purpose.QUERY) {
+      return; // uploads are matched when their embedding is consumed (match-then-index, one place)
+    }
+    QueryParams params = e.getQuery();
+    if (params == null) {
+      reject(Records.INVALID_QUERY, "query probe " + e.getId() + " carries no query parameters", r, null);
+      return;
+    }
+    if (expired(params)) {
+      return;
+    }
+    answer(e.getId(), e.getTenant(), params, r,
+        () -> Records.probeOf(e, Records.filterOf(e.getTenant(), params, policy.sharedCollections()), params.getK()));
+  }
+
+  private static boolean expired(QueryParams p) {
+    return p != null && p.getRequestedAtMs() + p.getTimeoutMs() < System.currentTimeMillis();
+  }
+
+  private void answer(String queryId, String tenant, QueryParams params, ConsumerRecord<byte[], byte[]> r,
+      Supplier<Probe> probe) {
+    QueryReply reply;
+    try {
+      Records.checkParams(queryId, params, cfg.getInt(IndexServiceConfig.QUERY_MAX_K));
+      Probe p = probe.get();
+      List<Hit> hits = shards.search(p, policy);
+      List<dev.imgmatch.avro.MatchedImage> results = new ArrayList<>();
+      for (Hit h : hits) {
+        if (results.size() >= params.getK()) {
+          break;
+        }
+        if (h.score() >= params.getMinScore()) {
+          results.add(h.toAvro());
+        }
+      }
+      int answeredShards = shards.owned().size();
+      int total = shards.totalShards();
+      long now = System.currentTimeMillis();
+      reply = QueryReply.newBuilder()
+          .setQueryId(queryId)
+          .setTenant(tenant)
+          .setStatus(answeredShards >= total ? ReplyStatus.OK : ReplyStatus.PARTIAL)
+          .setError(answeredShards >= total ? null : "only " + answeredShards + " of " + total + " shards are local")
+          .setResults(results)
+          .setShardsAnswered(answeredShards)
+          .setShardsTotal(total)
+          .setModelVersion(p.modelVersion())
+          .setTookMs(Math.max(0, now - params.getRequestedAtMs()))
+          .setRepliedAtMs(now)
+          .build();
+    } catch (InvalidRecordException e) {
+      reject(e.reasonCode(), e.getMessage(), r, null);
+      reply = rejectedReply(queryId, tenant, e.getMessage(), params);
+    } catch (IOException | RuntimeException e) {
+      log.error("query {} failed", queryId, e);
+      reply = rejectedReply(queryId, tenant, e.toString(), params);
+      reply.setStatus(ReplyStatus.ERROR);
+    }
+    reply(params, reply);
+    answered.incrementAndGet();
+  }
+
+  private QueryReply rejectedReply(String queryId, String tenant, String error, QueryParams params) {
+    long now = System.currentTimeMillis();
+    return QueryReply.newBuilder()
+        .setQueryId(queryId)
+        .setTenant(tenant)
+        .setStatus(ReplyStatus.REJECTED)
+        .setError(error)
+        .setShardsAnswered(0)
+        .setShardsTotal(shards.totalShards())
+        .setTookMs(params == null ? 0 : Math.max(0, now - params.getRequestedAtMs()))
+        .setRepliedAtMs(now)
+        .build();
+  }
+
+  private void reply(QueryParams params, QueryReply reply) {
+    Topic<String, QueryReply> t = topics.queryReplies();
+    String named = params == null ? null : params.getReplyTopic();
+    if (named != null && !named.isBlank()) {
+      try {
+        t = t.withName(named);
+      } catch (IllegalArgumentException e) {
+        log.warn("query {} names an invalid reply topic '{}': replying on {}", reply.getQueryId(), named, t.name());
+      }
+    }
+    send(t.record(reply.getQueryId(), reply));
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Stops the threads, commits every shard with its offsets and closes everything. */
+  @Override
+  public void close() {
+    running = false;
+    KafkaConsumer<?, ?> q = queryConsumer;
+    if (q != null) {
+      q.wakeup();
+    }
+    join(queryThread);
+    join(ingestThread);
+    try {
+      producer.close(Duration.ofSeconds(10));
+    } finally {
+      try {
+        shards.close();
+      } catch (IOException e) {
+        log.warn("closing shards: {}", e.toString());
+      }
+    }
+    log.info("index-service stopped: {}", counters());
+  }
+
+  private static void join(Thread t) {
+    if (t == null) {
+      return;
+    }
+    try {
+      t.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

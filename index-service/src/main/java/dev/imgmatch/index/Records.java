@@ -1,0 +1,113 @@
+package dev.imgmatch.index;
+
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.Pdq256;
+import dev.imgmatch.avro.QueryFilters;
+import dev.imgmatch.avro.QueryParams;
+import dev.imgmatch.avro.ViewVector;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Validation and conversion of the records index-service reads. Every failure names the offending value. */
+public final class Records {
+  public static final String INVALID_EMBEDDING = "INVALID_EMBEDDING";
+  public static final String INVALID_QUERY = "INVALID_QUERY";
+  public static final String INVALID_DELETION = "INVALID_DELETION";
+  /** How far from 1 a descriptor's L2 norm may be before it is refused (it is renormalised within this). */
+  static final double NORM_TOLERANCE = 1e-2;
+
+  private Records() {}
+
+  /** An upload's embedding as a shard document. */
+  public static IndexedImage toIndexed(ImageEmbedding e) {
+    require(e.getId() != null && !e.getId().isBlank(), INVALID_EMBEDDING, "empty image id");
+    require(e.getTenant() != null && !e.getTenant().isBlank(), INVALID_EMBEDDING, "image " + e.getId() + ": empty tenant");
+    require(e.getCollection() != null && !e.getCollection().isBlank(), INVALID_EMBEDDING,
+        "image " + e.getId() + ": empty collection");
+    require(e.getModelVersion() != null && !e.getModelVersion().isBlank(), INVALID_EMBEDDING,
+        "image " + e.getId() + ": empty model version");
+    float[] v = unitVector(e.getVector(), "image " + e.getId(), INVALID_EMBEDDING);
+    require(e.getPdq() != null && e.getPdq().getHash() != null, INVALID_EMBEDDING, "image " + e.getId() + ": no PDQ");
+    return new IndexedImage(e.getTenant(), e.getId(), e.getCollection(), e.getSource(), e.getAttributes(),
+        e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),
+        e.getPdq().getQuality(), e.getSubmittedAtMs());
+  }
+
+  /**
+   * The descriptor as float[], checked finite and non-empty, renormalised when its norm is within
+   * {@link #NORM_TOLERANCE} of 1.
+   */
+  public static float[] unitVector(List<Float> list, String what, String reason) {
+    require(list != null && !list.isEmpty(), reason, what + ": empty vector");
+    float[] v = new float[list.size()];
+    double n = 0;
+    for (int i = 0; i < v.length; i++) {
+      Float x = list.get(i);
+      require(x != null && Float.isFinite(x), reason, what + ": component " + i + " is " + x);
+      v[i] = x;
+      n += (double) x * x;
+    }
+    double norm = Math.sqrt(n);
+    require(Math.abs(norm - 1) <= NORM_TOLERANCE, reason,
+        what + ": vector is not L2-normalised (norm " + norm + ", dimension " + v.length + ")");
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) (v[i] / norm);
+    }
+    return v;
+  }
+
+  /** The probe of an embedding: full view plus extra views; PDQ plus dihedral variants. */
+  public static Probe probeOf(ImageEmbedding e, SearchFilter filter, int k) {
+    List<float[]> vectors = new ArrayList<>();
+    String what = (e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? "query " : "image ") + e.getId();
+    String reason = e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? INVALID_QUERY : INVALID_EMBEDDING;
+    vectors.add(unitVector(e.getVector(), what, reason));
+    for (ViewVector vv : e.getExtraViews()) {
+      float[] x = unitVector(vv.getVector(), what + " view " + vv.getView(), reason);
+      require(x.length == vectors.get(0).length, reason, what + " view " + vv.getView() + " has dimension " + x.length
+          + ", the full view " + vectors.get(0).length);
+      vectors.add(x);
+    }
+    List<byte[]> hashes = new ArrayList<>();
+    if (e.getPdq() != null) {
+      hashes.add(e.getPdq().getHash().bytes());
+    }
+    for (Pdq256 h : e.getPdqDihedral()) {
+      hashes.add(h.bytes());
+    }
+    return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
+        e.getSha256() == null ? null : e.getSha256().bytes(), filter, k);
+  }
+
+  /** The filter a query asks for, on top of its tenant's visibility. */
+  public static SearchFilter filterOf(String tenant, QueryParams params, Set<String> shared) {
+    QueryFilters f = params.getFilters();
+    if (f == null) {
+      return SearchFilter.tenantOnly(tenant, shared);
+    }
+    return new SearchFilter(tenant, shared, new HashSet<>(f.getCollections()), new HashSet<>(f.getSources()),
+        f.getFromMs(), f.getToMs(), null);
+  }
+
+  /** Checks k, min score and the time range of a query. */
+  public static void checkParams(String queryId, QueryParams p, int maxK) {
+    require(p != null, INVALID_QUERY, "query " + queryId + ": no parameters");
+    require(p.getK() >= 1 && p.getK() <= maxK, INVALID_QUERY,
+        "query " + queryId + ": k must be 1-" + maxK + ", got " + p.getK());
+    require(Float.isFinite(p.getMinScore()) && p.getMinScore() >= 0 && p.getMinScore() <= 1, INVALID_QUERY,
+        "query " + queryId + ": minScore must be 0-1, got " + p.getMinScore());
+    QueryFilters f = p.getFilters();
+    if (f != null && f.getFromMs() != null && f.getToMs() != null) {
+      require(f.getFromMs() < f.getToMs(), INVALID_QUERY,
+          "query " + queryId + ": fromMs " + f.getFromMs() + " is not before toMs " + f.getToMs());
+    }
+  }
+
+  static void require(boolean ok, String reason, String message) {
+    if (!ok) {
+      throw new InvalidRecordException(reason, message);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package dev.imgmatch.index;
+
+import static dev.imgmatch.index.ItSupport.await;
+import static dev.imgmatch.index.ItSupport.embedding;
+import static dev.imgmatch.index.ItSupport.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.imgmatch.avro.Decision;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.MatchedImage;
+import dev.imgmatch.avro.QueryReply;
+import dev.imgmatch.avro.Reject;
+import dev.imgmatch.avro.ReplyStatus;
+import dev.imgmatch.index.client.QueryClient;
+import dev.imgmatch.schemas.Topics;
+import dev.imgmatch.testkit.KafkaBroker;
+import dev.imgmatch.testkit.KafkaBrokerExtension;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** index-service in-process on the real broker: alerts, queries, deletions, rejects. */
+@ExtendWith(KafkaBrokerExtension.class)
+class IndexServiceIT {
+  static final Duration WAIT = Duration.ofSeconds(60);
+  static final Duration Q = Duration.ofSeconds(20);
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void aTransformedCopyRaisesOneAlertNamingTheOriginalAndQueriesAndDeletionsWork(KafkaBroker broker) throws Exception {
+    long seed = ShardIndexTest.seed();
+    Synthetic syn = new Synthetic(seed, 64, 8);
+    Topics topics = new Topics(broker.uniqueName("x") + ".");
+    IndexServiceConfig cfg = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir));
+    try (IndexService service = new IndexService(cfg).start();
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
+      assertThat(service.awaitReady(WAIT)).as("service assigned its shards").isTrue();
+      try (QueryClient client = new QueryClient(Map.of("bootstrap.servers", broker.bootstrapServers()), topics)) {
+        float[] v = syn.clustered();
+        byte[] pdq = syn.hash();
+        long now = System.currentTimeMillis();
+        // the protected original and some unrelated protected images
+        send(p, topics.embeddings(), "orig", embedding("orig", "t1", "protected", v, pdq, syn.sha(), now));
+        for (int i = 0; i < 20; i++) {
+          send(p, topics.embeddings(), "prot-" + i,
+              embedding("prot-" + i, "t1", "protected", syn.gaussianUnit(), syn.hash(), syn.sha(), now));
+        }
+        // the same picture protected by another tenant must never be reported to t1
+        send(p, topics.embeddings(), "orig", embedding("orig", "t2", "protected", v, pdq, syn.sha(), now));
+        assertThat(await(WAIT, () -> ids(client.byVector("t1", ItSupport.MODEL, v, 3, Q).get()).contains("orig")))
+            .as("the original becomes searchable").isTrue();
+
+        // a malformed record is rejected and the service goes on
+        p.send(new ProducerRecord<>(topics.embeddings().name(), "bad".getBytes(StandardCharsets.UTF_8),
+            "not avro".getBytes(StandardCharsets.UTF_8))).get();
+        // an unrelated upload and then a transformed copy
+        send(p, topics.embeddings(), "other", embedding("other", "t1", "uploads", syn.gaussianUnit(), syn.hash(),
+            syn.sha(), now));
+        send(p, topics.embeddings(), "copy", embedding("copy", "t1", "uploads", syn.near(v, 0.02), syn.flip(pdq, 14),
+            syn.sha(), now));
+
+        List<MatchAlert> alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> !l.isEmpty(), WAIT);
+        assertThat(await(WAIT, () -> service.counters().get("indexed") == 24)).isTrue();
+        alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2));
+        assertThat(alerts).hasSize(1);
+        MatchAlert a = alerts.get(0);
+        assertThat(a.getImageId()).isEqualTo("copy");
+        assertThat(a.getDetector()).isEqualTo("index");
+        assertThat(a.getDecision()).isEqualTo(Decision.MATCH);
+        assertThat(a.getMatches()).extracting(MatchedImage::getImageId).containsExactly("orig");
+        MatchedImage m = a.getMatches().get(0);
+        assertThat(m.getTenant()).isEqualTo("t1");
+        assertThat(m.getPdqDistance()).isEqualTo(14);
+        assertThat(m.getCosine()).isGreaterThan(0.9f);
+        assertThat(m.getExact()).isFalse();
+        assertThat(a.getAlertedAtMs()).isGreaterThanOrEqualTo(a.getSubmittedAtMs());
+
+        List<Reject> rejects = ItSupport.readUntil(broker, topics.rejects(), l -> !l.isEmpty(), WAIT);
+        assertThat(rejects).extracting(Reject::getReasonCode).containsExactly("MALFORMED_RECORD");
+        assertThat(rejects.get(0).getStage()).isEqualTo("index-service");
+
+        // id query: ranked reply, the image itself excluded, the copy first
+        QueryReply byId = client.byImageId("t1", "orig", 5, Q).get();
+        assertThat(byId.getStatus()).isEqualTo(ReplyStatus.OK);
+        assertThat(byId.getShardsAnswered()).isEqualTo(3);
+        assertThat(ids(byId)).doesNotContain("orig").startsWith("copy").hasSizeLessThanOrEqualTo(5);
+        assertRanked(byId);
+
+        // image query (a probe with purpose QUERY, as the embedder writes it): answered on the reply topic
+        var params = client.params(3, Q);
+        ImageEmbedding probe = ItSupport.queryProbe("qp-1", "t1", syn.near(v, 0.03), syn.flip(pdq, 20), params);
+        send(p, topics.probes(), "qp-1", probe);
+        List<QueryReply> replies = ItSupport.readUntil(broker, topics.queryReplies(),
+            l -> l.stream().anyMatch(r -> r.getQueryId().equals("qp-1")), WAIT);
+        QueryReply imageReply = replies.stream().filter(r -> r.getQueryId().equals("qp-1")).findFirst().orElseThrow();
+        assertThat(ids(imageReply)).hasSize(3).containsAnyOf("orig", "copy");
+        assertThat(ids(imageReply).subList(0, 2)).containsExactlyInAnyOrder("orig", "copy");
+        assertRanked(imageReply);
+
+        // an invalid query gets a REJECTED reply (and a reject record)
+        QueryReply bad = client.byVector("t1", "no-such-model", v, 3, Q).get();
+        assertThat(bad.getStatus()).isEqualTo(ReplyStatus.REJECTED);
+        assertThat(bad.getError()).contains("no-such-model");
+
+        // deletion: the original disappears from later replies (t2's copy of it stays for t2)
+        send(p, topics.deletions(), "orig", ItSupport.deletion("t1", "orig"));
+        assertThat(await(WAIT, () -> !ids(client.byVector("t1", ItSupport.MODEL, v, 5, Q).get()).contains("orig")))
+            .as("the deleted image leaves the replies").isTrue();
+        assertThat(ids(client.byVector("t1", ItSupport.MODEL, v, 5, Q).get())).doesNotContain("orig").contains("copy");
+        assertThat(ids(client.byVector("t2", ItSupport.MODEL, v, 5, Q).get())).containsExactly("orig");
+      }
+      assertThat(service.failure()).isEmpty();
+    }
+  }
+
+  static List<String> ids(QueryReply r) {
+    return r.getResults().stream().map(MatchedImage::getImageId).toList();
+  }
+
+  static void assertRanked(QueryReply r) {
+    List<Float> scores = r.getResults().stream().map(MatchedImage::getScore).toList();
+    for (int i = 1; i < scores.size(); i++) {
+      assertThat(scores.get(i)).isLessThanOrEqualTo(scores.get(i - 1));
+    }
+  }
+}
