@@ -82,7 +82,7 @@ public final class ScanReport {
   }
 
   /** A PNG thumbnail (longest side THUMB px) as a data: URI; a grey placeholder when the file can't be read. */
-  static String thumbnailDataUri(Path file) {
+  public static String thumbnailDataUri(Path file) {
     BufferedImage src = null;
     try {
       src = file == null ? null : ImageIO.read(file.toFile());
