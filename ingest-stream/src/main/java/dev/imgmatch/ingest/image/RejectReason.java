@@ -23,8 +23,8 @@ public enum RejectReason {
   REFERENCE_NOT_ALLOWED,
   /** An allowed reference that cannot be read (missing file, I/O error). */
   REFERENCE_UNREADABLE,
-  /** A query that ingest-stream cannot serve (e.g. an id or vector target sent to the image path). */
-  INVALID_QUERY,
+  /** A well-formed record that breaks a rule of its contract (e.g. a blank id or tenant). */
+  INVALID_RECORD,
   /** A bug or an unexpected failure inside ingest-stream; the record is kept in the rejects topic. */
   INTERNAL_ERROR
 }

@@ -2,8 +2,11 @@ package dev.imgmatch.ingest.pdq;
 
 /**
  * The 8 symmetries of the square, in the order of {@code PreparedImage.pdqDihedral} and of the reference
- * implementation's outputs. Names follow the reference: ROT90 is the reference's "rotate 90" (its test image
- * {@code bridge-2-rotate-90.jpg}); TRANSPOSE and TRANSVERSE are its "flip plus 1" and "flip minus 1".
+ * implementation's outputs, with the reference's meaning (checked against its test images
+ * {@code bridge-1..8}): ROT90 is a quarter turn counter-clockwise (EXIF orientation 8 applied), ROT270
+ * clockwise (EXIF 6); FLIP_X mirrors across the horizontal axis, i.e. top and bottom swap (EXIF 4); FLIP_Y
+ * mirrors left and right (EXIF 2); TRANSPOSE ("flip plus 1", EXIF 5) and TRANSVERSE ("flip minus 1", EXIF 7)
+ * mirror across the diagonals.
  */
 public enum Dihedral {
   IDENTITY,

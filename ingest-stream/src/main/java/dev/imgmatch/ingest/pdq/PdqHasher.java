@@ -273,7 +273,7 @@ public final class PdqHasher {
   /**
    * The DCT of a transformed image from the DCT of the original. Frequency f = index + 1, and a basis vector
    * reversed is itself times (-1)^f: mirroring negates odd frequencies (even indices) along that axis;
-   * rotations and diagonal flips also swap the axes.
+   * rotations and diagonal flips also swap the axes. Row index i is the vertical frequency, j the horizontal.
    */
   static float[][] transform(float[][] a, Dihedral d) {
     float[][] b = new float[K][K];
@@ -287,8 +287,8 @@ public final class PdqHasher {
           case ROT90 -> b[j][i] = jEven ? -v : v;
           case ROT180 -> b[i][j] = iEven != jEven ? -v : v;
           case ROT270 -> b[j][i] = iEven ? -v : v;
-          case FLIP_X -> b[i][j] = jEven ? -v : v;
-          case FLIP_Y -> b[i][j] = iEven ? -v : v;
+          case FLIP_X -> b[i][j] = iEven ? -v : v; // rows reversed (mirror across the horizontal axis)
+          case FLIP_Y -> b[i][j] = jEven ? -v : v; // columns reversed
           case TRANSPOSE -> b[j][i] = v;
           case TRANSVERSE -> b[j][i] = iEven != jEven ? -v : v;
         }

@@ -1,0 +1,65 @@
+package dev.imgmatch.ingest;
+
+import dev.imgmatch.avro.ImageView;
+import dev.imgmatch.ingest.image.DecodedImage;
+import dev.imgmatch.ingest.image.ImageDecoder;
+import dev.imgmatch.ingest.image.ImageRejectedException;
+import dev.imgmatch.ingest.image.RgbImage;
+import dev.imgmatch.ingest.pdq.PdqHasher;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * The one code path from image bytes to fingerprints and model-ready pixels, shared by the stream and
+ * {@code ./imgmatch hash}: validate and decode ({@link ImageDecoder}), apply EXIF orientation, SHA-256 of the
+ * bytes, PDQ of the oriented pixels, and on request the resized view. Thread-safe (per-thread PDQ buffers).
+ */
+public final class ImagePreparer {
+  private final ImageDecoder decoder;
+  private final ViewEncoder views;
+  private final ThreadLocal<PdqHasher> hashers = ThreadLocal.withInitial(PdqHasher::new);
+
+  public ImagePreparer(ImageDecoder decoder, ViewEncoder views) {
+    this.decoder = decoder;
+    this.views = views;
+  }
+
+  public static ImagePreparer of(IngestConfig cfg) {
+    return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec()));
+  }
+
+  /**
+   * What ingest knows about one accepted image.
+   *
+   * @param sha256 SHA-256 of the encoded bytes (32 bytes)
+   * @param decoded the decode (format, declared size, orientation, stored pixels)
+   * @param oriented the pixels as displayed
+   * @param pdq PDQ of {@code oriented}, with its DCT for the dihedral variants
+   */
+  public record Fingerprint(byte[] sha256, DecodedImage decoded, RgbImage oriented, PdqHasher.Result pdq) {}
+
+  /** Decodes, orients and fingerprints {@code bytes}. */
+  public Fingerprint fingerprint(byte[] bytes) throws ImageRejectedException {
+    DecodedImage decoded = decoder.decode(bytes);
+    RgbImage oriented = decoded.oriented();
+    PdqHasher.Result pdq = hashers.get().compute(oriented);
+    return new Fingerprint(sha256(bytes), decoded, oriented, pdq);
+  }
+
+  /** The 'full' model view of a fingerprinted image. */
+  public ImageView fullView(Fingerprint f) {
+    return views.full(f.oriented());
+  }
+
+  public ImageDecoder decoder() {
+    return decoder;
+  }
+
+  public static byte[] sha256(byte[] bytes) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+}

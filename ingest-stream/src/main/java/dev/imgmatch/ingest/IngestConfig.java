@@ -1,0 +1,220 @@
+package dev.imgmatch.ingest;
+
+import dev.imgmatch.common.Settings;
+import dev.imgmatch.ingest.image.ImageLimits;
+import dev.imgmatch.schemas.Topics;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * Every setting of ingest-stream: one {@link ConfigDef} with a doc, a default and a validator per key,
+ * cross-field checks in the constructor (failing at start with the offending values), and a masked
+ * rendering for the start-up log.
+ *
+ * <p>Kafka client and Kafka Streams settings pass through under {@code kafka.} (e.g.
+ * {@code kafka.security.protocol}, {@code kafka.num.stream.threads}); they override what this class derives.
+ */
+public final class IngestConfig extends AbstractConfig {
+  public static final String KAFKA_PREFIX = "kafka.";
+
+  public static final String BOOTSTRAP = "kafka.bootstrap.servers";
+  public static final String APPLICATION_ID = "application.id";
+  public static final String PROCESSING_GUARANTEE = "processing.guarantee";
+  public static final String STREAM_THREADS = "stream.threads";
+  public static final String STATE_DIR = "state.dir";
+  public static final String TOPIC_PREFIX = "topic.prefix";
+  public static final String TOPIC_CREATE = "topic.create";
+  public static final String TOPIC_PARTITIONS = "topic.partitions";
+  public static final String TOPIC_REPLICATION = "topic.replication";
+  public static final String MAX_IMAGE_BYTES = "ingest.max.image.bytes";
+  public static final String MAX_PIXELS = "ingest.max.pixels";
+  public static final String MAX_SIDE = "ingest.max.side";
+  public static final String MIN_WIDTH = "ingest.min.width";
+  public static final String MIN_HEIGHT = "ingest.min.height";
+  public static final String DECODE_TIMEOUT_MS = "ingest.decode.timeout.ms";
+  public static final String SUBSAMPLE_MIN_SIDE = "ingest.decode.subsample.min.side";
+  public static final String BACKGROUND = "ingest.background";
+  public static final String VIEW_WIDTH = "ingest.view.width";
+  public static final String VIEW_HEIGHT = "ingest.view.height";
+  public static final String VIEW_ENCODING = "ingest.view.encoding";
+  public static final String VIEW_JPEG_QUALITY = "ingest.view.jpeg.quality";
+  public static final String REFERENCE_ROOTS = "ingest.reference.roots";
+  public static final String EXACT_ALERT_COLLECTIONS = "ingest.exact.alert.collections";
+  public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
+  public static final String COUNTERS_LOG_INTERVAL_MS = "counters.log.interval.ms";
+
+  public static final ConfigDef DEF = new ConfigDef()
+      .define(BOOTSTRAP, Type.STRING, "localhost:9092", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Kafka bootstrap servers (every other kafka.* key goes to Kafka Streams and its clients unchanged).")
+      .define(APPLICATION_ID, Type.STRING, "imgmatch-ingest", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Kafka Streams application id: consumer group, transactional id and internal topic prefix.")
+      .define(PROCESSING_GUARANTEE, Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
+          ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE), Importance.HIGH,
+          "exactly_once_v2 (default: every output and the exact-copy store commit atomically with the input"
+              + " offsets) or at_least_once.")
+      .define(STREAM_THREADS, Type.INT, Runtime.getRuntime().availableProcessors(), Range.between(1, 256),
+          Importance.MEDIUM, "Stream threads (decoding is CPU-bound: one per core). Default: the core count.")
+      .define(STATE_DIR, Type.STRING, ".imgmatch/ingest-state", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+          "Directory of the RocksDB exact-copy store (rebuilt from its changelog topic when lost).")
+      .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, (name, v) -> new Topics((String) v), Importance.HIGH,
+          "Prefix of every imgmatch topic name.")
+      .define(TOPIC_CREATE, Type.BOOLEAN, true, Importance.LOW,
+          "Create missing imgmatch topics (and the by-sha256 repartition topic) at start.")
+      .define(TOPIC_PARTITIONS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+          "Partitions for topics this service creates; 0 = each topic's default (6).")
+      .define(TOPIC_REPLICATION, Type.SHORT, (short) 1, Range.atLeast(1), Importance.LOW,
+          "Replication factor for topics this service creates.")
+      .define(MAX_IMAGE_BYTES, Type.INT, ImageLimits.DEFAULT_MAX_BYTES, Range.between(1, Topics.MAX_MESSAGE_BYTES),
+          Importance.HIGH, "Largest encoded image accepted (inline or referenced); larger ones: IMAGE_TOO_LARGE.")
+      .define(MAX_PIXELS, Type.LONG, ImageLimits.DEFAULT_MAX_PIXELS, Range.atLeast(1), Importance.HIGH,
+          "Largest width x height accepted, read from the header before decoding (bomb guard): TOO_MANY_PIXELS.")
+      .define(MAX_SIDE, Type.INT, ImageLimits.DEFAULT_MAX_SIDE, Range.atLeast(1), Importance.MEDIUM,
+          "Largest width or height accepted (header): TOO_MANY_PIXELS.")
+      .define(MIN_WIDTH, Type.INT, ImageLimits.DEFAULT_MIN_SIDE, Range.atLeast(1), Importance.MEDIUM,
+          "Smallest width accepted: IMAGE_TOO_SMALL (tiny images make meaningless hashes and descriptors).")
+      .define(MIN_HEIGHT, Type.INT, ImageLimits.DEFAULT_MIN_SIDE, Range.atLeast(1), Importance.MEDIUM,
+          "Smallest height accepted: IMAGE_TOO_SMALL.")
+      .define(DECODE_TIMEOUT_MS, Type.LONG, ImageLimits.DEFAULT_DECODE_TIMEOUT_MS, Range.between(1, 600_000),
+          Importance.MEDIUM, "A decode running longer is aborted: DECODE_TIMEOUT.")
+      .define(SUBSAMPLE_MIN_SIDE, Type.INT, ImageLimits.DEFAULT_SUBSAMPLE_MIN_SIDE, Range.atLeast(0),
+          Importance.LOW, "Large images are decoded at 1/s resolution (integer s) while the shorter side stays at"
+              + " least this long: less memory and time, PDQ within a few bits. 0 = always full resolution"
+              + " (bit-exact with the reference PDQ).")
+      .define(BACKGROUND, Type.STRING, "#FFFFFF", (name, v) -> parseColour(name, (String) v), Importance.LOW,
+          "Colour (#RRGGBB) transparent pixels are composited on, for hashing and views.")
+      .define(VIEW_WIDTH, Type.INT, 224, Range.between(8, 4096), Importance.HIGH,
+          "Width of the model-ready view (the model's input width; the whole image is resized, aspect not kept).")
+      .define(VIEW_HEIGHT, Type.INT, 224, Range.between(8, 4096), Importance.HIGH, "Height of the model-ready view.")
+      .define(VIEW_ENCODING, Type.STRING, "RGB8", ValidString.in("RGB8", "PNG", "JPEG"), Importance.MEDIUM,
+          "How view pixels travel: RGB8 raw bytes (default; see docs/modules/ingest-stream.md for the"
+              + " measurements), PNG (lossless, smaller, slower) or JPEG (smallest, lossy).")
+      .define(VIEW_JPEG_QUALITY, Type.INT, 90, Range.between(1, 100), Importance.LOW,
+          "JPEG quality when " + "ingest.view.encoding=JPEG.")
+      .define(REFERENCE_ROOTS, Type.LIST, List.of(), Importance.HIGH,
+          "Directories under which ImageReference files may be read (after resolving links); empty = references"
+              + " are refused (REFERENCE_NOT_ALLOWED).")
+      .define(EXACT_ALERT_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.HIGH,
+          "A byte-identical re-upload of an image first seen in one of these collections, into another"
+              + " collection, raises an immediate MatchAlert (detector 'exact').")
+      .define(MAX_REJECT_PAYLOAD, Type.INT, 1024 * 1024, Range.atLeast(0), Importance.LOW,
+          "Original values are cut to this many bytes in reject records (0 = left out; the size is kept).")
+      .define(COUNTERS_LOG_INTERVAL_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.LOW,
+          "How often the per-reason counters are logged (0 = only at shutdown).");
+
+  public IngestConfig(Map<String, ?> props) {
+    super(DEF, props, false);
+    for (String key : List.of(MIN_WIDTH, MIN_HEIGHT)) {
+      if (getInt(key) > getInt(MAX_SIDE)) {
+        throw new ConfigException(key, getInt(key), "must not exceed " + MAX_SIDE + " (" + getInt(MAX_SIDE) + ")");
+      }
+    }
+    if ((long) getInt(MIN_WIDTH) * getInt(MIN_HEIGHT) > getLong(MAX_PIXELS)) {
+      throw new ConfigException(MAX_PIXELS, getLong(MAX_PIXELS), "is smaller than the minimum image "
+          + getInt(MIN_WIDTH) + "x" + getInt(MIN_HEIGHT) + ": no image could pass");
+    }
+    int sub = getInt(SUBSAMPLE_MIN_SIDE);
+    int view = Math.max(getInt(VIEW_WIDTH), getInt(VIEW_HEIGHT));
+    if (sub != 0 && sub < Math.max(view, 128)) {
+      throw new ConfigException(SUBSAMPLE_MIN_SIDE, sub, "must be 0 or at least max(128, the view size " + view
+          + "): PDQ filters at 1/128 of the side and the view must not be upsampled from a subsampled decode");
+    }
+    int maxRecord = Topics.MAX_MESSAGE_BYTES;
+    if (getInt(MAX_REJECT_PAYLOAD) > maxRecord - 64 * 1024) {
+      throw new ConfigException(MAX_REJECT_PAYLOAD, getInt(MAX_REJECT_PAYLOAD),
+          "leaves no room in a " + maxRecord + "-byte rejects record");
+    }
+    for (String root : getList(REFERENCE_ROOTS)) {
+      if (!Path.of(root).isAbsolute()) {
+        throw new ConfigException(REFERENCE_ROOTS, root, "reference roots must be absolute paths");
+      }
+    }
+  }
+
+  /** Loads defaults &lt; file &lt; environment &lt; overrides (see {@link Settings}). */
+  public static IngestConfig load(Path file, Map<String, String> env, Map<String, String> overrides) {
+    return new IngestConfig(Settings.load(file, env, overrides));
+  }
+
+  public Topics topics() {
+    return new Topics(getString(TOPIC_PREFIX));
+  }
+
+  public ImageLimits imageLimits() {
+    return new ImageLimits(getInt(MAX_IMAGE_BYTES), getLong(MAX_PIXELS), getInt(MAX_SIDE), getInt(MIN_WIDTH),
+        getInt(MIN_HEIGHT), getLong(DECODE_TIMEOUT_MS), getInt(SUBSAMPLE_MIN_SIDE),
+        parseColour(BACKGROUND, getString(BACKGROUND)));
+  }
+
+  public ViewSpec viewSpec() {
+    return new ViewSpec(getInt(VIEW_WIDTH), getInt(VIEW_HEIGHT),
+        dev.imgmatch.avro.PixelEncoding.valueOf(getString(VIEW_ENCODING)), getInt(VIEW_JPEG_QUALITY));
+  }
+
+  public List<Path> referenceRoots() {
+    return getList(REFERENCE_ROOTS).stream().map(Path::of).toList();
+  }
+
+  public Set<String> exactAlertCollections() {
+    return Set.copyOf(getList(EXACT_ALERT_COLLECTIONS));
+  }
+
+  public int maxRejectPayloadBytes() {
+    return getInt(MAX_REJECT_PAYLOAD);
+  }
+
+  /** Kafka Streams properties: derived settings first, then every {@code kafka.*} pass-through on top. */
+  public Map<String, Object> streamsProps() {
+    Map<String, Object> m = new HashMap<>();
+    m.put(StreamsConfig.APPLICATION_ID_CONFIG, getString(APPLICATION_ID));
+    m.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, getString(PROCESSING_GUARANTEE));
+    m.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, getInt(STREAM_THREADS));
+    m.put(StreamsConfig.STATE_DIR_CONFIG, getString(STATE_DIR));
+    // prepared records and inline images are large: let the producer and consumer carry them
+    m.put(StreamsConfig.producerPrefix("max.request.size"), Topics.MAX_MESSAGE_BYTES);
+    m.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
+    m.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), Topics.MAX_MESSAGE_BYTES);
+    m.put(StreamsConfig.consumerPrefix("max.poll.records"), 50);
+    m.putAll(Settings.withPrefix(originals(), KAFKA_PREFIX));
+    return m;
+  }
+
+  /** Admin client properties (topic creation). */
+  public Map<String, Object> adminProps() {
+    Map<String, Object> m = new HashMap<>(Settings.withPrefix(originals(), KAFKA_PREFIX));
+    m.put("bootstrap.servers", getString(BOOTSTRAP));
+    m.keySet().removeIf(k -> k.startsWith("producer.") || k.startsWith("consumer.") || k.contains("stream"));
+    return m;
+  }
+
+  /** Every resolved setting with secrets masked, for the start-up log. */
+  public String describe() {
+    Map<String, Object> all = new TreeMap<>(values());
+    originals().forEach((k, v) -> {
+      if (k.startsWith(KAFKA_PREFIX)) {
+        all.put(k, v);
+      }
+    });
+    return Settings.describe(all);
+  }
+
+  static int parseColour(String name, String v) {
+    String s = v == null ? "" : v.strip().toUpperCase(Locale.ROOT);
+    if (!s.matches("#[0-9A-F]{6}")) {
+      throw new ConfigException(name, v, "expected a colour as #RRGGBB");
+    }
+    return Integer.parseInt(s.substring(1), 16);
+  }
+}

@@ -1,0 +1,73 @@
+package dev.imgmatch.ingest;
+
+import dev.imgmatch.avro.PreparedImage;
+import dev.imgmatch.schemas.Topic;
+import dev.imgmatch.schemas.Topics;
+import java.time.Clock;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The ingest-stream topology, built by a pure function of its settings:
+ * <pre>
+ *   uploads ──► prepare-upload ──► {prefix}ingest-by-sha256 ──► exact-copy [store exact-copies] ──► prepared
+ *                    │                (key SHA-256:tenant)           └──► match-alerts (exact copies)
+ *   queries ──► prepare-query ─────────────────────────────────────────────► prepared (image targets only)
+ *                    └──────────── every failure ──► rejects
+ * </pre>
+ * Values are read as bytes and decoded by the topic descriptors inside the processors, so a malformed
+ * record becomes a reject (MALFORMED_RECORD, UNKNOWN_SCHEMA, EMPTY_RECORD) instead of a deserialization
+ * failure. Uploads are re-keyed by (SHA-256, tenant) through a repartition topic so that byte-identical
+ * copies meet in the same store partition whatever their image ids; the output is keyed by image id again.
+ */
+public final class IngestTopology {
+  public static final String STORE = "exact-copies";
+  static final String UPLOADS_SOURCE = "uploads-source";
+  static final String QUERIES_SOURCE = "queries-source";
+  static final String BY_SHA_SOURCE = "by-sha256-source";
+  static final String PREPARE_UPLOAD = "prepare-upload";
+  static final String PREPARE_QUERY = "prepare-query";
+  static final String EXACT_COPY = "exact-copy";
+  static final String BY_SHA_SINK = "by-sha256-sink";
+  static final String PREPARED_SINK = "prepared-sink";
+  static final String ALERTS_SINK = "match-alerts-sink";
+  static final String REJECTS_SINK = "rejects-sink";
+
+  private IngestTopology() {}
+
+  /** The repartition topic between the two upload stages (created with the other topics). */
+  public static Topic<String, PreparedImage> bySha256(Topics topics) {
+    return topics.prepared().withName(topics.prefix() + "ingest-by-sha256");
+  }
+
+  public static Topology build(IngestConfig cfg, IngestCounters counters, Clock clock) {
+    Topics topics = cfg.topics();
+    ImagePreparer preparer = ImagePreparer.of(cfg);
+    ReferenceResolver references = new ReferenceResolver(cfg.referenceRoots(), cfg.imageLimits().maxBytes());
+    RejectSink rejects = new RejectSink(topics, REJECTS_SINK, cfg.maxRejectPayloadBytes(), counters, clock);
+    ByteArrayDeserializer bytesIn = new ByteArrayDeserializer();
+    ByteArraySerializer bytesOut = new ByteArraySerializer();
+    String bySha = bySha256(topics).name();
+
+    Topology t = new Topology();
+    t.addSource(UPLOADS_SOURCE, bytesIn, bytesIn, topics.uploads().name());
+    t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
+    t.addSource(BY_SHA_SOURCE, bytesIn, bytesIn, bySha);
+    t.addProcessor(PREPARE_UPLOAD, () -> new PrepareProcessor(PrepareProcessor.Input.UPLOADS, topics, preparer,
+        references, rejects, counters, clock, BY_SHA_SINK), UPLOADS_SOURCE);
+    t.addProcessor(PREPARE_QUERY, () -> new PrepareProcessor(PrepareProcessor.Input.QUERIES, topics, preparer,
+        references, rejects, counters, clock, PREPARED_SINK), QUERIES_SOURCE);
+    t.addProcessor(EXACT_COPY, () -> new ExactCopyProcessor(topics, STORE, cfg.exactAlertCollections(), rejects,
+        counters, clock, PREPARED_SINK, ALERTS_SINK), BY_SHA_SOURCE);
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
+        Serdes.ByteArray()), EXACT_COPY);
+    t.addSink(BY_SHA_SINK, bySha, bytesOut, bytesOut, PREPARE_UPLOAD);
+    t.addSink(PREPARED_SINK, topics.prepared().name(), bytesOut, bytesOut, PREPARE_QUERY, EXACT_COPY);
+    t.addSink(ALERTS_SINK, topics.matchAlerts().name(), bytesOut, bytesOut, EXACT_COPY);
+    t.addSink(REJECTS_SINK, topics.rejects().name(), bytesOut, bytesOut, PREPARE_UPLOAD, PREPARE_QUERY, EXACT_COPY);
+    return t;
+  }
+}

@@ -1,0 +1,159 @@
+package dev.imgmatch.ingest;
+
+import dev.imgmatch.avro.ImageReference;
+import dev.imgmatch.avro.ImageSubmission;
+import dev.imgmatch.avro.InlineImage;
+import dev.imgmatch.avro.Pdq256;
+import dev.imgmatch.avro.PdqHash;
+import dev.imgmatch.avro.PreparedImage;
+import dev.imgmatch.avro.Purpose;
+import dev.imgmatch.avro.QueryRequest;
+import dev.imgmatch.avro.Sha256;
+import dev.imgmatch.ingest.image.ImageRejectedException;
+import dev.imgmatch.ingest.image.RejectReason;
+import dev.imgmatch.schemas.RecordDecodingException;
+import dev.imgmatch.schemas.Topics;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+
+/**
+ * Stage 1 for one input topic: decode the Avro value, fetch the image (inline or reference), validate,
+ * decode, fingerprint and render the view, then forward the {@code PreparedImage}. Uploads go on to the
+ * exact-copy stage, re-keyed by (SHA-256, tenant); image queries go straight to {@code prepared}. Every
+ * failure is forwarded to the rejects sink instead; nothing is thrown, so one bad record never stops the
+ * stream.
+ */
+final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+  enum Input { UPLOADS, QUERIES }
+
+  private final Input input;
+  private final Topics topics;
+  private final ImagePreparer preparer;
+  private final ReferenceResolver references;
+  private final RejectSink rejects;
+  private final IngestCounters counters;
+  private final Clock clock;
+  private final String next;
+  private ProcessorContext<byte[], byte[]> context;
+
+  PrepareProcessor(Input input, Topics topics, ImagePreparer preparer, ReferenceResolver references,
+      RejectSink rejects, IngestCounters counters, Clock clock, String next) {
+    this.input = input;
+    this.topics = topics;
+    this.preparer = preparer;
+    this.references = references;
+    this.rejects = rejects;
+    this.counters = counters;
+    this.clock = clock;
+    this.next = next;
+  }
+
+  @Override
+  public void init(ProcessorContext<byte[], byte[]> context) {
+    this.context = context;
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    try {
+      PreparedImage out = input == Input.UPLOADS ? upload(record.value()) : query(record.value());
+      if (out == null) {
+        return;
+      }
+      String key = input == Input.UPLOADS
+          ? FirstSighting.key(out.getTenant(), out.getSha256().bytes())
+          : out.getId();
+      context.forward(record.withKey(topics.prepared().serializeKey(key))
+          .withValue(topics.prepared().serializeValue(out)), next);
+      counters.increment(input == Input.UPLOADS ? "prepared.upload" : "prepared.query");
+    } catch (RecordDecodingException e) {
+      rejects.reject(context, record, e.reasonCode(), e.getMessage(), e);
+    } catch (ImageRejectedException e) {
+      rejects.reject(context, record, e.reason().name(), e.getMessage(), e.getCause());
+    } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+      rejects.internalError(context, record, e);
+    }
+  }
+
+  private PreparedImage upload(byte[] value) throws ImageRejectedException {
+    ImageSubmission s = decodeValue(value, true);
+    requireIdAndTenant("imageId", s.getImageId(), s.getTenant());
+    byte[] bytes = s.getImage() instanceof InlineImage inline ? bytes(inline.getData())
+        : references.read(((ImageReference) s.getImage()).getUri());
+    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes);
+    return base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
+        s.getAttributes(), s.getSubmittedAtMs()).build();
+  }
+
+  private PreparedImage query(byte[] value) throws ImageRejectedException {
+    QueryRequest q = decodeValue(value, false);
+    requireIdAndTenant("queryId", q.getQueryId(), q.getTenant());
+    byte[] bytes;
+    if (q.getTarget() instanceof InlineImage inline) {
+      bytes = bytes(inline.getData());
+    } else if (q.getTarget() instanceof ImageReference ref) {
+      bytes = references.read(ref.getUri());
+    } else {
+      counters.increment("query.skipped"); // id and vector queries are index-service's
+      return null;
+    }
+    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes);
+    List<Pdq256> dihedral = f.pdq().dihedral().stream().map(h -> new Pdq256(h.toBytes())).toList();
+    return base(f, q.getQueryId(), Purpose.QUERY, q.getTenant(), "", null, Map.of(),
+        q.getParams().getRequestedAtMs())
+        .setPdqDihedral(dihedral)
+        .setQuery(q.getParams())
+        .build();
+  }
+
+  private static void requireIdAndTenant(String idField, String id, String tenant) throws ImageRejectedException {
+    if (id.isBlank() || tenant.isBlank()) {
+      throw new ImageRejectedException(RejectReason.INVALID_RECORD,
+          "the record's " + (id.isBlank() ? idField : "tenant") + " is blank");
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> T decodeValue(byte[] value, boolean upload) {
+    if (value == null) {
+      throw new RecordDecodingException(RecordDecodingException.Reason.EMPTY_RECORD,
+          "null value (tombstone) where a " + (upload ? "ImageSubmission" : "QueryRequest") + " was expected", null);
+    }
+    return (T) (upload ? topics.uploads().deserializeValue(value) : topics.queries().deserializeValue(value));
+  }
+
+  private PreparedImage.Builder base(ImagePreparer.Fingerprint f, String id, Purpose purpose, String tenant,
+      String collection, CharSequence source, Map<? extends CharSequence, ? extends CharSequence> attributes,
+      long submittedAtMs) {
+    Map<String, String> attrs = new java.util.HashMap<>();
+    attributes.forEach((k, v) -> attrs.put(k.toString(), v.toString()));
+    return PreparedImage.newBuilder()
+        .setId(id)
+        .setPurpose(purpose)
+        .setTenant(tenant)
+        .setCollection(collection)
+        .setSource(source == null ? null : source.toString())
+        .setAttributes(attrs)
+        .setSha256(new Sha256(f.sha256()))
+        .setPdq(new PdqHash(new Pdq256(f.pdq().hash().toBytes()), f.pdq().hash().quality()))
+        .setFormat(f.decoded().format().id())
+        .setWidth(f.decoded().orientedWidth())
+        .setHeight(f.decoded().orientedHeight())
+        .setViews(List.of(preparer.fullView(f)))
+        .setExactDuplicateOf(null)
+        .setSubmittedAtMs(submittedAtMs)
+        .setPreparedAtMs(clock.millis());
+  }
+
+  private static byte[] bytes(ByteBuffer b) {
+    ByteBuffer d = b.duplicate();
+    byte[] out = new byte[d.remaining()];
+    d.get(out);
+    return out;
+  }
+}

@@ -1,0 +1,51 @@
+package dev.imgmatch.ingest;
+
+import dev.imgmatch.avro.Reject;
+import dev.imgmatch.schemas.Rejects;
+import dev.imgmatch.schemas.Topics;
+import java.time.Clock;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Turns a failed input record into a {@link Reject} forwarded to the rejects sink, and counts it. */
+final class RejectSink {
+  static final String STAGE = "ingest-stream";
+  static final String INTERNAL_ERROR = "INTERNAL_ERROR";
+  private static final Logger log = LoggerFactory.getLogger(RejectSink.class);
+
+  private final Topics topics;
+  private final String sinkName;
+  private final int maxPayloadBytes;
+  private final IngestCounters counters;
+  private final Clock clock;
+
+  RejectSink(Topics topics, String sinkName, int maxPayloadBytes, IngestCounters counters, Clock clock) {
+    this.topics = topics;
+    this.sinkName = sinkName;
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.counters = counters;
+    this.clock = clock;
+  }
+
+  void reject(ProcessorContext<byte[], byte[]> ctx, Record<byte[], byte[]> in, String reasonCode, String message,
+      Throwable cause) {
+    RecordMetadata m = ctx.recordMetadata().orElse(null);
+    String topic = m == null ? "" : m.topic();
+    int partition = m == null ? -1 : m.partition();
+    long offset = m == null ? -1 : m.offset();
+    Reject r = Rejects.of(reasonCode, message, STAGE, topic, partition, offset, in.key(), in.value(), cause,
+        maxPayloadBytes, clock.millis());
+    log.info("rejected {}/{}@{}: {} {}", topic, partition, offset, reasonCode, message);
+    ctx.forward(in.withKey(in.key()).withValue(topics.rejects().serializeValue(r)), sinkName);
+    counters.rejected(reasonCode);
+  }
+
+  /** A failure that is ingest-stream's fault: logged with its stack trace, the record still kept. */
+  void internalError(ProcessorContext<byte[], byte[]> ctx, Record<byte[], byte[]> in, Throwable e) {
+    log.error("unexpected failure processing a record; it goes to the rejects topic as " + INTERNAL_ERROR, e);
+    reject(ctx, in, INTERNAL_ERROR, "unexpected failure in ingest-stream: " + e, e);
+  }
+}
