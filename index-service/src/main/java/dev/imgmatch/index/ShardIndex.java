@@ -481,6 +481,17 @@ public final class ShardIndex implements Closeable {
     }
   }
 
+  /** PDQ only (benchmarks): how many images are within the policy's distance of the probe's hashes. */
+  public int searchPdq(Probe p, MatchPolicy policy, PdqMode mode) throws IOException {
+    IndexSearcher s = manager.acquire();
+    try {
+      return pdqMatches(s, p.pdqHashes(), policy.pdqMaxDistance(), policy.pdqMinQuality(), p.filter().toQuery(), mode)
+          .size();
+    } finally {
+      manager.release(s);
+    }
+  }
+
   /** PDQ matches of this shard by uid, with the distance (tests compare MIH with the scan). */
   Map<String, Integer> pdqMatchesByUid(List<byte[]> hashes, int maxDistance, int minQuality, SearchFilter filter,
       PdqMode mode) throws IOException {

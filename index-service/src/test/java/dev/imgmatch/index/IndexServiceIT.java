@@ -113,7 +113,12 @@ class IndexServiceIT {
         assertThat(bad.getError()).contains("no-such-model");
 
         // deletion: the original disappears from later replies (t2's copy of it stays for t2)
-        send(p, topics.deletions(), "orig", ItSupport.deletion("t1", "orig"));
+        // the CLI: query by id prints the ranked CSV; delete sends the takedown
+        String[] common = {"--bootstrap", broker.bootstrapServers(), "--topic-prefix", topics.prefix(), "--tenant", "t1"};
+        String csv = runCli(new dev.imgmatch.index.cli.QueryCommand(), common, "--id", "orig", "-k", "2");
+        assertThat(csv.lines().toList()).hasSize(3).first().asString().startsWith("rank,imageId");
+        assertThat(csv.lines().toList().get(1)).startsWith("1,copy,t1,uploads,");
+        runCli(new dev.imgmatch.index.cli.DeleteCommand(), common, "orig", "--reason", "it");
         assertThat(await(WAIT, () -> !ids(client.byVector("t1", ItSupport.MODEL, v, 5, Q).get()).contains("orig")))
             .as("the deleted image leaves the replies").isTrue();
         assertThat(ids(client.byVector("t1", ItSupport.MODEL, v, 5, Q).get())).doesNotContain("orig").contains("copy");
@@ -121,6 +126,25 @@ class IndexServiceIT {
       }
       assertThat(service.failure()).isEmpty();
     }
+  }
+
+  /** Runs a CLI command as the ./imgmatch launcher would, returning its stdout; asserts exit status 0. */
+  static String runCli(Object command, String[] common, String... args) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream old = System.out;
+    int rc;
+    try {
+      System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+      String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.Arrays.stream(args))
+          .toArray(String[]::new);
+      rc = new picocli.CommandLine(command).execute(all);
+    } finally {
+      System.setOut(old);
+    }
+    String s = out.toString(StandardCharsets.UTF_8);
+    System.out.print(s);
+    assertThat(rc).as("exit status of %s", command.getClass().getSimpleName()).isZero();
+    return s;
   }
 
   static List<String> ids(QueryReply r) {

@@ -1,0 +1,93 @@
+package dev.imgmatch.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.imgmatch.avro.Decision;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.MatchAlert;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.common.config.ConfigException;
+import org.junit.jupiter.api.Test;
+
+/** Pure logic: rules, score fusion, decisions, alerts, settings cross-checks. */
+class PolicyTest {
+  static final MatchPolicy P = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,banned"), Set.of(), 31, 50,
+      0.9, 0.8, Decision.REVIEW, 10, 10);
+
+  @Test
+  void rulesParseAndNameTheirMistakes() {
+    assertThat(MatchPolicy.parseRules("uploads:protected, banned ; other:uploads"))
+        .isEqualTo(Map.of("uploads", Set.of("protected", "banned"), "other", Set.of("uploads")));
+    assertThat(MatchPolicy.parseRules("")).isEmpty();
+    assertThatThrownBy(() -> MatchPolicy.parseRules("uploads")).hasMessageContaining("'uploads'");
+    assertThatThrownBy(() -> MatchPolicy.parseRules("uploads:")).hasMessageContaining("no target");
+    assertThatThrownBy(() -> MatchPolicy.parseRules("a:b;a:c")).hasMessageContaining("two rules");
+    assertThat(P.targetsOf("protected")).isEmpty();
+  }
+
+  @Test
+  void eachSignalMapsItsThresholdsOntoTheSameScale() {
+    assertThat(P.score(true, null, null)).isEqualTo(1.0);
+    assertThat(P.score(false, 0, null)).isEqualTo(1.0);
+    assertThat(P.score(false, 31, null)).isCloseTo(0.8, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(P.score(false, 32, null)).isZero();
+    assertThat(P.score(false, null, 0.9f)).isCloseTo(0.8, org.assertj.core.data.Offset.offset(1e-6));
+    assertThat(P.score(false, null, 0.8f)).isCloseTo(0.6, org.assertj.core.data.Offset.offset(1e-6));
+    assertThat(P.score(false, null, 1.0f)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+    assertThat(P.score(false, null, -0.5f)).isZero();
+    assertThat(P.decide(P.score(false, 20, 0.5f))).isEqualTo(Decision.MATCH);
+    assertThat(P.decide(P.score(false, 60, 0.85f))).isEqualTo(Decision.REVIEW);
+    assertThat(P.decide(P.score(false, 60, 0.5f))).isNull();
+  }
+
+  @Test
+  void theAlertSkipsThePairIngestAlreadyReportedAsExact() {
+    ImageEmbedding up = ItSupport.embedding("u", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);
+    up.setExactDuplicateOf("orig");
+    Hit exact = hit("orig", true, 0, 1f);
+    Hit near = hit("other", false, 10, 0.95f);
+    MatchAlert a = Alerts.alertFor(up, List.of(exact, near), P, 9).orElseThrow();
+    assertThat(a.getMatches()).extracting(m -> m.getImageId()).containsExactly("other");
+    assertThat(a.getDetector()).isEqualTo("index");
+    assertThat(a.getDecision()).isEqualTo(Decision.MATCH);
+    assertThat(Alerts.alertFor(up, List.of(exact), P, 9)).isEmpty();
+    up.setExactDuplicateOf(null);
+    assertThat(Alerts.alertFor(up, List.of(exact), P, 9)).isPresent();
+    assertThat(Alerts.alertFor(up, List.of(hit("x", false, 100, 0.1f)), P, 9)).isEmpty();
+  }
+
+  private static Hit hit(String id, boolean exact, Integer pdq, Float cos) {
+    return new Hit(IndexedImage.uid("t", id), id, "t", "protected", null, Map.of(), 1, exact, pdq, cos,
+        P.score(exact, pdq, cos), 0);
+  }
+
+  @Test
+  void settingsCheckRelationshipsAndMaskSecrets() {
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.COSINE_REVIEW, "0.95")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.COSINE_MATCH);
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.KNN_CANDIDATES, "5")))
+        .hasMessageContaining(IndexServiceConfig.MATCH_K);
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.VECTOR_FORMAT, "int3")))
+        .hasMessageContaining("int3");
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.MATCH_RULES, "nonsense")))
+        .hasMessageContaining("nonsense");
+    IndexServiceConfig c = new IndexServiceConfig(Map.of("kafka.sasl.jaas.config", "secret-stuff",
+        "kafka.security.protocol", "SASL_SSL"));
+    assertThat(c.kafkaProps()).containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("bootstrap.servers", "localhost:9092");
+    assertThat(c.describe()).doesNotContain("secret-stuff").contains("kafka.security.protocol = SASL_SSL");
+    assertThat(c.policy().targetsOf("uploads")).containsExactlyInAnyOrder("protected", "banned");
+  }
+
+  @Test
+  void multiIndexHashingTermsCoverTheRadius() {
+    byte[] h = new byte[32];
+    assertThat(Pdq.probeTerms(h, 31)).hasSize(16 * 17);
+    assertThat(Pdq.probeTerms(h, 15)).hasSize(16);
+    assertThat(Pdq.probeTerms(h, 47)).hasSize(16 * (1 + 16 + 120));
+    assertThatThrownBy(() -> Pdq.probeTerms(h, 64)).hasMessageContaining("64");
+  }
+}
