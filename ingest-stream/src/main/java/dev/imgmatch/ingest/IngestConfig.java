@@ -69,7 +69,7 @@ public final class IngestConfig extends AbstractConfig {
           Importance.MEDIUM, "Stream threads (decoding is CPU-bound: one per core). Default: the core count.")
       .define(STATE_DIR, Type.STRING, ".imgmatch/ingest-state", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
           "Directory of the RocksDB exact-copy store (rebuilt from its changelog topic when lost).")
-      .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, (name, v) -> new Topics((String) v), Importance.HIGH,
+      .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, IngestConfig::validatePrefix, Importance.HIGH,
           "Prefix of every imgmatch topic name.")
       .define(TOPIC_CREATE, Type.BOOLEAN, true, Importance.LOW,
           "Create missing imgmatch topics (and the by-sha256 repartition topic) at start.")
@@ -208,6 +208,14 @@ public final class IngestConfig extends AbstractConfig {
       }
     });
     return Settings.describe(all);
+  }
+
+  private static void validatePrefix(String name, Object v) {
+    try {
+      new Topics((String) v);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(name, v, e.getMessage());
+    }
   }
 
   static int parseColour(String name, String v) {

@@ -47,27 +47,40 @@ public final class IngestTopology {
     Topics topics = cfg.topics();
     ImagePreparer preparer = ImagePreparer.of(cfg);
     ReferenceResolver references = new ReferenceResolver(cfg.referenceRoots(), cfg.imageLimits().maxBytes());
-    RejectSink rejects = new RejectSink(topics, REJECTS_SINK, cfg.maxRejectPayloadBytes(), counters, clock);
     ByteArrayDeserializer bytesIn = new ByteArrayDeserializer();
     ByteArraySerializer bytesOut = new ByteArraySerializer();
     String bySha = bySha256(topics).name();
+    // each processor has its own sink nodes, so the three stages are independent sub-topologies (tasks)
+    RejectSink uploadRejects = rejects(cfg, topics, counters, clock, REJECTS_SINK + "-upload");
+    RejectSink queryRejects = rejects(cfg, topics, counters, clock, REJECTS_SINK + "-query");
+    RejectSink exactRejects = rejects(cfg, topics, counters, clock, REJECTS_SINK + "-exact");
 
     Topology t = new Topology();
     t.addSource(UPLOADS_SOURCE, bytesIn, bytesIn, topics.uploads().name());
-    t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
-    t.addSource(BY_SHA_SOURCE, bytesIn, bytesIn, bySha);
     t.addProcessor(PREPARE_UPLOAD, () -> new PrepareProcessor(PrepareProcessor.Input.UPLOADS, topics, preparer,
-        references, rejects, counters, clock, BY_SHA_SINK), UPLOADS_SOURCE);
+        references, uploadRejects, counters, clock, BY_SHA_SINK), UPLOADS_SOURCE);
+    t.addSink(BY_SHA_SINK, bySha, bytesOut, bytesOut, PREPARE_UPLOAD);
+    t.addSink(REJECTS_SINK + "-upload", topics.rejects().name(), bytesOut, bytesOut, PREPARE_UPLOAD);
+
+    t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
     t.addProcessor(PREPARE_QUERY, () -> new PrepareProcessor(PrepareProcessor.Input.QUERIES, topics, preparer,
-        references, rejects, counters, clock, PREPARED_SINK), QUERIES_SOURCE);
-    t.addProcessor(EXACT_COPY, () -> new ExactCopyProcessor(topics, STORE, cfg.exactAlertCollections(), rejects,
-        counters, clock, PREPARED_SINK, ALERTS_SINK), BY_SHA_SOURCE);
+        references, queryRejects, counters, clock, PREPARED_SINK + "-query"), QUERIES_SOURCE);
+    t.addSink(PREPARED_SINK + "-query", topics.prepared().name(), bytesOut, bytesOut, PREPARE_QUERY);
+    t.addSink(REJECTS_SINK + "-query", topics.rejects().name(), bytesOut, bytesOut, PREPARE_QUERY);
+
+    t.addSource(BY_SHA_SOURCE, bytesIn, bytesIn, bySha);
+    t.addProcessor(EXACT_COPY, () -> new ExactCopyProcessor(topics, STORE, cfg.exactAlertCollections(),
+        exactRejects, counters, clock, PREPARED_SINK + "-exact", ALERTS_SINK), BY_SHA_SOURCE);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
         Serdes.ByteArray()), EXACT_COPY);
-    t.addSink(BY_SHA_SINK, bySha, bytesOut, bytesOut, PREPARE_UPLOAD);
-    t.addSink(PREPARED_SINK, topics.prepared().name(), bytesOut, bytesOut, PREPARE_QUERY, EXACT_COPY);
+    t.addSink(PREPARED_SINK + "-exact", topics.prepared().name(), bytesOut, bytesOut, EXACT_COPY);
     t.addSink(ALERTS_SINK, topics.matchAlerts().name(), bytesOut, bytesOut, EXACT_COPY);
-    t.addSink(REJECTS_SINK, topics.rejects().name(), bytesOut, bytesOut, PREPARE_UPLOAD, PREPARE_QUERY, EXACT_COPY);
+    t.addSink(REJECTS_SINK + "-exact", topics.rejects().name(), bytesOut, bytesOut, EXACT_COPY);
     return t;
+  }
+
+  private static RejectSink rejects(IngestConfig cfg, Topics topics, IngestCounters counters, Clock clock,
+      String sink) {
+    return new RejectSink(topics, sink, cfg.maxRejectPayloadBytes(), counters, clock);
   }
 }

@@ -122,7 +122,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private <T> T decodeValue(byte[] value, boolean upload) {
     if (value == null) {
       throw new RecordDecodingException(RecordDecodingException.Reason.EMPTY_RECORD,
-          "null value (tombstone) where a " + (upload ? "ImageSubmission" : "QueryRequest") + " was expected", null);
+          "null value (tombstone) where " + (upload ? "an ImageSubmission" : "a QueryRequest") + " was expected", null);
     }
     return (T) (upload ? topics.uploads().deserializeValue(value) : topics.queries().deserializeValue(value));
   }

@@ -1,0 +1,61 @@
+package dev.imgmatch.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.imgmatch.avro.PixelEncoding;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IngestConfigTest {
+  @Test
+  void defaultsAreExactlyOnceWithTheDocumentedLimits() {
+    IngestConfig c = new IngestConfig(Map.of());
+    assertThat(c.streamsProps()).containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "exactly_once_v2")
+        .containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "imgmatch-ingest");
+    assertThat(c.imageLimits().maxBytes()).isEqualTo(20 * 1024 * 1024);
+    assertThat(c.imageLimits().maxPixels()).isEqualTo(50_000_000L);
+    assertThat(c.viewSpec().width()).isEqualTo(224);
+    assertThat(c.viewSpec().encoding()).isEqualTo(PixelEncoding.RGB8);
+    assertThat(c.exactAlertCollections()).containsExactlyInAnyOrder("protected", "banned");
+    assertThat(c.referenceRoots()).isEmpty();
+    assertThat(c.topics().prefix()).isEqualTo("imgmatch.");
+  }
+
+  @Test
+  void fileEnvironmentAndOverridesStackAndKafkaSettingsPassThrough(@TempDir Path tmp) throws Exception {
+    Path file = tmp.resolve("ingest.properties");
+    Files.writeString(file, "ingest.max.pixels=1000000\ningest.view.width=256\nkafka.sasl.jaas.config=secret!\n");
+    IngestConfig c = IngestConfig.load(file, Map.of("IMGMATCH_INGEST_VIEW_WIDTH", "299",
+        "IMGMATCH_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), Map.of(IngestConfig.PROCESSING_GUARANTEE, "at_least_once"));
+    assertThat(c.imageLimits().maxPixels()).isEqualTo(1_000_000L);
+    assertThat(c.viewSpec().width()).isEqualTo(299);
+    assertThat(c.streamsProps()).containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "at_least_once");
+    assertThat(c.describe()).contains("kafka.sasl.jaas.config = [hidden]").doesNotContain("secret!")
+        .contains("ingest.view.width = 299");
+  }
+
+  @Test
+  void invalidValuesAndContradictionsFailAtStartNamingTheKey() {
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.PROCESSING_GUARANTEE, "exactly_once")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.PROCESSING_GUARANTEE);
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.MIN_WIDTH, "5000", IngestConfig.MAX_SIDE, "4000")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.MIN_WIDTH);
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.MAX_PIXELS, "100")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.MAX_PIXELS);
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.SUBSAMPLE_MIN_SIDE, "100")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.SUBSAMPLE_MIN_SIDE);
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.REFERENCE_ROOTS, "relative/dir")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("absolute");
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.BACKGROUND, "white")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("#RRGGBB");
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.TOPIC_PREFIX, "bad prefix")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.TOPIC_PREFIX);
+  }
+}

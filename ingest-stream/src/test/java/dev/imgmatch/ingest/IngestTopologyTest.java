@@ -1,0 +1,311 @@
+package dev.imgmatch.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.imgmatch.avro.Decision;
+import dev.imgmatch.avro.ImageIdTarget;
+import dev.imgmatch.avro.ImageReference;
+import dev.imgmatch.avro.ImageSubmission;
+import dev.imgmatch.avro.InlineImage;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.PixelEncoding;
+import dev.imgmatch.avro.PreparedImage;
+import dev.imgmatch.avro.Purpose;
+import dev.imgmatch.avro.QueryParams;
+import dev.imgmatch.avro.QueryRequest;
+import dev.imgmatch.avro.Reject;
+import dev.imgmatch.ingest.pdq.PdqHash;
+import dev.imgmatch.schemas.Topics;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IngestTopologyTest {
+  private static final long NOW = 1_700_000_000_000L;
+
+  @TempDir
+  Path tmp;
+
+  private final Topics topics = new Topics("t.");
+  private final IngestCounters counters = new IngestCounters();
+  private TopologyTestDriver driver;
+  private TestInputTopic<byte[], byte[]> uploads;
+  private TestInputTopic<byte[], byte[]> queries;
+  private TestOutputTopic<byte[], byte[]> prepared;
+  private TestOutputTopic<byte[], byte[]> rejects;
+  private TestOutputTopic<byte[], byte[]> alerts;
+
+  private void start(Map<String, String> overrides) {
+    Map<String, String> m = new HashMap<>();
+    m.put(IngestConfig.TOPIC_PREFIX, "t.");
+    m.put(IngestConfig.STATE_DIR, tmp.resolve("state").toString());
+    m.put(IngestConfig.STREAM_THREADS, "1");
+    m.putAll(overrides);
+    IngestConfig cfg = new IngestConfig(m);
+    Properties props = new Properties();
+    props.putAll(cfg.streamsProps());
+    driver = new TopologyTestDriver(IngestTopology.build(cfg, counters, Clock.fixed(Instant.ofEpochMilli(NOW),
+        ZoneOffset.UTC)), props);
+    ByteArraySerializer ser = new ByteArraySerializer();
+    ByteArrayDeserializer de = new ByteArrayDeserializer();
+    uploads = driver.createInputTopic(topics.uploads().name(), ser, ser);
+    queries = driver.createInputTopic(topics.queries().name(), ser, ser);
+    prepared = driver.createOutputTopic(topics.prepared().name(), de, de);
+    rejects = driver.createOutputTopic(topics.rejects().name(), de, de);
+    alerts = driver.createOutputTopic(topics.matchAlerts().name(), de, de);
+  }
+
+  @AfterEach
+  void close() {
+    if (driver != null) {
+      driver.close();
+    }
+  }
+
+  static ImageSubmission upload(String id, String tenant, String collection, byte[] image) {
+    return ImageSubmission.newBuilder()
+        .setImageId(id)
+        .setTenant(tenant)
+        .setCollection(collection)
+        .setImage(new InlineImage(ByteBuffer.wrap(image), id + ".jpg"))
+        .setSource("app-1")
+        .setAttributes(Map.of("k", "v"))
+        .setSubmittedAtMs(NOW - 50)
+        .build();
+  }
+
+  private void send(ImageSubmission s) {
+    uploads.pipeInput(topics.uploads().serializeKey(s.getImageId()), topics.uploads().serializeValue(s));
+  }
+
+  private List<PreparedImage> preparedOut() {
+    return prepared.readRecordsToList().stream().map(r -> topics.prepared().deserializeValue(r.value())).toList();
+  }
+
+  private List<Reject> rejectsOut() {
+    return rejects.readRecordsToList().stream().map(r -> topics.rejects().deserializeValue(r.value())).toList();
+  }
+
+  @Test
+  void anUploadBecomesAPreparedImageKeyedByItsId() {
+    start(Map.of());
+    byte[] jpeg = TestImages.jpeg(640, 360, 1);
+    send(upload("img-1", "acme", "uploads", jpeg));
+    List<TestRecord<byte[], byte[]>> out = prepared.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(topics.prepared().deserializeKey(out.getFirst().key())).isEqualTo("img-1");
+    PreparedImage p = topics.prepared().deserializeValue(out.getFirst().value());
+    assertThat(p.getId()).isEqualTo("img-1");
+    assertThat(p.getPurpose()).isEqualTo(Purpose.INDEX);
+    assertThat(p.getTenant()).isEqualTo("acme");
+    assertThat(p.getCollection()).isEqualTo("uploads");
+    assertThat(p.getSource()).isEqualTo("app-1");
+    assertThat(p.getAttributes()).containsEntry("k", "v");
+    assertThat(p.getSha256().bytes()).isEqualTo(ImagePreparer.sha256(jpeg));
+    assertThat(p.getFormat()).isEqualTo("jpeg");
+    assertThat(p.getWidth()).isEqualTo(640);
+    assertThat(p.getHeight()).isEqualTo(360);
+    assertThat(p.getPdq().getQuality()).isGreaterThan(0);
+    assertThat(p.getPdqDihedral()).isEmpty();
+    assertThat(p.getExactDuplicateOf()).isNull();
+    assertThat(p.getQuery()).isNull();
+    assertThat(p.getSubmittedAtMs()).isEqualTo(NOW - 50);
+    assertThat(p.getPreparedAtMs()).isEqualTo(NOW);
+    assertThat(p.getViews()).hasSize(1);
+    var view = p.getViews().getFirst();
+    assertThat(view.getName()).isEqualTo("full");
+    assertThat(view.getWidth()).isEqualTo(224);
+    assertThat(view.getHeight()).isEqualTo(224);
+    assertThat(view.getEncoding()).isEqualTo(PixelEncoding.RGB8);
+    assertThat(view.getPixels().remaining()).isEqualTo(224 * 224 * 3);
+    assertThat(counters.get("prepared.upload")).isEqualTo(1);
+    assertThat(rejects.isEmpty()).isTrue();
+  }
+
+  @Test
+  void malformedRecordsAndBadImagesBecomeRejectsAndTheStreamGoesOn() {
+    start(Map.of());
+    byte[] key = "bad-1".getBytes();
+    uploads.pipeInput(key, new byte[] {1, 2, 3, 4, 5});
+    uploads.pipeInput("bad-2".getBytes(), new byte[] {(byte) 0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    uploads.pipeInput("bad-3".getBytes(), (byte[]) null);
+    send(upload("bad-4", "acme", "uploads", new byte[0]));
+    send(upload("bad-5", "acme", "uploads", TestImages.pngHeaderOnly(30000, 30000)));
+    send(upload("", "acme", "uploads", TestImages.jpeg(64, 64, 1)));
+    send(upload("good", "acme", "uploads", TestImages.jpeg(100, 100, 2)));
+
+    List<TestRecord<byte[], byte[]>> raw = rejects.readRecordsToList();
+    List<Reject> rs = raw.stream().map(r -> topics.rejects().deserializeValue(r.value())).toList();
+    assertThat(rs).extracting(Reject::getReasonCode).containsExactly("MALFORMED_RECORD", "UNKNOWN_SCHEMA",
+        "EMPTY_RECORD", "EMPTY_IMAGE", "TOO_MANY_PIXELS", "INVALID_RECORD");
+    assertThat(raw.getFirst().key()).isEqualTo(key);
+    Reject first = rs.getFirst();
+    assertThat(first.getStage()).isEqualTo("ingest-stream");
+    assertThat(first.getSourceTopic()).isEqualTo("t.uploads");
+    assertThat(first.getSourcePartition()).isEqualTo(0);
+    assertThat(first.getSourceOffset()).isEqualTo(0);
+    assertThat(first.getOriginalKey()).isEqualTo(ByteBuffer.wrap(key));
+    assertThat(first.getOriginalValue()).isEqualTo(ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5}));
+    assertThat(first.getRejectedAtMs()).isEqualTo(NOW);
+    assertThat(rs.get(4).getSourceOffset()).isEqualTo(4);
+    assertThat(rs.get(4).getMessage()).contains("30000x30000");
+    assertThat(preparedOut()).extracting(PreparedImage::getId).containsExactly("good");
+    assertThat(counters.get("rejected.MALFORMED_RECORD")).isEqualTo(1);
+    assertThat(counters.get("rejected.TOO_MANY_PIXELS")).isEqualTo(1);
+  }
+
+  @Test
+  void exactCopiesPointAtTheFirstSightingAndAlertWhenItIsWatched() {
+    start(Map.of());
+    byte[] work = TestImages.jpeg(300, 200, 9);
+    byte[] other = TestImages.jpeg(300, 200, 10);
+    send(upload("p1", "acme", "protected", work));
+    send(upload("u1", "acme", "uploads", work)); // copy of a protected image: alert
+    send(upload("u2", "acme", "uploads", other));
+    send(upload("u3", "acme", "uploads", other)); // copy of an upload: no alert
+    send(upload("x1", "globex", "uploads", work)); // another tenant: not a copy
+    send(upload("p1", "acme", "protected", work)); // the same id again: not a copy of itself
+
+    assertThat(preparedOut()).extracting(p -> p.getId() + "->" + p.getExactDuplicateOf())
+        .containsExactly("p1->null", "u1->p1", "u2->null", "u3->u2", "x1->null", "p1->null");
+
+    List<TestRecord<byte[], byte[]>> a = alerts.readRecordsToList();
+    assertThat(a).hasSize(1);
+    assertThat(topics.matchAlerts().deserializeKey(a.getFirst().key())).isEqualTo("u1");
+    MatchAlert alert = topics.matchAlerts().deserializeValue(a.getFirst().value());
+    assertThat(alert.getDetector()).isEqualTo("exact");
+    assertThat(alert.getDecision()).isEqualTo(Decision.MATCH);
+    assertThat(alert.getScore()).isEqualTo(1f);
+    assertThat(alert.getCollection()).isEqualTo("uploads");
+    assertThat(alert.getSubmittedAtMs()).isEqualTo(NOW - 50);
+    assertThat(alert.getAlertedAtMs()).isEqualTo(NOW);
+    assertThat(alert.getMatches()).singleElement().satisfies(m -> {
+      assertThat(m.getImageId()).isEqualTo("p1");
+      assertThat(m.getCollection()).isEqualTo("protected");
+      assertThat(m.getExact()).isTrue();
+      assertThat(m.getPdqDistance()).isZero();
+    });
+    assertThat(counters.get("exact.duplicate")).isEqualTo(2);
+    assertThat(counters.get("exact.alert")).isEqualTo(1);
+  }
+
+  @Test
+  void aProtectedCopyRegisteredAfterAnUploadStillAlertsOnLaterCopies() {
+    start(Map.of());
+    byte[] work = TestImages.jpeg(300, 200, 21);
+    send(upload("u1", "acme", "uploads", work));
+    send(upload("p1", "acme", "protected", work));
+    send(upload("u2", "acme", "uploads", work));
+    assertThat(preparedOut()).extracting(p -> p.getId() + "->" + p.getExactDuplicateOf())
+        .containsExactly("u1->null", "p1->u1", "u2->p1");
+    assertThat(alerts.readRecordsToList()).singleElement()
+        .satisfies(r -> assertThat(topics.matchAlerts().deserializeKey(r.key())).isEqualTo("u2"));
+  }
+
+  @Test
+  void imageQueriesArePreparedAsQueriesWithDihedralHashesAndOtherQueriesAreLeftToIndexService() {
+    start(Map.of());
+    QueryParams params = QueryParams.newBuilder().setK(5).setRequestedAtMs(NOW - 7).build();
+    byte[] jpeg = TestImages.jpeg(320, 240, 4);
+    QueryRequest image = QueryRequest.newBuilder().setQueryId("q1").setTenant("acme")
+        .setTarget(new InlineImage(ByteBuffer.wrap(jpeg), null)).setParams(params).build();
+    QueryRequest byId = QueryRequest.newBuilder().setQueryId("q2").setTenant("acme")
+        .setTarget(new ImageIdTarget("img-9")).setParams(params).build();
+    QueryRequest broken = QueryRequest.newBuilder().setQueryId("q3").setTenant("acme")
+        .setTarget(new InlineImage(ByteBuffer.wrap(TestImages.truncated(jpeg, 0.5)), null)).setParams(params).build();
+    for (QueryRequest q : List.of(image, byId, broken)) {
+      queries.pipeInput(topics.queries().serializeKey(q.getQueryId()), topics.queries().serializeValue(q));
+    }
+    List<PreparedImage> out = preparedOut();
+    assertThat(out).singleElement().satisfies(p -> {
+      assertThat(p.getId()).isEqualTo("q1");
+      assertThat(p.getPurpose()).isEqualTo(Purpose.QUERY);
+      assertThat(p.getCollection()).isEmpty();
+      assertThat(p.getQuery()).isEqualTo(params);
+      assertThat(p.getSubmittedAtMs()).isEqualTo(NOW - 7);
+      assertThat(p.getPdqDihedral()).hasSize(8);
+      assertThat(p.getPdqDihedral().getFirst().bytes()).isEqualTo(p.getPdq().getHash().bytes());
+      assertThat(new PdqHash(p.getPdqDihedral().get(2).bytes(), 0).distance(new PdqHash(p.getPdq().getHash().bytes(), 0)))
+          .as("a half turn changes the hash").isGreaterThan(40);
+    });
+    assertThat(rejectsOut()).singleElement().satisfies(r -> {
+      assertThat(r.getReasonCode()).isEqualTo("CORRUPT_IMAGE");
+      assertThat(r.getSourceTopic()).isEqualTo("t.queries");
+    });
+    assertThat(counters.get("query.skipped")).isEqualTo(1);
+    assertThat(alerts.isEmpty()).isTrue();
+  }
+
+  @Test
+  void referencesAreReadOnlyUnderTheAllowedRoots() throws Exception {
+    Path root = Files.createDirectories(tmp.resolve("images"));
+    Path outside = Files.createDirectories(tmp.resolve("private"));
+    byte[] jpeg = TestImages.jpeg(120, 90, 3);
+    Files.write(root.resolve("ok.jpg"), jpeg);
+    Files.write(outside.resolve("secret.jpg"), jpeg);
+    Files.createSymbolicLink(root.resolve("link.jpg"), outside.resolve("secret.jpg"));
+    start(Map.of(IngestConfig.REFERENCE_ROOTS, root.toString()));
+    String[][] cases = {
+        {"r1", root.resolve("ok.jpg").toUri().toString()},
+        {"r2", root.resolve("ok.jpg").toString()},
+        {"r3", outside.resolve("secret.jpg").toString()},
+        {"r4", root + "/../private/secret.jpg"},
+        {"r5", root.resolve("link.jpg").toString()},
+        {"r6", root.resolve("missing.jpg").toString()},
+        {"r7", "http://example.com/a.jpg"},
+        {"r8", "images/ok.jpg"},
+    };
+    for (String[] c : cases) {
+      send(ImageSubmission.newBuilder(upload(c[0], "acme", "uploads", jpeg)).setImage(new ImageReference(c[1]))
+          .build());
+    }
+    assertThat(preparedOut()).extracting(PreparedImage::getId, p -> p.getExactDuplicateOf())
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("r1", null), org.assertj.core.groups.Tuple.tuple("r2", "r1"));
+    assertThat(rejectsOut()).extracting(Reject::getReasonCode).containsExactly("REFERENCE_NOT_ALLOWED",
+        "REFERENCE_NOT_ALLOWED", "REFERENCE_NOT_ALLOWED", "REFERENCE_UNREADABLE", "REFERENCE_NOT_ALLOWED",
+        "REFERENCE_NOT_ALLOWED");
+  }
+
+  @Test
+  void referencesAreRefusedWhenNoRootIsConfigured() {
+    start(Map.of());
+    send(ImageSubmission.newBuilder(upload("r1", "acme", "uploads", new byte[0]))
+        .setImage(new ImageReference("/etc/passwd")).build());
+    assertThat(rejectsOut()).singleElement().satisfies(r -> {
+      assertThat(r.getReasonCode()).isEqualTo("REFERENCE_NOT_ALLOWED");
+      assertThat(r.getMessage()).contains("disabled");
+    });
+  }
+
+  @Test
+  void viewEncodingsFollowTheSetting() {
+    for (String enc : List.of("PNG", "JPEG")) {
+      start(Map.of(IngestConfig.VIEW_ENCODING, enc));
+      send(upload("v", "acme", "uploads", TestImages.jpeg(500, 300, 5)));
+      var view = preparedOut().getFirst().getViews().getFirst();
+      assertThat(view.getEncoding()).isEqualTo(PixelEncoding.valueOf(enc));
+      byte[] b = new byte[view.getPixels().remaining()];
+      view.getPixels().duplicate().get(b);
+      assertThat(HexFormat.of().formatHex(b, 0, 2)).isEqualTo(enc.equals("PNG") ? "8950" : "ffd8");
+      driver.close();
+      driver = null;
+    }
+  }
+}
