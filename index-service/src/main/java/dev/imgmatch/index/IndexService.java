@@ -338,7 +338,7 @@ public final class IndexService implements AutoCloseable {
       IndexedImage img = Records.toIndexed(e);
       shards.checkDimension(img.modelVersion(), img.vector().length);
       match(e, img);
-      if (shard.upsert(img)) {
+      if (shards.upsert(shard, img)) {
         indexed.incrementAndGet();
       } else {
         log.info("image {} of tenant {} not indexed: deleted after it was submitted", img.imageId(), img.tenant());
@@ -392,7 +392,7 @@ public final class IndexService implements AutoCloseable {
     for (ShardIndex s : shards.all()) {
       if (r.offset() >= s.deletionOffset(r.partition())) {
         if (d != null) {
-          s.delete(d.getTenant(), d.getImageId(), d.getRequestedAtMs());
+          shards.delete(s, d.getTenant(), d.getImageId(), d.getRequestedAtMs());
         }
         s.setDeletionOffset(r.partition(), r.offset() + 1);
       }

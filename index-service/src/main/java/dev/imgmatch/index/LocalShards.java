@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -32,6 +33,12 @@ public final class LocalShards implements Closeable {
   private final Map<String, Integer> dims = new ConcurrentHashMap<>();
   private final ScheduledExecutorService refresher;
   private volatile int totalShards;
+  /** Images upserted since the last completed refresh: searched by brute force so nothing indexed is missed. */
+  private final ConcurrentLinkedDeque<Recent> recent = new ConcurrentLinkedDeque<>();
+  /** Uids deleted since the last completed refresh: hidden from the (older) searchers. */
+  private final Map<String, Long> recentDeletes = new ConcurrentHashMap<>();
+
+  private record Recent(IndexedImage img, int shard, long addedNanos) {}
 
   public LocalShards(Path root, ShardIndex.Options options, long refreshIntervalMs) {
     this.root = root;
@@ -45,22 +52,61 @@ public final class LocalShards implements Closeable {
   }
 
   private void refreshAll() {
+    long started = System.nanoTime();
+    boolean all = true;
     for (ShardIndex s : shards.values()) {
       try {
         s.refresh();
       } catch (org.apache.lucene.store.AlreadyClosedException e) {
         // closed by a rebalance between listing and refreshing: nothing to do
       } catch (IOException | RuntimeException e) {
+        all = false;
         log.warn("refreshing shard {} failed (retried next period): {}", s.shard(), e.toString());
       }
     }
+    if (all) {
+      forgetBefore(started);
+    }
+  }
+
+  /** What was changed before {@code nanos} is now in every searcher. */
+  private void forgetBefore(long nanos) {
+    recent.removeIf(r -> r.addedNanos() < nanos);
+    recentDeletes.values().removeIf(t -> t < nanos);
   }
 
   /** Refreshes every shard now (tests and start-up). */
   public void refreshNow() throws IOException {
+    long started = System.nanoTime();
     for (ShardIndex s : shards.values()) {
       s.refresh();
     }
+    forgetBefore(started);
+  }
+
+  /**
+   * Upserts into a shard and makes the image visible to {@link #search} at once (until the next refresh it is
+   * found by a brute-force pass over the recent images).
+   *
+   * @return false when a later deletion blocks it (see {@link ShardIndex#upsert})
+   */
+  public boolean upsert(ShardIndex shard, IndexedImage img) throws IOException {
+    if (!shard.upsert(img)) {
+      return false;
+    }
+    String uid = img.uid();
+    recent.removeIf(r -> r.img().uid().equals(uid));
+    recentDeletes.remove(uid);
+    recent.add(new Recent(img, shard.shard(), System.nanoTime()));
+    return true;
+  }
+
+  /** Deletes from every local shard (the image lives in one; the tombstone guards all) and hides it at once. */
+  public void delete(ShardIndex shard, String tenant, String imageId, long requestedAtMs) throws IOException {
+    shard.delete(tenant, imageId, requestedAtMs);
+    String uid = IndexedImage.uid(tenant, imageId);
+    recent.removeIf(r -> r.img().uid().equals(uid));
+    recentDeletes.put(uid, System.nanoTime());
   }
 
   /** Opens the shard of partition {@code p} (from disk if present). */
@@ -83,6 +129,7 @@ public final class LocalShards implements Closeable {
   /** Commits (when {@code embeddingsTopic} is non-null) and closes the shard of partition {@code p}. */
   public void close(int p, String embeddingsTopic) throws IOException {
     ShardIndex s = shards.remove(p);
+    recent.removeIf(r -> r.shard() == p);
     if (s != null) {
       try {
         if (embeddingsTopic != null) {
@@ -135,29 +182,86 @@ public final class LocalShards implements Closeable {
     return m;
   }
 
-  /** Every local shard's hits, best combined score first (ties: newer first, then id). */
+  /**
+   * Every local shard's hits plus the images upserted since the last refresh (exact brute force over those few),
+   * best combined score first (ties: newer first, then id). Images deleted since the last refresh are left out.
+   */
   public List<Hit> search(Probe p, MatchPolicy policy) throws IOException {
-    List<Hit> all = new ArrayList<>();
+    Map<String, Hit> byUid = new HashMap<>();
     for (ShardIndex s : shards.values()) {
       try {
-        all.addAll(s.search(p, policy));
+        for (Hit h : s.search(p, policy)) {
+          byUid.put(h.uid(), h);
+        }
       } catch (org.apache.lucene.store.AlreadyClosedException e) {
         // partition revoked during the search: its new owner answers for it
       }
     }
+    for (Recent r : recent) {
+      Hit h = recentHit(r, p, policy);
+      if (h != null) {
+        byUid.put(h.uid(), h); // newer than what the searcher holds for that uid
+      }
+    }
+    byUid.keySet().removeAll(recentDeletes.keySet());
+    List<Hit> all = new ArrayList<>(byUid.values());
     all.sort(Comparator.comparingDouble(Hit::score).reversed()
         .thenComparing(Comparator.comparingLong(Hit::submittedAtMs).reversed())
         .thenComparing(Hit::uid));
     return all;
   }
 
+  private static Hit recentHit(Recent r, Probe p, MatchPolicy policy) {
+    IndexedImage img = r.img();
+    if (!p.filter().accepts(img)) {
+      return null;
+    }
+    boolean exact = p.sha256() != null && java.util.Arrays.equals(p.sha256(), img.sha256());
+    Integer pdq = null;
+    if (!p.pdqHashes().isEmpty() && policy.pdqUsable(p.pdqQuality()) && policy.pdqUsable(img.pdqQuality())) {
+      int best = Integer.MAX_VALUE;
+      for (byte[] h : p.pdqHashes()) {
+        best = Math.min(best, Pdq.hamming(h, img.pdq()));
+      }
+      pdq = best;
+    }
+    Float cosine = null;
+    if (img.modelVersion().equals(p.modelVersion())) {
+      for (float[] v : p.vectors()) {
+        if (v.length == img.vector().length) {
+          float c = org.apache.lucene.util.VectorUtil.dotProduct(v, img.vector());
+          cosine = cosine == null ? c : Math.max(cosine, c);
+        }
+      }
+    }
+    if (!exact && (pdq == null || pdq > policy.pdqMaxDistance()) && cosine == null) {
+      return null;
+    }
+    return new Hit(img.uid(), img.imageId(), img.tenant(), img.collection(), img.source(), img.attributes(),
+        img.submittedAtMs(), exact, pdq, cosine, policy.score(exact, pdq, cosine), r.shard());
+  }
+
+  /** Images upserted since the last refresh (not yet in the searchers). */
+  public int recentCount() {
+    return recent.size();
+  }
+
   /** The visible image with this id in any local shard (the tenant's own first). */
   public Optional<IndexedImage> lookup(SearchFilter visibility, String imageId) {
     IndexedImage shared = null;
+    for (Recent r : recent) {
+      IndexedImage img = r.img();
+      if (img.imageId().equals(imageId) && visibility.accepts(img)) {
+        if (img.tenant().equals(visibility.tenant())) {
+          return Optional.of(img);
+        }
+        shared = img;
+      }
+    }
     for (ShardIndex s : shards.values()) {
       try {
         Optional<IndexedImage> found = s.lookup(visibility, imageId);
-        if (found.isPresent()) {
+        if (found.isPresent() && !recentDeletes.containsKey(found.get().uid())) {
           if (found.get().tenant().equals(visibility.tenant())) {
             return found;
           }
