@@ -452,7 +452,8 @@ public final class IndexService implements AutoCloseable {
   // ---------------------------------------------------------------- queries
 
   private void queryLoop() {
-    String queryGroup = cfg.getString(IndexServiceConfig.GROUP_ID) + "-queries";
+    String queryGroup = cfg.getString(IndexServiceConfig.QUERY_GROUP_ID).isBlank()
+        ? cfg.getString(IndexServiceConfig.GROUP_ID) + "-queries" : cfg.getString(IndexServiceConfig.QUERY_GROUP_ID);
     Map<String, Object> props = consumerProps(queryGroup, "index-service-queries");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
     try (KafkaConsumer<byte[], byte[]> qc = new KafkaConsumer<>(props)) {

@@ -51,6 +51,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String ALERT_MIN_DECISION = "match.alert.min.decision";
   public static final String MAX_ALERT_MATCHES = "match.alert.max.matches";
   public static final String QUERY_MAX_K = "query.max.k";
+  public static final String QUERY_GROUP_ID = "query.group.id";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
   public static final String POLL_MS = "poll.timeout.ms";
 
@@ -108,6 +109,10 @@ public final class IndexServiceConfig extends AbstractConfig {
           "Weakest decision that raises an alert.")
       .define(MAX_ALERT_MATCHES, Type.INT, 10, Range.between(1, 1000), Importance.LOW,
           "Most matched images listed in one alert.")
+      .define(QUERY_GROUP_ID, Type.STRING, "", Importance.LOW,
+          "Consumer group for queries and probes; empty = '<group.id>-queries'. Instances sharing it split the"
+              + " queries (each answers from its own shards, PARTIAL when it lacks some); one group per instance"
+              + " makes every instance see every query (the scale-out fan-out, docs/modules/index-service.md).")
       .define(QUERY_MAX_K, Type.INT, 1000, Range.between(1, 10_000), Importance.LOW, "Largest k a query may ask.")
       .define(MAX_REJECT_PAYLOAD, Type.INT, 1024 * 1024, Range.atLeast(0), Importance.LOW,
           "Original values are cut to this many bytes in reject records.")

@@ -128,6 +128,47 @@ class IndexServiceIT {
     }
   }
 
+  /**
+   * Two instances in one group split the shards (a query answered by one of them is PARTIAL); when one leaves,
+   * the other takes its partitions over and rebuilds those shards from the topic (its disk has none of them).
+   */
+  @Test
+  void twoInstancesSplitTheShardsAndTheSurvivorRebuildsTheOthersShards(KafkaBroker broker) throws Exception {
+    Synthetic syn = new Synthetic(ShardIndexTest.seed(), 32, 4);
+    Topics topics = new Topics(broker.uniqueName("x") + ".");
+    IndexServiceConfig a = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir.resolve("a")));
+    IndexServiceConfig b = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir.resolve("b")));
+    float[] v = syn.clustered();
+    try (IndexService first = new IndexService(a).start();
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
+      assertThat(first.awaitReady(WAIT)).isTrue();
+      try (QueryClient client = new QueryClient(Map.of("bootstrap.servers", broker.bootstrapServers()), topics)) {
+        try (IndexService second = new IndexService(b).start()) {
+          assertThat(second.awaitReady(WAIT)).isTrue();
+          assertThat(await(WAIT, () -> first.shards().owned().size() + second.shards().owned().size() == 3
+              && !first.shards().owned().isEmpty() && !second.shards().owned().isEmpty())).isTrue();
+          for (int i = 0; i < 30; i++) {
+            send(p, topics.embeddings(), "img-" + i, embedding("img-" + i, "t", "protected",
+                i == 0 ? v : syn.gaussianUnit(), syn.hash(), syn.sha(), 1));
+          }
+          assertThat(await(WAIT, () -> first.counters().get("indexed") + second.counters().get("indexed") == 30))
+              .isTrue();
+          QueryReply partial = client.byVector("t", ItSupport.MODEL, v, 50, Q).get();
+          assertThat(partial.getStatus()).isEqualTo(ReplyStatus.PARTIAL);
+          assertThat(partial.getShardsTotal()).isEqualTo(3);
+          assertThat(partial.getShardsAnswered()).isBetween(1, 2);
+        }
+        // the second instance left: the first owns every shard again, rebuilding the ones it never had
+        assertThat(await(WAIT, () -> first.shards().owned().size() == 3)).isTrue();
+        assertThat(await(WAIT, () -> {
+          QueryReply r = client.byVector("t", ItSupport.MODEL, v, 50, Q).get();
+          return r.getStatus() == ReplyStatus.OK && r.getResults().size() == 30;
+        })).as("every image answerable again from one instance").isTrue();
+      }
+      assertThat(first.failure()).isEmpty();
+    }
+  }
+
   /** Runs a CLI command as the ./imgmatch launcher would, returning its stdout; asserts exit status 0. */
   static String runCli(Object command, String[] common, String... args) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();

@@ -102,11 +102,15 @@ public final class IndexBenchmark {
           shard.knnUids("m", data.queries[q], k, all);
         }
         long[] lat = new long[queries];
+        long[] cpu = new long[queries];
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
         double hits = 0;
         for (int q = 0; q < queries; q++) {
+          long c = mx.getCurrentThreadCpuTime();
           long s = System.nanoTime();
           List<String> got = shard.knnUids("m", data.queries[q], k, all);
           lat[q] = System.nanoTime() - s;
+          cpu[q] = mx.getCurrentThreadCpuTime() - c;
           Set<String> want = new HashSet<>();
           for (int d : truth[q]) {
             want.add(IndexedImage.uid("t", "i" + d));
@@ -114,6 +118,10 @@ public final class IndexBenchmark {
           hits += got.stream().filter(want::contains).count();
         }
         Arrays.sort(lat);
+        Arrays.sort(cpu);
+        System.out.printf(Locale.ROOT, "# %s: query CPU time (this thread, immune to other processes' load) p50 %.3f ms,"
+            + " p99 %.3f ms; load average %.2f%n", f.configName(), cpu[queries / 2] / 1e6, cpu[(int) (queries * 0.99)] / 1e6,
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         Map<String, Long> files = vectorFiles(dir.resolve("shard-0"));
         long allBytes = files.values().stream().mapToLong(Long::longValue).sum();
         long hot = files.entrySet().stream().filter(e -> f.quantized() ? !e.getKey().equals("vec") : true)
