@@ -37,7 +37,7 @@ import java.util.function.Consumer;
  *
  * <p>Thread-safe: model calls are serialised (one TensorFlow session); preprocessing runs on the caller's thread.
  */
-public final class Embedder implements AutoCloseable {
+public final class Embedder implements PictureEmbedder {
   /** One picture's result. */
   public record Embedding(float[] vector, Map<String, Float> classScores) {}
 
@@ -107,16 +107,19 @@ public final class Embedder implements AutoCloseable {
   }
 
   /** Model id written into every embedding. */
+  @Override
   public String modelId() {
     return spec.id();
   }
 
   /** Changes whenever weights, preprocessing or head change. */
+  @Override
   public String modelVersion() {
     return modelVersion;
   }
 
   /** Descriptor dimension. */
+  @Override
   public int dim() {
     return head.outputDim();
   }
@@ -135,6 +138,7 @@ public final class Embedder implements AutoCloseable {
   }
 
   /** Descriptors and class scores of the pictures, in order. */
+  @Override
   public List<Embedding> embed(List<RgbImage> images) throws TranslateException {
     List<Embedding> out = new ArrayList<>(images.size());
     for (int from = 0; from < images.size(); from += inferenceBatch) {

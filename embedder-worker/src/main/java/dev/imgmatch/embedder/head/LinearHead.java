@@ -82,6 +82,18 @@ public final class LinearHead implements DescriptorHead {
     return mean.clone();
   }
 
+  /** A copy of the projection (out x in), or null for a centring-only head. */
+  public float[][] projection() {
+    if (projection == null) {
+      return null;
+    }
+    float[][] p = new float[projection.length][];
+    for (int i = 0; i < p.length; i++) {
+      p[i] = projection[i].clone();
+    }
+    return p;
+  }
+
   @Override
   public float[] apply(float[] features) {
     if (features.length != mean.length) {

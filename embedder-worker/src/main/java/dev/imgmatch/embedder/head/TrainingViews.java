@@ -32,13 +32,13 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  */
 public final class TrainingViews {
   /** Names the augmentation recipe; part of a fitted head's cache key and provenance. */
-  public static final String RECIPE = "views-1";
+  public static final String RECIPE = "views-2";
 
   private TrainingViews() {}
 
-  /** {@code perImage} views of {@code photo} (the first is the photo itself, downscaled to at most 512 px). */
+  /** {@code perImage} views of {@code photo} (the first is the photo itself, downscaled to at most 320 px). */
   public static List<BufferedImage> views(BufferedImage photo, int perImage, Random rnd) {
-    BufferedImage base = fit(photo, 512);
+    BufferedImage base = fit(photo, 320);
     List<BufferedImage> out = new ArrayList<>(perImage);
     out.add(base);
     for (int v = 1; v < perImage; v++) {
@@ -126,36 +126,32 @@ public final class TrainingViews {
     double bright = (rnd.nextDouble() - 0.5) * 80;
     double contrast = 0.6 + 0.8 * rnd.nextDouble();
     double sat = rnd.nextDouble() * 1.8;
-    BufferedImage out = copy(img);
-    for (int y = 0; y < out.getHeight(); y++) {
-      for (int x = 0; x < out.getWidth(); x++) {
-        int p = out.getRGB(x, y);
-        double r = p >> 16 & 255;
-        double g = p >> 8 & 255;
-        double b = p & 255;
-        double l = 0.299 * r + 0.587 * g + 0.114 * b;
-        r = l + (r - l) * sat;
-        g = l + (g - l) * sat;
-        b = l + (b - l) * sat;
-        r = (r - 128) * contrast + 128 + bright;
-        g = (g - 128) * contrast + 128 + bright;
-        b = (b - 128) * contrast + 128 + bright;
-        out.setRGB(x, y, clamp((int) r, 0, 255) << 16 | clamp((int) g, 0, 255) << 8 | clamp((int) b, 0, 255));
-      }
+    int[] px = pixels(img);
+    for (int i = 0; i < px.length; i++) {
+      int p = px[i];
+      double r = p >> 16 & 255;
+      double g = p >> 8 & 255;
+      double b = p & 255;
+      double l = 0.299 * r + 0.587 * g + 0.114 * b;
+      r = l + (r - l) * sat;
+      g = l + (g - l) * sat;
+      b = l + (b - l) * sat;
+      r = (r - 128) * contrast + 128 + bright;
+      g = (g - 128) * contrast + 128 + bright;
+      b = (b - 128) * contrast + 128 + bright;
+      px[i] = clamp((int) r, 0, 255) << 16 | clamp((int) g, 0, 255) << 8 | clamp((int) b, 0, 255);
     }
-    return out;
+    return image(img.getWidth(), img.getHeight(), px);
   }
 
   static BufferedImage gray(BufferedImage img) {
-    BufferedImage out = copy(img);
-    for (int y = 0; y < out.getHeight(); y++) {
-      for (int x = 0; x < out.getWidth(); x++) {
-        int p = out.getRGB(x, y);
-        int l = (int) (0.299 * (p >> 16 & 255) + 0.587 * (p >> 8 & 255) + 0.114 * (p & 255));
-        out.setRGB(x, y, l << 16 | l << 8 | l);
-      }
+    int[] px = pixels(img);
+    for (int i = 0; i < px.length; i++) {
+      int p = px[i];
+      int l = (int) (0.299 * (p >> 16 & 255) + 0.587 * (p >> 8 & 255) + 0.114 * (p & 255));
+      px[i] = l << 16 | l << 8 | l;
     }
-    return out;
+    return image(img.getWidth(), img.getHeight(), px);
   }
 
   static BufferedImage border(BufferedImage img, Random rnd) {
@@ -173,7 +169,8 @@ public final class TrainingViews {
   static BufferedImage blur(BufferedImage img) {
     int w = img.getWidth();
     int h = img.getHeight();
-    BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    int[] src = pixels(img);
+    int[] out = new int[src.length];
     for (int y = 0; y < h; y++) {
       for (int x = 0; x < w; x++) {
         int r = 0;
@@ -181,34 +178,41 @@ public final class TrainingViews {
         int b = 0;
         int n = 0;
         for (int dy = -2; dy <= 2; dy++) {
+          int yy = clamp(y + dy, 0, h - 1);
           for (int dx = -2; dx <= 2; dx++) {
-            int xx = clamp(x + dx, 0, w - 1);
-            int yy = clamp(y + dy, 0, h - 1);
-            int p = img.getRGB(xx, yy);
+            int p = src[yy * w + clamp(x + dx, 0, w - 1)];
             r += p >> 16 & 255;
             g += p >> 8 & 255;
             b += p & 255;
             n++;
           }
         }
-        out.setRGB(x, y, (r / n) << 16 | (g / n) << 8 | (b / n));
+        out[y * w + x] = (r / n) << 16 | (g / n) << 8 | (b / n);
       }
     }
-    return out;
+    return image(w, h, out);
   }
 
   static BufferedImage noise(BufferedImage img, Random rnd) {
-    BufferedImage out = copy(img);
     double sigma = 5 + 20 * rnd.nextDouble();
-    for (int y = 0; y < out.getHeight(); y++) {
-      for (int x = 0; x < out.getWidth(); x++) {
-        int p = out.getRGB(x, y);
-        int r = clamp((int) ((p >> 16 & 255) + rnd.nextGaussian() * sigma), 0, 255);
-        int g = clamp((int) ((p >> 8 & 255) + rnd.nextGaussian() * sigma), 0, 255);
-        int b = clamp((int) ((p & 255) + rnd.nextGaussian() * sigma), 0, 255);
-        out.setRGB(x, y, r << 16 | g << 8 | b);
-      }
+    int[] px = pixels(img);
+    for (int i = 0; i < px.length; i++) {
+      int p = px[i];
+      int r = clamp((int) ((p >> 16 & 255) + rnd.nextGaussian() * sigma), 0, 255);
+      int g = clamp((int) ((p >> 8 & 255) + rnd.nextGaussian() * sigma), 0, 255);
+      int b = clamp((int) ((p & 255) + rnd.nextGaussian() * sigma), 0, 255);
+      px[i] = r << 16 | g << 8 | b;
     }
+    return image(img.getWidth(), img.getHeight(), px);
+  }
+
+  private static int[] pixels(BufferedImage img) {
+    return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
+  }
+
+  private static BufferedImage image(int w, int h, int[] px) {
+    BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    out.setRGB(0, 0, w, h, px, 0, w);
     return out;
   }
 

@@ -1,0 +1,26 @@
+package dev.imgmatch.embedder;
+
+import dev.imgmatch.embedder.model.RgbImage;
+import java.util.List;
+
+/**
+ * What the worker needs from a descriptor: pictures in, one {@link Embedder.Embedding} per picture out, in order.
+ * {@link Embedder} is the real one; tests of pure worker logic may substitute their own.
+ */
+public interface PictureEmbedder extends AutoCloseable {
+  String modelId();
+
+  String modelVersion();
+
+  int dim();
+
+  /**
+   * Embeds a batch.
+   *
+   * @throws Exception when the batch could not be embedded (the caller retries, then isolates records)
+   */
+  List<Embedder.Embedding> embed(List<RgbImage> images) throws Exception;
+
+  @Override
+  void close();
+}

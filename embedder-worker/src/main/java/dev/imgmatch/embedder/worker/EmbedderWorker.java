@@ -1,0 +1,438 @@
+package dev.imgmatch.embedder.worker;
+
+import dev.imgmatch.embedder.PictureEmbedder;
+import dev.imgmatch.schemas.Topics;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedder worker: consumes {@code prepared}, embeds in micro-batches, and produces {@code embeddings},
+ * {@code probes} and {@code rejects} together with the consumed offsets in one Kafka transaction per micro-batch
+ * (exactly-once: a crash or a rebalance aborts the open transaction and the records are consumed again).
+ *
+ * <h2>Threads and hand-off</h2>
+ * <ul>
+ *   <li><b>Polling thread</b> ({@code embedder-poll}) owns the {@link KafkaConsumer}: it polls, appends every record
+ *       to its private {@code pending} deque and moves entries into the bounded {@code queue} (capacity
+ *       {@code queue.capacity}) without blocking. When the queue is full it <b>pauses</b> every assigned partition and
+ *       keeps polling (so the group membership stays alive but no more records are fetched); it resumes once
+ *       {@code pending} has drained. It also publishes the consumer's {@link ConsumerGroupMetadata} after each poll,
+ *       executes seek requests from the inference thread, and runs the rebalance callbacks.
+ *   <li><b>Inference thread</b> ({@code embedder-infer}) owns the transactional {@link KafkaProducer} and the model:
+ *       it takes up to {@code batch.max.records} entries from the queue, waiting at most {@code batch.max.latency.ms}
+ *       after the first, embeds them ({@link BatchProcessor}) and commits outputs and offsets in one transaction.
+ * </ul>
+ * The queue is FIFO and batches commit in order, so a committed offset always covers everything before it.
+ * The inference thread holds {@code batchLock} from taking a batch's first entry until its transaction ends. A
+ * revocation (polling thread, inside {@code poll}) takes the same lock: it therefore waits for the batch in flight
+ * to commit, then removes the revoked partitions' entries from the queue and the pending deque, so no record of a
+ * partition is processed after its revocation. If a transaction fails (aborted), the inference thread marks the
+ * batch's partitions stale and asks the polling thread to seek them back to the batch's first offsets; the polling
+ * thread seeks and enqueues a marker: entries of a stale partition are dropped until its marker arrives, because
+ * they were fetched before the seek and come again after it.
+ */
+public final class EmbedderWorker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EmbedderWorker.class);
+
+  /** Observes finished micro-batches (benchmarks, metrics). Called on the inference thread. */
+  @FunctionalInterface
+  public interface BatchListener {
+    void onBatch(int records, int pictures, long nanos);
+  }
+
+  private sealed interface Entry permits Rec, Resumed {}
+
+  private record Rec(ConsumerRecord<byte[], byte[]> record, TopicPartition tp) implements Entry {}
+
+  /** Everything after this entry for {@code tp} was fetched after the seek. */
+  private record Resumed(TopicPartition tp) implements Entry {}
+
+  private record Rewind(TopicPartition tp, long offset) {}
+
+  private final EmbedderWorkerConfig config;
+  private final Topics topics;
+  private final PictureEmbedder embedder;
+  private final BatchListener listener;
+  private final BlockingQueue<Entry> queue;
+  private final Deque<Entry> pending = new ArrayDeque<>(); // polling thread only (and callbacks, same thread)
+  private final ConcurrentLinkedQueue<Rewind> rewinds = new ConcurrentLinkedQueue<>();
+  private final Set<TopicPartition> stale = new HashSet<>(); // guarded by batchLock
+  private final ReentrantLock batchLock = new ReentrantLock(true);
+  private final AtomicReference<ConsumerGroupMetadata> groupMetadata = new AtomicReference<>();
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+  private final CountDownLatch initialized = new CountDownLatch(1);
+  private final CountDownLatch stopped = new CountDownLatch(2);
+  private final AtomicLong embedded = new AtomicLong();
+  private final AtomicLong rejected = new AtomicLong();
+  private final AtomicLong batches = new AtomicLong();
+  private final AtomicLong aborted = new AtomicLong();
+  private volatile boolean running = true;
+  private volatile KafkaConsumer<byte[], byte[]> consumer;
+  private Thread pollThread;
+  private Thread inferThread;
+
+  public EmbedderWorker(EmbedderWorkerConfig config, PictureEmbedder embedder, BatchListener listener) {
+    this.config = config;
+    this.topics = config.topics();
+    this.embedder = embedder;
+    this.listener = listener == null ? (r, p, n) -> { } : listener;
+    this.queue = new ArrayBlockingQueue<>(config.getInt(EmbedderWorkerConfig.QUEUE_CAPACITY));
+  }
+
+  /** Starts both threads; returns once the producer is ready (transactions initialised). */
+  public EmbedderWorker start() {
+    inferThread = new Thread(this::inferLoop, "embedder-infer");
+    pollThread = new Thread(this::pollLoop, "embedder-poll");
+    inferThread.start();
+    try {
+      if (!initialized.await(120, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("the transactional producer did not initialise within 120 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    if (failure.get() != null) {
+      throw new IllegalStateException("embedder worker failed to start: " + failure.get().getMessage(), failure.get());
+    }
+    pollThread.start();
+    return this;
+  }
+
+  public long embedded() {
+    return embedded.get();
+  }
+
+  public long rejected() {
+    return rejected.get();
+  }
+
+  public long batches() {
+    return batches.get();
+  }
+
+  public long abortedTransactions() {
+    return aborted.get();
+  }
+
+  /** The error that stopped the worker, or null. */
+  public Throwable failure() {
+    return failure.get();
+  }
+
+  public boolean isRunning() {
+    return running;
+  }
+
+  /** Waits until both threads have ended (after {@link #close()} or a fatal error). */
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Stops cleanly: the batch in flight commits, queued records are left for the next owner. */
+  @Override
+  public void close() {
+    running = false;
+    KafkaConsumer<byte[], byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
+    try {
+      if (!awaitTermination(Duration.ofSeconds(60))) {
+        log.warn("embedder worker threads did not stop within 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void fail(Throwable t) {
+    if (failure.compareAndSet(null, t)) {
+      log.error("embedder worker stops: {}", t.toString(), t);
+    }
+    running = false;
+    KafkaConsumer<byte[], byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
+  }
+
+  // ---------------------------------------------------------------- polling thread
+
+  private void pollLoop() {
+    Map<String, Object> props = new HashMap<>(config.kafka());
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, config.getString(EmbedderWorkerConfig.GROUP_ID));
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.getInt(EmbedderWorkerConfig.QUEUE_CAPACITY));
+    props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, config.transactionalId() + "-consumer");
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer = c;
+      c.subscribe(List.of(topics.prepared().name()), new Rebalance());
+      while (running) {
+        applyRewinds(c);
+        ConsumerRecords<byte[], byte[]> records;
+        try {
+          records = c.poll(Duration.ofMillis(100));
+        } catch (WakeupException e) {
+          break;
+        }
+        groupMetadata.set(c.groupMetadata());
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+          pending.addLast(new Rec(r, new TopicPartition(r.topic(), r.partition())));
+        }
+        while (!pending.isEmpty() && queue.offer(pending.peekFirst())) {
+          pending.removeFirst();
+        }
+        if (!pending.isEmpty()) {
+          c.pause(c.assignment()); // back-pressure: keep the membership alive, fetch nothing
+        } else if (!c.paused().isEmpty()) {
+          c.resume(c.paused());
+        }
+      }
+    } catch (Throwable t) {
+      if (running) {
+        fail(t);
+      }
+    } finally {
+      running = false;
+      consumer = null;
+      try {
+        inferThread.join(); // its last batch may still commit; offsets go through the producer
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      stopped.countDown();
+    }
+  }
+
+  private void applyRewinds(KafkaConsumer<byte[], byte[]> c) {
+    for (Rewind r; (r = rewinds.poll()) != null; ) {
+      TopicPartition tp = r.tp();
+      if (!c.assignment().contains(tp)) {
+        continue; // revoked meanwhile: the new owner starts from the committed offset
+      }
+      c.seek(tp, r.offset());
+      pending.removeIf(e -> e instanceof Rec rec && rec.tp().equals(tp));
+      pending.addLast(new Resumed(tp));
+      log.info("rewound {} to offset {} after a failed transaction", tp, r.offset());
+    }
+  }
+
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      drop(partitions, "revoked");
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      drop(partitions, "lost");
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (!partitions.isEmpty()) {
+        log.info("assigned {}", partitions);
+      }
+      KafkaConsumer<byte[], byte[]> c = consumer;
+      if (c != null) {
+        groupMetadata.set(c.groupMetadata());
+      }
+    }
+
+    private void drop(Collection<TopicPartition> partitions, String why) {
+      if (partitions.isEmpty()) {
+        return;
+      }
+      Set<TopicPartition> gone = new HashSet<>(partitions);
+      batchLock.lock(); // waits for the batch in flight to commit or abort
+      try {
+        queue.removeIf(e -> gone.contains(tp(e)));
+        pending.removeIf(e -> gone.contains(tp(e)));
+        rewinds.removeIf(r -> gone.contains(r.tp()));
+        stale.removeAll(gone);
+      } finally {
+        batchLock.unlock();
+      }
+      log.info("{} {}: their queued records are left to the next owner", why, gone);
+    }
+  }
+
+  private static TopicPartition tp(Entry e) {
+    return e instanceof Rec r ? r.tp() : ((Resumed) e).tp();
+  }
+
+  // ---------------------------------------------------------------- inference thread
+
+  private KafkaProducer<byte[], byte[]> newProducer() {
+    Map<String, Object> props = new HashMap<>(config.kafka());
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, config.transactionalId());
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 30_000);
+    props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
+    props.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, config.transactionalId() + "-producer");
+    return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  private void inferLoop() {
+    BatchProcessor processor = new BatchProcessor(topics, embedder,
+        config.getInt(EmbedderWorkerConfig.RETRY_MAX_ATTEMPTS), config.getLong(EmbedderWorkerConfig.RETRY_BACKOFF_MS),
+        config.getInt(EmbedderWorkerConfig.MAX_REJECT_PAYLOAD_BYTES), System::currentTimeMillis);
+    int maxRecords = config.getInt(EmbedderWorkerConfig.BATCH_MAX_RECORDS);
+    long latencyNanos = TimeUnit.MILLISECONDS.toNanos(config.getLong(EmbedderWorkerConfig.BATCH_MAX_LATENCY_MS));
+    int maxAttempts = config.getInt(EmbedderWorkerConfig.RETRY_MAX_ATTEMPTS);
+    long backoff = config.getLong(EmbedderWorkerConfig.RETRY_BACKOFF_MS);
+    KafkaProducer<byte[], byte[]> producer = null;
+    try {
+      producer = newProducer();
+      producer.initTransactions(); // fences a predecessor with our transactional.id and aborts its open transaction
+      initialized.countDown();
+      int consecutiveFailures = 0;
+      while (running) {
+        List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+        batchLock.lock();
+        try {
+          Entry first = queue.poll(100, TimeUnit.MILLISECONDS);
+          if (first == null) {
+            continue;
+          }
+          long deadline = System.nanoTime() + latencyNanos;
+          take(first, batch);
+          while (batch.size() < maxRecords) {
+            long left = deadline - System.nanoTime();
+            Entry e = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
+            if (e == null) {
+              break;
+            }
+            take(e, batch);
+          }
+          if (batch.isEmpty()) {
+            continue; // only stale entries or markers
+          }
+          long t0 = System.nanoTime();
+          BatchProcessor.Outcome out = processor.process(batch);
+          if (commit(producer, out)) {
+            consecutiveFailures = 0;
+            embedded.addAndGet(out.embedded());
+            rejected.addAndGet(out.rejected());
+            batches.incrementAndGet();
+            listener.onBatch(batch.size(), out.pictures(), System.nanoTime() - t0);
+          } else {
+            rewind(batch);
+            consecutiveFailures++;
+            if (consecutiveFailures >= maxAttempts) {
+              throw new IllegalStateException(consecutiveFailures + " consecutive transactions failed; giving up "
+                  + "(nothing was lost: the records stay uncommitted)");
+            }
+          }
+        } finally {
+          batchLock.unlock();
+        }
+        if (consecutiveFailures > 0) {
+          Thread.sleep(backoff << (consecutiveFailures - 1));
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      fail(e);
+    } catch (Throwable t) {
+      fail(t);
+    } finally {
+      initialized.countDown();
+      if (producer != null) {
+        try {
+          producer.close(Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+          log.warn("closing the producer: {}", e.toString());
+        }
+      }
+      stopped.countDown();
+    }
+  }
+
+  /** Adds a queue entry to the batch unless its partition is stale (fetched before a seek). */
+  private void take(Entry e, List<ConsumerRecord<byte[], byte[]>> batch) {
+    if (e instanceof Resumed r) {
+      stale.remove(r.tp());
+    } else if (e instanceof Rec r && !stale.contains(r.tp())) {
+      batch.add(r.record());
+    }
+  }
+
+  private void rewind(List<ConsumerRecord<byte[], byte[]>> batch) {
+    Map<TopicPartition, Long> first = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> r : batch) {
+      first.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+    }
+    first.forEach((tp, off) -> {
+      stale.add(tp);
+      rewinds.add(new Rewind(tp, off));
+    });
+  }
+
+  /** One transaction: outputs + offsets. True when committed; false when aborted (records will be redone). */
+  private boolean commit(KafkaProducer<byte[], byte[]> producer, BatchProcessor.Outcome out) {
+    try {
+      producer.beginTransaction();
+      for (ProducerRecord<byte[], byte[]> r : out.records()) {
+        producer.send(r);
+      }
+      producer.sendOffsetsToTransaction(out.offsets(), groupMetadata.get());
+      producer.commitTransaction();
+      return true;
+    } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
+        | UnsupportedVersionException | AuthorizationException e) {
+      throw e; // fatal for this producer: another instance took over our transactional.id, or a broker refuses
+    } catch (KafkaException e) {
+      log.warn("transaction of {} records failed, aborting and rewinding: {}", out.offsets(), e.toString());
+      aborted.incrementAndGet();
+      try {
+        producer.abortTransaction();
+      } catch (KafkaException abortFailure) {
+        throw abortFailure; // cannot recover this producer
+      }
+      return false;
+    }
+  }
+}

@@ -1,0 +1,240 @@
+package dev.imgmatch.embedder.worker;
+
+import dev.imgmatch.common.Settings;
+import dev.imgmatch.embedder.EmbedderOptions;
+import dev.imgmatch.embedder.model.DefaultModel;
+import dev.imgmatch.embedder.model.ModelSpec;
+import dev.imgmatch.schemas.Rejects;
+import dev.imgmatch.schemas.Topics;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+
+/**
+ * The embedder-worker's settings: one {@link ConfigDef} with a doc, a type, a default and a validator per key, plus
+ * cross-field checks at start-up. Loaded with {@link Settings} (defaults &lt; {@code --config} file &lt;
+ * {@code IMGMATCH_*} environment &lt; command line). Kafka client settings pass through under {@code kafka.}
+ * (e.g. {@code kafka.bootstrap.servers}, {@code kafka.security.protocol}).
+ */
+public final class EmbedderWorkerConfig extends AbstractConfig {
+  public static final String KAFKA_PREFIX = "kafka.";
+
+  public static final String TOPIC_PREFIX = "topic.prefix";
+  public static final String GROUP_ID = "group.id";
+  public static final String TRANSACTIONAL_ID = "transactional.id";
+  public static final String BATCH_MAX_RECORDS = "batch.max.records";
+  public static final String BATCH_MAX_LATENCY_MS = "batch.max.latency.ms";
+  public static final String QUEUE_CAPACITY = "queue.capacity";
+  public static final String INFERENCE_BATCH_SIZE = "inference.batch.size";
+  public static final String RETRY_MAX_ATTEMPTS = "retry.max.attempts";
+  public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
+  public static final String MAX_REJECT_PAYLOAD_BYTES = "max.reject.payload.bytes";
+  public static final String TOPICS_CREATE = "topics.create";
+  public static final String TOPICS_PARTITIONS = "topics.partitions";
+  public static final String TOPICS_REPLICATION = "topics.replication";
+  public static final String CACHE_DIR = "cache.dir";
+  public static final String MODEL_PATH = "model.path";
+  public static final String MODEL_ID = "model.id";
+  public static final String MODEL_SIGNATURE = "model.signature";
+  public static final String MODEL_INPUT = "model.input";
+  public static final String MODEL_OUTPUT_FEATURES = "model.output.features";
+  public static final String MODEL_OUTPUT_SCORES = "model.output.scores";
+  public static final String MODEL_CLASSES = "model.classes";
+  public static final String MODEL_INPUT_WIDTH = "model.input.width";
+  public static final String MODEL_INPUT_HEIGHT = "model.input.height";
+  public static final String MODEL_PIXEL_MEAN = "model.pixel.mean";
+  public static final String MODEL_PIXEL_STD = "model.pixel.std";
+  public static final String DESCRIPTOR_HEAD = "descriptor.head";
+  public static final String DESCRIPTOR_DIMS = "descriptor.dims";
+  public static final String DESCRIPTOR_TRAIN_DIR = "descriptor.train.dir";
+  public static final String DESCRIPTOR_FIT_VIEWS = "descriptor.fit.views";
+  public static final String DESCRIPTOR_FIT_SEED = "descriptor.fit.seed";
+
+  private static final ConfigDef.Validator POSITIVE_FLOATS = (name, value) -> {
+    @SuppressWarnings("unchecked")
+    List<String> l = (List<String>) value;
+    if (l.size() != 3) {
+      throw new ConfigException(name, value, "needs exactly 3 values (R,G,B)");
+    }
+    for (String s : l) {
+      try {
+        Float.parseFloat(s.strip());
+      } catch (NumberFormatException e) {
+        throw new ConfigException(name, value, "'" + s + "' is not a number");
+      }
+    }
+  };
+
+  public static final ConfigDef DEF = new ConfigDef()
+      .define(KAFKA_PREFIX + "bootstrap.servers", Type.STRING, "localhost:9092", Importance.HIGH,
+          "Kafka brokers (host:port,...). Every other kafka.* key is passed to the consumer, the producer and the "
+          + "admin client as is.")
+      .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, Importance.HIGH,
+          "Prefix of every imgmatch topic (reads <prefix>prepared, writes <prefix>embeddings, <prefix>probes, "
+          + "<prefix>rejects).")
+      .define(GROUP_ID, Type.STRING, "imgmatch-embedder", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Consumer group of the workers: instances with the same group share the prepared partitions.")
+      .define(TRANSACTIONAL_ID, Type.STRING, "", Importance.HIGH,
+          "Transactional id of this instance; must be unique per instance and stable across its restarts (a "
+          + "restarted instance then aborts its predecessor's open transaction at once). Empty = "
+          + "<group.id>-<host name>.")
+      .define(BATCH_MAX_RECORDS, Type.INT, 16, Range.between(1, 4096), Importance.MEDIUM,
+          "Most records per micro-batch (one model pass per inference.batch.size pictures, one Kafka transaction "
+          + "per micro-batch).")
+      .define(BATCH_MAX_LATENCY_MS, Type.LONG, 50L, Range.between(0, 60_000), Importance.MEDIUM,
+          "Latency budget: how long a micro-batch waits for more records after its first one.")
+      .define(QUEUE_CAPACITY, Type.INT, 64, Range.between(1, 1 << 20), Importance.MEDIUM,
+          "Records buffered between the polling thread and the inference thread; when full, the poller pauses "
+          + "its partitions (back-pressure). Must be >= batch.max.records.")
+      .define(INFERENCE_BATCH_SIZE, Type.INT, EmbedderOptions.DEFAULT_INFERENCE_BATCH, Range.between(1, 1024),
+          Importance.MEDIUM, "Most pictures per model call (a micro-batch's views are split into calls of this size).")
+      .define(RETRY_MAX_ATTEMPTS, Type.INT, 3, Range.between(1, 100), Importance.LOW,
+          "Attempts for a transient failure (model call, Kafka transaction) before the record is rejected "
+          + "(model) or the worker stops (Kafka, consecutive failed transactions).")
+      .define(RETRY_BACKOFF_MS, Type.LONG, 200L, Range.between(0, 60_000), Importance.LOW,
+          "Back-off before a retry, doubled on every further attempt.")
+      .define(MAX_REJECT_PAYLOAD_BYTES, Type.INT, Rejects.DEFAULT_MAX_PAYLOAD_BYTES, Range.between(0, 20 << 20),
+          Importance.LOW, "Rejects keep at most this many bytes of the original value (its size is always kept).")
+      .define(TOPICS_CREATE, Type.BOOLEAN, true, Importance.LOW, "Create missing imgmatch topics at start.")
+      .define(TOPICS_PARTITIONS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+          "Partitions of topics created at start; 0 = each topic's default.")
+      .define(TOPICS_REPLICATION, Type.SHORT, (short) 1, Range.between(1, 32), Importance.LOW,
+          "Replication factor of topics created at start.")
+      .define(CACHE_DIR, Type.STRING, "", Importance.MEDIUM,
+          "Cache of the built model, TensorFlow natives and fitted heads (env IMGMATCH_CACHE_DIR). Empty = "
+          + "$XDG_CACHE_HOME/imgmatch or ~/.cache/imgmatch.")
+      .define(MODEL_PATH, Type.STRING, "", Importance.HIGH,
+          "A TensorFlow SavedModel folder to use instead of the default model (nsfwjs MobileNetV2 1.4, built from "
+          + "npm on first use). The model.* keys below describe it.")
+      .define(MODEL_ID, Type.STRING, DefaultModel.ID, Importance.MEDIUM,
+          "Model id written into every embedding (with model.path: required, name your model).")
+      .define(MODEL_SIGNATURE, Type.STRING, "serving_default", Importance.LOW, "SavedModel signature key.")
+      .define(MODEL_INPUT, Type.STRING, "input", Importance.LOW,
+          "Signature input name: a float [batch, height, width, 3] RGB tensor.")
+      .define(MODEL_OUTPUT_FEATURES, Type.STRING, "features", Importance.LOW,
+          "Signature output name of the pooled features, [batch, dim].")
+      .define(MODEL_OUTPUT_SCORES, Type.STRING, "probabilities", Importance.LOW,
+          "Signature output name of class probabilities [batch, classes]; empty = none.")
+      .define(MODEL_CLASSES, Type.LIST, String.join(",", DefaultModel.CLASSES), Importance.LOW,
+          "Class names in output order (written into ImageEmbedding.classScores).")
+      .define(MODEL_INPUT_WIDTH, Type.INT, DefaultModel.INPUT_SIZE, Range.between(8, 4096), Importance.LOW,
+          "Model input width in pixels.")
+      .define(MODEL_INPUT_HEIGHT, Type.INT, DefaultModel.INPUT_SIZE, Range.between(8, 4096), Importance.LOW,
+          "Model input height in pixels.")
+      .define(MODEL_PIXEL_MEAN, Type.LIST, "0,0,0", POSITIVE_FLOATS, Importance.LOW,
+          "Per-channel mean subtracted after scaling pixels to [0,1]: fed value = (p/255 - mean) / std.")
+      .define(MODEL_PIXEL_STD, Type.LIST, "1,1,1", POSITIVE_FLOATS, Importance.LOW, "Per-channel divisor, > 0.")
+      .define(DESCRIPTOR_HEAD, Type.STRING, EmbedderOptions.HEAD_PCA, new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Descriptor head: pca-whiten (centring + PCA-whitening fitted on descriptor.train.dir), center, none, or "
+          + "the path of a .head file (e.g. a learned projection).")
+      .define(DESCRIPTOR_DIMS, Type.INT, EmbedderOptions.DEFAULT_DIMS, Range.between(1, 65536), Importance.MEDIUM,
+          "Output dimension of the pca-whiten head.")
+      .define(DESCRIPTOR_TRAIN_DIR, Type.STRING, "", Importance.MEDIUM,
+          "Training photos for fitting the head (never queries). Empty = ../shared/bench/train when present; "
+          + "without photos a centring-only head on synthetic pictures is used (logged).")
+      .define(DESCRIPTOR_FIT_VIEWS, Type.INT, EmbedderOptions.DEFAULT_VIEWS, Range.between(1, 1000), Importance.LOW,
+          "Augmented views per training photo when fitting.")
+      .define(DESCRIPTOR_FIT_SEED, Type.LONG, EmbedderOptions.DEFAULT_SEED, Importance.LOW, "Seed of the fit.");
+
+  private final Map<String, String> raw;
+
+  public EmbedderWorkerConfig(Map<String, String> values) {
+    super(DEF, values, false);
+    this.raw = Map.copyOf(values);
+    validate();
+  }
+
+  private void validate() {
+    int max = getInt(BATCH_MAX_RECORDS);
+    int cap = getInt(QUEUE_CAPACITY);
+    if (cap < max) {
+      throw new ConfigException(QUEUE_CAPACITY + " (" + cap + ") must be >= " + BATCH_MAX_RECORDS + " (" + max
+          + "): otherwise a micro-batch can never fill up");
+    }
+    if (!getString(MODEL_PATH).isEmpty() && getString(MODEL_ID).equals(DefaultModel.ID)) {
+      throw new ConfigException(MODEL_ID, DefaultModel.ID, "a custom " + MODEL_PATH + " needs its own " + MODEL_ID);
+    }
+  }
+
+  public Topics topics() {
+    return new Topics(getString(TOPIC_PREFIX));
+  }
+
+  /** Kafka client settings (the kafka.* keys without the prefix). */
+  public Map<String, Object> kafka() {
+    Map<String, Object> m = new TreeMap<>(Settings.withPrefix(raw, KAFKA_PREFIX));
+    m.put("bootstrap.servers", getString(KAFKA_PREFIX + "bootstrap.servers"));
+    return m;
+  }
+
+  public String transactionalId() {
+    String id = getString(TRANSACTIONAL_ID);
+    if (!id.isEmpty()) {
+      return id;
+    }
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (Exception e) {
+      host = "localhost";
+    }
+    return getString(GROUP_ID) + "-" + host;
+  }
+
+  public Path cacheDir() {
+    String d = getString(CACHE_DIR);
+    return d.isEmpty() ? EmbedderOptions.defaultCacheDir() : Path.of(d);
+  }
+
+  /** The Embedder's options from these settings. */
+  public EmbedderOptions embedderOptions() {
+    ModelSpec spec = null;
+    if (!getString(MODEL_PATH).isEmpty()) {
+      String scores = getString(MODEL_OUTPUT_SCORES);
+      spec = new ModelSpec(getString(MODEL_ID), Path.of(getString(MODEL_PATH)), getString(MODEL_SIGNATURE),
+          getString(MODEL_INPUT), getString(MODEL_OUTPUT_FEATURES), scores.isEmpty() ? null : scores,
+          scores.isEmpty() ? List.of() : getList(MODEL_CLASSES), getInt(MODEL_INPUT_WIDTH), getInt(MODEL_INPUT_HEIGHT),
+          floats(getList(MODEL_PIXEL_MEAN)), floats(getList(MODEL_PIXEL_STD)));
+    }
+    String train = getString(DESCRIPTOR_TRAIN_DIR);
+    return new EmbedderOptions(cacheDir(), spec, getString(DESCRIPTOR_HEAD), getInt(DESCRIPTOR_DIMS),
+        train.isEmpty() ? EmbedderOptions.defaultTrainDir() : Path.of(train), getInt(DESCRIPTOR_FIT_VIEWS),
+        getLong(DESCRIPTOR_FIT_SEED), getInt(INFERENCE_BATCH_SIZE));
+  }
+
+  private static float[] floats(List<String> l) {
+    float[] f = new float[l.size()];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = Float.parseFloat(l.get(i).strip());
+    }
+    return f;
+  }
+
+  /** Every resolved setting plus the kafka.* pass-through, secrets masked, for the start-up log. */
+  public String describe() {
+    Map<String, Object> all = new TreeMap<>();
+    values().forEach(all::put);
+    Settings.withPrefix(raw, KAFKA_PREFIX).forEach((k, v) -> all.put(KAFKA_PREFIX + k, v));
+    all.put(TRANSACTIONAL_ID, transactionalId());
+    return Settings.describe(all);
+  }
+
+  /** The settings table (Markdown) for the docs. */
+  public static String markdownTable() {
+    StringBuilder sb = new StringBuilder("| key | type | default | description |\n|---|---|---|---|\n");
+    for (ConfigDef.ConfigKey k : DEF.configKeys().values()) {
+      sb.append("| `").append(k.name).append("` | ").append(k.type.name().toLowerCase(java.util.Locale.ROOT))
+          .append(" | `").append(k.hasDefault() ? String.valueOf(k.defaultValue) : "(required)").append("` | ")
+          .append(k.documentation.replace("|", "\\|")).append(" |\n");
+    }
+    return sb.toString();
+  }
+}

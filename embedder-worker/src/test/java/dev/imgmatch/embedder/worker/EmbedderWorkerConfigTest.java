@@ -1,0 +1,58 @@
+package dev.imgmatch.embedder.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigException;
+import org.junit.jupiter.api.Test;
+
+class EmbedderWorkerConfigTest {
+  @Test
+  void defaultsAreValidAndKafkaSettingsPassThrough() {
+    EmbedderWorkerConfig c = new EmbedderWorkerConfig(Map.of("kafka.bootstrap.servers", "b:9092",
+        "kafka.security.protocol", "SASL_SSL", "kafka.sasl.jaas.config", "secret!", "group.id", "g"));
+    assertThat(c.kafka()).containsEntry("bootstrap.servers", "b:9092").containsEntry("security.protocol", "SASL_SSL");
+    assertThat(c.topics().prepared().name()).isEqualTo("imgmatch.prepared");
+    assertThat(c.transactionalId()).startsWith("g-");
+    assertThat(c.describe()).contains("batch.max.records = 16").contains("kafka.sasl.jaas.config = [hidden]")
+        .doesNotContain("secret!");
+    assertThat(c.embedderOptions().model()).isNull();
+    assertThat(c.embedderOptions().head()).isEqualTo("pca-whiten");
+  }
+
+  @Test
+  void queueMustHoldABatch() {
+    assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("batch.max.records", "32", "queue.capacity", "8")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("queue.capacity (8) must be >= batch.max.records (32)");
+  }
+
+  @Test
+  void valuesAreValidatedWithTheKeyInTheMessage() {
+    assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("batch.max.records", "0")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("batch.max.records");
+    assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("model.pixel.std", "1,2")))
+        .hasMessageContaining("model.pixel.std");
+    assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("model.path", "/m")))
+        .hasMessageContaining("model.id");
+  }
+
+  @Test
+  void aCustomSavedModelIsDescribedBySettings() {
+    EmbedderWorkerConfig c = new EmbedderWorkerConfig(Map.of("model.path", "/models/x", "model.id", "x",
+        "model.output.scores", "", "model.input.width", "299", "model.input.height", "299",
+        "model.pixel.mean", "0.485,0.456,0.406", "model.pixel.std", "0.229,0.224,0.225"));
+    var spec = c.embedderOptions().model();
+    assertThat(spec.id()).isEqualTo("x");
+    assertThat(spec.scoresOutput()).isNull();
+    assertThat(spec.classNames()).isEmpty();
+    assertThat(spec.width()).isEqualTo(299);
+    assertThat(spec.mean()[0]).isEqualTo(0.485f);
+    assertThat(spec.preprocessing()).contains("299x299");
+  }
+
+  @Test
+  void theSettingsTableListsEveryKey() {
+    assertThat(EmbedderWorkerConfig.markdownTable()).contains("| `queue.capacity` | int | `64` |");
+  }
+}
