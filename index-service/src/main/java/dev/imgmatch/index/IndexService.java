@@ -112,8 +112,13 @@ public final class IndexService implements AutoCloseable {
   public IndexService start() {
     log.info("index-service settings:\n{}", cfg.describe());
     if (cfg.getBoolean(IndexServiceConfig.TOPIC_CREATE)) {
-      TopicSetup.ensureAll(cfg.kafkaProps(), topics, cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
-          cfg.getShort(IndexServiceConfig.TOPIC_REPLICATION));
+      try {
+        TopicSetup.ensureAll(cfg.kafkaProps(), topics, cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
+            cfg.getShort(IndexServiceConfig.TOPIC_REPLICATION));
+      } catch (RuntimeException e) {
+        close(); // nothing started yet: release the producer and the refresher
+        throw e;
+      }
     }
     running = true;
     ingestThread = new Thread(() -> runGuarded(this::ingestLoop), "index-ingest");

@@ -17,6 +17,8 @@ public final class Records {
   public static final String INVALID_DELETION = "INVALID_DELETION";
   /** How far from 1 a descriptor's L2 norm may be before it is refused (it is renormalised within this). */
   static final double NORM_TOLERANCE = 1e-2;
+  /** Lucene's HNSW formats accept at most this many dimensions. */
+  public static final int MAX_DIMENSION = 1024;
 
   private Records() {}
 
@@ -29,6 +31,8 @@ public final class Records {
     require(e.getModelVersion() != null && !e.getModelVersion().isBlank(), INVALID_EMBEDDING,
         "image " + e.getId() + ": empty model version");
     float[] v = unitVector(e.getVector(), "image " + e.getId(), INVALID_EMBEDDING);
+    require(v.length <= MAX_DIMENSION, INVALID_EMBEDDING, "image " + e.getId() + ": dimension " + v.length
+        + " exceeds the HNSW maximum of " + MAX_DIMENSION + " (index the projected descriptor, not raw features)");
     require(e.getPdq() != null && e.getPdq().getHash() != null, INVALID_EMBEDDING, "image " + e.getId() + ": no PDQ");
     return new IndexedImage(e.getTenant(), e.getId(), e.getCollection(), e.getSource(), e.getAttributes(),
         e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),

@@ -1,0 +1,76 @@
+package dev.imgmatch.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.QueryFilters;
+import dev.imgmatch.avro.QueryParams;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Contract checks on what index-service reads: each failure has a reason code and names the value. */
+class RecordsTest {
+  static ImageEmbedding valid(float... v) {
+    return ItSupport.embedding("id-1", "t", "uploads", v, new byte[32], new byte[32], 1);
+  }
+
+  @Test
+  void aValidEmbeddingConvertsAndANearlyUnitVectorIsRenormalised() {
+    IndexedImage img = Records.toIndexed(valid(0.6f, 0.8f));
+    assertThat(img.uid()).isEqualTo(IndexedImage.uid("t", "id-1"));
+    IndexedImage near = Records.toIndexed(valid(0.6f * 1.005f, 0.8f * 1.005f));
+    double n = Math.sqrt(near.vector()[0] * near.vector()[0] + near.vector()[1] * near.vector()[1]);
+    assertThat(n).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+  }
+
+  @Test
+  void brokenEmbeddingsAreRefusedWithAReason() {
+    assertCode(valid(3f, 4f), "norm 5.0");
+    assertCode(valid(Float.NaN, 1f), "component 0 is NaN");
+    assertCode(valid(), "empty vector");
+    ImageEmbedding e = valid(1f, 0f);
+    e.setTenant("");
+    assertCode(e, "empty tenant");
+    float[] big = new float[2000];
+    big[0] = 1;
+    assertCode(valid(big), "dimension 2000");
+  }
+
+  private static void assertCode(ImageEmbedding e, String message) {
+    assertThatThrownBy(() -> Records.toIndexed(e)).isInstanceOf(InvalidRecordException.class)
+        .hasMessageContaining(message)
+        .extracting(x -> ((InvalidRecordException) x).reasonCode()).isEqualTo(Records.INVALID_EMBEDDING);
+  }
+
+  @Test
+  void queryParametersAreChecked() {
+    QueryParams ok = QueryParams.newBuilder().setK(10).setMinScore(0.5f).setFilters(QueryFilters.newBuilder().build())
+        .setRequestedAtMs(1).build();
+    Records.checkParams("q", ok, 1000);
+    assertThatThrownBy(() -> Records.checkParams("q", QueryParams.newBuilder(ok).setK(0).build(), 1000))
+        .hasMessageContaining("k must be 1-1000, got 0");
+    assertThatThrownBy(() -> Records.checkParams("q", QueryParams.newBuilder(ok).setMinScore(2).build(), 1000))
+        .hasMessageContaining("minScore");
+    QueryParams badRange = QueryParams.newBuilder(ok)
+        .setFilters(QueryFilters.newBuilder().setFromMs(10L).setToMs(5L).build()).build();
+    assertThatThrownBy(() -> Records.checkParams("q", badRange, 1000)).hasMessageContaining("fromMs 10");
+  }
+
+  @Test
+  void aQueryProbeCarriesEveryViewAndDihedralHash() {
+    ImageEmbedding q = valid(1f, 0f);
+    q.setExtraViews(List.of(dev.imgmatch.avro.ViewVector.newBuilder().setView("hflip")
+        .setVector(new ArrayList<>(Arrays.asList(0f, 1f))).build()));
+    q.setPdqDihedral(List.of(new dev.imgmatch.avro.Pdq256(new byte[32]), new dev.imgmatch.avro.Pdq256(new byte[32])));
+    Probe p = Records.probeOf(q, SearchFilter.tenantOnly("t", java.util.Set.of()), 5);
+    assertThat(p.vectors()).hasSize(2);
+    assertThat(p.pdqHashes()).hasSize(3);
+    q.setExtraViews(List.of(dev.imgmatch.avro.ViewVector.newBuilder().setView("crop")
+        .setVector(new ArrayList<>(Arrays.asList(0f, 0f, 1f))).build()));
+    assertThatThrownBy(() -> Records.probeOf(q, SearchFilter.tenantOnly("t", java.util.Set.of()), 5))
+        .hasMessageContaining("crop has dimension 3");
+  }
+}
