@@ -88,7 +88,7 @@ public final class NpmPackage {
   }
 
   private static String npmCommand() {
-    String override = System.getenv("IMGMATCH_NPM");
+    String override = System.getProperty("imgmatch.npm", System.getenv("IMGMATCH_NPM"));
     return override != null && !override.isBlank() ? override : "npm";
   }
 

@@ -108,6 +108,12 @@ public final class EmbedderWorker implements AutoCloseable {
   private Thread pollThread;
   private Thread inferThread;
 
+  /**
+   * A worker (not started).
+   *
+   * @param embedder the descriptor; shared, not closed by the worker
+   * @param listener observes finished batches, or null
+   */
   public EmbedderWorker(EmbedderWorkerConfig config, PictureEmbedder embedder, BatchListener listener) {
     this.config = config;
     this.topics = config.topics();
@@ -130,6 +136,7 @@ public final class EmbedderWorker implements AutoCloseable {
       throw new IllegalStateException(e);
     }
     if (failure.get() != null) {
+      stopped.countDown(); // the polling thread never starts
       throw new IllegalStateException("embedder worker failed to start: " + failure.get().getMessage(), failure.get());
     }
     pollThread.start();
