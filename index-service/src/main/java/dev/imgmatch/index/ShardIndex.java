@@ -83,7 +83,7 @@ public final class ShardIndex implements Closeable {
   public record Options(VectorFormat format, int hnswM, int beamWidth, int knnCandidates, double rescoreOversample,
       int pdqBruteForceMaxDocs, double ramBufferMb) {
     public static Options defaults() {
-      return new Options(VectorFormat.INT7, 16, 100, 100, 2.0, 2_000, 64);
+      return new Options(VectorFormat.INT7, 16, 100, 100, 2.0, 5_000, 64);
     }
 
     public static Options from(IndexServiceConfig c) {

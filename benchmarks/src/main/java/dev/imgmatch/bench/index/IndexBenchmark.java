@@ -50,6 +50,9 @@ public final class IndexBenchmark {
         "candidates", "100", "formats", "float32,int7", "threads", "2", "merge", "true", "seed", "42",
         "nrt", "true"));
     o.put("pdq", "true");
+    o.put("nrt-rate", "1000");
+    o.put("nrt-base", "100000");
+    o.put("index", "true");
     o.put("dir", Path.of(System.getProperty("java.io.tmpdir"), "imgmatch-index-bench").toString());
     for (int i = 0; i + 1 < args.length; i += 2) {
       o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
@@ -78,7 +81,7 @@ public final class IndexBenchmark {
         + "bytes/vector on disk (all vector files) | hot bytes/vector (searched) |");
     System.out.println("|---|---|---|---|---|---|---|---|---|---|");
 
-    for (String fname : o.get("formats").split(",")) {
+    for (String fname : Boolean.parseBoolean(o.get("index")) ? o.get("formats").split(",") : new String[0]) {
       VectorFormat f = VectorFormat.fromConfig(fname);
       delete(dir);
       ShardIndex.Options opt = ShardIndex.Options.defaults().withFormat(f).withCandidates(candidates);
@@ -143,7 +146,8 @@ public final class IndexBenchmark {
     }
 
     if (Boolean.parseBoolean(o.get("nrt"))) {
-      nrt(dir, data, VectorFormat.fromConfig(o.get("formats").split(",")[0]), candidates);
+      nrt(dir, data, VectorFormat.fromConfig(o.get("formats").split(",")[0]), candidates,
+          Integer.parseInt(o.get("nrt-rate")), Integer.parseInt(o.get("nrt-base")));
     }
     if (Boolean.parseBoolean(o.get("pdq"))) {
       pdq(dir, seed);
@@ -171,10 +175,11 @@ public final class IndexBenchmark {
     ex.shutdown();
   }
 
-  /** Upload -> searchable: 1,000 adds/s for 10 s on top of the index, searchers refreshed every 100 ms. */
-  private static void nrt(Path dir, Data data, VectorFormat f, int candidates) throws Exception {
+  /** Upload -> searchable: {@code rate} adds/s for 10 s on top of an index, searchers refreshed every 100 ms. */
+  private static void nrt(Path dir, Data data, VectorFormat f, int candidates, int rate, int baseDocs)
+      throws Exception {
     delete(dir);
-    int base = Math.min(data.n, 100_000);
+    int base = Math.min(data.n, baseDocs);
     try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults().withFormat(f)
         .withCandidates(candidates), 100)) {
       ShardIndex shard = shards.open(0);
@@ -184,7 +189,7 @@ public final class IndexBenchmark {
       }
       shard.commit("bench");
       shard.refresh();
-      int adds = 10_000;
+      int adds = rate * 10;
       long[] addedAt = new long[adds];
       long[] delay = new long[adds];
       Thread checker = new Thread(() -> {
@@ -206,7 +211,7 @@ public final class IndexBenchmark {
       long start = System.nanoTime();
       Random r = new Random(7);
       for (int i = 0; i < adds; i++) {
-        long due = start + i * 1_000_000L;
+        long due = start + i * (1_000_000_000L / rate);
         while (System.nanoTime() < due) {
           Thread.onSpinWait();
         }
@@ -216,8 +221,8 @@ public final class IndexBenchmark {
       }
       checker.join();
       Arrays.sort(delay);
-      System.out.printf(Locale.ROOT, "%n# upload -> searchable (%s, %d docs indexed, 1,000 adds/s, refresh every 100 ms): "
-          + "p50 %.0f ms, p99 %.0f ms, max %.0f ms%n", f.configName(), base, delay[adds / 2] / 1e6,
+      System.out.printf(Locale.ROOT, "%n# upload -> searchable (%s, %d docs indexed, %d adds/s, refresh every 100 ms): "
+          + "p50 %.0f ms, p99 %.0f ms, max %.0f ms%n", f.configName(), base, rate, delay[adds / 2] / 1e6,
           delay[(int) (adds * 0.99)] / 1e6, delay[adds - 1] / 1e6);
     }
   }
