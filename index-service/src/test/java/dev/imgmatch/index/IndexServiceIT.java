@@ -118,6 +118,24 @@ class IndexServiceIT {
         String csv = runCli(new dev.imgmatch.index.cli.QueryCommand(), common, "--id", "orig", "-k", "2");
         assertThat(csv.lines().toList()).hasSize(3).first().asString().startsWith("rank,imageId");
         assertThat(csv.lines().toList().get(1)).startsWith("1,copy,t1,uploads,");
+        // query IMAGE: the CLI sends an inline-image QueryRequest to `queries`; here a stand-in for ingest-stream
+        // and the embedder turns it into a QUERY probe (as they would), and the CLI prints index-service's reply
+        Path png = dir.resolve("query.png");
+        java.nio.file.Files.write(png, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+        java.util.concurrent.CompletableFuture<String> imageCsv = java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> runCli(new dev.imgmatch.index.cli.QueryCommand(), common, png.toString(), "-k", "2", "--timeout", "40s"));
+        List<dev.imgmatch.avro.QueryRequest> sent = ItSupport.readUntil(broker, topics.queries(),
+            l -> l.stream().anyMatch(q -> q.getTarget() instanceof dev.imgmatch.avro.InlineImage), WAIT);
+        dev.imgmatch.avro.QueryRequest imageQuery = sent.stream()
+            .filter(q -> q.getTarget() instanceof dev.imgmatch.avro.InlineImage).findFirst().orElseThrow();
+        assertThat(((dev.imgmatch.avro.InlineImage) imageQuery.getTarget()).getData().remaining()).isEqualTo(7);
+        assertThat(imageQuery.getTenant()).isEqualTo("t1");
+        send(p, topics.probes(), imageQuery.getQueryId(), ItSupport.queryProbe(imageQuery.getQueryId(), "t1",
+            syn.near(v, 0.01), syn.flip(pdq, 5), imageQuery.getParams()));
+        String imageOut = imageCsv.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(imageOut.lines().toList()).hasSize(3);
+        assertThat(imageOut.lines().skip(1).map(l -> l.split(",")[1]).toList()).containsExactlyInAnyOrder("orig", "copy");
+
         runCli(new dev.imgmatch.index.cli.DeleteCommand(), common, "orig", "--reason", "it");
         assertThat(await(WAIT, () -> !ids(client.byVector("t1", ItSupport.MODEL, v, 5, Q).get()).contains("orig")))
             .as("the deleted image leaves the replies").isTrue();
