@@ -16,6 +16,10 @@ public final class IndexServiceApp {
   private IndexServiceApp() {}
 
   public static void main(String[] args) throws InterruptedException {
+    if (System.getProperty("logback.configurationFile") == null
+        && IndexServiceApp.class.getClassLoader().getResource("logback-test.xml") == null) {
+      System.setProperty("logback.configurationFile", "dev/imgmatch/index/service-logback.xml");
+    }
     Path file = null;
     Map<String, String> overrides = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
