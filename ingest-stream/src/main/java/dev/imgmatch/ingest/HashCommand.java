@@ -2,6 +2,7 @@ package dev.imgmatch.ingest;
 
 import dev.imgmatch.common.CliCommand;
 import dev.imgmatch.ingest.image.ImageRejectedException;
+import dev.imgmatch.ingest.image.RejectReason;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -67,7 +68,7 @@ public final class HashCommand implements CliCommand {
           throw new IOException(Files.exists(f) ? "not a regular file" : "no such file");
         }
         if (Files.size(f) > maxBytes) {
-          throw new ImageRejectedException(dev.imgmatch.ingest.image.RejectReason.IMAGE_TOO_LARGE,
+          throw new ImageRejectedException(RejectReason.IMAGE_TOO_LARGE,
               "the file is " + Files.size(f) + " bytes, more than the limit of " + maxBytes);
         }
         ImagePreparer.Fingerprint fp = preparer.fingerprint(Files.readAllBytes(f));

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -186,7 +187,8 @@ public final class IngestConfig extends AbstractConfig {
     m.put(StreamsConfig.producerPrefix("max.request.size"), Topics.MAX_MESSAGE_BYTES);
     m.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
     m.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), Topics.MAX_MESSAGE_BYTES);
-    m.put(StreamsConfig.consumerPrefix("max.poll.records"), 50);
+    // at most 20 x the 10 s decode deadline stays under max.poll.interval.ms (300 s) even for hostile batches
+    m.put(StreamsConfig.consumerPrefix("max.poll.records"), 20);
     m.putAll(Settings.withPrefix(originals(), KAFKA_PREFIX));
     return m;
   }
@@ -194,8 +196,8 @@ public final class IngestConfig extends AbstractConfig {
   /** Admin client properties (topic creation). */
   public Map<String, Object> adminProps() {
     Map<String, Object> m = new HashMap<>(Settings.withPrefix(originals(), KAFKA_PREFIX));
-    m.put("bootstrap.servers", getString(BOOTSTRAP));
-    m.keySet().removeIf(k -> k.startsWith("producer.") || k.startsWith("consumer.") || k.contains("stream"));
+    m.keySet().retainAll(AdminClientConfig.configNames()); // drop Streams-only keys the admin client would warn about
+    m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, getString(BOOTSTRAP));
     return m;
   }
 

@@ -12,6 +12,7 @@ import dev.imgmatch.avro.Sha256;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
 import dev.imgmatch.schemas.RecordDecodingException;
+import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.nio.ByteBuffer;
 import java.time.Clock;
@@ -81,7 +82,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   }
 
   private PreparedImage upload(byte[] value) throws ImageRejectedException {
-    ImageSubmission s = decodeValue(value, true);
+    ImageSubmission s = decodeValue(topics.uploads(), value);
     requireIdAndTenant("imageId", s.getImageId(), s.getTenant());
     byte[] bytes = s.getImage() instanceof InlineImage inline ? bytes(inline.getData())
         : references.read(((ImageReference) s.getImage()).getUri());
@@ -91,7 +92,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   }
 
   private PreparedImage query(byte[] value) throws ImageRejectedException {
-    QueryRequest q = decodeValue(value, false);
+    QueryRequest q = decodeValue(topics.queries(), value);
     requireIdAndTenant("queryId", q.getQueryId(), q.getTenant());
     byte[] bytes;
     if (q.getTarget() instanceof InlineImage inline) {
@@ -118,13 +119,13 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     }
   }
 
-  @SuppressWarnings("unchecked")
-  private <T> T decodeValue(byte[] value, boolean upload) {
+  /** The value decoded by {@code topic}'s descriptor; a null value (tombstone) is an EMPTY_RECORD. */
+  private static <T> T decodeValue(Topic<String, T> topic, byte[] value) {
     if (value == null) {
       throw new RecordDecodingException(RecordDecodingException.Reason.EMPTY_RECORD,
-          "null value (tombstone) where " + (upload ? "an ImageSubmission" : "a QueryRequest") + " was expected", null);
+          "null value (tombstone) where a " + topic.valueType().getSimpleName() + " was expected", null);
     }
-    return (T) (upload ? topics.uploads().deserializeValue(value) : topics.queries().deserializeValue(value));
+    return topic.deserializeValue(value);
   }
 
   private PreparedImage.Builder base(ImagePreparer.Fingerprint f, String id, Purpose purpose, String tenant,

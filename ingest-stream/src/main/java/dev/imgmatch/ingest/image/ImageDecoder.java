@@ -113,9 +113,12 @@ public final class ImageDecoder {
       } finally {
         deadline.cancel(false);
       }
-      if (timedOut.get() || img == null) {
+      if (timedOut.get()) {
         throw new ImageRejectedException(RejectReason.DECODE_TIMEOUT, "decoding the " + w + "x" + h + " "
             + format.id() + " took longer than " + limits.decodeTimeoutMs() + " ms (ingest.decode.timeout.ms)");
+      }
+      if (img == null) {
+        throw new ImageRejectedException(RejectReason.CORRUPT_IMAGE, "the " + format.id() + " decoder returned no image");
       }
       if (!warnings.isEmpty()) {
         throw new ImageRejectedException(RejectReason.CORRUPT_IMAGE,

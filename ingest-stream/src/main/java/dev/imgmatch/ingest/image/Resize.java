@@ -18,47 +18,42 @@ public final class Resize {
     Taps tx = taps(src.width(), width);
     Taps ty = taps(src.height(), height);
     int sw = src.width();
-    int sh = src.height();
     int[] px = src.pixels();
-    // horizontal pass: sh rows x width, 3 float channels
-    float[] tmp = new float[sh * width * 3];
-    for (int y = 0; y < sh; y++) {
-      int row = y * sw;
-      int o = y * width * 3;
-      for (int x = 0; x < width; x++) {
-        float r = 0;
-        float g = 0;
-        float b = 0;
-        int s = tx.start[x];
-        float[] w = tx.weights[x];
-        for (int k = 0; k < w.length; k++) {
-          int p = px[row + s + k];
-          r += w[k] * ((p >> 16) & 0xFF);
-          g += w[k] * ((p >> 8) & 0xFF);
-          b += w[k] * (p & 0xFF);
+    // vertical pass first (it shrinks the row count before the more expensive horizontal taps), into planar
+    // float rows: the inner loops run over contiguous memory, which the JIT vectorises
+    float[] r = new float[height * sw];
+    float[] g = new float[height * sw];
+    float[] b = new float[height * sw];
+    for (int y = 0; y < height; y++) {
+      int o = y * sw;
+      int s = ty.start[y];
+      float[] w = ty.weights[y];
+      for (int k = 0; k < w.length; k++) {
+        float wk = w[k];
+        int row = (s + k) * sw;
+        for (int x = 0; x < sw; x++) {
+          int p = px[row + x];
+          r[o + x] += wk * ((p >> 16) & 0xFF);
+          g[o + x] += wk * ((p >> 8) & 0xFF);
+          b[o + x] += wk * (p & 0xFF);
         }
-        tmp[o++] = r;
-        tmp[o++] = g;
-        tmp[o++] = b;
       }
     }
     int[] out = new int[width * height];
-    int stride = width * 3;
     for (int y = 0; y < height; y++) {
-      int s = ty.start[y];
-      float[] w = ty.weights[y];
+      int o = y * sw;
       for (int x = 0; x < width; x++) {
-        float r = 0;
-        float g = 0;
-        float b = 0;
-        int base = x * 3;
+        int s = o + tx.start[x];
+        float[] w = tx.weights[x];
+        float rr = 0;
+        float gg = 0;
+        float bb = 0;
         for (int k = 0; k < w.length; k++) {
-          int i = (s + k) * stride + base;
-          r += w[k] * tmp[i];
-          g += w[k] * tmp[i + 1];
-          b += w[k] * tmp[i + 2];
+          rr += w[k] * r[s + k];
+          gg += w[k] * g[s + k];
+          bb += w[k] * b[s + k];
         }
-        out[y * width + x] = clamp(r) << 16 | clamp(g) << 8 | clamp(b);
+        out[y * width + x] = clamp(rr) << 16 | clamp(gg) << 8 | clamp(bb);
       }
     }
     return new RgbImage(width, height, out);
