@@ -46,4 +46,5 @@ if [ -z "$imgmatch_jdk" ]; then
   exit 1
 fi
 JAVA_HOME=$imgmatch_jdk
-export JAVA_HOME
+IMGMATCH_JDK_FEATURE=$(imgmatch_jdk_version "$imgmatch_jdk")
+export JAVA_HOME IMGMATCH_JDK_FEATURE

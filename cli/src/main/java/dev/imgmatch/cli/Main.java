@@ -41,8 +41,8 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.addSubcommand("help", new CommandLine.HelpCommand());
-    List<Object> commands = new ArrayList<>(List.of(new BrokerCommand(), new TopicsCommand(), new UploadCommand(),
-        new AlertsCommand(), new RejectsCommand()));
+    List<Object> commands = new ArrayList<>(List.of(new DemoCommand(), new UpCommand(), new BrokerCommand(), new TopicsCommand(),
+        new UploadCommand(), new AlertsCommand(), new RejectsCommand()));
     List<CliCommand> discovered = new ArrayList<>();
     ServiceLoader.load(CliCommand.class).forEach(discovered::add);
     discovered.sort(Comparator.comparingInt(CliCommand::order).thenComparing(c -> c.getClass().getName()));
@@ -52,9 +52,6 @@ public final class Main implements Runnable {
       if (!cl.getSubcommands().containsKey(name)) {
         cl.addSubcommand(c);
       }
-    }
-    if (!cl.getSubcommands().containsKey("demo")) {
-      cl.addSubcommand(new PlanCommand());
     }
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       // one line, no stack trace, unless asked for

@@ -1,11 +1,7 @@
 package dev.imgmatch.cli;
 
-import dev.imgmatch.avro.ImageSubmission;
-import dev.imgmatch.avro.InlineImage;
+import dev.imgmatch.cli.stack.Uploader;
 import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.schemas.Topic;
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,9 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,7 +22,6 @@ import picocli.CommandLine.Parameters;
         "Prints id,file,bytes,partition,offset per image on stdout; problems on stderr."})
 final class UploadCommand implements CliCommand {
   static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff");
-  static final long MAX_BYTES = 20L * 1024 * 1024;
 
   @Mixin KafkaOptions kafka;
 
@@ -65,29 +58,24 @@ final class UploadCommand implements CliCommand {
         failed++;
       }
     }
-    Topic<String, ImageSubmission> uploads = kafka.topics().uploads();
-    Map<String, Object> props = kafka.clientProps();
-    props.put("max.request.size", (int) (MAX_BYTES + 1024 * 1024));
-    props.put("enable.idempotence", true);
-    props.put("acks", "all");
-    props.put("compression.type", "none"); // images are already compressed
     List<Pending> pending = new ArrayList<>();
-    try (var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+    String topic;
+    try (Uploader up = new Uploader(kafka.clientProps(), kafka.topics())) {
+      topic = up.topic();
       for (Path[] fb : files) {
         Path f = fb[0];
         long size = Files.size(f);
-        if (size > MAX_BYTES) {
-          System.err.printf("imgmatch upload: %s: %d bytes is over the %d-byte inline limit; skipped%n", f, size, MAX_BYTES);
+        if (size > Uploader.MAX_INLINE_BYTES) {
+          System.err.printf("imgmatch upload: %s: %d bytes is over the %d-byte inline limit; skipped%n", f, size,
+              Uploader.MAX_INLINE_BYTES);
           failed++;
           continue;
         }
         String id = idPrefix + idFor(f, fb[1]);
-        ImageSubmission s = ImageSubmission.newBuilder().setImageId(id).setTenant(tenant).setCollection(collection)
-            .setImage(InlineImage.newBuilder().setData(ByteBuffer.wrap(read(f))).setFileName(f.getFileName().toString()).build())
-            .setSource(source).setSubmittedAtMs(System.currentTimeMillis()).build();
-        pending.add(new Pending(id, f, size, producer.send(uploads.record(id, s))));
+        pending.add(new Pending(id, f, size, up.send(id, tenant, collection, source, Files.readAllBytes(f),
+            f.getFileName().toString(), Map.of())));
       }
-      producer.flush();
+      up.flush();
     }
     System.out.println("id,file,bytes,partition,offset");
     int sent = 0;
@@ -102,7 +90,7 @@ final class UploadCommand implements CliCommand {
       }
     }
     System.err.printf("imgmatch upload: %d image(s) sent to %s at %s as tenant '%s', collection '%s'%s%n",
-        sent, uploads.name(), kafka.bootstrap(), tenant, collection,
+        sent, topic, kafka.bootstrap(), tenant, collection,
         failed > 0 ? "; " + failed + " failed" : "");
     return failed > 0 ? 1 : 0;
   }
@@ -118,10 +106,6 @@ final class UploadCommand implements CliCommand {
   static String idFor(Path file, Path base) {
     Path rel = base == null ? file.getFileName() : base.toAbsolutePath().relativize(file.toAbsolutePath());
     return rel.toString().replace('\\', '/');
-  }
-
-  private static byte[] read(Path f) throws IOException {
-    return Files.readAllBytes(f);
   }
 
   @Override

@@ -1,0 +1,111 @@
+package dev.imgmatch.cli;
+
+import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.schemas.Topic;
+import dev.imgmatch.schemas.Topics;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "up", mixinStandardHelpOptions = true,
+    description = {"Run the local stack (broker + ingest-stream + embedder-worker + index-service) until Ctrl-C.",
+        "Prints the bootstrap address, the topics and the services' health/metrics endpoints. Then, from another "
+            + "terminal: ./imgmatch upload, alerts, query, delete, rejects (they default to the printed address when "
+            + "IMGMATCH_BOOTSTRAP is set to it). Data persists in --data-dir across restarts."})
+final class UpCommand implements CliCommand {
+  @Option(names = "--data-dir", defaultValue = ".imgmatch/stack", description = "Broker data, index and state (default: ${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(names = "--bootstrap", description = "Use this Kafka cluster instead of starting a local broker.")
+  String bootstrap;
+
+  @Option(names = "--topic-prefix", defaultValue = Topics.DEFAULT_PREFIX, description = "Topic prefix (default: ${DEFAULT-VALUE}).")
+  String prefix;
+
+  @Option(names = "--partitions", defaultValue = "2", description = "Partitions of new topics = index shards (default: ${DEFAULT-VALUE}).")
+  int partitions;
+
+  @Option(names = "--http-port", defaultValue = "8081",
+      description = "Endpoints on this port (ingest), +1 (embedder), +2 (index); 0 = free ports (default: ${DEFAULT-VALUE}).")
+  int httpPort;
+
+  @Option(names = "--set", paramLabel = "SERVICE:KEY=VALUE",
+      description = "A setting for one service, e.g. --set index:match.rules=uploads:protected,banned,uploads (services: ingest, embedder, index).")
+  List<String> settings = List.of();
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, String> ingest = new HashMap<>();
+    Map<String, String> embedder = new HashMap<>();
+    Map<String, String> index = new HashMap<>();
+    for (String s : settings) {
+      int colon = s.indexOf(':');
+      int eq = s.indexOf('=');
+      if (colon < 0 || eq < colon) {
+        throw new IllegalArgumentException("--set wants SERVICE:KEY=VALUE, got '" + s + "'");
+      }
+      String service = s.substring(0, colon);
+      Map<String, String> target = switch (service) {
+        case "ingest" -> ingest;
+        case "embedder" -> embedder;
+        case "index" -> index;
+        default -> throw new IllegalArgumentException("--set: unknown service '" + service + "' (ingest, embedder, index)");
+      };
+      target.put(s.substring(colon + 1, eq), s.substring(eq + 1));
+    }
+    LocalStack.Options o = new LocalStack.Options(dataDir, bootstrap, prefix, partitions, httpPort, ingest, embedder, index);
+    CountDownLatch stop = new CountDownLatch(1);
+    CountDownLatch stopped = new CountDownLatch(1);
+    // On Ctrl-C / SIGTERM the hook asks the main thread to stop and waits until it has closed everything (the JVM
+    // exits when the hooks return, so closing must be finished by then, broker process included).
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.err.println("up: stopping ...");
+      stop.countDown();
+      try {
+        stopped.await(120, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "up-shutdown"));
+    try (LocalStack stack = LocalStack.start(o, line -> System.err.println("up: " + line))) {
+      System.out.println("bootstrap.servers=" + stack.bootstrapServers());
+      System.out.println("topics:");
+      for (Topic<?, ?> t : stack.topics().all()) {
+        System.out.printf("  %-30s %s%n", t.name(), t.doc());
+      }
+      System.out.println("endpoints:");
+      stack.endpoints().forEach((name, e) -> System.out.printf("  %-16s %s  %s  %s%n", name, e.url("/health"),
+          e.url("/ready"), e.url("/metrics")));
+      System.out.println("ready. In another terminal:");
+      System.out.println("  export IMGMATCH_BOOTSTRAP=" + stack.bootstrapServers());
+      System.out.println("  ./imgmatch upload --collection protected DIR    # works to protect");
+      System.out.println("  ./imgmatch upload FILE...                       # user uploads, matched against them");
+      System.out.println("  ./imgmatch alerts --follow");
+      System.out.println("  ./imgmatch query IMAGE");
+      System.out.println("Ctrl-C stops everything; data stays in " + dataDir.toAbsolutePath());
+      System.out.flush();
+      while (stop.getCount() > 0) {
+        String problem = stack.problem();
+        if (problem != null) {
+          System.err.println("up: " + problem + "; stopping");
+          return 1;
+        }
+        stop.await(500, java.util.concurrent.TimeUnit.MILLISECONDS);
+      }
+    } finally {
+      stopped.countDown();
+    }
+    System.err.println("up: stopped");
+    return 0;
+  }
+
+  @Override
+  public int order() {
+    return 2;
+  }
+}
