@@ -1,0 +1,153 @@
+package dev.imgmatch.cli;
+
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.MatchedImage;
+import dev.imgmatch.cli.scan.DuplicateGroups;
+import dev.imgmatch.cli.scan.ScanReport;
+import dev.imgmatch.cli.stack.AlertWatcher;
+import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.cli.stack.Uploader;
+import dev.imgmatch.common.CliCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "scan", mixinStandardHelpOptions = true,
+    description = {"Find exact and near-duplicate images in a folder, through the same pipeline as uploads.",
+        "Indexes every image under DIR (each one matched against those before it), prints the duplicate groups "
+            + "and writes an HTML report with the duplicates side by side as thumbnails with their scores."})
+final class ScanCommand implements CliCommand {
+  static final String COLLECTION = "scan";
+
+  @Parameters(index = "0", paramLabel = "DIR", description = "Folder to scan (recursively).")
+  Path dir;
+
+  @Option(names = "--report", defaultValue = "imgmatch-scan.html", description = "HTML report to write (default: ${DEFAULT-VALUE}).")
+  Path report;
+
+  @Option(names = "--bootstrap", description = "Use this Kafka cluster instead of starting a local broker.")
+  String bootstrap;
+
+  @Option(names = "--data-dir", description = "Keep the stack's data here instead of a temporary directory.")
+  Path dataDir;
+
+  @Option(names = "--wait-seconds", defaultValue = "600", description = "Give up waiting for the pipeline after this long.")
+  int waitSeconds;
+
+  /** Groups of the last run (for tests). */
+  List<DuplicateGroups.Group> lastGroups = List.of();
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Files.isDirectory(dir)) {
+      System.err.println("imgmatch scan: " + dir + " is not a directory");
+      return 2;
+    }
+    List<Path> files;
+    try (Stream<Path> s = Files.walk(dir)) {
+      files = s.filter(Files::isRegularFile).filter(UploadCommand::looksLikeImage).sorted().toList();
+    }
+    if (files.isEmpty()) {
+      System.err.println("imgmatch scan: no images (jpg, png, gif, webp, bmp, tiff) under " + dir);
+      return 1;
+    }
+    boolean temp = dataDir == null;
+    Path data = temp ? Files.createTempDirectory("imgmatch-scan-") : dataDir;
+    String prefix = "scan-" + Long.toHexString(System.nanoTime() & 0xffffff) + ".";
+    Map<String, Path> byId = new LinkedHashMap<>();
+    for (Path f : files) {
+      byId.put(UploadCommand.idFor(f, dir), f);
+    }
+    try {
+      // every new image of the folder is matched against the ones indexed before it
+      LocalStack.Options o = new LocalStack.Options(data.resolve("stack"), bootstrap, prefix, 1, -1, Map.of(), Map.of(),
+          Map.of("match.rules", COLLECTION + ":" + COLLECTION));
+      try (LocalStack stack = LocalStack.start(o, line -> System.err.println("scan: " + line));
+          AlertWatcher watcher = new AlertWatcher(stack.clientProps(), stack.topics(), a -> { });
+          Uploader up = new Uploader(stack.clientProps(), stack.topics())) {
+        System.err.printf("scan: indexing %d images from %s ...%n", files.size(), dir);
+        long t0 = System.nanoTime();
+        for (var e : byId.entrySet()) {
+          up.send(e.getKey(), "scan", COLLECTION, "scan", Files.readAllBytes(e.getValue()),
+              e.getValue().getFileName().toString(), Map.of());
+        }
+        up.flush();
+        long deadline = System.currentTimeMillis() + waitSeconds * 1000L;
+        long next = System.currentTimeMillis() + 5000;
+        while (done(stack) < files.size()) {
+          if (stack.problem() != null) {
+            throw new IllegalStateException(stack.problem());
+          }
+          if (System.currentTimeMillis() > deadline) {
+            System.err.printf("scan: gave up after %d s with %d of %d images processed%n", waitSeconds, done(stack), files.size());
+            break;
+          }
+          if (System.currentTimeMillis() > next) {
+            System.err.printf("scan: %d of %d images processed%n", done(stack), files.size());
+            next += 5000;
+          }
+          Thread.sleep(100);
+        }
+        Thread.sleep(1000); // the last alerts follow their indexing
+        long rejected = rejected(stack);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        DuplicateGroups groups = new DuplicateGroups();
+        for (MatchAlert a : watcher.alerts()) {
+          for (MatchedImage m : a.getMatches()) {
+            groups.add(new DuplicateGroups.Pair(a.getImageId(), m.getImageId(), m.getScore(), m.getExact(),
+                m.getPdqDistance(), m.getCosine()));
+          }
+        }
+        lastGroups = groups.groups();
+        System.out.println("group,kind,image,file");
+        int n = 0;
+        for (DuplicateGroups.Group g : lastGroups) {
+          n++;
+          for (String id : g.members()) {
+            System.out.printf("%d,%s,%s,%s%n", n, g.exact() ? "exact" : "near", id, byId.get(id));
+          }
+        }
+        Map<String, String> stats = new LinkedHashMap<>();
+        stats.put("folder", dir.toAbsolutePath().toString());
+        stats.put("images", String.valueOf(files.size()));
+        stats.put("unreadable", String.valueOf(rejected));
+        stats.put("groups", String.valueOf(lastGroups.size()));
+        stats.put("time", String.format(Locale.ROOT, "%.1f s", secs));
+        ScanReport.write(report, lastGroups, byId::get, "imgmatch scan of " + dir.getFileName(), stats);
+        System.err.printf("scan: %d images (%d unreadable), %d duplicate group(s) in %.1f s; report: %s%n", files.size(),
+            rejected, lastGroups.size(), secs, report.toAbsolutePath());
+        if (rejected > 0) {
+          System.err.println("scan: unreadable files are listed by `./imgmatch rejects` on a running stack; run with "
+              + "./imgmatch hash FILE to see why one fails");
+        }
+      }
+    } finally {
+      if (temp) {
+        DemoCommand.deleteTree(data);
+      }
+    }
+    return 0;
+  }
+
+  private static long rejected(LocalStack s) {
+    return s.ingest().counters().snapshot().entrySet().stream().filter(e -> e.getKey().startsWith("rejected."))
+        .mapToLong(Map.Entry::getValue).sum() + s.worker().rejected();
+  }
+
+  private static long done(LocalStack s) {
+    return s.index().counters().get("indexed") + rejected(s);
+  }
+
+  @Override
+  public int order() {
+    return 5;
+  }
+}
