@@ -1,0 +1,243 @@
+package dev.imgmatch.cli.eval;
+
+import dev.imgmatch.avro.MatchedImage;
+import dev.imgmatch.avro.QueryReply;
+import dev.imgmatch.avro.ReplyStatus;
+import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.cli.stack.Uploader;
+import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.index.MatchPolicy;
+import dev.imgmatch.index.client.QueryClient;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The measuring instrument: the real pipeline on a benchmark split, scored like the benchmark's score.py. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+    description = {"Measure matching quality on a split: index --refs, query with every image of --queries through the "
+        + "real pipeline, write PRED.csv (query,ref,score,match: up to 10 rows per query, best first; match = the "
+        + "shipped defaults' alert decision) and, with --ground-truth, print µAP, recall@1, recall@10, decision "
+        + "precision/recall and the share of negative queries that alerted (score.py's definitions)."})
+public final class EvalCommand implements CliCommand {
+  @Option(names = "--refs", required = true, paramLabel = "DIR", description = "Reference images to index (id = file name without extension).")
+  Path refs;
+
+  @Option(names = "--queries", required = true, paramLabel = "DIR", description = "Query images.")
+  Path queries;
+
+  @Option(names = "--out", required = true, paramLabel = "PRED.csv", description = "Predictions to write.")
+  Path out;
+
+  @Option(names = "--ground-truth", paramLabel = "GT.csv", description = "query,ref rows: print the metrics. A queries.csv beside the queries gives kinds and transform families.")
+  Path groundTruth;
+
+  @Option(names = "--report", paramLabel = "DIR", description = "Write an HTML report (PR curve, recall per family, worst misses, false alarms).")
+  Path report;
+
+  @Option(names = "--bootstrap", description = "Use this Kafka cluster instead of starting a local broker.")
+  String bootstrap;
+
+  @Option(names = "--data-dir", description = "Keep the stack's data here instead of a temporary directory.")
+  Path dataDir;
+
+  @Option(names = "--in-flight", defaultValue = "32", description = "Queries in flight at once (default: ${DEFAULT-VALUE}).")
+  int inFlight;
+
+  @Option(names = "--set", paramLabel = "SERVICE:KEY=VALUE", description = "A setting for one service (ingest, embedder, index), to evaluate a variant.")
+  List<String> settings = List.of();
+
+  /** The last run's metrics (tests). */
+  Scoring.Result lastResult;
+
+  public Scoring.Result lastResult() {
+    return lastResult;
+  }
+
+  static final String TENANT = "eval";
+  static final String COLLECTION = "refs";
+
+  @Override
+  public Integer call() throws Exception {
+    List<Path> refFiles = images(refs);
+    List<Path> queryFiles = images(queries);
+    if (refFiles.isEmpty() || queryFiles.isEmpty()) {
+      System.err.println("imgmatch eval: no images in " + (refFiles.isEmpty() ? refs : queries));
+      return 2;
+    }
+    Map<String, Map<String, String>> sets = new TreeMap<>();
+    for (String s : settings) {
+      int colon = s.indexOf(':');
+      int eq = s.indexOf('=');
+      if (colon < 0 || eq < colon) {
+        throw new IllegalArgumentException("--set wants SERVICE:KEY=VALUE, got '" + s + "'");
+      }
+      sets.computeIfAbsent(s.substring(0, colon), k -> new TreeMap<>()).put(s.substring(colon + 1, eq), s.substring(eq + 1));
+    }
+    boolean temp = dataDir == null;
+    Path data = temp ? Files.createTempDirectory("imgmatch-eval-") : dataDir;
+    String prefix = "eval-" + Long.toHexString(System.nanoTime() & 0xffffff) + ".";
+    List<Scoring.Row> rows = new ArrayList<>();
+    double queriesPerSecond;
+    try {
+      LocalStack.Options o = new LocalStack.Options(data.resolve("stack"), bootstrap, prefix, 1, -1,
+          sets.getOrDefault("ingest", Map.of()), sets.getOrDefault("embedder", Map.of()),
+          with(sets.getOrDefault("index", Map.of()), "match.rules", ""));
+      try (LocalStack stack = LocalStack.start(o, line -> System.err.println("eval: " + line))) {
+        MatchPolicy policy = stack.index().policy();
+        long t0 = System.nanoTime();
+        long before = stack.index().counters().get("indexed");
+        try (Uploader up = new Uploader(stack.clientProps(), stack.topics())) {
+          for (Path f : refFiles) {
+            up.send(idOf(f), TENANT, COLLECTION, "eval", Files.readAllBytes(f), f.getFileName().toString(), Map.of());
+          }
+          up.flush();
+        }
+        awaitIndexed(stack, before, refFiles.size());
+        System.err.printf(Locale.ROOT, "eval: %d references indexed in %.1f s%n", refFiles.size(), (System.nanoTime() - t0) / 1e9);
+
+        long t1 = System.nanoTime();
+        Semaphore window = new Semaphore(inFlight);
+        Map<String, CompletableFuture<QueryReply>> replies = new LinkedHashMap<>();
+        int[] doneCount = {0};
+        try (QueryClient client = new QueryClient(stack.clientProps(), stack.topics())) {
+          for (Path f : queryFiles) {
+            window.acquire();
+            CompletableFuture<QueryReply> r = client.byImage(TENANT, Files.readAllBytes(f), f.getFileName().toString(), 10,
+                Duration.ofMinutes(5));
+            r.whenComplete((x, e) -> {
+              window.release();
+              synchronized (doneCount) {
+                if (++doneCount[0] % 50 == 0) {
+                  System.err.printf("eval: %d of %d queries answered%n", doneCount[0], queryFiles.size());
+                }
+              }
+            });
+            replies.put(idOf(f), r);
+          }
+          int failed = 0;
+          for (var e : replies.entrySet()) {
+            QueryReply reply;
+            try {
+              reply = e.getValue().get();
+            } catch (Exception ex) {
+              System.err.println("eval: query " + e.getKey() + " failed: " + ex.getCause());
+              failed++;
+              continue;
+            }
+            if (reply.getStatus() != ReplyStatus.OK) {
+              System.err.println("eval: query " + e.getKey() + ": " + reply.getStatus() + " " + reply.getError());
+              failed++;
+            }
+            List<MatchedImage> results = new ArrayList<>(reply.getResults());
+            results.sort(Comparator.comparingDouble(MatchedImage::getScore).reversed());
+            for (MatchedImage m : results.subList(0, Math.min(10, results.size()))) {
+              boolean match = policy.alerts(policy.decide(m.getScore()));
+              rows.add(new Scoring.Row(e.getKey(), m.getImageId(), m.getScore(), match));
+            }
+          }
+          queriesPerSecond = queryFiles.size() / ((System.nanoTime() - t1) / 1e9);
+          System.err.printf(Locale.ROOT, "eval: %d queries answered in %.1f s (%.1f query images/s end to end)%s%n",
+              queryFiles.size(), (System.nanoTime() - t1) / 1e9, queriesPerSecond, failed > 0 ? ", " + failed + " failed" : "");
+        }
+      }
+    } finally {
+      if (temp) {
+        deleteTree(data);
+      }
+    }
+    try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(out))) {
+      w.println("query,ref,score,match");
+      for (Scoring.Row r : rows) {
+        w.printf(Locale.ROOT, "%s,%s,%.6f,%s%n", r.query(), r.ref(), r.score(), r.match());
+      }
+    }
+    System.err.println("eval: wrote " + rows.size() + " rows to " + out.toAbsolutePath());
+    if (groundTruth != null) {
+      Path queriesCsv = queries.resolveSibling("queries.csv");
+      Set<String> allQueries = queryFiles.stream().map(EvalCommand::idOf).collect(Collectors.toSet());
+      Scoring.Truth truth = Scoring.readTruth(groundTruth, queriesCsv, allQueries);
+      lastResult = Scoring.score(rows, truth);
+      lastResult.asMap().forEach((k, v) -> System.out.println(k + ": " + v));
+      System.out.printf(Locale.ROOT, "query_images_per_s: %.2f%n", queriesPerSecond);
+      if (report != null) {
+        Map<String, Path> q = queryFiles.stream().collect(Collectors.toMap(EvalCommand::idOf, p -> p, (a, b) -> a));
+        Map<String, Path> r = refFiles.stream().collect(Collectors.toMap(EvalCommand::idOf, p -> p, (a, b) -> a));
+        EvalReport.write(report, lastResult, rows, truth, q::get, r::get,
+            Map.of("query images/s (end to end)", String.format(Locale.ROOT, "%.2f", queriesPerSecond),
+                "references", String.valueOf(refFiles.size())));
+        System.err.println("eval: report in " + report.resolve("index.html").toAbsolutePath());
+      }
+    }
+    return 0;
+  }
+
+  private static Map<String, String> with(Map<String, String> m, String k, String v) {
+    Map<String, String> out = new TreeMap<>(m);
+    out.putIfAbsent(k, v); // references are only indexed, never matched against each other
+    return out;
+  }
+
+  private static void awaitIndexed(LocalStack stack, long before, int n) throws InterruptedException {
+    long next = System.currentTimeMillis() + 5000;
+    while (stack.index().counters().get("indexed") - before < n) {
+      if (stack.problem() != null) {
+        throw new IllegalStateException(stack.problem());
+      }
+      long rejected = stack.ingest().counters().snapshot().entrySet().stream()
+          .filter(e -> e.getKey().startsWith("rejected.")).mapToLong(Map.Entry::getValue).sum();
+      if (stack.index().counters().get("indexed") - before + rejected >= n) {
+        System.err.println("eval: " + rejected + " reference(s) were rejected as unreadable");
+        return;
+      }
+      if (System.currentTimeMillis() > next) {
+        System.err.printf("eval: %d of %d references indexed%n", stack.index().counters().get("indexed") - before, n);
+        next += 5000;
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  static String idOf(Path f) {
+    String n = f.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    return dot > 0 ? n.substring(0, dot) : n;
+  }
+
+  static List<Path> images(Path dir) throws java.io.IOException {
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(dir + " is not a directory");
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(Files::isRegularFile).filter(p -> {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return n.matches(".*\\.(jpe?g|png|gif|webp|bmp|tiff?)$");
+      }).sorted().toList();
+    }
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  @Override
+  public int order() {
+    return 6;
+  }
+}
