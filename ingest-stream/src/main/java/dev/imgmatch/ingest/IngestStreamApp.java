@@ -36,6 +36,7 @@ public final class IngestStreamApp implements AutoCloseable {
   private final IngestCounters counters = new IngestCounters();
   private final KafkaStreams streams;
   private final ScheduledExecutorService reporter;
+  private final CountDownLatch finished = new CountDownLatch(1);
 
   public IngestStreamApp(IngestConfig cfg) {
     this.cfg = cfg;
@@ -50,6 +51,12 @@ public final class IngestStreamApp implements AutoCloseable {
     Properties props = new Properties();
     props.putAll(cfg.streamsProps());
     this.streams = new KafkaStreams(topology, props);
+    streams.setStateListener((now, before) -> {
+      log.info("ingest-stream {} -> {}", before, now);
+      if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) {
+        finished.countDown();
+      }
+    });
     streams.setUncaughtExceptionHandler(e -> {
       // records never throw (every failure becomes a reject); what reaches here is infrastructure (e.g. a
       // fenced producer): replace the thread, which restarts from the last committed offsets
@@ -77,6 +84,11 @@ public final class IngestStreamApp implements AutoCloseable {
 
   public void start() {
     streams.start();
+  }
+
+  /** Blocks until Kafka Streams stops (closed, or failed for good). */
+  public void awaitFinished() throws InterruptedException {
+    finished.await();
   }
 
   public KafkaStreams.State state() {
@@ -119,11 +131,18 @@ public final class IngestStreamApp implements AutoCloseable {
       System.exit(2);
       return;
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    try (IngestStreamApp app = new IngestStreamApp(cfg)) {
-      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "ingest-shutdown"));
-      app.start();
-      stop.await();
+    IngestStreamApp app = new IngestStreamApp(cfg);
+    CountDownLatch closed = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      app.close(); // SIGTERM / Ctrl-C: commit and close cleanly before the JVM halts
+      closed.countDown();
+    }, "ingest-shutdown"));
+    app.start();
+    app.awaitFinished();
+    if (app.state() == KafkaStreams.State.ERROR) {
+      log.error("ingest-stream failed; exiting");
+      System.exit(1);
     }
+    closed.await(60, TimeUnit.SECONDS);
   }
 }

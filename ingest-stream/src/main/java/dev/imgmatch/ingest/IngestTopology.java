@@ -4,6 +4,8 @@ import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
@@ -38,9 +40,16 @@ public final class IngestTopology {
 
   private IngestTopology() {}
 
-  /** The repartition topic between the two upload stages (created with the other topics). */
+  /**
+   * The repartition topic between the two upload stages (created with the other topics): prepared records
+   * keyed by (SHA-256, tenant), kept one day (stage 2 reads them within seconds; the day covers outages).
+   */
   public static Topic<String, PreparedImage> bySha256(Topics topics) {
-    return topics.prepared().withName(topics.prefix() + "ingest-by-sha256");
+    Topic<String, PreparedImage> p = topics.prepared();
+    Map<String, String> configs = new HashMap<>(p.configs());
+    configs.put("retention.ms", String.valueOf(24L * 3600 * 1000));
+    return new Topic<>(topics.prefix() + "ingest-by-sha256", p.keySerde(), p.valueSerde(), p.valueType(),
+        p.defaultPartitions(), configs, "ingest-stream's uploads re-keyed by SHA-256 and tenant (exact-copy store)");
   }
 
   public static Topology build(IngestConfig cfg, IngestCounters counters, Clock clock) {

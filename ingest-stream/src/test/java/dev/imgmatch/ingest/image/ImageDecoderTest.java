@@ -84,6 +84,22 @@ class ImageDecoderTest {
   }
 
   @Test
+  void sixteenBitRgbIsScaledTo8Bits() throws Exception {
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
+        java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_sRGB), false, false,
+        java.awt.Transparency.OPAQUE, java.awt.image.DataBuffer.TYPE_USHORT);
+    WritableRaster raster = cm.createCompatibleWritableRaster(40, 40);
+    for (int y = 0; y < 40; y++) {
+      for (int x = 0; x < 40; x++) {
+        raster.setPixel(x, y, new int[] {200 * 257, 100 * 257, x * 6 * 257});
+      }
+    }
+    BufferedImage img = new BufferedImage(cm, raster, false, null);
+    RgbImage rgb = decoder.decode(TestImages.encode(img, "png")).stored();
+    assertThat(rgb.rgb(10, 10)).isEqualTo(200 << 16 | 100 << 8 | 60);
+  }
+
+  @Test
   void palettesDecodeToTheirColours() throws Exception {
     byte[] r = {0, (byte) 255, 0};
     byte[] gr = {0, 0, (byte) 255};
