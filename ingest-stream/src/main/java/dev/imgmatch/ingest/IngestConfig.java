@@ -179,6 +179,7 @@ public final class IngestConfig extends AbstractConfig {
   /** Kafka Streams properties: derived settings first, then every {@code kafka.*} pass-through on top. */
   public Map<String, Object> streamsProps() {
     Map<String, Object> m = new HashMap<>();
+    m.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, getString(BOOTSTRAP)); // the default applies when unset
     m.put(StreamsConfig.APPLICATION_ID_CONFIG, getString(APPLICATION_ID));
     m.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, getString(PROCESSING_GUARANTEE));
     m.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, getInt(STREAM_THREADS));

@@ -17,7 +17,9 @@ class IngestConfigTest {
   void defaultsAreExactlyOnceWithTheDocumentedLimits() {
     IngestConfig c = new IngestConfig(Map.of());
     assertThat(c.streamsProps()).containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "exactly_once_v2")
-        .containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "imgmatch-ingest");
+        .containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "imgmatch-ingest")
+        .containsEntry(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092");
+    assertThat(c.adminProps()).containsEntry("bootstrap.servers", "localhost:9092");
     assertThat(c.imageLimits().maxBytes()).isEqualTo(20 * 1024 * 1024);
     assertThat(c.imageLimits().maxPixels()).isEqualTo(50_000_000L);
     assertThat(c.viewSpec().width()).isEqualTo(224);
@@ -35,6 +37,7 @@ class IngestConfigTest {
         "IMGMATCH_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), Map.of(IngestConfig.PROCESSING_GUARANTEE, "at_least_once"));
     assertThat(c.imageLimits().maxPixels()).isEqualTo(1_000_000L);
     assertThat(c.viewSpec().width()).isEqualTo(299);
+    assertThat(c.adminProps()).containsEntry("security.protocol", "SASL_SSL");
     assertThat(c.streamsProps()).containsEntry("security.protocol", "SASL_SSL")
         .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "at_least_once");
     assertThat(c.describe()).contains("kafka.sasl.jaas.config = [hidden]").doesNotContain("secret!")

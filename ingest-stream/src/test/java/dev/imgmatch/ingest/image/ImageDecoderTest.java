@@ -165,6 +165,14 @@ class ImageDecoderTest {
   }
 
   @Test
+  void aDecodePastItsDeadlineIsAbortedAndRejected() {
+    // a 3000x3000 JPEG takes well over 100 ms to decode; the deadline is 1 ms
+    byte[] big = TestImages.jpeg(3000, 3000, 9);
+    ImageDecoder hasty = new ImageDecoder(new ImageLimits(1 << 26, 1L << 26, 20000, 32, 32, 1, 0, 0xFFFFFF));
+    assertThat(rejection(hasty, big)).isEqualTo(RejectReason.DECODE_TIMEOUT);
+  }
+
+  @Test
   void refusesBadInputWithTheRightReason() {
     byte[] jpeg = TestImages.jpeg(200, 150, 5);
     assertThat(rejection(decoder, new byte[0])).isEqualTo(RejectReason.EMPTY_IMAGE);
