@@ -74,7 +74,13 @@ public final class EmbedderWorker implements AutoCloseable {
   /** Observes finished micro-batches (benchmarks, metrics). Called on the inference thread. */
   @FunctionalInterface
   public interface BatchListener {
-    void onBatch(int records, int pictures, long nanos);
+    /**
+     * A committed micro-batch.
+     *
+     * @param embedNanos decoding + model + head (the rest of {@code totalNanos} is the Kafka transaction)
+     * @param totalNanos embedding plus the transaction (the wait for more records is not included)
+     */
+    void onBatch(int records, int pictures, long embedNanos, long totalNanos);
   }
 
   private sealed interface Entry permits Rec, Resumed {}
@@ -103,6 +109,7 @@ public final class EmbedderWorker implements AutoCloseable {
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong batches = new AtomicLong();
   private final AtomicLong aborted = new AtomicLong();
+  private final AtomicLong pauses = new AtomicLong();
   private volatile boolean running = true;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
   private Thread pollThread;
@@ -118,7 +125,7 @@ public final class EmbedderWorker implements AutoCloseable {
     this.config = config;
     this.topics = config.topics();
     this.embedder = embedder;
-    this.listener = listener == null ? (r, p, n) -> { } : listener;
+    this.listener = listener == null ? (r, p, e, n) -> { } : listener;
     this.queue = new ArrayBlockingQueue<>(config.getInt(EmbedderWorkerConfig.QUEUE_CAPACITY));
   }
 
@@ -157,6 +164,11 @@ public final class EmbedderWorker implements AutoCloseable {
 
   public long abortedTransactions() {
     return aborted.get();
+  }
+
+  /** How often the poller paused its partitions because the hand-off queue was full (back-pressure). */
+  public long pauses() {
+    return pauses.get();
   }
 
   /** The error that stopped the worker, or null. */
@@ -231,6 +243,9 @@ public final class EmbedderWorker implements AutoCloseable {
           pending.removeFirst();
         }
         if (!pending.isEmpty()) {
+          if (c.paused().isEmpty()) {
+            pauses.incrementAndGet();
+          }
           c.pause(c.assignment()); // back-pressure: keep the membership alive, fetch nothing
         } else if (!c.paused().isEmpty()) {
           c.resume(c.paused());
@@ -359,12 +374,13 @@ public final class EmbedderWorker implements AutoCloseable {
           }
           long t0 = System.nanoTime();
           BatchProcessor.Outcome out = processor.process(batch);
+          long embedNanos = System.nanoTime() - t0;
           if (commit(producer, out)) {
             consecutiveFailures = 0;
             embedded.addAndGet(out.embedded());
             rejected.addAndGet(out.rejected());
             batches.incrementAndGet();
-            listener.onBatch(batch.size(), out.pictures(), System.nanoTime() - t0);
+            listener.onBatch(batch.size(), out.pictures(), embedNanos, System.nanoTime() - t0);
           } else {
             rewind(batch);
             consecutiveFailures++;

@@ -77,6 +77,8 @@ class CrashRestartIT {
       h.readUntil(h.topics.probes().name(),
           l -> l.stream().map(WorkerHarness::key).collect(Collectors.toSet()).size() >= N);
       assertThat(worker.failure()).isNull();
+      System.err.printf("restarted worker: %d embedded, %d batches, %d pauses (back-pressure), %d aborted%n",
+          worker.embedded(), worker.batches(), worker.pauses(), worker.abortedTransactions());
     }
     for (String topic : List.of(h.topics.embeddings().name(), h.topics.probes().name())) {
       List<ConsumerRecord<byte[], byte[]>> all = h.readAll(topic);
