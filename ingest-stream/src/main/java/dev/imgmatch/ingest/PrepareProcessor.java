@@ -123,7 +123,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private static <T> T decodeValue(Topic<String, T> topic, byte[] value) {
     if (value == null) {
       throw new RecordDecodingException(RecordDecodingException.Reason.EMPTY_RECORD,
-          "null value (tombstone) where a " + topic.valueType().getSimpleName() + " was expected", null);
+          "null value (tombstone) where an Avro " + topic.valueType().getSimpleName() + " was expected", null);
     }
     return topic.deserializeValue(value);
   }

@@ -49,11 +49,15 @@ class IngestStreamIT {
   Path tmp;
 
   private IngestStreamApp startApp(KafkaBroker broker, Topics topics, Path root) {
+    return startApp(broker, topics, root, broker.uniqueName("ingest-it"), tmp.resolve("state"));
+  }
+
+  private IngestStreamApp startApp(KafkaBroker broker, Topics topics, Path root, String appId, Path stateDir) {
     Map<String, String> s = new HashMap<>();
     s.put(IngestConfig.BOOTSTRAP, broker.bootstrapServers());
     s.put(IngestConfig.TOPIC_PREFIX, topics.prefix());
-    s.put(IngestConfig.APPLICATION_ID, broker.uniqueName("ingest-it"));
-    s.put(IngestConfig.STATE_DIR, tmp.resolve("state").toString());
+    s.put(IngestConfig.APPLICATION_ID, appId);
+    s.put(IngestConfig.STATE_DIR, stateDir.toString());
     s.put(IngestConfig.STREAM_THREADS, "1");
     s.put(IngestConfig.TOPIC_PARTITIONS, "2");
     s.put(IngestConfig.MAX_IMAGE_BYTES, String.valueOf(MAX_IMAGE_BYTES));
@@ -257,6 +261,55 @@ class IngestStreamIT {
       });
       assertThat(app.counters().get("exact.alert")).isEqualTo(1);
     }
+  }
+
+  @Test
+  void aRestartOnAnEmptyDiskRestoresTheExactCopyStoreAndWritesEveryOutputOnce(KafkaBroker broker) throws Exception {
+    Topics topics = new Topics(broker.uniqueName("restart") + ".");
+    String appId = broker.uniqueName("ingest-restart");
+    byte[] work = TestImages.jpeg(320, 240, 5);
+    List<String> prepared = new ArrayList<>();
+    List<MatchAlert> alerts = new ArrayList<>();
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(broker.producerProps());
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(broker.consumerProps(broker.uniqueName("g")))) {
+      consumer.subscribe(List.of(topics.prepared().name(), topics.matchAlerts().name()));
+      Predicate<ConsumerRecord<byte[], byte[]>> collect = rec -> {
+        if (rec.topic().equals(topics.prepared().name())) {
+          prepared.add(topics.prepared().deserializeKey(rec.key()));
+        } else {
+          alerts.add(topics.matchAlerts().deserializeValue(rec.value()));
+        }
+        return false;
+      };
+      try (IngestStreamApp first = startApp(broker, topics, tmp, appId, tmp.resolve("state-1"))) {
+        producer.send(topics.uploads().record("work-1",
+            submission("work-1", "acme", "banned", new InlineImage(ByteBuffer.wrap(work), null)))).get();
+        for (int i = 0; i < 8; i++) {
+          byte[] other = TestImages.jpeg(160, 120, 100 + i);
+          producer.send(topics.uploads().record("u" + i,
+              submission("u" + i, "acme", "uploads", new InlineImage(ByteBuffer.wrap(other), null)))).get();
+        }
+        poll(consumer, rec -> collect.test(rec) || prepared.size() == 9);
+      }
+      // a second instance with the same application id and an empty state directory: the store comes back
+      // from its changelog, and the consumed offsets from the group, so nothing is processed twice
+      try (IngestStreamApp second = startApp(broker, topics, tmp, appId, tmp.resolve("state-2"))) {
+        producer.send(topics.uploads().record("copy-1",
+            submission("copy-1", "acme", "uploads", new InlineImage(ByteBuffer.wrap(work), null)))).get();
+        poll(consumer, rec -> collect.test(rec) || (prepared.contains("copy-1") && !alerts.isEmpty()));
+        // give a duplicate (if any) time to show up: read for two more seconds
+        long until = System.currentTimeMillis() + 2_000;
+        while (System.currentTimeMillis() < until) {
+          consumer.poll(Duration.ofMillis(200)).forEach(collect::test);
+        }
+      }
+    }
+    assertThat(prepared).hasSize(10).doesNotHaveDuplicates();
+    assertThat(alerts).singleElement().satisfies(a -> {
+      assertThat(a.getImageId()).isEqualTo("copy-1");
+      assertThat(a.getMatches().getFirst().getImageId()).isEqualTo("work-1");
+      assertThat(a.getMatches().getFirst().getCollection()).isEqualTo("banned");
+    });
   }
 
   /** Polls until {@code done} answers true for a record, or fails after 90 s. */
