@@ -190,6 +190,8 @@ public final class IngestConfig extends AbstractConfig {
     m.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), Topics.MAX_MESSAGE_BYTES);
     // at most 20 x the 10 s decode deadline stays under max.poll.interval.ms (300 s) even for hostile batches
     m.put(StreamsConfig.consumerPrefix("max.poll.records"), 20);
+    // Streams' EOS default (10 s) could expire while a transaction waits on a few slow decodes: allow a minute
+    m.put(StreamsConfig.producerPrefix("transaction.timeout.ms"), 60_000);
     m.putAll(Settings.withPrefix(originals(), KAFKA_PREFIX));
     return m;
   }
