@@ -50,6 +50,8 @@ public final class BatchProcessor {
   private final long backoffMs;
   private final int maxRejectPayload;
   private final LongSupplier clock;
+  /** Why a work item failed for good, by index in the current batch (filled by embedAll). */
+  private final Map<Integer, Exception> failures = new HashMap<>();
 
   public BatchProcessor(Topics topics, PictureEmbedder embedder, int attempts, long backoffMs, int maxRejectPayload,
       LongSupplier clock) {
@@ -114,8 +116,6 @@ public final class BatchProcessor {
     }
     return new Outcome(out, embedded, rejected, pictures, offsets);
   }
-
-  private final Map<Integer, Exception> failures = new HashMap<>();
 
   /** Results per work item (null = failed for good). */
   private List<List<Embedder.Embedding>> embedAll(List<Work> work) throws InterruptedException {
