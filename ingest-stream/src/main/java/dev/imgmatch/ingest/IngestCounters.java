@@ -1,5 +1,8 @@
 package dev.imgmatch.ingest;
 
+import dev.imgmatch.ingest.image.RejectReason;
+import dev.imgmatch.schemas.RecordDecodingException;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,6 +15,20 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class IngestCounters {
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
+
+  /** Every counter exists from the start (at 0), so a metrics registry can list them all up front. */
+  public IngestCounters() {
+    for (String name : List.of("prepared.upload", "prepared.query", "exact.duplicate", "exact.alert",
+        "query.skipped")) {
+      counters.put(name, new LongAdder());
+    }
+    for (RejectReason r : RejectReason.values()) {
+      counters.put("rejected." + r.name(), new LongAdder());
+    }
+    for (RecordDecodingException.Reason r : RecordDecodingException.Reason.values()) {
+      counters.put("rejected." + r.name(), new LongAdder());
+    }
+  }
 
   public void increment(String name) {
     counters.computeIfAbsent(name, k -> new LongAdder()).increment();

@@ -1,6 +1,7 @@
 package dev.imgmatch.ingest;
 
 import dev.imgmatch.avro.Reject;
+import dev.imgmatch.ingest.image.RejectReason;
 import dev.imgmatch.schemas.Rejects;
 import dev.imgmatch.schemas.Topics;
 import java.time.Clock;
@@ -13,7 +14,6 @@ import org.slf4j.LoggerFactory;
 /** Turns a failed input record into a {@link Reject} forwarded to the rejects sink, and counts it. */
 final class RejectSink {
   static final String STAGE = "ingest-stream";
-  static final String INTERNAL_ERROR = "INTERNAL_ERROR";
   private static final Logger log = LoggerFactory.getLogger(RejectSink.class);
 
   private final Topics topics;
@@ -45,7 +45,8 @@ final class RejectSink {
 
   /** A failure that is ingest-stream's fault: logged with its stack trace, the record still kept. */
   void internalError(ProcessorContext<byte[], byte[]> ctx, Record<byte[], byte[]> in, Throwable e) {
-    log.error("unexpected failure processing a record; it goes to the rejects topic as " + INTERNAL_ERROR, e);
-    reject(ctx, in, INTERNAL_ERROR, "unexpected failure in ingest-stream: " + e, e);
+    String code = RejectReason.INTERNAL_ERROR.name();
+    log.error("unexpected failure processing a record; it goes to the rejects topic as " + code, e);
+    reject(ctx, in, code, "unexpected failure in ingest-stream: " + e, e);
   }
 }

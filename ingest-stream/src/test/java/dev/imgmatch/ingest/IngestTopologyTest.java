@@ -136,6 +136,8 @@ class IngestTopologyTest {
     assertThat(view.getEncoding()).isEqualTo(PixelEncoding.RGB8);
     assertThat(view.getPixels().remaining()).isEqualTo(224 * 224 * 3);
     assertThat(counters.get("prepared.upload")).isEqualTo(1);
+    assertThat(counters.snapshot()).containsKeys("rejected.CORRUPT_IMAGE", "rejected.MALFORMED_RECORD",
+        "exact.alert").containsEntry("rejected.CORRUPT_IMAGE", 0L);
     assertThat(rejects.isEmpty()).isTrue();
   }
 
