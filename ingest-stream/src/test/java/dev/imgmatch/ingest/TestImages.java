@@ -158,11 +158,15 @@ public final class TestImages {
     out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
   }
 
-  /** A PNG with one byte of its first IDAT chunk's data flipped (so that chunk's CRC no longer matches). */
+  /**
+   * A PNG whose first IDAT chunk has a wrong CRC-32 while its data is intact: the JDK's PNG reader decodes
+   * it without a word, so only a CRC check catches it.
+   */
   public static byte[] pngWithBadCrc(int w, int h, long seed) {
     byte[] png = png(w, h, seed);
     int idat = indexOf(png, "IDAT".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
-    png[idat + 4 + 10] ^= 0x55;
+    int len = ByteBuffer.wrap(png, idat - 4, 4).getInt();
+    png[idat + 4 + len] ^= 0x55; // first byte of the chunk's CRC
     return png;
   }
 

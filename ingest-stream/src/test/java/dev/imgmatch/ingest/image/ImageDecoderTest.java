@@ -165,6 +165,15 @@ class ImageDecoderTest {
   }
 
   @Test
+  void aPngWithABadChecksumIsRejectedAlthoughTheJdkReaderWouldDecodeIt() throws Exception {
+    byte[] png = TestImages.pngWithBadCrc(120, 80, 3);
+    assertThat(javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png))).as("the JDK alone").isNotNull();
+    ImageRejectedException e = catchThrowableOfType(ImageRejectedException.class, () -> decoder.decode(png));
+    assertThat(e.reason()).isEqualTo(RejectReason.CORRUPT_IMAGE);
+    assertThat(e.getMessage()).contains("'IDAT'").contains("bad CRC");
+  }
+
+  @Test
   void aDecodePastItsDeadlineIsAbortedAndRejected() {
     // a 3000x3000 JPEG takes well over 100 ms to decode; the deadline is 1 ms
     byte[] big = TestImages.jpeg(3000, 3000, 9);
