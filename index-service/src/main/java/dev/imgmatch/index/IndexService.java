@@ -204,6 +204,7 @@ public final class IndexService implements AutoCloseable {
       m.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
     } else {
       m.remove(ConsumerConfig.GROUP_ID_CONFIG);
+      m.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG); // static membership is for the embeddings group only
     }
     return m;
   }
@@ -461,6 +462,9 @@ public final class IndexService implements AutoCloseable {
         ? cfg.getString(IndexServiceConfig.GROUP_ID) + "-queries" : cfg.getString(IndexServiceConfig.QUERY_GROUP_ID);
     Map<String, Object> props = consumerProps(queryGroup, "index-service-queries");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
+    if (props.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) != null) { // kafka.group.instance.id: static member
+      props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, props.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) + "-queries");
+    }
     try (KafkaConsumer<byte[], byte[]> qc = new KafkaConsumer<>(props)) {
       queryConsumer = qc;
       qc.subscribe(List.of(topics.queries().name(), topics.probes().name()), new ConsumerRebalanceListener() {
