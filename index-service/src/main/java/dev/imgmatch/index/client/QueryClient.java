@@ -146,6 +146,7 @@ public final class QueryClient implements AutoCloseable {
    */
   public CompletableFuture<QueryReply> query(QueryRequest request, Duration timeout) {
     Objects.requireNonNull(request.getQueryId(), "queryId");
+    Objects.requireNonNull(request.getParams(), "params (use params(k, timeout) for the defaults)");
     QueryParams p = QueryParams.newBuilder(request.getParams())
         .setReplyTopic(replies.name())
         .setRequestedAtMs(System.currentTimeMillis())
