@@ -42,7 +42,9 @@ public final class BatchProcessor {
 
   /** What a batch produced. */
   public record Outcome(List<ProducerRecord<byte[], byte[]>> records, int embedded, int rejected, int pictures,
-      Map<TopicPartition, OffsetAndMetadata> offsets) {}
+      Map<TopicPartition, OffsetAndMetadata> offsets, Map<String, Integer> rejectsByReason) {}
+
+  private final Map<String, Integer> reasons = new java.util.TreeMap<>();
 
   private final Topics topics;
   private final PictureEmbedder embedder;
@@ -69,6 +71,7 @@ public final class BatchProcessor {
     List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     List<Work> work = new ArrayList<>();
+    reasons.clear();
     int rejected = 0;
     for (ConsumerRecord<byte[], byte[]> r : batch) {
       offsets.merge(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1),
@@ -108,13 +111,14 @@ public final class BatchProcessor {
           clock.getAsLong());
       String id = w.prepared().getId();
       if (w.prepared().getPurpose() == Purpose.INDEX) {
-        out.add(topics.embeddings().record(id, e));
+        // the index keeps the full picture's vector only; the probe carries every view (e.g. a border-trimmed one)
+        out.add(topics.embeddings().record(id, RecordEmbedding.fullViewOnly(e)));
       }
       out.add(topics.probes().record(id, e));
       embedded++;
       pictures += res.size();
     }
-    return new Outcome(out, embedded, rejected, pictures, offsets);
+    return new Outcome(out, embedded, rejected, pictures, offsets, Map.copyOf(reasons));
   }
 
   /** Results per work item (null = failed for good). */
@@ -166,6 +170,7 @@ public final class BatchProcessor {
   private ProducerRecord<byte[], byte[]> reject(ConsumerRecord<byte[], byte[]> r, String reason, String message,
       Throwable cause) {
     log.warn("rejecting {}/{}@{}: {} {}", r.topic(), r.partition(), r.offset(), reason, message);
+    reasons.merge(reason, 1, Integer::sum);
     Reject rej = Rejects.of(reason, message, STAGE, r.topic(), r.partition(), r.offset(), r.key(), r.value(), cause,
         maxRejectPayload, clock.getAsLong());
     return topics.rejects().record(r.key(), rej);

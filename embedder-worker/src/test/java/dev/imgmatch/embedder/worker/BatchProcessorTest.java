@@ -105,6 +105,28 @@ class BatchProcessorTest {
   }
 
   @Test
+  void uploadViewsGoToTheProbeWhileTheIndexKeepsTheFullVector() throws Exception {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    BatchProcessor bp = new BatchProcessor(topics, e, 3, 0, 1024, () -> 7L);
+    RgbImage pic = Fixtures.picture(2, 16, 16);
+    BatchProcessor.Outcome out = bp.process(List.of(
+        rec(0, Fixtures.prepared("u2", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8),
+            Fixtures.view("trim", Fixtures.picture(3, 12, 12), PixelEncoding.PNG)))),
+        rec(1, Fixtures.prepared("q2", Purpose.QUERY, List.of(Fixtures.view("full", pic, PixelEncoding.PNG),
+            Fixtures.view("trim", pic, PixelEncoding.RGB8), Fixtures.view("hflip", pic, PixelEncoding.RGB8))))));
+    assertThat(topicsOf(out.records(), "u2")).containsExactly("t.embeddings", "t.probes");
+    ImageEmbedding indexed = topics.embeddings().deserializeValue(out.records().get(0).value());
+    ImageEmbedding uploadProbe = topics.probes().deserializeValue(out.records().get(1).value());
+    ImageEmbedding queryProbe = topics.probes().deserializeValue(out.records().get(2).value());
+    assertThat(indexed.getExtraViews()).isEmpty();
+    assertThat(indexed.getVector()).containsExactly(1f);
+    assertThat(uploadProbe.getExtraViews()).extracting(v -> v.getView().toString()).containsExactly("trim");
+    assertThat(uploadProbe.getVector()).isEqualTo(indexed.getVector());
+    assertThat(queryProbe.getExtraViews()).extracting(v -> v.getView().toString()).containsExactly("trim", "hflip");
+    assertThat(out.pictures()).isEqualTo(5);
+  }
+
+  @Test
   void transientModelFailuresAreRetried() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
     e.failFirstCalls = 2;
