@@ -138,7 +138,7 @@ public final class LocalStack implements AutoCloseable {
     long t2 = System.nanoTime();
     progress.accept("starting embedder-worker (the first run builds the model from the nsfwjs npm package: a few minutes) ...");
     Map<String, String> em = new HashMap<>(common);
-    em.put("topics.create", "false");
+    em.put("topic.create", "false");
     em.putAll(options.embedder());
     EmbedderWorkerConfig ec = new EmbedderWorkerConfig(em);
     embedder = Embedder.open(ec.embedderOptions(), m -> progress.accept("  " + m));

@@ -96,6 +96,7 @@ public final class EmbedderWorker implements AutoCloseable {
   private final Topics topics;
   private final PictureEmbedder embedder;
   private final BatchListener listener;
+  private final WorkerMetrics metrics;
   private final BlockingQueue<Entry> queue;
   private final Deque<Entry> pending = new ArrayDeque<>(); // polling thread only (and callbacks, same thread)
   private final ConcurrentLinkedQueue<Rewind> rewinds = new ConcurrentLinkedQueue<>();
@@ -122,10 +123,21 @@ public final class EmbedderWorker implements AutoCloseable {
    * @param listener observes finished batches, or null
    */
   public EmbedderWorker(EmbedderWorkerConfig config, PictureEmbedder embedder, BatchListener listener) {
+    this(config, embedder, listener, null);
+  }
+
+  /** A worker that also feeds {@code metrics} (may be null). */
+  public EmbedderWorker(EmbedderWorkerConfig config, PictureEmbedder embedder, BatchListener listener,
+      WorkerMetrics metrics) {
     this.config = config;
     this.topics = config.topics();
     this.embedder = embedder;
-    this.listener = listener == null ? (r, p, e, n) -> { } : listener;
+    this.metrics = metrics;
+    BatchListener l = listener == null ? (r, p, e, n) -> { } : listener;
+    this.listener = metrics == null ? l : (r, p, e, n) -> {
+      metrics.onBatch(r, p, e, n);
+      l.onBatch(r, p, e, n);
+    };
     this.queue = new ArrayBlockingQueue<>(config.getInt(EmbedderWorkerConfig.QUEUE_CAPACITY));
   }
 
@@ -226,6 +238,9 @@ public final class EmbedderWorker implements AutoCloseable {
     try (KafkaConsumer<byte[], byte[]> c =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       consumer = c;
+      if (metrics != null) {
+        metrics.bindConsumer(c);
+      }
       c.subscribe(List.of(topics.prepared().name()), new Rebalance());
       while (running) {
         applyRewinds(c);
@@ -245,6 +260,9 @@ public final class EmbedderWorker implements AutoCloseable {
         if (!pending.isEmpty()) {
           if (c.paused().isEmpty()) {
             pauses.incrementAndGet();
+            if (metrics != null) {
+              metrics.paused();
+            }
           }
           c.pause(c.assignment()); // back-pressure: keep the membership alive, fetch nothing
         } else if (!c.paused().isEmpty()) {
@@ -258,6 +276,9 @@ public final class EmbedderWorker implements AutoCloseable {
     } finally {
       running = false;
       consumer = null;
+      if (metrics != null) {
+        metrics.unbindConsumer();
+      }
       try {
         inferThread.join(); // its last batch may still commit; offsets go through the producer
       } catch (InterruptedException e) {
@@ -380,6 +401,9 @@ public final class EmbedderWorker implements AutoCloseable {
             embedded.addAndGet(out.embedded());
             rejected.addAndGet(out.rejected());
             batches.incrementAndGet();
+            if (metrics != null) {
+              metrics.committed(out.embedded(), out.rejectsByReason());
+            }
             listener.onBatch(batch.size(), out.pictures(), embedNanos, System.nanoTime() - t0);
           } else {
             rewind(batch);
@@ -450,6 +474,9 @@ public final class EmbedderWorker implements AutoCloseable {
     } catch (KafkaException e) {
       log.warn("transaction of {} records failed, aborting and rewinding: {}", out.offsets(), e.toString());
       aborted.incrementAndGet();
+      if (metrics != null) {
+        metrics.aborted();
+      }
       try {
         producer.abortTransaction();
       } catch (KafkaException abortFailure) {

@@ -1,5 +1,6 @@
 package dev.imgmatch.embedder.worker;
 
+import dev.imgmatch.common.ServiceEndpoint;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.embedder.Embedder;
@@ -21,10 +22,11 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * Settings: {@link EmbedderWorkerConfig} (defaults, then the file, then {@code IMGMATCH_*} environment variables, then
  * {@code key=value} arguments). Exit status 0 after a clean stop, 1 when the worker stopped on an error, 2 for bad
- * settings.
+ * settings. Serves {@code /health}, {@code /ready} (ready while the worker runs) and {@code /metrics} (Prometheus) on
+ * {@code http.host:http.port}; logs JSON lines ({@code log.format=json}, default) or plain text.
  */
 public final class EmbedderWorkerApp {
-  private static final Logger log = LoggerFactory.getLogger(EmbedderWorkerApp.class);
+  static final String SERVICE = "embedder-worker";
 
   private EmbedderWorkerApp() {}
 
@@ -46,22 +48,40 @@ public final class EmbedderWorkerApp {
         return 2;
       }
     }
+    Map<String, String> values;
+    try {
+      values = Settings.load(file, System.getenv(), overrides);
+    } catch (RuntimeException e) {
+      System.err.println("embedder-worker: invalid settings: " + e.getMessage());
+      return 2;
+    }
+    configureLogging(values.getOrDefault(EmbedderWorkerConfig.LOG_FORMAT, "json"));
+    Logger log = LoggerFactory.getLogger(EmbedderWorkerApp.class);
     EmbedderWorkerConfig config;
     try {
-      config = new EmbedderWorkerConfig(Settings.load(file, System.getenv(), overrides));
+      config = new EmbedderWorkerConfig(values);
     } catch (ConfigException | IllegalArgumentException e) {
       System.err.println("embedder-worker: invalid settings: " + e.getMessage());
       return 2;
     }
     log.info("embedder-worker settings:\n{}", config.describe());
-    if (config.getBoolean(EmbedderWorkerConfig.TOPICS_CREATE)) {
+    if (config.getBoolean(EmbedderWorkerConfig.TOPIC_CREATE)) {
       var t = config.topics();
       TopicSetup.ensure(config.kafka(), List.of(t.prepared(), t.embeddings(), t.probes(), t.rejects()),
-          config.getInt(EmbedderWorkerConfig.TOPICS_PARTITIONS), config.getShort(EmbedderWorkerConfig.TOPICS_REPLICATION));
+          config.getInt(EmbedderWorkerConfig.TOPIC_PARTITIONS), config.getShort(EmbedderWorkerConfig.TOPIC_REPLICATION));
     }
+    var registry = ServiceEndpoint.newRegistry(SERVICE);
+    WorkerMetrics metrics = new WorkerMetrics(registry);
+    java.util.concurrent.atomic.AtomicReference<EmbedderWorker> current = new java.util.concurrent.atomic.AtomicReference<>();
+    int port = config.getInt(EmbedderWorkerConfig.HTTP_PORT);
+    ServiceEndpoint endpoint = port < 0 ? null : ServiceEndpoint.start(SERVICE, registry,
+        config.getString(EmbedderWorkerConfig.HTTP_HOST), port, () -> {
+          EmbedderWorker w = current.get();
+          return w == null ? "loading the model" : w.isRunning() ? null : "worker stopped";
+        });
     try (Embedder embedder = Embedder.open(config.embedderOptions(), m -> log.info("{}", m))) {
       log.info("model {} version {} ({}-d descriptor)", embedder.modelId(), embedder.modelVersion(), embedder.dim());
-      EmbedderWorker worker = new EmbedderWorker(config, embedder, null);
+      EmbedderWorker worker = new EmbedderWorker(config, embedder, null, metrics);
       CountDownLatch hooked = new CountDownLatch(1);
       Thread hook = new Thread(() -> {
         log.info("stopping embedder-worker");
@@ -70,12 +90,30 @@ public final class EmbedderWorkerApp {
       }, "embedder-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       worker.start();
+      current.set(worker);
       log.info("embedder-worker running: {} -> {}, {}", config.topics().prepared().name(),
           config.topics().embeddings().name(), config.topics().probes().name());
       while (!worker.awaitTermination(Duration.ofSeconds(5))) {
         log.debug("embedded {} rejected {} batches {}", worker.embedded(), worker.rejected(), worker.batches());
       }
       return worker.failure() == null ? 0 : 1;
+    } finally {
+      if (endpoint != null) {
+        endpoint.close();
+      }
+    }
+  }
+
+  /**
+   * Points logback at our own JSON or text configuration (never named logback.xml), unless the user chose one with
+   * {@code -Dlogback.configurationFile} or a test classpath brings logback-test.xml. Must run before the first
+   * logger is created.
+   */
+  static void configureLogging(String format) {
+    if (System.getProperty("logback.configurationFile") == null
+        && EmbedderWorkerApp.class.getClassLoader().getResource("logback-test.xml") == null) {
+      System.setProperty("logback.configurationFile", "dev/imgmatch/embedder/worker/service-logback-"
+          + ("text".equalsIgnoreCase(format) ? "text" : "json") + ".xml");
     }
   }
 }

@@ -37,9 +37,15 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
   public static final String RETRY_MAX_ATTEMPTS = "retry.max.attempts";
   public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
   public static final String MAX_REJECT_PAYLOAD_BYTES = "max.reject.payload.bytes";
-  public static final String TOPICS_CREATE = "topics.create";
-  public static final String TOPICS_PARTITIONS = "topics.partitions";
-  public static final String TOPICS_REPLICATION = "topics.replication";
+  public static final String TOPIC_CREATE = "topic.create";
+  public static final String TOPIC_PARTITIONS = "topic.partitions";
+  public static final String TOPIC_REPLICATION = "topic.replication";
+  /** Deprecated spellings still accepted (with a warning): {@code topics.create/partitions/replication}. */
+  public static final Map<String, String> DEPRECATED_ALIASES = Map.of("topics.create", TOPIC_CREATE,
+      "topics.partitions", TOPIC_PARTITIONS, "topics.replication", TOPIC_REPLICATION);
+  public static final String HTTP_HOST = "http.host";
+  public static final String HTTP_PORT = "http.port";
+  public static final String LOG_FORMAT = "log.format";
   public static final String CACHE_DIR = "cache.dir";
   public static final String MODEL_PATH = "model.path";
   public static final String MODEL_ID = "model.id";
@@ -103,11 +109,17 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
           "Back-off before a retry, doubled on every further attempt.")
       .define(MAX_REJECT_PAYLOAD_BYTES, Type.INT, Rejects.DEFAULT_MAX_PAYLOAD_BYTES, Range.between(0, 20 << 20),
           Importance.LOW, "Rejects keep at most this many bytes of the original value (its size is always kept).")
-      .define(TOPICS_CREATE, Type.BOOLEAN, true, Importance.LOW, "Create missing imgmatch topics at start.")
-      .define(TOPICS_PARTITIONS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+      .define(TOPIC_CREATE, Type.BOOLEAN, true, Importance.LOW, "Create missing imgmatch topics at start.")
+      .define(TOPIC_PARTITIONS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
           "Partitions of topics created at start; 0 = each topic's default.")
-      .define(TOPICS_REPLICATION, Type.SHORT, (short) 1, Range.between(1, 32), Importance.LOW,
+      .define(TOPIC_REPLICATION, Type.SHORT, (short) 1, Range.between(1, 32), Importance.LOW,
           "Replication factor of topics created at start.")
+      .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM,
+          "Address of the HTTP endpoint (/health, /ready, /metrics).")
+      .define(HTTP_PORT, Type.INT, 8080, Range.between(-1, 65535), Importance.MEDIUM,
+          "Port of the HTTP endpoint; 0 = any free port, -1 = no endpoint.")
+      .define(LOG_FORMAT, Type.STRING, "json", ConfigDef.ValidString.in("json", "text"), Importance.LOW,
+          "Log format of EmbedderWorkerApp: json (one JSON object per line) or text.")
       .define(CACHE_DIR, Type.STRING, "", Importance.MEDIUM,
           "Cache of the built model, TensorFlow natives and fitted heads (env IMGMATCH_CACHE_DIR). Empty = "
           + "$XDG_CACHE_HOME/imgmatch or ~/.cache/imgmatch.")
@@ -147,9 +159,27 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
   private final Map<String, String> raw;
 
   public EmbedderWorkerConfig(Map<String, String> values) {
+    this(resolveAliases(values), true);
+  }
+
+  private EmbedderWorkerConfig(Map<String, String> values, boolean resolved) {
     super(DEF, values, false);
     this.raw = Map.copyOf(values);
     validate();
+  }
+
+  /** Maps the deprecated {@code topics.*} names to {@code topic.*} (the new name wins when both are given). */
+  static Map<String, String> resolveAliases(Map<String, String> values) {
+    Map<String, String> out = new java.util.LinkedHashMap<>(values);
+    DEPRECATED_ALIASES.forEach((old, now) -> {
+      String v = out.remove(old);
+      if (v != null) {
+        org.slf4j.LoggerFactory.getLogger(EmbedderWorkerConfig.class).warn("setting {} is deprecated: use {}", old,
+            now);
+        out.putIfAbsent(now, v);
+      }
+    });
+    return out;
   }
 
   private void validate() {

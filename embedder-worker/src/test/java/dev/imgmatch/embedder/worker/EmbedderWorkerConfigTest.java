@@ -55,4 +55,31 @@ class EmbedderWorkerConfigTest {
   void theSettingsTableListsEveryKey() {
     assertThat(EmbedderWorkerConfig.markdownTable()).contains("| `queue.capacity` | int | `64` |");
   }
+
+  @Test
+  void topicSettingsHaveTheServicesCommonNamesAndTheOldOnesStillWork() {
+    EmbedderWorkerConfig now = new EmbedderWorkerConfig(Map.of("topic.create", "false", "topic.partitions", "6"));
+    assertThat(now.getBoolean(EmbedderWorkerConfig.TOPIC_CREATE)).isFalse();
+    assertThat(now.getInt(EmbedderWorkerConfig.TOPIC_PARTITIONS)).isEqualTo(6);
+    EmbedderWorkerConfig old = new EmbedderWorkerConfig(Map.of("topics.create", "false", "topics.replication", "3"));
+    assertThat(old.getBoolean(EmbedderWorkerConfig.TOPIC_CREATE)).isFalse();
+    assertThat(old.getShort(EmbedderWorkerConfig.TOPIC_REPLICATION)).isEqualTo((short) 3);
+    EmbedderWorkerConfig both = new EmbedderWorkerConfig(Map.of("topics.partitions", "2", "topic.partitions", "4"));
+    assertThat(both.getInt(EmbedderWorkerConfig.TOPIC_PARTITIONS)).as("the new name wins").isEqualTo(4);
+  }
+
+  @Test
+  void environmentVariablesMapToSettings() {
+    EmbedderWorkerConfig c = new EmbedderWorkerConfig(dev.imgmatch.common.Settings.load(null, Map.of(
+        "IMGMATCH_KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9092", "IMGMATCH_HTTP_PORT", "9464",
+        "IMGMATCH_CACHE_DIR", "/var/cache/imgmatch", "IMGMATCH_LOG_FORMAT", "text", "PATH", "/bin"), Map.of()));
+    assertThat(c.getString("kafka.bootstrap.servers")).isEqualTo("k1:9092,k2:9092");
+    assertThat(c.getInt(EmbedderWorkerConfig.HTTP_PORT)).isEqualTo(9464);
+    assertThat(c.getString(EmbedderWorkerConfig.HTTP_HOST)).isEqualTo("0.0.0.0");
+    assertThat(c.getString(EmbedderWorkerConfig.CACHE_DIR)).isEqualTo("/var/cache/imgmatch");
+    assertThat(c.getString(EmbedderWorkerConfig.LOG_FORMAT)).isEqualTo("text");
+    assertThat(new EmbedderWorkerConfig(Map.of()).getInt(EmbedderWorkerConfig.HTTP_PORT)).isEqualTo(8080);
+    assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("http.port", "-2"))).isInstanceOf(ConfigException.class);
+    assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("log.format", "xml"))).isInstanceOf(ConfigException.class);
+  }
 }

@@ -42,7 +42,7 @@ final class WorkerHarness {
     m.put("topic.prefix", topics.prefix());
     m.put("group.id", group);
     m.put("transactional.id", txId);
-    m.put("topics.create", "false");
+    m.put("topic.create", "false");
     m.put("batch.max.records", "8");
     m.put("batch.max.latency.ms", "20");
     m.put("queue.capacity", "16");
