@@ -8,6 +8,7 @@ import dev.imgmatch.ingest.image.RgbImage;
 import dev.imgmatch.ingest.pdq.PdqHasher;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
 
 /**
  * The one code path from image bytes to fingerprints and model-ready pixels, shared by the stream and
@@ -25,7 +26,7 @@ public final class ImagePreparer {
   }
 
   public static ImagePreparer of(IngestConfig cfg) {
-    return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec()));
+    return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec(), cfg.borderTrim()));
   }
 
   /**
@@ -49,6 +50,11 @@ public final class ImagePreparer {
   /** The 'full' model view of a fingerprinted image. */
   public ImageView fullView(Fingerprint f) {
     return views.full(f.oriented());
+  }
+
+  /** The named views of a fingerprinted image ({@code full} first; {@code trim} only when it has margins). */
+  public List<ImageView> views(Fingerprint f, List<String> names) {
+    return views.render(f.oriented(), names);
   }
 
   public ImageDecoder decoder() {

@@ -1,6 +1,7 @@
 package dev.imgmatch.ingest;
 
 import dev.imgmatch.common.Settings;
+import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.ImageLimits;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
@@ -52,10 +53,18 @@ public final class IngestConfig extends AbstractConfig {
   public static final String VIEW_HEIGHT = "ingest.view.height";
   public static final String VIEW_ENCODING = "ingest.view.encoding";
   public static final String VIEW_JPEG_QUALITY = "ingest.view.jpeg.quality";
+  public static final String UPLOAD_VIEWS = "ingest.upload.views";
+  public static final String QUERY_VIEWS = "ingest.query.views";
+  public static final String TRIM_TOLERANCE = "ingest.trim.tolerance";
+  public static final String TRIM_MAX_FRACTION = "ingest.trim.max.fraction";
+  public static final String TRIM_MIN_FRACTION = "ingest.trim.min.fraction";
   public static final String REFERENCE_ROOTS = "ingest.reference.roots";
   public static final String EXACT_ALERT_COLLECTIONS = "ingest.exact.alert.collections";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
   public static final String COUNTERS_LOG_INTERVAL_MS = "counters.log.interval.ms";
+  public static final String HTTP_HOST = "http.host";
+  public static final String HTTP_PORT = "http.port";
+  public static final String LOG_FORMAT = "log.format";
 
   public static final ConfigDef DEF = new ConfigDef()
       .define(BOOTSTRAP, Type.STRING, "localhost:9092", new ConfigDef.NonEmptyString(), Importance.HIGH,
@@ -104,6 +113,20 @@ public final class IngestConfig extends AbstractConfig {
               + " measurements), PNG (lossless, smaller, slower) or JPEG (smallest, lossy).")
       .define(VIEW_JPEG_QUALITY, Type.INT, 90, Range.between(1, 100), Importance.LOW,
           "JPEG quality when " + "ingest.view.encoding=JPEG.")
+      .define(UPLOAD_VIEWS, Type.LIST, List.of("full", "trim"), IngestConfig::validateViews, Importance.MEDIUM,
+          "Views of every upload, 'full' first: full (the whole image), hflip (full mirrored left-right), center80"
+              + " (the central 80% of each side), trim (inside uniform margins: borders, letterbox; emitted only"
+              + " when a margin is found). Each extra view costs the embedder one more inference.")
+      .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim"), IngestConfig::validateViews,
+          Importance.MEDIUM, "Views of every image query, 'full' first (names as for " + UPLOAD_VIEWS + "); the"
+              + " index takes the best similarity over them.")
+      .define(TRIM_TOLERANCE, Type.INT, BorderTrim.DEFAULT.tolerance(), Range.between(0, 255), Importance.LOW,
+          "Border detection: largest per-channel difference from a margin line's colour (JPEG noise).")
+      .define(TRIM_MAX_FRACTION, Type.DOUBLE, BorderTrim.DEFAULT.maxFraction(), Range.between(0.01, 0.49),
+          Importance.LOW, "Border detection: largest share of a side one margin may take (an image dark at one"
+              + " edge loses at most this).")
+      .define(TRIM_MIN_FRACTION, Type.DOUBLE, BorderTrim.DEFAULT.minFraction(), Range.between(0.0, 0.49),
+          Importance.LOW, "Border detection: margins thinner than this share of the side (and 2 px) are ignored.")
       .define(REFERENCE_ROOTS, Type.LIST, List.of(), Importance.HIGH,
           "Directories under which ImageReference files may be read (after resolving links); empty = references"
               + " are refused (REFERENCE_NOT_ALLOWED).")
@@ -113,7 +136,14 @@ public final class IngestConfig extends AbstractConfig {
       .define(MAX_REJECT_PAYLOAD, Type.INT, 1024 * 1024, Range.atLeast(0), Importance.LOW,
           "Original values are cut to this many bytes in reject records (0 = left out; the size is kept).")
       .define(COUNTERS_LOG_INTERVAL_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.LOW,
-          "How often the per-reason counters are logged (0 = only at shutdown).");
+          "How often the per-reason counters are logged (0 = only at shutdown).")
+      .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+          "Address the operational HTTP endpoint (/health, /ready, /metrics) binds to when run alone.")
+      .define(HTTP_PORT, Type.INT, 8080, Range.between(-1, 65535), Importance.MEDIUM,
+          "Port of the operational HTTP endpoint when run alone; 0 = any free port, -1 = no endpoint.")
+      .define(LOG_FORMAT, Type.STRING, "json", ValidString.in("json", "text"), Importance.LOW,
+          "Log lines of IngestStreamApp run alone: json (one JSON object per line, logback's JsonEncoder) or text."
+              + " Level of our loggers: environment variable IMGMATCH_LOG_LEVEL (default INFO).");
 
   public IngestConfig(Map<String, ?> props) {
     super(DEF, props, false);
@@ -136,6 +166,10 @@ public final class IngestConfig extends AbstractConfig {
     if (getInt(MAX_REJECT_PAYLOAD) > maxRecord - 64 * 1024) {
       throw new ConfigException(MAX_REJECT_PAYLOAD, getInt(MAX_REJECT_PAYLOAD),
           "leaves no room in a " + maxRecord + "-byte rejects record");
+    }
+    if (getDouble(TRIM_MIN_FRACTION) > getDouble(TRIM_MAX_FRACTION)) {
+      throw new ConfigException(TRIM_MIN_FRACTION, getDouble(TRIM_MIN_FRACTION),
+          "must not exceed " + TRIM_MAX_FRACTION + " (" + getDouble(TRIM_MAX_FRACTION) + ")");
     }
     for (String root : getList(REFERENCE_ROOTS)) {
       if (!Path.of(root).isAbsolute()) {
@@ -162,6 +196,18 @@ public final class IngestConfig extends AbstractConfig {
   public ViewSpec viewSpec() {
     return new ViewSpec(getInt(VIEW_WIDTH), getInt(VIEW_HEIGHT),
         dev.imgmatch.avro.PixelEncoding.valueOf(getString(VIEW_ENCODING)), getInt(VIEW_JPEG_QUALITY));
+  }
+
+  public BorderTrim borderTrim() {
+    return new BorderTrim(getInt(TRIM_TOLERANCE), getDouble(TRIM_MAX_FRACTION), getDouble(TRIM_MIN_FRACTION));
+  }
+
+  public List<String> uploadViews() {
+    return List.copyOf(getList(UPLOAD_VIEWS));
+  }
+
+  public List<String> queryViews() {
+    return List.copyOf(getList(QUERY_VIEWS));
   }
 
   public List<Path> referenceRoots() {
@@ -213,6 +259,23 @@ public final class IngestConfig extends AbstractConfig {
       }
     });
     return Settings.describe(all);
+  }
+
+  /** Known view names, 'full' first, no repeats. */
+  private static void validateViews(String name, Object v) {
+    @SuppressWarnings("unchecked")
+    List<String> names = (List<String>) v;
+    if (names == null || names.isEmpty() || !names.get(0).equals(ViewEncoder.FULL)) {
+      throw new ConfigException(name, v, "the first view must be 'full' (the embedder's primary vector)");
+    }
+    for (String n : names) {
+      if (!ViewEncoder.NAMES.contains(n)) {
+        throw new ConfigException(name, v, "unknown view '" + n + "'; known: " + String.join(",", ViewEncoder.NAMES));
+      }
+    }
+    if (Set.copyOf(names).size() != names.size()) {
+      throw new ConfigException(name, v, "a view is named twice");
+    }
   }
 
   private static void validatePrefix(String name, Object v) {

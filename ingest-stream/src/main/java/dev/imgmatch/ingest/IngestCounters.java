@@ -6,21 +6,33 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 
 /**
  * Outcome counters of one ingest-stream instance, shared by every stream thread: {@code prepared.upload},
- * {@code prepared.query}, {@code exact.duplicate}, {@code exact.alert}, {@code query.skipped} (id and vector
+ * {@code prepared.query}, {@code view.<NAME>} per view emitted (e.g. how many images had a border to trim),
+ * {@code exact.duplicate}, {@code exact.alert}, {@code query.skipped} (id and vector
  * queries, which index-service serves) and {@code rejected.<REASON>} per reject reason code.
  */
 public final class IngestCounters {
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
+  private final Map<String, Timer> prepareTimers = new ConcurrentHashMap<>();
+  private final Map<String, DistributionSummary> imageBytes = new ConcurrentHashMap<>();
+  private volatile MeterRegistry registry;
 
   /** Every counter exists from the start (at 0), so a metrics registry can list them all up front. */
   public IngestCounters() {
     for (String name : List.of("prepared.upload", "prepared.query", "exact.duplicate", "exact.alert",
         "query.skipped")) {
       counters.put(name, new LongAdder());
+    }
+    for (String view : ViewEncoder.NAMES) {
+      counters.put("view." + view, new LongAdder());
     }
     for (RejectReason r : RejectReason.values()) {
       counters.put("rejected." + r.name(), new LongAdder());
@@ -31,7 +43,71 @@ public final class IngestCounters {
   }
 
   public void increment(String name) {
-    counters.computeIfAbsent(name, k -> new LongAdder()).increment();
+    LongAdder a = counters.get(name);
+    if (a == null) {
+      a = counters.computeIfAbsent(name, k -> {
+        LongAdder n = new LongAdder();
+        MeterRegistry r = registry;
+        if (r != null) {
+          register(r, k, n);
+        }
+        return n;
+      });
+    }
+    a.increment();
+  }
+
+  /**
+   * Publishes every counter on {@code registry} as a Micrometer {@code FunctionCounter} reading the same adder
+   * ({@code imgmatch.ingest.rejected{reason}}, {@code imgmatch.ingest.prepared{input}},
+   * {@code imgmatch.ingest.views{view}}, {@code imgmatch.ingest.exact.duplicates}, {@code imgmatch.ingest.exact.alerts},
+   * {@code imgmatch.ingest.queries.skipped}), plus the preparation timer ({@code imgmatch.ingest.prepare{input}},
+   * decode + fingerprints + views of each accepted image, with a percentile histogram) and the image size
+   * summary ({@code imgmatch.ingest.image.bytes{input}}).
+   */
+  public synchronized void bindTo(MeterRegistry r) {
+    registry = r;
+    counters.forEach((name, adder) -> register(r, name, adder));
+    for (String input : List.of("uploads", "queries")) {
+      prepareTimers.put(input, Timer.builder("imgmatch.ingest.prepare")
+          .description("decode, SHA-256, PDQ and views of one accepted image")
+          .tag("input", input).publishPercentileHistogram().register(r));
+      imageBytes.put(input, DistributionSummary.builder("imgmatch.ingest.image.bytes")
+          .description("encoded size of each accepted image").baseUnit("bytes")
+          .tag("input", input).publishPercentileHistogram().register(r));
+    }
+  }
+
+  /** Records one accepted image's preparation time and size (no-op until {@link #bindTo}). */
+  public void prepared(String input, long nanos, int bytes) {
+    Timer t = prepareTimers.get(input);
+    if (t != null) {
+      t.record(nanos, TimeUnit.NANOSECONDS);
+      imageBytes.get(input).record(bytes);
+    }
+  }
+
+  private static void register(MeterRegistry r, String name, LongAdder adder) {
+    FunctionCounter.Builder<LongAdder> b;
+    if (name.startsWith("rejected.")) {
+      b = FunctionCounter.builder("imgmatch.ingest.rejected", adder, LongAdder::sum)
+          .tag("reason", name.substring("rejected.".length())).description("records rejected, by reason code");
+    } else if (name.startsWith("prepared.")) {
+      b = FunctionCounter.builder("imgmatch.ingest.prepared", adder, LongAdder::sum)
+          .tag("input", name.endsWith("upload") ? "uploads" : "queries").description("images prepared");
+    } else if (name.startsWith("view.")) {
+      b = FunctionCounter.builder("imgmatch.ingest.views", adder, LongAdder::sum)
+          .tag("view", name.substring("view.".length())).description("model views emitted, by view name");
+    } else {
+      String metric = switch (name) {
+        case "exact.duplicate" -> "imgmatch.ingest.exact.duplicates";
+        case "exact.alert" -> "imgmatch.ingest.exact.alerts";
+        case "query.skipped" -> "imgmatch.ingest.queries.skipped";
+        default -> "imgmatch.ingest." + name;
+      };
+      b = FunctionCounter.builder(metric, adder, LongAdder::sum);
+    }
+    b.register(r);
   }
 
   public void rejected(String reasonCode) {

@@ -67,13 +67,13 @@ public final class IngestTopology {
     Topology t = new Topology();
     t.addSource(UPLOADS_SOURCE, bytesIn, bytesIn, topics.uploads().name());
     t.addProcessor(PREPARE_UPLOAD, () -> new PrepareProcessor(PrepareProcessor.Input.UPLOADS, topics, preparer,
-        references, uploadRejects, counters, clock, BY_SHA_SINK), UPLOADS_SOURCE);
+        references, uploadRejects, counters, clock, BY_SHA_SINK, cfg.uploadViews()), UPLOADS_SOURCE);
     t.addSink(BY_SHA_SINK, bySha, bytesOut, bytesOut, PREPARE_UPLOAD);
     t.addSink(REJECTS_SINK + "-upload", topics.rejects().name(), bytesOut, bytesOut, PREPARE_UPLOAD);
 
     t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
     t.addProcessor(PREPARE_QUERY, () -> new PrepareProcessor(PrepareProcessor.Input.QUERIES, topics, preparer,
-        references, queryRejects, counters, clock, PREPARED_SINK + "-query"), QUERIES_SOURCE);
+        references, queryRejects, counters, clock, PREPARED_SINK + "-query", cfg.queryViews()), QUERIES_SOURCE);
     t.addSink(PREPARED_SINK + "-query", topics.prepared().name(), bytesOut, bytesOut, PREPARE_QUERY);
     t.addSink(REJECTS_SINK + "-query", topics.rejects().name(), bytesOut, bytesOut, PREPARE_QUERY);
 

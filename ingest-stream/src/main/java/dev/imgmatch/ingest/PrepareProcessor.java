@@ -2,6 +2,7 @@ package dev.imgmatch.ingest;
 
 import dev.imgmatch.avro.ImageReference;
 import dev.imgmatch.avro.ImageSubmission;
+import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.avro.InlineImage;
 import dev.imgmatch.avro.Pdq256;
 import dev.imgmatch.avro.PdqHash;
@@ -40,10 +41,12 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private final IngestCounters counters;
   private final Clock clock;
   private final String next;
+  private final List<String> viewNames;
   private ProcessorContext<byte[], byte[]> context;
+  private int imageBytes; // size of the image of the record in progress (metrics)
 
   PrepareProcessor(Input input, Topics topics, ImagePreparer preparer, ReferenceResolver references,
-      RejectSink rejects, IngestCounters counters, Clock clock, String next) {
+      RejectSink rejects, IngestCounters counters, Clock clock, String next, List<String> viewNames) {
     this.input = input;
     this.topics = topics;
     this.preparer = preparer;
@@ -52,6 +55,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     this.counters = counters;
     this.clock = clock;
     this.next = next;
+    this.viewNames = List.copyOf(viewNames);
   }
 
   @Override
@@ -62,16 +66,19 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   @Override
   public void process(Record<byte[], byte[]> record) {
     try {
+      long t0 = System.nanoTime();
       PreparedImage out = input == Input.UPLOADS ? upload(record.value()) : query(record.value());
       if (out == null) {
         return;
       }
+      long elapsed = System.nanoTime() - t0;
       String key = input == Input.UPLOADS
           ? FirstSighting.key(out.getTenant(), out.getSha256().bytes())
           : out.getId();
       context.forward(record.withKey(topics.prepared().serializeKey(key))
           .withValue(topics.prepared().serializeValue(out)), next);
       counters.increment(input == Input.UPLOADS ? "prepared.upload" : "prepared.query");
+      counters.prepared(input == Input.UPLOADS ? "uploads" : "queries", elapsed, imageBytes);
     } catch (RecordDecodingException e) {
       rejects.reject(context, record, e.reasonCode(), e.getMessage(), e);
     } catch (ImageRejectedException e) {
@@ -86,6 +93,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     requireIdAndTenant("imageId", s.getImageId(), s.getTenant());
     byte[] bytes = s.getImage() instanceof InlineImage inline ? bytes(inline.getData())
         : references.read(((ImageReference) s.getImage()).getUri());
+    imageBytes = bytes.length;
     ImagePreparer.Fingerprint f = preparer.fingerprint(bytes);
     return base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
         s.getAttributes(), s.getSubmittedAtMs()).build();
@@ -103,6 +111,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       counters.increment("query.skipped"); // id and vector queries are index-service's
       return null;
     }
+    imageBytes = bytes.length;
     ImagePreparer.Fingerprint f = preparer.fingerprint(bytes);
     List<Pdq256> dihedral = f.pdq().dihedral().stream().map(h -> new Pdq256(h.toBytes())).toList();
     return base(f, q.getQueryId(), Purpose.QUERY, q.getTenant(), "", null, Map.of(),
@@ -145,10 +154,18 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setFormat(f.decoded().format().id())
         .setWidth(f.decoded().orientedWidth())
         .setHeight(f.decoded().orientedHeight())
-        .setViews(List.of(preparer.fullView(f)))
+        .setViews(views(f))
         .setExactDuplicateOf(null)
         .setSubmittedAtMs(submittedAtMs)
         .setPreparedAtMs(clock.millis());
+  }
+
+  private List<ImageView> views(ImagePreparer.Fingerprint f) {
+    List<ImageView> views = preparer.views(f, viewNames);
+    for (ImageView v : views) {
+      counters.increment("view." + v.getName());
+    }
+    return views;
   }
 
   private static byte[] bytes(ByteBuffer b) {

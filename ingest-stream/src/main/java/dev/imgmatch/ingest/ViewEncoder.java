@@ -2,6 +2,7 @@ package dev.imgmatch.ingest;
 
 import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.avro.PixelEncoding;
+import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.Resize;
 import dev.imgmatch.ingest.image.RgbImage;
 import java.awt.image.BufferedImage;
@@ -10,18 +11,103 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
-/** Renders the model-ready views of an oriented image. Thread-safe. */
+/**
+ * Renders the model-ready views of an oriented image, each resized to the spec's size (aspect not kept) and
+ * encoded alike:
+ * <ul>
+ *   <li>{@code full}: the whole image (always first);
+ *   <li>{@code hflip}: {@code full} mirrored left-right (mirroring the resized view equals resizing the mirrored
+ *       image: the resize is symmetric);
+ *   <li>{@code center80}: the central 80% of each side (10% cut from every edge);
+ *   <li>{@code trim}: the region inside uniform margins ({@link BorderTrim}); rendered only when a margin was
+ *       found, so most images carry no such view.
+ * </ul>
+ * Thread-safe.
+ */
 public final class ViewEncoder {
+  public static final String FULL = "full";
+  public static final String HFLIP = "hflip";
+  public static final String CENTER80 = "center80";
+  public static final String TRIM = "trim";
+  /** Every view name this encoder renders. */
+  public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM);
+
   private final ViewSpec spec;
+  private final BorderTrim trim;
 
   public ViewEncoder(ViewSpec spec) {
+    this(spec, BorderTrim.DEFAULT);
+  }
+
+  public ViewEncoder(ViewSpec spec, BorderTrim trim) {
     this.spec = spec;
+    this.trim = trim;
+  }
+
+  /**
+   * The views named in {@code names} (in that order; {@code full} must be first) that apply to this image:
+   * {@code trim} is left out when the image has no uniform margin.
+   */
+  public List<ImageView> render(RgbImage oriented, List<String> names) {
+    if (names.isEmpty() || !names.get(0).equals(FULL)) {
+      throw new IllegalArgumentException("views must start with 'full': " + names);
+    }
+    RgbImage full = Resize.to(oriented, spec.width(), spec.height());
+    List<ImageView> out = new ArrayList<>(names.size());
+    for (String name : names) {
+      switch (name) {
+        case FULL -> out.add(view(FULL, full));
+        case HFLIP -> out.add(view(HFLIP, mirror(full)));
+        case CENTER80 -> out.add(view(CENTER80, Resize.to(BorderTrim.crop(oriented, center(oriented, 0.8)),
+            spec.width(), spec.height())));
+        case TRIM -> {
+          BorderTrim.Region r = trim.find(oriented);
+          if (!r.isWhole(oriented)) {
+            out.add(view(TRIM, Resize.to(BorderTrim.crop(oriented, r), spec.width(), spec.height())));
+          }
+        }
+        default -> throw new IllegalArgumentException("unknown view '" + name + "' (known: " + NAMES + ")");
+      }
+    }
+    return out;
+  }
+
+  /** The central {@code share} of each side of {@code img}. */
+  static BorderTrim.Region center(RgbImage img, double share) {
+    int w = Math.max(1, (int) Math.round(img.width() * share));
+    int h = Math.max(1, (int) Math.round(img.height() * share));
+    return new BorderTrim.Region((img.width() - w) / 2, (img.height() - h) / 2, w, h);
+  }
+
+  static RgbImage mirror(RgbImage img) {
+    int w = img.width();
+    int[] src = img.pixels();
+    int[] out = new int[src.length];
+    for (int y = 0; y < img.height(); y++) {
+      int row = y * w;
+      for (int x = 0; x < w; x++) {
+        out[row + x] = src[row + w - 1 - x];
+      }
+    }
+    return new RgbImage(w, img.height(), out);
+  }
+
+  private ImageView view(String name, RgbImage small) {
+    return ImageView.newBuilder()
+        .setName(name)
+        .setWidth(small.width())
+        .setHeight(small.height())
+        .setEncoding(spec.encoding())
+        .setPixels(ByteBuffer.wrap(encode(small, spec.encoding(), spec.jpegQuality())))
+        .build();
   }
 
   public ViewSpec spec() {
@@ -30,14 +116,7 @@ public final class ViewEncoder {
 
   /** The 'full' view: the whole image resized to the spec's size. */
   public ImageView full(RgbImage oriented) {
-    RgbImage small = Resize.to(oriented, spec.width(), spec.height());
-    return ImageView.newBuilder()
-        .setName("full")
-        .setWidth(small.width())
-        .setHeight(small.height())
-        .setEncoding(spec.encoding())
-        .setPixels(ByteBuffer.wrap(encode(small, spec.encoding(), spec.jpegQuality())))
-        .build();
+    return view(FULL, Resize.to(oriented, spec.width(), spec.height()));
   }
 
   /** {@code img} as bytes in {@code encoding} (RGB8: 3 bytes per pixel, row-major). */

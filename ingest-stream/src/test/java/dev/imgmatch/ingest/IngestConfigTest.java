@@ -27,6 +27,22 @@ class IngestConfigTest {
     assertThat(c.exactAlertCollections()).containsExactlyInAnyOrder("protected", "banned");
     assertThat(c.referenceRoots()).isEmpty();
     assertThat(c.topics().prefix()).isEqualTo("imgmatch.");
+    assertThat(c.uploadViews()).containsExactly("full", "trim");
+    assertThat(c.queryViews()).containsExactly("full", "hflip", "center80", "trim");
+    assertThat(c.borderTrim()).isEqualTo(dev.imgmatch.ingest.image.BorderTrim.DEFAULT);
+  }
+
+  @Test
+  void viewListsStartWithFullAndNameKnownViewsOnce() {
+    assertThat(new IngestConfig(Map.of(IngestConfig.UPLOAD_VIEWS, "full")).uploadViews()).containsExactly("full");
+    assertThat(IngestConfig.load(null, Map.of("IMGMATCH_INGEST_QUERY_VIEWS", "full,trim"), Map.of()).queryViews())
+        .containsExactly("full", "trim");
+    for (String bad : new String[] {"hflip,full", "full,rot90", "full,trim,trim", ""}) {
+      assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.QUERY_VIEWS, bad)))
+          .as(bad).isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.QUERY_VIEWS);
+    }
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.TRIM_MIN_FRACTION, "0.4")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.TRIM_MIN_FRACTION);
   }
 
   @Test

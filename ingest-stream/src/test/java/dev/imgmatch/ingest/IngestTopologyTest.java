@@ -310,4 +310,42 @@ class IngestTopologyTest {
       driver = null;
     }
   }
+
+  @Test
+  void uploadsCarryATrimViewOnlyWhenBorderedAndQueriesCarryTheConfiguredViews() {
+    start(Map.of());
+    java.awt.image.BufferedImage inner = dev.imgmatch.ingest.image.BorderTrimTest.content(320, 180, 7);
+    byte[] plain = TestImages.jpeg(inner, 0.9f);
+    byte[] boxed = TestImages.jpeg(dev.imgmatch.ingest.image.BorderTrimTest.framed(inner, 0x000000, 70, 70, 0, 0),
+        0.9f);
+    send(upload("plain", "acme", "uploads", plain));
+    send(upload("boxed", "acme", "uploads", boxed));
+    QueryParams params = QueryParams.newBuilder().setK(5).setRequestedAtMs(NOW).build();
+    for (String id : List.of("q-plain", "q-boxed")) {
+      QueryRequest q = QueryRequest.newBuilder().setQueryId(id).setTenant("acme").setParams(params)
+          .setTarget(new InlineImage(ByteBuffer.wrap(id.equals("q-plain") ? plain : boxed), null)).build();
+      queries.pipeInput(topics.queries().serializeKey(id), topics.queries().serializeValue(q));
+    }
+    Map<String, List<String>> names = new HashMap<>();
+    preparedOut().forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
+    assertThat(names).containsEntry("plain", List.of("full"))
+        .containsEntry("boxed", List.of("full", "trim"))
+        .containsEntry("q-plain", List.of("full", "hflip", "center80"))
+        .containsEntry("q-boxed", List.of("full", "hflip", "center80", "trim"));
+    assertThat(counters.get("view.full")).isEqualTo(4);
+    assertThat(counters.get("view.trim")).isEqualTo(2);
+    assertThat(counters.get("view.hflip")).isEqualTo(2);
+    driver.close();
+
+    start(Map.of(IngestConfig.UPLOAD_VIEWS, "full", IngestConfig.QUERY_VIEWS, "full,trim"));
+    send(upload("boxed-2", "acme", "uploads", boxed));
+    QueryRequest q = QueryRequest.newBuilder().setQueryId("q2").setTenant("acme").setParams(params)
+        .setTarget(new InlineImage(ByteBuffer.wrap(boxed), null)).build();
+    queries.pipeInput(topics.queries().serializeKey("q2"), topics.queries().serializeValue(q));
+    names.clear();
+    preparedOut().forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
+    assertThat(names).containsEntry("boxed-2", List.of("full")).containsEntry("q2", List.of("full", "trim"));
+    driver.close();
+    driver = null;
+  }
 }

@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 /** Border detection on generated pictures, through a real encode and decode (JPEG noise included). */
-class BorderTrimTest {
+public class BorderTrimTest {
   private static final ImageDecoder DECODER = new ImageDecoder(ImageLimits.defaults());
   private static final long SEED = new Random().nextLong();
 
@@ -21,7 +21,7 @@ class BorderTrimTest {
   }
 
   /** A textured picture (shapes, gradient and per-pixel noise, as photos have): no edge of it is uniform. */
-  static BufferedImage content(int w, int h, long seed) {
+  public static BufferedImage content(int w, int h, long seed) {
     BufferedImage img = TestImages.picture(w, h, seed);
     Random r = new Random(seed);
     for (int y = 0; y < h; y++) {
@@ -42,7 +42,7 @@ class BorderTrimTest {
   }
 
   /** {@code inner} on a canvas of {@code colour} with the given margins. */
-  static BufferedImage framed(BufferedImage inner, int colour, int top, int bottom, int left, int right) {
+  public static BufferedImage framed(BufferedImage inner, int colour, int top, int bottom, int left, int right) {
     BufferedImage img = new BufferedImage(inner.getWidth() + left + right, inner.getHeight() + top + bottom,
         BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
@@ -99,17 +99,47 @@ class BorderTrimTest {
 
   @Test
   void aPictureDarkAtOneEdgeLosesAtMostTheCap() throws Exception {
-    // a night scene: the bottom 60% is black content, not a border: at most 30% of the height goes
+    // a black band over the bottom 40% with a sharp edge (a dark wall under a bright scene) looks like a
+    // letterbox bar: at most 30% of the height goes
     BufferedImage img = content(300, 300, SEED);
     Graphics2D g = img.createGraphics();
     g.setColor(Color.BLACK);
-    g.fillRect(0, 120, 300, 180);
+    g.fillRect(0, 180, 300, 120);
     g.dispose();
     RgbImage rgb = decode(img, "png");
-    BorderTrim.Region r = BorderTrim.DEFAULT.find(rgb);
-    assertThat(r.height()).isEqualTo(300 - 90);
-    assertThat(r.y()).isZero();
-    assertThat(r.width()).isEqualTo(300);
+    assertThat(BorderTrim.DEFAULT.find(rgb)).isEqualTo(new BorderTrim.Region(0, 0, 300, 300 - 90));
+    // dark over more than half of the side: content, not a margin
+    g = img.createGraphics();
+    g.setColor(Color.BLACK);
+    g.fillRect(0, 120, 300, 180);
+    g.dispose();
+    rgb = decode(img, "png");
+    assertThat(BorderTrim.DEFAULT.find(rgb).isWhole(rgb)).isTrue();
+  }
+
+  @Test
+  void anObjectOnAPlainBackgroundOrASkyGradientIsNotABorder() throws Exception {
+    for (String format : new String[] {"png", "jpeg"}) {
+      // clipart: a disc on white; the background meets it along a curve, never along a straight edge
+      BufferedImage clip = framed(new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB), 0xFFFFFF, 0, 299, 0, 299);
+      Graphics2D g = clip.createGraphics();
+      g.setColor(new Color(0xCC3311));
+      g.fillOval(75, 75, 150, 150);
+      g.dispose();
+      clip.setRGB(0, 0, 0xFFFFFF);
+      RgbImage rgb = decode(clip, format);
+      assertThat(BorderTrim.DEFAULT.find(rgb).isWhole(rgb)).as(format).isTrue();
+      // a sky: a smooth vertical gradient over the top half, then a textured landscape
+      BufferedImage sky = content(300, 300, SEED);
+      for (int y = 0; y < 150; y++) {
+        int c = new Color(120 + y * 60 / 150, 170 + y * 40 / 150, 235).getRGB();
+        for (int x = 0; x < 300; x++) {
+          sky.setRGB(x, y, c);
+        }
+      }
+      rgb = decode(sky, format);
+      assertThat(BorderTrim.DEFAULT.find(rgb).isWhole(rgb)).as(format).isTrue();
+    }
   }
 
   @Test
@@ -125,14 +155,16 @@ class BorderTrimTest {
 
   @Test
   void theWholeStripMustBeUniform() throws Exception {
-    // a black bar with a small white logo at rows 10-14: the scan stops at the first line the logo touches
     BufferedImage img = framed(content(200, 200, SEED), 0x000000, 40, 0, 0, 0);
+    assertThat(BorderTrim.DEFAULT.find(decode(img, "png"))).isEqualTo(new BorderTrim.Region(0, 40, 200, 200));
+    // a small white mark at rows 10-14 of the bar: the uniform lines end at the mark, which is no straight
+    // edge, so nothing is trimmed (the strip is not uniform, and the mark's rows are never cut)
     Graphics2D g = img.createGraphics();
     g.setColor(Color.WHITE);
     g.fillRect(150, 10, 5, 5);
     g.dispose();
     RgbImage rgb = decode(img, "png");
-    assertThat(BorderTrim.DEFAULT.find(rgb)).isEqualTo(new BorderTrim.Region(0, 10, 200, 230));
+    assertThat(BorderTrim.DEFAULT.find(rgb).isWhole(rgb)).isTrue();
   }
 
   @Test

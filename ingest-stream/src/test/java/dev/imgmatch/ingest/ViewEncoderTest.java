@@ -1,0 +1,101 @@
+package dev.imgmatch.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.imgmatch.avro.ImageView;
+import dev.imgmatch.ingest.image.BorderTrim;
+import dev.imgmatch.ingest.image.ImageDecoder;
+import dev.imgmatch.ingest.image.ImageLimits;
+import dev.imgmatch.ingest.image.Resize;
+import dev.imgmatch.ingest.image.RgbImage;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ViewEncoderTest {
+  private static final long SEED = new Random().nextLong();
+  private static final ImageDecoder DECODER = new ImageDecoder(ImageLimits.defaults());
+  private final ViewEncoder encoder = new ViewEncoder(ViewSpec.DEFAULT);
+
+  static {
+    System.out.println("ViewEncoderTest seed=" + SEED);
+  }
+
+  private static RgbImage png(BufferedImage img) throws Exception {
+    return DECODER.decode(TestImages.encode(img, "png")).oriented();
+  }
+
+  /** A textured picture with no uniform edge. */
+  private static BufferedImage content(int w, int h, long seed) {
+    return dev.imgmatch.ingest.image.BorderTrimTest.content(w, h, seed);
+  }
+
+  private static int[] rgb(ImageView v) {
+    byte[] b = new byte[v.getPixels().remaining()];
+    v.getPixels().duplicate().get(b);
+    int[] px = new int[b.length / 3];
+    for (int i = 0; i < px.length; i++) {
+      px[i] = (b[3 * i] & 0xFF) << 16 | (b[3 * i + 1] & 0xFF) << 8 | (b[3 * i + 2] & 0xFF);
+    }
+    return px;
+  }
+
+  @Test
+  void viewsComeInTheRequestedOrderEachAtTheModelSizeAndTrimOnlyWithAMargin() throws Exception {
+    RgbImage plain = png(content(400, 300, SEED));
+    List<ImageView> views = encoder.render(plain, List.of("full", "hflip", "center80", "trim"));
+    assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "hflip", "center80");
+    assertThat(views).allSatisfy(v -> {
+      assertThat(v.getWidth()).isEqualTo(224);
+      assertThat(v.getHeight()).isEqualTo(224);
+      assertThat(v.getPixels().remaining()).isEqualTo(224 * 224 * 3);
+    });
+    assertThat(encoder.render(plain, List.of("full", "trim"))).hasSize(1);
+  }
+
+  @Test
+  void hflipIsTheFullViewMirrored() throws Exception {
+    RgbImage img = png(content(333, 250, SEED));
+    List<ImageView> views = encoder.render(img, List.of("full", "hflip"));
+    int[] full = rgb(views.get(0));
+    int[] flip = rgb(views.get(1));
+    for (int y = 0; y < 224; y++) {
+      for (int x = 0; x < 224; x++) {
+        assertThat(flip[y * 224 + x]).isEqualTo(full[y * 224 + 223 - x]);
+      }
+    }
+  }
+
+  @Test
+  void center80IsTheCentralEightyPercentOfEachSide() throws Exception {
+    RgbImage img = png(content(500, 400, SEED));
+    ImageView v = encoder.render(img, List.of("full", "center80")).get(1);
+    RgbImage expected = Resize.to(BorderTrim.crop(img, new BorderTrim.Region(50, 40, 400, 320)), 224, 224);
+    assertThat(rgb(v)).isEqualTo(expected.pixels());
+  }
+
+  @Test
+  void trimIsThePictureInsideItsBorder() throws Exception {
+    BufferedImage inner = content(320, 200, SEED);
+    BufferedImage framed = new BufferedImage(320, 320, BufferedImage.TYPE_INT_RGB); // letterboxed in a square
+    Graphics2D g = framed.createGraphics();
+    g.setColor(Color.BLACK);
+    g.fillRect(0, 0, 320, 320);
+    g.drawImage(inner, 0, 60, null);
+    g.dispose();
+    List<ImageView> views = encoder.render(png(framed), List.of("full", "trim"));
+    assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "trim");
+    // lossless: the trimmed view is exactly the un-bordered picture's full view
+    assertThat(rgb(views.get(1))).isEqualTo(rgb(encoder.full(png(inner))));
+  }
+
+  @Test
+  void fullMustComeFirst() {
+    RgbImage img = new RgbImage(1, 1, new int[1]);
+    assertThatThrownBy(() -> encoder.render(img, List.of("hflip", "full"))).isInstanceOf(IllegalArgumentException.class);
+  }
+}
