@@ -63,7 +63,7 @@ public final class IngestCounters {
    * {@code imgmatch.ingest.views{view}}, {@code imgmatch.ingest.exact.duplicates}, {@code imgmatch.ingest.exact.alerts},
    * {@code imgmatch.ingest.queries.skipped}), plus the preparation timer ({@code imgmatch.ingest.prepare{input}},
    * decode + fingerprints + views of each accepted image, with a percentile histogram) and the image size
-   * summary ({@code imgmatch.ingest.image.bytes{input}}).
+   * summary ({@code imgmatch.ingest.image.size{input}}, bytes).
    */
   public synchronized void bindTo(MeterRegistry r) {
     registry = r;
@@ -72,7 +72,7 @@ public final class IngestCounters {
       prepareTimers.put(input, Timer.builder("imgmatch.ingest.prepare")
           .description("decode, SHA-256, PDQ and views of one accepted image")
           .tag("input", input).publishPercentileHistogram().register(r));
-      imageBytes.put(input, DistributionSummary.builder("imgmatch.ingest.image.bytes")
+      imageBytes.put(input, DistributionSummary.builder("imgmatch.ingest.image.size")
           .description("encoded size of each accepted image").baseUnit("bytes")
           .tag("input", input).publishPercentileHistogram().register(r));
     }

@@ -1,9 +1,15 @@
 package dev.imgmatch.ingest;
 
+import dev.imgmatch.common.ServiceEndpoint;
+import dev.imgmatch.common.Settings;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.ingest.image.ImageDecoder;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -16,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
@@ -25,19 +32,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs ingest-stream on its own: {@code java dev.imgmatch.ingest.IngestStreamApp [--config FILE] [key=value ...]}
+ * Runs ingest-stream on its own: {@code java -jar imgmatch-ingest-stream-VERSION.jar [--config FILE] [key=value ...]}
  * (settings: defaults &lt; file &lt; {@code IMGMATCH_*} environment &lt; arguments). Creates missing topics,
  * logs the resolved settings with secrets masked, runs until SIGTERM/Ctrl-C and logs the counters
- * periodically and at shutdown.
+ * periodically and at shutdown. Run alone ({@link #main}), it serves {@code /health}, {@code /ready} (ready
+ * while Kafka Streams is RUNNING) and {@code /metrics} (Prometheus: counters per reason, preparation latency
+ * and image size histograms, Kafka Streams client metrics including consumer lag, JVM) on
+ * {@code http.host:http.port}, and logs JSON lines ({@code log.format=json}, default) or plain text.
+ * SIGTERM closes Kafka Streams cleanly (the JVM then exits with its SIGTERM status, 143); exit status 1 when the
+ * stream failed for good, 2 for bad settings.
  */
 public final class IngestStreamApp implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(IngestStreamApp.class);
+  static final String SERVICE = "ingest-stream";
 
+  private final Logger log = LoggerFactory.getLogger(IngestStreamApp.class);
   private final IngestConfig cfg;
   private final IngestCounters counters = new IngestCounters();
+  private final PrometheusMeterRegistry registry = ServiceEndpoint.newRegistry(SERVICE);
   private final KafkaStreams streams;
+  private final KafkaStreamsMetrics streamsMetrics;
   private final ScheduledExecutorService reporter;
   private final CountDownLatch finished = new CountDownLatch(1);
+  private volatile ServiceEndpoint endpoint;
 
   public IngestStreamApp(IngestConfig cfg) {
     this.cfg = cfg;
@@ -47,11 +63,14 @@ public final class IngestStreamApp implements AutoCloseable {
       TopicSetup.ensure(cfg.adminProps(), topicsToCreate(cfg.topics()), cfg.getInt(IngestConfig.TOPIC_PARTITIONS),
           cfg.getShort(IngestConfig.TOPIC_REPLICATION));
     }
+    counters.bindTo(registry);
     Topology topology = IngestTopology.build(cfg, counters, Clock.systemUTC());
     log.info("topology:\n{}", topology.describe());
     Properties props = new Properties();
     props.putAll(cfg.streamsProps());
     this.streams = new KafkaStreams(topology, props);
+    this.streamsMetrics = new KafkaStreamsMetrics(streams);
+    streamsMetrics.bindTo(registry);
     streams.setStateListener((now, before) -> {
       log.info("ingest-stream {} -> {}", before, now);
       if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) {
@@ -87,6 +106,31 @@ public final class IngestStreamApp implements AutoCloseable {
     streams.start();
   }
 
+  /**
+   * Starts the operational HTTP endpoint on {@code http.host:http.port} (what {@link #main} does; embedders
+   * of this class, e.g. the local stack, serve their own); null when {@code http.port} is -1.
+   */
+  public ServiceEndpoint startEndpoint() {
+    int port = cfg.getInt(IngestConfig.HTTP_PORT);
+    if (port < 0) {
+      return null;
+    }
+    try {
+      endpoint = ServiceEndpoint.start(SERVICE, registry, cfg.getString(IngestConfig.HTTP_HOST), port,
+          this::notReadyReason);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve " + IngestConfig.HTTP_HOST + ":" + IngestConfig.HTTP_PORT + " "
+          + cfg.getString(IngestConfig.HTTP_HOST) + ":" + port + ": " + e.getMessage(), e);
+    }
+    return endpoint;
+  }
+
+  /** Readiness: null while Kafka Streams is RUNNING, else its state. */
+  public String notReadyReason() {
+    KafkaStreams.State s = streams.state();
+    return s == KafkaStreams.State.RUNNING ? null : "kafka streams state " + s;
+  }
+
   /** Blocks until Kafka Streams stops (closed, or failed for good). */
   public void awaitFinished() throws InterruptedException {
     finished.await();
@@ -100,6 +144,11 @@ public final class IngestStreamApp implements AutoCloseable {
     return counters;
   }
 
+  /** This instance's meters (counters, latency, sizes, Kafka Streams client metrics, JVM). */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
   public IngestConfig config() {
     return cfg;
   }
@@ -109,43 +158,87 @@ public final class IngestStreamApp implements AutoCloseable {
     // leave the group at once: the partitions move to the other instances now, not after the session timeout
     streams.close(CloseOptions.timeout(Duration.ofSeconds(30))
         .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+    streamsMetrics.close();
     reporter.shutdownNow();
+    ServiceEndpoint e = endpoint;
+    if (e != null) {
+      e.close();
+    }
     log.info("ingest-stream stopped; counters {}", counters);
   }
 
   public static void main(String[] args) throws InterruptedException {
+    int status = run(args);
+    if (status != 0) {
+      System.exit(status);
+    }
+  }
+
+  static int run(String[] args) throws InterruptedException {
     Path file = null;
     Map<String, String> overrides = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--config") && i + 1 < args.length) {
         file = Path.of(args[++i]);
+      } else if (args[i].equals("--help") || args[i].equals("-h")) {
+        System.out.print(usage());
+        return 0;
       } else if (args[i].contains("=")) {
-        overrides.put(args[i].substring(0, args[i].indexOf('=')), args[i].substring(args[i].indexOf('=') + 1));
+        int eq = args[i].indexOf('=');
+        overrides.put(args[i].substring(0, eq).strip(), args[i].substring(eq + 1).strip());
       } else {
-        System.err.println("usage: IngestStreamApp [--config FILE] [key=value ...]; unexpected '" + args[i] + "'");
-        System.exit(2);
+        System.err.println("usage: IngestStreamApp [--config FILE] [key=value ...] (--help lists the settings);"
+            + " unexpected '" + args[i] + "'");
+        return 2;
       }
     }
     IngestConfig cfg;
     try {
-      cfg = IngestConfig.load(file, System.getenv(), overrides);
+      Map<String, String> values = Settings.load(file, System.getenv(), overrides);
+      configureLogging(values.getOrDefault(IngestConfig.LOG_FORMAT, "json")); // before the first logger
+      cfg = new IngestConfig(values);
     } catch (ConfigException | IllegalArgumentException e) {
-      System.err.println("invalid settings: " + e.getMessage());
-      System.exit(2);
-      return;
+      System.err.println("ingest-stream: invalid settings: " + e.getMessage());
+      return 2;
     }
+    Logger log = LoggerFactory.getLogger(IngestStreamApp.class);
     IngestStreamApp app = new IngestStreamApp(cfg);
     CountDownLatch closed = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       app.close(); // SIGTERM / Ctrl-C: commit and close cleanly before the JVM halts
       closed.countDown();
     }, "ingest-shutdown"));
+    app.startEndpoint();
     app.start();
     app.awaitFinished();
     if (app.state() == KafkaStreams.State.ERROR) {
       log.error("ingest-stream failed; exiting");
-      System.exit(1);
+      return 1;
     }
     closed.await(60, TimeUnit.SECONDS);
+    return 0;
+  }
+
+  /**
+   * Points logback at this service's own JSON or text configuration (never named logback.xml, so nothing
+   * leaks into the CLI's classpath), unless {@code -Dlogback.configurationFile} chose one or a test classpath
+   * brings logback-test.xml. Must run before the first logger is created.
+   */
+  static void configureLogging(String format) {
+    if (System.getProperty("logback.configurationFile") == null
+        && IngestStreamApp.class.getClassLoader().getResource("logback-test.xml") == null) {
+      System.setProperty("logback.configurationFile", "dev/imgmatch/ingest/service-logback-"
+          + ("text".equalsIgnoreCase(format) ? "text" : "json") + ".xml");
+    }
+  }
+
+  static String usage() {
+    StringBuilder sb = new StringBuilder("usage: java -jar imgmatch-ingest-stream.jar [--config FILE] [key=value ...]\n"
+        + "settings (defaults < file < IMGMATCH_* environment, e.g. IMGMATCH_HTTP_PORT=9090 < arguments):\n");
+    for (ConfigDef.ConfigKey k : IngestConfig.DEF.configKeys().values()) {
+      sb.append("  ").append(k.name).append(" = ").append(k.hasDefault() ? String.valueOf(k.defaultValue) : "")
+          .append("\n      ").append(k.documentation).append('\n');
+    }
+    return sb.toString();
   }
 }
