@@ -15,9 +15,11 @@ public final class Alerts {
   /**
    * The alert for an upload, or empty when no hit reaches the policy's alert decision.
    *
-   * <p>The pair (upload, {@code exactDuplicateOf}) is left out: ingest-stream has already raised its own
-   * "exact" alert for it, so index-service never duplicates that pair (other matches of the same upload are
-   * still reported).
+   * <p>The pair (upload, {@code exactDuplicateOf}) is left out only when ingest-stream has already raised its own
+   * "exact" alert for it: the first sighting's collection is in {@code match.exact.fast.path.collections} (which
+   * must equal ingest-stream's {@code ingest.exact.alert.collections}) and differs from the upload's. Otherwise
+   * (e.g. two identical uploads in one collection, as {@code scan} sees them) index-service reports the pair
+   * itself. Other matches of the same upload are always reported.
    *
    * @param hits sorted best first
    */
@@ -25,7 +27,8 @@ public final class Alerts {
     String dup = upload.getExactDuplicateOf();
     List<Hit> kept = hits.stream()
         .filter(h -> policy.alerts(policy.decide(h.score())))
-        .filter(h -> !(dup != null && h.imageId().equals(dup) && h.tenant().equals(upload.getTenant())))
+        .filter(h -> !(dup != null && h.imageId().equals(dup) && h.tenant().equals(upload.getTenant())
+            && policy.exactAlertedByIngest(upload.getCollection(), h.collection())))
         .limit(policy.maxAlertMatches())
         .toList();
     if (kept.isEmpty()) {

@@ -50,6 +50,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String COSINE_REVIEW = "match.cosine.review.threshold";
   public static final String ALERT_MIN_DECISION = "match.alert.min.decision";
   public static final String MAX_ALERT_MATCHES = "match.alert.max.matches";
+  public static final String EXACT_FAST_PATH_COLLECTIONS = "match.exact.fast.path.collections";
   public static final String QUERY_MAX_K = "query.max.k";
   public static final String QUERY_GROUP_ID = "query.group.id";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
@@ -112,6 +113,11 @@ public final class IndexServiceConfig extends AbstractConfig {
           "Weakest decision that raises an alert.")
       .define(MAX_ALERT_MATCHES, Type.INT, 10, Range.between(1, 1000), Importance.LOW,
           "Most matched images listed in one alert.")
+      .define(EXACT_FAST_PATH_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
+          "Must equal ingest-stream's ingest.exact.alert.collections. A byte-identical copy of an image first seen"
+              + " in one of these collections, uploaded into another collection, is already alerted by ingest-stream"
+              + " (detector exact), so index-service leaves that pair out of its alert; every other exact pair (e.g."
+              + " two identical uploads in one collection) is alerted by index-service.")
       .define(QUERY_GROUP_ID, Type.STRING, "", Importance.LOW,
           "Consumer group for queries and probes; empty = '<group.id>-queries'. Instances sharing it split the"
               + " queries (each answers from its own shards, PARTIAL when it lacks some); one group per instance"

@@ -26,16 +26,37 @@ import java.util.Set;
  *
  * @param rules source collection -&gt; the collections its new images are matched against
  * @param sharedCollections collections visible to every tenant
+ * @param exactFastPathCollections collections whose byte-identical copies ingest-stream already alerts on when
+ *     the upload is in another collection (ingest-stream's {@code ingest.exact.alert.collections}); index-service
+ *     leaves exactly those (upload, first sighting) pairs out of its alerts
  */
 public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedCollections, int pdqMaxDistance,
     int pdqMinQuality, double cosineMatch, double cosineReview, Decision alertMinDecision, int knnK,
-    int maxAlertMatches) {
+    int maxAlertMatches, Set<String> exactFastPathCollections) {
   public static final double MATCH_SCORE = 0.8;
   public static final double REVIEW_SCORE = 0.6;
 
   public MatchPolicy {
     rules = Map.copyOf(rules);
     sharedCollections = Set.copyOf(sharedCollections);
+    exactFastPathCollections = Set.copyOf(exactFastPathCollections);
+  }
+
+  /** Without an exact fast path (benchmarks, tools). */
+  public MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedCollections, int pdqMaxDistance,
+      int pdqMinQuality, double cosineMatch, double cosineReview, Decision alertMinDecision, int knnK,
+      int maxAlertMatches) {
+    this(rules, sharedCollections, pdqMaxDistance, pdqMinQuality, cosineMatch, cosineReview, alertMinDecision, knnK,
+        maxAlertMatches, Set.of());
+  }
+
+  /**
+   * True when ingest-stream has already raised its exact alert for (upload in {@code uploadCollection}, first
+   * sighting in {@code matchedCollection}): the first sighting's collection is on the fast path and differs from
+   * the upload's.
+   */
+  public boolean exactAlertedByIngest(String uploadCollection, String matchedCollection) {
+    return exactFastPathCollections.contains(matchedCollection) && !matchedCollection.equals(uploadCollection);
   }
 
   static MatchPolicy from(IndexServiceConfig c) {
@@ -44,7 +65,8 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
         c.getInt(IndexServiceConfig.PDQ_MAX_DISTANCE), c.getInt(IndexServiceConfig.PDQ_MIN_QUALITY),
         c.getDouble(IndexServiceConfig.COSINE_MATCH), c.getDouble(IndexServiceConfig.COSINE_REVIEW),
         Decision.valueOf(c.getString(IndexServiceConfig.ALERT_MIN_DECISION)), c.getInt(IndexServiceConfig.MATCH_K),
-        c.getInt(IndexServiceConfig.MAX_ALERT_MATCHES));
+        c.getInt(IndexServiceConfig.MAX_ALERT_MATCHES),
+        new LinkedHashSet<>(c.getList(IndexServiceConfig.EXACT_FAST_PATH_COLLECTIONS)));
   }
 
   /** Parses {@code uploads:protected,banned;other:protected}; empty = match nothing. */

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /** Pure logic: rules, score fusion, decisions, alerts, settings cross-checks. */
 class PolicyTest {
-  static final MatchPolicy P = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,banned"), Set.of(), 31, 50,
-      0.9, 0.8, Decision.REVIEW, 10, 10);
+  static final MatchPolicy P = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,banned;scan:scan"),
+      Set.of(), 31, 50, 0.9, 0.8, Decision.REVIEW, 10, 10, Set.of("protected", "banned"));
 
   @Test
   void rulesParseAndNameTheirMistakes() {
@@ -59,8 +59,37 @@ class PolicyTest {
     assertThat(Alerts.alertFor(up, List.of(hit("x", false, 100, 0.1f)), P, 9)).isEmpty();
   }
 
+  @Test
+  void identicalUploadsInOneCollectionAreAlertedByIndexService() {
+    // ingest-stream raises its exact alert only for a first sighting in protected/banned and an upload elsewhere
+    for (String coll : List.of("scan", "uploads")) {
+      ImageEmbedding up = ItSupport.embedding("b", "t", coll, new float[] {1, 0}, new byte[32], new byte[32], 5);
+      up.setExactDuplicateOf("a");
+      Hit first = hit("a", coll, true, 0, 1f);
+      MatchAlert a = Alerts.alertFor(up, List.of(first), P, 9).orElseThrow();
+      assertThat(a.getMatches()).extracting(m -> m.getImageId()).containsExactly("a");
+      assertThat(a.getMatches().get(0).getExact()).isTrue();
+      assertThat(a.getDecision()).isEqualTo(Decision.MATCH);
+    }
+    // a protected image re-uploaded into protected: ingest did not alert either, so index-service does
+    ImageEmbedding again = ItSupport.embedding("p2", "t", "protected", new float[] {1, 0}, new byte[32], new byte[32], 5);
+    again.setExactDuplicateOf("p1");
+    assertThat(Alerts.alertFor(again, List.of(hit("p1", "protected", true, 0, 1f)), P, 9)).isPresent();
+    // nothing on the fast path: every exact pair is index-service's to report
+    MatchPolicy none = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.9, 0.8, Decision.REVIEW, 10, 10, Set.of());
+    ImageEmbedding up = ItSupport.embedding("u", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);
+    up.setExactDuplicateOf("orig");
+    assertThat(Alerts.alertFor(up, List.of(hit("orig", true, 0, 1f)), none, 9)).isPresent();
+    assertThat(new IndexServiceConfig(Map.of()).policy().exactFastPathCollections())
+        .containsExactlyInAnyOrder("protected", "banned");
+  }
+
   private static Hit hit(String id, boolean exact, Integer pdq, Float cos) {
-    return new Hit(IndexedImage.uid("t", id), id, "t", "protected", null, Map.of(), 1, exact, pdq, cos,
+    return hit(id, "protected", exact, pdq, cos);
+  }
+
+  private static Hit hit(String id, String collection, boolean exact, Integer pdq, Float cos) {
+    return new Hit(IndexedImage.uid("t", id), id, "t", collection, null, Map.of(), 1, exact, pdq, cos,
         P.score(exact, pdq, cos), 0);
   }
 
