@@ -367,8 +367,9 @@ public final class IndexService implements AutoCloseable {
     }
     SearchFilter f = SearchFilter.tenantOnly(img.tenant(), policy.sharedCollections()).withCollections(targets)
         .excluding(img.uid());
-    Probe p = new Probe(img.modelVersion(), List.of(img.vector()), List.of(img.pdq()), img.pdqQuality(),
-        img.sha256(), f, policy.knnK());
+    // every view the embedder sent (full + extra views, e.g. a trimmed border): k candidates each, best cosine
+    Probe p = Records.uploadProbe(e, img, f, policy.knnK(),
+        why -> log.warn("upload {}: extra view skipped for matching: {}", img.imageId(), why));
     List<Hit> hits = shards.search(p, policy);
     Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
     if (alert.isPresent()) {

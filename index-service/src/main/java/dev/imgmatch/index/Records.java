@@ -62,6 +62,34 @@ public final class Records {
     return v;
   }
 
+  /**
+   * The probe a new upload is matched with (before it is indexed): its full vector plus every extra view it carries
+   * (e.g. a trimmed border), its PDQ plus any dihedral variants, its SHA-256. Only the full vector is ever
+   * indexed ({@link #toIndexed}); the extra views only search. An extra view that is not a usable unit vector of the
+   * full view's dimension is skipped (reported to {@code skipped}) rather than costing the upload its indexing.
+   */
+  public static Probe uploadProbe(ImageEmbedding e, IndexedImage img, SearchFilter filter, int k,
+      java.util.function.Consumer<String> skipped) {
+    List<float[]> vectors = new ArrayList<>();
+    vectors.add(img.vector());
+    for (ViewVector vv : e.getExtraViews()) {
+      try {
+        float[] x = unitVector(vv.getVector(), "image " + e.getId() + " view " + vv.getView(), INVALID_EMBEDDING);
+        require(x.length == img.vector().length, INVALID_EMBEDDING, "image " + e.getId() + " view " + vv.getView()
+            + " has dimension " + x.length + ", the full view " + img.vector().length);
+        vectors.add(x);
+      } catch (InvalidRecordException ex) {
+        skipped.accept(ex.getMessage());
+      }
+    }
+    List<byte[]> hashes = new ArrayList<>();
+    hashes.add(img.pdq());
+    for (Pdq256 h : e.getPdqDihedral()) {
+      hashes.add(h.bytes());
+    }
+    return new Probe(img.modelVersion(), vectors, hashes, img.pdqQuality(), img.sha256(), filter, k);
+  }
+
   /** The probe of an embedding: full view plus extra views; PDQ plus dihedral variants. */
   public static Probe probeOf(ImageEmbedding e, SearchFilter filter, int k) {
     List<float[]> vectors = new ArrayList<>();

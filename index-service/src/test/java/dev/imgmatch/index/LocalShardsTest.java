@@ -71,4 +71,47 @@ class LocalShardsTest {
       assertThat(Map.of("n", shards.all().size())).containsEntry("n", 2);
     }
   }
+
+  @Test
+  void anUploadIsMatchedWithEveryViewButOnlyItsFullVectorIsIndexed() throws Exception {
+    long seed = ShardIndexTest.seed();
+    Synthetic syn = new Synthetic(seed, 64, 4);
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 1000)) {
+      ShardIndex s0 = shards.open(0);
+      float[] v = syn.clustered();
+      shards.upsert(s0, syn.image("t", "orig", "protected", v, syn.hash(), 90, 1));
+      for (int i = 0; i < 20; i++) {
+        shards.upsert(s0, syn.image("t", "other-" + i, "protected", syn.gaussianUnit(), syn.hash(), 90, 1));
+      }
+      // the full view misses (e.g. a thick border), the trimmed view is close to the original
+      float[] full = syn.gaussianUnit();
+      float[] trimmed = syn.near(v, 0.02);
+      dev.imgmatch.avro.ImageEmbedding e = ItSupport.embedding("up", "t", "uploads", full, syn.hash(), syn.sha(), 2);
+      e.setModelVersion("m1");
+      List<Float> tv = new java.util.ArrayList<>();
+      for (float x : trimmed) {
+        tv.add(x);
+      }
+      e.setExtraViews(List.of(
+          dev.imgmatch.avro.ViewVector.newBuilder().setView("trim").setVector(tv).build(),
+          dev.imgmatch.avro.ViewVector.newBuilder().setView("broken").setVector(List.of(1f, 0f)).build()));
+      IndexedImage img = Records.toIndexed(e);
+      assertThat(img.vector()).as("only the full view is indexed").containsExactly(full, org.assertj.core.data.Offset.offset(1e-6f));
+      List<String> skipped = new java.util.ArrayList<>();
+      SearchFilter f = SearchFilter.tenantOnly("t", Set.of()).withCollections(POLICY.targetsOf("uploads"))
+          .excluding(img.uid());
+      Probe p = Records.uploadProbe(e, img, f, 10, skipped::add);
+      assertThat(p.vectors()).hasSize(2);
+      assertThat(skipped).singleElement().asString().contains("broken").contains("dimension");
+      List<Hit> hits = shards.search(p, POLICY);
+      assertThat(hits.get(0).imageId()).isEqualTo("orig");
+      assertThat((double) hits.get(0).cosine()).as("max over views")
+          .isCloseTo(org.apache.lucene.util.VectorUtil.dotProduct(trimmed, v), org.assertj.core.data.Offset.offset(1e-4));
+      assertThat(POLICY.decide(hits.get(0).score())).isEqualTo(Decision.MATCH);
+      // the full view alone does not find it as a match
+      Probe fullOnly = new Probe("m1", List.of(full), List.of(img.pdq()), 90, img.sha256(), f, 10);
+      assertThat(shards.search(fullOnly, POLICY)).noneMatch(h -> h.imageId().equals("orig")
+          && POLICY.decide(h.score()) != null);
+    }
+  }
 }
