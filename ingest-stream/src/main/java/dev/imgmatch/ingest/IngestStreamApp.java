@@ -125,6 +125,11 @@ public final class IngestStreamApp implements AutoCloseable {
     return endpoint;
   }
 
+  /** The endpoint {@link #startEndpoint()} started, or null. */
+  public ServiceEndpoint endpoint() {
+    return endpoint;
+  }
+
   /** Readiness: null while Kafka Streams is RUNNING, else its state. */
   public String notReadyReason() {
     KafkaStreams.State s = streams.state();

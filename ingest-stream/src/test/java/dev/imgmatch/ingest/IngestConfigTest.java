@@ -77,4 +77,22 @@ class IngestConfigTest {
     assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.TOPIC_PREFIX, "bad prefix")))
         .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.TOPIC_PREFIX);
   }
+
+  @Test
+  void serviceSettingsComeFromTheEnvironment() {
+    IngestConfig d = new IngestConfig(Map.of());
+    assertThat(d.getString(IngestConfig.HTTP_HOST)).isEqualTo("0.0.0.0");
+    assertThat(d.getInt(IngestConfig.HTTP_PORT)).isEqualTo(8080);
+    assertThat(d.getString(IngestConfig.LOG_FORMAT)).isEqualTo("json");
+    IngestConfig c = IngestConfig.load(null, Map.of("IMGMATCH_KAFKA_BOOTSTRAP_SERVERS", "broker:9093",
+        "IMGMATCH_HTTP_PORT", "-1", "IMGMATCH_STATE_DIR", "/var/lib/ingest", "IMGMATCH_LOG_FORMAT", "text"), Map.of());
+    assertThat(c.streamsProps()).containsEntry(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9093")
+        .containsEntry(StreamsConfig.STATE_DIR_CONFIG, "/var/lib/ingest");
+    assertThat(c.getInt(IngestConfig.HTTP_PORT)).isEqualTo(-1);
+    assertThat(c.getString(IngestConfig.LOG_FORMAT)).isEqualTo("text");
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.HTTP_PORT, "-2")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.HTTP_PORT);
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.LOG_FORMAT, "xml")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.LOG_FORMAT);
+  }
 }

@@ -66,8 +66,13 @@ class IngestStreamIT {
     s.put(IngestConfig.REFERENCE_ROOTS, root.toString());
     s.put(IngestConfig.COUNTERS_LOG_INTERVAL_MS, "0");
     s.put("kafka.commit.interval.ms", "100");
+    s.put(IngestConfig.HTTP_HOST, "127.0.0.1");
+    s.put(IngestConfig.HTTP_PORT, "0");
     IngestStreamApp app = new IngestStreamApp(IngestConfig.load(null, Map.of(), s));
     assertThat(app.config().getString(IngestConfig.PROCESSING_GUARANTEE)).isEqualTo("exactly_once_v2");
+    assertThat(app.endpoint()).as("the constructor binds no port").isNull();
+    app.startEndpoint();
+    assertThat(http(app, "/ready")).as("not ready before Streams runs").startsWith("503 ");
     app.start();
     return app;
   }
@@ -254,6 +259,15 @@ class IngestStreamIT {
       poll(consumer, rec -> collect.test(rec) || (prepared.containsKey("upload-9") && !alerts.isEmpty()));
 
       assertThat(prepared.get("upload-9").getExactDuplicateOf()).isEqualTo("work-1");
+      if (app.state() == KafkaStreams.State.RUNNING) { // records came through: running unless a rebalance began
+        assertThat(http(app, "/ready")).startsWith("200 ");
+      }
+      assertThat(http(app, "/health")).startsWith("200 ");
+      assertThat(http(app, "/metrics"))
+          .contains("imgmatch_ingest_exact_alerts_total{service=\"ingest-stream\"} 1.0")
+          .contains("imgmatch_ingest_exact_duplicates_total{service=\"ingest-stream\"} 1.0")
+          .contains("imgmatch_ingest_prepare_seconds_count{input=\"uploads\",service=\"ingest-stream\"} 2")
+          .contains("kafka_consumer_fetch_manager_records_lag_max");
       assertThat(alerts).singleElement().satisfies(a -> {
         assertThat(a.getImageId()).isEqualTo("upload-9");
         assertThat(a.getDetector()).isEqualTo("exact");
@@ -313,6 +327,18 @@ class IngestStreamIT {
   }
 
   /** Polls until {@code done} answers true for a record, or fails after 90 s. */
+  /** "STATUS BODY" of a GET on the app's endpoint. */
+  private static String http(IngestStreamApp app, String path) {
+    try {
+      java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.endpoint().url(path))).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() + " " + r.body();
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   private static void poll(KafkaConsumer<byte[], byte[]> consumer, Predicate<ConsumerRecord<byte[], byte[]>> done) {
     long deadline = System.currentTimeMillis() + 90_000;
     while (System.currentTimeMillis() < deadline) {
