@@ -46,8 +46,13 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String MATCH_K = "match.knn.k";
   public static final String PDQ_MAX_DISTANCE = "match.pdq.max.distance";
   public static final String PDQ_MIN_QUALITY = "match.pdq.min.quality";
-  public static final String COSINE_MATCH = "match.cosine.match.threshold";
-  public static final String COSINE_REVIEW = "match.cosine.review.threshold";
+  public static final String FUSION_PDQ_WEIGHT = "match.fusion.pdq.weight";
+  public static final String MATCH_THRESHOLD = "match.threshold";
+  public static final String REVIEW_THRESHOLD = "match.review.threshold";
+  /** Settings of the old per-signal scale, refused with a pointer to their replacement. */
+  static final Map<String, String> RENAMED = Map.of(
+      "match.cosine.match.threshold", "match.threshold (on the fused score)",
+      "match.cosine.review.threshold", "match.review.threshold (on the fused score)");
   public static final String ALERT_MIN_DECISION = "match.alert.min.decision";
   public static final String MAX_ALERT_MATCHES = "match.alert.max.matches";
   public static final String EXACT_FAST_PATH_COLLECTIONS = "match.exact.fast.path.collections";
@@ -55,11 +60,14 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String QUERY_GROUP_ID = "query.group.id";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
   public static final String POLL_MS = "poll.timeout.ms";
+  public static final String HTTP_HOST = "http.host";
+  public static final String HTTP_PORT = "http.port";
+  public static final String LOG_FORMAT = "log.format";
 
   public static final ConfigDef DEF = new ConfigDef()
       .define(BOOTSTRAP, Type.STRING, "localhost:9092", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Kafka bootstrap servers (every other kafka.* key is passed to the clients unchanged).")
-      .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, (name, v) -> new Topics((String) v), Importance.HIGH,
+      .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, IndexServiceConfig::validatePrefix, Importance.HIGH,
           "Prefix of every imgmatch topic name.")
       .define(TOPIC_CREATE, Type.BOOLEAN, true, Importance.LOW,
           "Create missing imgmatch topics at start (TopicSetup).")
@@ -105,12 +113,16 @@ public final class IndexServiceConfig extends AbstractConfig {
           "PDQ Hamming distance at or below which two hashes match.")
       .define(PDQ_MIN_QUALITY, Type.INT, 50, Range.between(0, 100), Importance.MEDIUM,
           "PDQ quality both hashes need before PDQ is used.")
-      .define(COSINE_MATCH, Type.DOUBLE, 0.90, Range.between(-1.0, 1.0), Importance.HIGH,
-          "Descriptor cosine at or above which the decision is MATCH.")
-      .define(COSINE_REVIEW, Type.DOUBLE, 0.80, Range.between(-1.0, 1.0), Importance.HIGH,
-          "Descriptor cosine at or above which the decision is REVIEW (below the match threshold).")
-      .define(ALERT_MIN_DECISION, Type.STRING, "REVIEW", ValidString.in("MATCH", "REVIEW"), Importance.MEDIUM,
-          "Weakest decision that raises an alert.")
+      .define(FUSION_PDQ_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_FUSION_PDQ_WEIGHT, Range.between(0.0, 1.0),
+          Importance.MEDIUM, "beta of the fused score max(min(1, cos + beta*clip(1 - d/128, 0, 1)), pdq_map, exact):"
+              + " how much PDQ similarity nudges the best descriptor cosine (docs/modules/index-service.md).")
+      .define(MATCH_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_MATCH_THRESHOLD, Range.between(0.0, 1.0),
+          Importance.HIGH, "Fused score at or above which the decision is MATCH. Calibrate on held-out data (the"
+              + " embedder's train output), never on the queries you evaluate with.")
+      .define(REVIEW_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_REVIEW_THRESHOLD, Range.between(0.0, 1.0),
+          Importance.HIGH, "Fused score at or above which the decision is REVIEW (at most match.threshold).")
+      .define(ALERT_MIN_DECISION, Type.STRING, "MATCH", ValidString.in("MATCH", "REVIEW"), Importance.MEDIUM,
+          "Weakest decision that raises an alert (REVIEW also alerts at match.review.threshold).")
       .define(MAX_ALERT_MATCHES, Type.INT, 10, Range.between(1, 1000), Importance.LOW,
           "Most matched images listed in one alert.")
       .define(EXACT_FAST_PATH_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
@@ -125,15 +137,29 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(QUERY_MAX_K, Type.INT, 1000, Range.between(1, 10_000), Importance.LOW, "Largest k a query may ask.")
       .define(MAX_REJECT_PAYLOAD, Type.INT, 1024 * 1024, Range.atLeast(0), Importance.LOW,
           "Original values are cut to this many bytes in reject records.")
-      .define(POLL_MS, Type.LONG, 50L, Range.between(1, 10_000), Importance.LOW, "Consumer poll timeout.");
+      .define(POLL_MS, Type.LONG, 50L, Range.between(1, 10_000), Importance.LOW, "Consumer poll timeout.")
+      .define(HTTP_HOST, Type.STRING, "0.0.0.0", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+          "Address the operational HTTP endpoint (/health, /ready, /metrics) binds to when run alone.")
+      .define(HTTP_PORT, Type.INT, 8080, Range.between(-1, 65535), Importance.MEDIUM,
+          "Port of the operational HTTP endpoint when run alone; 0 = any free port, -1 = no endpoint.")
+      .define(LOG_FORMAT, Type.STRING, "json", ValidString.in("json", "text"), Importance.LOW,
+          "Log lines of IndexServiceApp run alone: json (one JSON object per line, logback's JsonEncoder) or text"
+              + " (IMGMATCH_LOG_FORMAT=text). Level of our loggers: environment variable IMGMATCH_LOG_LEVEL (default"
+              + " INFO).");
 
   private final MatchPolicy policy;
 
   public IndexServiceConfig(Map<String, ?> props) {
     super(DEF, props, false);
-    if (getDouble(COSINE_REVIEW) > getDouble(COSINE_MATCH)) {
-      throw new ConfigException(COSINE_REVIEW, getDouble(COSINE_REVIEW),
-          "must not exceed " + COSINE_MATCH + " (" + getDouble(COSINE_MATCH) + ")");
+    for (Map.Entry<String, String> r : RENAMED.entrySet()) {
+      if (originals().containsKey(r.getKey())) {
+        throw new ConfigException(r.getKey(), originals().get(r.getKey()),
+            "no longer exists: decisions use one fused score; set " + r.getValue());
+      }
+    }
+    if (getDouble(REVIEW_THRESHOLD) > getDouble(MATCH_THRESHOLD)) {
+      throw new ConfigException(REVIEW_THRESHOLD, getDouble(REVIEW_THRESHOLD),
+          "must not exceed " + MATCH_THRESHOLD + " (" + getDouble(MATCH_THRESHOLD) + ")");
     }
     if (getInt(KNN_CANDIDATES) < getInt(MATCH_K)) {
       throw new ConfigException(KNN_CANDIDATES, getInt(KNN_CANDIDATES),
@@ -143,6 +169,14 @@ public final class IndexServiceConfig extends AbstractConfig {
       this.policy = MatchPolicy.from(this);
     } catch (IllegalArgumentException e) {
       throw new ConfigException(MATCH_RULES, getString(MATCH_RULES), e.getMessage());
+    }
+  }
+
+  private static void validatePrefix(String name, Object v) {
+    try {
+      new Topics((String) v);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(name, v, e.getMessage());
     }
   }
 

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** Pure logic: rules, score fusion, decisions, alerts, settings cross-checks. */
 class PolicyTest {
   static final MatchPolicy P = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,banned;scan:scan"),
-      Set.of(), 31, 50, 0.9, 0.8, Decision.REVIEW, 10, 10, Set.of("protected", "banned"));
+      Set.of(), 31, 50, 0.1, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of("protected", "banned"));
 
   @Test
   void rulesParseAndNameTheirMistakes() {
@@ -29,18 +29,41 @@ class PolicyTest {
   }
 
   @Test
-  void eachSignalMapsItsThresholdsOntoTheSameScale() {
+  void theFusedScoreIsTheCosinePlusAPdqNudgeOrAClosePdqOrExact() {
+    org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-6);
+    // exact wins outright
     assertThat(P.score(true, null, null)).isEqualTo(1.0);
-    assertThat(P.score(false, 0, null)).isEqualTo(1.0);
-    assertThat(P.score(false, 31, null)).isCloseTo(0.8, org.assertj.core.data.Offset.offset(1e-9));
-    assertThat(P.score(false, 32, null)).isZero();
-    assertThat(P.score(false, null, 0.9f)).isCloseTo(0.8, org.assertj.core.data.Offset.offset(1e-6));
-    assertThat(P.score(false, null, 0.8f)).isCloseTo(0.6, org.assertj.core.data.Offset.offset(1e-6));
-    assertThat(P.score(false, null, 1.0f)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+    assertThat(P.score(true, 100, 0.1f)).isEqualTo(1.0);
+    // PDQ alone: pdq_map = 1 - 0.2 d / 31 within D (plus beta * (1 - d/128) with no cosine, smaller here)
+    assertThat(P.score(false, 0, null)).isCloseTo(1.0, e);
+    assertThat(P.score(false, 31, null)).isCloseTo(0.8, e);
+    assertThat(P.score(false, 32, null)).as("beyond D only the nudge: 0.1 * (1 - 32/128)").isCloseTo(0.075, e);
+    assertThat(P.score(false, 200, null)).isZero();
+    // cosine plus beta * clip(1 - d/128, 0, 1)
+    assertThat(P.score(false, null, 0.5f)).isCloseTo(0.5, e);
+    assertThat(P.score(false, 64, 0.5f)).isCloseTo(0.55, e);
+    assertThat(P.score(false, 128, 0.5f)).isCloseTo(0.5, e);
+    assertThat(P.score(false, 160, 0.5f)).as("clipped at 0").isCloseTo(0.5, e);
+    assertThat(P.score(false, 0, 0.97f)).as("capped at 1").isCloseTo(1.0, e);
+    // a close PDQ beats a weak cosine: max(0.3 + 0.1 * (1 - 10/128), 1 - 0.2 * 10/31)
+    assertThat(P.score(false, 10, 0.3f)).isCloseTo(1 - 0.2 * 10 / 31.0, e);
     assertThat(P.score(false, null, -0.5f)).isZero();
-    assertThat(P.decide(P.score(false, 20, 0.5f))).isEqualTo(Decision.MATCH);
-    assertThat(P.decide(P.score(false, 60, 0.85f))).isEqualTo(Decision.REVIEW);
-    assertThat(P.decide(P.score(false, 60, 0.5f))).isNull();
+    // the weight is a setting
+    MatchPolicy beta0 = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.0, 0.6, 0.5, Decision.MATCH, 10, 10, Set.of());
+    assertThat(beta0.score(false, 64, 0.5f)).isCloseTo(0.5, e);
+    // decisions on the fused score: MATCH >= 0.6, REVIEW >= 0.5
+    assertThat(P.decide(0.6)).isEqualTo(Decision.MATCH);
+    assertThat(P.decide(0.5999)).isEqualTo(Decision.REVIEW);
+    assertThat(P.decide(0.5)).isEqualTo(Decision.REVIEW);
+    assertThat(P.decide(0.4999)).isNull();
+    assertThat(P.decide(P.score(false, 20, 0.1f))).isEqualTo(Decision.MATCH);
+    assertThat(P.decide(P.score(false, 60, 0.5f))).isEqualTo(Decision.REVIEW);
+    assertThat(P.decide(P.score(false, 100, 0.3f))).isNull();
+    assertThat(P.alerts(Decision.REVIEW)).isTrue();
+    assertThat(beta0.alerts(Decision.REVIEW)).isFalse();
+    assertThat(beta0.alerts(Decision.MATCH)).isTrue();
+    assertThatThrownBy(() -> new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.5, 0.6, Decision.MATCH, 10, 10,
+        Set.of())).hasMessageContaining("review threshold");
   }
 
   @Test
@@ -76,7 +99,7 @@ class PolicyTest {
     again.setExactDuplicateOf("p1");
     assertThat(Alerts.alertFor(again, List.of(hit("p1", "protected", true, 0, 1f)), P, 9)).isPresent();
     // nothing on the fast path: every exact pair is index-service's to report
-    MatchPolicy none = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.9, 0.8, Decision.REVIEW, 10, 10, Set.of());
+    MatchPolicy none = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of());
     ImageEmbedding up = ItSupport.embedding("u", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);
     up.setExactDuplicateOf("orig");
     assertThat(Alerts.alertFor(up, List.of(hit("orig", true, 0, 1f)), none, 9)).isPresent();
@@ -95,8 +118,17 @@ class PolicyTest {
 
   @Test
   void settingsCheckRelationshipsAndMaskSecrets() {
-    assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.COSINE_REVIEW, "0.95")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.COSINE_MATCH);
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.REVIEW_THRESHOLD, "0.95")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.MATCH_THRESHOLD);
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of("match.cosine.match.threshold", "0.9")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("match.threshold");
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.TOPIC_PREFIX, "bad prefix/")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.TOPIC_PREFIX);
+    IndexServiceConfig d = new IndexServiceConfig(Map.of());
+    assertThat(d.policy().matchThreshold()).isEqualTo(0.60);
+    assertThat(d.policy().reviewThreshold()).isEqualTo(0.50);
+    assertThat(d.policy().fusionPdqWeight()).isEqualTo(0.1);
+    assertThat(d.policy().alertMinDecision()).as("alerts at match.threshold by default").isEqualTo(Decision.MATCH);
     assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.KNN_CANDIDATES, "5")))
         .hasMessageContaining(IndexServiceConfig.MATCH_K);
     assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.VECTOR_FORMAT, "int3")))
