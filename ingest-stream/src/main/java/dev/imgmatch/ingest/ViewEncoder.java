@@ -24,8 +24,8 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  * encoded alike:
  * <ul>
  *   <li>{@code full}: the whole image (always first);
- *   <li>{@code hflip}: {@code full} mirrored left-right (mirroring the resized view equals resizing the mirrored
- *       image: the resize is symmetric);
+ *   <li>{@code hflip}: {@code full} mirrored left-right (the resize is symmetric, so this is the mirrored image
+ *       resized, up to float rounding, without a second resize);
  *   <li>{@code center80}: the central 80% of each side (10% cut from every edge);
  *   <li>{@code trim}: the region inside uniform margins ({@link BorderTrim}); rendered only when a margin was
  *       found, so most images carry no such view.
