@@ -42,6 +42,10 @@ public final class TrainCommand implements CliCommand {
   @Option(names = "--corpus-views", description = "Views per corpus image (default: views/4, at least 2).")
   Integer corpusViews;
 
+  @Option(names = "--holdout-views", description = "Views per held-out photo (more = a finer negative-score "
+      + "distribution; default: --views).")
+  Integer holdoutViews;
+
   @Option(names = "--epochs", description = "Metric-learning epochs; 0 = PCA-whitening only (default "
       + "${DEFAULT-VALUE}).")
   int epochs = 40;
@@ -103,7 +107,7 @@ public final class TrainCommand implements CliCommand {
           .withHead(EmbedderOptions.HEAD_NONE), err::println)) {
         HeadTrainer.Result r = HeadTrainer.train(photos, corpusFiles,
             new HeadTrainer.Config(dims, views, cv, epochs, holdout, seed, shrink, lr, tau, identityPull,
-                featureCache, e.modelId() + "@" + e.modelVersion()), e::rawFeatures, err::println);
+                featureCache, e.modelId() + "@" + e.modelVersion(), holdoutViews != null ? holdoutViews : views), e::rawFeatures, err::println);
         r.head().write(out);
         if (pcaOut != null) {
           r.pcaHead().write(pcaOut);

@@ -30,14 +30,16 @@ import javax.imageio.ImageIO;
 public final class HeadTrainer {
   /** Training parameters. */
   public record Config(int dims, int views, int corpusViews, int epochs, double holdout, long seed, double shrink,
-      double learningRate, double temperature, double identityPull, Path featureCache, String modelVersion) {
+      double learningRate, double temperature, double identityPull, Path featureCache, String modelVersion,
+      int heldOutViews) {
     public Config(int dims, int views, int corpusViews, int epochs, double holdout, long seed, double shrink) {
-      this(dims, views, corpusViews, epochs, holdout, seed, shrink, 5e-4, 0.1, 1e-2, null, "");
+      this(dims, views, corpusViews, epochs, holdout, seed, shrink, 5e-4, 0.1, 1e-2, null, "", views);
     }
   }
 
   /** Held-out measurements of one head. */
-  public record Quality(double recallAt1, double map, double[] negativeBest, double[] positiveScores) {
+  public record Quality(double recallAt1, double map, double[] negativeBest, double[] positiveScores,
+      List<String> worstNegatives) {
     public double negQuantile(double q) {
       return quantile(negativeBest, q);
     }
@@ -78,7 +80,8 @@ public final class HeadTrainer {
     float[][][] fitF = cached(cfg, "training photos", fit, cfg.views(), cfg.seed(), rawFeatures, progress);
     float[][][] corpusF = cached(cfg, "corpus images", corpus, cfg.corpusViews(), cfg.seed() + 1, rawFeatures,
         progress);
-    float[][][] heldF = cached(cfg, "held-out photos", held, cfg.views(), cfg.seed() + 2, rawFeatures, progress);
+    float[][][] heldF = cached(cfg, "held-out photos", held, cfg.heldOutViews(), cfg.seed() + 2, rawFeatures,
+        progress);
     progress.accept(String.format(Locale.ROOT, "train: features done in %.1f s",
         (System.nanoTime() - t0) / 1e9));
 
@@ -111,7 +114,7 @@ public final class HeadTrainer {
     MetricLearning.Params mp = new MetricLearning.Params(cfg.epochs(), 64, cfg.learningRate(), cfg.temperature(), 1024,
         32, cfg.identityPull(), cfg.seed());
     LinearHead head = pca;
-    Quality pcaQ = evaluate(pca, heldF, fitF, corpusF);
+    Quality pcaQ = evaluate(pca, heldF, fitF, corpusF, held, corpus);
     report(progress, "PCA-whitening only", pcaQ);
     Quality learnedQ = null;
     if (cfg.epochs() > 0) {
@@ -121,7 +124,7 @@ public final class HeadTrainer {
       progress.accept(String.format(Locale.ROOT, "train: metric learning done in %.1f s",
           (System.nanoTime() - t1) / 1e9));
       head = compose(pca, w, "pcaw" + cfg.dims() + ".ml", prov + "; " + mp.describe());
-      learnedQ = evaluate(head, heldF, fitF, corpusF);
+      learnedQ = evaluate(head, heldF, fitF, corpusF, held, corpus);
       report(progress, "PCA-whitening + learned projection", learnedQ);
     }
     return new Result(head, pca, pcaQ, learnedQ, fit.size(), held.size(), corpus.size(), all.size());
@@ -139,8 +142,9 @@ public final class HeadTrainer {
           + "p50 %.4f  p90 %.4f  p99 %.4f  max %.4f", q.negativeBest().length, q.negQuantile(0.5),
           q.negQuantile(0.9), q.negQuantile(0.99), max));
       progress.accept(String.format(Locale.ROOT, "  held-out positive (view vs its original) cosine: p10 %.4f  "
-          + "p50 %.4f; share above the max negative %.4f", q.posQuantile(0.1), q.posQuantile(0.5),
-          q.positiveRecallAbove(max)));
+          + "p50 %.4f  p90 %.4f; share above the max negative %.4f, above max+0.05 %.4f", q.posQuantile(0.1),
+          q.posQuantile(0.5), q.posQuantile(0.9), q.positiveRecallAbove(max), q.positiveRecallAbove(max + 0.05)));
+      progress.accept("  highest held-out negatives: " + String.join("; ", q.worstNegatives()));
     }
   }
 
@@ -187,7 +191,9 @@ public final class HeadTrainer {
    * Held-out view → original retrieval against every original (held-out, fitting photos and corpus), and the best
    * cosine of each held-out photo and edit against the corpus originals (none of them is a copy).
    */
-  static Quality evaluate(LinearHead head, float[][][] held, float[][][] fit, float[][][] corpus) {
+  static Quality evaluate(LinearHead head, float[][][] held, float[][][] fit, float[][][] corpus,
+      List<Path> heldNames, List<Path> corpusNames) {
+    List<Integer> corpusIdx = new ArrayList<>();
     List<float[]> db = new ArrayList<>();
     int heldCount = 0;
     for (float[][] g : held) {
@@ -197,11 +203,13 @@ public final class HeadTrainer {
       }
     }
     List<float[]> corpusDb = new ArrayList<>();
-    for (float[][] g : corpus) {
-      if (g != null) {
-        corpusDb.add(head.apply(g[0]));
+    for (int c = 0; c < corpus.length; c++) {
+      if (corpus[c] != null) {
+        corpusDb.add(head.apply(corpus[c][0]));
+        corpusIdx.add(c);
       }
     }
+    List<Object[]> negPairs = new ArrayList<>();
     for (float[][] g : fit) {
       if (g != null) {
         db.add(head.apply(g[0]));
@@ -214,18 +222,26 @@ public final class HeadTrainer {
     List<Double> neg = new ArrayList<>();
     List<Double> pos = new ArrayList<>();
     int h = 0;
-    for (float[][] g : held) {
+    for (int hi = 0; hi < held.length; hi++) {
+      float[][] g = held[hi];
       if (g == null) {
         continue;
       }
       for (int v = 0; v < g.length; v++) {
         float[] q = head.apply(g[v]);
         double best = -2;
-        for (float[] c : corpusDb) {
-          best = Math.max(best, dot(q, c));
+        int arg = -1;
+        for (int c = 0; c < corpusDb.size(); c++) {
+          double sc = dot(q, corpusDb.get(c));
+          if (sc > best) {
+            best = sc;
+            arg = c;
+          }
         }
         if (!corpusDb.isEmpty()) {
           neg.add(best);
+          negPairs.add(new Object[] {best, heldNames.get(hi).getFileName() + (v == 0 ? "" : " view " + v) + " ~ "
+              + corpusNames.get(corpusIdx.get(arg)).getFileName()});
         }
         if (v == 0) {
           continue;
@@ -244,9 +260,12 @@ public final class HeadTrainer {
       }
       h++;
     }
+    negPairs.sort((a, b) -> Double.compare((double) b[0], (double) a[0]));
+    List<String> worst = negPairs.stream().limit(5)
+        .map(o -> String.format(Locale.ROOT, "%.4f %s", (double) o[0], o[1])).toList();
     return new Quality(queries == 0 ? 0 : (double) hits / queries, queries == 0 ? 0 : apSum / queries,
         neg.stream().mapToDouble(Double::doubleValue).sorted().toArray(),
-        pos.stream().mapToDouble(Double::doubleValue).sorted().toArray());
+        pos.stream().mapToDouble(Double::doubleValue).sorted().toArray(), worst);
   }
 
   /** Features through an optional on-disk cache keyed by model version, recipe, files, views and seed. */
