@@ -1,5 +1,6 @@
 package dev.imgmatch.index;
 
+import dev.imgmatch.avro.Decision;
 import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.ImageIdTarget;
@@ -11,20 +12,29 @@ import dev.imgmatch.avro.QueryRequest;
 import dev.imgmatch.avro.Reject;
 import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.avro.VectorTarget;
+import dev.imgmatch.common.ServiceEndpoint;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Rejects;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -91,9 +101,54 @@ public final class IndexService implements AutoCloseable {
   private Thread queryThread;
   private volatile KafkaConsumer<byte[], byte[]> embeddingsConsumer;
   private volatile KafkaConsumer<byte[], byte[]> queryConsumer;
+  private volatile ServiceEndpoint endpoint;
+  // meters (Micrometer; Prometheus at /metrics when the endpoint runs)
+  private final MeterRegistry registry;
+  private final Counter indexedCounter;
+  private final Map<Decision, Counter> alertCounters = new java.util.EnumMap<>(Decision.class);
+  private final Map<ReplyStatus, Counter> answeredCounters = new java.util.EnumMap<>(ReplyStatus.class);
+  private final Timer uploadToAlert;
+  private final Timer queryLatency;
+  private final Timer matchSearch;
+  private final Timer querySearch;
+  private final Map<Integer, Gauge> shardGauges = new ConcurrentHashMap<>();
+  private final KafkaClientMetrics producerMetrics;
 
+  /** With a registry of its own (JVM meters included), served by {@link #startEndpoint}. */
   public IndexService(IndexServiceConfig cfg) {
+    this(cfg, ServiceEndpoint.newRegistry(STAGE));
+  }
+
+  /** Meters go to {@code registry} (a Prometheus one when {@link #startEndpoint} is to serve them). */
+  public IndexService(IndexServiceConfig cfg, MeterRegistry registry) {
     this.cfg = cfg;
+    this.registry = registry;
+    this.indexedCounter = Counter.builder("imgmatch.index.indexed").description("images indexed (upserts)")
+        .register(registry);
+    for (Decision d : Decision.values()) {
+      alertCounters.put(d, Counter.builder("imgmatch.index.alerts").tag("decision", d.name())
+          .description("match alerts raised").register(registry));
+    }
+    for (ReplyStatus st : ReplyStatus.values()) {
+      answeredCounters.put(st, Counter.builder("imgmatch.index.queries.answered").tag("status", st.name())
+          .description("queries answered, by reply status").register(registry));
+    }
+    for (String reason : List.of(Records.INVALID_EMBEDDING, Records.INVALID_QUERY, Records.INVALID_DELETION,
+        "QUERY_FAILED")) {
+      rejectCounter(reason);
+    }
+    this.uploadToAlert = Timer.builder("imgmatch.index.upload.to.alert").publishPercentileHistogram()
+        .description("from an upload's submittedAtMs to its alert being produced").register(registry);
+    this.queryLatency = Timer.builder("imgmatch.index.query.latency").publishPercentileHistogram()
+        .description("from a query's requestedAtMs to its reply being produced").register(registry);
+    this.matchSearch = Timer.builder("imgmatch.index.search").tag("purpose", "match").publishPercentileHistogram()
+        .description("kNN (every view) + PDQ + exact search across the local shards").register(registry);
+    this.querySearch = Timer.builder("imgmatch.index.search").tag("purpose", "query").publishPercentileHistogram()
+        .description("kNN (every view) + PDQ + exact search across the local shards").register(registry);
+    Gauge.builder("imgmatch.index.shards.owned", this, s -> s.shards.owned().size())
+        .description("shards (partitions of embeddings) this instance owns").register(registry);
+    Gauge.builder("imgmatch.index.recent.unrefreshed", this, s -> s.shards.recentCount())
+        .description("images upserted since the last searcher refresh").register(registry);
     this.topics = cfg.topics();
     this.policy = cfg.policy();
     this.shards = new LocalShards(cfg.indexDir(), ShardIndex.Options.from(cfg),
@@ -106,6 +161,75 @@ public final class IndexService implements AutoCloseable {
     pp.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "1");
     pp.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "index-service-producer");
     this.producer = new KafkaProducer<>(pp);
+    this.producerMetrics = new KafkaClientMetrics(producer);
+    producerMetrics.bindTo(registry);
+  }
+
+  private Counter rejectCounter(String reason) {
+    return Counter.builder("imgmatch.index.rejected").tag("reason", reason)
+        .description("records rejected (written to rejects), by reason code").register(registry);
+  }
+
+  /** This instance's meters. */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * Starts the operational HTTP endpoint ({@code /health}, {@code /ready}, {@code /metrics}) on {@code http.host:
+   * http.port}, what {@link IndexServiceApp} does; null when {@code http.port} is -1. Needs the Prometheus
+   * registry of {@link #IndexService(IndexServiceConfig)} (or one passed in).
+   */
+  public ServiceEndpoint startEndpoint() {
+    int port = cfg.getInt(IndexServiceConfig.HTTP_PORT);
+    if (port < 0) {
+      return null;
+    }
+    if (!(registry instanceof io.micrometer.prometheusmetrics.PrometheusMeterRegistry prom)) {
+      throw new IllegalStateException("the endpoint serves a Prometheus registry; this service was given a "
+          + registry.getClass().getSimpleName());
+    }
+    String host = cfg.getString(IndexServiceConfig.HTTP_HOST);
+    try {
+      endpoint = ServiceEndpoint.start(STAGE, prom, host, port, this::notReadyReason);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve " + IndexServiceConfig.HTTP_HOST + ":"
+          + IndexServiceConfig.HTTP_PORT + " " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+    return endpoint;
+  }
+
+  /** Readiness: null when the shards are assigned and open and both consumers run; else why not. */
+  public String notReadyReason() {
+    Throwable t = failure.get();
+    if (t != null) {
+      return "failed: " + t;
+    }
+    if (!running) {
+      return "not running";
+    }
+    if (embeddingsConsumer == null || assigned.getCount() > 0) {
+      return "embeddings consumer has no shard assignment yet (shards not open)";
+    }
+    if (queryConsumer == null || queriesReady.getCount() > 0) {
+      return "query consumer not assigned yet";
+    }
+    return null;
+  }
+
+  /** The topics this service creates when missing: {@code embeddings} keeps its records forever (rebuilds). */
+  List<Topic<?, ?>> topicsToCreate() {
+    List<Topic<?, ?>> all = new ArrayList<>();
+    for (Topic<?, ?> t : topics.all()) {
+      all.add(t.name().equals(topics.embeddings().name()) ? withInfiniteRetention(t) : t);
+    }
+    return all;
+  }
+
+  private static <K, V> Topic<K, V> withInfiniteRetention(Topic<K, V> t) {
+    Map<String, String> configs = new LinkedHashMap<>(t.configs());
+    configs.put("retention.ms", "-1"); // the index is derived from embeddings: a shard must always be rebuildable
+    return new Topic<>(t.name(), t.keySerde(), t.valueSerde(), t.valueType(), t.defaultPartitions(), configs, t.doc());
   }
 
   /** Logs the settings, creates missing topics (when configured) and starts the threads. */
@@ -113,7 +237,7 @@ public final class IndexService implements AutoCloseable {
     log.info("index-service settings:\n{}", cfg.describe());
     if (cfg.getBoolean(IndexServiceConfig.TOPIC_CREATE)) {
       try {
-        TopicSetup.ensureAll(cfg.kafkaProps(), topics, cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
+        TopicSetup.ensure(cfg.kafkaProps(), topicsToCreate(), cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
             cfg.getShort(IndexServiceConfig.TOPIC_REPLICATION));
       } catch (RuntimeException e) {
         close(); // nothing started yet: release the producer and the refresher
@@ -216,8 +340,12 @@ public final class IndexService implements AutoCloseable {
     long commitMs = cfg.getLong(IndexServiceConfig.COMMIT_INTERVAL_MS);
     try (KafkaConsumer<byte[], byte[]> ec = new KafkaConsumer<>(consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID),
         "index-service-embeddings"));
-        KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(consumerProps(null, "index-service-deletions"))) {
+        KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(consumerProps(null, "index-service-deletions"));
+        KafkaClientMetrics ecm = new KafkaClientMetrics(ec);
+        KafkaClientMetrics dcm = new KafkaClientMetrics(dc)) {
       embeddingsConsumer = ec;
+      ecm.bindTo(registry); // records-lag(-max) per partition: the embeddings backlog
+      dcm.bindTo(registry);
       List<TopicPartition> delParts = partitions(dc, del.name());
       dc.assign(delParts);
       shards.setTotalShards(partitions(ec, emb.name()).size());
@@ -245,6 +373,19 @@ public final class IndexService implements AutoCloseable {
     } finally {
       embeddingsConsumer = null;
     }
+  }
+
+  /** Documents of shard {@code p} (live images in its last refreshed view), registered once per shard. */
+  private void shardGauge(int p) {
+    shardGauges.computeIfAbsent(p, k -> Gauge.builder("imgmatch.index.shard.documents", shards, all -> {
+      try {
+        Optional<ShardIndex> s = all.get(k);
+        return s.isPresent() ? s.get().imageCount() : Double.NaN; // NaN: not owned by this instance now
+      } catch (IOException | RuntimeException e) {
+        return Double.NaN;
+      }
+    }).tag("shard", String.valueOf(k)).description("live images in the shard (NaN when not owned now)")
+        .register(registry));
   }
 
   private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
@@ -296,6 +437,7 @@ public final class IndexService implements AutoCloseable {
       for (TopicPartition tp : parts) {
         try {
           ShardIndex s = shards.open(tp.partition());
+          shardGauge(tp.partition());
           if (s.embeddingsOffset() >= 0) {
             ec.seek(tp, s.embeddingsOffset());
           } else {
@@ -346,6 +488,7 @@ public final class IndexService implements AutoCloseable {
       match(e, img);
       if (shards.upsert(shard, img)) {
         indexed.incrementAndGet();
+        indexedCounter.increment();
       } else {
         log.info("image {} of tenant {} not indexed: deleted after it was submitted", img.imageId(), img.tenant());
       }
@@ -370,12 +513,16 @@ public final class IndexService implements AutoCloseable {
     // every view the embedder sent (full + extra views, e.g. a trimmed border): k candidates each, best cosine
     Probe p = Records.uploadProbe(e, img, f, policy.knnK(),
         why -> log.warn("upload {}: extra view skipped for matching: {}", img.imageId(), why));
+    long t0 = System.nanoTime();
     List<Hit> hits = shards.search(p, policy);
+    matchSearch.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
     Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
     if (alert.isPresent()) {
       MatchAlert a = alert.get();
       send(topics.matchAlerts().record(a.getImageId(), a));
       alerts.incrementAndGet();
+      alertCounters.get(a.getDecision()).increment();
+      uploadToAlert.record(Math.max(0, a.getAlertedAtMs() - a.getSubmittedAtMs()), TimeUnit.MILLISECONDS);
       log.info("alert {} for {} ({}): {} match(es), best {} score {}", a.getDecision(), a.getImageId(), a.getTenant(),
           a.getMatches().size(), a.getMatches().get(0).getImageId(), a.getScore());
     }
@@ -450,6 +597,7 @@ public final class IndexService implements AutoCloseable {
 
   private void reject(String code, String message, ConsumerRecord<byte[], byte[]> r, Throwable cause) {
     rejected.incrementAndGet();
+    rejectCounter(code).increment();
     log.warn("rejected {}/{}@{}: {} {}", r.topic(), r.partition(), r.offset(), code, message);
     Reject rej = Rejects.of(code, message, STAGE, r.topic(), r.partition(), r.offset(), r.key(), r.value(), cause,
         cfg.getInt(IndexServiceConfig.MAX_REJECT_PAYLOAD), System.currentTimeMillis());
@@ -466,7 +614,9 @@ public final class IndexService implements AutoCloseable {
     if (props.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) != null) { // kafka.group.instance.id: static member
       props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, props.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) + "-queries");
     }
-    try (KafkaConsumer<byte[], byte[]> qc = new KafkaConsumer<>(props)) {
+    try (KafkaConsumer<byte[], byte[]> qc = new KafkaConsumer<>(props);
+        KafkaClientMetrics qcm = new KafkaClientMetrics(qc)) {
+      qcm.bindTo(registry);
       queryConsumer = qc;
       qc.subscribe(List.of(topics.queries().name(), topics.probes().name()), new ConsumerRebalanceListener() {
         @Override
@@ -576,7 +726,9 @@ public final class IndexService implements AutoCloseable {
     try {
       Records.checkParams(queryId, params, cfg.getInt(IndexServiceConfig.QUERY_MAX_K));
       Probe p = probe.get();
+      long t0 = System.nanoTime();
       List<Hit> hits = shards.search(p, policy);
+      querySearch.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
       List<dev.imgmatch.avro.MatchedImage> results = new ArrayList<>();
       for (Hit h : hits) {
         if (results.size() >= params.getK()) {
@@ -611,6 +763,10 @@ public final class IndexService implements AutoCloseable {
     }
     reply(params, reply);
     answered.incrementAndGet();
+    answeredCounters.get(reply.getStatus()).increment();
+    if (params != null) {
+      queryLatency.record(Math.max(0, reply.getRepliedAtMs() - params.getRequestedAtMs()), TimeUnit.MILLISECONDS);
+    }
   }
 
   private QueryReply rejectedReply(String queryId, String tenant, String error, QueryParams params) {
@@ -652,7 +808,12 @@ public final class IndexService implements AutoCloseable {
     }
     join(queryThread);
     join(ingestThread);
+    ServiceEndpoint ep = endpoint;
+    if (ep != null) {
+      ep.close();
+    }
     try {
+      producerMetrics.close();
       producer.close(Duration.ofSeconds(10));
     } finally {
       try {
