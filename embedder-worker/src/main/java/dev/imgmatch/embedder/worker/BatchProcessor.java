@@ -111,8 +111,9 @@ public final class BatchProcessor {
           clock.getAsLong());
       String id = w.prepared().getId();
       if (w.prepared().getPurpose() == Purpose.INDEX) {
-        // the index keeps the full picture's vector only; the probe carries every view (e.g. a border-trimmed one)
-        out.add(topics.embeddings().record(id, RecordEmbedding.fullViewOnly(e)));
+        // uploads are matched when index-service consumes `embeddings`, so the record carries every view (e.g. a
+        // border-trimmed one) for matching; index-service indexes only the full picture's vector
+        out.add(topics.embeddings().record(id, e));
       }
       out.add(topics.probes().record(id, e));
       embedded++;

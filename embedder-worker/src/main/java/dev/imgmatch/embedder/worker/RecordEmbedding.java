@@ -99,11 +99,6 @@ public final class RecordEmbedding {
         .build();
   }
 
-  /** The record without its extra views (what {@code embeddings} stores for an upload). */
-  public static ImageEmbedding fullViewOnly(ImageEmbedding e) {
-    return e.getExtraViews().isEmpty() ? e : ImageEmbedding.newBuilder(e).setExtraViews(new ArrayList<>()).build();
-  }
-
   private static List<Float> floats(float[] v) {
     List<Float> l = new ArrayList<>(v.length);
     for (float x : v) {

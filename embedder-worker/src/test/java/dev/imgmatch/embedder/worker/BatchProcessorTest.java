@@ -118,7 +118,8 @@ class BatchProcessorTest {
     ImageEmbedding indexed = topics.embeddings().deserializeValue(out.records().get(0).value());
     ImageEmbedding uploadProbe = topics.probes().deserializeValue(out.records().get(1).value());
     ImageEmbedding queryProbe = topics.probes().deserializeValue(out.records().get(2).value());
-    assertThat(indexed.getExtraViews()).isEmpty();
+    // uploads are matched from `embeddings`: the record keeps its extra views for that (only `vector` is indexed)
+    assertThat(indexed.getExtraViews()).extracting(v -> v.getView().toString()).containsExactly("trim");
     assertThat(indexed.getVector()).containsExactly(1f);
     assertThat(uploadProbe.getExtraViews()).extracting(v -> v.getView().toString()).containsExactly("trim");
     assertThat(uploadProbe.getVector()).isEqualTo(indexed.getVector());
