@@ -226,6 +226,26 @@ public final class IndexService implements AutoCloseable {
     return all;
   }
 
+  /** Logs a warning when {@code embeddings} (created by someone else) deletes old records: shards could not be rebuilt. */
+  private void warnIfEmbeddingsExpire() {
+    String name = topics.embeddings().name();
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(cfg.kafkaProps())) {
+      org.apache.kafka.common.config.ConfigResource r =
+          new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, name);
+      org.apache.kafka.clients.admin.Config c = admin.describeConfigs(List.of(r)).all().get(30, TimeUnit.SECONDS).get(r);
+      String retention = c.get("retention.ms") == null ? null : c.get("retention.ms").value();
+      String policy = c.get("cleanup.policy") == null ? "" : c.get("cleanup.policy").value();
+      if (!"-1".equals(retention) && !policy.contains("compact")) {
+        log.warn("topic {} has retention.ms={} (cleanup.policy={}): shards can only be rebuilt from records still"
+            + " there; set retention.ms=-1 (docs/modules/index-service.md, Topics)", name, retention, policy);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+      log.warn("cannot check the retention of {}: {}", name, e.toString());
+    }
+  }
+
   private static <K, V> Topic<K, V> withInfiniteRetention(Topic<K, V> t) {
     Map<String, String> configs = new LinkedHashMap<>(t.configs());
     configs.put("retention.ms", "-1"); // the index is derived from embeddings: a shard must always be rebuildable
@@ -239,6 +259,7 @@ public final class IndexService implements AutoCloseable {
       try {
         TopicSetup.ensure(cfg.kafkaProps(), topicsToCreate(), cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
             cfg.getShort(IndexServiceConfig.TOPIC_REPLICATION));
+        warnIfEmbeddingsExpire();
       } catch (RuntimeException e) {
         close(); // nothing started yet: release the producer and the refresher
         throw e;
