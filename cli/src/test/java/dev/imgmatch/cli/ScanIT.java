@@ -28,6 +28,9 @@ class ScanIT {
     Files.write(folder.resolve("../a-small.jpg"), SampleImages.jpeg(SampleImages.scale(a, 0.5), 0.7f)); // near
     Files.write(folder.resolve("../b.png"), SampleImages.png(b));
     Files.write(folder.resolve("b-color.jpg"), SampleImages.jpeg(SampleImages.edit(b, SampleImages.Edit.COLOR, 5), 0.8f));
+    byte[] cJpeg = SampleImages.jpeg(SampleImages.original(404, 500, 500), 0.9f);
+    Files.write(folder.resolve("../c.jpg"), cJpeg);
+    Files.write(folder.resolve("c-dup.jpg"), cJpeg); // a byte-identical pair and nothing else: exact group
     for (int i = 0; i < 4; i++) { // singletons
       Files.write(folder.resolve("../other" + i + ".jpg"), SampleImages.jpeg(SampleImages.original(300 + i, 600, 400), 0.85f));
     }
@@ -41,7 +44,10 @@ class ScanIT {
     List<List<String>> groups = scan.lastGroups.stream().map(DuplicateGroups.Group::members).toList();
     assertThat(groups).containsExactlyInAnyOrder(
         List.of("a-small.jpg", "a.jpg", "sub/a-copy.jpg"),
-        List.of("b.png", "sub/b-color.jpg"));
+        List.of("b.png", "sub/b-color.jpg"),
+        List.of("c.jpg", "sub/c-dup.jpg"));
+    assertThat(scan.lastGroups.stream().filter(g -> g.members().contains("c.jpg")).findFirst().orElseThrow().exact())
+        .as("the byte-identical pair is an exact group").isTrue();
     assertThat(Files.readString(report)).contains("a-small.jpg", "sub/b-color.jpg", "data:image/png;base64,");
   }
 }

@@ -48,8 +48,21 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
   /** PDQ hashes have 256 bits; d/128 = 1 is as far as two unrelated hashes are on average. */
   public static final int PDQ_SIMILARITY_SCALE = 128;
   public static final double DEFAULT_FUSION_PDQ_WEIGHT = 0.1;
-  public static final double DEFAULT_MATCH_THRESHOLD = 0.60;
-  public static final double DEFAULT_REVIEW_THRESHOLD = 0.50;
+  /**
+   * Conservative default for the fallback descriptor head ({@code pca-whiten}, fitted without the corpus), whose
+   * unrelated pictures can reach cosine 0.7: a PDQ match within the max distance (score >= 0.8) or a cosine of
+   * about 0.8. With a head from {@code ./imgmatch train} use the threshold calibrated on its held-out data
+   * ({@link #CALIBRATED_TRAINED_HEAD_THRESHOLD} for the recommended recipe).
+   */
+  public static final double DEFAULT_MATCH_THRESHOLD = 0.80;
+  /** Alerts only when {@code match.alert.min.decision=REVIEW}. */
+  public static final double DEFAULT_REVIEW_THRESHOLD = 0.70;
+  /**
+   * Calibrated on held-out data only for the recommended trained head ({@code ./imgmatch train --dims 384
+   * --corpus-views 8}): best negative cosine over 576 held-out train views against the corpus 0.588, + 0.05
+   * (docs/benchmarks/embedder-worker.md). Re-derive it from {@code train}'s output for another head.
+   */
+  public static final double CALIBRATED_TRAINED_HEAD_THRESHOLD = 0.64;
 
   public MatchPolicy {
     rules = Map.copyOf(rules);

@@ -125,8 +125,8 @@ class PolicyTest {
     assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.TOPIC_PREFIX, "bad prefix/")))
         .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.TOPIC_PREFIX);
     IndexServiceConfig d = new IndexServiceConfig(Map.of());
-    assertThat(d.policy().matchThreshold()).isEqualTo(0.60);
-    assertThat(d.policy().reviewThreshold()).isEqualTo(0.50);
+    assertThat(d.policy().matchThreshold()).isEqualTo(MatchPolicy.DEFAULT_MATCH_THRESHOLD);
+    assertThat(d.policy().reviewThreshold()).isEqualTo(MatchPolicy.DEFAULT_REVIEW_THRESHOLD);
     assertThat(d.policy().fusionPdqWeight()).isEqualTo(0.1);
     assertThat(d.policy().alertMinDecision()).as("alerts at match.threshold by default").isEqualTo(Decision.MATCH);
     assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.KNN_CANDIDATES, "5")))
