@@ -5,9 +5,9 @@ import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.cli.samples.SampleSet;
 import dev.imgmatch.cli.stack.AlertWatcher;
 import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.cli.stack.Uploader;
 import dev.imgmatch.common.CliCommand;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +20,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -62,7 +61,7 @@ public final class DemoCommand implements CliCommand {
       return run(dir);
     } finally {
       if (temp) {
-        deleteTree(dir);
+        ServiceSettings.deleteTree(dir);
       }
     }
   }
@@ -194,15 +193,6 @@ public final class DemoCommand implements CliCommand {
         nextReport += 5000;
       }
       Thread.sleep(100);
-    }
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
 

@@ -6,6 +6,7 @@ import dev.imgmatch.cli.scan.DuplicateGroups;
 import dev.imgmatch.cli.scan.ScanReport;
 import dev.imgmatch.cli.stack.AlertWatcher;
 import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.cli.stack.Uploader;
 import dev.imgmatch.common.CliCommand;
 import java.nio.file.Files;
@@ -131,7 +132,7 @@ final class ScanCommand implements CliCommand {
       }
     } finally {
       if (temp) {
-        DemoCommand.deleteTree(data);
+        ServiceSettings.deleteTree(data);
       }
     }
     return 0;

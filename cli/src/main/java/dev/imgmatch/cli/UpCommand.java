@@ -1,11 +1,11 @@
 package dev.imgmatch.cli;
 
 import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.common.CliCommand;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -40,24 +40,10 @@ final class UpCommand implements CliCommand {
 
   @Override
   public Integer call() throws Exception {
-    Map<String, String> ingest = new HashMap<>();
-    Map<String, String> embedder = new HashMap<>();
-    Map<String, String> index = new HashMap<>();
-    for (String s : settings) {
-      int colon = s.indexOf(':');
-      int eq = s.indexOf('=');
-      if (colon < 0 || eq < colon) {
-        throw new IllegalArgumentException("--set wants SERVICE:KEY=VALUE, got '" + s + "'");
-      }
-      String service = s.substring(0, colon);
-      Map<String, String> target = switch (service) {
-        case "ingest" -> ingest;
-        case "embedder" -> embedder;
-        case "index" -> index;
-        default -> throw new IllegalArgumentException("--set: unknown service '" + service + "' (ingest, embedder, index)");
-      };
-      target.put(s.substring(colon + 1, eq), s.substring(eq + 1));
-    }
+    Map<String, Map<String, String>> sets = ServiceSettings.parse(settings);
+    Map<String, String> ingest = sets.getOrDefault("ingest", Map.of());
+    Map<String, String> embedder = sets.getOrDefault("embedder", Map.of());
+    Map<String, String> index = sets.getOrDefault("index", Map.of());
     LocalStack.Options o = new LocalStack.Options(dataDir, bootstrap, prefix, partitions, httpPort, ingest, embedder, index);
     CountDownLatch stop = new CountDownLatch(1);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -4,6 +4,7 @@ import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.cli.stack.Uploader;
 import dev.imgmatch.common.CliCommand;
 import dev.imgmatch.index.MatchPolicy;
@@ -79,15 +80,7 @@ public final class EvalCommand implements CliCommand {
       System.err.println("imgmatch eval: no images in " + (refFiles.isEmpty() ? refs : queries));
       return 2;
     }
-    Map<String, Map<String, String>> sets = new TreeMap<>();
-    for (String s : settings) {
-      int colon = s.indexOf(':');
-      int eq = s.indexOf('=');
-      if (colon < 0 || eq < colon) {
-        throw new IllegalArgumentException("--set wants SERVICE:KEY=VALUE, got '" + s + "'");
-      }
-      sets.computeIfAbsent(s.substring(0, colon), k -> new TreeMap<>()).put(s.substring(colon + 1, eq), s.substring(eq + 1));
-    }
+    Map<String, Map<String, String>> sets = ServiceSettings.parse(settings);
     boolean temp = dataDir == null;
     Path data = temp ? Files.createTempDirectory("imgmatch-eval-") : dataDir;
     String prefix = "eval-" + Long.toHexString(System.nanoTime() & 0xffffff) + ".";
@@ -157,7 +150,7 @@ public final class EvalCommand implements CliCommand {
       }
     } finally {
       if (temp) {
-        deleteTree(data);
+        ServiceSettings.deleteTree(data);
       }
     }
     try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(out))) {
@@ -227,12 +220,6 @@ public final class EvalCommand implements CliCommand {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         return n.matches(".*\\.(jpe?g|png|gif|webp|bmp|tiff?)$");
       }).sorted().toList();
-    }
-  }
-
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
 
