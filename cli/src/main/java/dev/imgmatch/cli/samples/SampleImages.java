@@ -30,8 +30,45 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
 public final class SampleImages {
   private SampleImages() {}
 
-  /** An original picture of w x h for this seed. */
+  /**
+   * An original picture of w x h for this seed. Two kinds of scene alternate with the seed (a landscape, an
+   * abstract composition), so a set of pictures varies more than one template with different colours. (Periodic
+   * patterns were tried and left out: a small rotation shifts their phase everywhere, which no image signal
+   * survives, and such pictures are rare among uploads.)
+   */
   public static BufferedImage original(long seed, int w, int h) {
+    return Math.floorMod(seed, 2L) == 0 ? landscape(seed, w, h) : abstractComposition(seed, w, h);
+  }
+
+  /** Many overlapping translucent discs and bars on a radial gradient. */
+  static BufferedImage abstractComposition(long seed, int w, int h) {
+    Random r = new Random(seed);
+    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = img.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+    g.setPaint(new java.awt.RadialGradientPaint(r.nextInt(w), r.nextInt(h), Math.max(w, h) * (0.4f + r.nextFloat()),
+        new float[] {0f, 1f}, new Color[] {hsb(r, r.nextFloat(), 0.2f, 0.6f, 1f), hsb(r, r.nextFloat(), 0.2f, 0.05f, 0.4f)}));
+    g.fillRect(0, 0, w, h);
+    int n = 20 + r.nextInt(30);
+    for (int i = 0; i < n; i++) {
+      Color c = hsb(r, r.nextFloat(), 0.5f, 0.3f, 1f);
+      g.setColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), 90 + r.nextInt(150)));
+      int s = w / 30 + r.nextInt(w / 4);
+      if (r.nextBoolean()) {
+        g.fill(new Ellipse2D.Double(r.nextInt(w) - s / 2.0, r.nextInt(h) - s / 2.0, s, s));
+      } else {
+        g.rotate(r.nextDouble() * Math.PI, r.nextInt(w), r.nextInt(h));
+        g.fillRect(r.nextInt(w), r.nextInt(h), s, s / 4 + 2);
+        g.setTransform(new AffineTransform());
+      }
+    }
+    g.dispose();
+    addTexture(img, r);
+    return img;
+  }
+
+  /** A landscape: gradient sky, layered hills, a sun, shapes and lines. */
+  static BufferedImage landscape(long seed, int w, int h) {
     Random r = new Random(seed);
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
