@@ -23,6 +23,42 @@ public final class Settings {
 
   private Settings() {}
 
+  /**
+   * A service main's command line: {@code [--config FILE] [key=value ...] [--help]}.
+   *
+   * @param configFile the {@code --config} file, or null
+   * @param overrides {@code key=value} arguments, in order
+   * @param help whether {@code --help} / {@code -h} was given
+   */
+  public record Args(Path configFile, Map<String, String> overrides, boolean help) {
+    /** Parses the arguments; an unexpected one is an {@link IllegalArgumentException} naming it. */
+    public static Args parse(String... args) {
+      Path file = null;
+      Map<String, String> overrides = new LinkedHashMap<>();
+      boolean help = false;
+      for (int i = 0; i < args.length; i++) {
+        String a = args[i];
+        if (a.equals("--config") && i + 1 < args.length) {
+          file = Path.of(args[++i]);
+        } else if (a.equals("--help") || a.equals("-h")) {
+          help = true;
+        } else if (a.indexOf('=') > 0) {
+          int eq = a.indexOf('=');
+          overrides.put(a.substring(0, eq).strip(), a.substring(eq + 1).strip());
+        } else {
+          throw new IllegalArgumentException("unexpected argument '" + a
+              + "' (want --config FILE, key=value or --help)");
+        }
+      }
+      return new Args(file, java.util.Collections.unmodifiableMap(overrides), help);
+    }
+
+    /** File, environment and these overrides merged (see {@link Settings#load}). */
+    public Map<String, String> load(Map<String, String> env) {
+      return Settings.load(configFile, env, overrides);
+    }
+  }
+
   /** Merges file, environment and overrides into one map of raw strings. */
   public static Map<String, String> load(Path file, Map<String, String> env, Map<String, String> overrides) {
     Map<String, String> out = new LinkedHashMap<>();

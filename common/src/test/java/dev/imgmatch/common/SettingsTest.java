@@ -43,4 +43,15 @@ class SettingsTest {
     assertThatThrownBy(() -> Settings.readFile(dir.resolve("nope.properties"))).hasMessageContaining("nope.properties")
         .hasMessageContaining("does not exist");
   }
+
+  @Test
+  void serviceCommandLinesParseConfigOverridesAndHelp() {
+    Settings.Args a = Settings.Args.parse("--config", "svc.properties", "http.port=9090", "kafka.sasl.jaas.config=x=y");
+    assertThat(a.configFile()).isEqualTo(Path.of("svc.properties"));
+    assertThat(a.overrides()).containsExactly(Map.entry("http.port", "9090"), Map.entry("kafka.sasl.jaas.config", "x=y"));
+    assertThat(a.help()).isFalse();
+    assertThat(Settings.Args.parse("-h").help()).isTrue();
+    assertThatThrownBy(() -> Settings.Args.parse("--verbose")).hasMessageContaining("'--verbose'");
+    assertThatThrownBy(() -> Settings.Args.parse("=x")).hasMessageContaining("'=x'");
+  }
 }

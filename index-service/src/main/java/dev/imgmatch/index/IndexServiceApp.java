@@ -1,8 +1,6 @@
 package dev.imgmatch.index;
 
 import dev.imgmatch.common.Settings;
-import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -30,27 +28,22 @@ public final class IndexServiceApp {
   }
 
   static int run(String[] args) throws InterruptedException {
-    Path file = null;
-    Map<String, String> overrides = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("--config") && i + 1 < args.length) {
-        file = Path.of(args[++i]);
-      } else if (a.equals("--help") || a.equals("-h")) {
-        System.out.println("usage: java -jar imgmatch-index-service.jar [--config FILE] [key=value ...]\n"
-            + "settings (defaults < file < IMGMATCH_* environment, e.g. IMGMATCH_HTTP_PORT=9090 < arguments):");
-        IndexServiceConfig.main(new String[0]);
-        return 0;
-      } else if (a.contains("=")) {
-        overrides.put(a.substring(0, a.indexOf('=')).strip(), a.substring(a.indexOf('=') + 1).strip());
-      } else {
-        System.err.println("index-service: unexpected argument '" + a + "' (want --config FILE or key=value)");
-        return 2;
-      }
+    Settings.Args a;
+    try {
+      a = Settings.Args.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("index-service: " + e.getMessage());
+      return 2;
+    }
+    if (a.help()) {
+      System.out.println("usage: java -jar imgmatch-index-service.jar [--config FILE] [key=value ...]\n"
+          + "settings (defaults < file < IMGMATCH_* environment, e.g. IMGMATCH_HTTP_PORT=9090 < arguments):");
+      IndexServiceConfig.main(new String[0]);
+      return 0;
     }
     IndexServiceConfig cfg;
     try {
-      Map<String, String> values = Settings.load(file, System.getenv(), overrides);
+      Map<String, String> values = a.load(System.getenv());
       configureLogging(values.getOrDefault(IndexServiceConfig.LOG_FORMAT, "json")); // before the first logger
       cfg = new IndexServiceConfig(values);
     } catch (ConfigException | IllegalArgumentException e) {

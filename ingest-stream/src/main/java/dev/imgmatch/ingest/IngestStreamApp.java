@@ -10,11 +10,9 @@ import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -180,26 +178,20 @@ public final class IngestStreamApp implements AutoCloseable {
   }
 
   static int run(String[] args) throws InterruptedException {
-    Path file = null;
-    Map<String, String> overrides = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--config") && i + 1 < args.length) {
-        file = Path.of(args[++i]);
-      } else if (args[i].equals("--help") || args[i].equals("-h")) {
-        System.out.print(usage());
-        return 0;
-      } else if (args[i].contains("=")) {
-        int eq = args[i].indexOf('=');
-        overrides.put(args[i].substring(0, eq).strip(), args[i].substring(eq + 1).strip());
-      } else {
-        System.err.println("usage: IngestStreamApp [--config FILE] [key=value ...] (--help lists the settings);"
-            + " unexpected '" + args[i] + "'");
-        return 2;
-      }
+    Settings.Args a;
+    try {
+      a = Settings.Args.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("ingest-stream: " + e.getMessage());
+      return 2;
+    }
+    if (a.help()) {
+      System.out.print(usage());
+      return 0;
     }
     IngestConfig cfg;
     try {
-      Map<String, String> values = Settings.load(file, System.getenv(), overrides);
+      Map<String, String> values = a.load(System.getenv());
       configureLogging(values.getOrDefault(IngestConfig.LOG_FORMAT, "json")); // before the first logger
       cfg = new IngestConfig(values);
     } catch (ConfigException | IllegalArgumentException e) {

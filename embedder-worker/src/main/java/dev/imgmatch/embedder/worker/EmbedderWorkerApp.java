@@ -4,9 +4,7 @@ import dev.imgmatch.common.ServiceEndpoint;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.embedder.Embedder;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -35,22 +33,21 @@ public final class EmbedderWorkerApp {
   }
 
   static int run(String[] args) throws Exception {
-    Path file = null;
-    Map<String, String> overrides = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--config") && i + 1 < args.length) {
-        file = Path.of(args[++i]);
-      } else if (args[i].contains("=")) {
-        int eq = args[i].indexOf('=');
-        overrides.put(args[i].substring(0, eq).strip(), args[i].substring(eq + 1).strip());
-      } else {
-        System.err.println("usage: EmbedderWorkerApp [--config FILE] [key=value ...]; unknown argument " + args[i]);
-        return 2;
-      }
+    Settings.Args a;
+    try {
+      a = Settings.Args.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("embedder-worker: " + e.getMessage());
+      return 2;
+    }
+    if (a.help()) {
+      System.out.println("usage: java -jar imgmatch-embedder-worker.jar [--config FILE] [key=value ...]; settings: "
+          + "docs/modules/embedder-worker.md#settings (defaults < file < IMGMATCH_* environment < arguments)");
+      return 0;
     }
     Map<String, String> values;
     try {
-      values = Settings.load(file, System.getenv(), overrides);
+      values = a.load(System.getenv());
     } catch (RuntimeException e) {
       System.err.println("embedder-worker: invalid settings: " + e.getMessage());
       return 2;
