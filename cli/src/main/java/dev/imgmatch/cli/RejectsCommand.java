@@ -2,6 +2,7 @@ package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.Reject;
 import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.common.KafkaOptions;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import java.nio.charset.StandardCharsets;

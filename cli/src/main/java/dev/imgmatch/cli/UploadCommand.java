@@ -2,6 +2,7 @@ package dev.imgmatch.cli;
 
 import dev.imgmatch.cli.stack.Uploader;
 import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.common.KafkaOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,13 +1,15 @@
-package dev.imgmatch.cli;
+package dev.imgmatch.common;
 
-import dev.imgmatch.common.Settings;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
-/** Options every command that talks to Kafka shares (a picocli mixin). */
+/**
+ * The Kafka connection options every {@code ./imgmatch} client command shares, as a picocli mixin: bootstrap
+ * servers, topic prefix and a file of extra client settings (security), with the same environment defaults.
+ */
 public final class KafkaOptions {
   @Option(names = {"-b", "--bootstrap"}, defaultValue = "${env:IMGMATCH_BOOTSTRAP:-localhost:9092}",
       description = "Kafka bootstrap servers (default: $IMGMATCH_BOOTSTRAP, else ${DEFAULT-VALUE}; `./imgmatch up` prints it).")
