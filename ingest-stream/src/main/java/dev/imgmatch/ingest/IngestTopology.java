@@ -3,13 +3,16 @@ package dev.imgmatch.ingest;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.TopicNameExtractor;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -37,6 +40,9 @@ public final class IngestTopology {
   static final String PREPARED_SINK = "prepared-sink";
   static final String ALERTS_SINK = "match-alerts-sink";
   static final String REJECTS_SINK = "rejects-sink";
+  static final String REPLIES_SINK = "query-replies-sink";
+  /** Header naming the reply topic of a rejected query's REJECTED reply (the sink routes by it). */
+  static final String REPLY_TOPIC_HEADER = "imgmatch.reply-topic";
 
   private IngestTopology() {}
 
@@ -67,14 +73,21 @@ public final class IngestTopology {
     Topology t = new Topology();
     t.addSource(UPLOADS_SOURCE, bytesIn, bytesIn, topics.uploads().name());
     t.addProcessor(PREPARE_UPLOAD, () -> new PrepareProcessor(PrepareProcessor.Input.UPLOADS, topics, preparer,
-        references, uploadRejects, counters, clock, BY_SHA_SINK, cfg.uploadViews()), UPLOADS_SOURCE);
+        references, uploadRejects, counters, clock, BY_SHA_SINK, cfg.uploadViews(), null), UPLOADS_SOURCE);
     t.addSink(BY_SHA_SINK, bySha, bytesOut, bytesOut, PREPARE_UPLOAD);
     t.addSink(REJECTS_SINK + "-upload", topics.rejects().name(), bytesOut, bytesOut, PREPARE_UPLOAD);
 
     t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
     t.addProcessor(PREPARE_QUERY, () -> new PrepareProcessor(PrepareProcessor.Input.QUERIES, topics, preparer,
-        references, queryRejects, counters, clock, PREPARED_SINK + "-query", cfg.queryViews()), QUERIES_SOURCE);
+        references, queryRejects, counters, clock, PREPARED_SINK + "-query", cfg.queryViews(), REPLIES_SINK),
+        QUERIES_SOURCE);
     t.addSink(PREPARED_SINK + "-query", topics.prepared().name(), bytesOut, bytesOut, PREPARE_QUERY);
+    // REJECTED replies to image queries ingest cannot use, on the topic each query names
+    TopicNameExtractor<byte[], byte[]> replyTopic = (k, v, ctx) -> {
+      Header h = ctx.headers().lastHeader(REPLY_TOPIC_HEADER);
+      return h == null ? topics.queryReplies().name() : new String(h.value(), StandardCharsets.UTF_8);
+    };
+    t.addSink(REPLIES_SINK, replyTopic, bytesOut, bytesOut, PREPARE_QUERY);
     t.addSink(REJECTS_SINK + "-query", topics.rejects().name(), bytesOut, bytesOut, PREPARE_QUERY);
 
     t.addSource(BY_SHA_SOURCE, bytesIn, bytesIn, bySha);

@@ -8,7 +8,10 @@ import dev.imgmatch.avro.Pdq256;
 import dev.imgmatch.avro.PdqHash;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.avro.Purpose;
+import dev.imgmatch.avro.QueryParams;
+import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.QueryRequest;
+import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.avro.Sha256;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
@@ -16,9 +19,12 @@ import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -42,12 +48,16 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private final Clock clock;
   private final String next;
   private final List<String> viewNames;
+  private final String repliesSink;
   private ProcessorContext<byte[], byte[]> context;
   private int imageBytes; // size of the image of the record in progress (metrics)
+  private QueryRequest query; // the query in progress, once decoded (to answer it when it is rejected)
 
   PrepareProcessor(Input input, Topics topics, ImagePreparer preparer, ReferenceResolver references,
-      RejectSink rejects, IngestCounters counters, Clock clock, String next, List<String> viewNames) {
+      RejectSink rejects, IngestCounters counters, Clock clock, String next, List<String> viewNames,
+      String repliesSink) {
     this.input = input;
+    this.repliesSink = repliesSink;
     this.topics = topics;
     this.preparer = preparer;
     this.references = references;
@@ -65,6 +75,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    query = null;
     try {
       long t0 = System.nanoTime();
       PreparedImage out = input == Input.UPLOADS ? upload(record.value()) : query(record.value());
@@ -83,9 +94,42 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       rejects.reject(context, record, e.reasonCode(), e.getMessage(), e);
     } catch (ImageRejectedException e) {
       rejects.reject(context, record, e.reason().name(), e.getMessage(), e.getCause());
+      answerRejected(record, e.reason().name() + ": " + e.getMessage());
     } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
       rejects.internalError(context, record, e);
+      answerRejected(record, "ingest-stream failed on the query: " + e);
     }
+  }
+
+  /**
+   * A rejected image query is answered at once with a REJECTED reply on the topic it names, so that its client
+   * learns why instead of waiting for its timeout. (A record too broken to decode has no query id or reply topic
+   * to answer; it goes to the rejects topic only.)
+   */
+  private void answerRejected(Record<byte[], byte[]> record, String error) {
+    if (input != Input.QUERIES || query == null || repliesSink == null || query.getQueryId().isBlank()) {
+      return;
+    }
+    QueryParams params = query.getParams();
+    Topic<String, QueryReply> replies = topics.queryReplies();
+    String named = params.getReplyTopic();
+    if (named != null && !named.isBlank()) {
+      replies = replies.withName(named);
+    }
+    long now = clock.millis();
+    QueryReply reply = QueryReply.newBuilder()
+        .setQueryId(query.getQueryId())
+        .setTenant(query.getTenant())
+        .setStatus(ReplyStatus.REJECTED)
+        .setError(error)
+        .setTookMs(Math.max(0, now - params.getRequestedAtMs()))
+        .setRepliedAtMs(now)
+        .build();
+    Headers headers = new RecordHeaders().add(IngestTopology.REPLY_TOPIC_HEADER,
+        replies.name().getBytes(StandardCharsets.UTF_8));
+    context.forward(new Record<>(replies.serializeKey(query.getQueryId()), replies.serializeValue(reply),
+        record.timestamp(), headers), repliesSink);
+    counters.increment("query.rejected.replied");
   }
 
   private PreparedImage upload(byte[] value) throws ImageRejectedException {
@@ -101,6 +145,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
 
   private PreparedImage query(byte[] value) throws ImageRejectedException {
     QueryRequest q = decodeValue(topics.queries(), value);
+    query = q;
     requireIdAndTenant("queryId", q.getQueryId(), q.getTenant());
     byte[] bytes;
     if (q.getTarget() instanceof InlineImage inline) {

@@ -12,8 +12,10 @@ import dev.imgmatch.avro.PixelEncoding;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.avro.Purpose;
 import dev.imgmatch.avro.QueryParams;
+import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.QueryRequest;
 import dev.imgmatch.avro.Reject;
+import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.ingest.pdq.PdqHash;
 import dev.imgmatch.schemas.Topics;
 import java.nio.ByteBuffer;
@@ -253,6 +255,27 @@ class IngestTopologyTest {
     });
     assertThat(counters.get("query.skipped")).isEqualTo(1);
     assertThat(alerts.isEmpty()).isTrue();
+    // the rejected query is answered at once (REJECTED, with the reason), not left to its client's timeout
+    TestOutputTopic<byte[], byte[]> replies = driver.createOutputTopic(topics.queryReplies().name(),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    assertThat(replies.readRecordsToList()).singleElement().satisfies(r -> {
+      assertThat(topics.queryReplies().deserializeKey(r.key())).isEqualTo("q3");
+      QueryReply reply = topics.queryReplies().deserializeValue(r.value());
+      assertThat(reply.getStatus()).isEqualTo(ReplyStatus.REJECTED);
+      assertThat(reply.getError()).contains("CORRUPT_IMAGE");
+      assertThat(reply.getTenant()).isEqualTo("acme");
+      assertThat(reply.getTookMs()).isEqualTo(7);
+    });
+    // ... on the topic the query names
+    QueryParams own = QueryParams.newBuilder(params).setReplyTopic("t.my-replies").build();
+    QueryRequest tiny = QueryRequest.newBuilder().setQueryId("q4").setTenant("acme")
+        .setTarget(new InlineImage(ByteBuffer.wrap(TestImages.jpeg(8, 8, 1)), null)).setParams(own).build();
+    queries.pipeInput(topics.queries().serializeKey("q4"), topics.queries().serializeValue(tiny));
+    TestOutputTopic<byte[], byte[]> mine = driver.createOutputTopic("t.my-replies", new ByteArrayDeserializer(),
+        new ByteArrayDeserializer());
+    assertThat(mine.readRecordsToList()).singleElement().satisfies(r ->
+        assertThat(topics.queryReplies().deserializeValue(r.value()).getError()).contains("IMAGE_TOO_SMALL"));
+    assertThat(replies.isEmpty()).isTrue();
   }
 
   @Test
