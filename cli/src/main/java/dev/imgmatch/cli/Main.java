@@ -41,7 +41,8 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.addSubcommand("help", new CommandLine.HelpCommand());
-    List<Object> commands = new ArrayList<>(List.of(new DemoCommand(), new UpCommand(), new ScanCommand(), new dev.imgmatch.cli.eval.EvalCommand(), new BrokerCommand(), new TopicsCommand(),
+    List<Object> commands = new ArrayList<>(List.of(new DemoCommand(), new UpCommand(), new ScanCommand(), new dev.imgmatch.cli.eval.EvalCommand(),
+        new dev.imgmatch.cli.eval.CalibrateCommand(), new BrokerCommand(), new TopicsCommand(),
         new UploadCommand(), new AlertsCommand(), new RejectsCommand()));
     List<CliCommand> discovered = new ArrayList<>();
     ServiceLoader.load(CliCommand.class).forEach(discovered::add);

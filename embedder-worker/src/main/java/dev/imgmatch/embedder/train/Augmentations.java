@@ -59,15 +59,26 @@ public final class Augmentations {
 
   /** A random chain of 1-3 edits, then (usually) a JPEG re-encode at quality 30-90. */
   public static BufferedImage randomChain(BufferedImage base, Random rnd) {
+    return randomEdit(base, rnd).image();
+  }
+
+  /** An edited picture and the families of its edits, in order, e.g. {@code crop_heavy+text+jpeg_reencode}. */
+  public record Edited(BufferedImage image, String families) {}
+
+  /** {@link #randomChain} (same draws from {@code rnd}), naming the edits. */
+  public static Edited randomEdit(BufferedImage base, Random rnd) {
     int edits = rnd.nextBoolean() ? 1 : 2 + rnd.nextInt(2);
     BufferedImage img = base;
+    List<String> names = new ArrayList<>();
     for (int e = 0; e < edits; e++) {
-      img = edit(img, Family.values()[rnd.nextInt(Family.values().length)], rnd);
+      Family f = Family.values()[rnd.nextInt(Family.values().length)];
+      img = edit(img, f, rnd);
+      names.add(f.name().toLowerCase(java.util.Locale.ROOT));
     }
     if (rnd.nextInt(4) != 0) {
       img = jpeg(img, 30 + rnd.nextInt(61));
     }
-    return img;
+    return new Edited(img, String.join("+", names));
   }
 
   /** One edit of the given family with random parameters. */
