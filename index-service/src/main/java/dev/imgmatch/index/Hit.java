@@ -8,11 +8,22 @@ import java.util.Map;
  *
  * @param pdqDistance smallest Hamming distance over the probe's hashes; null when either PDQ is below quality
  * @param cosine best cosine over the probe's vectors; null when the image has no vector of the probe's version
- * @param score combined score by {@link MatchPolicy#score}
+ * @param similarity the fused similarity of the pair by {@link MatchPolicy#score}, on its own
+ * @param score the decision score: {@code similarity} less the margin term against the best competing work
+ *     ({@link MatchPolicy#rank}); equal to {@code similarity} until ranked
+ * @param sha256 the indexed image's SHA-256 (to tell copies of one work apart from different works)
+ * @param pdq its PDQ hash, or null when absent or below the minimum quality
+ * @param vector its stored descriptor of the probe's model version, or null
  */
 public record Hit(String uid, String imageId, String tenant, String collection, String source,
     Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,
-    double score, int shard) {
+    double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector) {
+
+  /** The same hit with another decision score. */
+  public Hit withScore(double s) {
+    return new Hit(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine,
+        similarity, s, shard, sha256, pdq, vector);
+  }
 
   public MatchedImage toAvro() {
     return MatchedImage.newBuilder()

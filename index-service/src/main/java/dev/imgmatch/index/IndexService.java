@@ -696,7 +696,7 @@ public final class IndexService implements AutoCloseable {
             .orElseThrow(() -> new InvalidRecordException(Records.INVALID_QUERY,
                 "image '" + t.getImageId() + "' is not indexed for tenant " + q.getTenant()));
         return new Probe(img.modelVersion(), List.of(img.vector()), List.of(img.pdq()), img.pdqQuality(),
-            img.sha256(), f.excluding(img.uid()), params.getK());
+            img.sha256(), f.excluding(img.uid()), searchK(params));
       }
       VectorTarget v = (VectorTarget) target;
       Map<String, Integer> versions = shards.modelVersions();
@@ -710,7 +710,7 @@ public final class IndexService implements AutoCloseable {
         throw new InvalidRecordException(Records.INVALID_QUERY, "query " + q.getQueryId() + ": vector dimension "
             + vec.length + ", model version " + v.getModelVersion() + " has " + dim);
       }
-      return new Probe(v.getModelVersion(), List.of(vec), List.of(), 0, null, f, params.getK());
+      return new Probe(v.getModelVersion(), List.of(vec), List.of(), 0, null, f, searchK(params));
     });
   }
 
@@ -734,7 +734,15 @@ public final class IndexService implements AutoCloseable {
       return;
     }
     answer(e.getId(), e.getTenant(), params, r,
-        () -> Records.probeOf(e, Records.filterOf(e.getTenant(), params, policy.sharedCollections()), params.getK()));
+        () -> Records.probeOf(e, Records.filterOf(e.getTenant(), params, policy.sharedCollections()), searchK(params)));
+  }
+
+  /**
+   * Neighbours examined per view for a query: what it asks for, but never fewer than {@code match.knn.k}, so that
+   * the margin of the best result is taken against its real competitors (the reply is cut to k).
+   */
+  private int searchK(QueryParams params) {
+    return Math.max(params.getK(), policy.knnK());
   }
 
   private static boolean expired(QueryParams p) {

@@ -47,6 +47,9 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String PDQ_MAX_DISTANCE = "match.pdq.max.distance";
   public static final String PDQ_MIN_QUALITY = "match.pdq.min.quality";
   public static final String FUSION_PDQ_WEIGHT = "match.fusion.pdq.weight";
+  public static final String MARGIN_WEIGHT = "match.margin.weight";
+  public static final String MARGIN_FLOOR = "match.margin.floor";
+  public static final String DUPLICATE_COSINE = "match.margin.duplicate.cosine";
   public static final String MATCH_THRESHOLD = "match.threshold";
   public static final String REVIEW_THRESHOLD = "match.review.threshold";
   /** Settings of the old per-signal scale, refused with a pointer to their replacement. */
@@ -116,11 +119,20 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(FUSION_PDQ_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_FUSION_PDQ_WEIGHT, Range.between(0.0, 1.0),
           Importance.MEDIUM, "beta of the fused score max(min(1, cos + beta*clip(1 - d/128, 0, 1)), pdq_map, exact):"
               + " how much PDQ similarity nudges the best descriptor cosine (docs/modules/index-service.md).")
+      .define(MARGIN_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_MARGIN_WEIGHT, Range.between(0.0, 1.0),
+          Importance.MEDIUM, "m of the decision score similarity - m * (similarity of the best competing work, at"
+              + " least match.margin.floor); 0 = decide on the similarity alone (docs/modules/index-service.md).")
+      .define(MARGIN_FLOOR, Type.DOUBLE, MatchPolicy.DEFAULT_MARGIN_FLOOR, Range.between(0.0, 1.0),
+          Importance.LOW, "Least competitor similarity assumed (about what unrelated pictures score), so that a"
+              + " nearly empty index does not make a weak candidate look unique.")
+      .define(DUPLICATE_COSINE, Type.DOUBLE, MatchPolicy.DEFAULT_DUPLICATE_COSINE, Range.between(-1.0, 1.0),
+          Importance.LOW, "Descriptor cosine at or above which two indexed images are copies of one work and do not"
+              + " compete in the margin (equal SHA-256 or PDQ within match.pdq.max.distance also count).")
       .define(MATCH_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_MATCH_THRESHOLD, Range.between(0.0, 1.0),
-          Importance.HIGH, "Fused score at or above which the decision is MATCH. Calibrate on held-out data (the"
-              + " embedder's train output), never on the queries you evaluate with.")
+          Importance.HIGH, "Decision score (similarity less the margin) at or above which the decision is MATCH."
+              + " Calibrate on held-out data (./imgmatch calibrate), never on the queries you evaluate with.")
       .define(REVIEW_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_REVIEW_THRESHOLD, Range.between(0.0, 1.0),
-          Importance.HIGH, "Fused score at or above which the decision is REVIEW (at most match.threshold).")
+          Importance.HIGH, "Decision score at or above which the decision is REVIEW (at most match.threshold).")
       .define(ALERT_MIN_DECISION, Type.STRING, "MATCH", ValidString.in("MATCH", "REVIEW"), Importance.MEDIUM,
           "Weakest decision that raises an alert (REVIEW also alerts at match.review.threshold).")
       .define(MAX_ALERT_MATCHES, Type.INT, 10, Range.between(1, 1000), Importance.LOW,

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -184,7 +183,8 @@ public final class LocalShards implements Closeable {
 
   /**
    * Every local shard's hits plus the images upserted since the last refresh (exact brute force over those few),
-   * best combined score first (ties: newer first, then id). Images deleted since the last refresh are left out.
+   * ranked by {@link MatchPolicy#rank} (decision score after the margin against the
+   * best competing work). Images deleted since the last refresh are left out.
    */
   public List<Hit> search(Probe p, MatchPolicy policy) throws IOException {
     Map<String, Hit> byUid = new HashMap<>();
@@ -204,11 +204,7 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(recentDeletes.keySet());
-    List<Hit> all = new ArrayList<>(byUid.values());
-    all.sort(Comparator.comparingDouble(Hit::score).reversed()
-        .thenComparing(Comparator.comparingLong(Hit::submittedAtMs).reversed())
-        .thenComparing(Hit::uid));
-    return all;
+    return policy.rank(new ArrayList<>(byUid.values()));
   }
 
   private static Hit recentHit(Recent r, Probe p, MatchPolicy policy) {
@@ -237,8 +233,11 @@ public final class LocalShards implements Closeable {
     if (!exact && (pdq == null || pdq > policy.pdqMaxDistance()) && cosine == null) {
       return null;
     }
+    double score = policy.score(exact, pdq, cosine);
     return new Hit(img.uid(), img.imageId(), img.tenant(), img.collection(), img.source(), img.attributes(),
-        img.submittedAtMs(), exact, pdq, cosine, policy.score(exact, pdq, cosine), r.shard());
+        img.submittedAtMs(), exact, pdq, cosine, score, score, r.shard(), img.sha256(),
+        policy.pdqUsable(img.pdqQuality()) ? img.pdq() : null,
+        img.modelVersion().equals(p.modelVersion()) ? img.vector() : null);
   }
 
   /** Images upserted since the last refresh (not yet in the searchers). */

@@ -608,20 +608,20 @@ public final class ShardIndex implements Closeable {
       pdqDistance = best;
     }
     Float cosine = null;
-    if (field != null && !p.vectors().isEmpty()) {
-      float[] v = vectorOf(r, field, local);
-      if (v != null) {
-        float best = -2;
-        for (float[] q : p.vectors()) {
-          best = Math.max(best, VectorUtil.dotProduct(q, v));
-        }
-        cosine = best;
+    float[] v = field == null ? null : vectorOf(r, field, local);
+    if (v != null && !p.vectors().isEmpty()) {
+      float best = -2;
+      for (float[] q : p.vectors()) {
+        best = Math.max(best, VectorUtil.dotProduct(q, v));
       }
+      cosine = best;
     }
     double score = policy.score(exact, pdqDistance, cosine);
+    byte[] comparablePdq = pdq != null && policy.pdqUsable((int) qualityOf(r, local)) ? pdq : null;
     return new Hit(d.get(Fields.UID), d.get(Fields.IMAGE_ID), d.get(Fields.TENANT), d.get(Fields.COLLECTION),
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)),
-        d.getField(Fields.SUBMITTED_MS).numericValue().longValue(), exact, pdqDistance, cosine, score, shard);
+        d.getField(Fields.SUBMITTED_MS).numericValue().longValue(), exact, pdqDistance, cosine, score, score, shard,
+        bytes(d.getBinaryValue(Fields.SHA256)), comparablePdq, v);
   }
 
   private static byte[] pdqOf(LeafReader r, int local) throws IOException {

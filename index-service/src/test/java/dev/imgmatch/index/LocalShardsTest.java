@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Several real shards on disk: searches span them and see every upsert and deletion at once. */
 class LocalShardsTest {
   static final MatchPolicy POLICY = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,uploads"), Set.of(),
-      31, 50, 0.9, 0.8, Decision.REVIEW, 10, 10);
+      31, 50, 0.6, 0.5, Decision.REVIEW, 10, 10); // decision scores: similarity less the margin
 
   @TempDir
   Path dir;

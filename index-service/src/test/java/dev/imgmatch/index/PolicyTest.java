@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** Pure logic: rules, score fusion, decisions, alerts, settings cross-checks. */
 class PolicyTest {
   static final MatchPolicy P = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,banned;scan:scan"),
-      Set.of(), 31, 50, 0.1, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of("protected", "banned"));
+      Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of("protected", "banned"));
 
   @Test
   void rulesParseAndNameTheirMistakes() {
@@ -49,7 +49,8 @@ class PolicyTest {
     assertThat(P.score(false, 10, 0.3f)).isCloseTo(1 - 0.2 * 10 / 31.0, e);
     assertThat(P.score(false, null, -0.5f)).isZero();
     // the weight is a setting
-    MatchPolicy beta0 = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.0, 0.6, 0.5, Decision.MATCH, 10, 10, Set.of());
+    MatchPolicy beta0 = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.0, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH,
+        10, 10, Set.of());
     assertThat(beta0.score(false, 64, 0.5f)).isCloseTo(0.5, e);
     // decisions on the fused score: MATCH >= 0.6, REVIEW >= 0.5
     assertThat(P.decide(0.6)).isEqualTo(Decision.MATCH);
@@ -62,7 +63,7 @@ class PolicyTest {
     assertThat(P.alerts(Decision.REVIEW)).isTrue();
     assertThat(beta0.alerts(Decision.REVIEW)).isFalse();
     assertThat(beta0.alerts(Decision.MATCH)).isTrue();
-    assertThatThrownBy(() -> new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.5, 0.6, Decision.MATCH, 10, 10,
+    assertThatThrownBy(() -> new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.5, 0.6, Decision.MATCH, 10, 10,
         Set.of())).hasMessageContaining("review threshold");
   }
 
@@ -99,12 +100,72 @@ class PolicyTest {
     again.setExactDuplicateOf("p1");
     assertThat(Alerts.alertFor(again, List.of(hit("p1", "protected", true, 0, 1f)), P, 9)).isPresent();
     // nothing on the fast path: every exact pair is index-service's to report
-    MatchPolicy none = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of());
+    MatchPolicy none = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of());
     ImageEmbedding up = ItSupport.embedding("u", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);
     up.setExactDuplicateOf("orig");
     assertThat(Alerts.alertFor(up, List.of(hit("orig", true, 0, 1f)), none, 9)).isPresent();
     assertThat(new IndexServiceConfig(Map.of()).policy().exactFastPathCollections())
         .containsExactlyInAnyOrder("protected", "banned");
+  }
+
+  @Test
+  void theDecisionScoreIsTheMarginOverTheBestCompetingWork() {
+    org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-6);
+    float[] a = unit(1, 0, 0);
+    float[] b = unit(0, 1, 0);
+    float[] c = unit(0, 0, 1);
+    // one work stands out: 0.9 - 0.75 * 0.5; the runner-up is judged against the best: 0.5 - 0.75 * 0.9 -> 0
+    List<Hit> ranked = P.rank(List.of(work("second", 0.5, b, 2), work("best", 0.9, a, 1), work("third", 0.3, c, 3)));
+    assertThat(ranked).extracting(Hit::imageId).containsExactly("best", "second", "third");
+    assertThat(ranked.get(0).score()).isCloseTo(0.9 - 0.75 * 0.5, e);
+    assertThat(ranked.get(0).similarity()).isCloseTo(0.9, e);
+    assertThat(ranked.get(1).score()).isZero();
+    // two works about as similar: neither stands out (the ambiguity a decision must not resolve by a coin toss)
+    List<Hit> tie = P.rank(List.of(work("x", 0.8, a, 1), work("y", 0.78, b, 2)));
+    assertThat(tie.get(0).score()).isCloseTo(0.8 - 0.75 * 0.78, e);
+    assertThat(P.decide(tie.get(0).score())).isNull();
+    // two copies of one work in the index do not compete: by descriptor, by PDQ, by bytes
+    float[] nearA = unit(1, 0.2f, 0);
+    List<Hit> dup = P.rank(List.of(work("v1", 0.9, a, 1), work("v2", 0.88, nearA, 2), work("other", 0.4, b, 3)));
+    assertThat(dup).extracting(Hit::imageId).containsExactly("v1", "v2", "other");
+    assertThat(dup.get(0).score()).isCloseTo(0.9 - 0.75 * 0.4, e);
+    assertThat(dup.get(1).score()).isCloseTo(0.88 - 0.75 * 0.4, e);
+    assertThat(P.decide(dup.get(1).score())).as("a copy of either version alerts").isNotNull();
+    byte[] h = new byte[32];
+    byte[] hNear = h.clone();
+    hNear[0] = 0b111; // 3 bits away
+    byte[] sha = new byte[32];
+    Hit p1 = withHashes(work("p1", 0.9, a, 1), null, h);
+    Hit p2 = withHashes(work("p2", 0.85, b, 2), null, hNear);
+    Hit s1 = withHashes(work("s1", 0.9, a, 1), sha, null);
+    Hit s2 = withHashes(work("s2", 0.85, c, 2), sha.clone(), null);
+    assertThat(P.sameWork(p1, p2)).isTrue();
+    assertThat(P.sameWork(s1, s2)).isTrue();
+    assertThat(P.sameWork(work("u", 0.5, a, 1), work("w", 0.5, b, 1))).isFalse();
+    // alone in the index: judged against the floor (0.25), not against nothing
+    assertThat(P.rank(List.of(work("only", 0.6, a, 1))).get(0).score()).isCloseTo(0.6 - 0.75 * 0.25, e);
+    // weight 0: the similarity decides
+    assertThat(beta(0).rank(List.of(work("x", 0.8, a, 1), work("y", 0.78, b, 2))).get(0).score()).isCloseTo(0.8, e);
+    assertThatThrownBy(() -> beta(1.5)).hasMessageContaining("margin");
+  }
+
+  private static MatchPolicy beta(double m) {
+    return new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, m, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10, 10, Set.of());
+  }
+
+  private static float[] unit(float... v) {
+    float n = (float) Math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    return new float[] {v[0] / n, v[1] / n, v[2] / n};
+  }
+
+  private static Hit work(String id, double similarity, float[] vector, long at) {
+    return new Hit(IndexedImage.uid("t", id), id, "t", "protected", null, Map.of(), at, false, null, null,
+        similarity, similarity, 0, null, null, vector);
+  }
+
+  private static Hit withHashes(Hit h, byte[] sha, byte[] pdq) {
+    return new Hit(h.uid(), h.imageId(), h.tenant(), h.collection(), h.source(), h.attributes(), h.submittedAtMs(),
+        false, null, null, h.similarity(), h.score(), 0, sha, pdq, h.vector());
   }
 
   private static Hit hit(String id, boolean exact, Integer pdq, Float cos) {
@@ -113,7 +174,7 @@ class PolicyTest {
 
   private static Hit hit(String id, String collection, boolean exact, Integer pdq, Float cos) {
     return new Hit(IndexedImage.uid("t", id), id, "t", collection, null, Map.of(), 1, exact, pdq, cos,
-        P.score(exact, pdq, cos), 0);
+        P.score(exact, pdq, cos), P.score(exact, pdq, cos), 0, null, null, null);
   }
 
   @Test
