@@ -40,7 +40,9 @@ import org.apache.lucene.util.VectorUtil;
  * </pre>
  * Options: --n N, --dim D (256), --queries Q (1000), --k K (10), --candidates C (100), --formats list,
  * --threads T indexing threads (2), --merge true|false (force-merge to one segment before querying),
- * --dir DIR (scratch, deleted), --seed S, --nrt true|false (upload-to-searchable phase), --pdq true|false.
+ * --dir DIR (scratch, deleted), --seed S, --nrt true|false (upload-to-searchable phase), --pdq true|false,
+ * --reuse true (query the shard a previous run with the same --n/--seed/format left in --dir, committed and merged,
+ * instead of indexing again: the 1M index takes ~30 min to build; the directory is then kept).
  */
 public final class IndexBenchmark {
   private IndexBenchmark() {}
@@ -53,6 +55,7 @@ public final class IndexBenchmark {
     o.put("nrt-rate", "1000");
     o.put("nrt-base", "100000");
     o.put("index", "true");
+    o.put("reuse", "false");
     o.put("dir", Path.of(System.getProperty("java.io.tmpdir"), "imgmatch-index-bench").toString());
     for (int i = 0; i + 1 < args.length; i += 2) {
       o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
@@ -83,15 +86,23 @@ public final class IndexBenchmark {
 
     for (String fname : Boolean.parseBoolean(o.get("index")) ? o.get("formats").split(",") : new String[0]) {
       VectorFormat f = VectorFormat.fromConfig(fname);
-      delete(dir);
+      boolean reuse = Boolean.parseBoolean(o.get("reuse")) && Files.isDirectory(dir.resolve("shard-0"));
+      if (!reuse) {
+        delete(dir);
+      }
       ShardIndex.Options opt = ShardIndex.Options.defaults().withFormat(f).withCandidates(candidates);
       try (ShardIndex shard = ShardIndex.open(dir, 0, opt)) {
         long ti = System.nanoTime();
-        index(shard, data, threads);
-        shard.commit("bench");
-        double indexS = (System.nanoTime() - ti) / 1e9;
+        if (reuse) {
+          System.out.printf(Locale.ROOT, "# %s: reusing the shard in %s (%d images): no indexing, no merge%n",
+              f.configName(), dir, shard.imageCount());
+        } else {
+          index(shard, data, threads);
+          shard.commit("bench");
+        }
+        double indexS = reuse ? Double.NaN : (System.nanoTime() - ti) / 1e9;
         double mergeS = 0;
-        if (Boolean.parseBoolean(o.get("merge"))) {
+        if (!reuse && Boolean.parseBoolean(o.get("merge"))) {
           long tm = System.nanoTime();
           shard.forceMerge();
           shard.commit("bench");
@@ -152,7 +163,9 @@ public final class IndexBenchmark {
     if (Boolean.parseBoolean(o.get("pdq"))) {
       pdq(dir, seed);
     }
-    delete(dir);
+    if (!Boolean.parseBoolean(o.get("reuse"))) {
+      delete(dir);
+    }
   }
 
   private static void index(ShardIndex shard, Data data, int threads) throws Exception {
