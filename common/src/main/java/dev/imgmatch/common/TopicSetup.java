@@ -21,6 +21,19 @@ public final class TopicSetup {
 
   private TopicSetup() {}
 
+  /** True when the topic exists (false also when Kafka cannot be asked within 30 s; logged). */
+  public static boolean exists(Map<String, Object> adminProps, String topic) {
+    try (Admin admin = Admin.create(adminProps)) {
+      return admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.warn("cannot list topics at {}: {}", adminProps.get("bootstrap.servers"), e.toString());
+      return false;
+    }
+  }
+
   /**
    * Creates every missing topic of {@code topics}.
    *

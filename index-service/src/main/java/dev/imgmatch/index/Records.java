@@ -64,7 +64,7 @@ public final class Records {
 
   /**
    * The probe a new upload is matched with (before it is indexed): its full vector plus every extra view it carries
-   * (e.g. a trimmed border), its PDQ plus any dihedral variants, its SHA-256. Only the full vector is ever
+   * (e.g. a trimmed border), its PDQ plus any dihedral variants and the PDQ inside a border, its SHA-256. Only the full vector is ever
    * indexed ({@link #toIndexed}); the extra views only search. An extra view that is not a usable unit vector of the
    * full view's dimension is skipped (reported to {@code skipped}) rather than costing the upload its indexing.
    */
@@ -87,10 +87,13 @@ public final class Records {
     for (Pdq256 h : e.getPdqDihedral()) {
       hashes.add(h.bytes());
     }
+    if (e.getPdqTrim() != null) {
+      hashes.add(e.getPdqTrim().getHash().bytes()); // inside a border: a bordered copy meets its original by PDQ
+    }
     return new Probe(img.modelVersion(), vectors, hashes, img.pdqQuality(), img.sha256(), filter, k);
   }
 
-  /** The probe of an embedding: full view plus extra views; PDQ plus dihedral variants. */
+  /** The probe of an embedding: full view plus extra views; PDQ plus dihedral variants and the PDQ inside a border. */
   public static Probe probeOf(ImageEmbedding e, SearchFilter filter, int k) {
     List<float[]> vectors = new ArrayList<>();
     String what = (e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? "query " : "image ") + e.getId();
@@ -108,6 +111,9 @@ public final class Records {
     }
     for (Pdq256 h : e.getPdqDihedral()) {
       hashes.add(h.bytes());
+    }
+    if (e.getPdqTrim() != null) {
+      hashes.add(e.getPdqTrim().getHash().bytes());
     }
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k);

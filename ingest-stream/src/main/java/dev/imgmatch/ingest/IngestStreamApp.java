@@ -62,7 +62,12 @@ public final class IngestStreamApp implements AutoCloseable {
           cfg.getShort(IngestConfig.TOPIC_REPLICATION));
     }
     counters.bindTo(registry);
-    Topology topology = IngestTopology.build(cfg, counters, Clock.systemUTC());
+    boolean replies = cfg.getBoolean(IngestConfig.TOPIC_CREATE) || TopicSetup.exists(cfg.adminProps(), cfg.topics().queryReplies().name());
+    if (!replies) {
+      log.warn("topic {} does not exist: rejected image queries are not answered (their clients time out)",
+          cfg.topics().queryReplies().name());
+    }
+    Topology topology = IngestTopology.build(cfg, counters, Clock.systemUTC(), replies);
     log.info("topology:\n{}", topology.describe());
     Properties props = new Properties();
     props.putAll(cfg.streamsProps());
@@ -95,7 +100,7 @@ public final class IngestStreamApp implements AutoCloseable {
   /** Every topic ingest-stream reads or writes, plus its repartition topic. */
   static List<Topic<?, ?>> topicsToCreate(Topics topics) {
     List<Topic<?, ?>> all = new ArrayList<>(List.of(topics.uploads(), topics.queries(), topics.prepared(),
-        topics.matchAlerts(), topics.rejects()));
+        topics.matchAlerts(), topics.rejects(), topics.queryReplies()));
     all.add(IngestTopology.bySha256(topics));
     return all;
   }

@@ -3,16 +3,13 @@ package dev.imgmatch.ingest;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.processor.TopicNameExtractor;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -41,8 +38,6 @@ public final class IngestTopology {
   static final String ALERTS_SINK = "match-alerts-sink";
   static final String REJECTS_SINK = "rejects-sink";
   static final String REPLIES_SINK = "query-replies-sink";
-  /** Header naming the reply topic of a rejected query's REJECTED reply (the sink routes by it). */
-  static final String REPLY_TOPIC_HEADER = "imgmatch.reply-topic";
 
   private IngestTopology() {}
 
@@ -59,6 +54,15 @@ public final class IngestTopology {
   }
 
   public static Topology build(IngestConfig cfg, IngestCounters counters, Clock clock) {
+    return build(cfg, counters, clock, true);
+  }
+
+  /**
+   * @param answerRejectedQueries write a REJECTED reply for each image query ingest-stream rejects, on the default
+   *     reply topic (which must exist: a missing topic would fail the stream's transaction)
+   */
+  public static Topology build(IngestConfig cfg, IngestCounters counters, Clock clock,
+      boolean answerRejectedQueries) {
     Topics topics = cfg.topics();
     ImagePreparer preparer = ImagePreparer.of(cfg);
     ReferenceResolver references = new ReferenceResolver(cfg.referenceRoots(), cfg.imageLimits().maxBytes());
@@ -79,15 +83,13 @@ public final class IngestTopology {
 
     t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
     t.addProcessor(PREPARE_QUERY, () -> new PrepareProcessor(PrepareProcessor.Input.QUERIES, topics, preparer,
-        references, queryRejects, counters, clock, PREPARED_SINK + "-query", cfg.queryViews(), REPLIES_SINK),
-        QUERIES_SOURCE);
+        references, queryRejects, counters, clock, PREPARED_SINK + "-query", cfg.queryViews(),
+        answerRejectedQueries ? REPLIES_SINK : null), QUERIES_SOURCE);
     t.addSink(PREPARED_SINK + "-query", topics.prepared().name(), bytesOut, bytesOut, PREPARE_QUERY);
-    // REJECTED replies to image queries ingest cannot use, on the topic each query names
-    TopicNameExtractor<byte[], byte[]> replyTopic = (k, v, ctx) -> {
-      Header h = ctx.headers().lastHeader(REPLY_TOPIC_HEADER);
-      return h == null ? topics.queryReplies().name() : new String(h.value(), StandardCharsets.UTF_8);
-    };
-    t.addSink(REPLIES_SINK, replyTopic, bytesOut, bytesOut, PREPARE_QUERY);
+    if (answerRejectedQueries) {
+      // REJECTED replies to image queries ingest cannot use (default reply topic only: it is known to exist)
+      t.addSink(REPLIES_SINK, topics.queryReplies().name(), bytesOut, bytesOut, PREPARE_QUERY);
+    }
     t.addSink(REJECTS_SINK + "-query", topics.rejects().name(), bytesOut, bytesOut, PREPARE_QUERY);
 
     t.addSource(BY_SHA_SOURCE, bytesIn, bytesIn, bySha);

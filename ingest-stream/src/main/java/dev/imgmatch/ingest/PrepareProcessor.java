@@ -15,16 +15,14 @@ import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.avro.Sha256;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
+import dev.imgmatch.ingest.pdq.PdqHasher;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -102,19 +100,22 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   }
 
   /**
-   * A rejected image query is answered at once with a REJECTED reply on the topic it names, so that its client
-   * learns why instead of waiting for its timeout. (A record too broken to decode has no query id or reply topic
-   * to answer; it goes to the rejects topic only.)
+   * A rejected image query is answered at once with a REJECTED reply, so that its client learns why instead of
+   * waiting for its timeout — when it asked for replies on the deployment's default reply topic (the one topic
+   * ingest-stream knows exists; a query naming its own reply topic falls back on its timeout, counter
+   * {@code query.rejected.unanswered}). A record too broken to decode has no query id to answer; it goes to the
+   * rejects topic only.
    */
   private void answerRejected(Record<byte[], byte[]> record, String error) {
-    if (input != Input.QUERIES || query == null || repliesSink == null || query.getQueryId().isBlank()) {
+    if (input != Input.QUERIES || query == null || query.getQueryId().isBlank()) {
       return;
     }
     QueryParams params = query.getParams();
     Topic<String, QueryReply> replies = topics.queryReplies();
     String named = params.getReplyTopic();
-    if (named != null && !named.isBlank()) {
-      replies = replies.withName(named);
+    if (repliesSink == null || (named != null && !named.isBlank() && !named.equals(replies.name()))) {
+      counters.increment("query.rejected.unanswered");
+      return;
     }
     long now = clock.millis();
     QueryReply reply = QueryReply.newBuilder()
@@ -125,10 +126,8 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setTookMs(Math.max(0, now - params.getRequestedAtMs()))
         .setRepliedAtMs(now)
         .build();
-    Headers headers = new RecordHeaders().add(IngestTopology.REPLY_TOPIC_HEADER,
-        replies.name().getBytes(StandardCharsets.UTF_8));
     context.forward(new Record<>(replies.serializeKey(query.getQueryId()), replies.serializeValue(reply),
-        record.timestamp(), headers), repliesSink);
+        record.timestamp()), repliesSink);
     counters.increment("query.rejected.replied");
   }
 
@@ -200,9 +199,23 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setWidth(f.decoded().orientedWidth())
         .setHeight(f.decoded().orientedHeight())
         .setViews(views(f))
+        .setPdqTrim(trimmedPdq(f))
         .setExactDuplicateOf(null)
         .setSubmittedAtMs(submittedAtMs)
         .setPreparedAtMs(clock.millis());
+  }
+
+  /** PDQ inside the border, when this input's views include {@code trim} and the image has a border. */
+  private PdqHash trimmedPdq(ImagePreparer.Fingerprint f) {
+    if (!viewNames.contains(ViewEncoder.TRIM)) {
+      return null;
+    }
+    PdqHasher.Result r = preparer.trimmedPdq(f);
+    if (r == null) {
+      return null;
+    }
+    counters.increment("pdq.trim");
+    return new PdqHash(new Pdq256(r.hash().toBytes()), r.hash().quality());
   }
 
   private List<ImageView> views(ImagePreparer.Fingerprint f) {

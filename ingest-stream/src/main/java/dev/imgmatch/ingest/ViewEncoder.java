@@ -80,6 +80,12 @@ public final class ViewEncoder {
     return out;
   }
 
+  /** The region inside {@code oriented}'s uniform margins, or null when it has none (the {@code trim} view's region). */
+  public BorderTrim.Region margin(RgbImage oriented) {
+    BorderTrim.Region r = trim.find(oriented);
+    return r.isWhole(oriented) ? null : r;
+  }
+
   /** The central {@code share} of each side of {@code img}. */
   static BorderTrim.Region center(RgbImage img, double share) {
     int w = Math.max(1, (int) Math.round(img.width() * share));

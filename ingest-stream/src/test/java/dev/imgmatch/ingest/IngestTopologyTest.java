@@ -266,16 +266,18 @@ class IngestTopologyTest {
       assertThat(reply.getTenant()).isEqualTo("acme");
       assertThat(reply.getTookMs()).isEqualTo(7);
     });
-    // ... on the topic the query names
-    QueryParams own = QueryParams.newBuilder(params).setReplyTopic("t.my-replies").build();
+    // naming the default topic is the same; a private reply topic (which ingest cannot know exists) is not answered
     QueryRequest tiny = QueryRequest.newBuilder().setQueryId("q4").setTenant("acme")
-        .setTarget(new InlineImage(ByteBuffer.wrap(TestImages.jpeg(8, 8, 1)), null)).setParams(own).build();
-    queries.pipeInput(topics.queries().serializeKey("q4"), topics.queries().serializeValue(tiny));
-    TestOutputTopic<byte[], byte[]> mine = driver.createOutputTopic("t.my-replies", new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
-    assertThat(mine.readRecordsToList()).singleElement().satisfies(r ->
+        .setTarget(new InlineImage(ByteBuffer.wrap(TestImages.jpeg(8, 8, 1)), null))
+        .setParams(QueryParams.newBuilder(params).setReplyTopic("t.query-replies").build()).build();
+    QueryRequest privateTopic = QueryRequest.newBuilder(tiny).setQueryId("q5")
+        .setParams(QueryParams.newBuilder(params).setReplyTopic("t.my-replies").build()).build();
+    for (QueryRequest q : List.of(tiny, privateTopic)) {
+      queries.pipeInput(topics.queries().serializeKey(q.getQueryId()), topics.queries().serializeValue(q));
+    }
+    assertThat(replies.readRecordsToList()).singleElement().satisfies(r ->
         assertThat(topics.queryReplies().deserializeValue(r.value()).getError()).contains("IMAGE_TOO_SMALL"));
-    assertThat(replies.isEmpty()).isTrue();
+    assertThat(counters.get("query.rejected.unanswered")).isEqualTo(1);
   }
 
   @Test

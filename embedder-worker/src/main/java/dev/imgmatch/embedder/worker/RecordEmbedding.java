@@ -90,6 +90,7 @@ public final class RecordEmbedding {
         .setSha256(p.getSha256())
         .setPdq(p.getPdq())
         .setPdqDihedral(p.getPdqDihedral())
+        .setPdqTrim(p.getPdqTrim())
         .setClassScores(results.get(0).classScores())
         .setExactDuplicateOf(p.getExactDuplicateOf())
         .setQuery(p.getQuery())
