@@ -187,6 +187,43 @@ class IndexServiceIT {
     }
   }
 
+  /**
+   * Fan-out: with one query group per instance every instance answers every query from its own shards, and the
+   * client gathers their PARTIAL replies into one complete reply.
+   */
+  @Test
+  void withAQueryGroupPerInstanceTheClientGathersEveryShard(KafkaBroker broker) throws Exception {
+    Synthetic syn = new Synthetic(ShardIndexTest.seed(), 32, 4);
+    Topics topics = new Topics(broker.uniqueName("f") + ".");
+    Map<String, String> sa = new java.util.HashMap<>(ItSupport.settings(broker, topics.prefix(), dir.resolve("fa")));
+    Map<String, String> sb = new java.util.HashMap<>(ItSupport.settings(broker, topics.prefix(), dir.resolve("fb")));
+    sa.put(IndexServiceConfig.QUERY_GROUP_ID, topics.prefix() + "queries-a");
+    sb.put(IndexServiceConfig.QUERY_GROUP_ID, topics.prefix() + "queries-b");
+    float[] v = syn.clustered();
+    try (IndexService a = new IndexService(new IndexServiceConfig(sa)).start();
+        IndexService b = new IndexService(new IndexServiceConfig(sb)).start();
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps());
+        QueryClient client = new QueryClient(Map.of("bootstrap.servers", broker.bootstrapServers()), topics)
+            .gatherPartials(true)) {
+      assertThat(a.awaitReady(WAIT) && b.awaitReady(WAIT)).isTrue();
+      assertThat(await(WAIT, () -> a.shards().owned().size() + b.shards().owned().size() == 3
+          && !a.shards().owned().isEmpty() && !b.shards().owned().isEmpty())).isTrue();
+      for (int i = 0; i < 30; i++) {
+        send(p, topics.embeddings(), "img-" + i, embedding("img-" + i, "t", "protected",
+            i == 0 ? v : syn.gaussianUnit(), syn.hash(), syn.sha(), 1));
+      }
+      assertThat(await(WAIT, () -> a.counters().get("indexed") + b.counters().get("indexed") == 30)).isTrue();
+      QueryReply r = client.byVector("t", ItSupport.MODEL, v, 50, Q).get();
+      assertThat(r.getStatus()).isEqualTo(ReplyStatus.OK);
+      assertThat(r.getShardsAnswered()).isEqualTo(3);
+      assertThat(r.getResults()).hasSize(30);
+      assertThat(ids(r).getFirst()).isEqualTo("img-0");
+      assertRanked(r);
+      assertThat(a.failure()).isEmpty();
+      assertThat(b.failure()).isEmpty();
+    }
+  }
+
   /** Runs a CLI command as the ./imgmatch launcher would, returning its stdout; asserts exit status 0. */
   static String runCli(Object command, String[] common, String... args) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();

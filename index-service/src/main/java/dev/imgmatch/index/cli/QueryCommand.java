@@ -36,6 +36,10 @@ public final class QueryCommand implements CliCommand {
     String id;
   }
 
+  @Option(names = "--gather", description = "Fan-out deployments (one query.group.id per index-service instance): wait"
+      + " for every instance's PARTIAL reply and print their merge.")
+  boolean gather;
+
   @Option(names = {"-k"}, defaultValue = "10", description = "Number of results (default: ${DEFAULT-VALUE}).")
   int k;
 
@@ -63,7 +67,7 @@ public final class QueryCommand implements CliCommand {
       }
       bytes = Files.readAllBytes(target.image);
     }
-    try (QueryClient client = new QueryClient(kafka.clientProps(), kafka.topics())) {
+    try (QueryClient client = new QueryClient(kafka.clientProps(), kafka.topics()).gatherPartials(gather)) {
       QueryReply r = (bytes != null
           ? client.byImage(kafka.tenant, bytes, target.image.getFileName().toString(), k, t)
           : client.byImageId(kafka.tenant, target.id, k, t)).get();

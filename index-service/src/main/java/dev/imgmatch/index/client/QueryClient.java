@@ -46,6 +46,11 @@ import org.slf4j.LoggerFactory;
  * the end as of construction, without a consumer group) on one background thread, completing the future whose
  * query id the reply carries. A future not answered within its timeout completes exceptionally with
  * {@link java.util.concurrent.TimeoutException}. Thread-safe; one client per process is enough.
+ *
+ * <p>Fan-out deployments (several index-service instances, each with its own {@code query.group.id}, so each
+ * answers every query from the shards it owns): {@link #gatherPartials(boolean) gatherPartials(true)} makes the
+ * client wait for the PARTIAL replies of every instance and complete with their merge ({@link PartialReplies}),
+ * OK once the shards answered add up to all shards, or PARTIAL with what arrived at the deadline.
  */
 public final class QueryClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueryClient.class);
@@ -55,6 +60,8 @@ public final class QueryClient implements AutoCloseable {
   private final KafkaProducer<byte[], byte[]> producer;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final Map<String, CompletableFuture<QueryReply>> pending = new ConcurrentHashMap<>();
+  private final Map<String, PartialReplies> gathering = new ConcurrentHashMap<>();
+  private volatile boolean gather;
   private final Thread poller;
   private volatile boolean running = true;
 
@@ -112,7 +119,18 @@ public final class QueryClient implements AutoCloseable {
             continue; // another client's reply
           }
           try {
-            f.complete(replies.deserializeValue(r.value()));
+            QueryReply reply = replies.deserializeValue(r.value());
+            PartialReplies parts = gathering.get(id);
+            if (parts == null) {
+              f.complete(reply);
+            } else {
+              synchronized (parts) {
+                QueryReply merged = parts.add(reply);
+                if (merged != null) {
+                  f.complete(merged);
+                }
+              }
+            }
           } catch (RecordDecodingException e) {
             f.completeExceptionally(e);
           }
@@ -126,6 +144,17 @@ public final class QueryClient implements AutoCloseable {
     } finally {
       consumer.close();
     }
+  }
+
+  /**
+   * Whether to gather the PARTIAL replies of several instances into one (fan-out deployments, class comment).
+   * Off by default: with one instance, or instances sharing a query group, a PARTIAL reply is the only one coming.
+   *
+   * @return this client
+   */
+  public QueryClient gatherPartials(boolean on) {
+    this.gather = on;
+    return this;
   }
 
   /** Default parameters: k results, no minimum score, no filters, replies on this client's topic. */
@@ -157,8 +186,26 @@ public final class QueryClient implements AutoCloseable {
     if (pending.putIfAbsent(req.getQueryId(), f) != null) {
       throw new IllegalArgumentException("query id " + req.getQueryId() + " is already waiting for its reply");
     }
-    f.whenComplete((r, e) -> pending.remove(req.getQueryId(), f));
-    f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    f.whenComplete((r, e) -> {
+      pending.remove(req.getQueryId(), f);
+      gathering.remove(req.getQueryId());
+    });
+    if (gather) {
+      PartialReplies parts = new PartialReplies(p.getK());
+      gathering.put(req.getQueryId(), parts);
+      CompletableFuture.delayedExecutor(timeout.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+        synchronized (parts) { // at the deadline: what the instances answered so far, else a timeout
+          if (parts.any()) {
+            f.complete(parts.merged());
+          } else {
+            f.completeExceptionally(new java.util.concurrent.TimeoutException("no reply to " + req.getQueryId()
+                + " within " + timeout));
+          }
+        }
+      });
+    } else {
+      f.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
     producer.send(queries.record(req.getQueryId(), req), (md, e) -> {
       if (e != null) {
         f.completeExceptionally(e);
