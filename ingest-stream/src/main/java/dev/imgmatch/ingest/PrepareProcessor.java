@@ -15,7 +15,6 @@ import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.avro.Sha256;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
-import dev.imgmatch.ingest.pdq.PdqHasher;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
@@ -186,6 +185,16 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       long submittedAtMs) {
     Map<String, String> attrs = new java.util.HashMap<>();
     attributes.forEach((k, v) -> attrs.put(k.toString(), v.toString()));
+    ImagePreparer.Rendered rendered = preparer.render(f, viewNames);
+    for (ImageView v : rendered.views()) {
+      counters.increment("view." + v.getName());
+    }
+    PdqHash trimmedPdq = null;
+    if (rendered.trimmedPdq() != null) {
+      counters.increment("pdq.trim");
+      var h = rendered.trimmedPdq().hash();
+      trimmedPdq = new PdqHash(new Pdq256(h.toBytes()), h.quality());
+    }
     return PreparedImage.newBuilder()
         .setId(id)
         .setPurpose(purpose)
@@ -198,32 +207,11 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setFormat(f.decoded().format().id())
         .setWidth(f.decoded().orientedWidth())
         .setHeight(f.decoded().orientedHeight())
-        .setViews(views(f))
-        .setPdqTrim(trimmedPdq(f))
+        .setViews(rendered.views())
+        .setPdqTrim(trimmedPdq)
         .setExactDuplicateOf(null)
         .setSubmittedAtMs(submittedAtMs)
         .setPreparedAtMs(clock.millis());
-  }
-
-  /** PDQ inside the border, when this input's views include {@code trim} and the image has a border. */
-  private PdqHash trimmedPdq(ImagePreparer.Fingerprint f) {
-    if (!viewNames.contains(ViewEncoder.TRIM)) {
-      return null;
-    }
-    PdqHasher.Result r = preparer.trimmedPdq(f);
-    if (r == null) {
-      return null;
-    }
-    counters.increment("pdq.trim");
-    return new PdqHash(new Pdq256(r.hash().toBytes()), r.hash().quality());
-  }
-
-  private List<ImageView> views(ImagePreparer.Fingerprint f) {
-    List<ImageView> views = preparer.views(f, viewNames);
-    for (ImageView v : views) {
-      counters.increment("view." + v.getName());
-    }
-    return views;
   }
 
   private static byte[] bytes(ByteBuffer b) {

@@ -57,6 +57,15 @@ public final class ViewEncoder {
    * {@code trim} is left out when the image has no uniform margin.
    */
   public List<ImageView> render(RgbImage oriented, List<String> names) {
+    return render(oriented, names, names.contains(TRIM) ? margin(oriented) : null);
+  }
+
+  /**
+   * As {@link #render(RgbImage, List)}, with the border already found.
+   *
+   * @param margin {@link #margin}'s answer for {@code oriented} (null: no border, so no {@code trim} view)
+   */
+  public List<ImageView> render(RgbImage oriented, List<String> names, BorderTrim.Region margin) {
     if (names.isEmpty() || !names.get(0).equals(FULL)) {
       throw new IllegalArgumentException("views must start with 'full': " + names);
     }
@@ -69,9 +78,8 @@ public final class ViewEncoder {
         case CENTER80 -> out.add(view(CENTER80, Resize.to(BorderTrim.crop(oriented, center(oriented, 0.8)),
             spec.width(), spec.height())));
         case TRIM -> {
-          BorderTrim.Region r = trim.find(oriented);
-          if (!r.isWhole(oriented)) {
-            out.add(view(TRIM, Resize.to(BorderTrim.crop(oriented, r), spec.width(), spec.height())));
+          if (margin != null) {
+            out.add(view(TRIM, Resize.to(BorderTrim.crop(oriented, margin), spec.width(), spec.height())));
           }
         }
         default -> throw new IllegalArgumentException("unknown view '" + name + "' (known: " + NAMES + ")");
