@@ -88,8 +88,11 @@ class ServiceJarIT {
     HttpClient http = HttpClient.newHttpClient();
     try {
       String metrics = "";
-      // no timing assertion: poll until the batch is visible in the metrics (the test timeout bounds it)
-      while (!metrics.contains("imgmatch_embedder_records_embedded_total{service=\"embedder-worker\"} 3.0")) {
+      // no timing assertion: poll until the batch and the reject are visible in the metrics (the test timeout bounds
+      // it); the records sit on several partitions, so the corrupt one may be handled after the good ones
+      while (!metrics.contains("imgmatch_embedder_records_embedded_total{service=\"embedder-worker\"} 3.0")
+          || !metrics.contains(
+              "imgmatch_embedder_records_rejected_total{reason=\"CORRUPT_IMAGE\",service=\"embedder-worker\"} 1.0")) {
         assertThat(child.isAlive()).as("the service died, see %s", log).isTrue();
         Thread.sleep(250);
         try {
