@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -21,15 +22,12 @@ public final class TopicSetup {
 
   private TopicSetup() {}
 
-  /** True when the topic exists (false also when Kafka cannot be asked within 30 s; logged). */
+  /** True when the topic exists (false also when Kafka cannot be asked; logged). */
   public static boolean exists(Map<String, Object> adminProps, String topic) {
-    try (Admin admin = Admin.create(adminProps)) {
-      return admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-      log.warn("cannot list topics at {}: {}", adminProps.get("bootstrap.servers"), e.toString());
+    try {
+      return withAdmin(adminProps, admin -> admin.listTopics().names().get(60, TimeUnit.SECONDS).contains(topic));
+    } catch (IllegalStateException e) {
+      log.warn("{}", e.getMessage());
       return false;
     }
   }
@@ -43,7 +41,7 @@ public final class TopicSetup {
    */
   public static List<String> ensure(Map<String, Object> adminProps, Collection<Topic<?, ?>> topics, int partitions,
       short replication) {
-    try (Admin admin = Admin.create(adminProps)) {
+    return withAdmin(adminProps, admin -> {
       Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
       for (Topic<?, ?> t : topics) {
@@ -66,14 +64,25 @@ public final class TopicSetup {
       List<String> names = missing.stream().map(NewTopic::name).toList();
       log.info("created topics {}", names);
       return names;
+    });
+  }
+
+  /** One admin conversation with Kafka; its failures become {@link IllegalStateException}s naming the cluster. */
+  private interface AdminCall<R> {
+    R call(Admin admin) throws InterruptedException, ExecutionException, TimeoutException;
+  }
+
+  private static <R> R withAdmin(Map<String, Object> adminProps, AdminCall<R> call) {
+    Object at = adminProps.get("bootstrap.servers");
+    try (Admin admin = Admin.create(adminProps)) {
+      return call.call(admin);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while creating topics", e);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("timed out talking to Kafka at " + adminProps.get("bootstrap.servers"), e);
+      throw new IllegalStateException("interrupted while talking to Kafka at " + at, e);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("timed out talking to Kafka at " + at, e);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("cannot list topics at " + adminProps.get("bootstrap.servers") + ": "
-          + e.getCause().getMessage(), e.getCause());
+      throw new IllegalStateException("cannot list topics at " + at + ": " + e.getCause().getMessage(), e.getCause());
     }
   }
 

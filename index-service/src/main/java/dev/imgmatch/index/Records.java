@@ -82,15 +82,26 @@ public final class Records {
         skipped.accept(ex.getMessage());
       }
     }
+    return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e), img.pdqQuality(), img.sha256(), filter,
+        k);
+  }
+
+  /**
+   * The PDQ hashes a probe searches with: the image's, its dihedral variants (queries) and the PDQ inside a border
+   * (a bordered copy meets its original by PDQ there).
+   */
+  private static List<byte[]> probeHashes(byte[] pdq, ImageEmbedding e) {
     List<byte[]> hashes = new ArrayList<>();
-    hashes.add(img.pdq());
+    if (pdq != null) {
+      hashes.add(pdq);
+    }
     for (Pdq256 h : e.getPdqDihedral()) {
       hashes.add(h.bytes());
     }
     if (e.getPdqTrim() != null) {
-      hashes.add(e.getPdqTrim().getHash().bytes()); // inside a border: a bordered copy meets its original by PDQ
+      hashes.add(e.getPdqTrim().getHash().bytes());
     }
-    return new Probe(img.modelVersion(), vectors, hashes, img.pdqQuality(), img.sha256(), filter, k);
+    return hashes;
   }
 
   /** The probe of an embedding: full view plus extra views; PDQ plus dihedral variants and the PDQ inside a border. */
@@ -105,16 +116,7 @@ public final class Records {
           + ", the full view " + vectors.get(0).length);
       vectors.add(x);
     }
-    List<byte[]> hashes = new ArrayList<>();
-    if (e.getPdq() != null) {
-      hashes.add(e.getPdq().getHash().bytes());
-    }
-    for (Pdq256 h : e.getPdqDihedral()) {
-      hashes.add(h.bytes());
-    }
-    if (e.getPdqTrim() != null) {
-      hashes.add(e.getPdqTrim().getHash().bytes());
-    }
+    List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k);
   }

@@ -596,11 +596,12 @@ public final class ShardIndex implements Closeable {
       throws IOException {
     LeafReader r = leaf.reader();
     Document d = r.storedFields().document(local);
-    boolean exact = p.sha256() != null && Arrays.equals(p.sha256(), bytes(d.getBinaryValue(Fields.SHA256)));
+    byte[] sha256 = bytes(d.getBinaryValue(Fields.SHA256));
+    boolean exact = p.sha256() != null && Arrays.equals(p.sha256(), sha256);
     Integer pdqDistance = null;
     byte[] pdq = pdqOf(r, local);
-    if (pdq != null && !p.pdqHashes().isEmpty() && policy.pdqUsable(p.pdqQuality())
-        && policy.pdqUsable((int) qualityOf(r, local))) {
+    byte[] comparablePdq = pdq != null && policy.pdqUsable((int) qualityOf(r, local)) ? pdq : null;
+    if (comparablePdq != null && !p.pdqHashes().isEmpty() && policy.pdqUsable(p.pdqQuality())) {
       int best = Integer.MAX_VALUE;
       for (byte[] h : p.pdqHashes()) {
         best = Math.min(best, Pdq.hamming(h, pdq));
@@ -617,11 +618,10 @@ public final class ShardIndex implements Closeable {
       cosine = best;
     }
     double score = policy.score(exact, pdqDistance, cosine);
-    byte[] comparablePdq = pdq != null && policy.pdqUsable((int) qualityOf(r, local)) ? pdq : null;
     return new Hit(d.get(Fields.UID), d.get(Fields.IMAGE_ID), d.get(Fields.TENANT), d.get(Fields.COLLECTION),
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(), exact, pdqDistance, cosine, score, score, shard,
-        bytes(d.getBinaryValue(Fields.SHA256)), comparablePdq, v);
+        sha256, comparablePdq, v);
   }
 
   private static byte[] pdqOf(LeafReader r, int local) throws IOException {

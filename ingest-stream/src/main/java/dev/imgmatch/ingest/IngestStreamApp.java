@@ -62,10 +62,11 @@ public final class IngestStreamApp implements AutoCloseable {
           cfg.getShort(IngestConfig.TOPIC_REPLICATION));
     }
     counters.bindTo(registry);
-    boolean replies = cfg.getBoolean(IngestConfig.TOPIC_CREATE) || TopicSetup.exists(cfg.adminProps(), cfg.topics().queryReplies().name());
+    String replyTopic = cfg.topics().queryReplies().name();
+    boolean replies = cfg.getBoolean(IngestConfig.TOPIC_CREATE) || TopicSetup.exists(cfg.adminProps(), replyTopic);
     if (!replies) {
       log.warn("topic {} does not exist: rejected image queries are not answered (their clients time out)",
-          cfg.topics().queryReplies().name());
+          replyTopic);
     }
     Topology topology = IngestTopology.build(cfg, counters, Clock.systemUTC(), replies);
     log.info("topology:\n{}", topology.describe());

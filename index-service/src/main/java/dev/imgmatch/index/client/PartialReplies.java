@@ -48,14 +48,13 @@ public final class PartialReplies {
    * k; OK when the shards answered cover every shard, else PARTIAL (e.g. at the deadline).
    */
   public QueryReply merged() {
-    List<QueryReply> all = parts;
     Map<String, MatchedImage> best = new LinkedHashMap<>();
     int answered = 0;
     int total = 0;
     long took = 0;
     long replied = 0;
     String model = null;
-    for (QueryReply r : all) {
+    for (QueryReply r : parts) {
       answered += r.getShardsAnswered();
       total = Math.max(total, r.getShardsTotal());
       took = Math.max(took, r.getTookMs());
@@ -68,7 +67,7 @@ public final class PartialReplies {
     List<MatchedImage> results = new ArrayList<>(best.values());
     results.sort(Comparator.comparingDouble(MatchedImage::getScore).reversed());
     boolean complete = answered >= total;
-    QueryReply first = all.getFirst();
+    QueryReply first = parts.getFirst();
     return QueryReply.newBuilder(first)
         .setStatus(complete ? ReplyStatus.OK : ReplyStatus.PARTIAL)
         .setError(complete ? null : "only " + answered + " of " + total + " shards answered before the deadline")
