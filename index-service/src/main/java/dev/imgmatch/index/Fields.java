@@ -29,6 +29,8 @@ public final class Fields {
   public static final String PDQ_QUALITY = "pdq_quality";
   /** The 16 MIH chunk terms of the PDQ hash (StringField over 3 bytes, multi-valued). */
   public static final String PDQ_CHUNKS = "pdq_chunk";
+  /** Greyscale thumbnail for verification, {@link GrayThumb#encode} (stored). */
+  public static final String THUMBNAIL = "thumbnail";
   /** Attributes, encoded key NUL value NUL ... (stored). */
   public static final String ATTRIBUTES = "attributes";
 

@@ -14,15 +14,24 @@ import java.util.Map;
  * @param sha256 the indexed image's SHA-256 (to tell copies of one work apart from different works)
  * @param pdq its PDQ hash, or null when absent or below the minimum quality
  * @param vector its stored descriptor of the probe's model version, or null
+ * @param thumbnail its stored greyscale thumbnail ({@link Verifier}), or null
  */
 public record Hit(String uid, String imageId, String tenant, String collection, String source,
     Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,
-    double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector) {
+    double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector, GrayThumb thumbnail) {
+
+  /** Without a thumbnail. */
+  public Hit(String uid, String imageId, String tenant, String collection, String source,
+      Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,
+      double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector) {
+    this(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine, similarity,
+        score, shard, sha256, pdq, vector, null);
+  }
 
   /** The same hit with another decision score. */
   public Hit withScore(double s) {
     return new Hit(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine,
-        similarity, s, shard, sha256, pdq, vector);
+        similarity, s, shard, sha256, pdq, vector, thumbnail);
   }
 
   public MatchedImage toAvro() {

@@ -50,6 +50,9 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String MARGIN_WEIGHT = "match.margin.weight";
   public static final String MARGIN_FLOOR = "match.margin.floor";
   public static final String DUPLICATE_COSINE = "match.margin.duplicate.cosine";
+  public static final String VERIFY_CANDIDATES = "match.verify.candidates";
+  public static final String VERIFY_WEIGHT = "match.verify.weight";
+  public static final String VERIFY_NEUTRAL = "match.verify.neutral";
   public static final String MATCH_THRESHOLD = "match.threshold";
   public static final String REVIEW_THRESHOLD = "match.review.threshold";
   /** Settings of the old per-signal scale, refused with a pointer to their replacement. */
@@ -128,6 +131,15 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(DUPLICATE_COSINE, Type.DOUBLE, MatchPolicy.DEFAULT_DUPLICATE_COSINE, Range.between(-1.0, 1.0),
           Importance.LOW, "Descriptor cosine at or above which two indexed images are copies of one work and do not"
               + " compete in the margin (equal SHA-256 or PDQ within match.pdq.max.distance also count).")
+      .define(VERIFY_CANDIDATES, Type.INT, MatchPolicy.Verification.DEFAULT.candidates(), Range.between(0, 100),
+          Importance.MEDIUM, "How many of a probe's best candidates (those whose decision score is above 0) are"
+              + " verified against its thumbnail (geometric verification, about 10-20 ms of CPU each); 0 = none.")
+      .define(VERIFY_WEIGHT, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.weight(), Range.between(0.0, 1.0),
+          Importance.MEDIUM, "w of the verified decision score score + w * (verification - "
+              + VERIFY_NEUTRAL + "): how much the thumbnails' alignment moves a candidate's score.")
+      .define(VERIFY_NEUTRAL, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.neutral(), Range.between(-1.0, 1.0),
+          Importance.LOW, "The verification (best normalised cross-correlation, -1 to 1) that neither raises nor"
+              + " lowers a candidate's score.")
       .define(MATCH_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_MATCH_THRESHOLD, Range.between(0.0, 1.0),
           Importance.HIGH, "Decision score (similarity less the margin) at or above which the decision is MATCH."
               + " Calibrate on held-out data (./imgmatch calibrate), never on the queries you evaluate with.")

@@ -9,10 +9,11 @@ import java.util.Objects;
  * @param vector L2-normalised descriptor of {@code modelVersion}; its dimension comes from the model
  * @param sha256 32 bytes
  * @param pdq 32 bytes (PDQ's big-endian layout)
+ * @param thumbnail its greyscale thumbnail for {@link Verifier}, or null (thumbnails off, older records)
  */
 public record IndexedImage(String tenant, String imageId, String collection, String source,
     Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
-    long submittedAtMs) {
+    long submittedAtMs, GrayThumb thumbnail) {
 
   public IndexedImage {
     Objects.requireNonNull(tenant, "tenant");
@@ -23,6 +24,14 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
     Objects.requireNonNull(sha256, "sha256");
     Objects.requireNonNull(pdq, "pdq");
     attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
+  }
+
+  /** Without a thumbnail. */
+  public IndexedImage(String tenant, String imageId, String collection, String source,
+      Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
+      long submittedAtMs) {
+    this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
+        submittedAtMs, null);
   }
 
   /** The unique document key: tenant and id (ids are unique within a tenant only). */

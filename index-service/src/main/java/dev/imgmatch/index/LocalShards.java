@@ -183,8 +183,8 @@ public final class LocalShards implements Closeable {
 
   /**
    * Every local shard's hits plus the images upserted since the last refresh (exact brute force over those few),
-   * ranked by {@link MatchPolicy#rank} (decision score after the margin against the
-   * best competing work). Images deleted since the last refresh are left out.
+   * ranked by {@link MatchPolicy#rank(List, GrayThumb)} (decision score after the margin against the best competing
+   * work, the best candidates verified against the probe's thumbnail). Images deleted since the last refresh are left out.
    */
   public List<Hit> search(Probe p, MatchPolicy policy) throws IOException {
     Map<String, Hit> byUid = new HashMap<>();
@@ -204,7 +204,7 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(recentDeletes.keySet());
-    return policy.rank(new ArrayList<>(byUid.values()));
+    return policy.rank(new ArrayList<>(byUid.values()), p.thumbnail());
   }
 
   private static Hit recentHit(Recent r, Probe p, MatchPolicy policy) {
@@ -237,7 +237,7 @@ public final class LocalShards implements Closeable {
     return new Hit(img.uid(), img.imageId(), img.tenant(), img.collection(), img.source(), img.attributes(),
         img.submittedAtMs(), exact, pdq, cosine, score, score, r.shard(), img.sha256(),
         policy.pdqUsable(img.pdqQuality()) ? img.pdq() : null,
-        img.modelVersion().equals(p.modelVersion()) ? img.vector() : null);
+        img.modelVersion().equals(p.modelVersion()) ? img.vector() : null, img.thumbnail());
   }
 
   /** Images upserted since the last refresh (not yet in the searchers). */

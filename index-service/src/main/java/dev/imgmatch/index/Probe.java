@@ -12,14 +12,21 @@ import java.util.List;
  * @param pdqQuality quality of the probe's PDQ; below the policy minimum PDQ is not used
  * @param sha256 32 bytes, or null
  * @param k how many results the caller wants from each signal (kNN neighbours per vector)
+ * @param thumbnail the probe's greyscale thumbnail, or null: without it candidates are not verified
  */
 public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality,
-    byte[] sha256, SearchFilter filter, int k) {
+    byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail) {
   public Probe {
     vectors = List.copyOf(vectors);
     pdqHashes = List.copyOf(pdqHashes);
     if (k < 1) {
       throw new IllegalArgumentException("k must be >= 1, got " + k);
     }
+  }
+
+  /** Without a thumbnail (no verification). */
+  public Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality, byte[] sha256,
+      SearchFilter filter, int k) {
+    this(modelVersion, vectors, pdqHashes, pdqQuality, sha256, filter, k, null);
   }
 }

@@ -36,7 +36,17 @@ public final class Records {
     require(e.getPdq() != null && e.getPdq().getHash() != null, INVALID_EMBEDDING, "image " + e.getId() + ": no PDQ");
     return new IndexedImage(e.getTenant(), e.getId(), e.getCollection(), e.getSource(), e.getAttributes(),
         e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),
-        e.getPdq().getQuality(), e.getSubmittedAtMs());
+        e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING));
+  }
+
+  /** The record's thumbnail, or null; a malformed one is a bad record ({@code reason}). */
+  static GrayThumb thumbnailOf(ImageEmbedding e, String reason) {
+    try {
+      return GrayThumb.fromAvro(e.getThumbnail());
+    } catch (IllegalArgumentException ex) {
+      throw new InvalidRecordException(reason, (e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? "query " : "image ")
+          + e.getId() + ": " + ex.getMessage());
+    }
   }
 
   /**
@@ -83,7 +93,7 @@ public final class Records {
       }
     }
     return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e), img.pdqQuality(), img.sha256(), filter,
-        k);
+        k, img.thumbnail());
   }
 
   /**
@@ -118,7 +128,7 @@ public final class Records {
     }
     List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
-        e.getSha256() == null ? null : e.getSha256().bytes(), filter, k);
+        e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason));
   }
 
   /** The filter a query asks for, on top of its tenant's visibility. */

@@ -267,6 +267,9 @@ public final class ShardIndex implements Closeable {
     if (!img.attributes().isEmpty()) {
       d.add(new StoredField(Fields.ATTRIBUTES, encodeAttributes(img.attributes())));
     }
+    if (img.thumbnail() != null) {
+      d.add(new StoredField(Fields.THUMBNAIL, img.thumbnail().encode()));
+    }
     d.add(new KnnFloatVectorField(Fields.vector(img.modelVersion()), img.vector(),
         VectorSimilarityFunction.DOT_PRODUCT));
     return d;
@@ -369,7 +372,8 @@ public final class ShardIndex implements Closeable {
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)), mv,
         vectorOf(leaf.reader(), Fields.vector(mv), local), bytes(d.getBinaryValue(Fields.SHA256)),
         pdq == null ? new byte[Pdq.BYTES] : pdq, (int) qualityOf(leaf.reader(), local),
-        d.getField(Fields.SUBMITTED_MS).numericValue().longValue());
+        d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
+        GrayThumb.decode(d.getBinaryValue(Fields.THUMBNAIL)));
   }
 
   /**
@@ -621,7 +625,7 @@ public final class ShardIndex implements Closeable {
     return new Hit(d.get(Fields.UID), d.get(Fields.IMAGE_ID), d.get(Fields.TENANT), d.get(Fields.COLLECTION),
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(), exact, pdqDistance, cosine, score, score, shard,
-        sha256, comparablePdq, v);
+        sha256, comparablePdq, v, GrayThumb.decode(d.getBinaryValue(Fields.THUMBNAIL)));
   }
 
   private static byte[] pdqOf(LeafReader r, int local) throws IOException {

@@ -149,6 +149,39 @@ class PolicyTest {
     assertThatThrownBy(() -> beta(1.5)).hasMessageContaining("margin");
   }
 
+  @Test
+  void verificationRaisesACandidateThatLinesUpAndLowersOneThatDoesNot() {
+    org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-9);
+    MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,
+        10, Set.of(), new MatchPolicy.Verification(3, 0.5, 0.4));
+    float[] pic = VerifierTest.picture(11);
+    GrayThumb probe = VerifierTest.thumb(pic, 20, 10, 200, 160); // a crop of the copied picture
+    Hit copy = withThumb(work("copy", 0.70, unit(1, 0, 0), 1), VerifierTest.thumb(pic));
+    Hit lookAlike = withThumb(work("look-alike", 0.72, unit(0, 1, 0), 2), VerifierTest.thumb(VerifierTest.picture(12)));
+    List<Hit> plain = v.rank(List.of(copy, lookAlike));
+    assertThat(plain.get(0).imageId()).as("by the descriptor alone").isEqualTo("look-alike");
+    List<Hit> verified = v.rank(List.of(copy, lookAlike), probe);
+    assertThat(verified.get(0).imageId()).isEqualTo("copy");
+    double before = plain.get(1).score();
+    double vCopy = Verifier.similarity(probe, copy.thumbnail());
+    assertThat(verified.get(0).score()).isCloseTo(before + 0.5 * (vCopy - 0.4), e).isGreaterThan(before + 0.15);
+    double vOther = Verifier.similarity(probe, lookAlike.thumbnail());
+    assertThat(verified.get(1).score()).isCloseTo(Math.max(0, plain.get(0).score() + 0.5 * (vOther - 0.4)), e);
+    // no probe thumbnail, verification off, or an exact copy: the scores stay
+    assertThat(v.rank(List.of(copy, lookAlike), null)).extracting(Hit::score)
+        .containsExactlyElementsOf(plain.stream().map(Hit::score).toList());
+    assertThat(P.rank(List.of(copy, lookAlike), probe).get(0).imageId()).isEqualTo("look-alike");
+    Hit exact = new Hit(IndexedImage.uid("t", "x"), "x", "t", "protected", null, Map.of(), 1, true, null, null, 1.0,
+        1.0, 0, null, null, null, VerifierTest.thumb(VerifierTest.picture(13)));
+    assertThat(v.rank(List.of(exact), probe).get(0).score()).isEqualTo(v.rank(List.of(exact)).get(0).score());
+    assertThatThrownBy(() -> new MatchPolicy.Verification(-1, 0.3, 0.3)).hasMessageContaining("candidates");
+  }
+
+  private static Hit withThumb(Hit h, GrayThumb t) {
+    return new Hit(h.uid(), h.imageId(), h.tenant(), h.collection(), h.source(), h.attributes(), h.submittedAtMs(),
+        h.exact(), h.pdqDistance(), h.cosine(), h.similarity(), h.score(), 0, h.sha256(), h.pdq(), h.vector(), t);
+  }
+
   private static MatchPolicy beta(double m) {
     return new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, m, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10, 10, Set.of());
   }

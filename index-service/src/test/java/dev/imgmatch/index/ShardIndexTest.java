@@ -193,6 +193,29 @@ class ShardIndexTest {
   }
 
   @Test
+  void aStoredThumbnailComesBackWithItsHitsAndLookups() throws Exception {
+    Synthetic syn = new Synthetic(6, 16, 2);
+    try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
+      GrayThumb thumb = VerifierTest.thumb(VerifierTest.picture(21));
+      IndexedImage plain = syn.image("t", "plain", "protected", syn.clustered(), syn.hash(), 90, 1);
+      IndexedImage with = new IndexedImage("t", "with", "protected", null, Map.of(), "m1", plain.vector(),
+          syn.sha(), syn.hash(), 90, 2, thumb);
+      shard.upsert(plain);
+      shard.upsert(with);
+      shard.refresh();
+      Probe p = new Probe("m1", List.of(plain.vector()), List.of(), 0, null, SearchFilter.tenantOnly("t", Set.of()),
+          5);
+      Map<String, Hit> hits = new java.util.HashMap<>();
+      shard.search(p, POLICY).forEach(h -> hits.put(h.imageId(), h));
+      assertThat(hits.get("plain").thumbnail()).isNull();
+      assertThat(hits.get("with").thumbnail().gray()).isEqualTo(thumb.gray());
+      assertThat(hits.get("with").thumbnail().width()).isEqualTo(thumb.width());
+      assertThat(shard.lookup(SearchFilter.tenantOnly("t", Set.of()), "with").orElseThrow().thumbnail().gray())
+          .isEqualTo(thumb.gray());
+    }
+  }
+
+  @Test
   void offsetsAreCommittedWithTheDocumentsAndUncommittedChangesAreLostOnReopen() throws Exception {
     Synthetic syn = new Synthetic(4, 16, 2);
     try (ShardIndex shard = ShardIndex.open(dir, 1, ShardIndex.Options.defaults())) {

@@ -55,6 +55,9 @@ public final class IngestConfig extends AbstractConfig {
   public static final String VIEW_JPEG_QUALITY = "ingest.view.jpeg.quality";
   public static final String UPLOAD_VIEWS = "ingest.upload.views";
   public static final String QUERY_VIEWS = "ingest.query.views";
+  public static final String THUMBNAIL_SIZE = "ingest.thumbnail.size";
+  /** Longer side of the greyscale thumbnail index-service verifies candidates with. */
+  public static final int DEFAULT_THUMBNAIL_SIZE = 64;
   public static final String TRIM_TOLERANCE = "ingest.trim.tolerance";
   public static final String TRIM_MAX_FRACTION = "ingest.trim.max.fraction";
   public static final String TRIM_MIN_FRACTION = "ingest.trim.min.fraction";
@@ -120,6 +123,10 @@ public final class IngestConfig extends AbstractConfig {
       .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim"), IngestConfig::validateViews,
           Importance.MEDIUM, "Views of every image query, 'full' first (names as for " + UPLOAD_VIEWS + "); the"
               + " index takes the best similarity over them.")
+      .define(THUMBNAIL_SIZE, Type.INT, DEFAULT_THUMBNAIL_SIZE, Range.between(0, 255), Importance.MEDIUM,
+          "Longer side in pixels of the greyscale thumbnail sent with every upload and image query (about 4 KB at"
+              + " 64), which index-service stores and verifies the best candidates with (geometric verification);"
+              + " 0 = none (no verification: matching by descriptor and PDQ only).")
       .define(TRIM_TOLERANCE, Type.INT, BorderTrim.DEFAULT.tolerance(), Range.between(0, 255), Importance.LOW,
           "Border detection: largest per-channel difference from a margin line's colour (JPEG noise).")
       .define(TRIM_MAX_FRACTION, Type.DOUBLE, BorderTrim.DEFAULT.maxFraction(), Range.between(0.01, 0.49),
@@ -196,6 +203,11 @@ public final class IngestConfig extends AbstractConfig {
   public ViewSpec viewSpec() {
     return new ViewSpec(getInt(VIEW_WIDTH), getInt(VIEW_HEIGHT),
         dev.imgmatch.avro.PixelEncoding.valueOf(getString(VIEW_ENCODING)), getInt(VIEW_JPEG_QUALITY));
+  }
+
+  /** Longer side of the verification thumbnail, 0 = none. */
+  public int thumbnailSize() {
+    return getInt(THUMBNAIL_SIZE);
   }
 
   public BorderTrim borderTrim() {

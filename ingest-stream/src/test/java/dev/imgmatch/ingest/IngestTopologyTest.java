@@ -137,6 +137,9 @@ class IngestTopologyTest {
     assertThat(view.getHeight()).isEqualTo(224);
     assertThat(view.getEncoding()).isEqualTo(PixelEncoding.RGB8);
     assertThat(view.getPixels().remaining()).isEqualTo(224 * 224 * 3);
+    assertThat(p.getThumbnail().getWidth()).as("longer side 64, aspect kept").isEqualTo(64);
+    assertThat(p.getThumbnail().getHeight()).isEqualTo(36);
+    assertThat(p.getThumbnail().getGray().remaining()).isEqualTo(64 * 36);
     assertThat(counters.get("prepared.upload")).isEqualTo(1);
     assertThat(counters.snapshot()).containsKeys("rejected.CORRUPT_IMAGE", "rejected.MALFORMED_RECORD",
         "exact.alert").containsEntry("rejected.CORRUPT_IMAGE", 0L);
@@ -362,14 +365,17 @@ class IngestTopologyTest {
     assertThat(counters.get("view.hflip")).isEqualTo(2);
     driver.close();
 
-    start(Map.of(IngestConfig.UPLOAD_VIEWS, "full", IngestConfig.QUERY_VIEWS, "full,trim"));
+    start(Map.of(IngestConfig.UPLOAD_VIEWS, "full", IngestConfig.QUERY_VIEWS, "full,trim",
+        IngestConfig.THUMBNAIL_SIZE, "0"));
     send(upload("boxed-2", "acme", "uploads", boxed));
     QueryRequest q = QueryRequest.newBuilder().setQueryId("q2").setTenant("acme").setParams(params)
         .setTarget(new InlineImage(ByteBuffer.wrap(boxed), null)).build();
     queries.pipeInput(topics.queries().serializeKey("q2"), topics.queries().serializeValue(q));
     names.clear();
-    preparedOut().forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
+    List<PreparedImage> second = preparedOut();
+    second.forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
     assertThat(names).containsEntry("boxed-2", List.of("full")).containsEntry("q2", List.of("full", "trim"));
+    assertThat(second).as("thumbnails off").allSatisfy(p -> assertThat(p.getThumbnail()).isNull());
     driver.close();
     driver = null;
   }

@@ -91,6 +91,7 @@ public final class RecordEmbedding {
         .setPdq(p.getPdq())
         .setPdqDihedral(p.getPdqDihedral())
         .setPdqTrim(p.getPdqTrim())
+        .setThumbnail(p.getThumbnail())
         .setClassScores(results.get(0).classScores())
         .setExactDuplicateOf(p.getExactDuplicateOf())
         .setQuery(p.getQuery())
