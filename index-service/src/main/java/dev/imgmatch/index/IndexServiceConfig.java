@@ -131,9 +131,11 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(DUPLICATE_COSINE, Type.DOUBLE, MatchPolicy.DEFAULT_DUPLICATE_COSINE, Range.between(-1.0, 1.0),
           Importance.LOW, "Descriptor cosine at or above which two indexed images are copies of one work and do not"
               + " compete in the margin (equal SHA-256 or PDQ within match.pdq.max.distance also count).")
-      .define(VERIFY_CANDIDATES, Type.INT, MatchPolicy.Verification.DEFAULT.candidates(), Range.between(0, 100),
+      .define(VERIFY_CANDIDATES, Type.INT, 0, Range.between(0, 100),
           Importance.MEDIUM, "How many of a probe's best candidates (those whose decision score is above 0) are"
-              + " verified against its thumbnail (geometric verification, about 10-20 ms of CPU each); 0 = none.")
+              + " verified against its thumbnail (geometric verification, about 10-20 ms of CPU each); 0 = none"
+              + " (the default). Recommended 3 together with match.threshold=0.40 and match.review.threshold=0.30,"
+              + " or recalibrate (docs/modules/index-service.md#matching).")
       .define(VERIFY_WEIGHT, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.weight(), Range.between(0.0, 1.0),
           Importance.MEDIUM, "w of the verified decision score score + w * (verification - "
               + VERIFY_NEUTRAL + "): how much the thumbnails' alignment moves a candidate's score.")
