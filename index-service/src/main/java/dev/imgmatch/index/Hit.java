@@ -14,7 +14,8 @@ import java.util.Map;
  * @param sha256 the indexed image's SHA-256 (to tell copies of one work apart from different works)
  * @param pdq its PDQ hash, or null when absent or below the minimum quality
  * @param vector its stored descriptor of the probe's model version, or null
- * @param thumbnail its stored greyscale thumbnail ({@link Verifier}), or null
+ * @param thumbnail its stored greyscale thumbnail ({@link Verifier}), or null (also when the policy verifies nothing:
+ *     the stored field is then not read)
  */
 public record Hit(String uid, String imageId, String tenant, String collection, String source,
     Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,

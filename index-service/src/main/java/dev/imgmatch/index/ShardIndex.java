@@ -625,7 +625,8 @@ public final class ShardIndex implements Closeable {
     return new Hit(d.get(Fields.UID), d.get(Fields.IMAGE_ID), d.get(Fields.TENANT), d.get(Fields.COLLECTION),
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(), exact, pdqDistance, cosine, score, score, shard,
-        sha256, comparablePdq, v, GrayThumb.decode(d.getBinaryValue(Fields.THUMBNAIL)));
+        sha256, comparablePdq, v,
+        policy.verification().candidates() > 0 ? GrayThumb.decode(d.getBinaryValue(Fields.THUMBNAIL)) : null);
   }
 
   private static byte[] pdqOf(LeafReader r, int local) throws IOException {

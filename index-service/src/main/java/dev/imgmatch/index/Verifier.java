@@ -63,8 +63,8 @@ public final class Verifier {
     Plane rHigh = highPass(r);
     Window rWindows = new Window(rHigh);
     List<Plane> rTemplates = new ArrayList<>(); // the candidate at each scale, for "candidate inside the probe"
+    templates(r, q0, rTemplates);
     double best = Double.NEGATIVE_INFINITY;
-    boolean first = true;
     for (double deg : ROTATIONS) {
       Plane turned = deg == 0 ? q0 : rotate(q0, deg);
       for (int flip = 0; flip < 2; flip++) {
@@ -72,10 +72,6 @@ public final class Verifier {
         best = Math.max(best, scan(q, rHigh, rWindows));
         Plane qHigh = highPass(q);
         Window qWindows = new Window(qHigh);
-        if (first) {
-          templates(r, qHigh, rTemplates);
-          first = false;
-        }
         for (Plane t : rTemplates) {
           best = Math.max(best, slide(t, qHigh, qWindows));
         }

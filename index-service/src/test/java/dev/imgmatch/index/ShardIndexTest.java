@@ -205,8 +205,14 @@ class ShardIndexTest {
       shard.refresh();
       Probe p = new Probe("m1", List.of(plain.vector()), List.of(), 0, null, SearchFilter.tenantOnly("t", Set.of()),
           5);
+      MatchPolicy verifying = new MatchPolicy(POLICY.rules(), POLICY.sharedCollections(), POLICY.pdqMaxDistance(),
+          POLICY.pdqMinQuality(), POLICY.fusionPdqWeight(), POLICY.marginWeight(), POLICY.marginFloor(),
+          POLICY.duplicateCosine(), POLICY.matchThreshold(), POLICY.reviewThreshold(), POLICY.alertMinDecision(),
+          POLICY.knnK(), POLICY.maxAlertMatches(), POLICY.exactFastPathCollections(), MatchPolicy.Verification.DEFAULT);
+      assertThat(shard.search(p, POLICY)).as("a policy that does not verify does not read thumbnails")
+          .allSatisfy(h -> assertThat(h.thumbnail()).isNull());
       Map<String, Hit> hits = new java.util.HashMap<>();
-      shard.search(p, POLICY).forEach(h -> hits.put(h.imageId(), h));
+      shard.search(p, verifying).forEach(h -> hits.put(h.imageId(), h));
       assertThat(hits.get("plain").thumbnail()).isNull();
       assertThat(hits.get("with").thumbnail().gray()).isEqualTo(thumb.gray());
       assertThat(hits.get("with").thumbnail().width()).isEqualTo(thumb.width());
