@@ -131,17 +131,17 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(DUPLICATE_COSINE, Type.DOUBLE, MatchPolicy.DEFAULT_DUPLICATE_COSINE, Range.between(-1.0, 1.0),
           Importance.LOW, "Descriptor cosine at or above which two indexed images are copies of one work and do not"
               + " compete in the margin (equal SHA-256 or PDQ within match.pdq.max.distance also count).")
-      .define(VERIFY_CANDIDATES, Type.INT, 0, Range.between(0, 100),
+      .define(VERIFY_CANDIDATES, Type.INT, MatchPolicy.Verification.DEFAULT.candidates(), Range.between(0, 100),
           Importance.MEDIUM, "How many of a probe's best candidates (those whose decision score is above 0) are"
-              + " verified against its thumbnail (geometric verification, about 10-20 ms of CPU each); 0 = none"
-              + " (the default). Recommended 3 together with match.threshold=0.40 and match.review.threshold=0.30,"
-              + " or recalibrate (docs/modules/index-service.md#matching).")
-      .define(VERIFY_WEIGHT, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.weight(), Range.between(0.0, 1.0),
-          Importance.MEDIUM, "w of the verified decision score score + w * (verification - "
+              + " verified against its thumbnail (geometric verification, about 27 ms of CPU each); 0 = none, in"
+              + " which case use match.threshold=0.35 and match.review.threshold=0.22 or recalibrate"
+              + " (docs/modules/index-service.md#matching).")
+      .define(VERIFY_WEIGHT, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.weight(), Range.between(0.0, 2.0),
+          Importance.MEDIUM, "w of the verified decision score score + w * (evidence - "
               + VERIFY_NEUTRAL + "): how much the thumbnails' alignment moves a candidate's score.")
       .define(VERIFY_NEUTRAL, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.neutral(), Range.between(-1.0, 1.0),
-          Importance.LOW, "The verification (best normalised cross-correlation, -1 to 1) that neither raises nor"
-              + " lowers a candidate's score.")
+          Importance.LOW, "The evidence (how much better the thumbnails line up than by chance, 0 to 2) that neither"
+              + " raises nor lowers a candidate's score.")
       .define(MATCH_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_MATCH_THRESHOLD, Range.between(0.0, 1.0),
           Importance.HIGH, "Decision score (similarity less the margin) at or above which the decision is MATCH."
               + " Calibrate on held-out data (./imgmatch calibrate), never on the queries you evaluate with.")

@@ -50,16 +50,18 @@ import org.apache.lucene.util.VectorUtil;
  *
  * <h2>Verification of the best candidates</h2>
  * The descriptor cannot tell a copy from another photograph of the same subject; the pixels can. For the best
- * {@code match.verify.candidates} candidates (0 by default, opt-in; 3 recommended) whose score is above 0 — not exact or PDQ-close ones, which need no
+ * {@code match.verify.candidates} candidates (3) whose score is above 0 — not exact or PDQ-close ones, which need no
  * help — {@link Verifier} aligns the probe's greyscale thumbnail with the candidate's (crops, borders, scales, a
- * mirror, small turns) and measures how well their structure correlates, v in [-1, 1]; then
+ * mirror, turns up to 15 degrees) and measures how much better their structure lines up than it does with the
+ * candidate turned upside down (chance for this pair), the evidence e in [0, 2]; then
  * <pre>
- *   score_i = clip( score_i + w * (v - v0), 0, 1 )
+ *   score_i = clip( score_i + w * (e - e0), 0, 1 )
  * </pre>
- * with w = {@code match.verify.weight} (0.5) and v0 = {@code match.verify.neutral} (0.4): a candidate that lines up
- * gains, one that does not loses. Without thumbnails (either side) or a measurable alignment the score stays. w and
- * v0 were chosen on calibration data only: of the grid w 0.2-0.7, v0 0.2-0.5, each recalibrated, w = 0.5 with v0
- * 0.3-0.5 let the most held-out copies through at the calibrated threshold (docs/BENCHMARKS.md).
+ * with w = {@code match.verify.weight} (1.0) and e0 = {@code match.verify.neutral} (0.05): a candidate that lines
+ * up gains up to about 0.5, one that lines up no better than chance loses a little. Without thumbnails (either
+ * side) or a measurable alignment the score stays. w and e0 were chosen on calibration data only: of the grid w
+ * 0.3-1.5 × e0 0.05-0.3, each with its threshold recalibrated, w = 1.0 with e0 = 0.05 let the most held-out copies
+ * through at the calibrated threshold (docs/BENCHMARKS.md). Cost: about 27 ms of one core per verified candidate.
  *
  * <h2>Decision</h2>
  * MATCH when score &ge; {@code match.threshold}, REVIEW when score &ge; {@code match.review.threshold}, else
@@ -95,23 +97,23 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
   public static final double DEFAULT_MARGIN_FLOOR = 0.40;
   public static final double DEFAULT_DUPLICATE_COSINE = 0.9;
   /**
-   * The shipped MATCH threshold on the decision score, for the default head ({@code pca-whiten}) and margin without
-   * verification (its default), chosen by {@code ./imgmatch calibrate --images ../shared/bench/train --corpus
-   * ../shared/bench/dev/refs} (30 of the 59 training photos held out, 8 random edits each): the best of their 236
-   * scores against the corpus was 0.294, so 0.35 (+0.05 of headroom, rounded up: the best of a few hundred negatives
-   * underestimates the tail — the demo's generated look-alikes reach 0.324). Expected false alarms: none of those
-   * held-out views came within 0.05 of it; 1 % of them score above 0.212. Recalibrate for another head, corpus or
-   * verification setting (docs/modules/index-service.md#matching).
+   * The shipped MATCH threshold on the decision score, for the default head ({@code pca-whiten}), margin and
+   * verification ({@link Verification#DEFAULT}), chosen by {@code ./imgmatch calibrate --images
+   * ../shared/bench/train --corpus ../shared/bench/dev/refs} (30 of the 59 training photos held out, 8 random edits
+   * each): the best of their 236 scores against the corpus was 0.323 (a quarter-turned, bordered, low-quality edit
+   * against an unrelated reference; next 0.294), so 0.38 (+0.05 of headroom, rounded up: the best of a few hundred
+   * negatives underestimates the tail). Expected false alarms: none of those held-out views came within 0.05 of
+   * it; 1 % of them score above 0.247. Recalibrate for another head, corpus or verification setting
+   * (docs/modules/index-service.md#matching).
    */
-  public static final double DEFAULT_MATCH_THRESHOLD = 0.35;
+  public static final double DEFAULT_MATCH_THRESHOLD = 0.38;
   /** The 99th percentile of the same held-out negatives; alerts only when {@code match.alert.min.decision=REVIEW}. */
-  public static final double DEFAULT_REVIEW_THRESHOLD = 0.22;
+  public static final double DEFAULT_REVIEW_THRESHOLD = 0.25;
   /**
-   * The same calibration with verification on ({@code match.verify.candidates=3}): the best held-out score was 0.350
-   * (a quarter-turned, bordered edit that lined up with an unrelated reference by chance; next, 0.328, a different
-   * photograph of solar panels), so 0.40; REVIEW 0.30 (99th percentile 0.294).
+   * The same calibration with verification off ({@code match.verify.candidates=0}): best held-out score 0.294, so
+   * 0.35; REVIEW 0.22.
    */
-  public static final double CALIBRATED_VERIFIED_THRESHOLD = 0.40;
+  public static final double CALIBRATED_UNVERIFIED_THRESHOLD = 0.35;
   /**
    * The same calibration for the recommended trained head ({@code ./imgmatch train --dims 384 --corpus-views 8}),
    * negatives = the 12 photos that head held out of its fit (20 edits each): best negative 0.473, so 0.50.
@@ -123,15 +125,15 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
    *
    * @param candidates how many of the best candidates (score above 0) are verified; 0 = none
    * @param weight w
-   * @param neutral v0
+   * @param neutral e0, the evidence that neither raises nor lowers a score
    */
   public record Verification(int candidates, double weight, double neutral) {
-    public static final Verification DEFAULT = new Verification(3, 0.5, 0.4);
+    public static final Verification DEFAULT = new Verification(3, 1.0, 0.05);
     public static final Verification OFF = new Verification(0, 0, 0);
 
     public Verification {
-      if (candidates < 0 || !(weight >= 0 && weight <= 1) || !(neutral >= -1 && neutral <= 1)) {
-        throw new IllegalArgumentException("verification needs candidates >= 0, weight 0-1 and neutral -1..1, got "
+      if (candidates < 0 || !(weight >= 0 && weight <= 2) || !(neutral >= -1 && neutral <= 1)) {
+        throw new IllegalArgumentException("verification needs candidates >= 0, weight 0-2 and neutral -1..1, got "
             + candidates + ", " + weight + ", " + neutral);
       }
     }
@@ -312,9 +314,9 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
         continue;
       }
       verified++;
-      double v = Verifier.similarity(probe, h.thumbnail());
-      if (!Double.isNaN(v)) {
-        out.set(i, h.withScore(clip(h.score() + verification.weight() * (v - verification.neutral()))));
+      double e = Verifier.align(probe, h.thumbnail()).evidence();
+      if (!Double.isNaN(e)) {
+        out.set(i, h.withScore(clip(h.score() + verification.weight() * (e - verification.neutral()))));
         changed = true;
       }
     }

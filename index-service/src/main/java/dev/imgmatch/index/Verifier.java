@@ -13,32 +13,37 @@ import java.util.List;
  * which a different photograph's does not. So the similarity is the best normalised cross-correlation (NCC, in
  * [-1, 1]) of the two thumbnails' band-pass structure (3x3-smoothed pixels less the mean of their 7x7
  * neighbourhood: colour, brightness and contrast changes and smooth gradients drop out, and half a pixel of
- * misalignment costs little) over these alignments:
+ * misalignment costs little) over these alignments, after cutting uniform borders (a frame, letterbox bars) from
+ * both pictures:
  * <ul>
- *   <li>the probe inside the candidate (a crop of it) and the candidate inside the probe (a border, a larger
- *       picture around it), each at 7 scales (1 down to 0.4 of the fitting size) and every integer position;
+ *   <li>the probe inside the candidate (a crop of it) and the candidate inside the probe (a larger picture around
+ *       it), each at 7 scales (1 down to 0.4 of the fitting size) and every integer position;
  *   <li>the probe stretched onto the candidate (an aspect change);
- *   <li>each with the probe as is and mirrored left-right, turned by 0 and &plusmn;5 degrees (the larger turns and
- *       quarter turns are left to the dihedral PDQ hashes).
+ *   <li>each with the probe as is and mirrored left-right, turned by 0, &plusmn;5, &plusmn;10 and &plusmn;15 degrees
+ *       (quarter turns are left to the dihedral query views and PDQ hashes).
  * </ul>
- * A template smaller than 8 pixels a side is not tried; a flat template or window does not count. The filter sees
- * a template's own edges replicated where the other picture has its surroundings, so a copy pasted small into a
- * busy frame lines up less well (about 0.6 in VerifierTest) than a crop does (above 0.9); correlating only the
- * templates' interiors fixed that case but let more unrelated pictures line up by chance, and lost recall on the
- * calibration set (docs/BENCHMARKS.md). It is evidence,
- * not proof — a different photograph of a regular subject (solar panels, a grid of windows) can line up too — which
- * is why {@link MatchPolicy} adds it to the score with a weight instead of deciding on it alone. The filter (3x3
- * smoothing, 7x7 mean) was chosen over a plain 5x5 high-pass because it raised the recall of {@code ./imgmatch
- * calibrate}'s held-out copies at the calibrated threshold for every weight tried (docs/BENCHMARKS.md).
+ * A template smaller than 8 pixels a side is not tried; a flat template or window does not count. The search runs
+ * coarse to fine (half resolution everywhere, then full resolution around the best placements).
  *
- * <p>Cost: about 10-20 ms of one core per pair; index-service verifies only the few best candidates that stand out
- * ({@code match.verify.candidates}). Stateless and thread-safe.
+ * <p><b>Chance.</b> The best of thousands of placements is high by chance when the pictures hold little detail:
+ * two unrelated generated pictures line up at 0.6-0.7, as well as a copy in a frame did before frames were cut. So
+ * {@link #align} runs the same search a second time against the candidate turned upside down — a picture with the
+ * candidate's own detail, contrast and texture whose layout a copy does not have — and the evidence is the
+ * difference of the two ({@link Alignment#evidence}): copies stand 0.3-0.6 above their chance level, unrelated
+ * pictures within 0.26 (the best of 236 held-out calibration negatives, docs/BENCHMARKS.md). It is evidence, not
+ * proof — a different photograph of a regular subject can line up too — which is why {@link MatchPolicy} adds it
+ * to the score with a weight instead of deciding on it alone. A copy pasted small into a busy picture lines up less
+ * well than a crop does (the filter sees the surroundings where the candidate's thumbnail has its own edge).
+ *
+ * <p>Cost: about 27 ms of one core per pair for both searches on this project's 2-core machine ({@code
+ * VerifierBench}); index-service verifies only the few best candidates that stand out ({@code
+ * match.verify.candidates}). Stateless and thread-safe.
  */
 public final class Verifier {
   /** Template sizes tried, as a share of the largest size that fits the other picture. */
   static final double[] SCALES = {1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4};
   /** Turns of the probe tried, in degrees. */
-  static final double[] ROTATIONS = {0, -5, 5};
+  static final double[] ROTATIONS = {0, -5, 5, -10, 10, -15, 15};
   /** Smallest template side, in pixels. */
   static final int MIN_SIDE = 8;
   /** The band-pass filter smooths with a (2s+1) x (2s+1) box... */
@@ -55,41 +60,218 @@ public final class Verifier {
 
   /**
    * The best NCC of the two pictures' structure over the alignments above, or NaN when no alignment could be
-   * measured (flat or tiny pictures): no evidence either way.
+   * measured (flat or tiny pictures): no evidence either way. Uniform borders (a frame, letterbox bars) are cut from
+   * both pictures first.
    */
   public static double similarity(GrayThumb probe, GrayThumb candidate) {
-    Plane q0 = plane(probe);
-    Plane r = plane(candidate);
-    Plane rHigh = highPass(r);
-    Window rWindows = new Window(rHigh);
+    return best(trimBorders(plane(probe)), trimBorders(plane(candidate)), false);
+  }
+
+  /**
+   * {@link #similarity} without the coarse-to-fine shortcut: every template at every position at full resolution.
+   * The reference the shortcut is measured against (VerifierTest, {@code VerifierBench}); about four times slower.
+   */
+  public static double similarityExhaustive(GrayThumb probe, GrayThumb candidate) {
+    return best(trimBorders(plane(probe)), trimBorders(plane(candidate)), true);
+  }
+
+  /**
+   * How well the probe lines up with the candidate, against how well it lines up by chance.
+   *
+   * @param aligned {@link #similarity} of the pair
+   * @param chance the same search against the candidate turned upside down: a picture with the candidate's own
+   *     texture, detail and contrast whose layout is wrong for a copy that has not been flipped upside down
+   */
+  public record Alignment(double aligned, double chance) {
+    /**
+     * How much better one of the two searches fits than the other, in [0, 2]; NaN when either could not be
+     * measured. Both orientations count: an upside-down or half-turned copy fits the second search as well as a
+     * copy fits the first, and either way the other search is a chance baseline of the same pictures.
+     */
+    public double evidence() {
+      return Math.abs(aligned - chance);
+    }
+  }
+
+  /**
+   * The pair's {@link Alignment}. The best NCC over thousands of placements is high by chance when the pictures hold
+   * little detail (smooth, blurred or generated pictures line up at 0.6 and more); the same search against the
+   * flipped candidate measures that level for this very pair, and a copy stands out of it by 0.4 and more.
+   */
+  public static Alignment align(GrayThumb probe, GrayThumb candidate) {
+    Plane q = trimBorders(plane(probe));
+    Plane r = trimBorders(plane(candidate));
+    return new Alignment(best(q, r, false), best(q, flipVertically(r), false));
+  }
+
+  /**
+   * The best NCC over every alignment (class comment), coarse to fine: every template is first slid over every
+   * position at half resolution, then the {@link #REFINED} best of those placements are searched again at full
+   * resolution within {@link #REFINE_RADIUS} pixels of where they peaked. Same answer as the exhaustive search
+   * whenever the true alignment ranks among the best coarse ones (on dev pairs: 0.002 lower on average, 5 % of
+   * pairs more than 0.02 lower; VerifierBench), at about a quarter of the cost.
+   */
+  private static double best(Plane q0, Plane r, boolean exhaustive) {
+    Field rField = new Field(highPass(r));
     List<Plane> rTemplates = new ArrayList<>(); // the candidate at each scale, for "candidate inside the probe"
     templates(r, q0, rTemplates);
-    double best = Double.NEGATIVE_INFINITY;
+    List<Trial> trials = new ArrayList<>();
     for (double deg : ROTATIONS) {
       Plane turned = deg == 0 ? q0 : rotate(q0, deg);
       for (int flip = 0; flip < 2; flip++) {
         Plane q = flip == 0 ? turned : mirror(turned);
-        best = Math.max(best, scan(q, rHigh, rWindows));
-        Plane qHigh = highPass(q);
-        Window qWindows = new Window(qHigh);
-        for (Plane t : rTemplates) {
-          best = Math.max(best, slide(t, qHigh, qWindows));
+        List<Plane> qTemplates = new ArrayList<>();
+        templates(q, rField.high, qTemplates);
+        for (Plane t : qTemplates) {
+          trials.add(new Trial(t, rField));
         }
-        best = Math.max(best, slide(highPass(resize(q, r.w, r.h)), rHigh, rWindows));
+        Field qField = new Field(highPass(q));
+        for (Plane t : rTemplates) {
+          trials.add(new Trial(t, qField));
+        }
+        trials.add(new Trial(highPass(resize(q, r.w, r.h)), rField));
       }
+    }
+    if (exhaustive) {
+      double best = Double.NEGATIVE_INFINITY;
+      for (Trial t : trials) {
+        best = Math.max(best, slide(t.template, t.field.high, t.field.windows));
+      }
+      return best == Double.NEGATIVE_INFINITY ? Double.NaN : best;
+    }
+    for (Trial t : trials) {
+      t.coarse();
+    }
+    trials.sort((x, y) -> Double.compare(y.coarseNcc, x.coarseNcc));
+    double best = Double.NEGATIVE_INFINITY;
+    for (int i = 0; i < Math.min(REFINED, trials.size()); i++) {
+      best = Math.max(best, trials.get(i).refine());
     }
     return best == Double.NEGATIVE_INFINITY ? Double.NaN : best;
   }
 
-  /** The best NCC of {@code small}, at each scale that fits, anywhere in {@code big}. */
-  private static double scan(Plane small, Plane bigHigh, Window big) {
-    List<Plane> ts = new ArrayList<>();
-    templates(small, bigHigh, ts);
-    double best = Double.NEGATIVE_INFINITY;
-    for (Plane t : ts) {
-      best = Math.max(best, slide(t, bigHigh, big));
+  /** Coarse placements searched again at full resolution. */
+  static final int REFINED = 8;
+  /** How far (full-resolution pixels) around a coarse peak the refinement looks. */
+  static final int REFINE_RADIUS = 3;
+
+  /** A picture's structure, at full and half resolution, with window sums for both. */
+  private static final class Field {
+    final Plane high;
+    final Window windows;
+    final Plane coarse;
+    final Window coarseWindows;
+
+    Field(Plane high) {
+      this.high = high;
+      this.windows = new Window(high);
+      this.coarse = half(high);
+      this.coarseWindows = new Window(coarse);
     }
-    return best;
+  }
+
+  /** One template (structure, full resolution) to place in one field. */
+  private static final class Trial {
+    final Plane template;
+    final Field field;
+    double coarseNcc = Double.NEGATIVE_INFINITY;
+    int coarseX;
+    int coarseY;
+
+    Trial(Plane template, Field field) {
+      this.template = template;
+      this.field = field;
+    }
+
+    void coarse() {
+      Plane t = half(template);
+      if (t.w < MIN_SIDE / 2 || t.h < MIN_SIDE / 2) {
+        return;
+      }
+      double[] hit = slide(t, field.coarse, field.coarseWindows, 0, Integer.MAX_VALUE, 0, Integer.MAX_VALUE);
+      coarseNcc = hit[0];
+      coarseX = (int) hit[1];
+      coarseY = (int) hit[2];
+    }
+
+    double refine() {
+      if (coarseNcc == Double.NEGATIVE_INFINITY) {
+        return coarseNcc;
+      }
+      double sx = (double) field.high.w / field.coarse.w;
+      double sy = (double) field.high.h / field.coarse.h;
+      int x = (int) Math.round(coarseX * sx);
+      int y = (int) Math.round(coarseY * sy);
+      return slide(template, field.high, field.windows, x - REFINE_RADIUS, x + REFINE_RADIUS, y - REFINE_RADIUS,
+          y + REFINE_RADIUS)[0];
+    }
+  }
+
+  /** Half the resolution, by area. */
+  static Plane half(Plane g) {
+    return resize(g, Math.max(1, g.w / 2), Math.max(1, g.h / 2));
+  }
+
+  /** Greatest grey-level spread (max - min) along a line that still counts as part of a uniform border. */
+  static final int BORDER_SPREAD = 12;
+
+  /**
+   * {@code g} without its uniform borders: on each side, the run of outermost lines (rows or columns) that are
+   * flat (spread at most {@link #BORDER_SPREAD}) and of the outermost line's level, plus the one line blended with
+   * the picture; at most a third of the picture per side, and nothing when no line is flat. Flat lines carry no
+   * structure, but a frame's edge would dominate the structure around it and hide the copy inside.
+   */
+  static Plane trimBorders(Plane g) {
+    int top = border(g, 0, 1, true);
+    int bottom = border(g, g.h - 1, -1, true);
+    int left = border(g, 0, 1, false);
+    int right = border(g, g.w - 1, -1, false);
+    int w = g.w - left - right;
+    int h = g.h - top - bottom;
+    if ((top | bottom | left | right) == 0 || w < MIN_SIDE || h < MIN_SIDE) {
+      return g;
+    }
+    float[] out = new float[w * h];
+    for (int y = 0; y < h; y++) {
+      System.arraycopy(g.p, (y + top) * g.w + left, out, y * w, w);
+    }
+    return new Plane(w, h, out);
+  }
+
+  /** Lines to cut from one side (see {@link #trimBorders}): rows from {@code start} when {@code rows}, else columns. */
+  private static int border(Plane g, int start, int step, boolean rows) {
+    int lines = rows ? g.h : g.w;
+    int length = rows ? g.w : g.h;
+    int limit = lines / 3;
+    double level = Double.NaN;
+    int n = 0;
+    for (int i = start; n < limit; i += step, n++) {
+      float min = Float.MAX_VALUE;
+      float max = -Float.MAX_VALUE;
+      double sum = 0;
+      for (int j = 0; j < length; j++) {
+        float v = rows ? g.p[i * g.w + j] : g.p[j * g.w + i];
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+        sum += v;
+      }
+      double mean = sum / length;
+      if (Double.isNaN(level)) {
+        level = mean;
+      }
+      if (max - min > BORDER_SPREAD || Math.abs(mean - level) > BORDER_SPREAD / 2.0) {
+        break;
+      }
+    }
+    return n == 0 ? 0 : Math.min(limit, n + 1);
+  }
+
+  static Plane flipVertically(Plane g) {
+    float[] o = new float[g.p.length];
+    for (int y = 0; y < g.h; y++) {
+      System.arraycopy(g.p, (g.h - 1 - y) * g.w, o, y * g.w, g.w);
+    }
+    return new Plane(g.w, g.h, o);
   }
 
   /** {@code small} high-passed at each scale of the largest size that fits inside {@code big}. */
@@ -134,8 +316,17 @@ public final class Verifier {
 
   /** Best NCC of template {@code t} over every position inside {@code b}; -inf when none is measurable. */
   static double slide(Plane t, Plane b, Window win) {
+    return slide(t, b, win, 0, Integer.MAX_VALUE, 0, Integer.MAX_VALUE)[0];
+  }
+
+  /**
+   * Best NCC of template {@code t} over the positions (top-left corners) from x0..x1, y0..y1 that lie inside
+   * {@code b}: {best, x, y}, best -inf when none is measurable.
+   */
+  static double[] slide(Plane t, Plane b, Window win, int xFrom, int xTo, int yFrom, int yTo) {
+    double[] none = {Double.NEGATIVE_INFINITY, 0, 0};
     if (t.w > b.w || t.h > b.h) {
-      return Double.NEGATIVE_INFINITY;
+      return none;
     }
     int n = t.w * t.h;
     double mean = 0;
@@ -151,12 +342,12 @@ public final class Verifier {
     }
     double flat = FLAT_STD * FLAT_STD * n;
     if (ss < flat) {
-      return Double.NEGATIVE_INFINITY;
+      return none;
     }
     double qn = Math.sqrt(ss);
-    double best = Double.NEGATIVE_INFINITY;
-    for (int y0 = 0; y0 + t.h <= b.h; y0++) {
-      for (int x0 = 0; x0 + t.w <= b.w; x0++) {
+    double[] best = none.clone();
+    for (int y0 = Math.max(0, yFrom); y0 <= yTo && y0 + t.h <= b.h; y0++) {
+      for (int x0 = Math.max(0, xFrom); x0 <= xTo && x0 + t.w <= b.w; x0++) {
         double a1 = win.sum(win.s1, x0, y0, t.w, t.h);
         double var = win.sum(win.s2, x0, y0, t.w, t.h) - a1 * a1 / n;
         if (var < flat) {
@@ -170,7 +361,12 @@ public final class Verifier {
             dot += q[to + x] * b.p[bo + x];
           }
         }
-        best = Math.max(best, dot / (qn * Math.sqrt(var)));
+        double ncc = dot / (qn * Math.sqrt(var));
+        if (ncc > best[0]) {
+          best[0] = ncc;
+          best[1] = x0;
+          best[2] = y0;
+        }
       }
     }
     return best;

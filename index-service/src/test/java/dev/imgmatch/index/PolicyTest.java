@@ -153,7 +153,7 @@ class PolicyTest {
   void verificationRaisesACandidateThatLinesUpAndLowersOneThatDoesNot() {
     org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-9);
     MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,
-        10, Set.of(), new MatchPolicy.Verification(3, 0.5, 0.4));
+        10, Set.of(), MatchPolicy.Verification.DEFAULT);
     float[] pic = VerifierTest.picture(11);
     GrayThumb probe = VerifierTest.thumb(pic, 20, 10, 200, 160); // a crop of the copied picture
     Hit copy = withThumb(work("copy", 0.70, unit(1, 0, 0), 1), VerifierTest.thumb(pic));
@@ -163,10 +163,13 @@ class PolicyTest {
     List<Hit> verified = v.rank(List.of(copy, lookAlike), probe);
     assertThat(verified.get(0).imageId()).isEqualTo("copy");
     double before = plain.get(1).score();
-    double vCopy = Verifier.similarity(probe, copy.thumbnail());
-    assertThat(verified.get(0).score()).isCloseTo(before + 0.5 * (vCopy - 0.4), e).isGreaterThan(before + 0.15);
-    double vOther = Verifier.similarity(probe, lookAlike.thumbnail());
-    assertThat(verified.get(1).score()).isCloseTo(Math.max(0, plain.get(0).score() + 0.5 * (vOther - 0.4)), e);
+    double w = MatchPolicy.Verification.DEFAULT.weight();
+    double e0 = MatchPolicy.Verification.DEFAULT.neutral();
+    double vCopy = Verifier.align(probe, copy.thumbnail()).evidence();
+    assertThat(verified.get(0).score()).isCloseTo(before + w * (vCopy - e0), e).isGreaterThan(before + 0.15);
+    double vOther = Verifier.align(probe, lookAlike.thumbnail()).evidence();
+    assertThat(verified.get(1).score()).isCloseTo(Math.max(0, plain.get(0).score() + w * (vOther - e0)), e);
+    assertThat(vOther).isLessThan(vCopy - 0.2);
     // no probe thumbnail, verification off, or an exact copy: the scores stay
     assertThat(v.rank(List.of(copy, lookAlike), null)).extracting(Hit::score)
         .containsExactlyElementsOf(plain.stream().map(Hit::score).toList());
