@@ -1,5 +1,7 @@
 package dev.imgmatch.index;
 
+import dev.imgmatch.common.GrayThumb;
+
 /**
  * Field names of a shard's Lucene documents (docs/modules/index-service.md lists them with their types).
  */

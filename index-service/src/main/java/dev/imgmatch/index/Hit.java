@@ -1,6 +1,7 @@
 package dev.imgmatch.index;
 
 import dev.imgmatch.avro.MatchedImage;
+import dev.imgmatch.common.GrayThumb;
 import java.util.Map;
 
 /**

@@ -1,5 +1,6 @@
 package dev.imgmatch.index;
 
+import dev.imgmatch.common.GrayThumb;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;

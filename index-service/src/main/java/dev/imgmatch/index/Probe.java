@@ -1,5 +1,6 @@
 package dev.imgmatch.index;
 
+import dev.imgmatch.common.GrayThumb;
 import java.util.List;
 
 /**

@@ -5,6 +5,7 @@ import dev.imgmatch.avro.Pdq256;
 import dev.imgmatch.avro.QueryFilters;
 import dev.imgmatch.avro.QueryParams;
 import dev.imgmatch.avro.ViewVector;
+import dev.imgmatch.common.GrayThumb;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.imgmatch.index;
 
+import dev.imgmatch.common.GrayThumb;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -373,7 +374,7 @@ public final class ShardIndex implements Closeable {
         vectorOf(leaf.reader(), Fields.vector(mv), local), bytes(d.getBinaryValue(Fields.SHA256)),
         pdq == null ? new byte[Pdq.BYTES] : pdq, (int) qualityOf(leaf.reader(), local),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
-        GrayThumb.decode(d.getBinaryValue(Fields.THUMBNAIL)));
+        thumbnail(d.getBinaryValue(Fields.THUMBNAIL)));
   }
 
   /**
@@ -626,7 +627,7 @@ public final class ShardIndex implements Closeable {
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(), exact, pdqDistance, cosine, score, score, shard,
         sha256, comparablePdq, v,
-        policy.verification().candidates() > 0 ? GrayThumb.decode(d.getBinaryValue(Fields.THUMBNAIL)) : null);
+        policy.verification().candidates() > 0 ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null);
   }
 
   private static byte[] pdqOf(LeafReader r, int local) throws IOException {
@@ -704,5 +705,10 @@ public final class ShardIndex implements Closeable {
         dir.close();
       }
     }
+  }
+
+  /** A stored {@link Fields#THUMBNAIL}, or null for an image indexed without one. */
+  private static GrayThumb thumbnail(BytesRef b) {
+    return b == null ? null : GrayThumb.decode(b.bytes, b.offset, b.length);
   }
 }

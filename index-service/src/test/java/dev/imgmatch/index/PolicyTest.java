@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.imgmatch.avro.Decision;
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.common.GrayThumb;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.imgmatch.avro.Decision;
+import dev.imgmatch.common.GrayThumb;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;

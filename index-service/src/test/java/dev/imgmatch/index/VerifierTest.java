@@ -1,10 +1,9 @@
 package dev.imgmatch.index;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.imgmatch.common.GrayThumb;
 import java.util.Random;
-import org.apache.lucene.util.BytesRef;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -229,14 +228,28 @@ class VerifierTest {
   }
 
   @Test
-  void thumbnailsRoundTripTheirStoredFormAndRefuseBadShapes() {
-    GrayThumb t = thumb(picture(7));
-    GrayThumb back = GrayThumb.decode(new BytesRef(t.encode()));
-    assertThat(back.width()).isEqualTo(t.width());
-    assertThat(back.height()).isEqualTo(t.height());
-    assertThat(back.gray()).isEqualTo(t.gray());
-    assertThat(GrayThumb.decode(null)).isNull();
-    assertThatThrownBy(() -> new GrayThumb(10, 10, new byte[99])).hasMessageContaining("width*height");
-    assertThatThrownBy(() -> new GrayThumb(256, 1, new byte[256])).hasMessageContaining("1-255");
+  void theBoxFilterIsTheMeanOfTheBoxWithEdgesReplicated() {
+    Random rnd = new Random(3);
+    Verifier.Plane g = new Verifier.Plane(13, 9, new float[13 * 9]);
+    for (int i = 0; i < g.p().length; i++) {
+      g.p()[i] = rnd.nextInt(256);
+    }
+    for (int r : new int[] {1, 3, 6}) {
+      Verifier.Plane b = Verifier.box(g, r);
+      for (int y = 0; y < g.h(); y++) {
+        for (int x = 0; x < g.w(); x++) {
+          double sum = 0;
+          for (int dy = -r; dy <= r; dy++) {
+            for (int dx = -r; dx <= r; dx++) {
+              int yy = Math.min(g.h() - 1, Math.max(0, y + dy));
+              int xx = Math.min(g.w() - 1, Math.max(0, x + dx));
+              sum += g.p()[yy * g.w() + xx];
+            }
+          }
+          assertThat((double) b.p()[y * g.w() + x]).as("r %d at %d,%d", r, x, y)
+              .isCloseTo(sum / ((2 * r + 1) * (2 * r + 1)), org.assertj.core.data.Offset.offset(1e-3));
+        }
+      }
+    }
   }
 }

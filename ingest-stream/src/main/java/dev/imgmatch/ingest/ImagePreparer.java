@@ -3,7 +3,8 @@ package dev.imgmatch.ingest;
 import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.DecodedImage;
-import dev.imgmatch.ingest.image.GrayThumbnail;
+import dev.imgmatch.common.GrayThumb;
+import dev.imgmatch.ingest.image.GrayThumbnails;
 import dev.imgmatch.ingest.image.ImageDecoder;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RgbImage;
@@ -71,7 +72,7 @@ public final class ImagePreparer {
    *     mean distance to the original 80.8 → 14.7)
    * @param thumbnail the greyscale verification thumbnail of the oriented image, or null when they are off
    */
-  public record Rendered(List<ImageView> views, PdqHasher.Result trimmedPdq, GrayThumbnail thumbnail) {}
+  public record Rendered(List<ImageView> views, PdqHasher.Result trimmedPdq, GrayThumb thumbnail) {}
 
   /**
    * The named views of a fingerprinted image ({@code full} first; {@code trim} only when it has margins) and, with
@@ -82,7 +83,7 @@ public final class ImagePreparer {
     List<ImageView> rendered = views.render(f.oriented(), names, margin);
     return new Rendered(rendered,
         margin == null ? null : hashers.get().compute(BorderTrim.crop(f.oriented(), margin)),
-        thumbnailSize == 0 ? null : GrayThumbnail.of(f.oriented(), thumbnailSize));
+        thumbnailSize == 0 ? null : GrayThumbnails.of(f.oriented(), thumbnailSize));
   }
 
   public ImageDecoder decoder() {

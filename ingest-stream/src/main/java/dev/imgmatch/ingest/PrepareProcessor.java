@@ -13,7 +13,6 @@ import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.QueryRequest;
 import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.avro.Sha256;
-import dev.imgmatch.avro.Thumbnail;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
 import dev.imgmatch.schemas.RecordDecodingException;
@@ -210,8 +209,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setHeight(f.decoded().orientedHeight())
         .setViews(rendered.views())
         .setPdqTrim(trimmedPdq)
-        .setThumbnail(rendered.thumbnail() == null ? null : new Thumbnail(rendered.thumbnail().width(),
-            rendered.thumbnail().height(), ByteBuffer.wrap(rendered.thumbnail().gray())))
+        .setThumbnail(rendered.thumbnail() == null ? null : rendered.thumbnail().toAvro())
         .setExactDuplicateOf(null)
         .setSubmittedAtMs(submittedAtMs)
         .setPreparedAtMs(clock.millis());

@@ -1,17 +1,12 @@
 package dev.imgmatch.bench.index;
 
-import dev.imgmatch.index.GrayThumb;
+import dev.imgmatch.common.GrayThumb;
 import dev.imgmatch.index.Verifier;
-import dev.imgmatch.ingest.image.GrayThumbnail;
-import dev.imgmatch.ingest.image.RgbImage;
-import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import javax.imageio.ImageIO;
 
 /**
  * index-service's geometric verification per candidate pair, on one thread: {@link Verifier#align} (coarse to fine,
@@ -53,10 +48,10 @@ public final class VerifierBench {
     List<GrayThumb[]> others = new ArrayList<>();
     for (int i = 0; i < Math.min(pairs / 2, truth.size()); i++) {
       String[] t = truth.get(i * truth.size() / Math.min(pairs / 2, truth.size()));
-      GrayThumb q = thumb(find(split.resolve("queries"), t[0]));
-      copies.add(new GrayThumb[] {q, thumb(find(split.resolve("refs"), t[1]))});
+      GrayThumb q = BenchThumbs.of(BenchThumbs.find(split.resolve("queries"), t[0]));
+      copies.add(new GrayThumb[] {q, BenchThumbs.of(BenchThumbs.find(split.resolve("refs"), t[1]))});
       String other = refs.get(rnd.nextInt(refs.size()));
-      others.add(new GrayThumb[] {q, thumb(find(split.resolve("refs"), other.equals(t[1]) ? refs.get(0) : other))});
+      others.add(new GrayThumb[] {q, BenchThumbs.of(BenchThumbs.find(split.resolve("refs"), other.equals(t[1]) ? refs.get(0) : other))});
       if (i % 20 == 19) {
         System.err.printf("VerifierBench: %d of %d pairs loaded%n", 2 * (i + 1), pairs);
       }
@@ -115,26 +110,5 @@ public final class VerifierBench {
       s += Double.isNaN(e) ? 0 : e / pairs.size();
     }
     return s;
-  }
-
-  private static Path find(Path dir, String id) throws IOException {
-    for (String ext : new String[] {".jpg", ".jpeg", ".png", ".webp"}) {
-      Path p = dir.resolve(id + ext);
-      if (Files.exists(p)) {
-        return p;
-      }
-    }
-    throw new IOException("no image " + id + " in " + dir);
-  }
-
-  private static GrayThumb thumb(Path file) throws IOException {
-    BufferedImage b = ImageIO.read(file.toFile());
-    if (b == null) {
-      throw new IOException("not an image: " + file);
-    }
-    int w = b.getWidth();
-    int h = b.getHeight();
-    GrayThumbnail t = GrayThumbnail.of(new RgbImage(w, h, b.getRGB(0, 0, w, h, null, 0, w)), 64);
-    return new GrayThumb(t.width(), t.height(), t.gray());
   }
 }

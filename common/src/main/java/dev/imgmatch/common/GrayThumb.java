@@ -1,12 +1,11 @@
-package dev.imgmatch.index;
+package dev.imgmatch.common;
 
 import dev.imgmatch.avro.Thumbnail;
 import java.nio.ByteBuffer;
-import org.apache.lucene.util.BytesRef;
 
 /**
- * The greyscale thumbnail of an image (Avro {@code Thumbnail}, made by ingest-stream), as index-service stores it
- * and verifies candidates with ({@link Verifier}).
+ * The small greyscale copy of an image that index-service verifies candidates with (Avro {@code Thumbnail}):
+ * made by ingest-stream, carried by embedder-worker, stored and compared by index-service.
  *
  * @param gray {@code width * height} luma bytes, row-major
  */
@@ -33,6 +32,10 @@ public record GrayThumb(int width, int height, byte[] gray) {
     return new GrayThumb(t.getWidth(), t.getHeight(), g);
   }
 
+  public Thumbnail toAvro() {
+    return new Thumbnail(width, height, ByteBuffer.wrap(gray));
+  }
+
   /** The stored form: width, height (one unsigned byte each), then the pixels. */
   public byte[] encode() {
     byte[] out = new byte[2 + gray.length];
@@ -42,15 +45,15 @@ public record GrayThumb(int width, int height, byte[] gray) {
     return out;
   }
 
-  /** Reads {@link #encode}'s form; null for null (an image indexed without a thumbnail). */
-  public static GrayThumb decode(BytesRef b) {
-    if (b == null || b.length < 2) {
+  /** Reads {@link #encode}'s form from {@code length} bytes at {@code offset}; null when there are fewer than 2. */
+  public static GrayThumb decode(byte[] bytes, int offset, int length) {
+    if (bytes == null || length < 2) {
       return null;
     }
-    int w = b.bytes[b.offset] & 0xFF;
-    int h = b.bytes[b.offset + 1] & 0xFF;
-    byte[] g = new byte[b.length - 2];
-    System.arraycopy(b.bytes, b.offset + 2, g, 0, g.length);
+    int w = bytes[offset] & 0xFF;
+    int h = bytes[offset + 1] & 0xFF;
+    byte[] g = new byte[length - 2];
+    System.arraycopy(bytes, offset + 2, g, 0, g.length);
     return new GrayThumb(w, h, g);
   }
 }
