@@ -36,7 +36,7 @@ import java.util.List;
  * to the score with a weight instead of deciding on it alone. A copy pasted small into a busy picture lines up less
  * well than a crop does (the filter sees the surroundings where the candidate's thumbnail has its own edge).
  *
- * <p>Cost: about 27 ms of one core per pair for both searches on this project's 2-core machine ({@code
+ * <p>Cost: about 21 ms of one core per pair for both searches on this project's 2-core machine ({@code
  * VerifierBench}); index-service verifies only the few best candidates that stand out ({@code
  * match.verify.candidates}). Stateless and thread-safe.
  */
@@ -65,15 +65,19 @@ public final class Verifier {
    * both pictures first.
    */
   public static double similarity(GrayThumb probe, GrayThumb candidate) {
-    return best(trimBorders(plane(probe)), trimBorders(plane(candidate)), false);
+    Plane q = trimBorders(plane(probe));
+    Plane r = trimBorders(plane(candidate));
+    return best(views(q, r.w, r.h), q, r, false);
   }
 
   /**
    * {@link #similarity} without the coarse-to-fine shortcut: every template at every position at full resolution.
-   * The reference the shortcut is measured against (VerifierTest, {@code VerifierBench}); about four times slower.
+   * The reference the shortcut is measured against (VerifierTest, {@code VerifierBench}); about five times slower.
    */
   public static double similarityExhaustive(GrayThumb probe, GrayThumb candidate) {
-    return best(trimBorders(plane(probe)), trimBorders(plane(candidate)), true);
+    Plane q = trimBorders(plane(probe));
+    Plane r = trimBorders(plane(candidate));
+    return best(views(q, r.w, r.h), q, r, true);
   }
 
   /**
@@ -102,7 +106,8 @@ public final class Verifier {
   public static Alignment align(GrayThumb probe, GrayThumb candidate) {
     Plane q = trimBorders(plane(probe));
     Plane r = trimBorders(plane(candidate));
-    return new Alignment(best(q, r, false), best(q, flipVertically(r), false));
+    List<View> views = views(q, r.w, r.h); // the flipped candidate has the same size: one preparation serves both
+    return new Alignment(best(views, q, r, false), best(views, q, flipVertically(r), false));
   }
 
   /**
@@ -110,33 +115,25 @@ public final class Verifier {
    * position at half resolution, then the {@link #REFINED} best of those placements are searched again at full
    * resolution within {@link #REFINE_RADIUS} pixels of where they peaked. Same answer as the exhaustive search
    * whenever the true alignment ranks among the best coarse ones (on dev pairs: 0.002 lower on average, 5 % of
-   * pairs more than 0.02 lower; VerifierBench), at about a quarter of the cost.
+   * pairs more than 0.02 lower; VerifierBench), at about a fifth of the cost.
    */
-  private static double best(Plane q0, Plane r, boolean exhaustive) {
+  private static double best(List<View> views, Plane q0, Plane r, boolean exhaustive) {
     Field rField = new Field(highPass(r));
-    List<Plane> rTemplates = new ArrayList<>(); // the candidate at each scale, for "candidate inside the probe"
-    templates(r, q0, rTemplates);
+    List<Template> rTemplates = templates(r, q0.w, q0.h); // the candidate at each scale, "inside the probe"
     List<Trial> trials = new ArrayList<>();
-    for (double deg : ROTATIONS) {
-      Plane turned = deg == 0 ? q0 : rotate(q0, deg);
-      for (int flip = 0; flip < 2; flip++) {
-        Plane q = flip == 0 ? turned : mirror(turned);
-        List<Plane> qTemplates = new ArrayList<>();
-        templates(q, rField.high, qTemplates);
-        for (Plane t : qTemplates) {
-          trials.add(new Trial(t, rField));
-        }
-        Field qField = new Field(highPass(q));
-        for (Plane t : rTemplates) {
-          trials.add(new Trial(t, qField));
-        }
-        trials.add(new Trial(highPass(resize(q, r.w, r.h)), rField));
+    for (View v : views) {
+      for (Template t : v.inCandidate) {
+        trials.add(new Trial(t, rField));
       }
+      for (Template t : rTemplates) {
+        trials.add(new Trial(t, v.field));
+      }
+      trials.add(new Trial(v.stretched, rField));
     }
     if (exhaustive) {
       double best = Double.NEGATIVE_INFINITY;
       for (Trial t : trials) {
-        best = Math.max(best, slide(t.template, t.field.high, t.field.windows));
+        best = Math.max(best, slide(t.template.full, t.field.high, t.field.windows));
       }
       return best == Double.NEGATIVE_INFINITY ? Double.NaN : best;
     }
@@ -171,25 +168,56 @@ public final class Verifier {
     }
   }
 
-  /** One template (structure, full resolution) to place in one field. */
+  /**
+   * The probe turned and mirrored one way, prepared for a candidate of a given size: its templates at each scale
+   * that fits inside the candidate, its own structure (a field for the candidate's templates) and the probe
+   * stretched to the candidate's size.
+   */
+  private record View(List<Template> inCandidate, Field field, Template stretched) {}
+
+  /** The probe's {@link View}s for a candidate of {@code w x h}, one per turn and mirroring. */
+  private static List<View> views(Plane q0, int w, int h) {
+    List<View> views = new ArrayList<>();
+    for (double deg : ROTATIONS) {
+      Plane turned = deg == 0 ? q0 : rotate(q0, deg);
+      for (int flip = 0; flip < 2; flip++) {
+        Plane q = flip == 0 ? turned : mirror(turned);
+        views.add(new View(templates(q, w, h), new Field(highPass(q)), new Template(highPass(resize(q, w, h)))));
+      }
+    }
+    return views;
+  }
+
+  /** A template's structure at full resolution and at half (null when too small to slide). */
+  private static final class Template {
+    final Plane full;
+    final Plane coarse;
+
+    Template(Plane full) {
+      this.full = full;
+      Plane c = half(full);
+      this.coarse = c.w < MIN_SIDE / 2 || c.h < MIN_SIDE / 2 ? null : c;
+    }
+  }
+
+  /** One template to place in one field. */
   private static final class Trial {
-    final Plane template;
+    final Template template;
     final Field field;
     double coarseNcc = Double.NEGATIVE_INFINITY;
     int coarseX;
     int coarseY;
 
-    Trial(Plane template, Field field) {
+    Trial(Template template, Field field) {
       this.template = template;
       this.field = field;
     }
 
     void coarse() {
-      Plane t = half(template);
-      if (t.w < MIN_SIDE / 2 || t.h < MIN_SIDE / 2) {
+      if (template.coarse == null) {
         return;
       }
-      double[] hit = slide(t, field.coarse, field.coarseWindows, 0, Integer.MAX_VALUE, 0, Integer.MAX_VALUE);
+      double[] hit = slide(template.coarse, field.coarse, field.coarseWindows, 0, Integer.MAX_VALUE, 0, Integer.MAX_VALUE);
       coarseNcc = hit[0];
       coarseX = (int) hit[1];
       coarseY = (int) hit[2];
@@ -203,7 +231,7 @@ public final class Verifier {
       double sy = (double) field.high.h / field.coarse.h;
       int x = (int) Math.round(coarseX * sx);
       int y = (int) Math.round(coarseY * sy);
-      return slide(template, field.high, field.windows, x - REFINE_RADIUS, x + REFINE_RADIUS, y - REFINE_RADIUS,
+      return slide(template.full, field.high, field.windows, x - REFINE_RADIUS, x + REFINE_RADIUS, y - REFINE_RADIUS,
           y + REFINE_RADIUS)[0];
     }
   }
@@ -275,16 +303,18 @@ public final class Verifier {
     return new Plane(g.w, g.h, o);
   }
 
-  /** {@code small} high-passed at each scale of the largest size that fits inside {@code big}. */
-  private static void templates(Plane small, Plane big, List<Plane> out) {
-    double base = Math.min((double) big.w / small.w, (double) big.h / small.h);
+  /** {@code small} high-passed at each scale of the largest size that fits inside {@code w x h}. */
+  private static List<Template> templates(Plane small, int bigW, int bigH) {
+    List<Template> out = new ArrayList<>();
+    double base = Math.min((double) bigW / small.w, (double) bigH / small.h);
     for (double m : SCALES) {
-      int w = Math.min(big.w, (int) Math.round(small.w * base * m));
-      int h = Math.min(big.h, (int) Math.round(small.h * base * m));
+      int w = Math.min(bigW, (int) Math.round(small.w * base * m));
+      int h = Math.min(bigH, (int) Math.round(small.h * base * m));
       if (w >= MIN_SIDE && h >= MIN_SIDE) {
-        out.add(highPass(resize(small, w, h)));
+        out.add(new Template(highPass(resize(small, w, h))));
       }
     }
+    return out;
   }
 
   /** Window sums of a plane (integral images of values and squares). */
