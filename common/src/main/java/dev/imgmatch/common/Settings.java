@@ -53,6 +53,19 @@ public final class Settings {
       return new Args(file, java.util.Collections.unmodifiableMap(overrides), help);
     }
 
+    /**
+     * {@link #parse} for a service's {@code main}: on an unexpected argument prints "{@code service}: reason" to
+     * {@code err} and returns null (the caller exits with status 2).
+     */
+    public static Args parseOrReport(String service, java.io.PrintStream err, String... args) {
+      try {
+        return parse(args);
+      } catch (IllegalArgumentException e) {
+        err.println(service + ": " + e.getMessage());
+        return null;
+      }
+    }
+
     /** File, environment and these overrides merged (see {@link Settings#load}). */
     public Map<String, String> load(Map<String, String> env) {
       return Settings.load(configFile, env, overrides);

@@ -54,4 +54,13 @@ class SettingsTest {
     assertThatThrownBy(() -> Settings.Args.parse("--verbose")).hasMessageContaining("'--verbose'");
     assertThatThrownBy(() -> Settings.Args.parse("=x")).hasMessageContaining("'=x'");
   }
+
+  @Test
+  void aServiceReportsABadArgumentUnderItsNameInsteadOfThrowing() {
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream err = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(Settings.Args.parseOrReport("svc", err, "--verbose")).isNull();
+    assertThat(buf.toString(java.nio.charset.StandardCharsets.UTF_8)).startsWith("svc: unexpected argument '--verbose'");
+    assertThat(Settings.Args.parseOrReport("svc", err, "a=b").overrides()).containsExactly(Map.entry("a", "b"));
+  }
 }

@@ -28,11 +28,8 @@ public final class IndexServiceApp {
   }
 
   static int run(String[] args) throws InterruptedException {
-    Settings.Args a;
-    try {
-      a = Settings.Args.parse(args);
-    } catch (IllegalArgumentException e) {
-      System.err.println("index-service: " + e.getMessage());
+    Settings.Args a = Settings.Args.parseOrReport("index-service", System.err, args);
+    if (a == null) {
       return 2;
     }
     if (a.help()) {

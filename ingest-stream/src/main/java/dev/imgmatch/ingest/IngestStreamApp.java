@@ -184,11 +184,8 @@ public final class IngestStreamApp implements AutoCloseable {
   }
 
   static int run(String[] args) throws InterruptedException {
-    Settings.Args a;
-    try {
-      a = Settings.Args.parse(args);
-    } catch (IllegalArgumentException e) {
-      System.err.println("ingest-stream: " + e.getMessage());
+    Settings.Args a = Settings.Args.parseOrReport("ingest-stream", System.err, args);
+    if (a == null) {
       return 2;
     }
     if (a.help()) {

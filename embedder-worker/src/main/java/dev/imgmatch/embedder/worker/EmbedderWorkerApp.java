@@ -33,11 +33,8 @@ public final class EmbedderWorkerApp {
   }
 
   static int run(String[] args) throws Exception {
-    Settings.Args a;
-    try {
-      a = Settings.Args.parse(args);
-    } catch (IllegalArgumentException e) {
-      System.err.println("embedder-worker: " + e.getMessage());
+    Settings.Args a = Settings.Args.parseOrReport("embedder-worker", System.err, args);
+    if (a == null) {
       return 2;
     }
     if (a.help()) {
