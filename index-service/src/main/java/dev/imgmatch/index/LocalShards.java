@@ -188,6 +188,11 @@ public final class LocalShards implements Closeable {
    * work, the best candidates verified against the probe's thumbnail). Images deleted since the last refresh are left out.
    */
   public List<Hit> search(Probe p, MatchPolicy policy) throws IOException {
+    // Read the recent changes before the searchers: the refresher forgets a change only once every shard's searcher
+    // holds it, so a change missing from these copies is in the searchers acquired below. (Read after, a refresh
+    // finishing in between made an image vanish from both: LocalShardsTest.)
+    List<Recent> recentNow = List.copyOf(recent);
+    Set<String> deletedNow = Set.copyOf(recentDeletes.keySet());
     Map<String, Hit> byUid = new HashMap<>();
     for (ShardIndex s : shards.values()) {
       try {
@@ -198,13 +203,13 @@ public final class LocalShards implements Closeable {
         // partition revoked during the search: its new owner answers for it
       }
     }
-    for (Recent r : recent) {
+    for (Recent r : recentNow) {
       Hit h = recentHit(r, p, policy);
       if (h != null) {
         byUid.put(h.uid(), h); // newer than what the searcher holds for that uid
       }
     }
-    byUid.keySet().removeAll(recentDeletes.keySet());
+    byUid.keySet().removeAll(deletedNow);
     return policy.rank(new ArrayList<>(byUid.values()), p.thumbnail());
   }
 
@@ -248,6 +253,7 @@ public final class LocalShards implements Closeable {
 
   /** The visible image with this id in any local shard (the tenant's own first). */
   public Optional<IndexedImage> lookup(SearchFilter visibility, String imageId) {
+    Set<String> deletedNow = Set.copyOf(recentDeletes.keySet()); // before the searchers, as in search()
     IndexedImage shared = null;
     for (Recent r : recent) {
       IndexedImage img = r.img();
@@ -261,7 +267,7 @@ public final class LocalShards implements Closeable {
     for (ShardIndex s : shards.values()) {
       try {
         Optional<IndexedImage> found = s.lookup(visibility, imageId);
-        if (found.isPresent() && !recentDeletes.containsKey(found.get().uid())) {
+        if (found.isPresent() && !deletedNow.contains(found.get().uid())) {
           if (found.get().tenant().equals(visibility.tenant())) {
             return found;
           }
