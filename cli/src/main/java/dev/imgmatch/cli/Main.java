@@ -71,7 +71,45 @@ public final class Main implements Runnable {
     while (c.getCause() != null && (c.getMessage() == null || c instanceof java.util.concurrent.ExecutionException)) {
       c = c.getCause();
     }
+    for (Throwable x = t; x != null; x = x.getCause()) {
+      if (x instanceof java.nio.file.FileSystemException f) {
+        return describe(f);
+      }
+    }
     return c.getMessage() != null ? c.getMessage() : c.toString();
+  }
+
+  /** A file error as "path: what went wrong" (the JDK's message for a missing file is the bare path). */
+  static String describe(java.nio.file.FileSystemException f) {
+    String what = f.getReason();
+    if (what == null) {
+      what = switch (f) {
+        case java.nio.file.NoSuchFileException e -> "no such file or directory";
+        case java.nio.file.AccessDeniedException e -> "permission denied";
+        case java.nio.file.FileAlreadyExistsException e -> "already exists";
+        case java.nio.file.NotDirectoryException e -> "not a directory";
+        case java.nio.file.DirectoryNotEmptyException e -> "directory not empty";
+        default -> f.getClass().getSimpleName();
+      };
+    }
+    String file = f.getFile() == null ? "" : f.getFile();
+    return f.getOtherFile() == null ? file + ": " + what : file + " -> " + f.getOtherFile() + ": " + what;
+  }
+
+  /**
+   * Checks an output file before a long run instead of after it: creates its folder and fails at once when the file
+   * is a directory or its folder cannot be written.
+   */
+  public static java.nio.file.Path prepareOutput(java.nio.file.Path file) throws java.io.IOException {
+    java.nio.file.Path abs = file.toAbsolutePath();
+    if (java.nio.file.Files.isDirectory(abs)) {
+      throw new java.nio.file.FileSystemException(abs.toString(), null, "is a directory, not a file");
+    }
+    java.nio.file.Path dir = java.nio.file.Files.createDirectories(abs.getParent());
+    if (!java.nio.file.Files.isWritable(dir)) {
+      throw new java.nio.file.AccessDeniedException(dir.toString());
+    }
+    return abs;
   }
 
   /** Version from the jar manifest when packaged. */

@@ -60,6 +60,7 @@ final class ScanCommand implements CliCommand {
       System.err.println("imgmatch scan: no images (jpg, png, gif, webp, bmp, tiff) under " + dir);
       return 1;
     }
+    report = Main.prepareOutput(report); // before the run, not after it
     boolean temp = dataDir == null;
     Path data = temp ? Files.createTempDirectory("imgmatch-scan-") : dataDir;
     String prefix = "scan-" + Long.toHexString(System.nanoTime() & 0xffffff) + ".";

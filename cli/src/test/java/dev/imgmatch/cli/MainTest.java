@@ -1,6 +1,7 @@
 package dev.imgmatch.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -50,5 +51,19 @@ class MainTest {
   void errorsAreOneLineWithTheRootCause() {
     assertThat(Main.message(new RuntimeException(new java.util.concurrent.ExecutionException(
         new IllegalStateException("broker unreachable"))))).contains("broker unreachable");
+    // the JDK says only the path for a missing file
+    assertThat(Main.message(new java.io.UncheckedIOException(new java.nio.file.NoSuchFileException("/x/PRED.csv"))))
+        .isEqualTo("/x/PRED.csv: no such file or directory");
+    assertThat(Main.message(new java.nio.file.AccessDeniedException("/root/out")))
+        .isEqualTo("/root/out: permission denied");
+  }
+
+  @Test
+  void outputsAreCheckedBeforeTheRun(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path out = Main.prepareOutput(dir.resolve("new/deeper/PRED.csv"));
+    assertThat(out.getParent()).isDirectory();
+    assertThat(out).doesNotExist();
+    assertThatThrownBy(() -> Main.prepareOutput(dir)).isInstanceOf(java.nio.file.FileSystemException.class)
+        .satisfies(e -> assertThat(Main.message(e)).endsWith(": is a directory, not a file"));
   }
 }

@@ -102,11 +102,16 @@ class LocalShardsTest {
       ShardIndex s0 = shards.open(0);
       float[] v = syn.clustered();
       shards.upsert(s0, syn.image("t", "orig", "protected", v, syn.hash(), 90, 1));
+      // unrelated pictures and an unrelated full view: below the margin floor (0.4) to one another by construction
+      // (random 64-d directions reach 0.55 about once in 2000 runs, and a look-alike that close rightly blocks a MATCH)
+      List<float[]> seen = new java.util.ArrayList<>(List.of(v));
       for (int i = 0; i < 20; i++) {
-        shards.upsert(s0, syn.image("t", "other-" + i, "protected", syn.gaussianUnit(), syn.hash(), 90, 1));
+        float[] o = unrelated(syn, seen);
+        seen.add(o);
+        shards.upsert(s0, syn.image("t", "other-" + i, "protected", o, syn.hash(), 90, 1));
       }
       // the full view misses (e.g. a thick border), the trimmed view is close to the original
-      float[] full = syn.gaussianUnit();
+      float[] full = unrelated(syn, seen);
       float[] trimmed = syn.near(v, 0.02);
       dev.imgmatch.avro.ImageEmbedding e = ItSupport.embedding("up", "t", "uploads", full, syn.hash(), syn.sha(), 2);
       e.setModelVersion("m1");
@@ -134,6 +139,16 @@ class LocalShardsTest {
       Probe fullOnly = new Probe("m1", List.of(full), List.of(img.pdq()), 90, img.sha256(), f, 10);
       assertThat(shards.search(fullOnly, POLICY)).noneMatch(h -> h.imageId().equals("orig")
           && POLICY.decide(h.score()) != null);
+    }
+  }
+
+  /** A random unit vector whose cosine to each of {@code others} is below 0.3. */
+  private static float[] unrelated(Synthetic syn, List<float[]> others) {
+    while (true) {
+      float[] o = syn.gaussianUnit();
+      if (others.stream().allMatch(x -> Math.abs(org.apache.lucene.util.VectorUtil.dotProduct(x, o)) < 0.3f)) {
+        return o;
+      }
     }
   }
 }

@@ -151,6 +151,37 @@ class PolicyTest {
   }
 
   @Test
+  void aHashMatchIsNotMadeAmbiguousByALookAlikeWork() {
+    org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-9);
+    float[] a = unit(1, 0, 0);
+    float[] b = unit(0.83f, (float) Math.sqrt(1 - 0.83 * 0.83), 0); // another work, cosine 0.83 to a
+    Hit sibling = work("sibling", 0.83, b, 2);
+    // a near-exact copy of a: PDQ 8 bits away, cosine 0.99
+    Hit byPdq = new Hit(IndexedImage.uid("t", "a"), "a", "t", "protected", null, Map.of(), 1, false, 8, 0.99f,
+        P.score(false, 8, 0.99f), P.score(false, 8, 0.99f), 0, null, null, a);
+    List<Hit> ranked = P.rank(List.of(sibling, byPdq));
+    assertThat(ranked.get(0).imageId()).isEqualTo("a");
+    assertThat(P.hashScore(false, 8)).isCloseTo(1 - 0.2 * 8 / 31, e);
+    assertThat(ranked.get(0).score()).as("the hash match keeps what its hash says").isCloseTo(P.hashScore(false, 8), e);
+    assertThat(P.decide(ranked.get(0).score())).isEqualTo(Decision.MATCH);
+    assertThat(ranked.get(1).score()).as("the look-alike still faces the margin")
+        .isCloseTo(0.83 - 0.75 * ranked.get(0).similarity(), e);
+    assertThat(P.decide(ranked.get(1).score())).isNull();
+    // equal bytes: 1
+    Hit bytes = new Hit(IndexedImage.uid("t", "a"), "a", "t", "protected", null, Map.of(), 1, true, null, 0.99f, 1.0,
+        1.0, 0, null, null, a);
+    assertThat(P.rank(List.of(sibling, bytes)).get(0).score()).isEqualTo(1.0);
+    // the descriptor alone (PDQ far or unusable): the margin decides, and this pair is ambiguous
+    Hit byDescriptor = work("a", 0.99, a, 1);
+    assertThat(P.rank(List.of(sibling, byDescriptor)).get(0).score()).isCloseTo(0.99 - 0.75 * 0.83, e);
+    Hit farPdq = new Hit(IndexedImage.uid("t", "a"), "a", "t", "protected", null, Map.of(), 1, false, 40, 0.99f,
+        P.score(false, 40, 0.99f), P.score(false, 40, 0.99f), 0, null, null, a);
+    assertThat(P.hashScore(false, 40)).isZero();
+    assertThat(P.rank(List.of(sibling, farPdq)).get(0).score())
+        .isCloseTo(P.score(false, 40, 0.99f) - 0.75 * 0.83, e);
+  }
+
+  @Test
   void verificationRaisesACandidateThatLinesUpAndLowersOneThatDoesNot() {
     org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-9);
     MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,

@@ -81,6 +81,10 @@ public final class EvalCommand implements CliCommand {
       return 2;
     }
     Map<String, Map<String, String>> sets = ServiceSettings.parse(settings);
+    out = dev.imgmatch.cli.Main.prepareOutput(out); // before the run, not after it
+    if (report != null) {
+      dev.imgmatch.cli.Main.prepareOutput(report.resolve("index.html"));
+    }
     boolean temp = dataDir == null;
     Path data = temp ? Files.createTempDirectory("imgmatch-eval-") : dataDir;
     String prefix = "eval-" + Long.toHexString(System.nanoTime() & 0xffffff) + ".";
