@@ -282,9 +282,14 @@ public final class LocalShards implements Closeable {
 
   @Override
   public void close() throws IOException {
-    refresher.shutdownNow();
+    // shutdown(), not shutdownNow(): interrupting a refresh in the middle of file I/O closes the FileChannel it was
+    // using — the shard's write.lock among them — and the shard then fails to close ("FileLock invalidated by an
+    // external force", seen once in LocalShardsTest with a 1 ms refresh period). A refresh takes milliseconds.
+    refresher.shutdown();
     try {
-      refresher.awaitTermination(10, TimeUnit.SECONDS);
+      if (!refresher.awaitTermination(30, TimeUnit.SECONDS)) {
+        log.warn("a searcher refresh did not finish in 30 s; closing the shards anyway");
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
