@@ -23,8 +23,11 @@ import java.util.function.Function;
 public final class EvalReport {
   private EvalReport() {}
 
-  /** Recall@1 and recall@10 of positive queries per transform family (a chain counts for each of its families). */
-  public record FamilyRecall(String family, int queries, double recallAt1, double recallAt10) {}
+  /**
+   * Recall@1, recall@10 and decision recall (an alert naming a true reference) of positive queries per transform
+   * family (a chain counts for each of its families).
+   */
+  public record FamilyRecall(String family, int queries, double recallAt1, double recallAt10, double decisionRecall) {}
 
   public static List<FamilyRecall> perFamily(List<Scoring.Row> rows, Scoring.Truth truth) {
     Map<String, List<Scoring.Row>> byQuery = byQuery(rows);
@@ -43,15 +46,18 @@ public final class EvalReport {
       List<Scoring.Row> ranked = byQuery.getOrDefault(q, List.of());
       boolean h1 = !ranked.isEmpty() && want.contains(ranked.getFirst().ref());
       boolean h10 = ranked.stream().limit(10).anyMatch(r -> want.contains(r.ref()));
+      boolean alerted = ranked.stream().anyMatch(r -> r.match() && want.contains(r.ref()));
       for (String f : families) {
-        int[] c = counts.computeIfAbsent(f, k -> new int[3]);
+        int[] c = counts.computeIfAbsent(f, k -> new int[4]);
         c[0]++;
         c[1] += h1 ? 1 : 0;
         c[2] += h10 ? 1 : 0;
+        c[3] += alerted ? 1 : 0;
       }
     });
     List<FamilyRecall> out = new ArrayList<>();
-    counts.forEach((f, c) -> out.add(new FamilyRecall(f, c[0], c[1] / (double) c[0], c[2] / (double) c[0])));
+    counts.forEach((f, c) -> out.add(new FamilyRecall(f, c[0], c[1] / (double) c[0], c[2] / (double) c[0],
+        c[3] / (double) c[0])));
     return out;
   }
 
@@ -96,10 +102,10 @@ public final class EvalReport {
     extra.forEach((k, v) -> h.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(v)).append("</td></tr>"));
     h.append("</table>\n<h2>Precision–recall (pooled ranking)</h2>\n").append(svg(prCurve(rows, truth)));
     h.append("\n<h2>Recall per transform family</h2><table><tr><th>family</th><th>positive queries</th>")
-        .append("<th>recall@1</th><th>recall@10</th></tr>");
+        .append("<th>recall@1</th><th>recall@10</th><th>decision recall</th></tr>");
     for (FamilyRecall f : perFamily(rows, truth)) {
-      h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%.3f</td><td>%.3f</td></tr>", esc(f.family()),
-          f.queries(), f.recallAt1(), f.recallAt10()));
+      h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%.3f</td><td>%.3f</td><td>%.3f</td></tr>",
+          esc(f.family()), f.queries(), f.recallAt1(), f.recallAt10(), f.decisionRecall()));
     }
     h.append("</table>\n");
     Map<String, List<Scoring.Row>> byQuery = byQuery(rows);

@@ -29,6 +29,10 @@ class EvalReportTest {
     assertThat(fam.stream().filter(f -> f.family().equals("crop")).findFirst().orElseThrow().queries()).isEqualTo(2);
     assertThat(fam.stream().filter(f -> f.family().equals("hflip")).findFirst().orElseThrow().recallAt1()).isZero();
     assertThat(fam.stream().filter(f -> f.family().equals("hflip")).findFirst().orElseThrow().recallAt10()).isEqualTo(1.0);
+    assertThat(fam.stream().filter(f -> f.family().equals("crop")).findFirst().orElseThrow().decisionRecall())
+        .isEqualTo(1.0);
+    assertThat(fam.stream().filter(f -> f.family().equals("hflip")).findFirst().orElseThrow().decisionRecall())
+        .as("ranked but not alerted").isZero();
 
     var pr = EvalReport.prCurve(rows, truth);
     assertThat(pr).hasSize(5);
@@ -38,6 +42,6 @@ class EvalReportTest {
         r -> dir.resolve(r + ".jpg"), Map.of("query images/s", "12.3"));
     String html = Files.readString(dir.resolve("report/index.html"));
     assertThat(html).contains("<svg", "polyline", "Worst misses", "query q3 (hflip)", "ranked first r9", "False alarms",
-        "alerted ref r7", "query images/s");
+        "alerted ref r7", "query images/s", "decision recall");
   }
 }
