@@ -41,6 +41,11 @@ public final class Fields {
     return "vec:" + modelVersion;
   }
 
+  /** The HNSW field of a model version's small-view descriptors (ingest's {@code small} view; few documents have one). */
+  public static String smallVector(String modelVersion) {
+    return "vecsmall:" + modelVersion;
+  }
+
   public static boolean isVector(String field) {
     return field.startsWith("vec:");
   }

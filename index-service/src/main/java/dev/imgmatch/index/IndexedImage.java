@@ -11,10 +11,12 @@ import java.util.Objects;
  * @param sha256 32 bytes
  * @param pdq 32 bytes (PDQ's big-endian layout)
  * @param thumbnail its greyscale thumbnail for {@link Verifier}, or null (thumbnails off, older records)
+ * @param smallVector the descriptor of the image shrunk small (ingest's {@code small} view, same model and
+ *     dimension), searched beside {@code vector} so that tiny and pasted-small copies meet it; null for most images
  */
 public record IndexedImage(String tenant, String imageId, String collection, String source,
     Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
-    long submittedAtMs, GrayThumb thumbnail) {
+    long submittedAtMs, GrayThumb thumbnail, float[] smallVector) {
 
   public IndexedImage {
     Objects.requireNonNull(tenant, "tenant");
@@ -25,6 +27,18 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
     Objects.requireNonNull(sha256, "sha256");
     Objects.requireNonNull(pdq, "pdq");
     attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
+    if (smallVector != null && smallVector.length != vector.length) {
+      throw new IllegalArgumentException("image " + imageId + ": small view dimension " + smallVector.length
+          + ", full view " + vector.length);
+    }
+  }
+
+  /** Without a small-view descriptor. */
+  public IndexedImage(String tenant, String imageId, String collection, String source,
+      Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
+      long submittedAtMs, GrayThumb thumbnail) {
+    this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
+        submittedAtMs, thumbnail, null);
   }
 
   /** Without a thumbnail. */
@@ -32,7 +46,7 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
       Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
       long submittedAtMs) {
     this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
-        submittedAtMs, null);
+        submittedAtMs, null, null);
   }
 
   /** The unique document key: tenant and id (ids are unique within a tenant only). */

@@ -232,6 +232,9 @@ public final class LocalShards implements Closeable {
       for (float[] v : p.vectors()) {
         if (v.length == img.vector().length) {
           float c = org.apache.lucene.util.VectorUtil.dotProduct(v, img.vector());
+          if (img.smallVector() != null) {
+            c = Math.max(c, org.apache.lucene.util.VectorUtil.dotProduct(v, img.smallVector()));
+          }
           cosine = cosine == null ? c : Math.max(cosine, c);
         }
       }

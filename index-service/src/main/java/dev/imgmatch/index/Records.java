@@ -37,7 +37,28 @@ public final class Records {
     require(e.getPdq() != null && e.getPdq().getHash() != null, INVALID_EMBEDDING, "image " + e.getId() + ": no PDQ");
     return new IndexedImage(e.getTenant(), e.getId(), e.getCollection(), e.getSource(), e.getAttributes(),
         e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),
-        e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING));
+        e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING), smallVectorOf(e, v.length));
+  }
+
+  /** The name of ingest-stream's small view (the image shrunk small), whose descriptor is indexed beside the full one. */
+  public static final String SMALL_VIEW = "small";
+
+  /**
+   * The descriptor of the record's {@code small} view, or null when it has none — or an unusable one (not a unit
+   * vector of the full view's dimension): that costs the image its low-resolution twin, not its indexing.
+   */
+  static float[] smallVectorOf(ImageEmbedding e, int dim) {
+    for (ViewVector vv : e.getExtraViews()) {
+      if (SMALL_VIEW.contentEquals(vv.getView())) {
+        try {
+          float[] x = unitVector(vv.getVector(), "image " + e.getId() + " view small", INVALID_EMBEDDING);
+          return x.length == dim ? x : null;
+        } catch (InvalidRecordException ex) {
+          return null;
+        }
+      }
+    }
+    return null;
   }
 
   /** The record's thumbnail, or null; a malformed one is a bad record ({@code reason}). */
@@ -75,8 +96,9 @@ public final class Records {
 
   /**
    * The probe a new upload is matched with (before it is indexed): its full vector plus every extra view it carries
-   * (e.g. a trimmed border), its PDQ plus any dihedral variants and the PDQ inside a border, its SHA-256. Only the full vector is ever
-   * indexed ({@link #toIndexed}); the extra views only search. An extra view that is not a usable unit vector of the
+   * (e.g. a trimmed border), its PDQ plus any dihedral variants and the PDQ inside a border, its SHA-256. Only the full
+   * vector (and the {@code small} view's, beside it) is ever indexed ({@link #toIndexed}); the other extra views only
+   * search. An extra view that is not a usable unit vector of the
    * full view's dimension is skipped (reported to {@code skipped}) rather than costing the upload its indexing.
    */
   public static Probe uploadProbe(ImageEmbedding e, IndexedImage img, SearchFilter filter, int k,
@@ -84,6 +106,9 @@ public final class Records {
     List<float[]> vectors = new ArrayList<>();
     vectors.add(img.vector());
     for (ViewVector vv : e.getExtraViews()) {
+      if (SMALL_VIEW.contentEquals(vv.getView())) {
+        continue; // indexed beside the full vector (toIndexed), not a probe
+      }
       try {
         float[] x = unitVector(vv.getVector(), "image " + e.getId() + " view " + vv.getView(), INVALID_EMBEDDING);
         require(x.length == img.vector().length, INVALID_EMBEDDING, "image " + e.getId() + " view " + vv.getView()
@@ -122,6 +147,9 @@ public final class Records {
     String reason = e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? INVALID_QUERY : INVALID_EMBEDDING;
     vectors.add(unitVector(e.getVector(), what, reason));
     for (ViewVector vv : e.getExtraViews()) {
+      if (SMALL_VIEW.contentEquals(vv.getView())) {
+        continue; // a reference-side view, not a probe
+      }
       float[] x = unitVector(vv.getVector(), what + " view " + vv.getView(), reason);
       require(x.length == vectors.get(0).length, reason, what + " view " + vv.getView() + " has dimension " + x.length
           + ", the full view " + vectors.get(0).length);

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.lucene.codecs.Codec;
@@ -113,6 +114,8 @@ public final class ShardIndex implements Closeable {
   private final Options opt;
   private final Map<String, Long> tombstones = new ConcurrentHashMap<>();
   private final Map<String, Integer> vectorDims = new ConcurrentHashMap<>();
+  /** Small-view vector fields present ({@link Fields#smallVector}): searched beside their model's full field. */
+  private final Set<String> smallFields = ConcurrentHashMap.newKeySet();
   private final Map<Integer, Long> deletionOffsets = new ConcurrentHashMap<>();
   private volatile long embeddingsOffset;
   private volatile boolean offsetsDirty;
@@ -176,8 +179,10 @@ public final class ShardIndex implements Closeable {
     try {
       FieldInfos infos = FieldInfos.getMergedFieldInfos(s.getIndexReader());
       for (FieldInfo fi : infos) {
-        if (fi.getVectorDimension() > 0) {
+        if (fi.getVectorDimension() > 0 && Fields.isVector(fi.name)) {
           vectorDims.put(fi.name, fi.getVectorDimension());
+        } else if (fi.getVectorDimension() > 0) {
+          smallFields.add(fi.name);
         }
       }
       TopDocs td = s.search(new TermQuery(new Term(Fields.KIND, Fields.KIND_TOMBSTONE)), Integer.MAX_VALUE);
@@ -242,6 +247,9 @@ public final class ShardIndex implements Closeable {
           + " in this index, but the vector has " + img.vector().length);
     }
     writer.updateDocument(new Term(Fields.UID, uid), document(img));
+    if (img.smallVector() != null) {
+      smallFields.add(Fields.smallVector(img.modelVersion()));
+    }
     tombstones.remove(uid);
     return true;
   }
@@ -273,6 +281,10 @@ public final class ShardIndex implements Closeable {
     }
     d.add(new KnnFloatVectorField(Fields.vector(img.modelVersion()), img.vector(),
         VectorSimilarityFunction.DOT_PRODUCT));
+    if (img.smallVector() != null) {
+      d.add(new KnnFloatVectorField(Fields.smallVector(img.modelVersion()), img.smallVector(),
+          VectorSimilarityFunction.DOT_PRODUCT));
+    }
     return d;
   }
 
@@ -374,7 +386,7 @@ public final class ShardIndex implements Closeable {
         vectorOf(leaf.reader(), Fields.vector(mv), local), bytes(d.getBinaryValue(Fields.SHA256)),
         pdq == null ? new byte[Pdq.BYTES] : pdq, (int) qualityOf(leaf.reader(), local),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
-        thumbnail(d.getBinaryValue(Fields.THUMBNAIL)));
+        thumbnail(d.getBinaryValue(Fields.THUMBNAIL)), vectorOf(leaf.reader(), Fields.smallVector(mv), local));
   }
 
   /**
@@ -412,6 +424,11 @@ public final class ShardIndex implements Closeable {
           }
           for (ScoreDoc sd : knn(s, field, v, p.k(), filter)) {
             cands.add(sd.doc);
+          }
+          if (smallFields.contains(Fields.smallVector(p.modelVersion()))) {
+            for (ScoreDoc sd : knn(s, Fields.smallVector(p.modelVersion()), v, p.k(), filter)) {
+              cands.add(sd.doc);
+            }
           }
         }
       }
@@ -616,9 +633,14 @@ public final class ShardIndex implements Closeable {
     Float cosine = null;
     float[] v = field == null ? null : vectorOf(r, field, local);
     if (v != null && !p.vectors().isEmpty()) {
+      // the best over the probe's views, against the full descriptor and the small-view one where there is one
+      float[] small = smallFields.isEmpty() ? null : vectorOf(r, Fields.smallVector(p.modelVersion()), local);
       float best = -2;
       for (float[] q : p.vectors()) {
         best = Math.max(best, VectorUtil.dotProduct(q, v));
+        if (small != null) {
+          best = Math.max(best, VectorUtil.dotProduct(q, small));
+        }
       }
       cosine = best;
     }

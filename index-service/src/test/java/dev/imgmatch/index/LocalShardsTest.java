@@ -94,6 +94,24 @@ class LocalShardsTest {
   }
 
   @Test
+  void aTinyCopyMeetsAJustIndexedReferenceThroughItsSmallViewBeforeAnyRefresh() throws Exception {
+    Synthetic syn = new Synthetic(15, 32, 4);
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 60_000)) {
+      ShardIndex s0 = shards.open(0);
+      float[] small = syn.gaussianUnit();
+      shards.upsert(s0, new IndexedImage("t", "ref", "protected", null, Map.of(), "m1", syn.gaussianUnit(), syn.sha(),
+          syn.hash(), 90, 1, null, small));
+      float[] tiny = syn.near(small, 0.02);
+      Probe p = new Probe("m1", List.of(tiny), List.of(), 0, null, SearchFilter.tenantOnly("t", Set.of()), 5);
+      assertThat(shards.recentCount()).isEqualTo(1);
+      List<Hit> hits = shards.search(p, POLICY);
+      assertThat(hits).extracting(Hit::imageId).containsExactly("ref");
+      assertThat((double) hits.get(0).cosine()).isCloseTo(org.apache.lucene.util.VectorUtil.dotProduct(tiny, small),
+          org.assertj.core.data.Offset.offset(1e-5));
+    }
+  }
+
+  @Test
   void aCopyUploadedRightAfterItsOriginalMatchesIt() throws Exception {
     Synthetic syn = new Synthetic(12, 64, 4);
     try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 1000)) {

@@ -27,6 +27,25 @@ class RecordsTest {
   }
 
   @Test
+  void theSmallViewIsIndexedBesideTheFullVectorAndNeverProbes() {
+    ImageEmbedding e = valid(0.6f, 0.8f);
+    e.setExtraViews(List.of(
+        dev.imgmatch.avro.ViewVector.newBuilder().setView("trim").setVector(List.of(1f, 0f)).build(),
+        dev.imgmatch.avro.ViewVector.newBuilder().setView("small").setVector(List.of(0f, 1f)).build()));
+    IndexedImage img = Records.toIndexed(e);
+    assertThat(img.smallVector()).containsExactly(0f, 1f);
+    List<String> skipped = new ArrayList<>();
+    Probe p = Records.uploadProbe(e, img, SearchFilter.tenantOnly("t", java.util.Set.of()), 10, skipped::add);
+    assertThat(p.vectors()).hasSize(2).noneMatch(v -> Arrays.equals(v, new float[] {0f, 1f}));
+    assertThat(skipped).isEmpty();
+    assertThat(Records.toIndexed(valid(0.6f, 0.8f)).smallVector()).as("most images have none").isNull();
+    // an unusable small view costs the image its twin, not its indexing
+    e.setExtraViews(List.of(dev.imgmatch.avro.ViewVector.newBuilder().setView("small").setVector(List.of(1f, 0f, 0f))
+        .build()));
+    assertThat(Records.toIndexed(e).smallVector()).isNull();
+  }
+
+  @Test
   void brokenEmbeddingsAreRefusedWithAReason() {
     assertCode(valid(3f, 4f), "norm 5.0");
     assertCode(valid(Float.NaN, 1f), "component 0 is NaN");

@@ -194,6 +194,43 @@ class ShardIndexTest {
   }
 
   @Test
+  void aSmallCopyMeetsItsOriginalThroughTheSmallViewDescriptor() throws Exception {
+    Synthetic syn = new Synthetic(8, 32, 4);
+    float[] full = syn.gaussianUnit();
+    float[] small = syn.gaussianUnit(); // the same picture shrunk: a quite different descriptor
+    IndexedImage ref = new IndexedImage("t", "ref", "protected", null, Map.of(), "m1", full, syn.sha(), syn.hash(), 90,
+        1, null, small);
+    try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
+      shard.upsert(ref);
+      for (int i = 0; i < 60; i++) {
+        shard.upsert(syn.image("t", "other-" + i, "protected", syn.gaussianUnit(), syn.hash(), 90, 1));
+      }
+      shard.refresh();
+      // a tiny copy: near the small-view descriptor, unrelated to the full one; no PDQ to help
+      float[] tiny = syn.near(small, 0.02);
+      Probe p = new Probe("m1", List.of(tiny), List.of(), 0, null, SearchFilter.tenantOnly("t", Set.of()), 5);
+      Hit best = shard.search(p, POLICY).stream().max(Comparator.comparingDouble(Hit::similarity)).orElseThrow();
+      assertThat(best.imageId()).isEqualTo("ref");
+      assertThat((double) best.cosine()).isCloseTo(org.apache.lucene.util.VectorUtil.dotProduct(tiny, small),
+          org.assertj.core.data.Offset.offset(1e-5));
+      assertThat(best.vector()).as("the hit's vector is the full one (copies of one work compare full vectors)")
+          .containsExactly(full, org.assertj.core.data.Offset.offset(1e-6f));
+      shard.commit("t");
+    }
+    // after a restart: the small field is known again and a lookup returns the image with both vectors
+    try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
+      Probe p = new Probe("m1", List.of(syn.near(small, 0.02)), List.of(), 0, null,
+          SearchFilter.tenantOnly("t", Set.of()), 5);
+      assertThat(shard.search(p, POLICY)).extracting(Hit::imageId).contains("ref");
+      IndexedImage back = shard.lookup(SearchFilter.tenantOnly("t", Set.of()), "ref").orElseThrow();
+      assertThat(back.smallVector()).containsExactly(small, org.assertj.core.data.Offset.offset(1e-6f));
+      assertThat(shard.vectorDims()).as("model versions list only full fields").containsOnlyKeys(Fields.vector("m1"));
+    }
+    assertThatThrownBy(() -> new IndexedImage("t", "x", "c", null, Map.of(), "m1", full, syn.sha(), syn.hash(), 90, 1,
+        null, new float[] {1, 0})).hasMessageContaining("small view dimension 2");
+  }
+
+  @Test
   void aStoredThumbnailComesBackWithItsHitsAndLookups() throws Exception {
     Synthetic syn = new Synthetic(6, 16, 2);
     try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {

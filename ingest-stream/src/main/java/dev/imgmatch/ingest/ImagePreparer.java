@@ -37,7 +37,7 @@ public final class ImagePreparer {
   }
 
   public static ImagePreparer of(IngestConfig cfg) {
-    return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec(), cfg.borderTrim()),
+    return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec(), cfg.borderTrim(), cfg.getInt(IngestConfig.SMALL_VIEW_SIDE)),
         cfg.thumbnailSize());
   }
 

@@ -55,6 +55,8 @@ public final class IngestConfig extends AbstractConfig {
   public static final String VIEW_JPEG_QUALITY = "ingest.view.jpeg.quality";
   public static final String UPLOAD_VIEWS = "ingest.upload.views";
   public static final String QUERY_VIEWS = "ingest.query.views";
+  public static final String SMALL_VIEW_COLLECTIONS = "ingest.small.view.collections";
+  public static final String SMALL_VIEW_SIDE = "ingest.small.view.side";
   public static final String THUMBNAIL_SIZE = "ingest.thumbnail.size";
   /** Longer side of the greyscale thumbnail index-service verifies candidates with. */
   public static final int DEFAULT_THUMBNAIL_SIZE = 64;
@@ -120,6 +122,13 @@ public final class IngestConfig extends AbstractConfig {
           "Views of every upload, 'full' first: full (the whole image), hflip (full mirrored left-right), center80"
               + " (the central 80% of each side), trim (inside uniform margins: borders, letterbox; emitted only"
               + " when a margin is found). Each extra view costs the embedder one more inference.")
+      .define(SMALL_VIEW_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
+          "Collections whose uploads also get the 'small' view (the image shrunk to " + SMALL_VIEW_SIDE + " px,"
+              + " then embedded): index-service stores that descriptor beside the full one, so tiny, pixelated and"
+              + " pasted-small copies meet their original at their own resolution. One more model run per image of"
+              + " these collections (the references copies are matched against); empty = none.")
+      .define(SMALL_VIEW_SIDE, Type.INT, ViewEncoder.DEFAULT_SMALL_SIDE, Range.between(8, 512), Importance.LOW,
+          "Longer side in pixels the 'small' view shrinks the image to before the model's resize.")
       .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim"), IngestConfig::validateViews,
           Importance.MEDIUM, "Views of every image query, 'full' first (names as for " + UPLOAD_VIEWS + "); the"
               + " index takes the best similarity over them.")
@@ -216,6 +225,10 @@ public final class IngestConfig extends AbstractConfig {
 
   public List<String> uploadViews() {
     return List.copyOf(getList(UPLOAD_VIEWS));
+  }
+
+  public Set<String> smallViewCollections() {
+    return Set.copyOf(getList(SMALL_VIEW_COLLECTIONS));
   }
 
   public List<String> queryViews() {

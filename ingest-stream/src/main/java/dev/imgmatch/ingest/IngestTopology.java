@@ -77,13 +77,14 @@ public final class IngestTopology {
     Topology t = new Topology();
     t.addSource(UPLOADS_SOURCE, bytesIn, bytesIn, topics.uploads().name());
     t.addProcessor(PREPARE_UPLOAD, () -> new PrepareProcessor(PrepareProcessor.Input.UPLOADS, topics, preparer,
-        references, uploadRejects, counters, clock, BY_SHA_SINK, cfg.uploadViews(), null), UPLOADS_SOURCE);
+        references, uploadRejects, counters, clock, BY_SHA_SINK, cfg.uploadViews(), cfg.smallViewCollections(), null),
+        UPLOADS_SOURCE);
     t.addSink(BY_SHA_SINK, bySha, bytesOut, bytesOut, PREPARE_UPLOAD);
     t.addSink(REJECTS_SINK + "-upload", topics.rejects().name(), bytesOut, bytesOut, PREPARE_UPLOAD);
 
     t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
     t.addProcessor(PREPARE_QUERY, () -> new PrepareProcessor(PrepareProcessor.Input.QUERIES, topics, preparer,
-        references, queryRejects, counters, clock, PREPARED_SINK + "-query", cfg.queryViews(),
+        references, queryRejects, counters, clock, PREPARED_SINK + "-query", cfg.queryViews(), java.util.Set.of(),
         answerRejectedQueries ? REPLIES_SINK : null), QUERIES_SOURCE);
     t.addSink(PREPARED_SINK + "-query", topics.prepared().name(), bytesOut, bytesOut, PREPARE_QUERY);
     if (answerRejectedQueries) {

@@ -21,6 +21,7 @@ import dev.imgmatch.schemas.Topics;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -45,6 +46,9 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private final Clock clock;
   private final String next;
   private final List<String> viewNames;
+  /** Upload view names plus {@code small}, for uploads of {@link #smallCollections}. */
+  private final List<String> withSmall;
+  private final Set<String> smallCollections;
   private final String repliesSink;
   private ProcessorContext<byte[], byte[]> context;
   private int imageBytes; // size of the image of the record in progress (metrics)
@@ -52,7 +56,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
 
   PrepareProcessor(Input input, Topics topics, ImagePreparer preparer, ReferenceResolver references,
       RejectSink rejects, IngestCounters counters, Clock clock, String next, List<String> viewNames,
-      String repliesSink) {
+      Set<String> smallCollections, String repliesSink) {
     this.input = input;
     this.repliesSink = repliesSink;
     this.topics = topics;
@@ -63,6 +67,12 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     this.clock = clock;
     this.next = next;
     this.viewNames = List.copyOf(viewNames);
+    this.smallCollections = Set.copyOf(smallCollections);
+    List<String> ws = new java.util.ArrayList<>(viewNames);
+    if (!ws.contains(ViewEncoder.SMALL)) {
+      ws.add(ViewEncoder.SMALL);
+    }
+    this.withSmall = List.copyOf(ws);
   }
 
   @Override
@@ -185,7 +195,10 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       long submittedAtMs) {
     Map<String, String> attrs = new java.util.HashMap<>();
     attributes.forEach((k, v) -> attrs.put(k.toString(), v.toString()));
-    ImagePreparer.Rendered rendered = preparer.render(f, viewNames);
+    // references (the collections copies are matched against) also get the small view: their low-resolution
+    // descriptor, which index-service stores beside the full one
+    List<String> names = input == Input.UPLOADS && smallCollections.contains(collection) ? withSmall : viewNames;
+    ImagePreparer.Rendered rendered = preparer.render(f, names);
     for (ImageView v : rendered.views()) {
       counters.increment("view." + v.getName());
     }

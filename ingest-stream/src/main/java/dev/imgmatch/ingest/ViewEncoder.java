@@ -28,7 +28,11 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  *       resized, up to float rounding, without a second resize);
  *   <li>{@code center80}: the central 80% of each side (10% cut from every edge);
  *   <li>{@code trim}: the region inside uniform margins ({@link BorderTrim}); rendered only when a margin was
- *       found, so most images carry no such view.
+ *       found, so most images carry no such view;
+ *   <li>{@code small}: the whole image as a small copy of it looks — shrunk so that its longer side is
+ *       {@code smallSide} px, then resized to the model's size. index-service stores its descriptor beside the full
+ *       one, so that tiny, pixelated and pasted-small copies (whose detail is gone) meet their original at their
+ *       own resolution: the descriptor depends on resolution (docs/BENCHMARKS.md, "Beyond dev").
  * </ul>
  * Thread-safe.
  */
@@ -37,19 +41,27 @@ public final class ViewEncoder {
   public static final String HFLIP = "hflip";
   public static final String CENTER80 = "center80";
   public static final String TRIM = "trim";
+  public static final String SMALL = "small";
   /** Every view name this encoder renders. */
-  public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM);
+  public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM, SMALL);
+  /** Longer side of the {@code small} view's shrunk image, unless configured. */
+  public static final int DEFAULT_SMALL_SIDE = 96;
 
   private final ViewSpec spec;
   private final BorderTrim trim;
+  private final int smallSide;
 
   public ViewEncoder(ViewSpec spec) {
-    this(spec, BorderTrim.DEFAULT);
+    this(spec, BorderTrim.DEFAULT, DEFAULT_SMALL_SIDE);
   }
 
-  public ViewEncoder(ViewSpec spec, BorderTrim trim) {
+  public ViewEncoder(ViewSpec spec, BorderTrim trim, int smallSide) {
+    if (smallSide < 8) {
+      throw new IllegalArgumentException("small view side must be at least 8 px, got " + smallSide);
+    }
     this.spec = spec;
     this.trim = trim;
+    this.smallSide = smallSide;
   }
 
   /**
@@ -82,6 +94,7 @@ public final class ViewEncoder {
             out.add(view(TRIM, Resize.to(BorderTrim.crop(oriented, margin), spec.width(), spec.height())));
           }
         }
+        case SMALL -> out.add(view(SMALL, Resize.to(shrink(oriented, smallSide), spec.width(), spec.height())));
         default -> throw new IllegalArgumentException("unknown view '" + name + "' (known: " + NAMES + ")");
       }
     }
@@ -99,6 +112,16 @@ public final class ViewEncoder {
     int w = Math.max(1, (int) Math.round(img.width() * share));
     int h = Math.max(1, (int) Math.round(img.height() * share));
     return new BorderTrim.Region((img.width() - w) / 2, (img.height() - h) / 2, w, h);
+  }
+
+  /** {@code img} shrunk (aspect kept, area averaging) so that its longer side is at most {@code side}. */
+  static RgbImage shrink(RgbImage img, int side) {
+    int longer = Math.max(img.width(), img.height());
+    if (longer <= side) {
+      return img;
+    }
+    double s = side / (double) longer;
+    return Resize.to(img, Math.max(1, (int) Math.round(img.width() * s)), Math.max(1, (int) Math.round(img.height() * s)));
   }
 
   static RgbImage mirror(RgbImage img) {

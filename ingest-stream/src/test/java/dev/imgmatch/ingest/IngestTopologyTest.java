@@ -340,6 +340,27 @@ class IngestTopologyTest {
   }
 
   @Test
+  void referencesOfTheConfiguredCollectionsAlsoCarryTheSmallView() {
+    start(Map.of());
+    send(upload("ref", "acme", "protected", TestImages.jpeg(640, 360, 11)));
+    send(upload("banned", "acme", "banned", TestImages.jpeg(640, 360, 12)));
+    send(upload("up", "acme", "uploads", TestImages.jpeg(640, 360, 13)));
+    Map<String, List<String>> names = new HashMap<>();
+    preparedOut().forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
+    assertThat(names).containsEntry("ref", List.of("full", "small")).containsEntry("banned", List.of("full", "small"))
+        .containsEntry("up", List.of("full"));
+    assertThat(counters.get("view.small")).isEqualTo(2);
+    driver.close();
+
+    start(Map.of(IngestConfig.SMALL_VIEW_COLLECTIONS, ""));
+    send(upload("ref-2", "acme", "protected", TestImages.jpeg(640, 360, 14)));
+    assertThat(preparedOut()).singleElement()
+        .satisfies(p -> assertThat(p.getViews()).extracting(v -> v.getName().toString()).containsExactly("full"));
+    driver.close();
+    driver = null;
+  }
+
+  @Test
   void uploadsCarryATrimViewOnlyWhenBorderedAndQueriesCarryTheConfiguredViews() {
     start(Map.of());
     java.awt.image.BufferedImage inner = dev.imgmatch.ingest.image.BorderTrimTest.content(320, 180, 7);

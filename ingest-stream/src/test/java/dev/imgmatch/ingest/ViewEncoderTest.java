@@ -45,6 +45,47 @@ class ViewEncoderTest {
   }
 
   @Test
+  void theSmallViewIsTheImageAsASmallCopyOfItLooks() throws Exception {
+    // one-pixel stripes: all detail, none of it left at 96 px
+    BufferedImage stripes = new BufferedImage(640, 480, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < 480; y++) {
+      for (int x = 0; x < 640; x++) {
+        stripes.setRGB(x, y, x % 2 == 0 ? 0xffffff : 0x000000);
+      }
+    }
+    RgbImage img = png(stripes);
+    List<ImageView> views = encoder.render(img, List.of("full", "small"));
+    assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "small");
+    assertThat(views.get(1).getWidth()).isEqualTo(224);
+    assertThat(views.get(1).getHeight()).isEqualTo(224);
+    // the full view still alternates strongly somewhere; the small one is the flat grey a small copy shows
+    assertThat(contrast(rgb(views.get(1)))).isLessThan(12);
+    assertThat(contrast(rgb(views.get(0)))).isGreaterThan(contrast(rgb(views.get(1))) + 20);
+    // aspect kept when shrinking, and an image already small is left alone
+    assertThat(ViewEncoder.shrink(img, 96)).satisfies(r -> {
+      assertThat(r.width()).isEqualTo(96);
+      assertThat(r.height()).isEqualTo(72);
+    });
+    RgbImage tiny = png(content(80, 60, SEED));
+    assertThat(ViewEncoder.shrink(tiny, 96)).isSameAs(tiny);
+    assertThatThrownBy(() -> new ViewEncoder(ViewSpec.DEFAULT, BorderTrim.DEFAULT, 4))
+        .hasMessageContaining("at least 8");
+  }
+
+  /** Mean absolute difference of horizontally neighbouring grey levels. */
+  private static double contrast(int[] px) {
+    double sum = 0;
+    int n = 0;
+    for (int y = 0; y < 224; y++) {
+      for (int x = 1; x < 224; x++) {
+        sum += Math.abs((px[y * 224 + x] & 0xff) - (px[y * 224 + x - 1] & 0xff));
+        n++;
+      }
+    }
+    return sum / n;
+  }
+
+  @Test
   void viewsComeInTheRequestedOrderEachAtTheModelSizeAndTrimOnlyWithAMargin() throws Exception {
     RgbImage plain = png(content(400, 300, SEED));
     List<ImageView> views = encoder.render(plain, List.of("full", "hflip", "center80", "trim"));

@@ -92,7 +92,9 @@ public final class EvalCommand implements CliCommand {
     double queriesPerSecond;
     try {
       LocalStack.Options o = new LocalStack.Options(data.resolve("stack"), bootstrap, prefix, 1, -1,
-          sets.getOrDefault("ingest", Map.of()), sets.getOrDefault("embedder", Map.of()),
+          // the references are what copies are matched against: they get the small view, as protected ones do
+          with(sets.getOrDefault("ingest", Map.of()), dev.imgmatch.ingest.IngestConfig.SMALL_VIEW_COLLECTIONS,
+              COLLECTION), sets.getOrDefault("embedder", Map.of()),
           with(sets.getOrDefault("index", Map.of()), "match.rules", ""));
       try (LocalStack stack = LocalStack.start(o, line -> System.err.println("eval: " + line))) {
         MatchPolicy policy = stack.index().policy();

@@ -39,7 +39,7 @@ public final class ViewCost {
     }
     IngestConfig cfg = new IngestConfig(settings);
     ImagePreparer preparer = ImagePreparer.of(cfg);
-    ViewEncoder enc = new ViewEncoder(cfg.viewSpec(), cfg.borderTrim());
+    ViewEncoder enc = new ViewEncoder(cfg.viewSpec(), cfg.borderTrim(), cfg.getInt(IngestConfig.SMALL_VIEW_SIDE));
     List<ImagePreparer.Fingerprint> fps = new ArrayList<>();
     long fpNanos = 0;
     int trimmed = 0;
