@@ -131,8 +131,9 @@ public final class AlertLatencyBench {
     try (LocalStack stack = LocalStack.start(o, line -> System.err.println("latency:   " + line));
         Uploader up = new Uploader(stack.clientProps(), stack.topics());
         AlertWatcher watcher = new AlertWatcher(stack.clientProps(), stack.topics(), al -> {
-          arrived.putIfAbsent(al.getImageId().toString(), System.nanoTime());
-          alerts.putIfAbsent(al.getImageId().toString(), al);
+          long now = System.nanoTime();
+          alerts.putIfAbsent(al.getImageId().toString(), al); // before 'arrived', which the main thread waits on
+          arrived.putIfAbsent(al.getImageId().toString(), now);
         })) {
       long before = stack.index().counters().get("indexed");
       for (String r : refIds) {
