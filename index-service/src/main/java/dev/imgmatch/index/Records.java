@@ -43,13 +43,17 @@ public final class Records {
   /** The name of ingest-stream's small view (the image shrunk small), whose descriptor is indexed beside the full one. */
   public static final String SMALL_VIEW = "small";
 
+  private static boolean isSmallView(ViewVector vv) {
+    return SMALL_VIEW.contentEquals(vv.getView());
+  }
+
   /**
    * The descriptor of the record's {@code small} view, or null when it has none — or an unusable one (not a unit
    * vector of the full view's dimension): that costs the image its low-resolution twin, not its indexing.
    */
   static float[] smallVectorOf(ImageEmbedding e, int dim) {
     for (ViewVector vv : e.getExtraViews()) {
-      if (SMALL_VIEW.contentEquals(vv.getView())) {
+      if (isSmallView(vv)) {
         try {
           float[] x = unitVector(vv.getVector(), "image " + e.getId() + " view small", INVALID_EMBEDDING);
           return x.length == dim ? x : null;
@@ -106,7 +110,7 @@ public final class Records {
     List<float[]> vectors = new ArrayList<>();
     vectors.add(img.vector());
     for (ViewVector vv : e.getExtraViews()) {
-      if (SMALL_VIEW.contentEquals(vv.getView())) {
+      if (isSmallView(vv)) {
         continue; // indexed beside the full vector (toIndexed), not a probe
       }
       try {
@@ -147,7 +151,7 @@ public final class Records {
     String reason = e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? INVALID_QUERY : INVALID_EMBEDDING;
     vectors.add(unitVector(e.getVector(), what, reason));
     for (ViewVector vv : e.getExtraViews()) {
-      if (SMALL_VIEW.contentEquals(vv.getView())) {
+      if (isSmallView(vv)) {
         continue; // a reference-side view, not a probe
       }
       float[] x = unitVector(vv.getVector(), what + " view " + vv.getView(), reason);

@@ -1,6 +1,7 @@
 package dev.imgmatch.bench.e2e;
 
 import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.cli.eval.EvalCommand;
 import dev.imgmatch.cli.stack.AlertWatcher;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
@@ -21,7 +22,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Upload → alert latency of single uploads on a quiet stack: the "within about a second" promise, measured end to
@@ -188,14 +188,13 @@ public final class AlertLatencyBench {
     return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
   }
 
+  /** The split's images by id (the eval's naming: file name without extension). */
   private static Map<String, Path> files(Path dir) throws IOException {
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.filter(Files::isRegularFile).collect(Collectors.toMap(p -> {
-        String n = p.getFileName().toString();
-        int dot = n.lastIndexOf('.');
-        return dot > 0 ? n.substring(0, dot) : n;
-      }, p -> p, (x, y) -> x));
+    Map<String, Path> m = new HashMap<>();
+    for (Path p : EvalCommand.images(dir)) {
+      m.putIfAbsent(EvalCommand.idOf(p), p);
     }
+    return m;
   }
 
   private static Map<String, String> parse(String[] args) {

@@ -211,13 +211,15 @@ public final class EvalCommand implements CliCommand {
     }
   }
 
-  static String idOf(Path f) {
+  /** A benchmark image's id: its file name without the extension. */
+  public static String idOf(Path f) {
     String n = f.getFileName().toString();
     int dot = n.lastIndexOf('.');
     return dot > 0 ? n.substring(0, dot) : n;
   }
 
-  static List<Path> images(Path dir) throws java.io.IOException {
+  /** The image files directly in {@code dir}, sorted. */
+  public static List<Path> images(Path dir) throws java.io.IOException {
     if (!Files.isDirectory(dir)) {
       throw new IllegalArgumentException(dir + " is not a directory");
     }
