@@ -46,6 +46,10 @@ public final class Fields {
     return "vecsmall:" + modelVersion;
   }
 
+  public static boolean isSmallVector(String field) {
+    return field.startsWith("vecsmall:");
+  }
+
   public static boolean isVector(String field) {
     return field.startsWith("vec:");
   }

@@ -227,18 +227,7 @@ public final class LocalShards implements Closeable {
       }
       pdq = best;
     }
-    Float cosine = null;
-    if (img.modelVersion().equals(p.modelVersion())) {
-      for (float[] v : p.vectors()) {
-        if (v.length == img.vector().length) {
-          float c = org.apache.lucene.util.VectorUtil.dotProduct(v, img.vector());
-          if (img.smallVector() != null) {
-            c = Math.max(c, org.apache.lucene.util.VectorUtil.dotProduct(v, img.smallVector()));
-          }
-          cosine = cosine == null ? c : Math.max(cosine, c);
-        }
-      }
-    }
+    Float cosine = img.modelVersion().equals(p.modelVersion()) ? p.bestCosine(img.vector(), img.smallVector()) : null;
     if (!exact && (pdq == null || pdq > policy.pdqMaxDistance()) && cosine == null) {
       return null;
     }

@@ -25,6 +25,29 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
     }
   }
 
+  /**
+   * The best cosine of any of the probe's views (of the candidate's dimension) with the candidate's full descriptor
+   * or its small-view one; null when no view is comparable (no full descriptor, or other dimensions).
+   *
+   * @param small the candidate's small-view descriptor, or null when it has none
+   */
+  public Float bestCosine(float[] full, float[] small) {
+    if (full == null) {
+      return null;
+    }
+    Float best = null;
+    for (float[] q : vectors) {
+      if (q.length == full.length) {
+        float c = org.apache.lucene.util.VectorUtil.dotProduct(q, full);
+        if (small != null) {
+          c = Math.max(c, org.apache.lucene.util.VectorUtil.dotProduct(q, small));
+        }
+        best = best == null ? c : Math.max(best, c);
+      }
+    }
+    return best;
+  }
+
   /** Without a thumbnail (no verification). */
   public Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality, byte[] sha256,
       SearchFilter filter, int k) {

@@ -111,6 +111,10 @@ public final class Records {
     vectors.add(img.vector());
     for (ViewVector vv : e.getExtraViews()) {
       if (isSmallView(vv)) {
+        if (img.smallVector() == null) { // toIndexed found it unusable
+          skipped.accept("image " + e.getId() + " view small is not a unit vector of dimension " + img.vector().length
+              + ": indexed without its small-view descriptor");
+        }
         continue; // indexed beside the full vector (toIndexed), not a probe
       }
       try {

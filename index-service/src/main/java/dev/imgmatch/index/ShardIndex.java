@@ -181,7 +181,7 @@ public final class ShardIndex implements Closeable {
       for (FieldInfo fi : infos) {
         if (fi.getVectorDimension() > 0 && Fields.isVector(fi.name)) {
           vectorDims.put(fi.name, fi.getVectorDimension());
-        } else if (fi.getVectorDimension() > 0) {
+        } else if (fi.getVectorDimension() > 0 && Fields.isSmallVector(fi.name)) {
           smallFields.add(fi.name);
         }
       }
@@ -417,6 +417,8 @@ public final class ShardIndex implements Closeable {
       }
       String field = p.modelVersion() == null ? null : Fields.vector(p.modelVersion());
       if (field != null && vectorDims.containsKey(field)) {
+        String small = smallFields.contains(Fields.smallVector(p.modelVersion())) ? Fields.smallVector(p.modelVersion())
+            : null;
         for (float[] v : p.vectors()) {
           if (v.length != vectorDims.get(field)) {
             throw new IllegalArgumentException("probe vector has dimension " + v.length + " but model version "
@@ -425,8 +427,8 @@ public final class ShardIndex implements Closeable {
           for (ScoreDoc sd : knn(s, field, v, p.k(), filter)) {
             cands.add(sd.doc);
           }
-          if (smallFields.contains(Fields.smallVector(p.modelVersion()))) {
-            for (ScoreDoc sd : knn(s, Fields.smallVector(p.modelVersion()), v, p.k(), filter)) {
+          if (small != null) {
+            for (ScoreDoc sd : knn(s, small, v, p.k(), filter)) {
               cands.add(sd.doc);
             }
           }
@@ -630,20 +632,10 @@ public final class ShardIndex implements Closeable {
       }
       pdqDistance = best;
     }
-    Float cosine = null;
     float[] v = field == null ? null : vectorOf(r, field, local);
-    if (v != null && !p.vectors().isEmpty()) {
-      // the best over the probe's views, against the full descriptor and the small-view one where there is one
-      float[] small = smallFields.isEmpty() ? null : vectorOf(r, Fields.smallVector(p.modelVersion()), local);
-      float best = -2;
-      for (float[] q : p.vectors()) {
-        best = Math.max(best, VectorUtil.dotProduct(q, v));
-        if (small != null) {
-          best = Math.max(best, VectorUtil.dotProduct(q, small));
-        }
-      }
-      cosine = best;
-    }
+    // the best over the probe's views, against the full descriptor and the small-view one where there is one
+    Float cosine = v == null ? null : p.bestCosine(v, smallFields.contains(Fields.smallVector(p.modelVersion()))
+        ? vectorOf(r, Fields.smallVector(p.modelVersion()), local) : null);
     double score = policy.score(exact, pdqDistance, cosine);
     return new Hit(d.get(Fields.UID), d.get(Fields.IMAGE_ID), d.get(Fields.TENANT), d.get(Fields.COLLECTION),
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)),

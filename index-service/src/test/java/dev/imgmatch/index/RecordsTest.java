@@ -42,7 +42,10 @@ class RecordsTest {
     // an unusable small view costs the image its twin, not its indexing
     e.setExtraViews(List.of(dev.imgmatch.avro.ViewVector.newBuilder().setView("small").setVector(List.of(1f, 0f, 0f))
         .build()));
-    assertThat(Records.toIndexed(e).smallVector()).isNull();
+    IndexedImage noTwin = Records.toIndexed(e);
+    assertThat(noTwin.smallVector()).isNull();
+    Records.uploadProbe(e, noTwin, SearchFilter.tenantOnly("t", java.util.Set.of()), 10, skipped::add);
+    assertThat(skipped).singleElement().asString().contains("view small").contains("without its small-view descriptor");
   }
 
   @Test
