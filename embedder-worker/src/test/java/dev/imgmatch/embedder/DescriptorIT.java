@@ -69,8 +69,9 @@ class DescriptorIT {
     assertThat(v.classScores()).containsKeys("drawing", "hentai", "neutral", "porn", "sexy", "nsfw");
     assertThat(v.classScores().get("nsfw")).isCloseTo(
         v.classScores().get("porn") + v.classScores().get("hentai") + v.classScores().get("sexy"), within(1e-6f));
-    // same input, same vector: inference is deterministic
-    assertThat(e.embed(List.of(Fixtures.picture(5, 200, 300))).get(0).vector()).containsExactly(v.vector());
+    // same input, same vector up to float rounding (kernels may differ with the batch and the CPU)
+    assertThat(cos(e.embed(List.of(Fixtures.picture(5, 200, 300))).get(0).vector(), v.vector()))
+        .isGreaterThanOrEqualTo(0.99999);
   }
 
   @Test

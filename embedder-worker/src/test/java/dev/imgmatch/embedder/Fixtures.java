@@ -126,4 +126,36 @@ public final class Fixtures {
     }
     return new RgbImage(w, img.height(), out);
   }
+
+  /** Cosine of two descriptors (compare descriptors with a tolerance, never bit for bit). */
+  public static double cosine(float[] a, List<Float> b) {
+    float[] f = new float[b.size()];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = b.get(i);
+    }
+    return cosine(a, f);
+  }
+
+  public static double cosine(List<Float> a, List<Float> b) {
+    float[] f = new float[a.size()];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = a.get(i);
+    }
+    return cosine(f, b);
+  }
+
+  public static double cosine(float[] a, float[] b) {
+    if (a.length != b.length) {
+      throw new IllegalArgumentException("dimensions differ: " + a.length + " vs " + b.length);
+    }
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return dot / Math.sqrt(na * nb);
+  }
 }

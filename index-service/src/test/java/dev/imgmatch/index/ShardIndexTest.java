@@ -27,9 +27,7 @@ class ShardIndexTest {
   Path dir;
 
   static long seed() {
-    long seed = Long.getLong("imgmatch.test.seed", System.nanoTime());
-    System.out.println("seed = " + seed + " (rerun with -Dimgmatch.test.seed=" + seed + ")");
-    return seed;
+    return dev.imgmatch.testkit.Seeds.of("index-service test", 20261208L);
   }
 
   /** recall@10 of kNN against exact brute force, over a filtered tenant subset too. */
