@@ -1,15 +1,18 @@
 package dev.imgmatch.embedder;
 
 import ai.djl.translate.TranslateException;
+import dev.imgmatch.embedder.head.DefaultPhotos;
 import dev.imgmatch.embedder.head.DescriptorHead;
 import dev.imgmatch.embedder.head.HeadFitting;
 import dev.imgmatch.embedder.head.LinearHead;
+import dev.imgmatch.embedder.head.TrainingPhotos;
 import dev.imgmatch.embedder.model.DefaultModel;
 import dev.imgmatch.embedder.model.Hashing;
 import dev.imgmatch.embedder.model.ImageOps;
 import dev.imgmatch.embedder.model.ModelSpec;
 import dev.imgmatch.embedder.model.RgbImage;
 import dev.imgmatch.embedder.model.SavedModelRunner;
+import dev.imgmatch.schemas.Limits;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -63,6 +66,12 @@ public final class Embedder implements PictureEmbedder {
     SavedModelRunner runner = SavedModelRunner.load(spec, o.cacheDir());
     try {
       DescriptorHead head = head(o, spec, runner, progress);
+      if (head.outputDim() > Limits.MAX_VECTOR_DIMENSION) {
+        throw new IllegalStateException("descriptor head " + head.version() + " gives " + head.outputDim()
+            + "-d vectors, but the index takes at most " + Limits.MAX_VECTOR_DIMENSION + " dimensions: use "
+            + "descriptor.head=" + EmbedderOptions.HEAD_PCA + " (descriptor.dims <= " + Limits.MAX_VECTOR_DIMENSION
+            + ") or a .head file that projects to at most that many");
+      }
       return new Embedder(spec, runner, head, o.inferenceBatch());
     } catch (RuntimeException e) {
       runner.close();
@@ -76,15 +85,17 @@ public final class Embedder implements PictureEmbedder {
     if (h.equals(EmbedderOptions.HEAD_NONE)) {
       return new IdentityHead(dimOf(spec, runner));
     }
-    if (h.equals(EmbedderOptions.HEAD_PCA) || h.equals(EmbedderOptions.HEAD_CENTER)) {
+    if (h.equals(EmbedderOptions.HEAD_PCA) || h.equals(EmbedderOptions.HEAD_LW) || h.equals(EmbedderOptions.HEAD_CENTER)) {
       HeadFitting.Features features = imgs -> {
         List<RgbImage> rgb = new ArrayList<>(imgs.size());
         imgs.forEach(i -> rgb.add(ImageOps.fromBufferedImage(i)));
         return rawFeatures(spec, runner, rgb, EmbedderOptions.DEFAULT_INFERENCE_BATCH);
       };
       String modelKey = spec.id() + "\n" + spec.weightsDigest() + "\n" + spec.preprocessing();
+      TrainingPhotos photos = o.trainDir() == null ? new DefaultPhotos(o.cacheDir()) : TrainingPhotos.ofDir(o.trainDir());
       return HeadFitting.ensure(o.cacheDir(), spec.id(), modelKey, features,
-          h.equals(EmbedderOptions.HEAD_PCA) ? HeadFitting.Kind.PCA_WHITEN : HeadFitting.Kind.CENTER, o.trainDir(),
+          h.equals(EmbedderOptions.HEAD_PCA) ? HeadFitting.Kind.PCA_WHITEN
+              : h.equals(EmbedderOptions.HEAD_LW) ? HeadFitting.Kind.LEARNED_WHITEN : HeadFitting.Kind.CENTER, photos,
           o.dims(), o.viewsPerImage(), o.seed(), progress);
     }
     Path file = Path.of(h.startsWith("file:") ? h.substring(5) : h);

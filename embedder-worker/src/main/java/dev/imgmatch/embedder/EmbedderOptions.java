@@ -1,9 +1,7 @@
 package dev.imgmatch.embedder;
 
 import dev.imgmatch.embedder.model.ModelSpec;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,7 +12,8 @@ import java.util.Objects;
  * @param head {@code pca-whiten} (default: centring + PCA-whitening fitted on {@code trainDir}), {@code center}
  *     (centring only), {@code none} (raw features, L2-normalised) or the path of a {@code .head} file
  * @param dims output dimension of a fitted PCA-whitening head
- * @param trainDir training photos for fitting heads; null or missing = synthetic fallback (logged)
+ * @param trainDir a folder of training photos for fitting heads; null = the default photos ({@code DefaultPhotos},
+ *     pinned Debian packages obtained on first use)
  * @param viewsPerImage augmented views per training photo when fitting
  * @param seed seed of the fit (views and PCA)
  * @param inferenceBatch most pictures per model call (larger calls are split)
@@ -22,6 +21,7 @@ import java.util.Objects;
 public record EmbedderOptions(Path cacheDir, ModelSpec model, String head, int dims, Path trainDir, int viewsPerImage,
     long seed, int inferenceBatch) {
   public static final String HEAD_PCA = "pca-whiten";
+  public static final String HEAD_LW = "learned-whiten";
   public static final String HEAD_CENTER = "center";
   public static final String HEAD_NONE = "none";
   public static final int DEFAULT_DIMS = 256;
@@ -82,21 +82,11 @@ public record EmbedderOptions(Path cacheDir, ModelSpec model, String head, int d
   }
 
   /**
-   * {@code IMGMATCH_DESCRIPTOR_TRAIN_DIR} or {@code -Dimgmatch.descriptor.train.dir}, else the first existing of
-   * {@code ../shared/bench/train} and {@code ../../shared/bench/train} (the shared folder beside the repository, seen
-   * from its root or from a module folder); null when none exists (synthetic fallback).
+   * {@code IMGMATCH_DESCRIPTOR_TRAIN_DIR} or {@code -Dimgmatch.descriptor.train.dir} when set, else null (the default
+   * photos). Never a folder found relative to the working directory.
    */
   public static Path defaultTrainDir() {
     String p = System.getProperty("imgmatch.descriptor.train.dir", System.getenv("IMGMATCH_DESCRIPTOR_TRAIN_DIR"));
-    if (p != null && !p.isBlank()) {
-      return Path.of(p);
-    }
-    for (String c : List.of("../shared/bench/train", "../../shared/bench/train")) {
-      Path d = Path.of(c).toAbsolutePath().normalize();
-      if (Files.isDirectory(d)) {
-        return d;
-      }
-    }
-    return null;
+    return p != null && !p.isBlank() ? Path.of(p) : null;
   }
 }

@@ -199,11 +199,37 @@ public final class IndexService implements AutoCloseable {
     return endpoint;
   }
 
+  /**
+   * The model version whose latest descriptor had more dimensions than the index takes, with the reason, or null.
+   * A misconfigured embedder (say, a head that emits raw 1792-d features) is a deployment error, not a bad record:
+   * besides the rejects, readiness says so until descriptors of a usable dimension arrive again.
+   */
+  private final AtomicReference<String> unusableDimension = new AtomicReference<>();
+
+  private void noteDimension(ImageEmbedding e) {
+    int dim = e.getVector() == null ? 0 : e.getVector().size();
+    if (dim > Records.MAX_DIMENSION) {
+      String why = "descriptors of model " + e.getModelId() + " version " + e.getModelVersion() + " have " + dim
+          + " dimensions, more than the " + Records.MAX_DIMENSION + " the index takes: every one is rejected "
+          + "(INVALID_EMBEDDING); give the embedders a head that projects to at most " + Records.MAX_DIMENSION
+          + " (descriptor.head=pca-whiten)";
+      if (!why.equals(unusableDimension.getAndSet(why))) {
+        log.error("{}", why);
+      }
+    } else if (dim > 0) {
+      unusableDimension.set(null);
+    }
+  }
+
   /** Readiness: null when the shards are assigned and open and both consumers run; else why not. */
   public String notReadyReason() {
     Throwable t = failure.get();
     if (t != null) {
       return "failed: " + t;
+    }
+    String dim = unusableDimension.get();
+    if (dim != null) {
+      return dim;
     }
     if (!running) {
       return "not running";
@@ -255,6 +281,8 @@ public final class IndexService implements AutoCloseable {
   /** Logs the settings, creates missing topics (when configured) and starts the threads. */
   public IndexService start() {
     log.info("index-service settings:\n{}", cfg.describe());
+    log.info("index-service takes descriptors of up to {} dimensions (HNSW); other vectors are rejected and shown on "
+        + "readiness", Records.MAX_DIMENSION);
     if (cfg.getBoolean(IndexServiceConfig.TOPIC_CREATE)) {
       try {
         TopicSetup.ensure(cfg.kafkaProps(), topicsToCreate(), cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
@@ -500,6 +528,7 @@ public final class IndexService implements AutoCloseable {
     }
     try {
       ImageEmbedding e = topics.embeddings().deserializeValue(r.value());
+      noteDimension(e);
       if (e.getPurpose() != Purpose.INDEX) {
         throw new InvalidRecordException(Records.INVALID_EMBEDDING,
             "image " + e.getId() + " has purpose " + e.getPurpose() + " on the embeddings topic (only INDEX is indexed)");
@@ -718,6 +747,7 @@ public final class IndexService implements AutoCloseable {
     ImageEmbedding e;
     try {
       e = topics.probes().deserializeValue(r.value());
+      noteDimension(e);
     } catch (RecordDecodingException ex) {
       reject(ex.reasonCode(), ex.getMessage(), r, ex);
       return;

@@ -19,7 +19,7 @@ public final class Records {
   /** How far from 1 a descriptor's L2 norm may be before it is refused (it is renormalised within this). */
   static final double NORM_TOLERANCE = 1e-2;
   /** Lucene's HNSW formats accept at most this many dimensions. */
-  public static final int MAX_DIMENSION = 1024;
+  public static final int MAX_DIMENSION = dev.imgmatch.schemas.Limits.MAX_VECTOR_DIMENSION;
 
   private Records() {}
 

@@ -93,6 +93,17 @@ class EndpointIT {
           .filter(l -> l.startsWith("imgmatch_index_shard_documents{"))
           .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum() == 2.0)).isTrue();
 
+      // a descriptor the index cannot take (a misconfigured embedder) shows on readiness, not only as a reject;
+      // usable descriptors afterwards (same key, so same partition and order) make the service ready again
+      float[] wide = new float[Records.MAX_DIMENSION + 76];
+      java.util.Arrays.fill(wide, (float) (1 / Math.sqrt(wide.length)));
+      send(p, topics.embeddings(), "wide", embedding("wide", "t", "uploads", wide, syn.hash(), syn.sha(), 2));
+      assertThat(await(WAIT, () -> get(ep.url("/ready")).statusCode() == 503)).isTrue();
+      assertThat(get(ep.url("/ready")).body()).contains((Records.MAX_DIMENSION + 76) + " dimensions")
+          .contains("descriptor.head");
+      send(p, topics.embeddings(), "wide", embedding("wide", "t", "uploads", syn.clustered(), syn.hash(), syn.sha(), 3));
+      assertThat(await(WAIT, () -> get(ep.url("/ready")).statusCode() == 200)).isTrue();
+
       // embeddings, created by this service, keeps its records forever (a shard can always be rebuilt)
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
         ConfigResource r = new ConfigResource(ConfigResource.Type.TOPIC, topics.embeddings().name());

@@ -11,30 +11,31 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Fits the default descriptor heads reproducibly and caches them like the model.
  *
- * <p>Where training photos exist ({@code descriptor.train.dir}, e.g. {@code ../shared/bench/train}): every photo
- * gives {@code viewsPerImage} seeded augmented views ({@link TrainingViews}), their features are computed with the
- * real model, and {@link PcaWhitening} fits centring + whitening to {@code dims} (kind {@code pcaw<dims>}), or only
- * the mean (kind {@code center}). Without photos it falls back, loudly, to a centring-only head fitted on procedurally
- * generated pictures (kind {@code center.synth}): a different version string, so its vectors are never mixed with
- * the others. Fitting on query images is never done here.
+ * <p>The photos are {@link TrainingPhotos}: by default {@link DefaultPhotos} (pinned Debian packages, obtained on
+ * first use), or a folder an operator names ({@code descriptor.train.dir}). Every photo gives {@code viewsPerImage}
+ * seeded augmented views ({@link TrainingViews}), their features are computed with the real model, and
+ * {@link PcaWhitening} fits centring + whitening to {@code dims} (kind {@code pcaw<dims>}), or only the mean (kind
+ * {@code center}). There is no fallback: when the photos cannot be had, fitting fails with the reason, and the
+ * caller refuses to start. Fitting on query images is never done here.
  *
- * <p>Cache: {@code <cache>/heads/<modelId>/<key>/head.bin}, key = SHA-256 of (recipe, model version inputs,
- * training files' names and digests, dims, seed, views) cut to 16 hex digits.
+ * <p>Cache: {@code <cache>/heads/<modelId>/<key>/head.bin}, key = SHA-256 of (recipe, model version inputs, the
+ * photos' identity, kind, dims, seed, views) cut to 16 hex digits. The head's version is its kind plus the first 12
+ * digits of that key: the same inputs give the same version on every machine.
  */
 public final class HeadFitting {
   private static final Logger log = LoggerFactory.getLogger(HeadFitting.class);
   /** Version of the fitting procedure; bump when it changes what gets fitted. */
-  public static final String FIT_VERSION = "fit-1";
+  public static final String FIT_VERSION = "fit-2";
   public static final double SHRINK = 0.1;
-  static final int SYNTHETIC_IMAGES = 240;
+  /** Principal subspace the learned whitening works in, and the shrinkage of its within-photo covariance. */
+  public static final int LW_SUBSPACE = Integer.getInteger("imgmatch.lw.subspace", 512);
+  public static final double LW_SHRINK = Double.parseDouble(System.getProperty("imgmatch.lw.shrink", "0.1"));
 
   /** Computes raw model features for pictures (the real model). */
   @FunctionalInterface
@@ -46,106 +47,83 @@ public final class HeadFitting {
   public enum Kind {
     /** Centring + PCA-whitening to {@code dims}. */
     PCA_WHITEN,
+    /** Centring + learned whitening to {@code dims} ({@link LearnedWhitening}: views of one photo are copies). */
+    LEARNED_WHITEN,
     /** Centring only. */
     CENTER
   }
 
   private HeadFitting() {}
 
+  /** The cache key of a head fitted from these inputs. */
+  public static String key(String modelKey, TrainingPhotos photos, Kind kind, int dims, long seed, int viewsPerImage) {
+    return Hashing.sha256Hex(String.join("\n", FIT_VERSION, TrainingViews.RECIPE, modelKey, photos.identity(),
+        kind.name(), String.valueOf(dims), String.valueOf(seed), String.valueOf(viewsPerImage),
+        String.valueOf(SHRINK), kind == Kind.LEARNED_WHITEN ? LW_SUBSPACE + "/" + LW_SHRINK : "")).substring(0, 16);
+  }
+
   /**
    * The cached head, fitting it first when missing.
    *
    * @param modelKey everything that identifies the features (model id, weights digest, preprocessing)
-   * @param trainDir folder of training photos, or null / missing for the synthetic fallback
+   * @param photos what to fit on
    */
   public static LinearHead ensure(Path cacheRoot, String modelId, String modelKey, Features features, Kind kind,
-      Path trainDir, int dims, int viewsPerImage, long seed, Consumer<String> progress) {
-    List<Path> photos = listPhotos(trainDir);
-    boolean synthetic = photos.isEmpty();
-    if (synthetic) {
-      log.warn("no training photos found at {}: falling back to a centring-only head fitted on {} procedurally "
-          + "generated pictures (kind center.synth); matching quality will be much lower than with the PCA-whitened "
-          + "head. Set descriptor.train.dir (IMGMATCH_DESCRIPTOR_TRAIN_DIR) to a folder of photos.",
-          trainDir == null ? "(not set)" : trainDir.toAbsolutePath(), SYNTHETIC_IMAGES);
-    }
-    String photosDigest = synthetic ? "synthetic-" + SYNTHETIC_IMAGES : digest(photos);
-    String key = Hashing.sha256Hex(String.join("\n", FIT_VERSION, TrainingViews.RECIPE, modelKey, photosDigest,
-        kind.name(), String.valueOf(dims), String.valueOf(seed), String.valueOf(viewsPerImage),
-        String.valueOf(SHRINK))).substring(0, 16);
+      TrainingPhotos photos, int dims, int viewsPerImage, long seed, Consumer<String> progress) {
+    String key = key(modelKey, photos, kind, dims, seed, viewsPerImage);
+    String kindName = switch (kind) {
+      case CENTER -> "center";
+      case PCA_WHITEN -> "pcaw" + dims;
+      case LEARNED_WHITEN -> "lw" + dims;
+    };
+    String version = kindName + "-" + key.substring(0, 12);
     Path file = cacheRoot.resolve("heads").resolve(modelId).resolve(key).resolve("head.bin");
     try {
       if (Files.isRegularFile(file)) {
-        return LinearHead.read(file);
+        return LinearHead.read(file).withVersion(version);
       }
       long t0 = System.nanoTime();
-      LinearHead head;
-      if (synthetic) {
-        Random rnd = new Random(seed);
-        List<BufferedImage> imgs = new ArrayList<>();
-        for (int i = 0; i < SYNTHETIC_IMAGES; i++) {
-          imgs.add(TrainingViews.synthetic(rnd, 160 + rnd.nextInt(200), 160 + rnd.nextInt(200)));
+      progress.accept("fitting the descriptor head " + kind + " (once) on " + photos.source() + " ...");
+      List<TrainingPhotos.Photo> list = photos.load(progress);
+      progress.accept("  " + list.size() + " photos x " + viewsPerImage + " augmented views, seed " + seed);
+      List<float[]> all = new ArrayList<>();
+      List<Integer> groups = new ArrayList<>();
+      int used = 0;
+      for (int i = 0; i < list.size(); i++) {
+        BufferedImage photo = TrainingPhotos.decode(list.get(i));
+        if (photo == null) {
+          log.warn("skipping {}: not a decodable picture", list.get(i).name());
+          continue;
         }
-        progress.accept("fitting fallback head (centring on " + imgs.size() + " synthetic pictures, seed " + seed + ")");
-        float[][] f = features.of(imgs);
-        head = LinearHead.centring("center.synth", "centring on " + imgs.size() + " synthetic pictures, seed " + seed
-            + ", " + FIT_VERSION, PcaWhitening.mean(f));
-      } else {
-        progress.accept("fitting descriptor head " + kind + " on " + photos.size() + " photos x " + viewsPerImage
-            + " augmented views from " + trainDir + " (seed " + seed + ", once) ...");
-        List<float[]> all = new ArrayList<>();
-        for (int i = 0; i < photos.size(); i++) {
-          BufferedImage photo = ImageIO.read(photos.get(i).toFile());
-          if (photo == null) {
-            log.warn("skipping {}: not a decodable picture", photos.get(i));
-            continue;
-          }
-          Random rnd = new Random(seed * 1_000_003L + i);
-          for (float[] row : features.of(TrainingViews.views(photo, viewsPerImage, rnd))) {
-            all.add(row);
-          }
-          if ((i + 1) % 10 == 0 || i + 1 == photos.size()) {
-            progress.accept("  features of " + (i + 1) + "/" + photos.size() + " photos (" + all.size() + " views)");
-          }
+        used++;
+        Random rnd = new Random(seed * 1_000_003L + i);
+        for (float[] row : features.of(TrainingViews.views(photo, viewsPerImage, rnd))) {
+          all.add(row);
+          groups.add(used - 1);
         }
-        float[][] samples = all.toArray(new float[0][]);
-        String prov = String.format(Locale.ROOT, "%s on %d views of %d photos (%s), seed %d, %s, %s", kind,
-            samples.length, photos.size(), trainDir.getFileName(), seed, TrainingViews.RECIPE, FIT_VERSION);
-        head = kind == Kind.CENTER
-            ? LinearHead.centring("center", prov, PcaWhitening.mean(samples))
-            : PcaWhitening.fit(samples, dims, SHRINK, seed, "pcaw" + dims, prov);
+        if ((i + 1) % 10 == 0 || i + 1 == list.size()) {
+          progress.accept("  features of " + (i + 1) + "/" + list.size() + " photos (" + all.size() + " views)");
+        }
       }
+      if (used < 2) {
+        throw new IllegalStateException("cannot fit the descriptor head: " + used + " decodable photos in "
+            + photos.source());
+      }
+      float[][] samples = all.toArray(new float[0][]);
+      String prov = String.format(Locale.ROOT, "%s on %d views of %d photos (%s), seed %d, %s, %s", kind,
+          samples.length, used, photos.source(), seed, TrainingViews.RECIPE, FIT_VERSION);
+      LinearHead head = switch (kind) {
+        case CENTER -> LinearHead.centring(kindName, prov, PcaWhitening.mean(samples));
+        case PCA_WHITEN -> PcaWhitening.fit(samples, dims, SHRINK, seed, kindName, prov);
+        case LEARNED_WHITEN -> LearnedWhitening.fit(samples, groups.stream().mapToInt(Integer::intValue).toArray(),
+            dims, Math.min(samples[0].length, Math.max(dims, LW_SUBSPACE)), LW_SHRINK, seed, kindName, prov);
+      };
       head.write(file);
-      progress.accept("descriptor head " + head.version() + " fitted in " + (System.nanoTime() - t0) / 1_000_000
+      progress.accept("descriptor head " + version + " fitted in " + (System.nanoTime() - t0) / 1_000_000
           + " ms: " + file);
-      return head;
+      return head.withVersion(version);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot fit or cache the descriptor head at " + file + ": " + e.getMessage(), e);
     }
-  }
-
-  /** JPEG/PNG files directly in {@code dir}, sorted by name; empty when the folder is absent. */
-  public static List<Path> listPhotos(Path dir) {
-    if (dir == null || !Files.isDirectory(dir)) {
-      return List.of();
-    }
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.filter(Files::isRegularFile)
-          .filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).matches(".*\\.(jpe?g|png)"))
-          .sorted().toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + dir, e);
-    }
-  }
-
-  private static String digest(List<Path> photos) {
-    StringBuilder sb = new StringBuilder();
-    try {
-      for (Path p : photos) {
-        sb.append(p.getFileName()).append(' ').append(Hashing.sha256Hex(Files.readAllBytes(p))).append('\n');
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return Hashing.sha256Hex(sb.toString());
   }
 }

@@ -49,6 +49,26 @@ public final class LinearHead implements DescriptorHead {
     this.version = kind + "-" + Hashing.sha256Hex(toBytes()).substring(0, 12);
   }
 
+  private LinearHead(LinearHead h, String version) {
+    this.kind = h.kind;
+    this.provenance = h.provenance;
+    this.mean = h.mean;
+    this.projection = h.projection;
+    this.version = version;
+  }
+
+  /**
+   * The same head named {@code version}. A head fitted by imgmatch is named after its inputs (recipe, model, photos,
+   * seed), which are the same on every machine, rather than after its floats, which differ in the last digits from
+   * one CPU to another.
+   */
+  public LinearHead withVersion(String version) {
+    if (!version.matches("[a-z0-9_.-]{1,60}")) {
+      throw new IllegalArgumentException("head version '" + version + "' must be 1-60 of [a-z0-9_.-]");
+    }
+    return new LinearHead(this, version);
+  }
+
   /** A centring-only head. */
   public static LinearHead centring(String kind, String provenance, float[] mean) {
     return new LinearHead(kind, provenance, mean, null);

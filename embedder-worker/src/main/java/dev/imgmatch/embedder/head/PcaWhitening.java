@@ -58,38 +58,7 @@ public final class PcaWhitening {
       }
     }
     int l = Math.min(d, Math.min(n, k + OVERSAMPLING));
-    Random rnd = new Random(seed);
-    double[][] q = new double[l][d]; // rows span the estimated top row space of X
-    for (double[] row : q) {
-      for (int i = 0; i < d; i++) {
-        row[i] = rnd.nextGaussian();
-      }
-    }
-    orthonormalize(q);
-    for (int it = 0; it < POWER_ITERATIONS; it++) {
-      // q <- orth(X^T X q^T)^T : apply the covariance to each basis vector
-      double[][] y = new double[l][n];
-      for (int j = 0; j < l; j++) {
-        for (int r = 0; r < n; r++) {
-          y[j][r] = dot(x[r], q[j]);
-        }
-      }
-      double[][] z = new double[l][d];
-      for (int j = 0; j < l; j++) {
-        for (int r = 0; r < n; r++) {
-          double c = y[j][r];
-          if (c != 0) {
-            double[] xr = x[r];
-            double[] zj = z[j];
-            for (int i = 0; i < d; i++) {
-              zj[i] += c * xr[i];
-            }
-          }
-        }
-      }
-      orthonormalize(z);
-      q = z;
-    }
+    double[][] q = topSubspace(x, l, seed);
     // small problem: C_q = Q X^T X Q^T / (n-1), l x l
     double[][] xq = new double[n][l];
     for (int r = 0; r < n; r++) {
@@ -148,7 +117,49 @@ public final class PcaWhitening {
     return new LinearHead(kind, provenance, mean, p);
   }
 
-  private static double dot(double[] a, double[] b) {
+  /**
+   * An orthonormal basis (rows, l x d) of the estimated top-l principal subspace of the centred rows of {@code x}:
+   * a seeded Gaussian test matrix, then power iterations with re-orthonormalisation.
+   */
+  static double[][] topSubspace(double[][] x, int l, long seed) {
+    int n = x.length;
+    int d = x[0].length;
+    Random rnd = new Random(seed);
+    double[][] q = new double[l][d];
+    for (double[] row : q) {
+      for (int i = 0; i < d; i++) {
+        row[i] = rnd.nextGaussian();
+      }
+    }
+    orthonormalize(q);
+    for (int it = 0; it < POWER_ITERATIONS; it++) {
+      // q <- orth(X^T X q^T)^T : apply the covariance to each basis vector
+      double[][] y = new double[l][n];
+      for (int j = 0; j < l; j++) {
+        for (int r = 0; r < n; r++) {
+          y[j][r] = dot(x[r], q[j]);
+        }
+      }
+      double[][] z = new double[l][d];
+      for (int j = 0; j < l; j++) {
+        for (int r = 0; r < n; r++) {
+          double c = y[j][r];
+          if (c != 0) {
+            double[] xr = x[r];
+            double[] zj = z[j];
+            for (int i = 0; i < d; i++) {
+              zj[i] += c * xr[i];
+            }
+          }
+        }
+      }
+      orthonormalize(z);
+      q = z;
+    }
+    return q;
+  }
+
+  static double dot(double[] a, double[] b) {
     double s = 0;
     for (int i = 0; i < a.length; i++) {
       s += a[i] * b[i];

@@ -10,7 +10,6 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -106,65 +105,10 @@ public final class NpmPackage {
     }
   }
 
-  /**
-   * The regular files of a {@code .tgz} (ustar) whose path matches, path to bytes. A minimal reader: enough for
-   * npm tarballs (regular files, ustar prefix field, pax/GNU long names skipped unless needed).
-   */
+  /** The regular files of a {@code .tgz} whose path matches, path to bytes (see {@link Tar}). */
   public static Map<String, byte[]> readTgz(Path tgz, Predicate<String> wanted) throws IOException {
-    Map<String, byte[]> out = new LinkedHashMap<>();
     try (InputStream in = new GZIPInputStream(Files.newInputStream(tgz), 1 << 16)) {
-      byte[] header = new byte[512];
-      String longName = null;
-      while (in.readNBytes(header, 0, 512) == 512) {
-        if (isZero(header)) {
-          break;
-        }
-        String name = field(header, 0, 100);
-        String prefix = field(header, 345, 155);
-        if (!prefix.isEmpty()) {
-          name = prefix + "/" + name;
-        }
-        if (longName != null) {
-          name = longName;
-          longName = null;
-        }
-        long size = Long.parseLong(field(header, 124, 12).trim().isEmpty() ? "0" : field(header, 124, 12).trim(), 8);
-        char type = (char) header[156];
-        long padded = (size + 511) / 512 * 512;
-        boolean regular = type == '0' || type == 0;
-        if (type == 'L' || (regular && wanted.test(name))) {
-          byte[] data = in.readNBytes(Math.toIntExact(size));
-          if (data.length != size) {
-            throw new IOException("truncated tar entry " + name);
-          }
-          in.skipNBytes(padded - size);
-          if (type == 'L') {
-            longName = new String(data, StandardCharsets.UTF_8).replace("\0", "");
-          } else {
-            out.put(name, data);
-          }
-        } else {
-          in.skipNBytes(padded);
-        }
-      }
+      return Tar.read(in, wanted, 1L << 30, 1L << 31);
     }
-    return out;
-  }
-
-  private static boolean isZero(byte[] b) {
-    for (byte x : b) {
-      if (x != 0) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static String field(byte[] h, int off, int len) {
-    int end = off;
-    while (end < off + len && h[end] != 0) {
-      end++;
-    }
-    return new String(h, off, end - off, StandardCharsets.UTF_8);
   }
 }

@@ -1,8 +1,8 @@
 package dev.imgmatch.embedder.train;
 
-import dev.imgmatch.embedder.head.HeadFitting;
 import dev.imgmatch.embedder.head.LinearHead;
 import dev.imgmatch.embedder.head.PcaWhitening;
+import dev.imgmatch.embedder.head.TrainingPhotos;
 import dev.imgmatch.embedder.model.Hashing;
 import dev.imgmatch.embedder.model.ImageOps;
 import dev.imgmatch.embedder.model.RgbImage;
@@ -355,14 +355,14 @@ public final class HeadTrainer {
     return out;
   }
 
-  /** Image files of the folders (JPEG/PNG, sorted by name). */
+  /** Image files of the folders (JPEG/PNG/GIF, sorted by name). */
   public static List<Path> list(List<Path> dirs) {
     List<Path> out = new ArrayList<>();
     for (Path d : dirs) {
       if (!Files.isDirectory(d)) {
         throw new IllegalArgumentException("not a folder: " + d);
       }
-      out.addAll(HeadFitting.listPhotos(d));
+      out.addAll(TrainingPhotos.listPictures(d));
     }
     return out;
   }

@@ -73,7 +73,19 @@ public final class EmbedderWorkerApp {
           EmbedderWorker w = current.get();
           return w == null ? "loading the model" : w.isRunning() ? null : "worker stopped";
         });
-    try (Embedder embedder = Embedder.open(config.embedderOptions(), m -> log.info("{}", m))) {
+    Embedder opened;
+    try {
+      opened = Embedder.open(config.embedderOptions(), m -> log.info("{}", m));
+    } catch (RuntimeException e) {
+      // no model or no proper descriptor head: refuse to start rather than emit vectors nobody can match
+      log.error("embedder-worker cannot start: {}", e.getMessage(), e);
+      System.err.println("embedder-worker: cannot start: " + e.getMessage());
+      if (endpoint != null) {
+        endpoint.close();
+      }
+      return 3;
+    }
+    try (Embedder embedder = opened) {
       log.info("model {} version {} ({}-d descriptor)", embedder.modelId(), embedder.modelVersion(), embedder.dim());
       EmbedderWorker worker = new EmbedderWorker(config, embedder, null, metrics);
       CountDownLatch hooked = new CountDownLatch(1);

@@ -150,8 +150,9 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
       .define(DESCRIPTOR_DIMS, Type.INT, EmbedderOptions.DEFAULT_DIMS, Range.between(1, 65536), Importance.MEDIUM,
           "Output dimension of the pca-whiten head.")
       .define(DESCRIPTOR_TRAIN_DIR, Type.STRING, "", Importance.MEDIUM,
-          "Training photos for fitting the head (never queries). Empty = ../shared/bench/train when present; "
-          + "without photos a centring-only head on synthetic pictures is used (logged).")
+          "A folder of training photos for fitting the head (never queries). Empty = the default photos: pinned Debian "
+          + "packages downloaded once into cache.dir (docs/OPERATIONS.md); if they cannot be had, the worker refuses "
+          + "to start.")
       .define(DESCRIPTOR_FIT_VIEWS, Type.INT, EmbedderOptions.DEFAULT_VIEWS, Range.between(1, 1000), Importance.LOW,
           "Augmented views per training photo when fitting.")
       .define(DESCRIPTOR_FIT_SEED, Type.LONG, EmbedderOptions.DEFAULT_SEED, Importance.LOW, "Seed of the fit.");
