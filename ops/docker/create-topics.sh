@@ -1,11 +1,12 @@
 #!/bin/bash
 # Creates imgmatch's topics on the compose broker (idempotent). Partitions: IMGMATCH_PARTITIONS (default 6).
-# Keep in step with dev.imgmatch.schemas.Topics (`./imgmatch topics --list`).
+# Keep in step with dev.imgmatch.schemas.Topics (`./imgmatch topics --list`); DeploymentSettingsTest checks it.
 set -euo pipefail
 B=${BOOTSTRAP:-kafka:9092}
 P=${IMGMATCH_PARTITIONS:-6}
 PREFIX=${IMGMATCH_TOPIC_PREFIX:-imgmatch.}
 BIG="--config max.message.bytes=22020096"
+SMALL="--config max.message.bytes=1048576"
 for i in $(seq 1 60); do
   /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list >/dev/null 2>&1 && break
   echo "waiting for Kafka at $B ..."; sleep 2
@@ -14,10 +15,10 @@ create() { /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --create --if-
 create uploads "$BIG"
 create queries "$BIG"
 create prepared "$BIG"
-create embeddings
-create probes
-create match-alerts
-create query-replies
-create deletions
+create embeddings "$SMALL --config retention.ms=-1"
+create probes "$SMALL"
+create match-alerts "$SMALL"
+create query-replies "$SMALL"
+create deletions "$SMALL"
 create rejects "$BIG --config retention.ms=2592000000"
 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list

@@ -72,6 +72,36 @@ class DeploymentSettingsTest {
   }
 
   @Test
+  void theComposeTopicScriptCreatesEveryTopicWithItsContract() throws IOException {
+    String script = Files.readString(ROOT.resolve("ops/docker/create-topics.sh"));
+    Map<String, String> vars = new java.util.HashMap<>();
+    Matcher v = Pattern.compile("(?m)^([A-Z]+)=\"([^\"]*)\"$").matcher(script);
+    while (v.find()) {
+      vars.put(v.group(1), v.group(2));
+    }
+    Map<String, Map<String, String>> created = new java.util.TreeMap<>();
+    Matcher m = Pattern.compile("(?m)^create ([a-z-]+)(?: \"([^\"]*)\")?$").matcher(script);
+    while (m.find()) {
+      String args = m.group(2) == null ? "" : m.group(2);
+      for (var e : vars.entrySet()) {
+        args = args.replace("$" + e.getKey(), e.getValue());
+      }
+      Map<String, String> configs = new java.util.TreeMap<>();
+      Matcher c = Pattern.compile("--config ([a-z.]+)=(\\S+)").matcher(args);
+      while (c.find()) {
+        configs.put(c.group(1), c.group(2));
+      }
+      created.put(m.group(1), configs);
+    }
+    Map<String, Map<String, String>> contract = new java.util.TreeMap<>();
+    dev.imgmatch.schemas.Topics topics = new dev.imgmatch.schemas.Topics("");
+    for (var t : topics.all()) {
+      contract.put(t.name(), new java.util.TreeMap<>(t.configs()));
+    }
+    assertThat(created).isEqualTo(contract);
+  }
+
+  @Test
   void theCheckCatchesAMisspeltVariable() throws IOException {
     Path f = Files.createTempFile("compose", ".yml");
     Files.writeString(f, String.join("\n", "services:", "  embedder-worker:", "    environment:",

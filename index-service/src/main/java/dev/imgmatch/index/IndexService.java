@@ -41,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -49,6 +50,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -86,6 +88,11 @@ public final class IndexService implements AutoCloseable {
   private final IndexServiceConfig cfg;
   private final Topics topics;
   private final MatchPolicy policy;
+  /** Bytes of a refused record a reject keeps: the setting, within what the rejects topic takes. */
+  private final int rejectPayload;
+  private final ReplyTopics replyTopics;
+  /** For reply topic checks, created on first use. */
+  private Admin admin;
   private final LocalShards shards;
   private final KafkaProducer<byte[], byte[]> producer;
   private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
@@ -151,6 +158,11 @@ public final class IndexService implements AutoCloseable {
         .description("images upserted since the last searcher refresh").register(registry);
     this.topics = cfg.topics();
     this.policy = cfg.policy();
+    String pattern = cfg.getString(IndexServiceConfig.QUERY_REPLY_TOPIC_PATTERN);
+    this.replyTopics = new ReplyTopics(pattern.isBlank() ? ReplyTopics.defaultPattern(topics.prefix()) : pattern,
+        topics.queryReplies().name(), this::topicExists);
+    this.rejectPayload = Math.min(cfg.getInt(IndexServiceConfig.MAX_REJECT_PAYLOAD),
+        topics.rejects().maxMessageBytes() - 64 * 1024);
     this.shards = new LocalShards(cfg.indexDir(), ShardIndex.Options.from(cfg),
         cfg.getLong(IndexServiceConfig.REFRESH_INTERVAL_MS));
     Map<String, Object> pp = new HashMap<>(cfg.kafkaProps());
@@ -160,6 +172,11 @@ public final class IndexService implements AutoCloseable {
     pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     pp.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "1");
     pp.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "index-service-producer");
+    // what Topics says its outputs take (a reject may carry up to max.reject.payload.bytes of the refused record)
+    pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.rejects(), topics.matchAlerts(),
+        topics.queryReplies()));
+    // a reply topic that does not exist must cost one query, not a thread blocked for a minute
+    pp.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
     this.producer = new KafkaProducer<>(pp);
     this.producerMetrics = new KafkaClientMetrics(producer);
     producerMetrics.bindTo(registry);
@@ -243,13 +260,9 @@ public final class IndexService implements AutoCloseable {
     return null;
   }
 
-  /** The topics this service creates when missing: {@code embeddings} keeps its records forever (rebuilds). */
+  /** The topics this service creates when missing, as {@link Topics} defines them ({@code embeddings}: kept forever). */
   List<Topic<?, ?>> topicsToCreate() {
-    List<Topic<?, ?>> all = new ArrayList<>();
-    for (Topic<?, ?> t : topics.all()) {
-      all.add(t.name().equals(topics.embeddings().name()) ? withInfiniteRetention(t) : t);
-    }
-    return all;
+    return topics.all();
   }
 
   /** Logs a warning when {@code embeddings} (created by someone else) deletes old records: shards could not be rebuilt. */
@@ -270,12 +283,6 @@ public final class IndexService implements AutoCloseable {
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
       log.warn("cannot check the retention of {}: {}", name, e.toString());
     }
-  }
-
-  private static <K, V> Topic<K, V> withInfiniteRetention(Topic<K, V> t) {
-    Map<String, String> configs = new LinkedHashMap<>(t.configs());
-    configs.put("retention.ms", "-1"); // the index is derived from embeddings: a shard must always be rebuildable
-    return new Topic<>(t.name(), t.keySerde(), t.valueSerde(), t.valueType(), t.defaultPartitions(), configs, t.doc());
   }
 
   /** Logs the settings, creates missing topics (when configured) and starts the threads. */
@@ -636,13 +643,57 @@ public final class IndexService implements AutoCloseable {
     }
   }
 
+  /**
+   * Sends one output. A failure that belongs to this one record (too large, an unknown or forbidden topic, a
+   * serialization error) drops it — logged, counted ({@code imgmatch.index.dropped}) and, unless it was itself a
+   * reject, reported on {@code rejects} — and the service goes on: replaying the input would fail the same way. Any
+   * other failure (the cluster is unreachable for longer than the producer's delivery timeout) stops the service
+   * before it commits, so that its inputs are replayed after the restart.
+   */
   private void send(ProducerRecord<byte[], byte[]> rec) {
-    producer.send(rec, (md, e) -> {
-      if (e != null) {
-        sendFailure.compareAndSet(null, e);
-        log.error("cannot produce to {}: {}", rec.topic(), e.toString());
+    try {
+      producer.send(rec, (md, e) -> {
+        if (e != null) {
+          onSendFailure(rec, e);
+        }
+      });
+    } catch (KafkaException e) { // thrown before the record was queued (too large, no metadata in max.block.ms)
+      onSendFailure(rec, e);
+    }
+  }
+
+  private void onSendFailure(ProducerRecord<byte[], byte[]> rec, Exception e) {
+    if (!OutputFailures.isRecordSpecific(e)) {
+      sendFailure.compareAndSet(null, e);
+      log.error("cannot produce to {}: {}", rec.topic(), e.toString());
+      return;
+    }
+    String reason = OutputFailures.reason(e);
+    Counter.builder("imgmatch.index.dropped").tag("topic", topicRole(rec.topic())).tag("reason", reason)
+        .description("outputs dropped because that one record could not be produced (too large, unknown or "
+            + "forbidden topic)").register(registry).increment();
+    replyTopics.forget(rec.topic());
+    log.warn("dropped an output to {} ({} bytes, key {}): {}", rec.topic(),
+        rec.value() == null ? 0 : rec.value().length, OutputFailures.keyText(rec.key()), e.toString());
+    if (!rec.topic().equals(topics.rejects().name())) {
+      Reject rej = Rejects.of(reason, "index-service could not produce its output to " + rec.topic() + ": " + e,
+          STAGE, rec.topic(), -1, -1, rec.key(), null, null, 0, System.currentTimeMillis());
+      producer.send(topics.rejects().record(Rejects.key(rec.key()), rej), (md, e2) -> {
+        if (e2 != null) {
+          log.warn("could not report the dropped output either: {}", e2.toString());
+        }
+      });
+    }
+  }
+
+  /** The role of a topic in metric tags (reply topics are named by clients: not a tag value). */
+  private String topicRole(String topic) {
+    for (Topic<?, ?> t : List.of(topics.matchAlerts(), topics.rejects(), topics.queryReplies())) {
+      if (t.name().equals(topic)) {
+        return t.name().substring(topics.prefix().length());
       }
-    });
+    }
+    return "query-reply";
   }
 
   private void reject(String code, String message, ConsumerRecord<byte[], byte[]> r, Throwable cause) {
@@ -650,8 +701,8 @@ public final class IndexService implements AutoCloseable {
     rejectCounter(code).increment();
     log.warn("rejected {}/{}@{}: {} {}", r.topic(), r.partition(), r.offset(), code, message);
     Reject rej = Rejects.of(code, message, STAGE, r.topic(), r.partition(), r.offset(), r.key(), r.value(), cause,
-        cfg.getInt(IndexServiceConfig.MAX_REJECT_PAYLOAD), System.currentTimeMillis());
-    send(topics.rejects().record(r.key(), rej));
+        rejectPayload, System.currentTimeMillis());
+    send(topics.rejects().record(Rejects.key(r.key()), rej));
   }
 
   // ---------------------------------------------------------------- queries
@@ -703,9 +754,9 @@ public final class IndexService implements AutoCloseable {
       q = topics.queries().deserializeValue(r.value());
     } catch (RecordDecodingException e) {
       reject(e.reasonCode(), e.getMessage(), r, e);
-      if (r.key() != null) {
+      if (r.key() != null && r.key().length <= dev.imgmatch.schemas.Limits.MAX_ID_BYTES) { // a query id, maybe
         String id = new String(r.key(), StandardCharsets.UTF_8);
-        reply(null, rejectedReply(id, "", "malformed query record: " + e.getMessage(), null));
+        reply(topics.queryReplies().name(), rejectedReply(id, "", "malformed query record: " + e.getMessage(), null));
       }
       return;
     }
@@ -781,6 +832,12 @@ public final class IndexService implements AutoCloseable {
 
   private void answer(String queryId, String tenant, QueryParams params, ConsumerRecord<byte[], byte[]> r,
       Supplier<Probe> probe) {
+    ReplyTopics.Choice to = replyTopics.choose(params == null ? null : params.getReplyTopic(),
+        System.currentTimeMillis());
+    if (to.refusal() != null) { // nowhere to answer: one reject, and the thread goes on
+      reject(Records.INVALID_QUERY, "query " + queryId + " not answered: " + to.refusal(), r, null);
+      return;
+    }
     QueryReply reply;
     try {
       Records.checkParams(queryId, params, cfg.getInt(IndexServiceConfig.QUERY_MAX_K));
@@ -820,7 +877,7 @@ public final class IndexService implements AutoCloseable {
       reply = rejectedReply(queryId, tenant, e.toString(), params);
       reply.setStatus(ReplyStatus.ERROR);
     }
-    reply(params, reply);
+    reply(to.topic(), reply);
     answered.incrementAndGet();
     answeredCounters.get(reply.getStatus()).increment();
     if (params != null) {
@@ -842,17 +899,31 @@ public final class IndexService implements AutoCloseable {
         .build();
   }
 
-  private void reply(QueryParams params, QueryReply reply) {
-    Topic<String, QueryReply> t = topics.queryReplies();
-    String named = params == null ? null : params.getReplyTopic();
-    if (named != null && !named.isBlank()) {
-      try {
-        t = t.withName(named);
-      } catch (IllegalArgumentException e) {
-        log.warn("query {} names an invalid reply topic '{}': replying on {}", reply.getQueryId(), named, t.name());
+  /** Sends a reply on {@code topic}, cut to what the topic takes ({@link ReplyTopics#fit}). */
+  private void reply(String topic, QueryReply reply) {
+    Topic<String, QueryReply> t = topics.queryReplies().withName(topic);
+    send(t.record(reply.getQueryId(), ReplyTopics.fit(reply, t, 1024)));
+  }
+
+  /** Whether a topic exists (an Admin request, at most 5 s); false when it cannot be told. */
+  private boolean topicExists(String name) {
+    try {
+      Admin a;
+      synchronized (this) {
+        if (admin == null) {
+          admin = Admin.create(cfg.kafkaProps());
+        }
+        a = admin;
       }
+      a.describeTopics(List.of(name)).allTopicNames().get(5, TimeUnit.SECONDS);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | KafkaException e) {
+      log.info("reply topic {} cannot be used: {}", name, e.getCause() == null ? e.toString() : e.getCause().toString());
+      return false;
     }
-    send(t.record(reply.getQueryId(), reply));
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -874,6 +945,11 @@ public final class IndexService implements AutoCloseable {
     try {
       producerMetrics.close();
       producer.close(Duration.ofSeconds(10));
+      synchronized (this) {
+        if (admin != null) {
+          admin.close(Duration.ofSeconds(5));
+        }
+      }
     } finally {
       try {
         shards.close();

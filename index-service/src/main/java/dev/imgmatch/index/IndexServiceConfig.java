@@ -63,6 +63,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String MAX_ALERT_MATCHES = "match.alert.max.matches";
   public static final String EXACT_FAST_PATH_COLLECTIONS = "match.exact.fast.path.collections";
   public static final String QUERY_MAX_K = "query.max.k";
+  public static final String QUERY_REPLY_TOPIC_PATTERN = "query.reply.topic.pattern";
   public static final String QUERY_GROUP_ID = "query.group.id";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
   public static final String POLL_MS = "poll.timeout.ms";
@@ -161,6 +162,10 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " queries (each answers from its own shards, PARTIAL when it lacks some); one group per instance"
               + " makes every instance see every query (the scale-out fan-out, docs/modules/index-service.md).")
       .define(QUERY_MAX_K, Type.INT, 1000, Range.between(1, 10_000), Importance.LOW, "Largest k a query may ask.")
+      .define(QUERY_REPLY_TOPIC_PATTERN, Type.STRING, "", Importance.MEDIUM,
+          "Regular expression a query's own reply topic must match (empty: <topic.prefix>query-replies, optionally "
+              + "followed by '.', '-' or '_' and a suffix). Other reply topics, and ones that do not exist, cost the "
+              + "query a reject (INVALID_QUERY), never a reply elsewhere.")
       .define(MAX_REJECT_PAYLOAD, Type.INT, 1024 * 1024, Range.atLeast(0), Importance.LOW,
           "Original values are cut to this many bytes in reject records.")
       .define(POLL_MS, Type.LONG, 50L, Range.between(1, 10_000), Importance.LOW, "Consumer poll timeout.")

@@ -263,6 +263,11 @@ public final class IngestConfig extends AbstractConfig {
     m.put(StreamsConfig.consumerPrefix("max.poll.records"), 20);
     // Streams' EOS default (10 s) could expire while a transaction waits on a few slow decodes: allow a minute
     m.put(StreamsConfig.producerPrefix("transaction.timeout.ms"), 60_000);
+    // an output refused because of itself becomes a reject of its input; the stream goes on
+    m.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, OutputFailureHandler.class.getName());
+    m.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, OutputFailureHandler.class.getName());
+    m.put(OutputFailureHandler.REJECTS_TOPIC, topics().rejects().name());
+    m.put(OutputFailureHandler.MAX_PAYLOAD, maxRejectPayloadBytes());
     m.putAll(Settings.withPrefix(originals(), KAFKA_PREFIX));
     return m;
   }

@@ -46,6 +46,7 @@ public final class IngestStreamApp implements AutoCloseable {
   private final Logger log = LoggerFactory.getLogger(IngestStreamApp.class);
   private final IngestConfig cfg;
   private final IngestCounters counters = new IngestCounters();
+  private final Backoff replacements = new Backoff(1_000, 60_000, 10 * 60_000);
   private final PrometheusMeterRegistry registry = ServiceEndpoint.newRegistry(SERVICE);
   private final KafkaStreams streams;
   private final KafkaStreamsMetrics streamsMetrics;
@@ -82,9 +83,17 @@ public final class IngestStreamApp implements AutoCloseable {
       }
     });
     streams.setUncaughtExceptionHandler(e -> {
-      // records never throw (every failure becomes a reject); what reaches here is infrastructure (e.g. a
-      // fenced producer): replace the thread, which restarts from the last committed offsets
-      log.error("stream thread failed; replacing it", e);
+      // records never throw (every failure becomes a reject, OutputFailureHandler catches what processors and
+      // producers do not); what reaches here is infrastructure (e.g. a fenced producer): replace the thread, which
+      // restarts from the last committed offsets, backing off when it keeps failing so that it never spins
+      long wait = replacements.next(System.currentTimeMillis());
+      log.error("stream thread failed; replacing it in {} ms ({} failures in the last 10 minutes)", wait,
+          replacements.recent(), e);
+      try {
+        Thread.sleep(wait);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+      }
       return StreamThreadExceptionResponse.REPLACE_THREAD;
     });
     this.reporter = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -15,6 +15,7 @@ import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.avro.Sha256;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
+import dev.imgmatch.schemas.Limits;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
@@ -143,6 +144,11 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private PreparedImage upload(byte[] value) throws ImageRejectedException {
     ImageSubmission s = decodeValue(topics.uploads(), value);
     requireIdAndTenant("imageId", s.getImageId(), s.getTenant());
+    requireWithinLimits(Limits.tooLarge("imageId", s.getImageId(), s.getTenant(), s.getCollection(), s.getSource(),
+        s.getAttributes()));
+    if (s.getImage() instanceof ImageReference ref) {
+      requireWithinLimits(Limits.over("image.uri", ref.getUri(), Limits.MAX_SOURCE_BYTES));
+    }
     byte[] bytes = s.getImage() instanceof InlineImage inline ? bytes(inline.getData())
         : references.read(((ImageReference) s.getImage()).getUri());
     imageBytes = bytes.length;
@@ -155,6 +161,13 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     QueryRequest q = decodeValue(topics.queries(), value);
     query = q;
     requireIdAndTenant("queryId", q.getQueryId(), q.getTenant());
+    requireWithinLimits(Limits.tooLarge("queryId", q.getQueryId(), q.getTenant(), null, null, null));
+    if (q.getParams() != null) {
+      requireWithinLimits(Limits.over("params.replyTopic", q.getParams().getReplyTopic(), Limits.MAX_SOURCE_BYTES));
+    }
+    if (q.getTarget() instanceof ImageReference ref) {
+      requireWithinLimits(Limits.over("target.uri", ref.getUri(), Limits.MAX_SOURCE_BYTES));
+    }
     byte[] bytes;
     if (q.getTarget() instanceof InlineImage inline) {
       bytes = bytes(inline.getData());
@@ -172,6 +185,12 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setPdqDihedral(dihedral)
         .setQuery(q.getParams())
         .build();
+  }
+
+  private static void requireWithinLimits(String tooLarge) throws ImageRejectedException {
+    if (tooLarge != null) {
+      throw new ImageRejectedException(RejectReason.FIELD_TOO_LARGE, tooLarge + " (docs/ARCHITECTURE.md, Limits)");
+    }
   }
 
   private static void requireIdAndTenant(String idField, String id, String tenant) throws ImageRejectedException {

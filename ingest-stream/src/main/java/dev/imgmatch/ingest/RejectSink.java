@@ -39,7 +39,7 @@ final class RejectSink {
     Reject r = Rejects.of(reasonCode, message, STAGE, topic, partition, offset, in.key(), in.value(), cause,
         maxPayloadBytes, clock.millis());
     log.info("rejected {}/{}@{}: {} {}", topic, partition, offset, reasonCode, message);
-    ctx.forward(in.withValue(topics.rejects().serializeValue(r)), sinkName);
+    ctx.forward(in.withKey(Rejects.key(in.key())).withValue(topics.rejects().serializeValue(r)), sinkName);
     counters.rejected(reasonCode);
   }
 

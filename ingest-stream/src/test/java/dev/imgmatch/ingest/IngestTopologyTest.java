@@ -17,6 +17,7 @@ import dev.imgmatch.avro.QueryRequest;
 import dev.imgmatch.avro.Reject;
 import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.ingest.pdq.PdqHash;
+import dev.imgmatch.schemas.Limits;
 import dev.imgmatch.schemas.Topics;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -176,6 +177,34 @@ class IngestTopologyTest {
     assertThat(preparedOut()).extracting(PreparedImage::getId).containsExactly("good");
     assertThat(counters.get("rejected.MALFORMED_RECORD")).isEqualTo(1);
     assertThat(counters.get("rejected.TOO_MANY_PIXELS")).isEqualTo(1);
+  }
+
+  @Test
+  void fieldsOverTheirBoundsAreRejectedWhereTheRecordEntersAndNeverTravelOn() {
+    start(Map.of());
+    byte[] jpeg = TestImages.jpeg(100, 100, 3);
+    // 1.2 MB of attributes once stopped the embedder (its embedding was larger than the topic takes)
+    send(ImageSubmission.newBuilder(upload("big-attrs", "acme", "uploads", jpeg))
+        .setAttributes(Map.of("note", "x".repeat(1_200_000))).build());
+    java.util.Map<String, String> many = new java.util.HashMap<>();
+    for (int i = 0; i < Limits.MAX_ATTRIBUTES + 1; i++) {
+      many.put("k" + i, "v");
+    }
+    send(ImageSubmission.newBuilder(upload("many-attrs", "acme", "uploads", jpeg)).setAttributes(many).build());
+    send(upload("i".repeat(Limits.MAX_ID_BYTES + 1), "acme", "uploads", jpeg));
+    send(upload("long-tenant", "t".repeat(Limits.MAX_NAME_BYTES + 1), "uploads", jpeg));
+    send(ImageSubmission.newBuilder(upload("long-source", "acme", "uploads", jpeg))
+        .setSource("s".repeat(Limits.MAX_SOURCE_BYTES + 1)).build());
+    send(ImageSubmission.newBuilder(upload("at-the-bounds", "acme", "c".repeat(Limits.MAX_NAME_BYTES), jpeg))
+        .setAttributes(Map.of("k", "v".repeat(Limits.MAX_ATTRIBUTES_BYTES - 1))).build());
+
+    List<Reject> rs = rejects.readRecordsToList().stream().map(r -> topics.rejects().deserializeValue(r.value()))
+        .toList();
+    assertThat(rs).extracting(Reject::getReasonCode).containsOnly(Limits.FIELD_TOO_LARGE).hasSize(5);
+    assertThat(rs).extracting(Reject::getMessage).anyMatch(m -> m.contains("attributes take 1200004 bytes"))
+        .anyMatch(m -> m.contains("attributes has 65 entries")).anyMatch(m -> m.startsWith("imageId has 513 bytes"))
+        .anyMatch(m -> m.startsWith("tenant has")).anyMatch(m -> m.startsWith("source has"));
+    assertThat(preparedOut()).extracting(PreparedImage::getId).containsExactly("at-the-bounds");
   }
 
   @Test

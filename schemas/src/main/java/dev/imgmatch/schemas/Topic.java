@@ -62,6 +62,12 @@ public record Topic<K, V>(
     return valueSerde.deserializer().deserialize(name, value);
   }
 
+  /** The largest record this topic takes ({@code max.message.bytes} of its contract; Kafka's default otherwise). */
+  public int maxMessageBytes() {
+    String v = configs.get("max.message.bytes");
+    return v == null ? Topics.SMALL_MESSAGE_BYTES : Integer.parseInt(v);
+  }
+
   /** The same topic under another name (e.g. a query's own reply topic). */
   public Topic<K, V> withName(String otherName) {
     return new Topic<>(otherName, keySerde, valueSerde, valueType, defaultPartitions, configs, doc);

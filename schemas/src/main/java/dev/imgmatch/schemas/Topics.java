@@ -24,6 +24,15 @@ public record Topics(String prefix) {
 
   /** Inline images up to 20 MiB plus envelope. */
   public static final int MAX_MESSAGE_BYTES = 21 * 1024 * 1024;
+  /**
+   * Records without images (descriptors, alerts, replies, takedowns): 1 MiB, Kafka's own default. Every field that
+   * reaches them is bounded ({@link Limits}), so a valid record stays far below it.
+   */
+  public static final int SMALL_MESSAGE_BYTES = 1024 * 1024;
+
+  private static Map<String, String> size(int bytes) {
+    return Map.of("max.message.bytes", String.valueOf(bytes));
+  }
 
   private static final int PARTITIONS = 6;
 
@@ -57,33 +66,48 @@ public record Topics(String prefix) {
 
   public Topic<String, ImageEmbedding> embeddings() {
     return new Topic<>(prefix + "embeddings", Serdes.String(), AvroSerde.of(ImageEmbedding.class), ImageEmbedding.class,
-        PARTITIONS, Map.of(), "descriptors and hashes of uploads to index (partition = index shard)");
+        PARTITIONS, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES), "retention.ms", "-1"),
+        "descriptors and hashes of uploads to index (partition = index shard); kept forever: the index's rebuild "
+            + "source");
   }
 
   public Topic<String, ImageEmbedding> probes() {
     return new Topic<>(prefix + "probes", Serdes.String(), AvroSerde.of(ImageEmbedding.class), ImageEmbedding.class,
-        PARTITIONS, Map.of(), "descriptors and hashes to look up: every upload (to match) and every image query");
+        PARTITIONS, size(SMALL_MESSAGE_BYTES),
+        "descriptors and hashes to look up: every upload (to match) and every image query");
   }
 
   public Topic<String, MatchAlert> matchAlerts() {
     return new Topic<>(prefix + "match-alerts", Serdes.String(), AvroSerde.of(MatchAlert.class), MatchAlert.class,
-        PARTITIONS, Map.of(), "copies detected");
+        PARTITIONS, size(SMALL_MESSAGE_BYTES), "copies detected");
   }
 
   public Topic<String, QueryReply> queryReplies() {
     return new Topic<>(prefix + "query-replies", Serdes.String(), AvroSerde.of(QueryReply.class), QueryReply.class,
-        PARTITIONS, Map.of(), "default topic for query replies");
+        PARTITIONS, size(SMALL_MESSAGE_BYTES), "default topic for query replies");
   }
 
   public Topic<String, Deletion> deletions() {
     return new Topic<>(prefix + "deletions", Serdes.String(), AvroSerde.of(Deletion.class), Deletion.class,
-        PARTITIONS, Map.of(), "takedowns: remove an image from the index");
+        PARTITIONS, size(SMALL_MESSAGE_BYTES), "takedowns: remove an image from the index");
   }
 
   public Topic<byte[], Reject> rejects() {
     return new Topic<>(prefix + "rejects", Serdes.ByteArray(), AvroSerde.of(Reject.class), Reject.class,
         PARTITIONS, Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES), "retention.ms", String.valueOf(30L * 24 * 3600 * 1000)),
         "dead letters: records a stage could not process, with the reason");
+  }
+
+  /**
+   * The {@code max.request.size} of a producer writing to these topics: the largest record any of them takes, so
+   * that a producer never refuses what its topic accepts (and the topic refuses what it must not carry).
+   */
+  public static int maxRequestSize(Topic<?, ?>... written) {
+    int max = SMALL_MESSAGE_BYTES;
+    for (Topic<?, ?> t : written) {
+      max = Math.max(max, t.maxMessageBytes());
+    }
+    return max;
   }
 
   /** Every topic, in pipeline order. */

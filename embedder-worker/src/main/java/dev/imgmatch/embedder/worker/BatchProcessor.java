@@ -7,6 +7,7 @@ import dev.imgmatch.avro.Reject;
 import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.PictureEmbedder;
 import dev.imgmatch.embedder.model.RgbImage;
+import dev.imgmatch.schemas.Limits;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Rejects;
 import dev.imgmatch.schemas.Topics;
@@ -39,6 +40,12 @@ import org.slf4j.LoggerFactory;
 public final class BatchProcessor {
   private static final Logger log = LoggerFactory.getLogger(BatchProcessor.class);
   public static final String STAGE = "embedder-worker";
+  /** Reject reason of a record whose outputs would be larger than their topic takes. */
+  public static final String OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE";
+  /** Reject reason of a record whose outputs could not be committed even alone (after retries). */
+  public static final String OUTPUT_FAILED = "OUTPUT_FAILED";
+  /** Room for a record's framing (headers, timestamps, batch overhead) under a topic's limit. */
+  static final int FRAMING = 1024;
 
   /** What a batch produced. */
   public record Outcome(List<ProducerRecord<byte[], byte[]>> records, int embedded, int rejected, int pictures,
@@ -88,6 +95,13 @@ public final class BatchProcessor {
         rejected++;
         continue;
       }
+      String over = Limits.tooLarge("id", p.getId(), p.getTenant(), p.getCollection(), p.getSource(),
+          p.getAttributes());
+      if (over != null) { // any producer can write to `prepared`: what travels on is bounded here too
+        out.add(reject(r, Limits.FIELD_TOO_LARGE, over, null));
+        rejected++;
+        continue;
+      }
       try {
         work.add(new Work(r, p, RecordEmbedding.pictures(p)));
       } catch (RecordEmbedding.BadPictureException e) {
@@ -110,16 +124,51 @@ public final class BatchProcessor {
       ImageEmbedding e = RecordEmbedding.toRecord(w.prepared(), res, embedder.modelId(), embedder.modelVersion(),
           clock.getAsLong());
       String id = w.prepared().getId();
+      List<ProducerRecord<byte[], byte[]>> produced = new ArrayList<>(2);
       if (w.prepared().getPurpose() == Purpose.INDEX) {
         // uploads are matched when index-service consumes `embeddings`, so the record carries every view (e.g. a
         // border-trimmed one) for matching; index-service indexes only the full picture's vector
-        out.add(topics.embeddings().record(id, e));
+        produced.add(topics.embeddings().record(id, e));
       }
-      out.add(topics.probes().record(id, e));
+      produced.add(topics.probes().record(id, e));
+      String tooLarge = oversize(produced);
+      if (tooLarge != null) { // a record the topic would refuse must not fail its whole transaction
+        out.add(reject(w.source(), OUTPUT_TOO_LARGE, tooLarge, null));
+        rejected++;
+        continue;
+      }
+      out.addAll(produced);
       embedded++;
       pictures += res.size();
     }
     return new Outcome(out, embedded, rejected, pictures, offsets, Map.copyOf(reasons));
+  }
+
+  /**
+   * Null when every record fits the topic it goes to ({@link dev.imgmatch.schemas.Topic#maxMessageBytes}, with room
+   * for the record's framing); else why not.
+   */
+  private String oversize(List<ProducerRecord<byte[], byte[]>> records) {
+    for (ProducerRecord<byte[], byte[]> r : records) {
+      long size = (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length) + FRAMING;
+      int max = topics.all().stream().filter(t -> t.name().equals(r.topic())).findFirst()
+          .map(dev.imgmatch.schemas.Topic::maxMessageBytes).orElse(dev.imgmatch.schemas.Topics.SMALL_MESSAGE_BYTES);
+      if (size > max) {
+        return "the " + r.topic() + " record would take " + size + " bytes, more than the topic's " + max;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A reject (and the offsets) for one record alone, for a record whose outputs could not be committed even in a
+   * transaction of their own ({@code EmbedderWorker} isolates it first).
+   */
+  public Outcome rejectOnly(ConsumerRecord<byte[], byte[]> r, String reason, String message) {
+    reasons.clear();
+    ProducerRecord<byte[], byte[]> rej = reject(r, reason, message, null);
+    return new Outcome(List.of(rej), 0, 1, 0, Map.of(new TopicPartition(r.topic(), r.partition()),
+        new OffsetAndMetadata(r.offset() + 1)), Map.copyOf(reasons));
   }
 
   /** Results per work item (null = failed for good). */
@@ -174,6 +223,6 @@ public final class BatchProcessor {
     reasons.merge(reason, 1, Integer::sum);
     Reject rej = Rejects.of(reason, message, STAGE, r.topic(), r.partition(), r.offset(), r.key(), r.value(), cause,
         maxRejectPayload, clock.getAsLong());
-    return topics.rejects().record(r.key(), rej);
+    return topics.rejects().record(Rejects.key(r.key()), rej);
   }
 }

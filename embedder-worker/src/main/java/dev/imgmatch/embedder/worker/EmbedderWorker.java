@@ -355,6 +355,9 @@ public final class EmbedderWorker implements AutoCloseable {
     props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 30_000);
     props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, config.transactionalId() + "-producer");
+    // what Topics says the outputs take (a reject may carry up to max.reject.payload.bytes of the input)
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.embeddings(), topics.probes(),
+        topics.rejects()));
     return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
@@ -372,6 +375,7 @@ public final class EmbedderWorker implements AutoCloseable {
       producer.initTransactions(); // fences a predecessor with our transactional.id and aborts its open transaction
       initialized.countDown();
       int consecutiveFailures = 0;
+      int singles = 0; // after a failed transaction: records to take one per transaction, to isolate a poison one
       while (running) {
         List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
         batchLock.lock();
@@ -382,7 +386,8 @@ public final class EmbedderWorker implements AutoCloseable {
           }
           long deadline = System.nanoTime() + latencyNanos;
           take(first, batch);
-          while (batch.size() < maxRecords) {
+          int limit = singles > 0 ? 1 : maxRecords;
+          while (batch.size() < limit) {
             long left = deadline - System.nanoTime();
             Entry e = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
             if (e == null) {
@@ -398,6 +403,7 @@ public final class EmbedderWorker implements AutoCloseable {
           long embedNanos = System.nanoTime() - t0;
           if (commit(producer, out)) {
             consecutiveFailures = 0;
+            singles = Math.max(0, singles - batch.size());
             embedded.addAndGet(out.embedded());
             rejected.addAndGet(out.rejected());
             batches.incrementAndGet();
@@ -405,13 +411,33 @@ public final class EmbedderWorker implements AutoCloseable {
               metrics.committed(out.embedded(), out.rejectsByReason());
             }
             listener.onBatch(batch.size(), out.pictures(), embedNanos, System.nanoTime() - t0);
-          } else {
+          } else if (batch.size() > 1) {
+            // one record may be the cause (its outputs refused by the cluster): redo the batch one by one
             rewind(batch);
+            singles = batch.size();
             consecutiveFailures++;
-            if (consecutiveFailures >= maxAttempts) {
-              throw new IllegalStateException(consecutiveFailures + " consecutive transactions failed; giving up "
+          } else if (++consecutiveFailures < maxAttempts) {
+            rewind(batch); // alone, maybe a transient failure: try again after the back-off
+          } else {
+            // alone and refused every time: a reject for it, in a transaction of its own, and the worker goes on;
+            // if even that cannot be committed, the cluster is the problem: stop, nothing is lost (uncommitted)
+            ConsumerRecord<byte[], byte[]> poison = batch.get(0);
+            BatchProcessor.Outcome rej = processor.rejectOnly(poison, BatchProcessor.OUTPUT_FAILED,
+                "its outputs could not be committed in " + consecutiveFailures + " transactions of their own");
+            if (!commit(producer, rej)) {
+              rewind(batch);
+              throw new IllegalStateException(consecutiveFailures + " consecutive transactions failed, and a reject "
+                  + "for " + poison.topic() + "/" + poison.partition() + "@" + poison.offset() + " too; giving up "
                   + "(nothing was lost: the records stay uncommitted)");
             }
+            log.warn("rejected {}/{}@{} ({}): its outputs could not be committed", poison.topic(), poison.partition(),
+                poison.offset(), BatchProcessor.OUTPUT_FAILED);
+            rejected.incrementAndGet();
+            if (metrics != null) {
+              metrics.committed(0, rej.rejectsByReason());
+            }
+            consecutiveFailures = 0;
+            singles = Math.max(0, singles - 1);
           }
         } finally {
           batchLock.unlock();

@@ -85,6 +85,33 @@ class BatchProcessorTest {
   }
 
   @Test
+  void aPreparedRecordOverTheFieldBoundsIsRejectedNotEmbeddedAndItsNeighboursAre() throws Exception {
+    // any producer can write to `prepared`: 1.2 MB of attributes once made an embedding larger than its topic,
+    // failed the transaction three times and stopped the worker
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    BatchProcessor bp = new BatchProcessor(topics, e, 3, 0, 1024, () -> 42L);
+    RgbImage pic = Fixtures.picture(1, 16, 16);
+    PreparedImage big = PreparedImage.newBuilder(Fixtures.prepared("big", Purpose.INDEX,
+        List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)))).setAttributes(Map.of("note", "x".repeat(1_200_000)))
+        .build();
+    BatchProcessor.Outcome out = bp.process(List.of(rec(1, big),
+        rec(2, Fixtures.prepared("ok", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8))))));
+    assertThat(topicsOf(out.records(), "big")).containsExactly("t.rejects");
+    assertThat(topicsOf(out.records(), "ok")).containsExactly("t.embeddings", "t.probes");
+    Reject r = topics.rejects().deserializeValue(out.records().stream().filter(x -> x.topic().equals("t.rejects"))
+        .findFirst().orElseThrow().value());
+    assertThat(r.getReasonCode()).isEqualTo(dev.imgmatch.schemas.Limits.FIELD_TOO_LARGE);
+    assertThat(r.getMessage()).contains("attributes take");
+    assertThat(out.rejectsByReason()).containsEntry(dev.imgmatch.schemas.Limits.FIELD_TOO_LARGE, 1);
+    assertThat(out.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(3);
+
+    BatchProcessor.Outcome alone = bp.rejectOnly(rec(7, big), BatchProcessor.OUTPUT_FAILED, "refused");
+    assertThat(alone.records()).singleElement().satisfies(x -> assertThat(x.topic()).isEqualTo("t.rejects"));
+    assertThat(alone.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(8);
+    assertThat(alone.rejectsByReason()).containsEntry(BatchProcessor.OUTPUT_FAILED, 1);
+  }
+
+  @Test
   void uploadsGoToEmbeddingsAndProbesQueriesOnlyToProbes() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
     BatchProcessor bp = new BatchProcessor(topics, e, 3, 0, 1024, () -> 42L);

@@ -25,6 +25,8 @@ public enum RejectReason {
   REFERENCE_UNREADABLE,
   /** A well-formed record that breaks a rule of its contract (e.g. a blank id or tenant). */
   INVALID_RECORD,
+  /** An id, name, source or the attributes are over their bound ({@code dev.imgmatch.schemas.Limits}). */
+  FIELD_TOO_LARGE,
   /** A bug or an unexpected failure inside ingest-stream; the record is kept in the rejects topic. */
   INTERNAL_ERROR
 }

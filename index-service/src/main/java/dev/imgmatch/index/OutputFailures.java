@@ -1,0 +1,67 @@
+package dev.imgmatch.index;
+
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.errors.ApiException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+
+/** Which producer failures belong to one record (pure logic). */
+final class OutputFailures {
+  static final String RECORD_TOO_LARGE = "OUTPUT_TOO_LARGE";
+  static final String TOPIC_UNAVAILABLE = "OUTPUT_TOPIC_UNAVAILABLE";
+  static final String NOT_AUTHORIZED = "OUTPUT_NOT_AUTHORIZED";
+  static final String UNSERIALIZABLE = "OUTPUT_UNSERIALIZABLE";
+
+  private OutputFailures() {}
+
+  /**
+   * True when the failure is about this record and retrying it would fail again: too large for the producer or the
+   * topic, an invalid, unknown or forbidden topic (a client's reply topic), or a serialization error. A timeout
+   * waiting for a topic's metadata counts as an unknown topic: the brokers answered, the topic is not there.
+   */
+  static boolean isRecordSpecific(Throwable e) {
+    Throwable c = unwrap(e);
+    return c instanceof RecordTooLargeException || c instanceof RecordBatchTooLargeException
+        || c instanceof InvalidTopicException || c instanceof UnknownTopicOrPartitionException
+        || c instanceof AuthorizationException || c instanceof SerializationException
+        || (c instanceof TimeoutException && String.valueOf(c.getMessage()).contains("not present in metadata"));
+  }
+
+  /** The reason code of a record-specific failure. */
+  static String reason(Throwable e) {
+    Throwable c = unwrap(e);
+    if (c instanceof RecordTooLargeException || c instanceof RecordBatchTooLargeException) {
+      return RECORD_TOO_LARGE;
+    }
+    if (c instanceof AuthorizationException) {
+      return NOT_AUTHORIZED;
+    }
+    if (c instanceof SerializationException) {
+      return UNSERIALIZABLE;
+    }
+    return TOPIC_UNAVAILABLE;
+  }
+
+  static String keyText(byte[] key) {
+    if (key == null) {
+      return "null";
+    }
+    String s = new String(key, 0, Math.min(key.length, 64), StandardCharsets.UTF_8);
+    return key.length > 64 ? s + "..." : s;
+  }
+
+  /** The Kafka API error under wrappers (ExecutionException, a plain KafkaException around it). */
+  private static Throwable unwrap(Throwable e) {
+    Throwable c = e;
+    while (c.getCause() != null && (c instanceof java.util.concurrent.ExecutionException
+        || (c instanceof org.apache.kafka.common.KafkaException && !(c instanceof ApiException)))) {
+      c = c.getCause();
+    }
+    return c;
+  }
+}
