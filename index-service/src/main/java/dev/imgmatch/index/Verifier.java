@@ -88,6 +88,9 @@ public final class Verifier {
    *     texture, detail and contrast whose layout is wrong for a copy that has not been flipped upside down
    */
   public record Alignment(double aligned, double chance) {
+    /** The largest evidence there is. */
+    public static final double MAX = 2.0;
+
     /**
      * How much better one of the two searches fits than the other, in [0, 2]; NaN when either could not be
      * measured. Both orientations count: an upside-down or half-turned copy fits the second search as well as a

@@ -212,6 +212,38 @@ class PolicyTest {
     assertThatThrownBy(() -> new MatchPolicy.Verification(-1, 0.3, 0.3)).hasMessageContaining("candidates");
   }
 
+  @Test
+  void aVariantLiningUpNoBetterThanAMoreSimilarCandidateGainsNothing() {
+    MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,
+        10, Set.of(), MatchPolicy.Verification.DEFAULT);
+    float[] pic = VerifierTest.picture(21);
+    GrayThumb probe = VerifierTest.thumb(pic, 20, 10, 200, 160); // a crop of the drawing
+    // the original and a recoloured variant of it (same structure, another work) both line up with the copy
+    Hit original = withThumb(work("original", 0.90, unit(1, 0, 0), 1), VerifierTest.thumb(pic));
+    Hit variant = withThumb(work("variant", 0.75, unit(0.8f, 0.6f, 0), 2), VerifierTest.thumb(pic));
+    List<Hit> plain = v.rank(List.of(original, variant));
+    List<Hit> verified = v.rank(List.of(original, variant), probe);
+    assertThat(verified.get(0).imageId()).isEqualTo("original");
+    assertThat(verified.get(0).score()).as("the original gains").isGreaterThan(plain.get(0).score() + 0.15);
+    assertThat(verified.get(1).imageId()).isEqualTo("variant");
+    assertThat(verified.get(1).score()).as("the variant does not").isLessThanOrEqualTo(plain.get(1).score());
+    assertThat(v.decide(verified.get(1).score())).isNull();
+
+    // the same when the original is matched by its PDQ hash (not verified: it lines up by definition)
+    byte[] h = new byte[32];
+    Hit byHash = new Hit(IndexedImage.uid("t", "original"), "original", "t", "protected", null, Map.of(), 1, false, 4,
+        0.9f, 0.9, 0.9, 0, null, h, unit(1, 0, 0), VerifierTest.thumb(pic));
+    List<Hit> withHash = v.rank(List.of(byHash, variant), probe);
+    assertThat(withHash.get(1).imageId()).isEqualTo("variant");
+    assertThat(withHash.get(1).score()).isLessThanOrEqualTo(v.rank(List.of(byHash, variant)).get(1).score());
+
+    // a less similar candidate that lines up clearly better is not a variant: it gains (the copy behind a look-alike)
+    Hit lookAlike = withThumb(work("look-alike", 0.80, unit(0, 1, 0), 3), VerifierTest.thumb(VerifierTest.picture(22)));
+    Hit copy = withThumb(work("copy", 0.70, unit(1, 0, 0), 4), VerifierTest.thumb(pic));
+    List<Hit> r = v.rank(List.of(lookAlike, copy), probe);
+    assertThat(r.get(0).imageId()).isEqualTo("copy");
+  }
+
   private static Hit withThumb(Hit h, GrayThumb t) {
     return new Hit(h.uid(), h.imageId(), h.tenant(), h.collection(), h.source(), h.attributes(), h.submittedAtMs(),
         h.exact(), h.pdqDistance(), h.cosine(), h.similarity(), h.score(), 0, h.sha256(), h.pdq(), h.vector(), t);
