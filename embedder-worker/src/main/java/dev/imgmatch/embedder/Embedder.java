@@ -69,7 +69,7 @@ public final class Embedder implements PictureEmbedder {
       if (head.outputDim() > Limits.MAX_VECTOR_DIMENSION) {
         throw new IllegalStateException("descriptor head " + head.version() + " gives " + head.outputDim()
             + "-d vectors, but the index takes at most " + Limits.MAX_VECTOR_DIMENSION + " dimensions: use "
-            + "descriptor.head=" + EmbedderOptions.HEAD_PCA + " (descriptor.dims <= " + Limits.MAX_VECTOR_DIMENSION
+            + "descriptor.head=" + EmbedderOptions.HEAD_LW + " (descriptor.dims <= " + Limits.MAX_VECTOR_DIMENSION
             + ") or a .head file that projects to at most that many");
       }
       return new Embedder(spec, runner, head, o.inferenceBatch());
@@ -100,8 +100,8 @@ public final class Embedder implements PictureEmbedder {
     }
     Path file = Path.of(h.startsWith("file:") ? h.substring(5) : h);
     if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("descriptor head '" + h + "' is neither pca-whiten, center, none nor an "
-          + "existing .head file");
+      throw new IllegalArgumentException("descriptor head '" + h + "' is neither learned-whiten, pca-whiten, center, "
+          + "none nor an existing .head file");
     }
     try {
       LinearHead head = LinearHead.read(file);

@@ -53,7 +53,11 @@ public final class AlertLatencyBench {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> a = parse(args);
-    Path split = Path.of(a.getOrDefault("split", "../shared/bench/dev"));
+    if (!a.containsKey("split")) { // benchmark folders are always named explicitly
+      throw new IllegalArgumentException("usage: AlertLatencyBench --split DIR [--refs N] [--uploads N] [--rounds N]"
+          + " (e.g. --split ../shared/bench/dev)");
+    }
+    Path split = Path.of(a.get("split"));
     int nRefs = Integer.parseInt(a.getOrDefault("refs", "120"));
     int nUploads = Integer.parseInt(a.getOrDefault("uploads", "40"));
     int warmup = Integer.parseInt(a.getOrDefault("warmup", "5"));

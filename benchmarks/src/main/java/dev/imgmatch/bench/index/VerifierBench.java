@@ -18,7 +18,7 @@ import java.util.Random;
  *
  * <pre>
  *   java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
- *     dev.imgmatch.bench.index.VerifierBench [--split ../shared/bench/dev] [--pairs 200] [--passes 3]
+ *     dev.imgmatch.bench.index.VerifierBench --split ../shared/bench/dev [--pairs 200] [--passes 3]
  * </pre>
  * Prints a Markdown report on stdout.
  */
@@ -26,7 +26,7 @@ public final class VerifierBench {
   private VerifierBench() {}
 
   public static void main(String[] args) throws Exception {
-    Path split = Path.of("../shared/bench/dev");
+    Path split = null; // benchmark folders are always named explicitly
     int pairs = 200;
     int passes = 3;
     for (int i = 0; i < args.length; i++) {
@@ -34,8 +34,11 @@ public final class VerifierBench {
         case "--split" -> split = Path.of(args[++i]);
         case "--pairs" -> pairs = Integer.parseInt(args[++i]);
         case "--passes" -> passes = Integer.parseInt(args[++i]);
-        default -> throw new IllegalArgumentException("usage: VerifierBench [--split DIR] [--pairs N] [--passes N]");
+        default -> throw new IllegalArgumentException("usage: VerifierBench --split DIR [--pairs N] [--passes N]");
       }
+    }
+    if (split == null) {
+      throw new IllegalArgumentException("usage: VerifierBench --split DIR [--pairs N] [--passes N] (e.g. ../shared/bench/dev)");
     }
     List<String[]> truth = new ArrayList<>();
     List<String> lines = Files.readAllLines(split.resolve("ground_truth.csv"));

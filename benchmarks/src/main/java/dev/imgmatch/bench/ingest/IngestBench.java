@@ -45,7 +45,7 @@ import org.apache.kafka.common.utils.ByteBufferOutputStream;
  *
  * <pre>
  *   java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
- *     dev.imgmatch.bench.ingest.IngestBench [--dir ../shared/bench/dev/refs] [--passes 3]
+ *     dev.imgmatch.bench.ingest.IngestBench --dir ../shared/bench/dev/refs [--passes 3]
  * </pre>
  * Prints a Markdown report on stdout.
  */
@@ -53,14 +53,17 @@ public final class IngestBench {
   private IngestBench() {}
 
   public static void main(String[] args) throws Exception {
-    Path dir = Path.of("../shared/bench/dev/refs");
+    Path dir = null; // benchmark folders are always named explicitly
     int passes = 3;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--dir" -> dir = Path.of(args[++i]);
         case "--passes" -> passes = Integer.parseInt(args[++i]);
-        default -> throw new IllegalArgumentException("usage: IngestBench [--dir DIR] [--passes N]");
+        default -> throw new IllegalArgumentException("usage: IngestBench --dir DIR [--passes N]");
       }
+    }
+    if (dir == null) {
+      throw new IllegalArgumentException("usage: IngestBench --dir DIR [--passes N] (e.g. --dir ../shared/bench/dev/refs)");
     }
     List<Path> files;
     try (Stream<Path> s = Files.list(dir)) {

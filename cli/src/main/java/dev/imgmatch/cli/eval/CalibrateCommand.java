@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
         + "--images, query edited views of every photo of --images through the real pipeline (eval), and set the "
         + "threshold above every held-out photo's score. Prints the settings to use and the expected recall."})
 public final class CalibrateCommand implements CliCommand {
-  @Option(names = "--images", required = true, paramLabel = "DIR", description = "Training photos (never the queries you evaluate with), e.g. ../shared/bench/train.")
+  @Option(names = "--images", required = true, paramLabel = "DIR", description = "Unrelated photos (never the queries you evaluate with): half are indexed, the edits of the others are the negatives.")
   Path images;
 
   @Option(names = "--corpus", paramLabel = "DIR", description = "Images indexed beside the photos, e.g. the protected collection (fitting on the indexed corpus is legitimate: it is what you match against).")

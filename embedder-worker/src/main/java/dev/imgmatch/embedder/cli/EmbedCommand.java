@@ -29,8 +29,9 @@ public final class EmbedCommand implements CliCommand {
   @Parameters(arity = "1..*", paramLabel = "FILE", description = "Image files (JPEG, PNG, ...).")
   List<Path> files = new ArrayList<>();
 
-  @Option(names = "--head", description = "Descriptor head: pca-whiten (default), center, none or a .head file.")
-  String head = EmbedderOptions.HEAD_PCA;
+  @Option(names = "--head", description = "Descriptor head: learned-whiten (default), pca-whiten, center, none or a "
+      + ".head file.")
+  String head = EmbedderOptions.HEAD_LW;
 
   @Option(names = "--cache-dir", description = "Model cache (default ${DEFAULT-VALUE} or IMGMATCH_CACHE_DIR).")
   Path cacheDir = EmbedderOptions.defaultCacheDir();

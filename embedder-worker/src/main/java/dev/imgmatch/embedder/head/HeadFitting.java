@@ -33,9 +33,13 @@ public final class HeadFitting {
   /** Version of the fitting procedure; bump when it changes what gets fitted. */
   public static final String FIT_VERSION = "fit-2";
   public static final double SHRINK = 0.1;
-  /** Principal subspace the learned whitening works in, and the shrinkage of its within-photo covariance. */
-  public static final int LW_SUBSPACE = Integer.getInteger("imgmatch.lw.subspace", 512);
-  public static final double LW_SHRINK = Double.parseDouble(System.getProperty("imgmatch.lw.shrink", "0.1"));
+  /**
+   * Principal subspace the learned whitening works in (768 gave the same decisions as 512, for a slower fit), and
+   * the shrinkage of its within-photo covariance: weaker shrinkage whitens what edits change more fully (0.01, 0.03,
+   * 0.1, 0.3 measured; 0.03 best on dev, docs/BENCHMARKS.md).
+   */
+  public static final int LW_SUBSPACE = 512;
+  public static final double LW_SHRINK = 0.03;
 
   /** Computes raw model features for pictures (the real model). */
   @FunctionalInterface

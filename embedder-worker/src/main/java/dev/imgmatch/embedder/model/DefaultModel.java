@@ -53,10 +53,15 @@ public final class DefaultModel {
     return spec(saved);
   }
 
-  /** The spec for a converted default model at {@code savedModel}. */
+  /**
+   * The spec for a converted default model at {@code savedModel}. Its identity is what it is built from (the pinned
+   * tarball and the converter version): two conversions write the same graph in a different byte order, and every
+   * machine must compute the same model version.
+   */
   public static ModelSpec spec(Path savedModel) {
     return new ModelSpec(ID, savedModel, TfjsToSavedModel.SIGNATURE, "input", "features", "probabilities", CLASSES,
-        INPUT_SIZE, INPUT_SIZE, new float[] {0, 0, 0}, new float[] {1, 1, 1});
+        INPUT_SIZE, INPUT_SIZE, new float[] {0, 0, 0}, new float[] {1, 1, 1},
+        "npm:" + PACKAGE + "@" + PACKAGE_VERSION + " sha256:" + PACKAGE_SHA256 + " converter:" + TfjsToSavedModel.VERSION);
   }
 
   static String cacheKey(String tarballSha256) {

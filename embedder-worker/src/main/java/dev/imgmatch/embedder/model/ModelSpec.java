@@ -32,9 +32,19 @@ import java.util.stream.Stream;
  * @param height model input height in pixels
  * @param mean per-channel mean (R, G, B) subtracted after scaling to [0,1]
  * @param std per-channel divisor (R, G, B)
+ * @param inputsIdentity for a model imgmatch builds itself: what it is built from (package and its SHA-256, converter
+ *     version), used instead of the SavedModel's bytes, which the conversion does not reproduce byte for byte; null
+ *     for a SavedModel given as such
  */
 public record ModelSpec(String id, Path path, String signature, String input, String featuresOutput,
-    String scoresOutput, List<String> classNames, int width, int height, float[] mean, float[] std) {
+    String scoresOutput, List<String> classNames, int width, int height, float[] mean, float[] std,
+    String inputsIdentity) {
+
+  /** A SavedModel given as such: its identity is its files' digest. */
+  public ModelSpec(String id, Path path, String signature, String input, String featuresOutput, String scoresOutput,
+      List<String> classNames, int width, int height, float[] mean, float[] std) {
+    this(id, path, signature, input, featuresOutput, scoresOutput, classNames, width, height, mean, std, null);
+  }
 
   public ModelSpec {
     Objects.requireNonNull(id, "id");
@@ -64,8 +74,14 @@ public record ModelSpec(String id, Path path, String signature, String input, St
         + " std=" + java.util.Arrays.toString(std) + " in=" + input + " sig=" + signature + " out=" + featuresOutput;
   }
 
-  /** SHA-256 over every file of the SavedModel (relative path and bytes), hex. */
+  /**
+   * What identifies the weights (part of the model version): the inputs' identity of a model imgmatch builds, else
+   * the SHA-256 over every file of the SavedModel (relative path and bytes), hex.
+   */
   public String weightsDigest() {
+    if (inputsIdentity != null) {
+      return inputsIdentity;
+    }
     if (!Files.isRegularFile(path.resolve("saved_model.pb"))) {
       throw new IllegalArgumentException("no SavedModel at " + path + " (saved_model.pb missing)");
     }

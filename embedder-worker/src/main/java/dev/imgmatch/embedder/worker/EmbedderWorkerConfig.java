@@ -144,11 +144,12 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
       .define(MODEL_PIXEL_MEAN, Type.LIST, "0,0,0", POSITIVE_FLOATS, Importance.LOW,
           "Per-channel mean subtracted after scaling pixels to [0,1]: fed value = (p/255 - mean) / std.")
       .define(MODEL_PIXEL_STD, Type.LIST, "1,1,1", POSITIVE_FLOATS, Importance.LOW, "Per-channel divisor, > 0.")
-      .define(DESCRIPTOR_HEAD, Type.STRING, EmbedderOptions.HEAD_PCA, new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Descriptor head: pca-whiten (centring + PCA-whitening fitted on descriptor.train.dir), center, none, or "
-          + "the path of a .head file (e.g. a learned projection).")
+      .define(DESCRIPTOR_HEAD, Type.STRING, EmbedderOptions.HEAD_LW, new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Descriptor head: learned-whiten (default: centring + learned whitening fitted on the default photos or "
+          + "descriptor.train.dir), pca-whiten (PCA-whitening, the same photos), center, none, or the path of a .head "
+          + "file (e.g. a metric-learned projection from ./imgmatch train).")
       .define(DESCRIPTOR_DIMS, Type.INT, EmbedderOptions.DEFAULT_DIMS, Range.between(1, 65536), Importance.MEDIUM,
-          "Output dimension of the pca-whiten head.")
+          "Output dimension of the learned-whiten and pca-whiten heads (at most 1024, the index's limit).")
       .define(DESCRIPTOR_TRAIN_DIR, Type.STRING, "", Importance.MEDIUM,
           "A folder of training photos for fitting the head (never queries). Empty = the default photos: pinned Debian "
           + "packages downloaded once into cache.dir (docs/OPERATIONS.md); if they cannot be had, the worker refuses "

@@ -18,7 +18,7 @@ class EmbedderWorkerConfigTest {
     assertThat(c.describe()).contains("batch.max.records = 16").contains("kafka.sasl.jaas.config = [hidden]")
         .doesNotContain("secret!");
     assertThat(c.embedderOptions().model()).isNull();
-    assertThat(c.embedderOptions().head()).isEqualTo("pca-whiten");
+    assertThat(c.embedderOptions().head()).isEqualTo("learned-whiten");
   }
 
   @Test
