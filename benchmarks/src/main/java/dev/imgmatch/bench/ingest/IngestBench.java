@@ -45,7 +45,7 @@ import org.apache.kafka.common.utils.ByteBufferOutputStream;
  *
  * <pre>
  *   java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
- *     dev.imgmatch.bench.ingest.IngestBench --dir ../shared/bench/dev/refs [--passes 3]
+ *     dev.imgmatch.bench.ingest.IngestBench --dir ../shared/bench/dev/refs [--pdq ../shared/pdq] [--passes 3]
  * </pre>
  * Prints a Markdown report on stdout.
  */
@@ -54,12 +54,14 @@ public final class IngestBench {
 
   public static void main(String[] args) throws Exception {
     Path dir = null; // benchmark folders are always named explicitly
+    Path pdq = null; // the PDQ reference photos (e.g. ../shared/pdq), for the big-photo section
     int passes = 3;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--dir" -> dir = Path.of(args[++i]);
         case "--passes" -> passes = Integer.parseInt(args[++i]);
-        default -> throw new IllegalArgumentException("usage: IngestBench --dir DIR [--passes N]");
+        case "--pdq" -> pdq = Path.of(args[++i]);
+        default -> throw new IllegalArgumentException("usage: IngestBench --dir DIR [--pdq DIR] [--passes N]");
       }
     }
     if (dir == null) {
@@ -131,7 +133,11 @@ public final class IngestBench {
 
     stages(images, ours);
     views(images, ours);
-    bigPhotos(dir.resolve("../../../pdq").normalize(), passes);
+    if (pdq != null) {
+      bigPhotos(pdq, passes);
+    } else {
+      System.out.println("(no --pdq DIR: big-photo section skipped)");
+    }
   }
 
   /**

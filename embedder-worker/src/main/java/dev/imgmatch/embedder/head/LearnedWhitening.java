@@ -41,19 +41,9 @@ public final class LearnedWhitening {
           + ") and m < n (" + n + ")");
     }
     float[] mean = PcaWhitening.mean(samples);
-    double[][] x = new double[n][d];
-    for (int r = 0; r < n; r++) {
-      for (int i = 0; i < d; i++) {
-        x[r][i] = samples[r][i] - mean[i];
-      }
-    }
+    double[][] x = PcaWhitening.centred(samples, mean);
     double[][] q = PcaWhitening.topSubspace(x, m, seed); // m x d, orthonormal rows
-    double[][] y = new double[n][m];
-    for (int r = 0; r < n; r++) {
-      for (int j = 0; j < m; j++) {
-        y[r][j] = PcaWhitening.dot(x[r], q[j]);
-      }
-    }
+    double[][] y = PcaWhitening.project(x, q);
     // within-photo covariance
     int groups = Arrays.stream(groupOf).max().orElse(0) + 1;
     double[][] gm = new double[groups][m];
@@ -133,13 +123,7 @@ public final class LearnedWhitening {
           dir[i] += coef[a] * q[a][i];
         }
       }
-      int arg = 0; // sign fixed for reproducibility: largest component positive
-      for (int i = 1; i < d; i++) {
-        if (Math.abs(dir[i]) > Math.abs(dir[arg])) {
-          arg = i;
-        }
-      }
-      double sign = dir[arg] < 0 ? -1 : 1;
+      double sign = PcaWhitening.signOf(dir);
       for (int i = 0; i < d; i++) {
         p[j][i] = (float) (sign * dir[i]);
       }

@@ -51,21 +51,11 @@ public final class PcaWhitening {
       throw new IllegalArgumentException("PCA to " + k + " dims needs more than " + k + " samples, got " + n);
     }
     float[] mean = mean(samples);
-    double[][] x = new double[n][d]; // centred
-    for (int r = 0; r < n; r++) {
-      for (int i = 0; i < d; i++) {
-        x[r][i] = samples[r][i] - mean[i];
-      }
-    }
+    double[][] x = centred(samples, mean);
     int l = Math.min(d, Math.min(n, k + OVERSAMPLING));
     double[][] q = topSubspace(x, l, seed);
     // small problem: C_q = Q X^T X Q^T / (n-1), l x l
-    double[][] xq = new double[n][l];
-    for (int r = 0; r < n; r++) {
-      for (int j = 0; j < l; j++) {
-        xq[r][j] = dot(x[r], q[j]);
-      }
-    }
+    double[][] xq = project(x, q);
     double[][] c = new double[l][l];
     for (int a = 0; a < l; a++) {
       for (int b = a; b < l; b++) {
@@ -102,19 +92,45 @@ public final class PcaWhitening {
           dir[i] += w * q[a][i];
         }
       }
-      // fix the sign so that the fit is reproducible across platforms: largest component positive
-      int arg = 0;
-      for (int i = 1; i < d; i++) {
-        if (Math.abs(dir[i]) > Math.abs(dir[arg])) {
-          arg = i;
-        }
-      }
-      double sign = dir[arg] < 0 ? -1 : 1;
+      double sign = signOf(dir);
       for (int i = 0; i < d; i++) {
         p[j][i] = (float) (sign * scale * dir[i]);
       }
     }
     return new LinearHead(kind, provenance, mean, p);
+  }
+
+  /** The samples less their mean, in double precision. */
+  static double[][] centred(float[][] samples, float[] mean) {
+    double[][] x = new double[samples.length][mean.length];
+    for (int r = 0; r < samples.length; r++) {
+      for (int i = 0; i < mean.length; i++) {
+        x[r][i] = samples[r][i] - mean[i];
+      }
+    }
+    return x;
+  }
+
+  /** The rows of {@code x} in the orthonormal basis {@code q} (rows), n x l. */
+  static double[][] project(double[][] x, double[][] q) {
+    double[][] y = new double[x.length][q.length];
+    for (int r = 0; r < x.length; r++) {
+      for (int j = 0; j < q.length; j++) {
+        y[r][j] = dot(x[r], q[j]);
+      }
+    }
+    return y;
+  }
+
+  /** -1 or +1, so that the largest component of {@code dir} comes out positive: the fit is the same on every platform. */
+  static double signOf(double[] dir) {
+    int arg = 0;
+    for (int i = 1; i < dir.length; i++) {
+      if (Math.abs(dir[i]) > Math.abs(dir[arg])) {
+        arg = i;
+      }
+    }
+    return dir[arg] < 0 ? -1 : 1;
   }
 
   /**
