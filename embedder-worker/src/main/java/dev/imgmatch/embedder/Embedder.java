@@ -66,12 +66,6 @@ public final class Embedder implements PictureEmbedder {
     SavedModelRunner runner = SavedModelRunner.load(spec, o.cacheDir());
     try {
       DescriptorHead head = head(o, spec, runner, progress);
-      if (head.outputDim() > Limits.MAX_VECTOR_DIMENSION) {
-        throw new IllegalStateException("descriptor head " + head.version() + " gives " + head.outputDim()
-            + "-d vectors, but the index takes at most " + Limits.MAX_VECTOR_DIMENSION + " dimensions: use "
-            + "descriptor.head=" + EmbedderOptions.HEAD_LW + " (descriptor.dims <= " + Limits.MAX_VECTOR_DIMENSION
-            + ") or a .head file that projects to at most that many");
-      }
       return new Embedder(spec, runner, head, o.inferenceBatch());
     } catch (RuntimeException e) {
       runner.close();
@@ -115,6 +109,20 @@ public final class Embedder implements PictureEmbedder {
   private static int dimOf(ModelSpec spec, SavedModelRunner runner) {
     RgbImage gray = new RgbImage(spec.width(), spec.height(), new byte[spec.width() * spec.height() * 3]);
     return rawFeatures(spec, runner, List.of(gray), 1)[0].length;
+  }
+
+  /**
+   * Refuses an embedder whose vectors the index would refuse (more than {@link Limits#MAX_VECTOR_DIMENSION}
+   * dimensions, e.g. {@code descriptor.head=none}): the worker checks it before it emits anything. Tools that want raw
+   * features ({@code embed --head none}, {@code train}) do not.
+   */
+  public static void requireIndexable(PictureEmbedder e) {
+    if (e.dim() > Limits.MAX_VECTOR_DIMENSION) {
+      throw new IllegalStateException("descriptor " + e.modelVersion() + " has " + e.dim() + " dimensions, but the "
+          + "index takes at most " + Limits.MAX_VECTOR_DIMENSION + ": use descriptor.head=" + EmbedderOptions.HEAD_LW
+          + " (descriptor.dims <= " + Limits.MAX_VECTOR_DIMENSION + ") or a .head file that projects to at most that "
+          + "many");
+    }
   }
 
   /** Model id written into every embedding. */

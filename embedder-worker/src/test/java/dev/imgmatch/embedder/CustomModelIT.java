@@ -37,6 +37,9 @@ class CustomModelIT {
       assertThat(a.modelVersion()).startsWith("raw1792.m");
       assertThat(b.modelVersion()).as("other pixel normalisation, other version").isNotEqualTo(a.modelVersion());
       assertThat(a.modelVersion()).isNotEqualTo(SharedEmbedder.get().modelVersion());
+      // raw features are for tools (embed, train); a worker refuses to emit what the index must refuse
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.imgmatch.embedder.worker.EmbedderWorker(plain, a,
+          null)).hasMessageContaining("1792 dimensions").hasMessageContaining("descriptor.head=learned-whiten");
     }
   }
 }

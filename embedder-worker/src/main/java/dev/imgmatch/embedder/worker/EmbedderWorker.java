@@ -1,5 +1,6 @@
 package dev.imgmatch.embedder.worker;
 
+import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.PictureEmbedder;
 import dev.imgmatch.schemas.Topics;
 import java.time.Duration;
@@ -129,6 +130,7 @@ public final class EmbedderWorker implements AutoCloseable {
   /** A worker that also feeds {@code metrics} (may be null). */
   public EmbedderWorker(EmbedderWorkerConfig config, PictureEmbedder embedder, BatchListener listener,
       WorkerMetrics metrics) {
+    Embedder.requireIndexable(embedder); // never emit vectors the index must refuse
     this.config = config;
     this.topics = config.topics();
     this.embedder = embedder;

@@ -76,6 +76,12 @@ public final class EmbedderWorkerApp {
     Embedder opened;
     try {
       opened = Embedder.open(config.embedderOptions(), m -> log.info("{}", m));
+      try {
+        Embedder.requireIndexable(opened);
+      } catch (RuntimeException e) {
+        opened.close();
+        throw e;
+      }
     } catch (RuntimeException e) {
       // no model or no proper descriptor head: refuse to start rather than emit vectors nobody can match
       log.error("embedder-worker cannot start: {}", e.getMessage(), e);
