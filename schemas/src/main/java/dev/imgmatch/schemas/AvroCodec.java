@@ -23,13 +23,15 @@ public final class AvroCodec<T extends SpecificRecord> {
   private final Schema schema;
   private final BinaryMessageEncoder<T> encoder;
   private final BinaryMessageDecoder<T> decoder;
+  private final org.apache.avro.message.SchemaStore store;
 
   private AvroCodec(Class<T> type, Schema schema, SchemaCatalog catalog) {
     this.type = type;
     this.schema = schema;
     SpecificData model = SpecificData.getForClass(type);
     this.encoder = new BinaryMessageEncoder<>(model, schema);
-    this.decoder = new BinaryMessageDecoder<>(model, schema, catalog.store());
+    this.store = catalog.store();
+    this.decoder = new BinaryMessageDecoder<>(model, schema, store);
   }
 
   public static <T extends SpecificRecord> AvroCodec<T> of(Class<T> type) {
@@ -71,7 +73,33 @@ public final class AvroCodec<T extends SpecificRecord> {
       throw new RecordDecodingException(RecordDecodingException.Reason.EMPTY_RECORD,
           "expected a " + type.getSimpleName() + " record but the value is " + (bytes == null ? "null" : "empty"), null);
     }
+    checkBounds(bytes);
     return guard(() -> decoder.decode(bytes), bytes.length);
+  }
+
+  /**
+   * Before Avro allocates what a length prefix asks for: every declared length must fit in the record's own bytes
+   * ({@link AvroBounds}). Headers and fingerprints Avro itself reports (MALFORMED_RECORD, UNKNOWN_SCHEMA) are left
+   * to it.
+   */
+  private void checkBounds(byte[] bytes) {
+    if (bytes.length < 10 || bytes[0] != (byte) 0xC3 || bytes[1] != (byte) 0x01) {
+      return;
+    }
+    long fingerprint = 0;
+    for (int i = 9; i >= 2; i--) {
+      fingerprint = (fingerprint << 8) | (bytes[i] & 0xFF);
+    }
+    Schema writer = store.findByFingerprint(fingerprint);
+    if (writer == null) {
+      return;
+    }
+    try {
+      AvroBounds.check(writer, bytes, 10);
+    } catch (AvroBounds.OutOfBounds e) {
+      throw new RecordDecodingException(RecordDecodingException.Reason.MALFORMED_RECORD,
+          "corrupt " + type.getSimpleName() + " record of " + bytes.length + " bytes: " + e.getMessage(), null);
+    }
   }
 
   private T guard(Decoding<T> d, int size) {

@@ -66,6 +66,33 @@ class AvroCodecTest {
         .isInstanceOf(RecordDecodingException.class);
   }
 
+  /**
+   * A 20-byte record declaring a 1.5 GB string (or a billion array items) is refused before Avro allocates what it
+   * declares: it costs kilobytes, whatever the heap (with a 4 GB heap Avro alone allocated 1.4 GB for it).
+   */
+  @Test
+  void aTinyRecordDeclaringAHugeLengthCostsKilobytes() {
+    AvroCodec<Deletion> codec = AvroCodec.of(Deletion.class);
+    byte[] good = codec.encode(Deletion.newBuilder().setImageId("a").setTenant("t").setRequestedAtMs(1).build());
+    for (long declared : new long[] {1_500_000_000L, 11L, Integer.MAX_VALUE}) {
+      byte[] bomb = java.util.Arrays.copyOf(good, 20);
+      int i = 10;
+      long z = declared << 1; // the imageId's length, zig-zag varint
+      while ((z & ~0x7FL) != 0) {
+        bomb[i++] = (byte) ((z & 0x7F) | 0x80);
+        z >>>= 7;
+      }
+      bomb[i] = (byte) z;
+      com.sun.management.ThreadMXBean mx =
+          (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+      long before = mx.getCurrentThreadAllocatedBytes();
+      assertThatThrownBy(() -> codec.decode(bomb)).isInstanceOfSatisfying(RecordDecodingException.class,
+          e -> assertThat(e.reasonCode()).isEqualTo("MALFORMED_RECORD")).hasMessageContaining("remain");
+      assertThat(mx.getCurrentThreadAllocatedBytes() - before).as("bytes allocated for a %d-byte declaration", declared)
+          .isLessThan(4L << 20);
+    }
+  }
+
   @Test
   void truncatedRecordsAreMalformed() {
     AvroCodec<ImageEmbedding> codec = AvroCodec.of(ImageEmbedding.class);
