@@ -1,6 +1,5 @@
 package dev.imgmatch.ingest.image;
 
-import com.twelvemonkeys.imageio.stream.ByteArrayImageInputStream;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -21,9 +20,10 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * Validates and decodes one encoded image under {@link ImageLimits}: size, signature, structure (PNG CRCs),
- * declared dimensions from the header before any pixel is decoded, then the decode itself under a deadline
- * ({@link ImageReader#abort()} from a watchdog thread), with decoder warnings (e.g. a truncated JPEG)
- * treated as corruption.
+ * declared dimensions from the header before any pixel is decoded, the scans of a JPEG counted, then the decode
+ * itself under a deadline: its input stream fails every read once the deadline has passed
+ * ({@link DeadlineImageInputStream}, which stops a decoder that keeps reading), and {@link ImageReader#abort()} from a
+ * watchdog thread for one that does not; decoder warnings (e.g. a truncated JPEG) are treated as corruption.
  *
  * <p>Decoders: the JDK's own readers for JPEG, PNG and GIF (what the reference PDQ implementation decodes
  * with, so hashes agree bit for bit), TwelveMonkeys for WebP, TIFF and BMP, and for the JPEGs the JDK cannot
@@ -65,6 +65,14 @@ public final class ImageDecoder {
     if (format == ImageFormat.PNG) {
       PngStructure.verify(bytes);
     }
+    if (format == ImageFormat.JPEG) {
+      int scans = JpegScans.count(bytes);
+      if (scans > ImageLimits.MAX_JPEG_SCANS) {
+        throw new ImageRejectedException(RejectReason.TOO_MANY_SCANS, "the JPEG has " + scans + " scans, more than "
+            + ImageLimits.MAX_JPEG_SCANS + ": each scan of a progressive JPEG is a pass over the whole picture "
+            + "(a decompression bomb)");
+      }
+    }
     List<ImageReaderSpi> readers = READERS.get(format);
     if (readers.isEmpty()) {
       throw new ImageRejectedException(RejectReason.UNSUPPORTED_FORMAT,
@@ -93,7 +101,8 @@ public final class ImageDecoder {
     List<String> warnings = new ArrayList<>(1);
     reader.addIIOReadWarningListener((src, message) -> warnings.add(message));
     AtomicBoolean timedOut = new AtomicBoolean();
-    try (ImageInputStream in = new ByteArrayImageInputStream(bytes)) {
+    long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limits.decodeTimeoutMs());
+    try (ImageInputStream in = new DeadlineImageInputStream(bytes, deadlineNanos, timedOut)) {
       reader.setInput(in, true, false);
       int w = reader.getWidth(0);
       int h = reader.getHeight(0);
@@ -128,6 +137,10 @@ public final class ImageDecoder {
     } catch (ImageRejectedException e) {
       throw e;
     } catch (IIOException e) {
+      if (timedOut.get()) {
+        throw new ImageRejectedException(RejectReason.DECODE_TIMEOUT, "decoding the " + format.id()
+            + " took longer than " + limits.decodeTimeoutMs() + " ms (ingest.decode.timeout.ms)", e);
+      }
       ImageRejectedException r = corrupt(format, e);
       if (isUnsupportedVariant(e)) {
         throw new Fallback(r);

@@ -32,6 +32,12 @@ public record ImageLimits(
   public static final long DEFAULT_DECODE_TIMEOUT_MS = 10_000;
   public static final int DEFAULT_SUBSAMPLE_MIN_SIDE = 1024;
   public static final int DEFAULT_BACKGROUND = 0xFFFFFF;
+  /**
+   * Most scans a JPEG may have. Baseline JPEGs have 1 (or one per component), encoders' progressive scripts about 10
+   * (libjpeg's default 10, mozjpeg's up to ~20); every scan of a progressive JPEG is a pass over the whole picture,
+   * so thousands of tiny scans make a file of a few KB cost minutes to decode.
+   */
+  public static final int MAX_JPEG_SCANS = 100;
 
   public ImageLimits {
     if (maxBytes < 1 || maxPixels < 1 || maxSide < 1 || minWidth < 1 || minHeight < 1 || decodeTimeoutMs < 1

@@ -13,6 +13,8 @@ public enum RejectReason {
   UNSUPPORTED_FORMAT,
   /** The header declares more pixels (or a longer side) than allowed: refused before decoding (bomb). */
   TOO_MANY_PIXELS,
+  /** A JPEG with more scans than {@code ImageLimits.MAX_JPEG_SCANS}: a progressive decompression bomb. */
+  TOO_MANY_SCANS,
   /** Smaller than {@code ingest.min.width} x {@code ingest.min.height}. */
   IMAGE_TOO_SMALL,
   /** The file is damaged: bad checksum, truncated, or the decoder failed or warned. */

@@ -1,6 +1,7 @@
 package dev.imgmatch.ingest.image;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.imgmatch.ingest.TestImages;
@@ -179,6 +180,57 @@ class ImageDecoderTest {
     byte[] big = TestImages.jpeg(3000, 3000, 9);
     ImageDecoder hasty = new ImageDecoder(new ImageLimits(1 << 26, 1L << 26, 20000, 32, 32, 1, 0, 0xFFFFFF));
     assertThat(rejection(hasty, big)).isEqualTo(RejectReason.DECODE_TIMEOUT);
+  }
+
+  @Test
+  void aJpegWithThousandsOfScansIsRefusedBeforeDecodingAndANormalProgressiveOneIsNot() throws Exception {
+    BufferedImage pic = TestImages.picture(400, 300, 5);
+    javax.imageio.ImageWriter w = javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next();
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (var out = new javax.imageio.stream.MemoryCacheImageOutputStream(bytes)) {
+      w.setOutput(out);
+      javax.imageio.ImageWriteParam p = w.getDefaultWriteParam();
+      p.setProgressiveMode(javax.imageio.ImageWriteParam.MODE_DEFAULT);
+      w.write(null, new javax.imageio.IIOImage(pic, null, null), p);
+    }
+    byte[] progressive = bytes.toByteArray();
+    int scans = JpegScans.count(progressive);
+    assertThat(scans).as("the JDK's progressive script").isBetween(2, ImageLimits.MAX_JPEG_SCANS);
+    assertThat(decoder.decode(progressive).orientedWidth()).isEqualTo(400);
+    assertThat(JpegScans.count(TestImages.jpeg(200, 100, 1))).isEqualTo(1);
+
+    // the same file with 150 more (empty) scans before its end: refused by counting, never decoded
+    byte[] sos = {(byte) 0xFF, (byte) 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0};
+    java.io.ByteArrayOutputStream bomb = new java.io.ByteArrayOutputStream();
+    bomb.write(progressive, 0, progressive.length - 2);
+    for (int i = 0; i < 150; i++) {
+      bomb.write(sos);
+    }
+    bomb.write(progressive, progressive.length - 2, 2);
+    ImageRejectedException e = catchThrowableOfType(ImageRejectedException.class, () -> decoder.decode(bomb.toByteArray()));
+    assertThat(e.reason()).isEqualTo(RejectReason.TOO_MANY_SCANS);
+    assertThat(e.getMessage()).contains((scans + 150) + " scans");
+  }
+
+  @Test
+  void theDeadlineStreamFailsEveryReadOncePastAndSaysSo() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean expired = new java.util.concurrent.atomic.AtomicBoolean();
+    byte[] data = {1, 2, 3, 4};
+    try (DeadlineImageInputStream live = new DeadlineImageInputStream(data, System.nanoTime() + 60_000_000_000L,
+        expired)) {
+      assertThat(live.read()).isEqualTo(1);
+      byte[] buf = new byte[8];
+      assertThat(live.read(buf, 0, 8)).isEqualTo(3);
+      assertThat(live.read()).isEqualTo(-1);
+      live.seek(1);
+      assertThat(live.read()).isEqualTo(2);
+      assertThat(live.length()).isEqualTo(4);
+    }
+    assertThat(expired.get()).isFalse();
+    try (DeadlineImageInputStream past = new DeadlineImageInputStream(data, System.nanoTime() - 1, expired)) {
+      assertThatThrownBy(past::read).isInstanceOf(javax.imageio.IIOException.class).hasMessageContaining("deadline");
+    }
+    assertThat(expired.get()).isTrue();
   }
 
   @Test
