@@ -135,6 +135,53 @@ public final class TestImages {
     return out.toByteArray();
   }
 
+  /** {@code png} with one more chunk right after IHDR (length, type, data, CRC-32). */
+  public static byte[] withPngChunk(byte[] png, String type, byte[] data) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(png, 0, 33); // signature + IHDR
+    ByteBuffer len = ByteBuffer.allocate(4).putInt(data.length);
+    out.writeBytes(len.array());
+    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    out.writeBytes(t);
+    out.writeBytes(data);
+    CRC32 crc = new CRC32();
+    crc.update(t);
+    crc.update(data);
+    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    out.write(png, 33, png.length - 33);
+    return out.toByteArray();
+  }
+
+  /** A PNG whose zTXt chunk inflates to {@code mib} MiB of zeros (a text decompression bomb). */
+  public static byte[] pngWithTextBomb(int mib) {
+    ByteArrayOutputStream z = new ByteArrayOutputStream();
+    try (java.util.zip.DeflaterOutputStream d = new java.util.zip.DeflaterOutputStream(z,
+        new java.util.zip.Deflater(9))) {
+      byte[] zeros = new byte[1 << 20];
+      for (int i = 0; i < mib; i++) {
+        d.write(zeros);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ByteArrayOutputStream data = new ByteArrayOutputStream();
+    data.writeBytes("Comment".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    data.write(0); // keyword terminator
+    data.write(0); // compression method
+    data.writeBytes(z.toByteArray());
+    return withPngChunk(png(64, 48, 3), "zTXt", data.toByteArray());
+  }
+
+  /** A PNG with an eXIf chunk carrying only the orientation tag. */
+  public static byte[] pngWithExifOrientation(int orientation) {
+    ByteBuffer tiff = ByteBuffer.allocate(8 + 2 + 12 + 4).order(ByteOrder.BIG_ENDIAN);
+    tiff.put((byte) 'M').put((byte) 'M').putShort((short) 42).putInt(8);
+    tiff.putShort((short) 1);
+    tiff.putShort((short) 0x0112).putShort((short) 3).putInt(1).putShort((short) orientation).putShort((short) 0);
+    tiff.putInt(0);
+    return withPngChunk(png(80, 40, 4), "eXIf", tiff.array());
+  }
+
   /** A minimal valid-CRC PNG whose IHDR declares {@code w x h} but holds almost no data (a "bomb" header). */
   public static byte[] pngHeaderOnly(int w, int h) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();

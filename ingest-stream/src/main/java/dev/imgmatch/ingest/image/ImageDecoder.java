@@ -103,7 +103,10 @@ public final class ImageDecoder {
     AtomicBoolean timedOut = new AtomicBoolean();
     long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limits.decodeTimeoutMs());
     try (ImageInputStream in = new DeadlineImageInputStream(bytes, deadlineNanos, timedOut)) {
-      reader.setInput(in, true, false);
+      // a PNG's metadata is not read at all: its zTXt/iTXt/iCCP chunks would be inflated whole (a 2 MB text bomb
+      // inflating to 2 GB ran a 512 MB heap out of memory); the pixels need none of it. Other formats' metadata is
+      // bounded by the file (JPEG segments are at most 64 KB) and their readers need it (colour transforms).
+      reader.setInput(in, true, format == ImageFormat.PNG);
       int w = reader.getWidth(0);
       int h = reader.getHeight(0);
       checkDeclaredSize(format, w, h);

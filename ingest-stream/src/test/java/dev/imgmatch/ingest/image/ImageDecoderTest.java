@@ -213,6 +213,21 @@ class ImageDecoderTest {
   }
 
   @Test
+  void aPngWhoseTextInflatesToGigabytesDecodesWithoutInflatingIt() throws Exception {
+    byte[] bomb = TestImages.pngWithTextBomb(256); // about 250 KB whose zTXt inflates to 256 MiB
+    assertThat(bomb.length).isLessThan(1 << 20);
+    com.sun.management.ThreadMXBean mx =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = mx.getCurrentThreadAllocatedBytes();
+    DecodedImage d = decoder.decode(bomb);
+    assertThat(mx.getCurrentThreadAllocatedBytes() - before).as("bytes allocated decoding it").isLessThan(32L << 20);
+    assertThat(d.orientedWidth()).isEqualTo(64);
+    // the orientation of a PNG still comes from its eXIf chunk
+    assertThat(decoder.decode(TestImages.pngWithExifOrientation(6)).exifOrientation()).isEqualTo(6);
+    assertThat(decoder.decode(TestImages.pngWithExifOrientation(6)).orientedWidth()).isEqualTo(40);
+  }
+
+  @Test
   void theDeadlineStreamFailsEveryReadOncePastAndSaysSo() throws Exception {
     java.util.concurrent.atomic.AtomicBoolean expired = new java.util.concurrent.atomic.AtomicBoolean();
     byte[] data = {1, 2, 3, 4};
