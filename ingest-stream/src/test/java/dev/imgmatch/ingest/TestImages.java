@@ -139,15 +139,7 @@ public final class TestImages {
   public static byte[] withPngChunk(byte[] png, String type, byte[] data) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.write(png, 0, 33); // signature + IHDR
-    ByteBuffer len = ByteBuffer.allocate(4).putInt(data.length);
-    out.writeBytes(len.array());
-    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-    out.writeBytes(t);
-    out.writeBytes(data);
-    CRC32 crc = new CRC32();
-    crc.update(t);
-    crc.update(data);
-    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    chunk(out, type, data);
     out.write(png, 33, png.length - 33);
     return out.toByteArray();
   }
