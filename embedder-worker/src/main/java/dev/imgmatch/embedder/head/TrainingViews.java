@@ -27,8 +27,8 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  * grey-scale, downscale + JPEG at low quality, borders, blur, noise, captions and opaque boxes. The same seed gives
  * the same views (Java2D and the JDK's JPEG codec, so within one JDK build).
  *
- * <p>Also makes procedurally generated pictures (gradients, shapes, noise) for the fallback head used when no
- * training photos are available.
+ * <p>Also makes procedurally generated pictures (gradients, shapes, noise) for tests and benchmarks; no head is
+ * ever fitted on them.
  */
 public final class TrainingViews {
   /** Names the augmentation recipe; part of a fitted head's cache key and provenance. */
