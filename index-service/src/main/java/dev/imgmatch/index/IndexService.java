@@ -12,6 +12,7 @@ import dev.imgmatch.avro.QueryRequest;
 import dev.imgmatch.avro.Reject;
 import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.avro.VectorTarget;
+import dev.imgmatch.common.OutputFailures;
 import dev.imgmatch.common.ServiceEndpoint;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.schemas.RecordDecodingException;
@@ -663,12 +664,12 @@ public final class IndexService implements AutoCloseable {
   }
 
   private void onSendFailure(ProducerRecord<byte[], byte[]> rec, Exception e) {
-    if (!OutputFailures.isRecordSpecific(e)) {
+    String reason = OutputFailures.reason(e);
+    if (reason == null) { // the cluster, not this record
       sendFailure.compareAndSet(null, e);
       log.error("cannot produce to {}: {}", rec.topic(), e.toString());
       return;
     }
-    String reason = OutputFailures.reason(e);
     Counter.builder("imgmatch.index.dropped").tag("topic", topicRole(rec.topic())).tag("reason", reason)
         .description("outputs dropped because that one record could not be produced (too large, unknown or "
             + "forbidden topic)").register(registry).increment();
@@ -902,7 +903,7 @@ public final class IndexService implements AutoCloseable {
   /** Sends a reply on {@code topic}, cut to what the topic takes ({@link ReplyTopics#fit}). */
   private void reply(String topic, QueryReply reply) {
     Topic<String, QueryReply> t = topics.queryReplies().withName(topic);
-    send(t.record(reply.getQueryId(), ReplyTopics.fit(reply, t, 1024)));
+    send(new ProducerRecord<>(t.name(), t.serializeKey(reply.getQueryId()), ReplyTopics.fit(reply, t, 1024).value()));
   }
 
   /** Whether a topic exists (an Admin request, at most 5 s); false when it cannot be told. */

@@ -330,47 +330,39 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
     if (probe == null || verification.candidates() == 0) {
       return out;
     }
+    // the verified candidates and the hash matches among them, with how well each lines up
+    record Aligned(int at, double evidence, boolean verified) {}
+    List<Aligned> aligned = new ArrayList<>();
     int verified = 0;
-    boolean changed = false;
-    List<Integer> at = new ArrayList<>(); // verified candidates and hash matches above them, with their evidence
-    List<Double> ev = new ArrayList<>();
-    List<Boolean> checked = new ArrayList<>();
     for (int i = 0; i < out.size() && verified < verification.candidates(); i++) {
       Hit h = out.get(i);
       if (h.score() <= 0) {
         break; // sorted: the rest do not stand out at all
       }
       if (h.exact() || (h.pdqDistance() != null && h.pdqDistance() <= pdqMaxDistance)) {
-        at.add(i); // needs no verification: its hash already says the structure lines up
-        ev.add(Verifier.Alignment.MAX);
-        checked.add(false);
-        continue;
-      }
-      if (h.thumbnail() == null) {
-        continue;
-      }
-      at.add(i);
-      ev.add(Verifier.align(probe, h.thumbnail()).evidence());
-      checked.add(true);
-      verified++;
-    }
-    int leader = -1; // of the candidates that line up, the one most similar to the probe
-    for (int j = 0; j < at.size(); j++) {
-      if (!Double.isNaN(ev.get(j))
-          && (leader < 0 || out.get(at.get(j)).similarity() > out.get(at.get(leader)).similarity())) {
-        leader = j;
+        aligned.add(new Aligned(i, Verifier.Alignment.MAX, false)); // its hash says it lines up: not verified
+      } else if (h.thumbnail() != null) {
+        aligned.add(new Aligned(i, Verifier.align(probe, h.thumbnail()).evidence(), true));
+        verified++;
       }
     }
-    for (int j = 0; j < at.size(); j++) {
-      if (!checked.get(j) || Double.isNaN(ev.get(j))) {
+    Aligned leader = null; // of the candidates that line up, the one most similar to the probe
+    for (Aligned a : aligned) {
+      if (!Double.isNaN(a.evidence())
+          && (leader == null || out.get(a.at()).similarity() > out.get(leader.at()).similarity())) {
+        leader = a;
+      }
+    }
+    boolean changed = false;
+    for (Aligned a : aligned) {
+      if (!a.verified() || Double.isNaN(a.evidence())) {
         continue;
       }
-      Hit h = out.get(at.get(j));
-      double verifiedScore = clip(h.score() + verification.weight() * (ev.get(j) - verification.neutral()));
-      boolean dominated = j != leader
-          && h.similarity() < out.get(at.get(leader)).similarity()
-          && ev.get(j) <= ev.get(leader) + VARIANT_EVIDENCE_SLACK;
-      out.set(at.get(j), h.withScore(dominated ? Math.min(h.score(), verifiedScore) : verifiedScore));
+      Hit h = out.get(a.at());
+      double verifiedScore = clip(h.score() + verification.weight() * (a.evidence() - verification.neutral()));
+      boolean variant = a != leader && h.similarity() < out.get(leader.at()).similarity()
+          && a.evidence() <= leader.evidence() + VARIANT_EVIDENCE_SLACK;
+      out.set(a.at(), h.withScore(variant ? Math.min(h.score(), verifiedScore) : verifiedScore));
       changed = true;
     }
     if (changed) {

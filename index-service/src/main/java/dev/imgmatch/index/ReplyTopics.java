@@ -64,30 +64,31 @@ final class ReplyTopics {
     checked.remove(topic);
   }
 
+  /** A reply that fits its topic, with its serialized value (serialized once, to measure it). */
+  record Fitted(QueryReply reply, byte[] value) {}
+
   /**
    * {@code reply}, made to fit {@code topic} (its serialized size within {@link Topic#maxMessageBytes} less
    * {@code framing}): without the results' attributes if needed, then with fewer results (the weakest dropped).
-   * Returns the reply that fits (possibly the same object).
    */
-  static QueryReply fit(QueryReply reply, Topic<String, QueryReply> topic, int framing) {
+  static Fitted fit(QueryReply reply, Topic<String, QueryReply> topic, int framing) {
     int max = topic.maxMessageBytes() - framing;
-    if (size(reply, topic) <= max) {
-      return reply;
+    byte[] value = topic.serializeValue(reply);
+    if (value.length <= max) {
+      return new Fitted(reply, value);
     }
     List<MatchedImage> bare = new ArrayList<>();
     for (MatchedImage m : reply.getResults()) {
       bare.add(MatchedImage.newBuilder(m).setAttributes(Map.of()).build());
     }
     QueryReply r = QueryReply.newBuilder(reply).setResults(bare).build();
-    while (size(r, topic) > max && !r.getResults().isEmpty()) {
+    value = topic.serializeValue(r);
+    while (value.length > max && !r.getResults().isEmpty()) {
       List<MatchedImage> fewer = new ArrayList<>(r.getResults().subList(0, r.getResults().size() * 3 / 4));
       r = QueryReply.newBuilder(r).setResults(fewer).build();
+      value = topic.serializeValue(r);
     }
-    return r;
-  }
-
-  private static int size(QueryReply r, Topic<String, QueryReply> t) {
-    return t.serializeValue(r).length;
+    return new Fitted(r, value);
   }
 
   private static String cut(String s) {

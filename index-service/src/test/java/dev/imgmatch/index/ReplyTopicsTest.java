@@ -58,12 +58,14 @@ class ReplyTopicsTest {
     QueryReply big = QueryReply.newBuilder().setQueryId("q").setTenant("t").setStatus(ReplyStatus.OK)
         .setResults(results).setTookMs(1).setRepliedAtMs(2).build();
     assertThat(topic.serializeValue(big).length).isGreaterThan(topic.maxMessageBytes());
-    QueryReply fit = ReplyTopics.fit(big, topic, 1024);
+    ReplyTopics.Fitted fitted = ReplyTopics.fit(big, topic, 1024);
+    QueryReply fit = fitted.reply();
     assertThat(topic.serializeValue(fit).length).isLessThanOrEqualTo(topic.maxMessageBytes() - 1024);
+    assertThat(fitted.value()).isEqualTo(topic.serializeValue(fit));
     assertThat(fit.getResults()).hasSize(1000).allMatch(m -> m.getAttributes().isEmpty());
     assertThat(fit.getResults().get(0).getImageId()).isEqualTo("img-0");
 
     QueryReply small = QueryReply.newBuilder(big).setResults(results.subList(0, 3)).build();
-    assertThat(ReplyTopics.fit(small, topic, 1024)).isSameAs(small);
+    assertThat(ReplyTopics.fit(small, topic, 1024).reply()).isSameAs(small);
   }
 }

@@ -1,19 +1,13 @@
 package dev.imgmatch.ingest;
 
 import dev.imgmatch.avro.Reject;
+import dev.imgmatch.common.OutputFailures;
 import dev.imgmatch.schemas.Rejects;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.ApiException;
-import org.apache.kafka.common.errors.AuthorizationException;
-import org.apache.kafka.common.errors.InvalidTopicException;
-import org.apache.kafka.common.errors.RecordBatchTooLargeException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
 import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
 import org.apache.kafka.streams.errors.ProductionExceptionHandler;
@@ -52,7 +46,7 @@ public final class OutputFailureHandler implements ProductionExceptionHandler, P
   @Override
   public ProductionExceptionHandler.Response handleError(ErrorHandlerContext context,
       ProducerRecord<byte[], byte[]> record, Exception e) {
-    String reason = reason(e);
+    String reason = OutputFailures.reason(e);
     if (reason == null) {
       return ProductionExceptionHandler.Response.fail();
     }
@@ -81,7 +75,7 @@ public final class OutputFailureHandler implements ProductionExceptionHandler, P
       ProducerRecord record, Exception e, SerializationExceptionOrigin origin) {
     @SuppressWarnings("unchecked")
     ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(record.topic(), null, null);
-    return ProductionExceptionHandler.Response.resume(List.of(reject(context, r, "OUTPUT_UNSERIALIZABLE", e)));
+    return ProductionExceptionHandler.Response.resume(List.of(reject(context, r, OutputFailures.UNSERIALIZABLE, e)));
   }
 
   private ProducerRecord<byte[], byte[]> reject(ErrorHandlerContext c, ProducerRecord<byte[], byte[]> out,
@@ -92,26 +86,5 @@ public final class OutputFailureHandler implements ProductionExceptionHandler, P
     Reject r = Rejects.of(reason, message, RejectSink.STAGE, c.topic(), c.partition(), c.offset(), c.sourceRawKey(),
         c.sourceRawValue(), e, maxPayload, System.currentTimeMillis());
     return new ProducerRecord<>(rejects.name(), Rejects.key(c.sourceRawKey()), rejects.serializeValue(r));
-  }
-
-  /** The reject reason of a failure that belongs to one output, or null when it does not (the cluster). */
-  static String reason(Throwable e) {
-    Throwable c = e;
-    while (c.getCause() != null && !(c instanceof ApiException)) {
-      c = c.getCause();
-    }
-    if (c instanceof RecordTooLargeException || c instanceof RecordBatchTooLargeException) {
-      return "OUTPUT_TOO_LARGE";
-    }
-    if (c instanceof InvalidTopicException || c instanceof UnknownTopicOrPartitionException) {
-      return "OUTPUT_TOPIC_UNAVAILABLE";
-    }
-    if (c instanceof AuthorizationException) {
-      return "OUTPUT_NOT_AUTHORIZED";
-    }
-    if (c instanceof SerializationException) {
-      return "OUTPUT_UNSERIALIZABLE";
-    }
-    return null;
   }
 }

@@ -4,6 +4,7 @@ import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.avro.Purpose;
 import dev.imgmatch.avro.Reject;
+import dev.imgmatch.common.OutputFailures;
 import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.PictureEmbedder;
 import dev.imgmatch.embedder.model.RgbImage;
@@ -40,8 +41,6 @@ import org.slf4j.LoggerFactory;
 public final class BatchProcessor {
   private static final Logger log = LoggerFactory.getLogger(BatchProcessor.class);
   public static final String STAGE = "embedder-worker";
-  /** Reject reason of a record whose outputs would be larger than their topic takes. */
-  public static final String OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE";
   /** Reject reason of a record whose outputs could not be committed even alone (after retries). */
   public static final String OUTPUT_FAILED = "OUTPUT_FAILED";
   /** Room for a record's framing (headers, timestamps, batch overhead) under a topic's limit. */
@@ -131,9 +130,11 @@ public final class BatchProcessor {
         produced.add(topics.embeddings().record(id, e));
       }
       produced.add(topics.probes().record(id, e));
-      String tooLarge = oversize(produced);
+      // both topics take the same size (Topics), and the records are the same: one check
+      String tooLarge = oversize(produced.get(0), Math.min(topics.embeddings().maxMessageBytes(),
+          topics.probes().maxMessageBytes()));
       if (tooLarge != null) { // a record the topic would refuse must not fail its whole transaction
-        out.add(reject(w.source(), OUTPUT_TOO_LARGE, tooLarge, null));
+        out.add(reject(w.source(), OutputFailures.RECORD_TOO_LARGE, tooLarge, null));
         rejected++;
         continue;
       }
@@ -144,20 +145,11 @@ public final class BatchProcessor {
     return new Outcome(out, embedded, rejected, pictures, offsets, Map.copyOf(reasons));
   }
 
-  /**
-   * Null when every record fits the topic it goes to ({@link dev.imgmatch.schemas.Topic#maxMessageBytes}, with room
-   * for the record's framing); else why not.
-   */
-  private String oversize(List<ProducerRecord<byte[], byte[]>> records) {
-    for (ProducerRecord<byte[], byte[]> r : records) {
-      long size = (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length) + FRAMING;
-      int max = topics.all().stream().filter(t -> t.name().equals(r.topic())).findFirst()
-          .map(dev.imgmatch.schemas.Topic::maxMessageBytes).orElse(dev.imgmatch.schemas.Topics.SMALL_MESSAGE_BYTES);
-      if (size > max) {
-        return "the " + r.topic() + " record would take " + size + " bytes, more than the topic's " + max;
-      }
-    }
-    return null;
+  /** Null when the record fits within {@code max} bytes with room for its framing; else why not. */
+  private static String oversize(ProducerRecord<byte[], byte[]> r, int max) {
+    long size = (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length) + FRAMING;
+    return size > max ? "the " + r.topic() + " record would take " + size + " bytes, more than the topic's " + max
+        : null;
   }
 
   /**

@@ -1,4 +1,4 @@
-package dev.imgmatch.index;
+package dev.imgmatch.common;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.imgmatch.index;
+package dev.imgmatch.common;
 
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.errors.ApiException;
@@ -10,33 +10,32 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
-/** Which producer failures belong to one record (pure logic). */
-final class OutputFailures {
-  static final String RECORD_TOO_LARGE = "OUTPUT_TOO_LARGE";
-  static final String TOPIC_UNAVAILABLE = "OUTPUT_TOPIC_UNAVAILABLE";
-  static final String NOT_AUTHORIZED = "OUTPUT_NOT_AUTHORIZED";
-  static final String UNSERIALIZABLE = "OUTPUT_UNSERIALIZABLE";
+/**
+ * Which producer failures belong to one record, and the reject reason each gets (pure logic). Every stage asks here:
+ * such a failure drops that one output (reported as a reject), any other stops before committing.
+ */
+public final class OutputFailures {
+  public static final String RECORD_TOO_LARGE = "OUTPUT_TOO_LARGE";
+  public static final String TOPIC_UNAVAILABLE = "OUTPUT_TOPIC_UNAVAILABLE";
+  public static final String NOT_AUTHORIZED = "OUTPUT_NOT_AUTHORIZED";
+  public static final String UNSERIALIZABLE = "OUTPUT_UNSERIALIZABLE";
 
   private OutputFailures() {}
 
   /**
-   * True when the failure is about this record and retrying it would fail again: too large for the producer or the
-   * topic, an invalid, unknown or forbidden topic (a client's reply topic), or a serialization error. A timeout
-   * waiting for a topic's metadata counts as an unknown topic: the brokers answered, the topic is not there.
+   * The reject reason when the failure is about this record and retrying it would fail again — too large for the
+   * producer or the topic, an invalid, unknown or forbidden topic (a client's reply topic), a serialization error; a
+   * timeout waiting for a topic's metadata counts as an unknown topic (the brokers answered, the topic is not there)
+   * — else null: the cluster, not the record.
    */
-  static boolean isRecordSpecific(Throwable e) {
-    Throwable c = unwrap(e);
-    return c instanceof RecordTooLargeException || c instanceof RecordBatchTooLargeException
-        || c instanceof InvalidTopicException || c instanceof UnknownTopicOrPartitionException
-        || c instanceof AuthorizationException || c instanceof SerializationException
-        || (c instanceof TimeoutException && String.valueOf(c.getMessage()).contains("not present in metadata"));
-  }
-
-  /** The reason code of a record-specific failure. */
-  static String reason(Throwable e) {
+  public static String reason(Throwable e) {
     Throwable c = unwrap(e);
     if (c instanceof RecordTooLargeException || c instanceof RecordBatchTooLargeException) {
       return RECORD_TOO_LARGE;
+    }
+    if (c instanceof InvalidTopicException || c instanceof UnknownTopicOrPartitionException
+        || (c instanceof TimeoutException && String.valueOf(c.getMessage()).contains("not present in metadata"))) {
+      return TOPIC_UNAVAILABLE;
     }
     if (c instanceof AuthorizationException) {
       return NOT_AUTHORIZED;
@@ -44,10 +43,15 @@ final class OutputFailures {
     if (c instanceof SerializationException) {
       return UNSERIALIZABLE;
     }
-    return TOPIC_UNAVAILABLE;
+    return null;
   }
 
-  static String keyText(byte[] key) {
+  /** True when {@link #reason} has one. */
+  public static boolean isRecordSpecific(Throwable e) {
+    return reason(e) != null;
+  }
+
+  public static String keyText(byte[] key) {
     if (key == null) {
       return "null";
     }
