@@ -73,14 +73,23 @@ import org.slf4j.LoggerFactory;
  *       (purpose QUERY) and answers each on its reply topic;
  *   <li>{@code index-refresher} (in {@link LocalShards}) reopens searchers every {@code index.refresh.interval.ms}.
  * </ul>
- * The producer (alerts, replies, rejects) is shared; it is thread-safe.
+ * The ingest thread produces alerts and rejects with a transactional producer of its own; the query thread answers
+ * with an idempotent one.
  *
- * <h2>Crash safety</h2>
- * Offsets live in each shard's Lucene commit. Every {@code index.commit.interval.ms} the ingest thread flushes the
- * producer (so every alert and reject of the records being committed is acknowledged) and then commits each shard
- * with the next offsets it reflects. On start, each assigned shard seeks its partition to the offset in its last
- * commit. A crash replays everything after that commit: documents are upserts (exactly once in the index), alerts
- * may be raised again (at least once, keyed by image id).
+ * <h2>Crash safety: each alert exactly once</h2>
+ * Two positions per shard. <b>A</b>, the offset Kafka holds for the embeddings group, moves only in a Kafka
+ * transaction together with the alerts and rejects of the records before it (every {@code
+ * alerts.transaction.interval.ms}, 100 ms). <b>L</b>, the offset in the shard's Lucene commit, moves only right
+ * after such a transaction committed (every {@code index.commit.interval.ms}), so L ≤ A always. When a shard is
+ * opened (start, rebalance, recovery) its partition is read from L: records before A are indexed again without
+ * being matched (their alerts are committed already), records from A on are matched and indexed. A {@code
+ * read_committed} reader of {@code match-alerts} therefore sees each alert once after {@code kill -9} at any moment
+ * (the open transaction is aborted: by the restart, whose transactional id is kept in {@code index.dir}, or by the
+ * broker after {@code transaction.timeout.ms} when the disk was lost), and a restart on an empty disk rebuilds the
+ * index without alerting again. A transaction that fails to commit is aborted, the shards roll back to their last
+ * commit and are read again from there (with back-off), without stopping the service. Documents are upserts, so the
+ * index holds each image once. Rejects of malformed deletions may repeat after a crash (deletions are read outside
+ * the group).
  */
 public final class IndexService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IndexService.class);
@@ -95,8 +104,23 @@ public final class IndexService implements AutoCloseable {
   /** For reply topic checks, created on first use. */
   private Admin admin;
   private final LocalShards shards;
+  /** Replies, and rejects of queries and probes (query thread); idempotent, not transactional. */
   private final KafkaProducer<byte[], byte[]> producer;
-  private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
+  /** Alerts, and rejects of embeddings and deletions (ingest thread only): one transaction per commit interval. */
+  private final KafkaProducer<byte[], byte[]> txProducer;
+  private final String transactionalId;
+  /** The first failed send of the open transaction (it cannot commit). */
+  private final AtomicReference<Throwable> txSendFailure = new AtomicReference<>();
+  /** Per owned shard: records before this offset had their alerts committed already (A); replayed index-only. */
+  private final Map<Integer, Long> alertsFrom = new ConcurrentHashMap<>();
+  /** Offsets in the last committed transaction; null when none since the shards were (re)opened. */
+  private Map<TopicPartition, OffsetAndMetadata> lastTxOffsets;
+  /** Whether the open transaction holds any output. */
+  private boolean txHasOutput;
+  private int txFailuresInARow;
+  /** Why the last transaction failed, while recovery goes on; null when the last one committed. */
+  private volatile String txTrouble;
+  private final AtomicLong replayed = new AtomicLong();
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final CountDownLatch assigned = new CountDownLatch(1);
   private final CountDownLatch queriesReady = new CountDownLatch(1);
@@ -166,21 +190,45 @@ public final class IndexService implements AutoCloseable {
         topics.rejects().maxMessageBytes() - 64 * 1024);
     this.shards = new LocalShards(cfg.indexDir(), ShardIndex.Options.from(cfg),
         cfg.getLong(IndexServiceConfig.REFRESH_INTERVAL_MS));
+    Map<String, Object> pp = producerProps("index-service-producer");
+    // what Topics says its outputs take (a reject may carry up to max.reject.payload.bytes of the refused record)
+    pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.rejects(), topics.queryReplies()));
+    // a reply topic that does not exist must cost one query, not a thread blocked for a minute
+    pp.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
+    String txId = cfg.getString(IndexServiceConfig.TRANSACTIONAL_ID);
+    try {
+      this.transactionalId = txId.isBlank()
+          ? cfg.getString(IndexServiceConfig.GROUP_ID) + "-" + InstanceId.of(cfg.indexDir()) : txId;
+    } catch (IOException e) {
+      try {
+        shards.close();
+      } catch (IOException e2) {
+        e.addSuppressed(e2);
+      }
+      throw new UncheckedIOException("cannot keep the instance id in " + cfg.indexDir(), e);
+    }
+    Map<String, Object> tp = producerProps("index-service-alerts");
+    tp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.rejects(), topics.matchAlerts()));
+    tp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    // a transaction left open by a crash blocks read_committed readers of match-alerts until it is aborted: by the
+    // restart (same id), or after this long when the instance id was lost with its disk
+    tp.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
+    this.producer = new KafkaProducer<>(pp);
+    this.txProducer = new KafkaProducer<>(tp);
+    this.producerMetrics = new KafkaClientMetrics(producer);
+    producerMetrics.bindTo(registry);
+  }
+
+  private Map<String, Object> producerProps(String clientId) {
     Map<String, Object> pp = new HashMap<>(cfg.kafkaProps());
     pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.put(ProducerConfig.ACKS_CONFIG, "all");
     pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     pp.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "1");
-    pp.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "index-service-producer");
-    // what Topics says its outputs take (a reject may carry up to max.reject.payload.bytes of the refused record)
-    pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.rejects(), topics.matchAlerts(),
-        topics.queryReplies()));
-    // a reply topic that does not exist must cost one query, not a thread blocked for a minute
-    pp.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
-    this.producer = new KafkaProducer<>(pp);
-    this.producerMetrics = new KafkaClientMetrics(producer);
-    producerMetrics.bindTo(registry);
+    Object base = pp.get(ProducerConfig.CLIENT_ID_CONFIG);
+    pp.put(ProducerConfig.CLIENT_ID_CONFIG, base == null ? clientId : base + "-" + clientId);
+    return pp;
   }
 
   private Counter rejectCounter(String reason) {
@@ -251,6 +299,10 @@ public final class IndexService implements AutoCloseable {
     }
     if (!running) {
       return "not running";
+    }
+    String tx = txTrouble;
+    if (tx != null) {
+      return "alerts are not being committed (recovering with back-off): " + tx;
     }
     if (embeddingsConsumer == null || assigned.getCount() > 0) {
       return "embeddings consumer has no shard assignment yet (shards not open)";
@@ -365,10 +417,10 @@ public final class IndexService implements AutoCloseable {
     return policy;
   }
 
-  /** Counters: indexed, alerts, rejected, answered. */
+  /** Counters: indexed, alerts, rejected, answered, replayed (indexed again without matching, after a restart). */
   public Map<String, Long> counters() {
     return Map.of("indexed", indexed.get(), "alerts", alerts.get(), "rejected", rejected.get(), "answered",
-        answered.get());
+        answered.get(), "replayed", replayed.get());
   }
 
   // ---------------------------------------------------------------- ingest: embeddings + deletions
@@ -395,6 +447,10 @@ public final class IndexService implements AutoCloseable {
     Topic<String, Deletion> del = topics.deletions();
     long pollMs = cfg.getLong(IndexServiceConfig.POLL_MS);
     long commitMs = cfg.getLong(IndexServiceConfig.COMMIT_INTERVAL_MS);
+    long txMs = Math.min(commitMs, cfg.getLong(IndexServiceConfig.TRANSACTION_INTERVAL_MS));
+    // fences an earlier incarnation with this transactional id and aborts the transaction it left open
+    txProducer.initTransactions();
+    txProducer.beginTransaction();
     try (KafkaConsumer<byte[], byte[]> ec = new KafkaConsumer<>(consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID),
         "index-service-embeddings"));
         KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(consumerProps(null, "index-service-deletions"));
@@ -407,28 +463,205 @@ public final class IndexService implements AutoCloseable {
       dc.assign(delParts);
       shards.setTotalShards(partitions(ec, emb.name()).size());
       ec.subscribe(List.of(emb.name()), new Rebalance(ec, dc, delParts));
-      long lastCommit = System.nanoTime();
+      Commits commits = new Commits(ec, dc, delParts, txMs, commitMs);
       while (running) {
         ConsumerRecords<byte[], byte[]> recs = ec.poll(Duration.ofMillis(pollMs));
         for (ConsumerRecord<byte[], byte[]> r : recs) {
           onEmbedding(r);
+          if (!commits.due()) {
+            break; // rolled back and sought: the rest of this batch is read again
+          }
         }
         if (!dc.assignment().isEmpty() && !shards.all().isEmpty()) {
           for (ConsumerRecord<byte[], byte[]> r : dc.poll(Duration.ZERO)) {
             onDeletion(r);
+            if (!commits.due()) {
+              break;
+            }
           }
         }
-        if (System.nanoTime() - lastCommit >= commitMs * 1_000_000L) {
-          commitAll(ec);
-          lastCommit = System.nanoTime();
+        commits.due();
+      }
+      if (commitTransaction(ec, dc, delParts)) {
+        commitShards();
+        for (Integer p : shards.owned()) {
+          shards.close(p, emb.name());
         }
       }
-      commitAll(ec);
-      for (Integer p : shards.owned()) {
-        shards.close(p, emb.name());
-      }
+    } catch (Throwable t) {
+      abortQuietly();
+      throw t;
     } finally {
       embeddingsConsumer = null;
+    }
+  }
+
+  /** When the alerts transaction and the shard commits are due; checked after every record (a batch takes seconds). */
+  private final class Commits {
+    private final KafkaConsumer<byte[], byte[]> ec;
+    private final KafkaConsumer<byte[], byte[]> dc;
+    private final List<TopicPartition> delParts;
+    private final long txNanos;
+    private final long commitNanos;
+    private long lastTx = System.nanoTime();
+    private long lastCommit = lastTx;
+
+    Commits(KafkaConsumer<byte[], byte[]> ec, KafkaConsumer<byte[], byte[]> dc, List<TopicPartition> delParts,
+        long txMs, long commitMs) {
+      this.ec = ec;
+      this.dc = dc;
+      this.delParts = delParts;
+      this.txNanos = txMs * 1_000_000L;
+      this.commitNanos = commitMs * 1_000_000L;
+    }
+
+    /**
+     * Commits what is due: the transaction every {@code txMs}, and the shards with it every {@code commitMs}.
+     * False when the transaction failed and the shards were rolled back ({@link #recover}).
+     */
+    boolean due() throws IOException, InterruptedException {
+      long now = System.nanoTime();
+      boolean shardsDue = now - lastCommit >= commitNanos;
+      if (!shardsDue && now - lastTx < txNanos) {
+        return true;
+      }
+      boolean ok = commitTransaction(ec, dc, delParts);
+      if (ok && shardsDue) {
+        commitShards();
+      }
+      lastTx = System.nanoTime();
+      if (shardsDue) {
+        lastCommit = lastTx;
+      }
+      return ok;
+    }
+  }
+
+  private void abortQuietly() {
+    try {
+      txProducer.abortTransaction();
+    } catch (RuntimeException e) {
+      log.debug("abort after a failure: {}", e.toString());
+    }
+  }
+
+  /**
+   * Commits the open transaction (the alerts and rejects sent since the last one) with the offsets of every owned
+   * shard, then opens the next one. Nothing to commit when nothing was sent and no offset moved. A failure that
+   * dooms only this transaction is recovered from ({@link #recover}) and false is returned; fencing (another
+   * process took this transactional id) and authorization errors are fatal.
+   */
+  private boolean commitTransaction(KafkaConsumer<byte[], byte[]> ec, KafkaConsumer<byte[], byte[]> dc,
+      List<TopicPartition> delParts) throws IOException, InterruptedException {
+    Map<TopicPartition, OffsetAndMetadata> offsets = shardOffsets();
+    if (!txHasOutput && offsets.equals(lastTxOffsets)) {
+      return true;
+    }
+    try {
+      Throwable failed = txSendFailure.get();
+      if (failed != null) {
+        throw new KafkaException("an output of this transaction was not sent: " + failed, failed);
+      }
+      if (!offsets.isEmpty()) {
+        txProducer.sendOffsetsToTransaction(offsets, ec.groupMetadata());
+      }
+      txProducer.commitTransaction();
+    } catch (org.apache.kafka.common.errors.ProducerFencedException
+        | org.apache.kafka.common.errors.InvalidProducerEpochException
+        | org.apache.kafka.common.errors.AuthorizationException
+        | org.apache.kafka.common.errors.UnsupportedVersionException e) {
+      throw e;
+    } catch (KafkaException e) {
+      recover(ec, dc, delParts, e);
+      return false;
+    }
+    lastTxOffsets = offsets;
+    txHasOutput = false;
+    txFailuresInARow = 0;
+    txTrouble = null;
+    txProducer.beginTransaction();
+    return true;
+  }
+
+  private Map<TopicPartition, OffsetAndMetadata> shardOffsets() {
+    Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
+    for (ShardIndex s : shards.all()) {
+      if (s.embeddingsOffset() >= 0) {
+        m.put(new TopicPartition(topics.embeddings().name(), s.shard()), new OffsetAndMetadata(s.embeddingsOffset()));
+      }
+    }
+    return m;
+  }
+
+  /**
+   * After a transaction that could not commit: aborts it, rolls every owned shard back to its last Lucene commit and
+   * reads its partition again from there (the aborted alerts are raised again; records whose alerts were committed
+   * are indexed without matching). Waits 0.5 s doubling to 30 s between failures in a row; readiness says why.
+   */
+  private void recover(KafkaConsumer<byte[], byte[]> ec, KafkaConsumer<byte[], byte[]> dc,
+      List<TopicPartition> delParts, KafkaException cause) throws IOException, InterruptedException {
+    txFailuresInARow++;
+    txTrouble = cause.toString();
+    long backoffMs = Math.min(30_000L, 500L << Math.min(6, txFailuresInARow - 1));
+    log.error("alerts transaction failed ({} in a row): {}; aborting it, rolling the shards back to their last commit"
+        + " and reading again from there in {} ms", txFailuresInARow, cause.toString(), backoffMs);
+    txProducer.abortTransaction();
+    txSendFailure.set(null);
+    txHasOutput = false;
+    lastTxOffsets = null;
+    List<TopicPartition> owned = shards.owned().stream()
+        .map(p -> new TopicPartition(topics.embeddings().name(), p)).toList();
+    for (TopicPartition tp : owned) {
+      shards.close(tp.partition(), null);
+    }
+    Thread.sleep(backoffMs);
+    resume(ec, owned);
+    seekDeletions(dc, delParts);
+    txProducer.beginTransaction();
+  }
+
+  /**
+   * Opens the shards of {@code parts} and seeks each partition to its Lucene commit (L); records before the offset
+   * the group committed with the last alerts transaction (A) are replayed into the index without matching.
+   */
+  private void resume(KafkaConsumer<byte[], byte[]> ec, Collection<TopicPartition> parts) throws IOException {
+    if (parts.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, OffsetAndMetadata> committed = ec.committed(new java.util.HashSet<>(parts));
+    for (TopicPartition tp : parts) {
+      ShardIndex s = shards.open(tp.partition());
+      shardGauge(tp.partition());
+      OffsetAndMetadata a = committed.get(tp);
+      long alertsDone = a == null ? -1 : a.offset();
+      alertsFrom.put(tp.partition(), alertsDone);
+      if (s.embeddingsOffset() >= 0) {
+        ec.seek(tp, s.embeddingsOffset());
+      } else {
+        ec.seekToBeginning(List.of(tp));
+      }
+      long from = Math.max(0, s.embeddingsOffset());
+      log.info("shard {}: reading {} from offset {} (index commit), alerts committed up to {}{}", tp.partition(), tp,
+          from, alertsDone, alertsDone > from ? ": offsets " + from + ".." + (alertsDone - 1)
+              + " are indexed again without matching" : "");
+    }
+  }
+
+  /** Deletions: resume every partition at the lowest offset any owned shard still needs. */
+  private void seekDeletions(KafkaConsumer<byte[], byte[]> dc, List<TopicPartition> delParts) {
+    for (TopicPartition dp : delParts) {
+      long min = Long.MAX_VALUE;
+      for (ShardIndex s : shards.all()) {
+        min = Math.min(min, s.deletionOffset(dp.partition()));
+      }
+      if (min == Long.MAX_VALUE) {
+        continue;
+      }
+      if (min < 0) {
+        dc.seekToBeginning(List.of(dp));
+      } else {
+        dc.seek(dp, min);
+      }
     }
   }
 
@@ -465,62 +698,75 @@ public final class IndexService implements AutoCloseable {
       this.delParts = delParts;
     }
 
+    /** Commits the alerts of every owned shard with their offsets, then commits and closes the revoked shards. */
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> parts) {
-      flushProducer();
-      for (TopicPartition tp : parts) {
-        try {
-          shards.close(tp.partition(), tp.topic());
-          log.info("shard {} committed and closed (partition revoked)", tp.partition());
-        } catch (IOException e) {
-          throw new IllegalStateException("cannot commit shard " + tp.partition() + " on revocation", e);
+      if (parts.isEmpty()) {
+        return;
+      }
+      try {
+        if (!commitTransaction(ec, dc, delParts)) {
+          // recovered: the shards are back at their last commit, which the group's offsets are not behind
+          for (TopicPartition tp : parts) {
+            shards.close(tp.partition(), null);
+            alertsFrom.remove(tp.partition());
+          }
+          return;
         }
+        commitShards();
+        for (TopicPartition tp : parts) {
+          shards.close(tp.partition(), tp.topic());
+          alertsFrom.remove(tp.partition());
+          log.info("shard {} committed and closed (partition revoked)", tp.partition());
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot commit shards " + parts + " on revocation", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new WakeupException();
       }
     }
 
+    /**
+     * Another member may own these already: their uncommitted work is dropped, and so is the open transaction,
+     * which held alerts of the shards kept too; those roll back to their last commit and are read again.
+     */
     @Override
     public void onPartitionsLost(Collection<TopicPartition> parts) {
-      for (TopicPartition tp : parts) {
+      abortQuietly();
+      txSendFailure.set(null);
+      txHasOutput = false;
+      lastTxOffsets = null;
+      List<TopicPartition> kept = new ArrayList<>();
+      for (Integer p : shards.owned()) {
+        TopicPartition tp = new TopicPartition(topics.embeddings().name(), p);
         try {
-          shards.close(tp.partition(), null); // another member may own it already: do not commit
+          shards.close(p, null);
         } catch (IOException e) {
-          log.warn("closing lost shard {}: {}", tp.partition(), e.toString());
+          log.warn("closing lost shard {}: {}", p, e.toString());
+        }
+        alertsFrom.remove(p);
+        if (!parts.contains(tp)) {
+          kept.add(tp);
         }
       }
+      try {
+        resume(ec, kept);
+        seekDeletions(dc, delParts);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot reopen shards " + kept + " under " + cfg.indexDir(), e);
+      }
+      txProducer.beginTransaction();
     }
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> parts) {
-      for (TopicPartition tp : parts) {
-        try {
-          ShardIndex s = shards.open(tp.partition());
-          shardGauge(tp.partition());
-          if (s.embeddingsOffset() >= 0) {
-            ec.seek(tp, s.embeddingsOffset());
-          } else {
-            ec.seekToBeginning(List.of(tp));
-          }
-          log.info("shard {} assigned: resuming partition {} at offset {}", tp.partition(), tp,
-              s.embeddingsOffset() >= 0 ? s.embeddingsOffset() : "beginning");
-        } catch (IOException e) {
-          throw new IllegalStateException("cannot open shard " + tp.partition() + " under " + cfg.indexDir(), e);
-        }
+      try {
+        resume(ec, parts);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot open shards " + parts + " under " + cfg.indexDir(), e);
       }
-      // deletions: resume every partition at the lowest offset any owned shard still needs
-      for (TopicPartition dp : delParts) {
-        long min = Long.MAX_VALUE;
-        for (ShardIndex s : shards.all()) {
-          min = Math.min(min, s.deletionOffset(dp.partition()));
-        }
-        if (min == Long.MAX_VALUE) {
-          continue;
-        }
-        if (min < 0) {
-          dc.seekToBeginning(List.of(dp));
-        } else {
-          dc.seek(dp, min);
-        }
-      }
+      seekDeletions(dc, delParts);
       assigned.countDown();
     }
   }
@@ -534,6 +780,11 @@ public final class IndexService implements AutoCloseable {
     if (r.offset() < shard.embeddingsOffset()) {
       return; // already in the index
     }
+    // its alert (or reject) was committed before a crash or a roll-back: index it again, raise nothing
+    boolean replay = r.offset() < alertsFrom.getOrDefault(r.partition(), -1L);
+    if (replay) {
+      replayed.incrementAndGet();
+    }
     try {
       ImageEmbedding e = topics.embeddings().deserializeValue(r.value());
       noteDimension(e);
@@ -543,7 +794,9 @@ public final class IndexService implements AutoCloseable {
       }
       IndexedImage img = Records.toIndexed(e);
       shards.checkDimension(img.modelVersion(), img.vector().length);
-      match(e, img);
+      if (!replay) {
+        match(e, img, r);
+      }
       if (shards.upsert(shard, img)) {
         indexed.incrementAndGet();
         indexedCounter.increment();
@@ -551,17 +804,24 @@ public final class IndexService implements AutoCloseable {
         log.info("image {} of tenant {} not indexed: deleted after it was submitted", img.imageId(), img.tenant());
       }
     } catch (RecordDecodingException e) {
-      reject(e.reasonCode(), e.getMessage(), r, e);
+      rejectUnlessReplay(replay, e.reasonCode(), e.getMessage(), r, e);
     } catch (InvalidRecordException e) {
-      reject(e.reasonCode(), e.getMessage(), r, null);
+      rejectUnlessReplay(replay, e.reasonCode(), e.getMessage(), r, null);
     } catch (IllegalArgumentException e) {
-      reject(Records.INVALID_EMBEDDING, e.getMessage(), r, e);
+      rejectUnlessReplay(replay, Records.INVALID_EMBEDDING, e.getMessage(), r, e);
     }
     shard.setEmbeddingsOffset(r.offset() + 1);
   }
 
+  private void rejectUnlessReplay(boolean replay, String code, String message, ConsumerRecord<byte[], byte[]> r,
+      Throwable cause) {
+    if (!replay) {
+      reject(code, message, r, cause);
+    }
+  }
+
   /** Matches a new upload against what is indexed (before it is indexed itself) and raises its alert. */
-  private void match(ImageEmbedding e, IndexedImage img) throws IOException {
+  private void match(ImageEmbedding e, IndexedImage img, ConsumerRecord<byte[], byte[]> r) throws IOException {
     Set<String> targets = policy.targetsOf(img.collection());
     if (targets.isEmpty()) {
       return;
@@ -577,7 +837,14 @@ public final class IndexService implements AutoCloseable {
     Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
     if (alert.isPresent()) {
       MatchAlert a = alert.get();
-      send(topics.matchAlerts().record(a.getImageId(), a));
+      ProducerRecord<byte[], byte[]> rec = topics.matchAlerts().record(a.getImageId(), a);
+      int size = rec.value().length + (rec.key() == null ? 0 : rec.key().length);
+      if (size > topics.matchAlerts().maxMessageBytes() - 1024) { // checked here: in a transaction it would doom it
+        reject(OutputFailures.RECORD_TOO_LARGE, "the alert of " + a.getImageId() + " takes " + size + " bytes, more"
+            + " than " + topics.matchAlerts().name() + " takes", r, null);
+        return;
+      }
+      sendTx(rec);
       alerts.incrementAndGet();
       alertCounters.get(a.getDecision()).increment();
       uploadToAlert.record(Math.max(0, a.getAlertedAtMs() - a.getSubmittedAtMs()), TimeUnit.MILLISECONDS);
@@ -614,33 +881,35 @@ public final class IndexService implements AutoCloseable {
     }
   }
 
-  /** Flushes the producer, then commits every shard with its offsets; then tells Kafka too (for lag only). */
-  private void commitAll(KafkaConsumer<byte[], byte[]> ec) throws IOException {
-    flushProducer();
-    Map<TopicPartition, OffsetAndMetadata> kafkaOffsets = new HashMap<>();
+  /**
+   * Commits every shard with the offsets it reflects; call right after {@link #commitTransaction} succeeded, so that
+   * no shard commit is ahead of the alerts Kafka holds.
+   */
+  private void commitShards() throws IOException {
     for (ShardIndex s : shards.all()) {
       if (s.needsCommit()) {
         s.commit(topics.embeddings().name());
       }
-      if (s.embeddingsOffset() >= 0) {
-        kafkaOffsets.put(new TopicPartition(topics.embeddings().name(), s.shard()),
-            new OffsetAndMetadata(s.embeddingsOffset()));
-      }
-    }
-    if (!kafkaOffsets.isEmpty()) {
-      ec.commitAsync(kafkaOffsets, (o, e) -> {
-        if (e != null) {
-          log.debug("informational offset commit failed: {}", e.toString());
-        }
-      });
     }
   }
 
-  private void flushProducer() {
-    producer.flush();
-    Throwable t = sendFailure.get();
-    if (t != null) {
-      throw new IllegalStateException("a record could not be produced; not committing so that it is replayed", t);
+  /**
+   * Sends an output of the ingest thread in the open transaction. Any failure dooms the transaction: it is
+   * aborted at the next commit and its records read again ({@link #recover}). Outputs are sized before they are sent
+   * (rejects carry a capped payload, alerts are checked), so one record cannot fail every retry.
+   */
+  private void sendTx(ProducerRecord<byte[], byte[]> rec) {
+    txHasOutput = true;
+    try {
+      txProducer.send(rec, (md, e) -> {
+        if (e != null && txSendFailure.compareAndSet(null, e)) {
+          log.warn("cannot produce to {} in the alerts transaction: {}", rec.topic(), e.toString());
+        }
+      });
+    } catch (KafkaException e) {
+      if (txSendFailure.compareAndSet(null, e)) {
+        log.warn("cannot produce to {} in the alerts transaction: {}", rec.topic(), e.toString());
+      }
     }
   }
 
@@ -648,8 +917,8 @@ public final class IndexService implements AutoCloseable {
    * Sends one output. A failure that belongs to this one record (too large, an unknown or forbidden topic, a
    * serialization error) drops it — logged, counted ({@code imgmatch.index.dropped}) and, unless it was itself a
    * reject, reported on {@code rejects} — and the service goes on: replaying the input would fail the same way. Any
-   * other failure (the cluster is unreachable for longer than the producer's delivery timeout) stops the service
-   * before it commits, so that its inputs are replayed after the restart.
+   * other failure (the cluster is unreachable for longer than the producer's delivery timeout) loses that reply,
+   * logged; the client's timeout covers it. Used by the query thread (the ingest thread uses {@link #sendTx}).
    */
   private void send(ProducerRecord<byte[], byte[]> rec) {
     try {
@@ -665,8 +934,7 @@ public final class IndexService implements AutoCloseable {
 
   private void onSendFailure(ProducerRecord<byte[], byte[]> rec, Exception e) {
     String reason = OutputFailures.reason(e);
-    if (reason == null) { // the cluster, not this record
-      sendFailure.compareAndSet(null, e);
+    if (reason == null) { // the cluster, not this record: a reply or a query's reject is lost, the client times out
       log.error("cannot produce to {}: {}", rec.topic(), e.toString());
       return;
     }
@@ -703,7 +971,12 @@ public final class IndexService implements AutoCloseable {
     log.warn("rejected {}/{}@{}: {} {}", r.topic(), r.partition(), r.offset(), code, message);
     Reject rej = Rejects.of(code, message, STAGE, r.topic(), r.partition(), r.offset(), r.key(), r.value(), cause,
         rejectPayload, System.currentTimeMillis());
-    send(topics.rejects().record(Rejects.key(r.key()), rej));
+    ProducerRecord<byte[], byte[]> out = topics.rejects().record(Rejects.key(r.key()), rej);
+    if (r.topic().equals(topics.embeddings().name()) || r.topic().equals(topics.deletions().name())) {
+      sendTx(out); // with the offsets of the record it refuses: once, like alerts
+    } else {
+      send(out);
+    }
   }
 
   // ---------------------------------------------------------------- queries
@@ -946,6 +1219,7 @@ public final class IndexService implements AutoCloseable {
     try {
       producerMetrics.close();
       producer.close(Duration.ofSeconds(10));
+      txProducer.close(Duration.ofSeconds(10));
       synchronized (this) {
         if (admin != null) {
           admin.close(Duration.ofSeconds(5));

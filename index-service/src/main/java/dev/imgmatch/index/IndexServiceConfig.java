@@ -40,6 +40,8 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String PDQ_BRUTE_FORCE_MAX_DOCS = "index.pdq.brute.force.max.docs";
   public static final String REFRESH_INTERVAL_MS = "index.refresh.interval.ms";
   public static final String COMMIT_INTERVAL_MS = "index.commit.interval.ms";
+  public static final String TRANSACTION_INTERVAL_MS = "alerts.transaction.interval.ms";
+  public static final String TRANSACTIONAL_ID = "transactional.id";
   public static final String RAM_BUFFER_MB = "index.ram.buffer.mb";
   public static final String MATCH_RULES = "match.rules";
   public static final String SHARED_COLLECTIONS = "match.shared.collections";
@@ -105,7 +107,17 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " and queries see every accepted change at once anyway (changes not yet refreshed are searched in"
               + " memory), so this only bounds how long they stay there.")
       .define(COMMIT_INTERVAL_MS, Type.LONG, 2_000L, Range.between(10, 600_000), Importance.MEDIUM,
-          "How often the index is committed (durable) together with the consumed offsets.")
+          "How often the index is committed (durable) together with the offsets it reflects; each commit follows"
+              + " the alerts transaction of the same offsets (alerts.transaction.interval.ms), so the index never"
+              + " runs ahead of the alerts Kafka has committed.")
+      .define(TRANSACTION_INTERVAL_MS, Type.LONG, 100L, Range.between(10, 10_000), Importance.MEDIUM,
+          "How often the alerts and rejects of consumed embeddings are committed in one Kafka transaction with the"
+              + " consumed offsets: a read_committed reader sees an alert at most this long after it was raised, and"
+              + " sees it exactly once across crashes.")
+      .define(TRANSACTIONAL_ID, Type.STRING, "", Importance.LOW,
+          "Transactional id of the producer of alerts and rejects; empty = '<group.id>-<instance id>', the instance"
+              + " id being a random name kept in index.dir (stable across restarts on the same disk, so a restart"
+              + " aborts the transaction a crash left open at once). Must be unique per running instance.")
       .define(RAM_BUFFER_MB, Type.DOUBLE, 64.0, Range.between(1.0, 2048.0), Importance.LOW,
           "IndexWriter RAM buffer per shard.")
       .define(MATCH_RULES, Type.STRING, "uploads:protected,banned", Importance.HIGH,
