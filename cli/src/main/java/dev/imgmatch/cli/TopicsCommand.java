@@ -1,23 +1,19 @@
 package dev.imgmatch.cli;
 
 import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.common.KafkaOptions;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
-import java.util.HashMap;
-import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "topics", mixinStandardHelpOptions = true,
     description = "Create imgmatch's topics where missing (or just list them with --list).")
 final class TopicsCommand implements CliCommand {
-  @Option(names = "--bootstrap", defaultValue = "${env:IMGMATCH_BOOTSTRAP:-localhost:9092}",
-      description = "Kafka bootstrap servers (default: $IMGMATCH_BOOTSTRAP or ${DEFAULT-VALUE}).")
-  String bootstrap;
-
-  @Option(names = "--topic-prefix", defaultValue = Topics.DEFAULT_PREFIX, description = "Topic name prefix (default: ${DEFAULT-VALUE}).")
-  String prefix;
+  /** Bootstrap servers, topic prefix and {@code --kafka-config} (a secured cluster: SASL, SSL) like the client commands. */
+  @Mixin KafkaOptions kafka;
 
   @Option(names = "--partitions", defaultValue = "0", description = "Partitions for new topics; 0 = each topic's default.")
   int partitions;
@@ -30,7 +26,7 @@ final class TopicsCommand implements CliCommand {
 
   @Override
   public Integer call() {
-    Topics topics = new Topics(prefix);
+    Topics topics = kafka.topics();
     if (list) {
       System.out.println("topic,key,value,partitions,doc");
       for (Topic<?, ?> t : topics.all()) {
@@ -39,9 +35,7 @@ final class TopicsCommand implements CliCommand {
       }
       return 0;
     }
-    Map<String, Object> admin = new HashMap<>();
-    admin.put("bootstrap.servers", bootstrap);
-    var created = TopicSetup.ensureAll(admin, topics, partitions, replication);
+    var created = TopicSetup.ensureAll(kafka.clientProps(), topics, partitions, replication);
     System.err.println(created.isEmpty() ? "imgmatch: all topics exist" : "imgmatch: created " + created);
     return 0;
   }

@@ -4,11 +4,21 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigDef;
 
 /**
  * Where a service's settings come from, lowest precedence first: the service's defaults (its ConfigDef),
@@ -122,15 +132,79 @@ public final class Settings {
     return m;
   }
 
-  /** Renders settings for the start-up log with secrets masked. */
+  /** What a masked value prints as. */
+  public static final String HIDDEN = "[hidden]";
+
+  /**
+   * Every setting Kafka's own clients declare as {@code Type.PASSWORD} (producer, consumer, admin; Kafka Streams
+   * declares no others), read from their {@code ConfigDef}s so that a setting a later Kafka adds is masked too.
+   */
+  static final Set<String> KAFKA_PASSWORD_KEYS = kafkaPasswordKeys();
+
+  /** Words that make any key a secret wherever they appear in it. */
+  private static final List<String> SECRET_PARTS = List.of("password", "passwd", "passphrase", "secret", "jaas");
+  /** Last words (after the final '.', '_' or '-') that make a key a secret: {@code ssl.keystore.key}, {@code bearer.auth.token}. */
+  private static final Set<String> SECRET_LAST_WORDS = Set.of("key", "pwd", "token", "tokens", "credentials",
+      "apikey", "privatekey", "userinfo");
+  /** {@code scheme://user:password@host}: the password part of a URL's user information. */
+  private static final Pattern URL_PASSWORD = Pattern.compile("(://[^/@:\\s]*):([^/@\\s]+)@");
+
+  private static Set<String> kafkaPasswordKeys() {
+    Set<String> keys = new TreeSet<>();
+    for (ConfigDef def : List.of(ProducerConfig.configDef(), ConsumerConfig.configDef(),
+        AdminClientConfig.configDef())) {
+      def.configKeys().values().stream().filter(k -> k.type == ConfigDef.Type.PASSWORD).forEach(k -> keys.add(k.name));
+    }
+    return Collections.unmodifiableSet(keys);
+  }
+
+  /**
+   * Whether a setting's value is a secret: a key Kafka declares as a password, under any prefix ({@code kafka.},
+   * Kafka Streams' {@code producer.}/{@code main.consumer.}..., {@code listener.name.x.plain.}), or whose name says
+   * so: it contains password, passwd, passphrase, secret or jaas, or its last word is key, pwd, token(s),
+   * credentials, apikey, privatekey or (as in {@code basic.auth.user.info}) user info. Keys that merely start with
+   * such a word ({@code key.serializer}, {@code sasl.oauthbearer.token.endpoint.url},
+   * {@code sasl.oauthbearer.client.credentials.client.id}) are not secrets.
+   */
+  public static boolean isSecret(String key) {
+    String k = key.strip().toLowerCase(Locale.ROOT);
+    for (String pw : KAFKA_PASSWORD_KEYS) {
+      if (k.equals(pw) || k.endsWith("." + pw)) {
+        return true;
+      }
+    }
+    for (String part : SECRET_PARTS) {
+      if (k.contains(part)) {
+        return true;
+      }
+    }
+    String[] words = k.split("[._\\-]");
+    String last = words.length == 0 ? "" : words[words.length - 1];
+    return SECRET_LAST_WORDS.contains(last) || k.endsWith("user.info") || k.endsWith("user_info");
+  }
+
+  /**
+   * A value as it may be shown: {@link #HIDDEN} for a secret key (see {@link #isSecret}); otherwise the value with
+   * the password of any {@code scheme://user:password@host} in it hidden.
+   */
+  public static String mask(String key, Object value) {
+    if (isSecret(key)) {
+      return HIDDEN;
+    }
+    return URL_PASSWORD.matcher(String.valueOf(value)).replaceAll("$1:" + Matcher.quoteReplacement(HIDDEN) + "@");
+  }
+
+  /** Masked copies of the entries ({@link #mask}), for anything that shows settings. */
+  public static Map<String, String> masked(Map<String, ?> values) {
+    Map<String, String> m = new TreeMap<>();
+    values.forEach((k, v) -> m.put(k, mask(k, v)));
+    return m;
+  }
+
+  /** Renders settings for the start-up log with secrets masked ({@link #mask}), one {@code key = value} a line. */
   public static String describe(Map<String, ?> values) {
     StringBuilder sb = new StringBuilder();
-    new TreeMap<>(values).forEach((k, v) -> {
-      String lower = k.toLowerCase(Locale.ROOT);
-      boolean secret = lower.contains("password") || lower.contains("secret") || lower.contains("jaas")
-          || lower.contains("token") || lower.endsWith(".key");
-      sb.append("  ").append(k).append(" = ").append(secret ? "[hidden]" : String.valueOf(v)).append('\n');
-    });
+    masked(values).forEach((k, v) -> sb.append("  ").append(k).append(" = ").append(v).append('\n'));
     return sb.toString();
   }
 }

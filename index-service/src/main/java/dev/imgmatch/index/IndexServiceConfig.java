@@ -1,5 +1,6 @@
 package dev.imgmatch.index;
 
+import dev.imgmatch.common.KafkaResources;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
@@ -84,8 +85,10 @@ public final class IndexServiceConfig extends AbstractConfig {
           "Partitions for topics this service creates; 0 = each topic's default (6).")
       .define(TOPIC_REPLICATION, Type.SHORT, (short) 1, Range.atLeast(1), Importance.LOW,
           "Replication factor for topics this service creates.")
-      .define(GROUP_ID, Type.STRING, "imgmatch-index-service", new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Consumer group over the embeddings topic: each member owns the shards of its partitions.")
+      .define(GROUP_ID, Type.STRING, "", Importance.HIGH,
+          "Consumer group over the embeddings topic: each member owns the shards of its partitions. Empty = "
+              + "<topic.prefix>" + KafkaResources.INDEX_GROUP + " (e.g. imgmatch.index-service), inside the topic "
+              + "prefix like every Kafka resource of a deployment (docs/SECURITY.md).")
       .define(INDEX_DIR, Type.STRING, ".imgmatch/index", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Directory holding one Lucene index per shard (shard-<partition>).")
       .define(VECTOR_FORMAT, Type.STRING, VectorFormat.INT7.configName(),
@@ -193,7 +196,8 @@ public final class IndexServiceConfig extends AbstractConfig {
   private final MatchPolicy policy;
 
   public IndexServiceConfig(Map<String, ?> props) {
-    super(DEF, props, false);
+    super(DEF, KafkaResources.withDerivedName(props, GROUP_ID, KafkaResources.INDEX_GROUP, TOPIC_PREFIX,
+        Topics.DEFAULT_PREFIX), false);
     for (Map.Entry<String, String> r : RENAMED.entrySet()) {
       if (originals().containsKey(r.getKey())) {
         throw new ConfigException(r.getKey(), originals().get(r.getKey()),
@@ -251,7 +255,10 @@ public final class IndexServiceConfig extends AbstractConfig {
     return m;
   }
 
-  /** Resolved settings (defaults included, pass-through Kafka keys too) with secrets masked, one per line. */
+  /**
+   * Resolved settings (defaults included, pass-through Kafka keys too) with secrets masked, one per line, then a
+   * warning for a consumer group named outside the topic prefix.
+   */
   public String describe() {
     Map<String, Object> all = new TreeMap<>();
     values().forEach(all::put);
@@ -260,7 +267,13 @@ public final class IndexServiceConfig extends AbstractConfig {
         all.put(k, v);
       }
     });
-    return Settings.describe(all);
+    StringBuilder sb = new StringBuilder(Settings.describe(all));
+    Map<String, String> names = new TreeMap<>();
+    names.put(GROUP_ID, getString(GROUP_ID));
+    names.put(QUERY_GROUP_ID, getString(QUERY_GROUP_ID));
+    KafkaResources.outsidePrefix(getString(TOPIC_PREFIX), names)
+        .forEach(w -> sb.append("  WARNING: ").append(w).append('\n'));
+    return sb.toString();
   }
 
   /** Markdown table of every key (docs/modules/index-service.md). */

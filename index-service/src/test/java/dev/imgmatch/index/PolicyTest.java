@@ -300,7 +300,16 @@ class PolicyTest {
         "kafka.security.protocol", "SASL_SSL"));
     assertThat(c.kafkaProps()).containsEntry("security.protocol", "SASL_SSL")
         .containsEntry("bootstrap.servers", "localhost:9092");
-    assertThat(c.describe()).doesNotContain("secret-stuff").contains("kafka.security.protocol = SASL_SSL");
+    assertThat(c.describe()).doesNotContain("secret-stuff").contains("kafka.security.protocol = SASL_SSL")
+        .contains("group.id = imgmatch.index-service").doesNotContain("WARNING");
+    assertThat(new IndexServiceConfig(Map.of(IndexServiceConfig.TOPIC_PREFIX, "tenant-a."))
+        .getString(IndexServiceConfig.GROUP_ID)).as("groups lie inside the topic prefix").isEqualTo("tenant-a.index-service");
+    assertThat(new IndexServiceConfig(Map.of(IndexServiceConfig.TOPIC_PREFIX, "a.", IndexServiceConfig.GROUP_ID, "g",
+        IndexServiceConfig.QUERY_GROUP_ID, "a.q")).describe())
+        .contains("WARNING: group.id = g does not start with topic.prefix 'a.'").doesNotContain("WARNING: query.group.id");
+    for (String key : IndexServiceConfig.DEF.names()) {
+      assertThat(dev.imgmatch.common.Settings.isSecret(key)).as(key + " is not a secret").isFalse();
+    }
     assertThat(c.policy().targetsOf("uploads")).containsExactlyInAnyOrder("protected", "banned");
   }
 

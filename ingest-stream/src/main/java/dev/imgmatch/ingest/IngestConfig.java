@@ -1,5 +1,6 @@
 package dev.imgmatch.ingest;
 
+import dev.imgmatch.common.KafkaResources;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.ImageLimits;
@@ -74,8 +75,10 @@ public final class IngestConfig extends AbstractConfig {
   public static final ConfigDef DEF = new ConfigDef()
       .define(BOOTSTRAP, Type.STRING, "localhost:9092", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Kafka bootstrap servers (every other kafka.* key goes to Kafka Streams and its clients unchanged).")
-      .define(APPLICATION_ID, Type.STRING, "imgmatch-ingest", new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Kafka Streams application id: consumer group, transactional id and internal topic prefix.")
+      .define(APPLICATION_ID, Type.STRING, "", Importance.HIGH,
+          "Kafka Streams application id: consumer group, transactional id and internal topic prefix. Empty ="
+              + " <topic.prefix>" + KafkaResources.INGEST_APPLICATION + " (e.g. imgmatch.ingest), inside the topic"
+              + " prefix like every Kafka resource of a deployment (docs/SECURITY.md).")
       .define(PROCESSING_GUARANTEE, Type.STRING, StreamsConfig.EXACTLY_ONCE_V2,
           ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE), Importance.HIGH,
           "exactly_once_v2 (default: every output and the exact-copy store commit atomically with the input"
@@ -162,7 +165,8 @@ public final class IngestConfig extends AbstractConfig {
               + " Level of our loggers: environment variable IMGMATCH_LOG_LEVEL (default INFO).");
 
   public IngestConfig(Map<String, ?> props) {
-    super(DEF, props, false);
+    super(DEF, KafkaResources.withDerivedName(props, APPLICATION_ID, KafkaResources.INGEST_APPLICATION, TOPIC_PREFIX,
+        Topics.DEFAULT_PREFIX), false);
     for (String key : List.of(MIN_WIDTH, MIN_HEIGHT)) {
       if (getInt(key) > getInt(MAX_SIDE)) {
         throw new ConfigException(key, getInt(key), "must not exceed " + MAX_SIDE + " (" + getInt(MAX_SIDE) + ")");
@@ -280,7 +284,10 @@ public final class IngestConfig extends AbstractConfig {
     return m;
   }
 
-  /** Every resolved setting with secrets masked, for the start-up log. */
+  /**
+   * Every resolved setting with secrets masked, for the start-up log, then a warning for a Kafka resource named
+   * outside the topic prefix.
+   */
   public String describe() {
     Map<String, Object> all = new TreeMap<>(values());
     originals().forEach((k, v) -> {
@@ -288,7 +295,10 @@ public final class IngestConfig extends AbstractConfig {
         all.put(k, v);
       }
     });
-    return Settings.describe(all);
+    StringBuilder sb = new StringBuilder(Settings.describe(all));
+    KafkaResources.outsidePrefix(getString(TOPIC_PREFIX), Map.of(APPLICATION_ID, getString(APPLICATION_ID)))
+        .forEach(w -> sb.append("  WARNING: ").append(w).append('\n'));
+    return sb.toString();
   }
 
   /** Known view names, 'full' first, no repeats. */

@@ -17,7 +17,7 @@ class IngestConfigTest {
   void defaultsAreExactlyOnceWithTheDocumentedLimits() {
     IngestConfig c = new IngestConfig(Map.of());
     assertThat(c.streamsProps()).containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, "exactly_once_v2")
-        .containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "imgmatch-ingest")
+        .containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "imgmatch.ingest")
         .containsEntry(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092");
     assertThat(c.adminProps()).containsEntry("bootstrap.servers", "localhost:9092");
     assertThat(c.imageLimits().maxBytes()).isEqualTo(20 * 1024 * 1024);
@@ -30,6 +30,21 @@ class IngestConfigTest {
     assertThat(c.uploadViews()).containsExactly("full", "trim");
     assertThat(c.queryViews()).containsExactly("full", "hflip", "center80", "trim");
     assertThat(c.borderTrim()).isEqualTo(dev.imgmatch.ingest.image.BorderTrim.DEFAULT);
+  }
+
+  @Test
+  void theApplicationIdAndSoTheGroupTransactionalIdsAndInternalTopicsLieInsideTheTopicPrefix() {
+    IngestConfig c = new IngestConfig(Map.of(IngestConfig.TOPIC_PREFIX, "tenant-a."));
+    assertThat(c.streamsProps()).containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "tenant-a.ingest");
+    assertThat(c.describe()).contains("application.id = tenant-a.ingest").doesNotContain("WARNING");
+    assertThat(new IngestConfig(Map.of(IngestConfig.TOPIC_PREFIX, "a.", IngestConfig.APPLICATION_ID, " ")).streamsProps())
+        .containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "a.ingest");
+    IngestConfig outside = new IngestConfig(Map.of(IngestConfig.TOPIC_PREFIX, "a.", IngestConfig.APPLICATION_ID, "ingest-a"));
+    assertThat(outside.streamsProps()).containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "ingest-a");
+    assertThat(outside.describe()).contains("WARNING: application.id = ingest-a does not start with topic.prefix 'a.'");
+    for (String key : IngestConfig.DEF.names()) {
+      assertThat(dev.imgmatch.common.Settings.isSecret(key)).as(key + " is not a secret").isFalse();
+    }
   }
 
   @Test

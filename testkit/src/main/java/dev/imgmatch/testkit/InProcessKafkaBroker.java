@@ -2,6 +2,7 @@ package dev.imgmatch.testkit;
 
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.apache.kafka.metadata.bootstrap.BootstrapMetadata;
@@ -22,6 +23,14 @@ final class InProcessKafkaBroker extends KafkaBroker {
   }
 
   static InProcessKafkaBroker start() throws Exception {
+    return new InProcessKafkaBroker(startCluster(SecurityProtocol.PLAINTEXT, Map.of()));
+  }
+
+  /**
+   * Formats and starts a one-node cluster whose broker and controller listeners both speak {@code protocol},
+   * with {@link OneNodeSettings} and then {@code settings} as broker settings.
+   */
+  static KafkaClusterTestKit startCluster(SecurityProtocol protocol, Map<String, String> settings) throws Exception {
     Map<String, Short> features = new HashMap<>();
     for (Feature f : Feature.PRODUCTION_FEATURES) {
       if (f != Feature.KRAFT_VERSION) {
@@ -34,9 +43,12 @@ final class InProcessKafkaBroker extends KafkaBroker {
         .setCombined(true)
         .setNumBrokerNodes(1)
         .setNumControllerNodes(1)
+        .setBrokerSecurityProtocol(protocol)
+        .setControllerSecurityProtocol(protocol)
         .build();
     KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes);
     OneNodeSettings.get().forEach(builder::setConfigProp);
+    settings.forEach(builder::setConfigProp);
     KafkaClusterTestKit cluster = builder.build();
     try {
       cluster.format();
@@ -46,7 +58,7 @@ final class InProcessKafkaBroker extends KafkaBroker {
       cluster.close();
       throw e;
     }
-    return new InProcessKafkaBroker(cluster);
+    return cluster;
   }
 
   @Override

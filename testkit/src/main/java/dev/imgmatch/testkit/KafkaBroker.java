@@ -21,7 +21,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * A real Kafka broker for integration tests, shared by every test of a JVM run. Obtain it through
- * {@link KafkaBrokerExtension} (a parameter of type {@code KafkaBroker}); never start one yourself.
+ * {@link KafkaBrokerExtension} (a parameter of type {@code KafkaBroker}); never start one yourself, except a
+ * {@link SecureKafkaBroker} (authentication and ACLs), which a test starts and closes itself.
+ *
+ * <p>The clients this class configures ({@link #admin()}, {@link #producerProps()}, {@link #consumerProps},
+ * {@link #clientProps()}) carry {@link #security()}: nothing for a plain broker, the super user's credentials for a
+ * secure one.
  */
 public abstract class KafkaBroker implements AutoCloseable {
 
@@ -44,8 +49,15 @@ public abstract class KafkaBroker implements AutoCloseable {
     return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
   }
 
+  /** Client security settings every client of this class gets (SASL etc.); empty for a plain broker. */
+  public Map<String, Object> security() {
+    return Map.of();
+  }
+
   public Admin admin() {
-    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
+    Map<String, Object> m = new HashMap<>(security());
+    m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    return Admin.create(m);
   }
 
   /** Creates the topics (ignoring ones that exist) and waits until they are created. */
@@ -81,6 +93,7 @@ public abstract class KafkaBroker implements AutoCloseable {
   /** Producer settings for byte-array keys and values. */
   public Properties producerProps() {
     Properties p = new Properties();
+    p.putAll(security());
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
@@ -92,6 +105,7 @@ public abstract class KafkaBroker implements AutoCloseable {
   /** Consumer settings for byte-array keys and values, read_committed, from the earliest offset. */
   public Properties consumerProps(String groupId) {
     Properties p = new Properties();
+    p.putAll(security());
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -104,7 +118,7 @@ public abstract class KafkaBroker implements AutoCloseable {
 
   /** Client settings as a map (for Kafka Streams and friends). */
   public Map<String, Object> clientProps() {
-    Map<String, Object> m = new HashMap<>();
+    Map<String, Object> m = new HashMap<>(security());
     m.put("bootstrap.servers", bootstrapServers());
     return m;
   }

@@ -118,17 +118,14 @@ public final class LocalStack implements AutoCloseable {
         + options.partitions() + " partition(s) each");
 
     Map<String, String> common = Map.of("kafka.bootstrap.servers", bootstrap, "topic.prefix", options.topicPrefix());
-    // groups, transactional ids and Kafka Streams internal topics are named after the topic prefix, so several
-    // stacks can share one cluster (tests, eval next to a running `up`)
-    String suffix = options.topicPrefix().equals(Topics.DEFAULT_PREFIX) ? ""
-        : "-" + options.topicPrefix().replaceAll("[^a-zA-Z0-9-]", "-").replaceAll("-+$", "");
+    // the services name their groups, transactional ids and Kafka Streams internal topics after the topic prefix
+    // (KafkaResources), so several stacks can share one cluster (tests, eval next to a running `up`)
 
     long t1 = System.nanoTime();
     progress.accept("starting index-service ...");
     Map<String, String> ix = new HashMap<>(common);
     ix.put("index.dir", options.dataDir().resolve("index").toString());
     ix.put("topic.create", "false");
-    ix.put("group.id", "imgmatch-index-service" + suffix);
     ix.putAll(options.index());
     index = new IndexService(IndexServiceConfig.load(null, Map.of(), ix));
     toClose.push(index);
@@ -144,7 +141,6 @@ public final class LocalStack implements AutoCloseable {
     progress.accept("starting embedder-worker (the first run builds the model from the nsfwjs npm package: a few minutes) ...");
     Map<String, String> em = new HashMap<>(common);
     em.put("topic.create", "false");
-    em.put("group.id", "imgmatch-embedder" + suffix);
     em.putAll(options.embedder());
     EmbedderWorkerConfig ec = new EmbedderWorkerConfig(em);
     embedder = Embedder.open(ec.embedderOptions(), m -> progress.accept("  " + m));
@@ -169,7 +165,6 @@ public final class LocalStack implements AutoCloseable {
     // ingest creates what it needs (including its by-SHA-256 topic), with our partition count
     in.put("topic.partitions", String.valueOf(options.partitions()));
     in.put("stream.threads", "1");
-    in.put("application.id", "imgmatch-ingest" + suffix);
     in.putAll(options.ingest());
     ingest = new IngestStreamApp(IngestConfig.load(null, Map.of(), in));
     toClose.push(ingest);

@@ -1,5 +1,6 @@
 package dev.imgmatch.embedder.worker;
 
+import dev.imgmatch.common.KafkaResources;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.embedder.EmbedderOptions;
 import dev.imgmatch.embedder.model.DefaultModel;
@@ -86,8 +87,10 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
       .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, Importance.HIGH,
           "Prefix of every imgmatch topic (reads <prefix>prepared, writes <prefix>embeddings, <prefix>probes, "
           + "<prefix>rejects).")
-      .define(GROUP_ID, Type.STRING, "imgmatch-embedder", new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Consumer group of the workers: instances with the same group share the prepared partitions.")
+      .define(GROUP_ID, Type.STRING, "", Importance.HIGH,
+          "Consumer group of the workers: instances with the same group share the prepared partitions. Empty = "
+          + "<topic.prefix>" + KafkaResources.EMBEDDER_GROUP + " (e.g. imgmatch.embedder), inside the topic prefix "
+          + "like every Kafka resource of a deployment (docs/SECURITY.md).")
       .define(TRANSACTIONAL_ID, Type.STRING, "", Importance.HIGH,
           "Transactional id of this instance; must be unique per instance and stable across its restarts (a "
           + "restarted instance then aborts its predecessor's open transaction at once). Empty = "
@@ -165,7 +168,8 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
   }
 
   private EmbedderWorkerConfig(Map<String, String> values, boolean resolved) {
-    super(DEF, values, false);
+    super(DEF, KafkaResources.withDerivedName(values, GROUP_ID, KafkaResources.EMBEDDER_GROUP, TOPIC_PREFIX,
+        Topics.DEFAULT_PREFIX), false);
     this.raw = Map.copyOf(values);
     validate();
   }
@@ -250,13 +254,19 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
     return f;
   }
 
-  /** Every resolved setting plus the kafka.* pass-through, secrets masked, for the start-up log. */
+  /**
+   * Every resolved setting plus the kafka.* pass-through, secrets masked, for the start-up log, then a warning for
+   * a Kafka resource named outside the topic prefix.
+   */
   public String describe() {
     Map<String, Object> all = new TreeMap<>();
     values().forEach(all::put);
     Settings.withPrefix(raw, KAFKA_PREFIX).forEach((k, v) -> all.put(KAFKA_PREFIX + k, v));
     all.put(TRANSACTIONAL_ID, transactionalId());
-    return Settings.describe(all);
+    StringBuilder sb = new StringBuilder(Settings.describe(all));
+    KafkaResources.outsidePrefix(getString(TOPIC_PREFIX), new TreeMap<>(Map.of(GROUP_ID, getString(GROUP_ID),
+        TRANSACTIONAL_ID, transactionalId()))).forEach(w -> sb.append("  WARNING: ").append(w).append('\n'));
+    return sb.toString();
   }
 
   /** The settings table (Markdown) for the docs. */

@@ -22,6 +22,23 @@ class EmbedderWorkerConfigTest {
   }
 
   @Test
+  void theGroupAndTransactionalIdLieInsideTheTopicPrefix() {
+    EmbedderWorkerConfig d = new EmbedderWorkerConfig(Map.of());
+    assertThat(d.getString(EmbedderWorkerConfig.GROUP_ID)).isEqualTo("imgmatch.embedder");
+    assertThat(d.transactionalId()).startsWith("imgmatch.embedder-");
+    EmbedderWorkerConfig a = new EmbedderWorkerConfig(Map.of("topic.prefix", "tenant-a."));
+    assertThat(a.getString(EmbedderWorkerConfig.GROUP_ID)).isEqualTo("tenant-a.embedder");
+    assertThat(a.transactionalId()).startsWith("tenant-a.embedder-");
+    assertThat(a.describe()).doesNotContain("WARNING");
+    EmbedderWorkerConfig outside = new EmbedderWorkerConfig(Map.of("topic.prefix", "a.", "transactional.id", "tx-1"));
+    assertThat(outside.describe()).contains("WARNING: transactional.id = tx-1 does not start with topic.prefix 'a.'")
+        .doesNotContain("WARNING: group.id");
+    for (String key : EmbedderWorkerConfig.DEF.names()) {
+      assertThat(dev.imgmatch.common.Settings.isSecret(key)).as(key + " is not a secret").isFalse();
+    }
+  }
+
+  @Test
   void queueMustHoldABatch() {
     assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("batch.max.records", "32", "queue.capacity", "8")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("queue.capacity (8) must be >= batch.max.records (32)");
