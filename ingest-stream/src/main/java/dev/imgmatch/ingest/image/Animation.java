@@ -76,8 +76,7 @@ record Animation(int width, int height, List<Frame> frames, boolean firstIsDefau
     String damage = null;
     while (frames.size() < MAX_FRAMES) {
       if (pos >= b.length) {
-        damage = "the file ends without a trailer after " + frames.size() + " frames";
-        break;
+        break; // no trailer: common, and every frame before it is whole
       }
       int block = b[pos] & 0xFF;
       if (block == 0x3B) {

@@ -103,7 +103,7 @@ public final class FrameReader {
         case TIFF -> Pages.of(bytes, limits, deadlineNanos);
         default -> null;
       };
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | OutOfMemoryError e) {
       return Result.none(1, "cannot read the frames: " + e);
     }
     if (source == null) {
