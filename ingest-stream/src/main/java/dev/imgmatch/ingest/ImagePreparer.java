@@ -4,6 +4,8 @@ import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.DecodedImage;
 import dev.imgmatch.common.GrayThumb;
+import dev.imgmatch.ingest.image.FrameLimits;
+import dev.imgmatch.ingest.image.FrameReader;
 import dev.imgmatch.ingest.image.GrayThumbnails;
 import dev.imgmatch.ingest.image.ImageDecoder;
 import dev.imgmatch.ingest.image.ImageRejectedException;
@@ -11,34 +13,42 @@ import dev.imgmatch.ingest.image.RgbImage;
 import dev.imgmatch.ingest.pdq.PdqHasher;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The one code path from image bytes to fingerprints and model-ready pixels, shared by the stream and
  * {@code ./imgmatch hash}: validate and decode ({@link ImageDecoder}), apply EXIF orientation, SHA-256 of the
- * bytes, PDQ of the oriented pixels, and on request the resized view. Thread-safe (per-thread PDQ buffers).
+ * bytes, PDQ of the oriented pixels, and on request the resized view; for the stream also the views of a multi-frame
+ * image's further frames ({@link FrameReader}). Thread-safe (per-thread PDQ buffers).
  */
 public final class ImagePreparer {
   private final ImageDecoder decoder;
   private final ViewEncoder views;
   private final int thumbnailSize;
+  private final FrameReader frames;
   private final ThreadLocal<PdqHasher> hashers = ThreadLocal.withInitial(PdqHasher::new);
 
-  /** With the default verification thumbnail ({@link IngestConfig#DEFAULT_THUMBNAIL_SIZE}). */
+  /** With the default verification thumbnail ({@link IngestConfig#DEFAULT_THUMBNAIL_SIZE}) and frame limits. */
   public ImagePreparer(ImageDecoder decoder, ViewEncoder views) {
-    this(decoder, views, IngestConfig.DEFAULT_THUMBNAIL_SIZE);
+    this(decoder, views, IngestConfig.DEFAULT_THUMBNAIL_SIZE, FrameLimits.defaults());
   }
 
-  /** @param thumbnailSize longer side of the verification thumbnail; 0 = none */
-  public ImagePreparer(ImageDecoder decoder, ViewEncoder views, int thumbnailSize) {
+  /**
+   * @param thumbnailSize longer side of the verification thumbnail; 0 = none
+   * @param frameLimits how much of a multi-frame image {@link #fingerprint(byte[], boolean)} looks at
+   */
+  public ImagePreparer(ImageDecoder decoder, ViewEncoder views, int thumbnailSize, FrameLimits frameLimits) {
     this.decoder = decoder;
     this.views = views;
     this.thumbnailSize = thumbnailSize;
+    this.frames = new FrameReader(decoder.limits(), frameLimits);
   }
 
   public static ImagePreparer of(IngestConfig cfg) {
     return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec(), cfg.borderTrim(), cfg.getInt(IngestConfig.SMALL_VIEW_SIDE)),
-        cfg.thumbnailSize());
+        cfg.thumbnailSize(), cfg.frameLimits());
   }
 
   /**
@@ -48,15 +58,32 @@ public final class ImagePreparer {
    * @param decoded the decode (format, declared size, orientation, stored pixels)
    * @param oriented the pixels as displayed
    * @param pdq PDQ of {@code oriented}, with its DCT for the dihedral variants
+   * @param frames the further frames of a multi-frame image kept as views ({@link ViewEncoder#frame}), and how the
+   *     look went; no frames when not asked for
    */
-  public record Fingerprint(byte[] sha256, DecodedImage decoded, RgbImage oriented, PdqHasher.Result pdq) {}
+  public record Fingerprint(byte[] sha256, DecodedImage decoded, RgbImage oriented, PdqHasher.Result pdq,
+      FrameReader.Result<ImageView> frames) {}
 
-  /** Decodes, orients and fingerprints {@code bytes}. */
+  /** Decodes, orients and fingerprints {@code bytes}: the first frame only. */
   public Fingerprint fingerprint(byte[] bytes) throws ImageRejectedException {
+    return fingerprint(bytes, false);
+  }
+
+  /**
+   * Decodes, orients and fingerprints {@code bytes}; with {@code frames}, also renders the views of a multi-frame
+   * image's further frames (animated GIF, APNG, animated WebP, multi-page TIFF: {@link FrameReader}), which share the
+   * decode deadline with the first frame. A damaged later frame never rejects the image: the frames before it are
+   * kept ({@link FrameReader.Result#stopped()}).
+   */
+  public Fingerprint fingerprint(byte[] bytes, boolean frames) throws ImageRejectedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(decoder.limits().decodeTimeoutMs());
     DecodedImage decoded = decoder.decode(bytes);
     RgbImage oriented = decoded.oriented();
     PdqHasher.Result pdq = hashers.get().compute(oriented);
-    return new Fingerprint(sha256(bytes), decoded, oriented, pdq);
+    FrameReader.Result<ImageView> more = frames
+        ? this.frames.read(bytes, decoded, deadline, (index, picture) -> views.frame(index, picture))
+        : FrameReader.Result.none(1, null);
+    return new Fingerprint(sha256(bytes), decoded, oriented, pdq, more);
   }
 
   /** The 'full' model view of a fingerprinted image. */
@@ -75,12 +102,19 @@ public final class ImagePreparer {
   public record Rendered(List<ImageView> views, PdqHasher.Result trimmedPdq, GrayThumb thumbnail) {}
 
   /**
-   * The named views of a fingerprinted image ({@code full} first; {@code trim} only when it has margins) and, with
-   * {@code trim}, the PDQ inside the border (one border search serves both).
+   * The named views of a fingerprinted image ({@code full} first; {@code trim} only when it has margins), then one
+   * {@code frame<i>} view per further frame kept, and, with {@code trim}, the PDQ inside the border (one border search
+   * serves both).
    */
   public Rendered render(Fingerprint f, List<String> names) {
     BorderTrim.Region margin = names.contains(ViewEncoder.TRIM) ? views.margin(f.oriented()) : null;
     List<ImageView> rendered = views.render(f.oriented(), names, margin);
+    if (!f.frames().kept().isEmpty()) {
+      rendered = new ArrayList<>(rendered);
+      for (FrameReader.Kept<ImageView> k : f.frames().kept()) {
+        rendered.add(k.value());
+      }
+    }
     return new Rendered(rendered,
         margin == null ? null : hashers.get().compute(BorderTrim.crop(f.oriented(), margin)),
         thumbnailSize == 0 ? null : GrayThumbnails.of(f.oriented(), thumbnailSize));

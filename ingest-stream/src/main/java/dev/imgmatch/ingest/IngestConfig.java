@@ -3,6 +3,7 @@ package dev.imgmatch.ingest;
 import dev.imgmatch.common.KafkaResources;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.ingest.image.BorderTrim;
+import dev.imgmatch.ingest.image.FrameLimits;
 import dev.imgmatch.ingest.image.ImageLimits;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
@@ -59,6 +60,8 @@ public final class IngestConfig extends AbstractConfig {
   public static final String SMALL_VIEW_COLLECTIONS = "ingest.small.view.collections";
   public static final String SMALL_VIEW_SIDE = "ingest.small.view.side";
   public static final String THUMBNAIL_SIZE = "ingest.thumbnail.size";
+  public static final String FRAMES_MAX = "ingest.frames.max";
+  public static final String FRAMES_MAX_PIXELS = "ingest.frames.max.pixels";
   /** Longer side of the greyscale thumbnail index-service verifies candidates with. */
   public static final int DEFAULT_THUMBNAIL_SIZE = 64;
   public static final String TRIM_TOLERANCE = "ingest.trim.tolerance";
@@ -139,6 +142,15 @@ public final class IngestConfig extends AbstractConfig {
           "Longer side in pixels of the greyscale thumbnail sent with every upload and image query (about 4 KB at"
               + " 64), which index-service stores and verifies the best candidates with (geometric verification);"
               + " 0 = none (no verification: matching by descriptor and PDQ only).")
+      .define(FRAMES_MAX, Type.INT, FrameLimits.DEFAULT_MAX_FRAMES, Range.between(1, FrameLimits.MAX_MAX_FRAMES),
+          Importance.MEDIUM, "Most frames of a multi-frame image (animated GIF, APNG, animated WebP, multi-page TIFF)"
+              + " looked at per upload or image query, the first included: each further frame that shows something"
+              + " the others do not becomes a view 'frame<i>' (i = its 0-based index in the file), one more model run"
+              + " each; 1 = the first frame only.")
+      .define(FRAMES_MAX_PIXELS, Type.LONG, FrameLimits.DEFAULT_MAX_PIXELS, Range.atLeast(0), Importance.LOW,
+          "Most pixels decoded and composed for the further frames of one image, all together (each frame's"
+              + " rectangle plus the picture it shows), checked against the sizes the file declares before decoding:"
+              + " longer files are sampled. 0 = the first frame only.")
       .define(TRIM_TOLERANCE, Type.INT, BorderTrim.DEFAULT.tolerance(), Range.between(0, 255), Importance.LOW,
           "Border detection: largest per-channel difference from a margin line's colour (JPEG noise).")
       .define(TRIM_MAX_FRACTION, Type.DOUBLE, BorderTrim.DEFAULT.maxFraction(), Range.between(0.01, 0.49),
@@ -191,6 +203,15 @@ public final class IngestConfig extends AbstractConfig {
       throw new ConfigException(TRIM_MIN_FRACTION, getDouble(TRIM_MIN_FRACTION),
           "must not exceed " + TRIM_MAX_FRACTION + " (" + getDouble(TRIM_MAX_FRACTION) + ")");
     }
+    // the largest prepared record: every configured view plus small plus every further frame, raw RGB8 (PNG can be a
+    // little larger than raw on noise, JPEG is smaller), must fit the prepared topic with room for the rest
+    long viewBytes = 3L * getInt(VIEW_WIDTH) * getInt(VIEW_HEIGHT);
+    int mostViews = Math.max(getList(UPLOAD_VIEWS).size() + 1, getList(QUERY_VIEWS).size()) + getInt(FRAMES_MAX) - 1;
+    if (mostViews * viewBytes * 101 / 100 > maxRecord - 1024 * 1024) {
+      throw new ConfigException(FRAMES_MAX, getInt(FRAMES_MAX), "with " + mostViews + " views of "
+          + getInt(VIEW_WIDTH) + "x" + getInt(VIEW_HEIGHT) + " a prepared record would not fit the " + maxRecord
+          + "-byte topic: fewer frames or a smaller view");
+    }
     for (String root : getList(REFERENCE_ROOTS)) {
       if (!Path.of(root).isAbsolute()) {
         throw new ConfigException(REFERENCE_ROOTS, root, "reference roots must be absolute paths");
@@ -216,6 +237,10 @@ public final class IngestConfig extends AbstractConfig {
   public ViewSpec viewSpec() {
     return new ViewSpec(getInt(VIEW_WIDTH), getInt(VIEW_HEIGHT),
         dev.imgmatch.avro.PixelEncoding.valueOf(getString(VIEW_ENCODING)), getInt(VIEW_JPEG_QUALITY));
+  }
+
+  public FrameLimits frameLimits() {
+    return new FrameLimits(getInt(FRAMES_MAX), getLong(FRAMES_MAX_PIXELS));
   }
 
   /** Longer side of the verification thumbnail, 0 = none. */

@@ -15,8 +15,10 @@ import io.micrometer.core.instrument.Timer;
 
 /**
  * Outcome counters of one ingest-stream instance, shared by every stream thread: {@code prepared.upload},
- * {@code prepared.query}, {@code view.<NAME>} per view emitted (e.g. how many images had a border to trim),
- * {@code exact.duplicate}, {@code exact.alert}, {@code query.skipped} (id and vector
+ * {@code prepared.query}, {@code view.<NAME>} per view emitted (e.g. how many images had a border to trim; every
+ * further frame of a multi-frame image counts as {@code view.frame}), {@code frames.stopped} (images whose further
+ * frames were not all looked at: a damaged frame or the deadline), {@code exact.duplicate}, {@code exact.alert},
+ * {@code query.skipped} (id and vector
  * queries, which index-service serves) and {@code rejected.<REASON>} per reject reason code.
  */
 public final class IngestCounters {
@@ -28,12 +30,13 @@ public final class IngestCounters {
   /** Every counter exists from the start (at 0), so a metrics registry can list them all up front. */
   public IngestCounters() {
     for (String name : List.of("prepared.upload", "prepared.query", "exact.duplicate", "exact.alert",
-        "query.skipped")) {
+        "query.skipped", "frames.stopped")) {
       counters.put(name, new LongAdder());
     }
     for (String view : ViewEncoder.NAMES) {
       counters.put("view." + view, new LongAdder());
     }
+    counters.put("view." + ViewEncoder.FRAME, new LongAdder());
     for (RejectReason r : RejectReason.values()) {
       counters.put("rejected." + r.name(), new LongAdder());
     }

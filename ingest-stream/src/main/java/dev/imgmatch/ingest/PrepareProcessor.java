@@ -152,7 +152,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     byte[] bytes = s.getImage() instanceof InlineImage inline ? bytes(inline.getData())
         : references.read(((ImageReference) s.getImage()).getUri());
     imageBytes = bytes.length;
-    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes);
+    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, true);
     return base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
         s.getAttributes(), s.getSubmittedAtMs()).build();
   }
@@ -178,7 +178,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       return null;
     }
     imageBytes = bytes.length;
-    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes);
+    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, true);
     List<Pdq256> dihedral = f.pdq().dihedral().stream().map(h -> new Pdq256(h.toBytes())).toList();
     return base(f, q.getQueryId(), Purpose.QUERY, q.getTenant(), "", null, Map.of(),
         q.getParams().getRequestedAtMs())
@@ -219,7 +219,10 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     List<String> names = input == Input.UPLOADS && smallCollections.contains(collection) ? withSmall : viewNames;
     ImagePreparer.Rendered rendered = preparer.render(f, names);
     for (ImageView v : rendered.views()) {
-      counters.increment("view." + v.getName());
+      counters.increment("view." + (v.getName().startsWith(ViewEncoder.FRAME) ? ViewEncoder.FRAME : v.getName()));
+    }
+    if (f.frames().stopped() != null) {
+      counters.increment("frames.stopped"); // a damaged later frame or the deadline: the image goes on without the rest
     }
     PdqHash trimmedPdq = null;
     if (rendered.trimmedPdq() != null) {

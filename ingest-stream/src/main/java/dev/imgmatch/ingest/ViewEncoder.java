@@ -32,7 +32,9 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  *   <li>{@code small}: the whole image as a small copy of it looks — shrunk so that its longer side is
  *       {@code smallSide} px, then resized to the model's size. index-service stores its descriptor beside the full
  *       one, so that tiny, pixelated and pasted-small copies (whose detail is gone) meet their original at their
- *       own resolution: the descriptor depends on resolution (docs/BENCHMARKS.md, "Beyond dev").
+ *       own resolution: the descriptor depends on resolution (docs/BENCHMARKS.md, "Beyond dev");
+ *   <li>{@code frame<i>}: a further frame of a multi-frame image (frame {@code i} of the file, 0-based), whole, like
+ *       {@code full} ({@link #frame}).
  * </ul>
  * Thread-safe.
  */
@@ -42,7 +44,9 @@ public final class ViewEncoder {
   public static final String CENTER80 = "center80";
   public static final String TRIM = "trim";
   public static final String SMALL = "small";
-  /** Every view name this encoder renders. */
+  /** Prefix of the views of further frames: {@code frame<i>}, {@code i} the frame's 0-based index in the file. */
+  public static final String FRAME = "frame";
+  /** Every view name that can be configured (frame views come with the image, not from settings). */
   public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM, SMALL);
   /** Longer side of the {@code small} view's shrunk image, unless configured. */
   public static final int DEFAULT_SMALL_SIDE = 96;
@@ -154,6 +158,11 @@ public final class ViewEncoder {
   /** The 'full' view: the whole image resized to the spec's size. */
   public ImageView full(RgbImage oriented) {
     return view(FULL, Resize.to(oriented, spec.width(), spec.height()));
+  }
+
+  /** The view of frame {@code index} of a multi-frame image: its picture as displayed, resized like {@code full}. */
+  public ImageView frame(int index, RgbImage oriented) {
+    return view(FRAME + index, Resize.to(oriented, spec.width(), spec.height()));
   }
 
   /** {@code img} as bytes in {@code encoding} (RGB8: 3 bytes per pixel, row-major). */

@@ -30,6 +30,23 @@ class IngestConfigTest {
     assertThat(c.uploadViews()).containsExactly("full", "trim");
     assertThat(c.queryViews()).containsExactly("full", "hflip", "center80", "trim");
     assertThat(c.borderTrim()).isEqualTo(dev.imgmatch.ingest.image.BorderTrim.DEFAULT);
+    assertThat(c.frameLimits()).isEqualTo(dev.imgmatch.ingest.image.FrameLimits.defaults());
+    assertThat(c.frameLimits().maxFrames()).isEqualTo(8);
+  }
+
+  @Test
+  void frameSettingsAreBoundedSoThatAPreparedRecordFitsItsTopic() {
+    assertThat(new IngestConfig(Map.of(IngestConfig.FRAMES_MAX, "1")).frameLimits().enabled()).isFalse();
+    assertThat(new IngestConfig(Map.of(IngestConfig.FRAMES_MAX_PIXELS, "0")).frameLimits().enabled()).isFalse();
+    assertThat(new IngestConfig(Map.of(IngestConfig.FRAMES_MAX, "64")).frameLimits().maxFrames()).isEqualTo(64);
+    for (String bad : new String[] {"0", "65"}) {
+      assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.FRAMES_MAX, bad)))
+          .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.FRAMES_MAX);
+    }
+    // 64 views of 512x512 RGB8 (768 KiB each) would not fit a 21 MiB record
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.FRAMES_MAX, "64", IngestConfig.VIEW_WIDTH, "512",
+        IngestConfig.VIEW_HEIGHT, "512"))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining(IngestConfig.FRAMES_MAX).hasMessageContaining("prepared record");
   }
 
   @Test

@@ -429,4 +429,42 @@ class IngestTopologyTest {
     driver.close();
     driver = null;
   }
+
+  @Test
+  void furtherFramesOfAnAnimationTravelAsFrameViewsOfUploadsAndQueries() {
+    start(Map.of());
+    long seed = dev.imgmatch.testkit.Seeds.of("IngestTopologyTest.frames", 77L);
+    java.awt.image.BufferedImage a = TestImages.picture(200, 150, seed);
+    java.awt.image.BufferedImage b = TestImages.picture(200, 150, seed + 1);
+    byte[] gif = AnimatedImages.gif(List.of(a, b, a));
+    send(upload("anim", "acme", "uploads", gif));
+    byte[] cut = AnimatedImages.gif(List.of(a, b, TestImages.picture(200, 150, seed + 2)));
+    send(upload("cut", "acme", "uploads", java.util.Arrays.copyOf(cut, cut.length - 300))); // last frame truncated
+    send(upload("b-alone", "acme", "uploads", AnimatedImages.gif(List.of(b))));
+    QueryParams params = QueryParams.newBuilder().setK(5).setRequestedAtMs(NOW).build();
+    QueryRequest q = QueryRequest.newBuilder().setQueryId("q-anim").setTenant("acme").setParams(params)
+        .setTarget(new InlineImage(ByteBuffer.wrap(gif), null)).build();
+    queries.pipeInput(topics.queries().serializeKey("q-anim"), topics.queries().serializeValue(q));
+    Map<String, PreparedImage> out = new HashMap<>();
+    preparedOut().forEach(p -> out.put(p.getId(), p));
+    assertThat(out.get("anim").getViews()).extracting(v -> v.getName().toString()).containsExactly("full", "frame1");
+    assertThat(out.get("anim").getViews().get(1).getPixels())
+        .as("frame 1 is rendered as the same picture alone would be").isEqualTo(out.get("b-alone").getViews().get(0)
+            .getPixels());
+    assertThat(out.get("cut").getViews()).as("a truncated later frame keeps what came before")
+        .extracting(v -> v.getName().toString()).containsExactly("full", "frame1");
+    assertThat(out.get("q-anim").getViews()).extracting(v -> v.getName().toString())
+        .containsExactly("full", "hflip", "center80", "frame1");
+    assertThat(counters.get("view.frame")).isEqualTo(3);
+    assertThat(counters.get("frames.stopped")).isEqualTo(1);
+    assertThat(rejects.isEmpty()).isTrue();
+    driver.close();
+
+    start(Map.of(IngestConfig.FRAMES_MAX, "1"));
+    send(upload("anim-2", "acme", "uploads", gif));
+    assertThat(preparedOut()).singleElement()
+        .satisfies(p -> assertThat(p.getViews()).extracting(v -> v.getName().toString()).containsExactly("full"));
+    driver.close();
+    driver = null;
+  }
 }

@@ -32,8 +32,10 @@ import javax.imageio.stream.ImageInputStream;
  * <p>Thread-safe and cheap to share: every call uses its own reader instances.
  */
 public final class ImageDecoder {
-  private static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
-  private static final Map<ImageFormat, List<ImageReaderSpi>> READERS = findReaders();
+  /** Aborts readers past their deadline (also {@link FrameReader}'s). */
+  static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
+  /** Readers per format, preferred first (also {@link FrameReader}'s). */
+  static final Map<ImageFormat, List<ImageReaderSpi>> READERS = findReaders();
 
   private final ImageLimits limits;
 

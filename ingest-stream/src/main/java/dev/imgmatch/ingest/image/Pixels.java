@@ -73,6 +73,41 @@ final class Pixels {
     return new RgbImage(w, h, out);
   }
 
+  /**
+   * {@code img} as non-premultiplied ARGB ints, alpha kept (a frame to compose on an animation's canvas): colour as
+   * in {@link #toRgb}, grey at its stored values.
+   */
+  static int[] toArgb(BufferedImage img) {
+    int w = img.getWidth();
+    int h = img.getHeight();
+    int[] out = new int[w * h];
+    ColorModel cm = img.getColorModel();
+    if (cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
+      Raster r = img.getRaster();
+      int grayMax = (1 << cm.getComponentSize(0)) - 1;
+      boolean alpha = cm.hasAlpha() && r.getNumBands() > 1;
+      int alphaMax = alpha ? (1 << cm.getComponentSize(1)) - 1 : 1;
+      int[] g = new int[w];
+      int[] a = alpha ? new int[w] : null;
+      for (int y = 0; y < h; y++) {
+        r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 0, g);
+        if (alpha) {
+          r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 1, a);
+        }
+        for (int x = 0; x < w; x++) {
+          int v = grayMax == 255 ? g[x] : (int) ((g[x] * 255L + grayMax / 2) / grayMax);
+          int av = !alpha ? 255 : alphaMax == 255 ? a[x] : (int) ((a[x] * 255L + alphaMax / 2) / alphaMax);
+          out[y * w + x] = av << 24 | v << 16 | v << 8 | v;
+        }
+      }
+      return out;
+    }
+    for (int y = 0; y < h; y++) {
+      img.getRGB(0, y, w, 1, out, y * w, w);
+    }
+    return out;
+  }
+
   private static void grayToRgb(Raster r, ColorModel cm, int background, int[] out) {
     int w = r.getWidth();
     int h = r.getHeight();
