@@ -271,6 +271,9 @@ public final class IndexServiceConfig extends AbstractConfig {
     Map<String, String> names = new TreeMap<>();
     names.put(GROUP_ID, getString(GROUP_ID));
     names.put(QUERY_GROUP_ID, getString(QUERY_GROUP_ID));
+    if (!getString(TRANSACTIONAL_ID).isBlank()) { // the default is '<group.id>-<instance id>'
+      names.put(TRANSACTIONAL_ID, getString(TRANSACTIONAL_ID));
+    }
     KafkaResources.outsidePrefix(getString(TOPIC_PREFIX), names)
         .forEach(w -> sb.append("  WARNING: ").append(w).append('\n'));
     return sb.toString();
