@@ -24,17 +24,18 @@ public final class OutputFailures {
 
   /**
    * The reject reason when the failure is about this record and retrying it would fail again — too large for the
-   * producer or the topic, an invalid, unknown or forbidden topic (a client's reply topic), a serialization error; a
-   * timeout waiting for a topic's metadata counts as an unknown topic (the brokers answered, the topic is not there)
-   * — else null: the cluster, not the record.
+   * producer or the topic, an invalid, unknown or forbidden topic (a client's reply topic), a serialization error —
+   * else null: the cluster, not the record. A timeout waiting for a topic's metadata is null too: it is what a
+   * missing topic and an unreachable cluster both look like (a broker killed mid-stream must not turn good records
+   * into rejects); a stage that sends to topics named by clients tells them apart with {@link #isMetadataTimeout}
+   * and a look at the cluster.
    */
   public static String reason(Throwable e) {
     Throwable c = unwrap(e);
     if (c instanceof RecordTooLargeException || c instanceof RecordBatchTooLargeException) {
       return RECORD_TOO_LARGE;
     }
-    if (c instanceof InvalidTopicException || c instanceof UnknownTopicOrPartitionException
-        || (c instanceof TimeoutException && String.valueOf(c.getMessage()).contains("not present in metadata"))) {
+    if (c instanceof InvalidTopicException || c instanceof UnknownTopicOrPartitionException) {
       return TOPIC_UNAVAILABLE;
     }
     if (c instanceof AuthorizationException) {
@@ -44,6 +45,12 @@ public final class OutputFailures {
       return UNSERIALIZABLE;
     }
     return null;
+  }
+
+  /** A timeout waiting for a topic's metadata: a missing topic, or a cluster that does not answer. */
+  public static boolean isMetadataTimeout(Throwable e) {
+    Throwable c = unwrap(e);
+    return c instanceof TimeoutException && String.valueOf(c.getMessage()).contains("not present in metadata");
   }
 
   /** True when {@link #reason} has one. */

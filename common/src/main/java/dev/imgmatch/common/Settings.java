@@ -138,8 +138,12 @@ public final class Settings {
   /**
    * Every setting Kafka's own clients declare as {@code Type.PASSWORD} (producer, consumer, admin; Kafka Streams
    * declares no others), read from their {@code ConfigDef}s so that a setting a later Kafka adds is masked too.
+   * Read on first use, not when settings are loaded: Kafka's config classes create loggers, and a service must
+   * choose its logging configuration before the first logger exists.
    */
-  static final Set<String> KAFKA_PASSWORD_KEYS = kafkaPasswordKeys();
+  private static final class KafkaPasswords {
+    static final Set<String> KEYS = kafkaPasswordKeys();
+  }
 
   /** Words that make any key a secret wherever they appear in it. */
   private static final List<String> SECRET_PARTS = List.of("password", "passwd", "passphrase", "secret", "jaas");
@@ -168,7 +172,7 @@ public final class Settings {
    */
   public static boolean isSecret(String key) {
     String k = key.strip().toLowerCase(Locale.ROOT);
-    for (String pw : KAFKA_PASSWORD_KEYS) {
+    for (String pw : KafkaPasswords.KEYS) {
       if (k.equals(pw) || k.endsWith("." + pw)) {
         return true;
       }

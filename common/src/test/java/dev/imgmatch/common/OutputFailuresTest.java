@@ -23,10 +23,13 @@ class OutputFailuresTest {
     assertThat(OutputFailures.isRecordSpecific(new KafkaException(new TopicAuthorizationException("t")))).isTrue();
     assertThat(OutputFailures.reason(new TopicAuthorizationException("t"))).isEqualTo(OutputFailures.NOT_AUTHORIZED);
     assertThat(OutputFailures.isRecordSpecific(new UnknownTopicOrPartitionException("t"))).isTrue();
+    // a metadata timeout is what a missing topic and a dead broker both look like: not the record's fault by itself
     assertThat(OutputFailures.isRecordSpecific(
-        new TimeoutException("Topic my-replies not present in metadata after 10000 ms."))).isTrue();
-    assertThat(OutputFailures.reason(new TimeoutException("Topic x not present in metadata after 10000 ms.")))
-        .isEqualTo(OutputFailures.TOPIC_UNAVAILABLE);
+        new TimeoutException("Topic my-replies not present in metadata after 10000 ms."))).isFalse();
+    assertThat(OutputFailures.isMetadataTimeout(
+        new KafkaException(new TimeoutException("Topic x not present in metadata after 10000 ms.")))).isTrue();
+    assertThat(OutputFailures.isMetadataTimeout(new TimeoutException("Expiring 3 record(s): 120000 ms has passed")))
+        .isFalse();
     // the cluster, not the record: stop before committing, replay after the restart
     assertThat(OutputFailures.isRecordSpecific(new TimeoutException("Expiring 3 record(s): 120000 ms has passed")))
         .isFalse();

@@ -73,8 +73,9 @@ import org.slf4j.LoggerFactory;
  *       (purpose QUERY) and answers each on its reply topic;
  *   <li>{@code index-refresher} (in {@link LocalShards}) reopens searchers every {@code index.refresh.interval.ms}.
  * </ul>
- * The ingest thread produces alerts and rejects with a transactional producer of its own; the query thread answers
- * with an idempotent one.
+ * Each thread has a transactional producer of its own: the ingest thread for alerts and rejects, committed with the
+ * embeddings offsets; the query thread for replies and rejects, committed with the offsets of each batch of queries
+ * (so a query is answered once for a read_committed reader; a batch whose transaction fails is read again).
  *
  * <h2>Crash safety: each alert exactly once</h2>
  * Two positions per shard. <b>A</b>, the offset Kafka holds for the embeddings group, moves only in a Kafka
@@ -88,8 +89,8 @@ import org.slf4j.LoggerFactory;
  * broker after {@code transaction.timeout.ms} when the disk was lost), and a restart on an empty disk rebuilds the
  * index without alerting again. A transaction that fails to commit is aborted, the shards roll back to their last
  * commit and are read again from there (with back-off), without stopping the service. Documents are upserts, so the
- * index holds each image once. Rejects of malformed deletions may repeat after a crash (deletions are read outside
- * the group).
+ * index holds each image once. Every instance applies every deletion; the owner of shard 0 alone reports malformed
+ * ones, committing the deletions' offsets in the same group and transaction, so each gets one reject too.
  */
 public final class IndexService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IndexService.class);
@@ -101,11 +102,14 @@ public final class IndexService implements AutoCloseable {
   /** Bytes of a refused record a reject keeps: the setting, within what the rejects topic takes. */
   private final int rejectPayload;
   private final ReplyTopics replyTopics;
+
   /** For reply topic checks, created on first use. */
   private Admin admin;
   private final LocalShards shards;
-  /** Replies, and rejects of queries and probes (query thread); idempotent, not transactional. */
+  /** Replies, and rejects of queries and probes (query thread): one transaction per batch of queries. */
   private final KafkaProducer<byte[], byte[]> producer;
+  /** The first failed send of the open query transaction (it cannot commit). */
+  private final AtomicReference<Throwable> querySendFailure = new AtomicReference<>();
   /** Alerts, and rejects of embeddings and deletions (ingest thread only): one transaction per commit interval. */
   private final KafkaProducer<byte[], byte[]> txProducer;
   private final String transactionalId;
@@ -113,6 +117,8 @@ public final class IndexService implements AutoCloseable {
   private final AtomicReference<Throwable> txSendFailure = new AtomicReference<>();
   /** Per owned shard: records before this offset had their alerts committed already (A); replayed index-only. */
   private final Map<Integer, Long> alertsFrom = new ConcurrentHashMap<>();
+  /** Per deletions partition: the next offset whose malformed record is still to be reported (by shard 0's owner). */
+  private final Map<Integer, Long> deletionsReported = new ConcurrentHashMap<>();
   /** Offsets in the last committed transaction; null when none since the shards were (re)opened. */
   private Map<TopicPartition, OffsetAndMetadata> lastTxOffsets;
   /** Whether the open transaction holds any output. */
@@ -213,6 +219,8 @@ public final class IndexService implements AutoCloseable {
     // a transaction left open by a crash blocks read_committed readers of match-alerts until it is aborted: by the
     // restart (same id), or after this long when the instance id was lost with its disk
     tp.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
+    pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId + "-queries");
+    pp.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
     this.producer = new KafkaProducer<>(pp);
     this.txProducer = new KafkaProducer<>(tp);
     this.producerMetrics = new KafkaClientMetrics(producer);
@@ -449,7 +457,7 @@ public final class IndexService implements AutoCloseable {
     long commitMs = cfg.getLong(IndexServiceConfig.COMMIT_INTERVAL_MS);
     long txMs = Math.min(commitMs, cfg.getLong(IndexServiceConfig.TRANSACTION_INTERVAL_MS));
     // fences an earlier incarnation with this transactional id and aborts the transaction it left open
-    txProducer.initTransactions();
+    retryOnTimeout("initialising the alerts transactions", txProducer::initTransactions);
     txProducer.beginTransaction();
     try (KafkaConsumer<byte[], byte[]> ec = new KafkaConsumer<>(consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID),
         "index-service-embeddings"));
@@ -563,9 +571,10 @@ public final class IndexService implements AutoCloseable {
         throw new KafkaException("an output of this transaction was not sent: " + failed, failed);
       }
       if (!offsets.isEmpty()) {
-        txProducer.sendOffsetsToTransaction(offsets, ec.groupMetadata());
+        retryOnTimeout("committing alert offsets", () -> txProducer.sendOffsetsToTransaction(offsets,
+            ec.groupMetadata()));
       }
-      txProducer.commitTransaction();
+      retryOnTimeout("committing alerts", txProducer::commitTransaction);
     } catch (org.apache.kafka.common.errors.ProducerFencedException
         | org.apache.kafka.common.errors.InvalidProducerEpochException
         | org.apache.kafka.common.errors.AuthorizationException
@@ -583,6 +592,7 @@ public final class IndexService implements AutoCloseable {
     return true;
   }
 
+  /** The offsets the next transaction commits: every owned shard's, and the deletions' when shard 0 is owned. */
   private Map<TopicPartition, OffsetAndMetadata> shardOffsets() {
     Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
     for (ShardIndex s : shards.all()) {
@@ -590,7 +600,19 @@ public final class IndexService implements AutoCloseable {
         m.put(new TopicPartition(topics.embeddings().name(), s.shard()), new OffsetAndMetadata(s.embeddingsOffset()));
       }
     }
+    if (reportsDeletions()) {
+      deletionsReported.forEach((p, o) -> m.put(new TopicPartition(topics.deletions().name(), p),
+          new OffsetAndMetadata(o)));
+    }
     return m;
+  }
+
+  /**
+   * Every instance applies every deletion, but only the owner of shard 0 reports malformed ones, in its transaction
+   * with the deletions' offsets (kept in the embeddings group): one reject each, across crashes and instances.
+   */
+  private boolean reportsDeletions() {
+    return shards.get(0).isPresent();
   }
 
   /**
@@ -605,7 +627,7 @@ public final class IndexService implements AutoCloseable {
     long backoffMs = Math.min(30_000L, 500L << Math.min(6, txFailuresInARow - 1));
     log.error("alerts transaction failed ({} in a row): {}; aborting it, rolling the shards back to their last commit"
         + " and reading again from there in {} ms", txFailuresInARow, cause.toString(), backoffMs);
-    txProducer.abortTransaction();
+    retryOnTimeout("aborting the alerts transaction", txProducer::abortTransaction);
     txSendFailure.set(null);
     txHasOutput = false;
     lastTxOffsets = null;
@@ -616,7 +638,7 @@ public final class IndexService implements AutoCloseable {
     }
     Thread.sleep(backoffMs);
     resume(ec, owned);
-    seekDeletions(dc, delParts);
+    seekDeletions(ec, dc, delParts, true);
     txProducer.beginTransaction();
   }
 
@@ -647,8 +669,22 @@ public final class IndexService implements AutoCloseable {
     }
   }
 
-  /** Deletions: resume every partition at the lowest offset any owned shard still needs. */
-  private void seekDeletions(KafkaConsumer<byte[], byte[]> dc, List<TopicPartition> delParts) {
+  /**
+   * Deletions: resume every partition at the lowest offset any owned shard still needs, and learn from the group up
+   * to where malformed deletions were reported already ({@code aborted}: the open transaction was dropped, so what it
+   * reported is forgotten too).
+   */
+  private void seekDeletions(KafkaConsumer<byte[], byte[]> ec, KafkaConsumer<byte[], byte[]> dc,
+      List<TopicPartition> delParts, boolean aborted) {
+    Map<TopicPartition, OffsetAndMetadata> reported = ec.committed(new java.util.HashSet<>(delParts));
+    if (aborted) {
+      deletionsReported.clear();
+    }
+    reported.forEach((tp, o) -> {
+      if (o != null) {
+        deletionsReported.merge(tp.partition(), o.offset(), Math::max);
+      }
+    });
     for (TopicPartition dp : delParts) {
       long min = Long.MAX_VALUE;
       for (ShardIndex s : shards.all()) {
@@ -752,7 +788,7 @@ public final class IndexService implements AutoCloseable {
       }
       try {
         resume(ec, kept);
-        seekDeletions(dc, delParts);
+        seekDeletions(ec, dc, delParts, true);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot reopen shards " + kept + " under " + cfg.indexDir(), e);
       }
@@ -766,7 +802,7 @@ public final class IndexService implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open shards " + parts + " under " + cfg.indexDir(), e);
       }
-      seekDeletions(dc, delParts);
+      seekDeletions(ec, dc, delParts, false);
       assigned.countDown();
     }
   }
@@ -854,6 +890,10 @@ public final class IndexService implements AutoCloseable {
   }
 
   private void onDeletion(ConsumerRecord<byte[], byte[]> r) throws IOException {
+    boolean report = reportsDeletions() && r.offset() >= deletionsReported.getOrDefault(r.partition(), 0L);
+    if (report) {
+      deletionsReported.put(r.partition(), r.offset() + 1);
+    }
     Deletion d = null;
     try {
       d = topics.deletions().deserializeValue(r.value());
@@ -862,10 +902,10 @@ public final class IndexService implements AutoCloseable {
       Records.require(d.getTenant() != null && !d.getTenant().isBlank(), Records.INVALID_DELETION,
           "deletion of " + d.getImageId() + " without a tenant");
     } catch (RecordDecodingException e) {
-      reject(e.reasonCode(), e.getMessage(), r, e);
+      rejectUnlessReplay(!report, e.reasonCode(), e.getMessage(), r, e);
       d = null;
     } catch (InvalidRecordException e) {
-      reject(e.reasonCode(), e.getMessage(), r, null);
+      rejectUnlessReplay(!report, e.reasonCode(), e.getMessage(), r, null);
       d = null;
     }
     for (ShardIndex s : shards.all()) {
@@ -914,55 +954,28 @@ public final class IndexService implements AutoCloseable {
   }
 
   /**
-   * Sends one output. A failure that belongs to this one record (too large, an unknown or forbidden topic, a
-   * serialization error) drops it — logged, counted ({@code imgmatch.index.dropped}) and, unless it was itself a
-   * reject, reported on {@code rejects} — and the service goes on: replaying the input would fail the same way. Any
-   * other failure (the cluster is unreachable for longer than the producer's delivery timeout) loses that reply,
-   * logged; the client's timeout covers it. Used by the query thread (the ingest thread uses {@link #sendTx}).
+   * Sends an output of the query thread in its open transaction. A failure dooms the transaction: the batch is
+   * aborted and answered again ({@link #commitQueries}); a client's reply topic that failed is looked at again first,
+   * so a topic deleted or forbidden since it was checked costs that query one reject on the retry.
    */
   private void send(ProducerRecord<byte[], byte[]> rec) {
     try {
       producer.send(rec, (md, e) -> {
         if (e != null) {
-          onSendFailure(rec, e);
+          onQuerySendFailure(rec, e);
         }
       });
-    } catch (KafkaException e) { // thrown before the record was queued (too large, no metadata in max.block.ms)
-      onSendFailure(rec, e);
+    } catch (KafkaException e) { // thrown before the record was queued (no metadata in max.block.ms, too large)
+      onQuerySendFailure(rec, e);
     }
   }
 
-  private void onSendFailure(ProducerRecord<byte[], byte[]> rec, Exception e) {
-    String reason = OutputFailures.reason(e);
-    if (reason == null) { // the cluster, not this record: a reply or a query's reject is lost, the client times out
-      log.error("cannot produce to {}: {}", rec.topic(), e.toString());
-      return;
-    }
-    Counter.builder("imgmatch.index.dropped").tag("topic", topicRole(rec.topic())).tag("reason", reason)
-        .description("outputs dropped because that one record could not be produced (too large, unknown or "
-            + "forbidden topic)").register(registry).increment();
+  private void onQuerySendFailure(ProducerRecord<byte[], byte[]> rec, Exception e) {
     replyTopics.forget(rec.topic());
-    log.warn("dropped an output to {} ({} bytes, key {}): {}", rec.topic(),
-        rec.value() == null ? 0 : rec.value().length, OutputFailures.keyText(rec.key()), e.toString());
-    if (!rec.topic().equals(topics.rejects().name())) {
-      Reject rej = Rejects.of(reason, "index-service could not produce its output to " + rec.topic() + ": " + e,
-          STAGE, rec.topic(), -1, -1, rec.key(), null, null, 0, System.currentTimeMillis());
-      producer.send(topics.rejects().record(Rejects.key(rec.key()), rej), (md, e2) -> {
-        if (e2 != null) {
-          log.warn("could not report the dropped output either: {}", e2.toString());
-        }
-      });
+    if (querySendFailure.compareAndSet(null, e)) {
+      log.warn("cannot produce to {} ({} bytes, key {}): {}", rec.topic(), rec.value() == null ? 0
+          : rec.value().length, OutputFailures.keyText(rec.key()), e.toString());
     }
-  }
-
-  /** The role of a topic in metric tags (reply topics are named by clients: not a tag value). */
-  private String topicRole(String topic) {
-    for (Topic<?, ?> t : List.of(topics.matchAlerts(), topics.rejects(), topics.queryReplies())) {
-      if (t.name().equals(topic)) {
-        return t.name().substring(topics.prefix().length());
-      }
-    }
-    return "query-reply";
   }
 
   private void reject(String code, String message, ConsumerRecord<byte[], byte[]> r, Throwable cause) {
@@ -985,7 +998,6 @@ public final class IndexService implements AutoCloseable {
     String queryGroup = cfg.getString(IndexServiceConfig.QUERY_GROUP_ID).isBlank()
         ? cfg.getString(IndexServiceConfig.GROUP_ID) + "-queries" : cfg.getString(IndexServiceConfig.QUERY_GROUP_ID);
     Map<String, Object> props = consumerProps(queryGroup, "index-service-queries");
-    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
     if (props.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) != null) { // kafka.group.instance.id: static member
       props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, props.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG) + "-queries");
     }
@@ -1002,8 +1014,15 @@ public final class IndexService implements AutoCloseable {
           queriesReady.countDown();
         }
       });
+      retryOnTimeout("initialising the query transactions", producer::initTransactions);
+      int failures = 0;
       while (running) {
-        for (ConsumerRecord<byte[], byte[]> r : qc.poll(Duration.ofMillis(cfg.getLong(IndexServiceConfig.POLL_MS)))) {
+        ConsumerRecords<byte[], byte[]> recs = qc.poll(Duration.ofMillis(cfg.getLong(IndexServiceConfig.POLL_MS)));
+        if (recs.isEmpty()) {
+          continue;
+        }
+        producer.beginTransaction();
+        for (ConsumerRecord<byte[], byte[]> r : recs) {
           try {
             if (r.topic().equals(topics.queries().name())) {
               onQuery(r);
@@ -1016,9 +1035,81 @@ public final class IndexService implements AutoCloseable {
             reject("QUERY_FAILED", e.toString(), r, e);
           }
         }
+        if (commitQueries(qc, recs)) {
+          failures = 0;
+        } else {
+          failures++;
+          Thread.sleep(Math.min(30_000L, 250L << Math.min(7, failures - 1)));
+        }
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
       queryConsumer = null;
+    }
+  }
+
+  /**
+   * Commits the replies and rejects of one batch with the batch's offsets: each query is answered once for a
+   * read_committed reader, across crashes. When the transaction fails, it is aborted and the batch read again
+   * (false). Fencing (another process has this transactional id) is fatal.
+   */
+  private boolean commitQueries(KafkaConsumer<byte[], byte[]> qc, ConsumerRecords<byte[], byte[]> recs) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (TopicPartition tp : recs.partitions()) {
+      List<ConsumerRecord<byte[], byte[]>> l = recs.records(tp);
+      offsets.put(tp, new OffsetAndMetadata(l.get(l.size() - 1).offset() + 1));
+    }
+    try {
+      Throwable failed = querySendFailure.getAndSet(null);
+      if (failed != null) {
+        throw new KafkaException("an output of this batch was not sent: " + failed, failed);
+      }
+      retryOnTimeout("committing query offsets", () -> producer.sendOffsetsToTransaction(offsets, qc.groupMetadata()));
+      retryOnTimeout("committing query replies", producer::commitTransaction);
+      return true;
+    } catch (org.apache.kafka.common.errors.ProducerFencedException
+        | org.apache.kafka.common.errors.InvalidProducerEpochException
+        | org.apache.kafka.common.errors.TransactionalIdAuthorizationException
+        | org.apache.kafka.common.errors.ClusterAuthorizationException
+        | org.apache.kafka.common.errors.UnsupportedVersionException e) {
+      throw e;
+    } catch (KafkaException e) {
+      log.warn("query transaction failed: {}; aborting it and reading its {} record(s) again", e.toString(),
+          recs.count());
+      retryOnTimeout("aborting the query transaction", producer::abortTransaction);
+      querySendFailure.set(null);
+      for (TopicPartition tp : recs.partitions()) {
+        qc.seek(tp, recs.records(tp).get(0).offset());
+      }
+      return false;
+    }
+  }
+
+  /**
+   * Runs a transactional call, retrying it while it times out (the cluster does not answer: a broker restarting);
+   * Kafka requires a timed-out commit or abort to be retried, not followed by another call. Gives up only when the
+   * service is stopping.
+   */
+  private void retryOnTimeout(String what, Runnable call) {
+    long waitMs = 200;
+    while (true) {
+      try {
+        call.run();
+        return;
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        if (!running) {
+          throw e;
+        }
+        log.warn("{} timed out ({}); retrying in {} ms", what, e.getMessage(), waitMs);
+        try {
+          Thread.sleep(waitMs);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+        waitMs = Math.min(5_000, waitMs * 2);
+      }
     }
   }
 
@@ -1182,14 +1273,7 @@ public final class IndexService implements AutoCloseable {
   /** Whether a topic exists (an Admin request, at most 5 s); false when it cannot be told. */
   private boolean topicExists(String name) {
     try {
-      Admin a;
-      synchronized (this) {
-        if (admin == null) {
-          admin = Admin.create(cfg.kafkaProps());
-        }
-        a = admin;
-      }
-      a.describeTopics(List.of(name)).allTopicNames().get(5, TimeUnit.SECONDS);
+      admin().describeTopics(List.of(name)).allTopicNames().get(5, TimeUnit.SECONDS);
       return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -1198,6 +1282,13 @@ public final class IndexService implements AutoCloseable {
       log.info("reply topic {} cannot be used: {}", name, e.getCause() == null ? e.toString() : e.getCause().toString());
       return false;
     }
+  }
+
+  private synchronized Admin admin() {
+    if (admin == null) {
+      admin = Admin.create(cfg.kafkaProps());
+    }
+    return admin;
   }
 
   // ---------------------------------------------------------------- lifecycle

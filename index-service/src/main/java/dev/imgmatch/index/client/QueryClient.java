@@ -88,6 +88,8 @@ public final class QueryClient implements AutoCloseable {
     cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     cp.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    // replies are produced in transactions: an aborted attempt is never seen, a committed one once
+    cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     this.consumer = new KafkaConsumer<>(cp);
     try {
       List<TopicPartition> parts = new ArrayList<>();
