@@ -117,6 +117,8 @@ public final class IndexService implements AutoCloseable {
   private final AtomicReference<Throwable> txSendFailure = new AtomicReference<>();
   /** Per owned shard: records before this offset had their alerts committed already (A); replayed index-only. */
   private final Map<Integer, Long> alertsFrom = new ConcurrentHashMap<>();
+  /** Shards whose partition no longer holds what their index lacks (retention deleted it): why, per shard. */
+  private final Map<Integer, String> truncatedShards = new ConcurrentHashMap<>();
   /** Per deletions partition: the next offset whose malformed record is still to be reported (by shard 0's owner). */
   private final Map<Integer, Long> deletionsReported = new ConcurrentHashMap<>();
   /** Offsets in the last committed transaction; null when none since the shards were (re)opened. */
@@ -307,6 +309,9 @@ public final class IndexService implements AutoCloseable {
     }
     if (!running) {
       return "not running";
+    }
+    if (!truncatedShards.isEmpty()) {
+      return String.join("; ", new java.util.TreeMap<>(truncatedShards).values());
     }
     String tx = txTrouble;
     if (tx != null) {
@@ -651,8 +656,21 @@ public final class IndexService implements AutoCloseable {
       return;
     }
     Map<TopicPartition, OffsetAndMetadata> committed = ec.committed(new java.util.HashSet<>(parts));
+    Map<TopicPartition, Long> starts = ec.beginningOffsets(parts);
     for (TopicPartition tp : parts) {
       ShardIndex s = shards.open(tp.partition());
+      long start = starts.getOrDefault(tp, 0L);
+      if (start > Math.max(0, s.embeddingsOffset())) {
+        String why = "shard " + tp.partition() + " is incomplete: its index holds offsets before "
+            + Math.max(0, s.embeddingsOffset()) + " but " + tp + " now starts at " + start + " (records deleted by"
+            + " the topic's retention cannot be indexed again); restore the shard's directory from a backup, or"
+            + " re-submit the lost images, and give embeddings retention.ms=-1 (Topics)";
+        if (!why.equals(truncatedShards.put(tp.partition(), why))) {
+          log.error("{}", why);
+        }
+      } else {
+        truncatedShards.remove(tp.partition());
+      }
       shardGauge(tp.partition());
       OffsetAndMetadata a = committed.get(tp);
       long alertsDone = a == null ? -1 : a.offset();
@@ -746,6 +764,7 @@ public final class IndexService implements AutoCloseable {
           for (TopicPartition tp : parts) {
             shards.close(tp.partition(), null);
             alertsFrom.remove(tp.partition());
+            truncatedShards.remove(tp.partition());
           }
           return;
         }
@@ -753,6 +772,7 @@ public final class IndexService implements AutoCloseable {
         for (TopicPartition tp : parts) {
           shards.close(tp.partition(), tp.topic());
           alertsFrom.remove(tp.partition());
+          truncatedShards.remove(tp.partition());
           log.info("shard {} committed and closed (partition revoked)", tp.partition());
         }
       } catch (IOException e) {
@@ -782,6 +802,7 @@ public final class IndexService implements AutoCloseable {
           log.warn("closing lost shard {}: {}", p, e.toString());
         }
         alertsFrom.remove(p);
+        truncatedShards.remove(p);
         if (!parts.contains(tp)) {
           kept.add(tp);
         }
@@ -837,7 +858,8 @@ public final class IndexService implements AutoCloseable {
         indexed.incrementAndGet();
         indexedCounter.increment();
       } else {
-        log.info("image {} of tenant {} not indexed: deleted after it was submitted", img.imageId(), img.tenant());
+        log.info("image {} of tenant {} not indexed: a deletion or a newer upload of it came first", img.imageId(),
+            img.tenant());
       }
     } catch (RecordDecodingException e) {
       rejectUnlessReplay(replay, e.reasonCode(), e.getMessage(), r, e);
@@ -1219,14 +1241,16 @@ public final class IndexService implements AutoCloseable {
           results.add(h.toAvro());
         }
       }
-      int answeredShards = shards.owned().size();
+      int answeredShards = (int) shards.owned().stream().filter(s -> !truncatedShards.containsKey(s)).count();
       int total = shards.totalShards();
       long now = System.currentTimeMillis();
       reply = QueryReply.newBuilder()
           .setQueryId(queryId)
           .setTenant(tenant)
           .setStatus(answeredShards >= total ? ReplyStatus.OK : ReplyStatus.PARTIAL)
-          .setError(answeredShards >= total ? null : "only " + answeredShards + " of " + total + " shards are local")
+          .setError(answeredShards >= total ? null : truncatedShards.isEmpty()
+              ? "only " + answeredShards + " of " + total + " shards are local"
+              : String.join("; ", new java.util.TreeMap<>(truncatedShards).values()))
           .setResults(results)
           .setShardsAnswered(answeredShards)
           .setShardsTotal(total)

@@ -88,9 +88,18 @@ public final class LocalShards implements Closeable {
    * Upserts into a shard and makes the image visible to {@link #search} at once (until the next refresh it is
    * found by a brute-force pass over the recent images).
    *
-   * @return false when a later deletion blocks it (see {@link ShardIndex#upsert})
+   * <p>Submission and request times decide, never arrival order: an upload older than the one of the same id already
+   * indexed is not indexed, nor one submitted at or before a deletion of it ({@link ShardIndex#upsert}); a deletion
+   * requested before the indexed upload of that id was submitted (a re-upload) leaves it ({@link #delete}). Uploads
+   * and deletions replayed after a crash, in whatever interleaving, end in the same index.
+   *
+   * @return false when a deletion or a newer upload of the same id came first
    */
   public boolean upsert(ShardIndex shard, IndexedImage img) throws IOException {
+    Long live = liveSubmittedAt(shard, img.uid());
+    if (live != null && live > img.submittedAtMs()) {
+      return false;
+    }
     if (!shard.upsert(img)) {
       return false;
     }
@@ -101,12 +110,34 @@ public final class LocalShards implements Closeable {
     return true;
   }
 
-  /** Deletes from every local shard (the image lives in one; the tombstone guards all) and hides it at once. */
-  public void delete(ShardIndex shard, String tenant, String imageId, long requestedAtMs) throws IOException {
-    shard.delete(tenant, imageId, requestedAtMs);
+  /**
+   * Deletes from the shard (the image lives in one; the tombstone guards all) and hides it at once, unless the
+   * image there was submitted after the deletion was requested (a re-upload): then the deletion does not concern it.
+   *
+   * @return whether the shard now holds a tombstone for the id
+   */
+  public boolean delete(ShardIndex shard, String tenant, String imageId, long requestedAtMs) throws IOException {
     String uid = IndexedImage.uid(tenant, imageId);
+    Long live = liveSubmittedAt(shard, uid);
+    if (live != null && live > requestedAtMs) {
+      return false;
+    }
+    shard.delete(tenant, imageId, requestedAtMs);
     recent.removeIf(r -> r.img().uid().equals(uid));
     recentDeletes.put(uid, System.nanoTime());
+    return true;
+  }
+
+  /** When the live image of this uid in the shard was submitted, changes not yet refreshed included; null if none. */
+  private Long liveSubmittedAt(ShardIndex shard, String uid) throws IOException {
+    for (Recent r : recent) {
+      if (r.shard() == shard.shard() && r.img().uid().equals(uid)) {
+        return r.img().submittedAtMs();
+      }
+    }
+    // a searcher not yet refreshed after a deletion may still show the deleted image: harmless here, since a
+    // deleted image was submitted at or before the deletion, which its tombstone enforces anyway
+    return shard.submittedAtOf(uid);
   }
 
   /** Opens the shard of partition {@code p} (from disk if present). */

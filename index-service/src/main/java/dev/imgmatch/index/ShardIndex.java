@@ -351,6 +351,27 @@ public final class ShardIndex implements Closeable {
     }
   }
 
+  /** When the image with this uid was submitted, in the last refreshed view; null when there is none (or a tombstone). */
+  public Long submittedAtOf(String uid) throws IOException {
+    IndexSearcher s = manager.acquire();
+    try {
+      Query q = new BooleanQuery.Builder()
+          .add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
+          .add(new TermQuery(new Term(Fields.KIND, Fields.KIND_IMAGE)), Occur.FILTER).build();
+      TopDocs td = s.search(q, 1);
+      if (td.scoreDocs.length == 0) {
+        return null;
+      }
+      List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+      int doc = td.scoreDocs[0].doc;
+      LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+      return leaf.reader().storedFields().document(doc - leaf.docBase, java.util.Set.of(Fields.SUBMITTED_MS))
+          .getField(Fields.SUBMITTED_MS).numericValue().longValue();
+    } finally {
+      manager.release(s);
+    }
+  }
+
   /**
    * The visible image with this id: the tenant's own first, else one in a collection the filter shares.
    */

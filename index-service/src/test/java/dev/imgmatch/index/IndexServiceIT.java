@@ -255,4 +255,39 @@ class IndexServiceIT {
       assertThat(scores.get(i)).isLessThanOrEqualTo(scores.get(i - 1));
     }
   }
+
+  /**
+   * A shard rebuilt on an empty disk from an embeddings partition whose oldest records were deleted (retention)
+   * would silently serve a truncated index: readiness says which shard and why instead, and query replies are PARTIAL.
+   */
+  @Test
+  void aShardThatCannotBeRebuiltWhollyFailsReadinessWithTheReason(KafkaBroker broker) throws Exception {
+    Synthetic syn = new Synthetic(ShardIndexTest.seed(), 64, 8);
+    Topics topics = new Topics(broker.uniqueName("trunc") + ".");
+    dev.imgmatch.common.TopicSetup.ensureAll(broker.clientProps(), topics, 1, (short) 1);
+    long now = System.currentTimeMillis();
+    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
+      for (int i = 0; i < 5; i++) {
+        send(p, topics.embeddings(), "img-" + i, embedding("img-" + i, "t1", "protected", syn.gaussianUnit(),
+            syn.hash(), syn.sha(), now));
+      }
+    }
+    // what retention does to old records: the partition now starts at offset 3
+    try (var admin = broker.admin()) {
+      admin.deleteRecords(Map.of(new org.apache.kafka.common.TopicPartition(topics.embeddings().name(), 0),
+          org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(3))).all().get();
+    }
+    Map<String, String> settings = ItSupport.settings(broker, topics.prefix(), dir.resolve("empty-disk"));
+    settings.put(IndexServiceConfig.TOPIC_CREATE, "false");
+    try (IndexService service = new IndexService(new IndexServiceConfig(settings)).start()) {
+      assertThat(service.awaitReady(WAIT)).isTrue();
+      assertThat(service.notReadyReason()).contains("shard 0 is incomplete").contains("starts at 3")
+          .contains("retention");
+      try (QueryClient client = new QueryClient(Map.of("bootstrap.servers", broker.bootstrapServers()), topics)) {
+        QueryReply reply = client.byVector("t1", ItSupport.MODEL, syn.gaussianUnit(), 3, Q).get();
+        assertThat(reply.getStatus()).isEqualTo(ReplyStatus.PARTIAL);
+        assertThat(reply.getError()).contains("shard 0 is incomplete");
+      }
+    }
+  }
 }

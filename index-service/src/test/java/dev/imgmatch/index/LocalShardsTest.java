@@ -50,6 +50,49 @@ class LocalShardsTest {
     }
   }
 
+  /**
+   * An upload (submitted at 1), its takedown (requested at 2) and a re-upload of the same id (submitted at 3), in
+   * each of the 6 orders they can arrive in (a crash's replay interleaves embeddings and deletions anew), with and
+   * without a searcher refresh between them: the index always ends holding the re-upload, and only it.
+   */
+  @Test
+  void submissionAndRequestTimesDecideUploadsAgainstDeletionsWhateverTheArrivalOrder() throws Exception {
+    Synthetic syn = new Synthetic(12, 32, 4);
+    float[] v1 = syn.gaussianUnit();
+    float[] v3 = syn.gaussianUnit();
+    byte[] h = syn.hash();
+    List<List<String>> orders = List.of(List.of("u1", "d", "u3"), List.of("u1", "u3", "d"), List.of("d", "u1", "u3"),
+        List.of("d", "u3", "u1"), List.of("u3", "u1", "d"), List.of("u3", "d", "u1"));
+    int run = 0;
+    for (boolean refreshBetween : List.of(false, true)) {
+      for (List<String> order : orders) {
+        try (LocalShards shards = new LocalShards(dir.resolve("run-" + run++), ShardIndex.Options.defaults(), 100_000)) {
+          ShardIndex s = shards.open(0);
+          for (String step : order) {
+            switch (step) {
+              case "u1" -> shards.upsert(s, syn.image("t", "x", "uploads", v1, h, 90, 1));
+              case "u3" -> shards.upsert(s, syn.image("t", "x", "uploads", v3, h, 90, 3));
+              default -> shards.delete(s, "t", "x", 2);
+            }
+            if (refreshBetween) {
+              shards.refreshNow();
+            }
+          }
+          for (boolean refreshed : List.of(false, true)) {
+            if (refreshed) {
+              shards.refreshNow();
+            }
+            var found = shards.lookup(SearchFilter.tenantOnly("t", Set.of()), "x");
+            assertThat(found).as("order %s, refresh between steps %s, refreshed at the end %s", order,
+                refreshBetween, refreshed).isPresent();
+            assertThat(found.get().submittedAtMs()).as("order %s", order).isEqualTo(3);
+          }
+          assertThat(s.uidCounts()).as("order %s", order).containsEntry(IndexedImage.uid("t", "x"), 1);
+        }
+      }
+    }
+  }
+
   @Test
   void everyUpsertIsFoundWhileTheRefresherRunsConcurrently() throws Exception {
     Synthetic syn = new Synthetic(13, 32, 4);
