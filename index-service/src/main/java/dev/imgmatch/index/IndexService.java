@@ -869,6 +869,7 @@ public final class IndexService implements AutoCloseable {
       rejectUnlessReplay(replay, Records.INVALID_EMBEDDING, e.getMessage(), r, e);
     }
     shard.setEmbeddingsOffset(r.offset() + 1);
+    shard.noteEmbeddingTimestamp(r.timestamp());
   }
 
   private void rejectUnlessReplay(boolean replay, String code, String message, ConsumerRecord<byte[], byte[]> r,
@@ -948,7 +949,15 @@ public final class IndexService implements AutoCloseable {
    * no shard commit is ahead of the alerts Kafka holds.
    */
   private void commitShards() throws IOException {
+    long grace = cfg.getLong(IndexServiceConfig.TOMBSTONE_GRACE_MS);
     for (ShardIndex s : shards.all()) {
+      if (s.lastEmbeddingTimestamp() > grace) {
+        int pruned = s.pruneTombstones(s.lastEmbeddingTimestamp() - grace);
+        if (pruned > 0) {
+          log.info("shard {}: dropped {} tombstone(s) of deletions requested over {} ms before its latest embedding",
+              s.shard(), pruned, grace);
+        }
+      }
       if (s.needsCommit()) {
         s.commit(topics.embeddings().name());
       }

@@ -43,6 +43,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String COMMIT_INTERVAL_MS = "index.commit.interval.ms";
   public static final String TRANSACTION_INTERVAL_MS = "alerts.transaction.interval.ms";
   public static final String TRANSACTIONAL_ID = "transactional.id";
+  public static final String TOMBSTONE_GRACE_MS = "index.tombstone.grace.ms";
   public static final String RAM_BUFFER_MB = "index.ram.buffer.mb";
   public static final String MATCH_RULES = "match.rules";
   public static final String SHARED_COLLECTIONS = "match.shared.collections";
@@ -121,6 +122,11 @@ public final class IndexServiceConfig extends AbstractConfig {
           "Transactional id of the producer of alerts and rejects; empty = '<group.id>-<instance id>', the instance"
               + " id being a random name kept in index.dir (stable across restarts on the same disk, so a restart"
               + " aborts the transaction a crash left open at once). Must be unique per running instance.")
+      .define(TOMBSTONE_GRACE_MS, Type.LONG, 7L * 24 * 3600 * 1000, Range.atLeast(0), Importance.LOW,
+          "A deletion's tombstone blocks embeddings of the image submitted before the takedown that arrive after it;"
+              + " it is dropped once the shard has read an embedding appended this long after the deletion was"
+              + " requested (by record timestamps, so a rebuild from the topic keeps it as long as it matters)."
+              + " Bounds the tombstones to the deletions of this period.")
       .define(RAM_BUFFER_MB, Type.DOUBLE, 64.0, Range.between(1.0, 2048.0), Importance.LOW,
           "IndexWriter RAM buffer per shard.")
       .define(MATCH_RULES, Type.STRING, "uploads:protected,banned", Importance.HIGH,

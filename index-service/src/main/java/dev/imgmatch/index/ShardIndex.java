@@ -118,6 +118,7 @@ public final class ShardIndex implements Closeable {
   private final Set<String> smallFields = ConcurrentHashMap.newKeySet();
   private final Map<Integer, Long> deletionOffsets = new ConcurrentHashMap<>();
   private volatile long embeddingsOffset;
+  private volatile long lastEmbeddingTimestamp = -1;
   private volatile boolean offsetsDirty;
 
   private ShardIndex(int shard, Path path, Directory dir, IndexWriter writer, Options opt, Map<String, String> userData)
@@ -219,6 +220,15 @@ public final class ShardIndex implements Closeable {
     offsetsDirty = true;
   }
 
+  /** The timestamp of the latest embeddings record read (its append time); tombstones are pruned relative to it. */
+  public void noteEmbeddingTimestamp(long ts) {
+    lastEmbeddingTimestamp = Math.max(lastEmbeddingTimestamp, ts);
+  }
+
+  public long lastEmbeddingTimestamp() {
+    return lastEmbeddingTimestamp;
+  }
+
   public void setDeletionOffset(int p, long next) {
     deletionOffsets.put(p, next);
     offsetsDirty = true;
@@ -300,6 +310,31 @@ public final class ShardIndex implements Closeable {
     t.add(new StoredField(Fields.DELETED_MS, requestedAtMs));
     writer.updateDocument(new Term(Fields.UID, uid), t);
     tombstones.merge(uid, requestedAtMs, Math::max);
+  }
+
+  /**
+   * Drops the tombstones of deletions requested before {@code cutoffMs}: they no longer guard anything once the
+   * shard has read embeddings appended long after the deletion (see {@code index.tombstone.grace.ms}).
+   *
+   * @return how many were dropped
+   */
+  public int pruneTombstones(long cutoffMs) throws IOException {
+    int n = 0;
+    for (Map.Entry<String, Long> e : List.copyOf(tombstones.entrySet())) {
+      if (e.getValue() < cutoffMs) {
+        writer.deleteDocuments(new BooleanQuery.Builder()
+            .add(new TermQuery(new Term(Fields.UID, e.getKey())), Occur.FILTER)
+            .add(new TermQuery(new Term(Fields.KIND, Fields.KIND_TOMBSTONE)), Occur.FILTER).build());
+        tombstones.remove(e.getKey(), e.getValue());
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Tombstones held (deletions still guarding against late embeddings). */
+  public int tombstoneCount() {
+    return tombstones.size();
   }
 
   /** True when documents or offsets changed since the last commit. */

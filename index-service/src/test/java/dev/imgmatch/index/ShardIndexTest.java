@@ -128,6 +128,30 @@ class ShardIndexTest {
   }
 
   @Test
+  void tombstonesArePrunedOnlyBeforeTheCutoffAndSurviveAReopenUntilThen() throws Exception {
+    Synthetic syn = new Synthetic(2, 16, 2);
+    try (ShardIndex shard = ShardIndex.open(dir, 4, ShardIndex.Options.defaults())) {
+      shard.delete("t", "old", 1_000);
+      shard.delete("t", "new", 5_000);
+      shard.commit("emb");
+    }
+    try (ShardIndex shard = ShardIndex.open(dir, 4, ShardIndex.Options.defaults())) {
+      assertThat(shard.tombstoneCount()).as("tombstones are read back from the index").isEqualTo(2);
+      assertThat(shard.pruneTombstones(1_000)).as("none requested before 1000").isZero();
+      assertThat(shard.pruneTombstones(2_000)).isEqualTo(1);
+      assertThat(shard.tombstoneCount()).isEqualTo(1);
+      // the pruned one no longer blocks; the kept one still does
+      assertThat(shard.upsert(syn.image("t", "old", "uploads", syn.clustered(), syn.hash(), 90, 500))).isTrue();
+      assertThat(shard.upsert(syn.image("t", "new", "uploads", syn.clustered(), syn.hash(), 90, 4_000))).isFalse();
+      shard.commit("emb");
+    }
+    try (ShardIndex shard = ShardIndex.open(dir, 4, ShardIndex.Options.defaults())) {
+      assertThat(shard.tombstoneCount()).as("the pruning was committed").isEqualTo(1);
+      assertThat(shard.uidCounts()).containsOnlyKeys(IndexedImage.uid("t", "old"));
+    }
+  }
+
+  @Test
   void upsertReplacesDeletionRemovesAndTombstoneBlocksALateOlderEmbedding() throws Exception {
     Synthetic syn = new Synthetic(1, 16, 2);
     try (ShardIndex shard = ShardIndex.open(dir, 3, ShardIndex.Options.defaults())) {
