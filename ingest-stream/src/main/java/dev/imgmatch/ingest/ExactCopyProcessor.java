@@ -1,18 +1,23 @@
 package dev.imgmatch.ingest;
 
 import dev.imgmatch.avro.Decision;
+import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topics;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
@@ -22,13 +27,28 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * {@code protected}, {@code banned}) and the upload is in another, an immediate {@code MatchAlert}
  * (detector {@code exact}, MATCH, score 1). A sighting in a watched collection replaces an unwatched one, so
  * alerts keep working when a protected work is registered after users already uploaded it.
+ *
+ * <p>The store is bounded and follows takedowns: a deletion of a watched first sighting (routed here to every
+ * partition by {@link TakedownRouter}, with the header {@value #TAKEDOWN_HEADER}) removes it, found through the
+ * by-image store, so its exact copies stop alerting; first sightings seen only in unwatched collections are pruned
+ * after {@code ingest.exact.retention.ms} by a wall-clock punctuator.
  */
 final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte[]> {
   static final String DETECTOR = "exact";
+  /** Marks a takedown routed through the by-SHA-256 topic (its value is the {@code Deletion}). */
+  static final String TAKEDOWN_HEADER = "imgmatch-takedown";
+
+  /**
+   * @param retentionMs how long unwatched first sightings are kept (0 = forever)
+   * @param intervalMs how often the store is scanned for them
+   */
+  record Pruning(long retentionMs, long intervalMs) {}
 
   private final Topics topics;
   private final String storeName;
+  private final String byImageStoreName;
   private final Set<String> watched;
+  private final Pruning pruning;
   private final RejectSink rejects;
   private final IngestCounters counters;
   private final Clock clock;
@@ -36,12 +56,15 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
   private final String alertSink;
   private ProcessorContext<byte[], byte[]> context;
   private KeyValueStore<String, byte[]> store;
+  private KeyValueStore<String, String> byImage;
 
-  ExactCopyProcessor(Topics topics, String storeName, Set<String> watched, RejectSink rejects,
-      IngestCounters counters, Clock clock, String preparedSink, String alertSink) {
+  ExactCopyProcessor(Topics topics, String storeName, String byImageStoreName, Set<String> watched, Pruning pruning,
+      RejectSink rejects, IngestCounters counters, Clock clock, String preparedSink, String alertSink) {
     this.topics = topics;
     this.storeName = storeName;
+    this.byImageStoreName = byImageStoreName;
     this.watched = watched;
+    this.pruning = pruning;
     this.rejects = rejects;
     this.counters = counters;
     this.clock = clock;
@@ -53,10 +76,68 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
   public void init(ProcessorContext<byte[], byte[]> context) {
     this.context = context;
     this.store = context.getStateStore(storeName);
+    this.byImage = context.getStateStore(byImageStoreName);
+    if (pruning.retentionMs() > 0) {
+      context.schedule(Duration.ofMillis(pruning.intervalMs()), PunctuationType.WALL_CLOCK_TIME, ts -> prune());
+    }
+  }
+
+  /** Removes unwatched first sightings older than the retention; returns how many. */
+  int prune() {
+    long cutoff = clock.millis() - pruning.retentionMs();
+    List<String> old = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> it = store.all()) {
+      while (it.hasNext()) {
+        var kv = it.next();
+        FirstSighting f = FirstSighting.decode(kv.value);
+        if (!watched.contains(f.collection()) && f.seenAtMs() < cutoff) {
+          old.add(kv.key);
+        }
+      }
+    }
+    old.forEach(store::delete);
+    if (!old.isEmpty()) {
+      counters.add("exact.pruned", old.size());
+    }
+    return old.size();
+  }
+
+  private static String imageKey(String tenant, String imageId) {
+    return tenant + ":" + imageId;
+  }
+
+  /** A takedown: forget the first sighting it names, if this partition holds it and it predates the request. */
+  private void takedown(Record<byte[], byte[]> record) {
+    Deletion d;
+    try {
+      d = topics.deletions().deserializeValue(record.value());
+    } catch (RecordDecodingException e) {
+      return; // the router forwards only decodable deletions; index-service reports malformed ones
+    }
+    String ik = imageKey(d.getTenant(), d.getImageId());
+    String key = byImage.get(ik);
+    if (key == null) {
+      return; // not a watched first sighting, or held by another partition
+    }
+    byte[] stored = store.get(key);
+    FirstSighting first = stored == null ? null : FirstSighting.decode(stored);
+    if (first != null && first.imageId().equals(d.getImageId()) && first.seenAtMs() <= d.getRequestedAtMs()) {
+      store.delete(key);
+      counters.increment("exact.takedown");
+    }
+    byImage.delete(ik);
   }
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    if (record.headers().lastHeader(TAKEDOWN_HEADER) != null) {
+      try {
+        takedown(record);
+      } catch (RuntimeException e) {
+        rejects.internalError(context, record, e);
+      }
+      return;
+    }
     PreparedImage p;
     try {
       p = topics.prepared().deserializeValue(record.value());
@@ -73,6 +154,9 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
       FirstSighting first = stored == null ? null : FirstSighting.decode(stored);
       if (first == null || (!watched.contains(first.collection()) && watched.contains(p.getCollection()))) {
         store.put(key, new FirstSighting(p.getId(), p.getCollection(), clock.millis()).encode());
+        if (watched.contains(p.getCollection())) {
+          byImage.put(imageKey(p.getTenant(), p.getId()), key);
+        }
       }
       if (first != null && !first.imageId().equals(p.getId())) {
         p.setExactDuplicateOf(first.imageId());
@@ -117,5 +201,41 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
         .setSubmittedAtMs(p.getSubmittedAtMs())
         .setAlertedAtMs(clock.millis())
         .build();
+  }
+
+  /**
+   * Sends every decodable deletion on to the by-SHA-256 topic, marked with {@value #TAKEDOWN_HEADER}, to every
+   * partition (the sink's partitioner). Malformed deletions are left to index-service, which reports them.
+   */
+  static final class TakedownRouter implements Processor<byte[], byte[], byte[], byte[]> {
+    private final Topics topics;
+    private final String sink;
+    private ProcessorContext<byte[], byte[]> context;
+
+    TakedownRouter(Topics topics, String sink) {
+      this.topics = topics;
+      this.sink = sink;
+    }
+
+    @Override
+    public void init(ProcessorContext<byte[], byte[]> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+      try {
+        Deletion d = topics.deletions().deserializeValue(record.value());
+        if (d == null || d.getImageId() == null || d.getTenant() == null) {
+          return;
+        }
+      } catch (RecordDecodingException e) {
+        return;
+      }
+      Record<byte[], byte[]> out = record.withHeaders(new org.apache.kafka.common.header.internals.RecordHeaders(
+          new org.apache.kafka.common.header.Header[] {
+              new org.apache.kafka.common.header.internals.RecordHeader(TAKEDOWN_HEADER, new byte[] {1})}));
+      context.forward(out, sink);
+    }
   }
 }

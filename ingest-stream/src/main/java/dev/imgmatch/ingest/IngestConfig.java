@@ -69,6 +69,8 @@ public final class IngestConfig extends AbstractConfig {
   public static final String TRIM_MIN_FRACTION = "ingest.trim.min.fraction";
   public static final String REFERENCE_ROOTS = "ingest.reference.roots";
   public static final String EXACT_ALERT_COLLECTIONS = "ingest.exact.alert.collections";
+  public static final String EXACT_RETENTION_MS = "ingest.exact.retention.ms";
+  public static final String EXACT_PRUNE_INTERVAL_MS = "ingest.exact.prune.interval.ms";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
   public static final String COUNTERS_LOG_INTERVAL_MS = "counters.log.interval.ms";
   public static final String HTTP_HOST = "http.host";
@@ -161,6 +163,14 @@ public final class IngestConfig extends AbstractConfig {
       .define(REFERENCE_ROOTS, Type.LIST, List.of(), Importance.HIGH,
           "Directories under which ImageReference files may be read (after resolving links); empty = references"
               + " are refused (REFERENCE_NOT_ALLOWED).")
+      .define(EXACT_RETENTION_MS, Type.LONG, 30L * 24 * 3600 * 1000, Range.atLeast(0), Importance.MEDIUM,
+          "How long the exact-copy store remembers the first sighting of bytes seen only in collections not in"
+              + " ingest.exact.alert.collections (plain uploads): older ones are pruned, bounding the store to a"
+              + " period of uploads (an exact copy of an older upload then gets no exactDuplicateOf; descriptors and"
+              + " PDQ still match it). First sightings in watched collections stay until their takedown. 0 = never"
+              + " prune.")
+      .define(EXACT_PRUNE_INTERVAL_MS, Type.LONG, 3_600_000L, Range.atLeast(1000), Importance.LOW,
+          "How often the exact-copy store is scanned for first sightings past ingest.exact.retention.ms.")
       .define(EXACT_ALERT_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.HIGH,
           "A byte-identical re-upload of an image first seen in one of these collections, into another"
               + " collection, raises an immediate MatchAlert (detector 'exact').")
@@ -270,6 +280,11 @@ public final class IngestConfig extends AbstractConfig {
 
   public Set<String> exactAlertCollections() {
     return Set.copyOf(getList(EXACT_ALERT_COLLECTIONS));
+  }
+
+  /** How the exact-copy store forgets: retention of unwatched first sightings, and how often it is pruned. */
+  public ExactCopyProcessor.Pruning exactPruning() {
+    return new ExactCopyProcessor.Pruning(getLong(EXACT_RETENTION_MS), getLong(EXACT_PRUNE_INTERVAL_MS));
   }
 
   public int maxRejectPayloadBytes() {

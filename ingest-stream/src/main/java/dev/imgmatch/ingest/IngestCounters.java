@@ -18,6 +18,8 @@ import io.micrometer.core.instrument.Timer;
  * {@code prepared.query}, {@code view.<NAME>} per view emitted (e.g. how many images had a border to trim; every
  * further frame of a multi-frame image counts as {@code view.frame}), {@code frames.stopped} (images whose further
  * frames were not all looked at: a damaged frame or the deadline), {@code exact.duplicate}, {@code exact.alert},
+ * {@code exact.takedown} (first sightings forgotten on a takedown), {@code exact.pruned} (unwatched ones past
+ * retention),
  * {@code query.skipped} (id and vector
  * queries, which index-service serves) and {@code rejected.<REASON>} per reject reason code.
  */
@@ -30,7 +32,7 @@ public final class IngestCounters {
   /** Every counter exists from the start (at 0), so a metrics registry can list them all up front. */
   public IngestCounters() {
     for (String name : List.of("prepared.upload", "prepared.query", "exact.duplicate", "exact.alert",
-        "query.skipped", "frames.stopped")) {
+        "exact.takedown", "exact.pruned", "query.skipped", "frames.stopped")) {
       counters.put(name, new LongAdder());
     }
     for (String view : ViewEncoder.NAMES) {
@@ -46,6 +48,10 @@ public final class IngestCounters {
   }
 
   public void increment(String name) {
+    add(name, 1);
+  }
+
+  public void add(String name, long amount) {
     LongAdder a = counters.get(name);
     if (a == null) {
       a = counters.computeIfAbsent(name, k -> {
@@ -57,7 +63,7 @@ public final class IngestCounters {
         return n;
       });
     }
-    a.increment();
+    a.add(amount);
   }
 
   /**

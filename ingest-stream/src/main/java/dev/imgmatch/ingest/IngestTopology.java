@@ -19,6 +19,8 @@ import org.apache.kafka.streams.state.Stores;
  *                    │                (key SHA-256:tenant)           └──► match-alerts (exact copies)
  *   queries ──► prepare-query ─────────────────────────────────────────────► prepared (image targets only)
  *                    └──────────── every failure ──► rejects
+ *   deletions ──► takedown-route ──► {prefix}ingest-by-sha256 (every partition) ──► exact-copy forgets the taken-down
+ *                                                                                  first sighting
  * </pre>
  * Values are read as bytes and decoded by the topic descriptors inside the processors, so a malformed
  * record becomes a reject (MALFORMED_RECORD, UNKNOWN_SCHEMA, EMPTY_RECORD) instead of a deserialization
@@ -27,6 +29,11 @@ import org.apache.kafka.streams.state.Stores;
  */
 public final class IngestTopology {
   public static final String STORE = "exact-copies";
+  /** (tenant, image id) of a watched first sighting → its key in {@link #STORE}: what a takedown must forget. */
+  public static final String BY_IMAGE_STORE = "exact-copies-by-image";
+  static final String DELETIONS_SOURCE = "deletions-source";
+  static final String TAKEDOWN_ROUTE = "takedown-route";
+  static final String TAKEDOWN_SINK = "takedown-sink";
   static final String UPLOADS_SOURCE = "uploads-source";
   static final String QUERIES_SOURCE = "queries-source";
   static final String BY_SHA_SOURCE = "by-sha256-source";
@@ -94,13 +101,26 @@ public final class IngestTopology {
     t.addSink(REJECTS_SINK + "-query", topics.rejects().name(), bytesOut, bytesOut, PREPARE_QUERY);
 
     t.addSource(BY_SHA_SOURCE, bytesIn, bytesIn, bySha);
-    t.addProcessor(EXACT_COPY, () -> new ExactCopyProcessor(topics, STORE, cfg.exactAlertCollections(),
-        exactRejects, counters, clock, PREPARED_SINK + "-exact", ALERTS_SINK), BY_SHA_SOURCE);
+    t.addProcessor(EXACT_COPY, () -> new ExactCopyProcessor(topics, STORE, BY_IMAGE_STORE, cfg.exactAlertCollections(),
+        cfg.exactPruning(), exactRejects, counters, clock, PREPARED_SINK + "-exact", ALERTS_SINK), BY_SHA_SOURCE);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
         Serdes.ByteArray()), EXACT_COPY);
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BY_IMAGE_STORE), Serdes.String(),
+        Serdes.String()), EXACT_COPY);
     t.addSink(PREPARED_SINK + "-exact", topics.prepared().name(), bytesOut, bytesOut, EXACT_COPY);
     t.addSink(ALERTS_SINK, topics.matchAlerts().name(), bytesOut, bytesOut, EXACT_COPY);
     t.addSink(REJECTS_SINK + "-exact", topics.rejects().name(), bytesOut, bytesOut, EXACT_COPY);
+
+    // takedowns reach every partition of the exact-copy store (the deletion names an id, the store is keyed by
+    // bytes): the partition holding that id's first sighting forgets it. Added last, so that the sub-topologies
+    // above keep their numbers (and task state directories) in deployments that predate it.
+    t.addSource(DELETIONS_SOURCE, bytesIn, bytesIn, topics.deletions().name());
+    t.addProcessor(TAKEDOWN_ROUTE, () -> new ExactCopyProcessor.TakedownRouter(topics, TAKEDOWN_SINK),
+        DELETIONS_SOURCE);
+    t.addSink(TAKEDOWN_SINK, bySha, bytesOut, bytesOut,
+        (String topic, byte[] key, byte[] value, int partitions) -> java.util.Optional.of(
+            java.util.stream.IntStream.range(0, partitions).boxed().collect(java.util.stream.Collectors.toSet())),
+        TAKEDOWN_ROUTE);
     return t;
   }
 

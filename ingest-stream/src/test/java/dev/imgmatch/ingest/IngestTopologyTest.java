@@ -23,6 +23,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.HashMap;
@@ -56,6 +57,10 @@ class IngestTopologyTest {
   private TestOutputTopic<byte[], byte[]> alerts;
 
   private void start(Map<String, String> overrides) {
+    start(overrides, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC));
+  }
+
+  private void start(Map<String, String> overrides, Clock clock) {
     Map<String, String> m = new HashMap<>();
     m.put(IngestConfig.TOPIC_PREFIX, "t.");
     m.put(IngestConfig.STATE_DIR, tmp.resolve("state").toString());
@@ -64,8 +69,7 @@ class IngestTopologyTest {
     IngestConfig cfg = new IngestConfig(m);
     Properties props = new Properties();
     props.putAll(cfg.streamsProps());
-    driver = new TopologyTestDriver(IngestTopology.build(cfg, counters, Clock.fixed(Instant.ofEpochMilli(NOW),
-        ZoneOffset.UTC)), props);
+    driver = new TopologyTestDriver(IngestTopology.build(cfg, counters, clock), props, Instant.ofEpochMilli(NOW));
     ByteArraySerializer ser = new ByteArraySerializer();
     ByteArrayDeserializer de = new ByteArrayDeserializer();
     uploads = driver.createInputTopic(topics.uploads().name(), ser, ser);
@@ -73,6 +77,35 @@ class IngestTopologyTest {
     prepared = driver.createOutputTopic(topics.prepared().name(), de, de);
     rejects = driver.createOutputTopic(topics.rejects().name(), de, de);
     alerts = driver.createOutputTopic(topics.matchAlerts().name(), de, de);
+    deletions = driver.createInputTopic(topics.deletions().name(), ser, ser);
+  }
+
+  private TestInputTopic<byte[], byte[]> deletions;
+
+  private void takedown(String id, String tenant, long requestedAtMs) {
+    dev.imgmatch.avro.Deletion d = dev.imgmatch.avro.Deletion.newBuilder().setImageId(id).setTenant(tenant)
+        .setRequestedAtMs(requestedAtMs).build();
+    deletions.pipeInput(topics.deletions().serializeKey(id), topics.deletions().serializeValue(d));
+  }
+
+  /** A clock the test moves. */
+  static final class MovingClock extends Clock {
+    long now = NOW;
+
+    @Override
+    public ZoneOffset getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(now);
+    }
   }
 
   @AfterEach
@@ -240,6 +273,49 @@ class IngestTopologyTest {
     });
     assertThat(counters.get("exact.duplicate")).isEqualTo(2);
     assertThat(counters.get("exact.alert")).isEqualTo(1);
+  }
+
+  @Test
+  void aTakedownOfAProtectedImageStopsTheExactCopyAlertsOfItsBytes() {
+    start(Map.of());
+    byte[] work = TestImages.jpeg(300, 200, 31);
+    send(upload("p1", "acme", "protected", work));
+    send(upload("u1", "acme", "uploads", work)); // alerts
+    takedown("other", "acme", NOW); // names nothing in the store
+    deletions.pipeInput("junk".getBytes(), "not avro".getBytes()); // index-service reports it, not ingest
+    takedown("p1", "globex", NOW); // another tenant's p1: not this one
+    send(upload("u2", "acme", "uploads", work)); // still alerts
+    takedown("p1", "acme", NOW);
+    send(upload("u3", "acme", "uploads", work)); // the protected image is gone: no alert
+    assertThat(alerts.readRecordsToList()).extracting(r -> topics.matchAlerts().deserializeKey(r.key()))
+        .containsExactly("u1", "u2");
+    assertThat(preparedOut()).extracting(p -> p.getId() + "->" + p.getExactDuplicateOf())
+        .containsExactly("p1->null", "u1->p1", "u2->p1", "u3->null");
+    assertThat(counters.get("exact.takedown")).isEqualTo(1);
+    assertThat(rejectsOut()).isEmpty();
+  }
+
+  @Test
+  void unwatchedFirstSightingsArePrunedAfterTheRetentionAndWatchedOnesStay() {
+    MovingClock clock = new MovingClock();
+    start(Map.of(IngestConfig.EXACT_RETENTION_MS, String.valueOf(Duration.ofDays(30).toMillis()),
+        IngestConfig.EXACT_PRUNE_INTERVAL_MS, "60000"), clock);
+    byte[] work = TestImages.jpeg(300, 200, 41);
+    byte[] holiday = TestImages.jpeg(300, 200, 42);
+    send(upload("p1", "acme", "protected", work));
+    send(upload("u1", "acme", "uploads", holiday));
+    clock.now += Duration.ofDays(29).toMillis();
+    driver.advanceWallClockTime(Duration.ofMinutes(2));
+    assertThat(counters.get("exact.pruned")).as("not yet 30 days").isZero();
+    clock.now += Duration.ofDays(2).toMillis();
+    driver.advanceWallClockTime(Duration.ofMinutes(2));
+    assertThat(counters.get("exact.pruned")).isEqualTo(1);
+    send(upload("u2", "acme", "uploads", holiday)); // its first sighting was forgotten
+    send(upload("u3", "acme", "uploads", work)); // the protected one stays: alert
+    assertThat(preparedOut()).extracting(p -> p.getId() + "->" + p.getExactDuplicateOf())
+        .containsExactly("p1->null", "u1->null", "u2->null", "u3->p1");
+    assertThat(alerts.readRecordsToList()).extracting(r -> topics.matchAlerts().deserializeKey(r.key()))
+        .containsExactly("u3");
   }
 
   @Test
