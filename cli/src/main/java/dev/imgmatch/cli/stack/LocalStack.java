@@ -150,7 +150,7 @@ public final class LocalStack implements AutoCloseable {
     toClose.push(worker); // stops before the model it uses
     worker.start();
     progress.accept("embedder-worker running" + secs(t2));
-    endpoint("embedder-worker", 1, () -> worker.isRunning() ? null : "embedder-worker stopped",
+    endpoint("embedder-worker", 1, () -> worker.isRunning() ? worker.notReady() : "embedder-worker stopped",
         () -> java.util.Set.of("embedded", "rejected", "batches"),
         k -> switch (k) {
           case "embedded" -> worker.embedded();

@@ -1,6 +1,7 @@
 package dev.imgmatch.embedder.worker;
 
 import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.avro.Purpose;
 import dev.imgmatch.avro.Reject;
@@ -13,7 +14,9 @@ import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Rejects;
 import dev.imgmatch.schemas.Topics;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -33,8 +36,19 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>undecodable value: reject with the decoder's reason (EMPTY_RECORD, MALFORMED_RECORD, UNKNOWN_SCHEMA);
  *   <li>unreadable pixels: reject (MALFORMED_RECORD, EMPTY_IMAGE, CORRUPT_IMAGE);
- *   <li>model failure on the batch: retried up to {@code attempts} times with doubling back-off (transient), then
- *       every record is tried alone and those that still fail are rejected with EMBEDDING_FAILED.
+ *   <li>model failure on the batch: a built-in reference picture ({@link #PROBE}) goes through the model to tell
+ *       whose failure it is.
+ *       <ul>
+ *         <li>the reference picture fails too: <b>the model is down</b> (engine, natives, GPU memory): the batch is
+ *             retried with exponential back-off ({@link RetryPolicy}) for up to {@code embed.retry.max.ms}; nothing
+ *             is rejected meanwhile ({@link ModelHealth} tells readiness and metrics). Only when the budget is spent
+ *             are its records rejected with EMBEDDING_FAILED (dead letters, to redrive once the model works);
+ *         <li>the reference picture passes: <b>a record's failure</b>: every record is tried alone, and one that
+ *             fails alone between two calls that succeed (the reference picture passes again right after) is
+ *             rejected at once with IMAGE_NOT_EMBEDDABLE (deterministic: retrying or redriving it does not help);
+ *             if the reference picture fails then, the model went down: back to the back-off with the records
+ *             left.
+ *       </ul>
  * </ul>
  * Not thread-safe: owned by the inference thread.
  */
@@ -43,6 +57,10 @@ public final class BatchProcessor {
   public static final String STAGE = "embedder-worker";
   /** Reject reason of a record whose outputs could not be committed even alone (after retries). */
   public static final String OUTPUT_FAILED = "OUTPUT_FAILED";
+  /** Reject reason of a record the model could not embed because the model failed on every input for too long. */
+  public static final String EMBEDDING_FAILED = "EMBEDDING_FAILED";
+  /** Reject reason of a record the model fails on while it embeds a reference picture (deterministic). */
+  public static final String IMAGE_NOT_EMBEDDABLE = "IMAGE_NOT_EMBEDDABLE";
   /** Room for a record's framing (headers, timestamps, batch overhead) under a topic's limit. */
   static final int FRAMING = 1024;
 
@@ -54,26 +72,92 @@ public final class BatchProcessor {
 
   private final Topics topics;
   private final PictureEmbedder embedder;
-  private final int attempts;
-  private final long backoffMs;
+  private final RetryPolicy retry;
+  private final Waiter waiter;
+  private final ModelHealth health;
   private final int maxRejectPayload;
   private final LongSupplier clock;
   /** Why a work item failed for good, by index in the current batch (filled by embedAll). */
-  private final Map<Integer, Exception> failures = new HashMap<>();
+  private final Map<Integer, Failure> failures = new HashMap<>();
+  /** The model failed on every input at the last attempt (so far as this processor knows). */
+  private boolean failing;
 
-  public BatchProcessor(Topics topics, PictureEmbedder embedder, int attempts, long backoffMs, int maxRejectPayload,
-      LongSupplier clock) {
+  /**
+   * A processor.
+   *
+   * @param retry how long a model outage is waited out before its batch's records become dead letters
+   * @param waiter the back-off's clock and sleep (the worker's can be cut short; tests' advance a fake clock)
+   * @param health told when the model fails and recovers (readiness, metrics)
+   * @param clock wall-clock time written into the records ({@code embeddedAtMs}, rejects)
+   */
+  public BatchProcessor(Topics topics, PictureEmbedder embedder, RetryPolicy retry, Waiter waiter, ModelHealth health,
+      int maxRejectPayload, LongSupplier clock) {
     this.topics = topics;
     this.embedder = embedder;
-    this.attempts = attempts;
-    this.backoffMs = backoffMs;
+    this.retry = retry;
+    this.waiter = waiter;
+    this.health = health;
     this.maxRejectPayload = maxRejectPayload;
     this.clock = clock;
   }
 
+  /** The back-off's time: a monotonic clock in milliseconds and a sleep. */
+  public interface Waiter {
+    long nowMs();
+
+    /**
+     * Sleeps {@code ms}.
+     *
+     * @throws Abandoned when the owner wants the batch given up now (stopping, partitions revoked)
+     */
+    void sleep(long ms) throws InterruptedException, Abandoned;
+
+    /** Real time, never cut short. */
+    Waiter SYSTEM = new Waiter() {
+      @Override
+      public long nowMs() {
+        return System.nanoTime() / 1_000_000;
+      }
+
+      @Override
+      public void sleep(long ms) throws InterruptedException {
+        Thread.sleep(ms);
+      }
+    };
+  }
+
+  /** Told on the processing thread when the model fails for every input and when it works again. */
+  public interface ModelHealth {
+    /** A retry is granted; {@code status} says why, since when and what next (for readiness). */
+    default void retrying(String status) {}
+
+    /** The budget is spent: {@code records} become dead letters; the model is still failing. */
+    default void gaveUp(int records, String status) {}
+
+    /** The model embeds again. */
+    default void recovered() {}
+
+    ModelHealth NONE = new ModelHealth() {};
+  }
+
+  /** A back-off cut short by the owner: nothing was produced for the batch. */
+  public static final class Abandoned extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    public Abandoned(String why) {
+      super(why);
+    }
+  }
+
   private record Work(ConsumerRecord<byte[], byte[]> source, PreparedImage prepared, List<RgbImage> pictures) {}
 
-  public Outcome process(List<ConsumerRecord<byte[], byte[]>> batch) throws InterruptedException {
+  /**
+   * Embeds a batch.
+   *
+   * @throws Abandoned when the worker cut a back-off short (stopping, or partitions revoked): nothing was decided,
+   *     the caller redoes the records or leaves them to the next owner
+   */
+  public Outcome process(List<ConsumerRecord<byte[], byte[]>> batch) throws InterruptedException, Abandoned {
     List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     List<Work> work = new ArrayList<>();
@@ -115,8 +199,8 @@ public final class BatchProcessor {
       Work w = work.get(i);
       List<Embedder.Embedding> res = results.get(i);
       if (res == null) {
-        out.add(reject(w.source(), "EMBEDDING_FAILED", "the model failed on " + w.prepared().getId() + " after "
-            + attempts + " attempts (see exception)", failures.get(i)));
+        Failure f = failures.get(i);
+        out.add(reject(w.source(), f.reason(), f.message(), f.cause()));
         rejected++;
         continue;
       }
@@ -163,50 +247,148 @@ public final class BatchProcessor {
         new OffsetAndMetadata(r.offset() + 1)), Map.copyOf(reasons));
   }
 
-  /** Results per work item (null = failed for good). */
-  private List<List<Embedder.Embedding>> embedAll(List<Work> work) throws InterruptedException {
+  /** Why a work item failed for good: the reject's reason, message and exception. */
+  private record Failure(String reason, String message, Throwable cause) {}
+
+  /** Results per work item (null = failed for good, see {@link #failures}). */
+  private List<List<Embedder.Embedding>> embedAll(List<Work> work) throws InterruptedException, Abandoned {
     failures.clear();
-    List<List<Embedder.Embedding>> res = new ArrayList<>();
-    if (work.isEmpty()) {
-      return res;
+    List<List<Embedder.Embedding>> res = new ArrayList<>(Collections.nCopies(work.size(), null));
+    List<Integer> todo = new ArrayList<>();
+    for (int i = 0; i < work.size(); i++) {
+      todo.add(i);
     }
-    List<RgbImage> all = new ArrayList<>();
-    work.forEach(w -> all.addAll(w.pictures()));
-    Exception last = null;
-    for (int a = 1; a <= attempts; a++) {
+    RetryPolicy.Outage outage = null;
+    while (!todo.isEmpty()) {
+      // 1. the records still to do, together
+      List<RgbImage> all = new ArrayList<>();
+      todo.forEach(i -> all.addAll(work.get(i).pictures()));
+      Throwable failed;
       try {
         List<Embedder.Embedding> flat = embedder.embed(all);
         int k = 0;
-        for (Work w : work) {
-          res.add(flat.subList(k, k + w.pictures().size()));
-          k += w.pictures().size();
+        for (int i : todo) {
+          res.set(i, flat.subList(k, k + work.get(i).pictures().size()));
+          k += work.get(i).pictures().size();
         }
-        return res;
+        todo.clear();
+        up(outage);
+        break;
       } catch (InterruptedException e) {
         throw e;
-      } catch (Exception e) {
-        last = e;
-        log.warn("model failed on a batch of {} pictures (attempt {}/{}): {}", all.size(), a, attempts, e.toString());
-        if (a < attempts) {
-          Thread.sleep(backoffMs << (a - 1));
+      } catch (Exception | OutOfMemoryError e) {
+        failed = e;
+      }
+      // 2. the model, or one of the records? The reference picture tells.
+      if (probe()) {
+        up(outage);
+        outage = null;
+        // a record is refused only when it fails alone between two calls that succeed (the one before it and the
+        // reference picture after it), so a model that comes back or goes down meanwhile is not taken for the record
+        log.warn("model failed on a batch of {} pictures but not on the reference picture: trying the {} record(s) "
+            + "alone ({})", all.size(), todo.size(), failed.toString());
+        for (Iterator<Integer> it = todo.iterator(); it.hasNext(); ) {
+          int i = it.next();
+          try {
+            res.set(i, embedder.embed(work.get(i).pictures()));
+            it.remove();
+          } catch (InterruptedException e) {
+            throw e;
+          } catch (Exception | OutOfMemoryError e) {
+            if (!probe()) { // the model went down meanwhile: back off with the records left
+              failed = e;
+              break;
+            }
+            failures.put(i, notEmbeddable(work.get(i), e));
+            it.remove();
+          }
+        }
+        if (todo.isEmpty()) {
+          break;
         }
       }
-    }
-    if (work.size() == 1) {
-      failures.put(0, last);
-      res.add(null);
-      return res;
-    }
-    log.warn("isolating the {} records of the failed batch", work.size());
-    for (int i = 0; i < work.size(); i++) {
-      try {
-        res.add(embedder.embed(work.get(i).pictures()));
-      } catch (Exception e) {
-        failures.put(i, e);
-        res.add(null);
+      // 3. the model fails on everything: wait and retry the records left, within the budget
+      long now = waiter.nowMs();
+      if (outage == null) {
+        outage = retry.begin(now);
       }
+      long delay = outage.next(now);
+      if (delay < 0) {
+        String why = "the model failed on every input, a reference picture too, for " + outage.elapsedMs(now) / 1000
+            + " s (" + outage.retries() + " retries, embed.retry.max.ms " + outage.budgetMs() + ")";
+        log.error("giving up on {} records: {}; last failure: {}", todo.size(), why, failed.toString());
+        failing = true;
+        health.gaveUp(todo.size(), why + ": " + failed);
+        for (int i : todo) {
+          failures.put(i, new Failure(EMBEDDING_FAILED, why + "; once the model works again, "
+              + "`imgmatch rejects --redrive --reason " + EMBEDDING_FAILED + "` submits it again", failed));
+        }
+        return res;
+      }
+      String status = "model failing on every input (a reference picture too) for " + outage.elapsedMs(now) / 1000
+          + " s of the " + outage.budgetMs() / 1000 + " s budget: retry " + outage.retries() + " of a batch of "
+          + todo.size() + " records in " + delay + " ms; " + failed;
+      log.warn("{}", status);
+      failing = true;
+      health.retrying(status);
+      waiter.sleep(delay);
     }
     return res;
+  }
+
+  /** The model just embedded something: if it was failing (this batch or an earlier one), it has recovered. */
+  private void up(RetryPolicy.Outage outage) {
+    if (outage != null) {
+      log.info("the model works again after {} ms and {} retries", outage.elapsedMs(waiter.nowMs()),
+          outage.retries());
+    }
+    if (failing) {
+      failing = false;
+      health.recovered();
+    }
+  }
+
+  /** True when the model embeds the built-in reference picture (it works; a failure was the record's). */
+  private boolean probe() throws InterruptedException {
+    try {
+      List<Embedder.Embedding> r = embedder.embed(List.of(PROBE));
+      return r.size() == 1;
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Exception | OutOfMemoryError e) {
+      log.warn("the model fails on the reference picture too: {}", e.toString());
+      return false;
+    }
+  }
+
+  private static Failure notEmbeddable(Work w, Throwable cause) {
+    StringBuilder views = new StringBuilder();
+    List<ImageView> vs = w.prepared().getViews();
+    for (int v = 0; v < vs.size(); v++) {
+      ImageView iv = vs.get(v);
+      views.append(v == 0 ? "" : ", ").append(iv.getName()).append(' ').append(w.pictures().get(v).width()).append('x')
+          .append(w.pictures().get(v).height()).append(' ').append(iv.getEncoding());
+    }
+    return new Failure(IMAGE_NOT_EMBEDDABLE, "the model fails on " + w.prepared().getId() + " (views: " + views
+        + ") while it embeds a reference picture: " + cause, cause);
+  }
+
+  /** The reference picture of {@link #probe()}: a small smooth colour gradient, decoded like any view. */
+  static final RgbImage PROBE = probePicture();
+
+  private static RgbImage probePicture() {
+    int w = 32;
+    int h = 32;
+    byte[] px = new byte[w * h * 3];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int o = (y * w + x) * 3;
+        px[o] = (byte) (x * 8);
+        px[o + 1] = (byte) (y * 8);
+        px[o + 2] = (byte) (128 + (x + y) * 2);
+      }
+    }
+    return new RgbImage(w, h, px);
   }
 
   private ProducerRecord<byte[], byte[]> reject(ConsumerRecord<byte[], byte[]> r, String reason, String message,

@@ -68,6 +68,14 @@ import org.slf4j.LoggerFactory;
  * batch's partitions stale and asks the polling thread to seek them back to the batch's first offsets; the polling
  * thread seeks and enqueues a marker: entries of a stale partition are dropped until its marker arrives, because
  * they were fetched before the seek and come again after it.
+ *
+ * <h2>Model outages</h2>
+ * When the model fails on every input ({@link BatchProcessor}: a reference picture fails too), the inference thread
+ * retries its batch with back-off for up to {@code embed.retry.max.ms}, still holding {@code batchLock}; the queue
+ * fills, the poller pauses its partitions and keeps polling, so the group keeps the worker. {@link #notReady()}
+ * says why ({@code /ready} 503). A revocation sets {@code revoking} before it takes the lock: the back-off then gives
+ * up at once ({@link BatchProcessor.Abandoned}), the batch is rewound like an aborted one and the rebalance goes on;
+ * closing the worker does the same.
  */
 public final class EmbedderWorker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbedderWorker.class);
@@ -112,6 +120,11 @@ public final class EmbedderWorker implements AutoCloseable {
   private final AtomicLong batches = new AtomicLong();
   private final AtomicLong aborted = new AtomicLong();
   private final AtomicLong pauses = new AtomicLong();
+  private final AtomicLong modelRetries = new AtomicLong();
+  /** Why the model is not embedding (a model outage being waited out), or null. */
+  private volatile String modelStatus;
+  /** Set by the polling thread while a revocation waits for the batch in flight: a back-off gives up at once. */
+  private volatile boolean revoking;
   private volatile boolean running = true;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
   private Thread pollThread;
@@ -183,6 +196,22 @@ public final class EmbedderWorker implements AutoCloseable {
   /** How often the poller paused its partitions because the hand-off queue was full (back-pressure). */
   public long pauses() {
     return pauses.get();
+  }
+
+  /** Retries of a batch while the model failed on every input. */
+  public long modelRetries() {
+    return modelRetries.get();
+  }
+
+  /**
+   * Why the worker is not ready, or null when it is: stopped, or the model failing on every input (the batch in
+   * flight is being retried with back-off, see {@code embed.retry.max.ms}).
+   */
+  public String notReady() {
+    if (!running) {
+      return failure.get() == null ? "worker stopped" : "worker stopped: " + failure.get();
+    }
+    return modelStatus;
   }
 
   /** The error that stopped the worker, or null. */
@@ -330,6 +359,7 @@ public final class EmbedderWorker implements AutoCloseable {
         return;
       }
       Set<TopicPartition> gone = new HashSet<>(partitions);
+      revoking = true; // a batch waiting out a model outage gives up now rather than hold up the rebalance
       batchLock.lock(); // waits for the batch in flight to commit or abort
       try {
         queue.removeIf(e -> gone.contains(tp(e)));
@@ -337,6 +367,7 @@ public final class EmbedderWorker implements AutoCloseable {
         rewinds.removeIf(r -> gone.contains(r.tp()));
         stale.removeAll(gone);
       } finally {
+        revoking = false;
         batchLock.unlock();
       }
       log.info("{} {}: their queued records are left to the next owner", why, gone);
@@ -364,8 +395,7 @@ public final class EmbedderWorker implements AutoCloseable {
   }
 
   private void inferLoop() {
-    BatchProcessor processor = new BatchProcessor(topics, embedder,
-        config.getInt(EmbedderWorkerConfig.RETRY_MAX_ATTEMPTS), config.getLong(EmbedderWorkerConfig.RETRY_BACKOFF_MS),
+    BatchProcessor processor = new BatchProcessor(topics, embedder, config.embedRetry(), new Backoff(), new Health(),
         config.getInt(EmbedderWorkerConfig.MAX_REJECT_PAYLOAD_BYTES), System::currentTimeMillis);
     int maxRecords = config.getInt(EmbedderWorkerConfig.BATCH_MAX_RECORDS);
     long latencyNanos = TimeUnit.MILLISECONDS.toNanos(config.getLong(EmbedderWorkerConfig.BATCH_MAX_LATENCY_MS));
@@ -401,7 +431,16 @@ public final class EmbedderWorker implements AutoCloseable {
             continue; // only stale entries or markers
           }
           long t0 = System.nanoTime();
-          BatchProcessor.Outcome out = processor.process(batch);
+          BatchProcessor.Outcome out;
+          try {
+            out = processor.process(batch);
+          } catch (BatchProcessor.Abandoned e) {
+            // nothing was produced or committed: the records are read again (or by the partitions' next owner)
+            log.info("batch of {} records given up during a model outage ({}): redone from its first offsets",
+                batch.size(), e.getMessage());
+            rewind(batch);
+            continue;
+          }
           long embedNanos = System.nanoTime() - t0;
           if (commit(producer, out)) {
             consecutiveFailures = 0;
@@ -463,6 +502,65 @@ public final class EmbedderWorker implements AutoCloseable {
         }
       }
       stopped.countDown();
+    }
+  }
+
+  /**
+   * The back-off of a model outage, on the inference thread (holding {@code batchLock}): real time, cut short when
+   * the worker stops or a revocation waits for the lock. Meanwhile the polling thread keeps polling, its partitions
+   * paused once the queue is full, so the group keeps the worker ({@code max.poll.interval.ms} is never reached).
+   */
+  private final class Backoff implements BatchProcessor.Waiter {
+    @Override
+    public long nowMs() {
+      return System.nanoTime() / 1_000_000;
+    }
+
+    @Override
+    public void sleep(long ms) throws InterruptedException, BatchProcessor.Abandoned {
+      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+      while (true) {
+        if (!running) {
+          throw new BatchProcessor.Abandoned("the worker is stopping");
+        }
+        if (revoking) {
+          throw new BatchProcessor.Abandoned("partitions are being revoked");
+        }
+        long left = end - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        TimeUnit.NANOSECONDS.sleep(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+      }
+    }
+  }
+
+  /** The model's health for readiness and metrics. */
+  private final class Health implements BatchProcessor.ModelHealth {
+    @Override
+    public void retrying(String status) {
+      modelStatus = status;
+      modelRetries.incrementAndGet();
+      if (metrics != null) {
+        metrics.modelRetry();
+      }
+    }
+
+    @Override
+    public void gaveUp(int records, String status) {
+      modelStatus = "gave up on " + records + " records (rejected EMBEDDING_FAILED), the model still failing: "
+          + status;
+      if (metrics != null) {
+        metrics.modelFailing(true);
+      }
+    }
+
+    @Override
+    public void recovered() {
+      modelStatus = null;
+      if (metrics != null) {
+        metrics.modelFailing(false);
+      }
     }
   }
 

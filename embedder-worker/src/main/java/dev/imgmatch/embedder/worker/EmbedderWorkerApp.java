@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * Settings: {@link EmbedderWorkerConfig} (defaults, then the file, then {@code IMGMATCH_*} environment variables, then
  * {@code key=value} arguments). Exit status 0 after a clean stop, 1 when the worker stopped on an error, 2 for bad
- * settings. Serves {@code /health}, {@code /ready} (ready while the worker runs) and {@code /metrics} (Prometheus) on
+ * settings. Serves {@code /health}, {@code /ready} (ready while the worker runs and its model embeds; 503 with the reason otherwise, e.g. a model
+ * outage being retried) and {@code /metrics} (Prometheus) on
  * {@code http.host:http.port}; logs JSON lines ({@code log.format=json}, default) or plain text.
  */
 public final class EmbedderWorkerApp {
@@ -71,7 +72,7 @@ public final class EmbedderWorkerApp {
     ServiceEndpoint endpoint = port < 0 ? null : ServiceEndpoint.start(SERVICE, registry,
         config.getString(EmbedderWorkerConfig.HTTP_HOST), port, () -> {
           EmbedderWorker w = current.get();
-          return w == null ? "loading the model" : w.isRunning() ? null : "worker stopped";
+          return w == null ? "loading the model" : w.notReady();
         });
     Embedder opened;
     try {

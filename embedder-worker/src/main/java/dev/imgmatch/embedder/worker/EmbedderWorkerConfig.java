@@ -37,6 +37,9 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
   public static final String INFERENCE_BATCH_SIZE = "inference.batch.size";
   public static final String RETRY_MAX_ATTEMPTS = "retry.max.attempts";
   public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
+  public static final String EMBED_RETRY_MAX_MS = "embed.retry.max.ms";
+  public static final String EMBED_RETRY_BACKOFF_MS = "embed.retry.backoff.ms";
+  public static final String EMBED_RETRY_BACKOFF_MAX_MS = "embed.retry.backoff.max.ms";
   public static final String MAX_REJECT_PAYLOAD_BYTES = "max.reject.payload.bytes";
   public static final String TOPIC_CREATE = "topic.create";
   public static final String TOPIC_PARTITIONS = "topic.partitions";
@@ -106,10 +109,21 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
       .define(INFERENCE_BATCH_SIZE, Type.INT, EmbedderOptions.DEFAULT_INFERENCE_BATCH, Range.between(1, 1024),
           Importance.MEDIUM, "Most pictures per model call (a micro-batch's views are split into calls of this size).")
       .define(RETRY_MAX_ATTEMPTS, Type.INT, 3, Range.between(1, 100), Importance.LOW,
-          "Attempts for a transient failure (model call, Kafka transaction) before the record is rejected "
-          + "(model) or the worker stops (Kafka, consecutive failed transactions).")
+          "Attempts for a failed Kafka transaction: a batch is redone one record per transaction, and a record "
+          + "refused this many times alone is rejected OUTPUT_FAILED; the worker stops when even that reject cannot "
+          + "be committed. (Model failures: embed.retry.*.)")
       .define(RETRY_BACKOFF_MS, Type.LONG, 200L, Range.between(0, 60_000), Importance.LOW,
-          "Back-off before a retry, doubled on every further attempt.")
+          "Back-off before redoing a failed Kafka transaction, doubled on every further consecutive failure.")
+      .define(EMBED_RETRY_MAX_MS, Type.LONG, 600_000L, Range.between(0, 86_400_000), Importance.MEDIUM,
+          "How long a batch waits out a model that fails on every input (a built-in reference picture too: engine, "
+          + "natives, GPU memory) before its records are rejected EMBEDDING_FAILED (dead letters, for "
+          + "`imgmatch rejects --redrive`). Meanwhile the batch is retried with back-off, nothing is rejected, the "
+          + "consumer keeps polling with its partitions paused, /ready says why. 0 = no retry.")
+      .define(EMBED_RETRY_BACKOFF_MS, Type.LONG, 1_000L, Range.between(1, 3_600_000), Importance.LOW,
+          "First back-off of a model outage, doubled after every further failed retry up to "
+          + "embed.retry.backoff.max.ms.")
+      .define(EMBED_RETRY_BACKOFF_MAX_MS, Type.LONG, 60_000L, Range.between(1, 3_600_000), Importance.LOW,
+          "Longest back-off between two retries of a model outage.")
       .define(MAX_REJECT_PAYLOAD_BYTES, Type.INT, Rejects.DEFAULT_MAX_PAYLOAD_BYTES, Range.between(0, 20 << 20),
           Importance.LOW, "Rejects keep at most this many bytes of the original value (its size is always kept).")
       .define(TOPIC_CREATE, Type.BOOLEAN, true, Importance.LOW, "Create missing imgmatch topics at start.")
@@ -195,9 +209,19 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
       throw new ConfigException(QUEUE_CAPACITY + " (" + cap + ") must be >= " + BATCH_MAX_RECORDS + " (" + max
           + "): otherwise a micro-batch can never fill up");
     }
+    if (getLong(EMBED_RETRY_BACKOFF_MAX_MS) < getLong(EMBED_RETRY_BACKOFF_MS)) {
+      throw new ConfigException(EMBED_RETRY_BACKOFF_MAX_MS + " (" + getLong(EMBED_RETRY_BACKOFF_MAX_MS) + ") must be >= "
+          + EMBED_RETRY_BACKOFF_MS + " (" + getLong(EMBED_RETRY_BACKOFF_MS) + ")");
+    }
     if (!getString(MODEL_PATH).isEmpty() && getString(MODEL_ID).equals(DefaultModel.ID)) {
       throw new ConfigException(MODEL_ID, DefaultModel.ID, "a custom " + MODEL_PATH + " needs its own " + MODEL_ID);
     }
+  }
+
+  /** How long a model outage is retried ({@code embed.retry.*}). */
+  public RetryPolicy embedRetry() {
+    return new RetryPolicy(getLong(EMBED_RETRY_BACKOFF_MS), getLong(EMBED_RETRY_BACKOFF_MAX_MS),
+        getLong(EMBED_RETRY_MAX_MS));
   }
 
   public Topics topics() {

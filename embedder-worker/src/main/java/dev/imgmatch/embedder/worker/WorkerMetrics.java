@@ -15,12 +15,14 @@ import org.apache.kafka.clients.consumer.Consumer;
  * ({@code imgmatch_embedder_records_rejected_total{reason}}), pictures embedded, batch size
  * ({@code imgmatch_embedder_batch_records}), batch latency (embedding + transaction,
  * {@code imgmatch_embedder_batch_seconds}) and embedding latency ({@code imgmatch_embedder_embed_seconds}) with
- * percentile histograms, aborted transactions, back-pressure pauses, and the Kafka consumer's own metrics
+ * percentile histograms, aborted transactions, back-pressure pauses, retries of a model outage
+ * ({@code imgmatch_embedder_model_retries_total}) and whether the model is failing now
+ * ({@code imgmatch_embedder_model_failing}), and the Kafka consumer's own metrics
  * (records-lag-max and friends, {@code kafka_consumer_*}) through {@link KafkaClientMetrics}.
  */
 public final class WorkerMetrics implements EmbedderWorker.BatchListener {
   static final String[] REASONS = {"EMPTY_RECORD", "MALFORMED_RECORD", "UNKNOWN_SCHEMA", "EMPTY_IMAGE", "CORRUPT_IMAGE",
-      "EMBEDDING_FAILED"};
+      "EMBEDDING_FAILED", "IMAGE_NOT_EMBEDDABLE"};
 
   private final MeterRegistry registry;
   private final Counter embedded;
@@ -30,6 +32,8 @@ public final class WorkerMetrics implements EmbedderWorker.BatchListener {
   private final Timer embedLatency;
   private final Counter aborted;
   private final Counter pauses;
+  private final Counter modelRetries;
+  private final java.util.concurrent.atomic.AtomicInteger modelFailing = new java.util.concurrent.atomic.AtomicInteger();
   private KafkaClientMetrics consumerMetrics;
 
   public WorkerMetrics(MeterRegistry registry) {
@@ -51,6 +55,11 @@ public final class WorkerMetrics implements EmbedderWorker.BatchListener {
         .description("Aborted transactions (records rewound and redone)").register(registry);
     pauses = Counter.builder("imgmatch.embedder.backpressure.pauses")
         .description("Times the consumer paused its partitions because the queue was full").register(registry);
+    modelRetries = Counter.builder("imgmatch.embedder.model.retries")
+        .description("Retries of a batch while the model failed on every input (a reference picture too)")
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder("imgmatch.embedder.model.failing", modelFailing, Number::doubleValue)
+        .description("1 while the model fails on every input (retrying with back-off), else 0").register(registry);
   }
 
   private Counter rejectedCounter(String reason) {
@@ -77,6 +86,15 @@ public final class WorkerMetrics implements EmbedderWorker.BatchListener {
 
   void paused() {
     pauses.increment();
+  }
+
+  void modelRetry() {
+    modelRetries.increment();
+    modelFailing.set(1);
+  }
+
+  void modelFailing(boolean failing) {
+    modelFailing.set(failing ? 1 : 0);
   }
 
   synchronized void bindConsumer(Consumer<?, ?> consumer) {

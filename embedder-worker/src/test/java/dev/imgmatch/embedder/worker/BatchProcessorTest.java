@@ -25,10 +25,15 @@ import org.junit.jupiter.api.Test;
 class BatchProcessorTest {
   final Topics topics = new Topics("t.");
 
-  /** Embeds a picture as its mean red value; fails on pictures whose first pixel is pure red, and N first calls. */
+  /**
+   * Embeds every picture as the same vector; fails on pictures whose first pixel is pure red (a record's failure),
+   * and on every call, reference picture included, while the model is "down": the first {@code failFirstCalls}
+   * calls. Records the pictures it embedded (besides the reference picture).
+   */
   static final class ScriptedEmbedder implements PictureEmbedder {
     int failFirstCalls;
     int calls;
+    final List<RgbImage> embedded = new ArrayList<>();
 
     @Override
     public String modelId() {
@@ -59,11 +64,67 @@ class BatchProcessorTest {
         }
         out.add(new Embedder.Embedding(new float[] {1f}, Map.of("nsfw", 0.1f)));
       }
+      images.stream().filter(i -> i != BatchProcessor.PROBE).forEach(embedded::add);
       return out;
     }
 
     @Override
     public void close() {}
+  }
+
+  /** The back-off's time: sleeping moves it on, nothing waits. */
+  static final class FakeTime implements BatchProcessor.Waiter {
+    long now = 1_000_000;
+    final List<Long> sleeps = new ArrayList<>();
+
+    @Override
+    public long nowMs() {
+      return now;
+    }
+
+    @Override
+    public void sleep(long ms) {
+      sleeps.add(ms);
+      now += ms;
+    }
+  }
+
+  /** What the processor told about the model's health. */
+  static final class Health implements BatchProcessor.ModelHealth {
+    final List<String> events = new ArrayList<>();
+
+    @Override
+    public void retrying(String status) {
+      events.add("retrying");
+    }
+
+    @Override
+    public void gaveUp(int records, String status) {
+      events.add("gaveUp " + records);
+    }
+
+    @Override
+    public void recovered() {
+      events.add("recovered");
+    }
+  }
+
+  final FakeTime time = new FakeTime();
+  final Health health = new Health();
+  /** 1 s doubling to 60 s, for 10 minutes. */
+  final RetryPolicy tenMinutes = new RetryPolicy(1_000, 60_000, 600_000);
+
+  private BatchProcessor processor(PictureEmbedder e, int maxRejectPayload, long wallClock) {
+    return new BatchProcessor(topics, e, tenMinutes, time, health, maxRejectPayload, () -> wallClock);
+  }
+
+  private ConsumerRecord<byte[], byte[]> upload(int offset, String id, RgbImage pic) {
+    return rec(offset, Fixtures.prepared(id, Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8))));
+  }
+
+  private List<Reject> rejects(BatchProcessor.Outcome out) {
+    return out.records().stream().filter(r -> r.topic().equals("t.rejects"))
+        .map(r -> topics.rejects().deserializeValue(r.value())).toList();
   }
 
   private ConsumerRecord<byte[], byte[]> rec(int offset, PreparedImage p) {
@@ -89,7 +150,7 @@ class BatchProcessorTest {
     // any producer can write to `prepared`: 1.2 MB of attributes once made an embedding larger than its topic,
     // failed the transaction three times and stopped the worker
     ScriptedEmbedder e = new ScriptedEmbedder();
-    BatchProcessor bp = new BatchProcessor(topics, e, 3, 0, 1024, () -> 42L);
+    BatchProcessor bp = processor(e, 1024, 42L);
     RgbImage pic = Fixtures.picture(1, 16, 16);
     PreparedImage big = PreparedImage.newBuilder(Fixtures.prepared("big", Purpose.INDEX,
         List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)))).setAttributes(Map.of("note", "x".repeat(1_200_000)))
@@ -114,7 +175,7 @@ class BatchProcessorTest {
   @Test
   void uploadsGoToEmbeddingsAndProbesQueriesOnlyToProbes() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
-    BatchProcessor bp = new BatchProcessor(topics, e, 3, 0, 1024, () -> 42L);
+    BatchProcessor bp = processor(e, 1024, 42L);
     RgbImage pic = Fixtures.picture(1, 16, 16);
     BatchProcessor.Outcome out = bp.process(List.of(
         rec(10, Fixtures.prepared("u1", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)))),
@@ -134,7 +195,7 @@ class BatchProcessorTest {
   @Test
   void uploadViewsGoToTheProbeWhileTheIndexKeepsTheFullVector() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
-    BatchProcessor bp = new BatchProcessor(topics, e, 3, 0, 1024, () -> 7L);
+    BatchProcessor bp = processor(e, 1024, 7L);
     RgbImage pic = Fixtures.picture(2, 16, 16);
     BatchProcessor.Outcome out = bp.process(List.of(
         rec(0, Fixtures.prepared("u2", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8),
@@ -157,19 +218,135 @@ class BatchProcessorTest {
   @Test
   void transientModelFailuresAreRetried() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
-    e.failFirstCalls = 2;
-    BatchProcessor bp = new BatchProcessor(topics, e, 3, 0, 1024, () -> 1L);
+    e.failFirstCalls = 2; // the batch, then the reference picture
+    BatchProcessor bp = processor(e, 1024, 1L);
     BatchProcessor.Outcome out = bp.process(List.of(rec(0, Fixtures.prepared("u1", Purpose.INDEX,
         List.of(Fixtures.view("full", Fixtures.picture(2, 8, 8), PixelEncoding.RGB8))))));
     assertThat(out.embedded()).isEqualTo(1);
     assertThat(out.rejected()).isZero();
     assertThat(e.calls).isEqualTo(3);
+    assertThat(time.sleeps).containsExactly(1_000L);
+    assertThat(health.events).containsExactly("retrying", "recovered");
+  }
+
+  @Test
+  void aModelDownForMinutesIsWaitedOutAndEveryRecordIsEmbeddedOnceWhenItRecovers() throws Exception {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    e.failFirstCalls = 17; // batch, reference, batch, reference, ...: down for 8 back-offs, back on the reference
+    BatchProcessor bp = processor(e, 1024, 1L);
+    List<RgbImage> pics = List.of(Fixtures.picture(1, 8, 8), Fixtures.picture(2, 8, 8), Fixtures.picture(3, 8, 8));
+    BatchProcessor.Outcome out = bp.process(List.of(upload(0, "a", pics.get(0)), upload(1, "b", pics.get(1)),
+        rec(2, Fixtures.prepared("q", Purpose.QUERY, List.of(Fixtures.view("full", pics.get(2), PixelEncoding.PNG))))));
+    assertThat(out.rejected()).isZero();
+    assertThat(out.embedded()).isEqualTo(3);
+    assertThat(topicsOf(out.records(), "a")).containsExactly("t.embeddings", "t.probes");
+    assertThat(topicsOf(out.records(), "q")).containsExactly("t.probes");
+    assertThat(time.sleeps).containsExactly(1_000L, 2_000L, 4_000L, 8_000L, 16_000L, 32_000L, 60_000L, 60_000L);
+    assertThat(health.events).containsExactly("retrying", "retrying", "retrying", "retrying", "retrying", "retrying",
+        "retrying", "retrying", "recovered");
+    // the model came back on the reference picture, so the records were tried alone: each embedded exactly once
+    assertThat(e.embedded).hasSize(3);
+    for (int i = 0; i < 3; i++) {
+      assertThat(e.embedded.get(i).rgb()).isEqualTo(pics.get(i).rgb());
+    }
+    assertThat(out.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(3);
+  }
+
+  @Test
+  void aModelThatComesBackOnTheBatchEmbedsItInOneCall() throws Exception {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    e.failFirstCalls = 6; // three rounds of batch + reference
+    BatchProcessor bp = processor(e, 1024, 1L);
+    BatchProcessor.Outcome out = bp.process(List.of(upload(0, "a", Fixtures.picture(1, 8, 8)),
+        upload(1, "b", Fixtures.picture(2, 8, 8))));
+    assertThat(out.embedded()).isEqualTo(2);
+    assertThat(e.calls).isEqualTo(7);
+    assertThat(e.embedded).hasSize(2);
+    assertThat(time.sleeps).containsExactly(1_000L, 2_000L, 4_000L);
+  }
+
+  @Test
+  void aModelDownPastTheBudgetTurnsEveryRecordIntoOneEmbeddingFailedDeadLetter() throws Exception {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    e.failFirstCalls = Integer.MAX_VALUE;
+    BatchProcessor bp = processor(e, 1024, 1L);
+    long start = time.now;
+    BatchProcessor.Outcome out = bp.process(List.of(upload(0, "a", Fixtures.picture(1, 8, 8)),
+        upload(1, "b", Fixtures.picture(2, 8, 8)), upload(2, "c", Fixtures.picture(3, 8, 8))));
+    assertThat(out.embedded()).isZero();
+    assertThat(out.rejected()).isEqualTo(3);
+    List<Reject> rejects = rejects(out);
+    assertThat(rejects).extracting(r -> r.getSourceOffset()).containsExactly(0L, 1L, 2L);
+    assertThat(rejects).allSatisfy(r -> {
+      assertThat(r.getReasonCode()).isEqualTo(BatchProcessor.EMBEDDING_FAILED);
+      assertThat(r.getMessage()).contains("600 s").contains("--redrive --reason EMBEDDING_FAILED");
+      assertThat(r.getException()).contains("transient failure");
+    });
+    assertThat(out.records()).hasSize(3); // one reject per record, nothing else
+    assertThat(out.rejectsByReason()).containsExactly(Map.entry(BatchProcessor.EMBEDDING_FAILED, 3));
+    assertThat(time.now - start).as("waited exactly the budget").isEqualTo(600_000);
+    assertThat(time.sleeps).hasSize(15);
+    assertThat(health.events).hasSize(16).endsWith("gaveUp 3");
+    assertThat(out.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(3);
+
+    // the next batch finds the model back: the worker is told it recovered
+    e.failFirstCalls = 0;
+    assertThat(bp.process(List.of(upload(3, "d", Fixtures.picture(4, 8, 8)))).embedded()).isEqualTo(1);
+    assertThat(health.events).last().isEqualTo("recovered");
+  }
+
+  @Test
+  void aZeroBudgetRejectsAtTheFirstFailureOfTheModel() throws Exception {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    e.failFirstCalls = Integer.MAX_VALUE;
+    BatchProcessor bp = new BatchProcessor(topics, e, new RetryPolicy(1_000, 60_000, 0), time, health, 1024, () -> 1L);
+    BatchProcessor.Outcome out = bp.process(List.of(upload(0, "a", Fixtures.picture(1, 8, 8))));
+    assertThat(rejects(out)).extracting(Reject::getReasonCode).containsExactly(BatchProcessor.EMBEDDING_FAILED);
+    assertThat(time.sleeps).isEmpty();
+    assertThat(e.calls).isEqualTo(2);
+  }
+
+  @Test
+  void aBackOffCutShortByTheWorkerAbandonsTheBatchWithoutOutput() {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    e.failFirstCalls = Integer.MAX_VALUE;
+    BatchProcessor.Waiter stopping = new BatchProcessor.Waiter() {
+      @Override
+      public long nowMs() {
+        return 0;
+      }
+
+      @Override
+      public void sleep(long ms) throws BatchProcessor.Abandoned {
+        throw new BatchProcessor.Abandoned("partitions are being revoked");
+      }
+    };
+    BatchProcessor bp = new BatchProcessor(topics, e, tenMinutes, stopping, health, 1024, () -> 1L);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> bp.process(List.of(upload(0, "a",
+        Fixtures.picture(1, 8, 8))))).isInstanceOf(BatchProcessor.Abandoned.class);
+    assertThat(health.events).containsExactly("retrying");
+  }
+
+  @Test
+  void aRecordThatFailsWhileTheModelIsAlsoDownIsRefusedOnlyOnceTheModelIsBack() throws Exception {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    e.failFirstCalls = 3; // batch, reference, batch: down; then the reference passes
+    BatchProcessor bp = processor(e, 1024, 1L);
+    BatchProcessor.Outcome out = bp.process(List.of(upload(0, "ok1", Fixtures.picture(3, 8, 8)),
+        upload(1, "bad", red()), upload(2, "ok2", Fixtures.picture(4, 8, 8))));
+    assertThat(out.embedded()).isEqualTo(2);
+    assertThat(rejects(out)).singleElement().satisfies(r -> {
+      assertThat(r.getReasonCode()).isEqualTo(BatchProcessor.IMAGE_NOT_EMBEDDABLE);
+      assertThat(r.getSourceOffset()).isEqualTo(1);
+    });
+    assertThat(time.sleeps).containsExactly(1_000L);
+    assertThat(e.embedded).hasSize(2);
   }
 
   @Test
   void aRecordTheModelCannotEmbedIsRejectedWhileItsNeighboursProceed() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
-    BatchProcessor bp = new BatchProcessor(topics, e, 2, 0, 4, () -> 1L);
+    BatchProcessor bp = processor(e, 4, 1L);
     BatchProcessor.Outcome out = bp.process(List.of(
         rec(0, Fixtures.prepared("ok1", Purpose.INDEX, List.of(Fixtures.view("full", Fixtures.picture(3, 8, 8),
             PixelEncoding.RGB8)))),
@@ -183,17 +360,31 @@ class BatchProcessorTest {
     ProducerRecord<byte[], byte[]> rej = out.records().stream().filter(r -> r.topic().equals("t.rejects")).findFirst()
         .orElseThrow();
     Reject r = topics.rejects().deserializeValue(rej.value());
-    assertThat(r.getReasonCode()).isEqualTo("EMBEDDING_FAILED");
+    assertThat(r.getReasonCode()).isEqualTo(BatchProcessor.IMAGE_NOT_EMBEDDABLE);
+    assertThat(r.getMessage()).contains("bad (views: full 8x8 RGB8)").contains("reference picture");
     assertThat(r.getSourceOffset()).isEqualTo(1);
     assertThat(r.getOriginalValue().remaining()).isEqualTo(4); // cut to max.reject.payload.bytes
     assertThat(r.getException()).contains("model cannot handle this picture");
     assertThat(out.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(3);
+    // deterministic: rejected at once, no back-off, the model never reported failing
+    assertThat(time.sleeps).isEmpty();
+    assertThat(health.events).isEmpty();
+    assertThat(e.embedded).hasSize(2); // each good neighbour embedded once (alone)
+  }
+
+  @Test
+  void aLoneRecordTheModelCannotEmbedIsRefusedAtOnce() throws Exception {
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    BatchProcessor bp = processor(e, 1024, 1L);
+    BatchProcessor.Outcome out = bp.process(List.of(upload(5, "bad", red())));
+    assertThat(rejects(out)).extracting(Reject::getReasonCode).containsExactly(BatchProcessor.IMAGE_NOT_EMBEDDABLE);
+    assertThat(time.sleeps).isEmpty();
   }
 
   @Test
   void undecodableRecordsAndPicturesAreRejectedWithTheirReason() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
-    BatchProcessor bp = new BatchProcessor(topics, e, 1, 0, 1024, () -> 1L);
+    BatchProcessor bp = processor(e, 1024, 1L);
     PreparedImage wrongSize = Fixtures.prepared("short", Purpose.INDEX, List.of(
         dev.imgmatch.avro.ImageView.newBuilder().setName("full").setWidth(10).setHeight(10)
             .setEncoding(PixelEncoding.RGB8).setPixels(java.nio.ByteBuffer.wrap(new byte[7])).build()));

@@ -69,6 +69,15 @@ class EmbedderWorkerConfigTest {
   }
 
   @Test
+  void aModelOutageIsRetriedForTenMinutesByDefaultFromOneSecondDoublingToAMinute() {
+    assertThat(new EmbedderWorkerConfig(Map.of()).embedRetry()).isEqualTo(new RetryPolicy(1_000, 60_000, 600_000));
+    assertThat(new EmbedderWorkerConfig(Map.of("embed.retry.max.ms", "0")).embedRetry().budgetMs()).isZero();
+    assertThatThrownBy(() -> new EmbedderWorkerConfig(Map.of("embed.retry.backoff.ms", "5000",
+        "embed.retry.backoff.max.ms", "1000"))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("embed.retry.backoff.max.ms");
+  }
+
+  @Test
   void theSettingsTableListsEveryKey() {
     assertThat(EmbedderWorkerConfig.markdownTable()).contains("| `queue.capacity` | int | `64` |");
   }
