@@ -12,7 +12,7 @@ import dev.imgmatch.avro.VectorTarget;
 import dev.imgmatch.cli.samples.SampleImages;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
-import java.io.ByteArrayOutputStream;
+import dev.imgmatch.testkit.ImageBytes;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -21,9 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
-import java.util.zip.DeflaterOutputStream;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
@@ -69,14 +66,14 @@ final class HostileInputs {
     upload("random-bytes", random(5000), "UNSUPPORTED_FORMAT");
     upload("pdf", "%PDF-1.4 not an image".getBytes(StandardCharsets.US_ASCII), "UNSUPPORTED_FORMAT");
     upload("truncated-jpeg", Arrays.copyOf(jpeg, jpeg.length * 6 / 10), "CORRUPT_IMAGE");
-    upload("png-bad-crc", pngWithBadCrc(png), "CORRUPT_IMAGE");
-    upload("png-dimension-bomb", pngHeaderOnly(30000, 30000), "TOO_MANY_PIXELS");
-    upload("jpeg-dimension-bomb", jpegHeaderDeclaring(jpeg, 60000, 60000), "TOO_MANY_PIXELS");
+    upload("png-bad-crc", ImageBytes.withBadIdatCrc(png), "CORRUPT_IMAGE");
+    upload("png-dimension-bomb", ImageBytes.pngHeaderOnly(30000, 30000), "TOO_MANY_PIXELS");
+    upload("jpeg-dimension-bomb", ImageBytes.jpegDeclaring(jpeg, 60000, 60000), "TOO_MANY_PIXELS");
     upload("png-one-pixel", SampleImages.png(new java.awt.image.BufferedImage(1, 1, java.awt.image.BufferedImage.TYPE_INT_RGB)),
         "IMAGE_TOO_SMALL");
-    upload("progressive-scan-bomb", withEmptyScans(jpeg, 150), "TOO_MANY_SCANS");
+    upload("progressive-scan-bomb", ImageBytes.withEmptyScans(jpeg, 150), "TOO_MANY_SCANS");
     upload("oversized-image", withJpegMagic(random(20 * 1024 * 1024 + 10)), "IMAGE_TOO_LARGE");
-    acceptedUpload("png-text-bomb", withPngChunk(png, "zTXt", textBomb(256)));
+    acceptedUpload("png-text-bomb", ImageBytes.withPngChunk(png, "zTXt", ImageBytes.zTxtBomb(256)));
     // ---- uploads: fields and records
     submission("attributes-1.2MB", "t", "uploads", jpeg, Map.of("blob", "x".repeat(1_200_000)), "FIELD_TOO_LARGE");
     raw(topics.uploads(), "image-id-600B", topics.uploads().serializeValue(submissionOf("i".repeat(600), "t", "uploads",
@@ -205,96 +202,5 @@ final class HostileInputs {
     b[1] = (byte) 0xD8;
     b[2] = (byte) 0xFF;
     return b;
-  }
-
-  private static byte[] pngHeaderOnly(int w, int h) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
-    chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2).put((byte) 0)
-        .put((byte) 0).put((byte) 0).array());
-    chunk(out, "IDAT", new byte[] {0x78, (byte) 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
-    chunk(out, "IEND", new byte[0]);
-    return out.toByteArray();
-  }
-
-  private static byte[] withPngChunk(byte[] png, String type, byte[] data) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write(png, 0, 33); // signature + IHDR
-    chunk(out, type, data);
-    out.write(png, 33, png.length - 33);
-    return out.toByteArray();
-  }
-
-  /** zTXt payload inflating to {@code mib} MiB. */
-  private static byte[] textBomb(int mib) {
-    ByteArrayOutputStream z = new ByteArrayOutputStream();
-    try (DeflaterOutputStream d = new DeflaterOutputStream(z, new Deflater(9))) {
-      byte[] zeros = new byte[1 << 20];
-      for (int i = 0; i < mib; i++) {
-        d.write(zeros);
-      }
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    ByteArrayOutputStream data = new ByteArrayOutputStream();
-    data.writeBytes("Comment".getBytes(StandardCharsets.ISO_8859_1));
-    data.write(0);
-    data.write(0);
-    data.writeBytes(z.toByteArray());
-    return data.toByteArray();
-  }
-
-  private static byte[] pngWithBadCrc(byte[] png) {
-    byte[] b = png.clone();
-    int idat = indexOf(b, "IDAT".getBytes(StandardCharsets.ISO_8859_1));
-    int len = ByteBuffer.wrap(b, idat - 4, 4).getInt();
-    b[idat + 4 + len] ^= 0x55;
-    return b;
-  }
-
-  private static byte[] jpegHeaderDeclaring(byte[] jpeg, int w, int h) {
-    byte[] out = jpeg.clone();
-    int sof = indexOf(out, new byte[] {(byte) 0xFF, (byte) 0xC0});
-    out[sof + 5] = (byte) (h >> 8);
-    out[sof + 6] = (byte) h;
-    out[sof + 7] = (byte) (w >> 8);
-    out[sof + 8] = (byte) w;
-    return out;
-  }
-
-  /** The JPEG with {@code n} empty scans before its end marker. */
-  private static byte[] withEmptyScans(byte[] jpeg, int n) {
-    byte[] sos = {(byte) 0xFF, (byte) 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0};
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write(jpeg, 0, jpeg.length - 2);
-    for (int i = 0; i < n; i++) {
-      out.writeBytes(sos);
-    }
-    out.write(jpeg, jpeg.length - 2, 2);
-    return out.toByteArray();
-  }
-
-  private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-    byte[] t = type.getBytes(StandardCharsets.ISO_8859_1);
-    out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-    out.writeBytes(t);
-    out.writeBytes(data);
-    CRC32 crc = new CRC32();
-    crc.update(t);
-    crc.update(data);
-    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
-  }
-
-  private static int indexOf(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    throw new IllegalArgumentException("not found");
   }
 }

@@ -8,6 +8,7 @@ import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
+import dev.imgmatch.testkit.CommittedRecords;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
 import dev.imgmatch.testkit.Seeds;
@@ -17,18 +18,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -181,24 +178,8 @@ class CrashRestartIT {
 
   /** Every committed record of the topic, read to its last stable offset. */
   private static <K, V> List<V> readAll(KafkaBroker broker, Topic<K, V> topic) {
-    List<V> out = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(broker.consumerProps("it-read-" + System.nanoTime()))) {
-      if (c.partitionsFor(topic.name()) == null) {
-        return out;
-      }
-      List<TopicPartition> parts = c.partitionsFor(topic.name()).stream()
-          .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      Map<TopicPartition, Long> ends = new HashMap<>(c.endOffsets(parts));
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (System.nanoTime() < deadline && parts.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
-          out.add(topic.deserializeValue(r.value()));
-        }
-      }
-    }
-    return out;
+    return CommittedRecords.readAll(broker.bootstrapServers(), topic.name(), Duration.ofSeconds(30)).stream()
+        .map(r -> topic.deserializeValue(r.value())).toList();
   }
 
   private static void deleteTree(Path p) throws Exception {

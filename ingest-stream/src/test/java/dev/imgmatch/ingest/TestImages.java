@@ -1,5 +1,6 @@
 package dev.imgmatch.ingest;
 
+import dev.imgmatch.testkit.ImageBytes;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.GradientPaint;
@@ -15,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.zip.CRC32;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -137,31 +137,12 @@ public final class TestImages {
 
   /** {@code png} with one more chunk right after IHDR (length, type, data, CRC-32). */
   public static byte[] withPngChunk(byte[] png, String type, byte[] data) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write(png, 0, 33); // signature + IHDR
-    chunk(out, type, data);
-    out.write(png, 33, png.length - 33);
-    return out.toByteArray();
+    return ImageBytes.withPngChunk(png, type, data);
   }
 
   /** A PNG whose zTXt chunk inflates to {@code mib} MiB of zeros (a text decompression bomb). */
   public static byte[] pngWithTextBomb(int mib) {
-    ByteArrayOutputStream z = new ByteArrayOutputStream();
-    try (java.util.zip.DeflaterOutputStream d = new java.util.zip.DeflaterOutputStream(z,
-        new java.util.zip.Deflater(9))) {
-      byte[] zeros = new byte[1 << 20];
-      for (int i = 0; i < mib; i++) {
-        d.write(zeros);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    ByteArrayOutputStream data = new ByteArrayOutputStream();
-    data.writeBytes("Comment".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
-    data.write(0); // keyword terminator
-    data.write(0); // compression method
-    data.writeBytes(z.toByteArray());
-    return withPngChunk(png(64, 48, 3), "zTXt", data.toByteArray());
+    return withPngChunk(png(64, 48, 3), "zTXt", ImageBytes.zTxtBomb(mib));
   }
 
   /** A PNG with an eXIf chunk carrying only the orientation tag. */
@@ -176,25 +157,11 @@ public final class TestImages {
 
   /** A minimal valid-CRC PNG whose IHDR declares {@code w x h} but holds almost no data (a "bomb" header). */
   public static byte[] pngHeaderOnly(int w, int h) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
-    ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2).put((byte) 0)
-        .put((byte) 0).put((byte) 0);
-    chunk(out, "IHDR", ihdr.array());
-    chunk(out, "IDAT", new byte[] {0x78, (byte) 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
-    chunk(out, "IEND", new byte[0]);
-    return out.toByteArray();
+    return ImageBytes.pngHeaderOnly(w, h);
   }
 
   private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-    out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-    out.writeBytes(t);
-    out.writeBytes(data);
-    CRC32 crc = new CRC32();
-    crc.update(t);
-    crc.update(data);
-    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    ImageBytes.chunk(out, type, data);
   }
 
   /**
@@ -202,23 +169,12 @@ public final class TestImages {
    * it without a word, so only a CRC check catches it.
    */
   public static byte[] pngWithBadCrc(int w, int h, long seed) {
-    byte[] png = png(w, h, seed);
-    int idat = indexOf(png, "IDAT".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
-    int len = ByteBuffer.wrap(png, idat - 4, 4).getInt();
-    png[idat + 4 + len] ^= 0x55; // first byte of the chunk's CRC
-    return png;
+    return ImageBytes.withBadIdatCrc(png(w, h, seed));
   }
 
   /** A JPEG header (SOI, DQT-less SOF0) declaring {@code w x h}: enough for the reader to report its size. */
   public static byte[] jpegHeaderDeclaring(int w, int h) {
-    byte[] real = jpeg(64, 64, 1);
-    int sof = indexOf(real, new byte[] {(byte) 0xFF, (byte) 0xC0});
-    byte[] out = real.clone();
-    out[sof + 5] = (byte) (h >> 8);
-    out[sof + 6] = (byte) h;
-    out[sof + 7] = (byte) (w >> 8);
-    out[sof + 8] = (byte) w;
-    return out;
+    return ImageBytes.jpegDeclaring(jpeg(64, 64, 1), w, h);
   }
 
   public static byte[] truncated(byte[] b, double keep) {
@@ -240,15 +196,6 @@ public final class TestImages {
   }
 
   static int indexOf(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    throw new IllegalArgumentException("not found");
+    return ImageBytes.indexOf(hay, needle);
   }
 }
