@@ -37,18 +37,25 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" dev.imgmatch.bench.e2e.AlertLatencyBench \
- *   --split ../shared/bench/dev --refs 120 --uploads 40 --rounds 2
+ *   --split ../shared/bench/dev --refs 120 --uploads 40 --rounds 2 [--compare verify|transactions]
  * </pre>
  */
 public final class AlertLatencyBench {
   private AlertLatencyBench() {}
 
-  /** Named index-service settings to compare; the first is the baseline. */
-  static final Map<String, Map<String, String>> CONFIGS = new LinkedHashMap<>();
+  /** Named index-service settings to compare (--compare); the first is the baseline. */
+  static final Map<String, Map<String, Map<String, String>>> COMPARISONS = new LinkedHashMap<>();
 
   static {
-    CONFIGS.put("verification off", Map.of("match.verify.candidates", "0"));
-    CONFIGS.put("shipped defaults (verification of 3)", Map.of());
+    Map<String, Map<String, String>> verify = new LinkedHashMap<>();
+    verify.put("verification off", Map.of("match.verify.candidates", "0"));
+    verify.put("shipped defaults (verification of 3)", Map.of());
+    COMPARISONS.put("verify", verify);
+    // alerts become visible to read_committed readers when their transaction commits (issue 14)
+    Map<String, Map<String, String>> tx = new LinkedHashMap<>();
+    tx.put("alerts committed every 10 ms", Map.of("alerts.transaction.interval.ms", "10"));
+    tx.put("shipped defaults (every 100 ms)", Map.of());
+    COMPARISONS.put("transactions", tx);
   }
 
   public static void main(String[] args) throws Exception {
@@ -63,6 +70,10 @@ public final class AlertLatencyBench {
     int warmup = Integer.parseInt(a.getOrDefault("warmup", "5"));
     int rounds = Integer.parseInt(a.getOrDefault("rounds", "2"));
     long timeoutMs = Long.parseLong(a.getOrDefault("timeout-ms", "5000"));
+    Map<String, Map<String, String>> configs = COMPARISONS.get(a.getOrDefault("compare", "verify"));
+    if (configs == null) {
+      throw new IllegalArgumentException("--compare takes one of " + COMPARISONS.keySet());
+    }
 
     // copies whose reference is indexed: positives of the split, a seeded sample, plus unrelated references to fill
     Map<String, String> refOf = new HashMap<>();
@@ -87,13 +98,13 @@ public final class AlertLatencyBench {
       }
     }
     System.err.printf(Locale.ROOT, "latency: %d references, %d copies (%d warm-up), %d round(s) of %s%n", refIds.size(),
-        copies.size(), Math.min(warmup, copies.size()), rounds, CONFIGS.keySet());
+        copies.size(), Math.min(warmup, copies.size()), rounds, configs.keySet());
 
     Map<String, List<long[]>> results = new LinkedHashMap<>();
-    CONFIGS.keySet().forEach(k -> results.put(k, new ArrayList<>()));
+    configs.keySet().forEach(k -> results.put(k, new ArrayList<>()));
     Map<String, Integer> missed = new HashMap<>();
     for (int round = 1; round <= rounds; round++) {
-      for (var c : CONFIGS.entrySet()) {
+      for (var c : configs.entrySet()) {
         System.err.printf("latency: round %d, %s%n", round, c.getKey());
         int[] miss = {0};
         results.get(c.getKey()).addAll(runOnce(c.getValue(), refIds, refs, copies, queries, warmup, timeoutMs, miss));
