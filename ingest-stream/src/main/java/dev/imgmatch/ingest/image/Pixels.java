@@ -83,23 +83,7 @@ final class Pixels {
     int[] out = new int[w * h];
     ColorModel cm = img.getColorModel();
     if (cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
-      Raster r = img.getRaster();
-      int grayMax = (1 << cm.getComponentSize(0)) - 1;
-      boolean alpha = cm.hasAlpha() && r.getNumBands() > 1;
-      int alphaMax = alpha ? (1 << cm.getComponentSize(1)) - 1 : 1;
-      int[] g = new int[w];
-      int[] a = alpha ? new int[w] : null;
-      for (int y = 0; y < h; y++) {
-        r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 0, g);
-        if (alpha) {
-          r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 1, a);
-        }
-        for (int x = 0; x < w; x++) {
-          int v = grayMax == 255 ? g[x] : (int) ((g[x] * 255L + grayMax / 2) / grayMax);
-          int av = !alpha ? 255 : alphaMax == 255 ? a[x] : (int) ((a[x] * 255L + alphaMax / 2) / alphaMax);
-          out[y * w + x] = av << 24 | v << 16 | v << 8 | v;
-        }
-      }
+      grayToArgb(img.getRaster(), cm, out);
       return out;
     }
     for (int y = 0; y < h; y++) {
@@ -109,6 +93,14 @@ final class Pixels {
   }
 
   private static void grayToRgb(Raster r, ColorModel cm, int background, int[] out) {
+    grayToArgb(r, cm, out);
+    for (int i = 0; i < out.length; i++) {
+      out[i] = composite(out[i] & 0xFFFFFF, out[i] >>> 24, background);
+    }
+  }
+
+  /** Grey (with or without alpha, any bit depth) to 8-bit ARGB; alpha 255 when the image has none. */
+  private static void grayToArgb(Raster r, ColorModel cm, int[] out) {
     int w = r.getWidth();
     int h = r.getHeight();
     int grayMax = (1 << cm.getComponentSize(0)) - 1;
@@ -121,15 +113,10 @@ final class Pixels {
       if (alpha) {
         r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 1, a);
       }
-      int o = y * w;
       for (int x = 0; x < w; x++) {
         int v = grayMax == 255 ? g[x] : (int) ((g[x] * 255L + grayMax / 2) / grayMax);
-        int rgb = v << 16 | v << 8 | v;
-        if (alpha) {
-          int av = alphaMax == 255 ? a[x] : (int) ((a[x] * 255L + alphaMax / 2) / alphaMax);
-          rgb = composite(rgb, av, background);
-        }
-        out[o + x] = rgb;
+        int av = !alpha ? 255 : alphaMax == 255 ? a[x] : (int) ((a[x] * 255L + alphaMax / 2) / alphaMax);
+        out[y * w + x] = av << 24 | v << 16 | v << 8 | v;
       }
     }
   }
