@@ -139,9 +139,10 @@ class FaultInjectionIT {
       deleteTree(dir.resolve("stack").resolve("ingest-state"));
       stack = LocalStack.start(so, m -> System.out.println("[stack, empty disk] " + m));
       LocalStack s1 = stack;
-      await(() -> s1.index().counters().get("replayed") >= protectedCount + good,
-          "the index rebuilt from embeddings without matching");
       watched = stack;
+      // rebuilt before it takes its partitions (replicas caught up) or after (replayed): either way without matching
+      await(() -> s1.index().counters().get("replayed") + s1.index().counters().get("replicated")
+          >= protectedCount + good, "the index rebuilt from embeddings without matching");
       for (int i = good; i < good + 4; i++) {
         String id = "good-" + i;
         byte[] bytes = i % 2 == 0
@@ -327,7 +328,12 @@ class FaultInjectionIT {
   private void await(Condition c, String what) throws Exception {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (!c.holds()) {
-      assertThat(System.nanoTime()).as("waited %s for %s", WAIT, what).isLessThan(deadline);
+      if (System.nanoTime() > deadline) {
+        LocalStack s = watched;
+        throw new AssertionError("waited " + WAIT + " for " + what + (s == null ? ""
+            : "; index-service " + s.index().counters() + ", readiness: " + s.index().notReadyReason()
+                + ", stack problem: " + s.problem()) + "; stages stopped: " + stopped.keySet());
+      }
       Thread.sleep(500);
     }
   }

@@ -129,6 +129,12 @@ public final class IndexService implements AutoCloseable {
   /** Why the last transaction failed, while recovery goes on; null when the last one committed. */
   private volatile String txTrouble;
   private final AtomicLong replayed = new AtomicLong();
+  /** Records indexed into replicas of shards other instances own (index.shards=all). */
+  private final AtomicLong replicated = new AtomicLong();
+  /** The replicas of the shards this instance does not own; null with index.shards=owned or when not running. */
+  private volatile Replicas replicas;
+  /** Why the replicas hold matching back (catching up, or too far behind); null when they do not. */
+  private volatile String replicaTrouble;
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final CountDownLatch assigned = new CountDownLatch(1);
   private final CountDownLatch queriesReady = new CountDownLatch(1);
@@ -185,8 +191,10 @@ public final class IndexService implements AutoCloseable {
         .description("kNN (every view) + PDQ + exact search across the local shards").register(registry);
     this.querySearch = Timer.builder("imgmatch.index.search").tag("purpose", "query").publishPercentileHistogram()
         .description("kNN (every view) + PDQ + exact search across the local shards").register(registry);
-    Gauge.builder("imgmatch.index.shards.owned", this, s -> s.shards.owned().size())
+    Gauge.builder("imgmatch.index.shards.owned", this, s -> s.ownedShards().size())
         .description("shards (partitions of embeddings) this instance owns").register(registry);
+    Gauge.builder("imgmatch.index.shards.replicas", this, s -> s.shards.owned().size() - s.ownedShards().size())
+        .description("replicas of shards other instances own (index.shards=all)").register(registry);
     Gauge.builder("imgmatch.index.recent.unrefreshed", this, s -> s.shards.recentCount())
         .description("images upserted since the last searcher refresh").register(registry);
     this.topics = cfg.topics();
@@ -317,6 +325,10 @@ public final class IndexService implements AutoCloseable {
     if (tx != null) {
       return "alerts are not being committed (recovering with back-off): " + tx;
     }
+    String rt = replicaTrouble;
+    if (rt != null) {
+      return rt;
+    }
     if (embeddingsConsumer == null || assigned.getCount() > 0) {
       return "embeddings consumer has no shard assignment yet (shards not open)";
     }
@@ -430,10 +442,33 @@ public final class IndexService implements AutoCloseable {
     return policy;
   }
 
-  /** Counters: indexed, alerts, rejected, answered, replayed (indexed again without matching, after a restart). */
+  /**
+   * Counters: indexed, alerts, rejected, answered, replayed (indexed again without matching: their alerts were
+   * committed before a restart or roll-back), replicated (indexed into replicas of shards other instances own).
+   */
   public Map<String, Long> counters() {
     return Map.of("indexed", indexed.get(), "alerts", alerts.get(), "rejected", rejected.get(), "answered",
-        answered.get(), "replayed", replayed.get());
+        answered.get(), "replayed", replayed.get(), "replicated", replicated.get());
+  }
+
+  /** The shards whose partitions the embeddings group gives this instance: matched and alerted here. */
+  public Set<Integer> ownedShards() {
+    Set<Integer> owned = new java.util.TreeSet<>(shards.owned());
+    Replicas rs = replicas;
+    if (rs != null) {
+      owned.removeAll(rs.partitions());
+    }
+    return owned;
+  }
+
+  /** Replicas of the shards other instances own (index.shards=all). */
+  public Set<Integer> replicaShards() {
+    Replicas rs = replicas;
+    return rs == null ? Set.of() : rs.partitions();
+  }
+
+  private boolean keepsEveryShard() {
+    return "all".equals(cfg.getString(IndexServiceConfig.SHARDS_KEPT));
   }
 
   // ---------------------------------------------------------------- ingest: embeddings + deletions
@@ -467,16 +502,23 @@ public final class IndexService implements AutoCloseable {
     try (KafkaConsumer<byte[], byte[]> ec = new KafkaConsumer<>(consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID),
         "index-service-embeddings"));
         KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(consumerProps(null, "index-service-deletions"));
+        Replicas rs = keepsEveryShard() ? new Replicas(new KafkaConsumer<>(replicaProps()), txMs) : null;
         KafkaClientMetrics ecm = new KafkaClientMetrics(ec);
         KafkaClientMetrics dcm = new KafkaClientMetrics(dc)) {
       embeddingsConsumer = ec;
+      replicas = rs;
       ecm.bindTo(registry); // records-lag(-max) per partition: the embeddings backlog
       dcm.bindTo(registry);
       List<TopicPartition> delParts = partitions(dc, del.name());
       dc.assign(delParts);
-      shards.setTotalShards(partitions(ec, emb.name()).size());
-      ec.subscribe(List.of(emb.name()), new Rebalance(ec, dc, delParts));
+      List<TopicPartition> embParts = partitions(ec, emb.name());
+      shards.setTotalShards(embParts.size());
       Commits commits = new Commits(ec, dc, delParts, txMs, commitMs);
+      if (rs != null) {
+        catchUp(rs, ec, dc, delParts, embParts, commits, pollMs);
+      }
+      ec.subscribe(List.of(emb.name()), new Rebalance(ec, dc, delParts));
+      long maxLag = cfg.getLong(IndexServiceConfig.REPLICA_MAX_LAG);
       while (running) {
         ConsumerRecords<byte[], byte[]> recs = ec.poll(Duration.ofMillis(pollMs));
         for (ConsumerRecord<byte[], byte[]> r : recs) {
@@ -485,14 +527,11 @@ public final class IndexService implements AutoCloseable {
             break; // rolled back and sought: the rest of this batch is read again
           }
         }
-        if (!dc.assignment().isEmpty() && !shards.all().isEmpty()) {
-          for (ConsumerRecord<byte[], byte[]> r : dc.poll(Duration.ZERO)) {
-            onDeletion(r);
-            if (!commits.due()) {
-              break;
-            }
-          }
+        if (rs != null) {
+          rs.poll(Duration.ZERO, this::onEmbedding);
+          holdWhileReplicasLag(ec, rs, maxLag);
         }
+        readDeletions(dc, commits);
         commits.due();
       }
       if (commitTransaction(ec, dc, delParts)) {
@@ -506,9 +545,93 @@ public final class IndexService implements AutoCloseable {
       throw t;
     } finally {
       embeddingsConsumer = null;
+      replicas = null;
     }
   }
 
+  private void readDeletions(KafkaConsumer<byte[], byte[]> dc, Commits commits)
+      throws IOException, InterruptedException {
+    if (!dc.assignment().isEmpty() && !shards.all().isEmpty()) {
+      for (ConsumerRecord<byte[], byte[]> r : dc.poll(Duration.ZERO)) {
+        onDeletion(r);
+        if (!commits.due()) {
+          break;
+        }
+      }
+    }
+  }
+
+  /** The replicas' consumer: the embeddings group's id, to read what the owners committed; never joins it. */
+  private Map<String, Object> replicaProps() {
+    Map<String, Object> m = consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID), "index-service-replicas");
+    m.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+    return m;
+  }
+
+  /**
+   * index.shards=all, before joining the group: opens every shard as a replica and reads each up to the offset its
+   * owner committed with its alerts (on the first start of a deployment: nothing), so that whatever the group then
+   * gives this instance is matched against a whole index from its first record on.
+   */
+  private void catchUp(Replicas rs, KafkaConsumer<byte[], byte[]> ec, KafkaConsumer<byte[], byte[]> dc,
+      List<TopicPartition> delParts, List<TopicPartition> parts, Commits commits, long pollMs)
+      throws IOException, InterruptedException {
+    Map<TopicPartition, Long> starts = ec.beginningOffsets(parts);
+    for (TopicPartition tp : parts) {
+      follow(rs, tp, starts.getOrDefault(tp, 0L));
+    }
+    seekDeletions(ec, dc, delParts, false);
+    long t0 = System.nanoTime();
+    long logged = t0;
+    rs.refreshLimits(true);
+    long lag;
+    while (running && (lag = rs.lag()) > 0) {
+      replicaTrouble = "catching up the replicas of " + parts.size() + " shard(s) before taking partitions: " + lag
+          + " record(s) behind what their owners committed";
+      rs.poll(Duration.ofMillis(pollMs), this::onEmbedding);
+      readDeletions(dc, commits);
+      commits.due();
+      if (System.nanoTime() - logged > TimeUnit.SECONDS.toNanos(10)) {
+        logged = System.nanoTime();
+        log.info("{}", replicaTrouble);
+      }
+    }
+    replicaTrouble = null;
+    log.info("replicas of {} shard(s) caught up with what their owners committed ({}) in {} ms; joining group {}",
+        parts.size(), rs.limits(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+        cfg.getString(IndexServiceConfig.GROUP_ID));
+  }
+
+  /** Opens the shard of {@code tp} as a replica read from its index commit; its records are never matched here. */
+  private void follow(Replicas rs, TopicPartition tp, long partitionStart) throws IOException {
+    ShardIndex s = shards.open(tp.partition());
+    if (partitionStart >= 0) {
+      checkComplete(tp, s, partitionStart);
+    }
+    shardGauge(tp.partition());
+    alertsFrom.put(tp.partition(), Long.MAX_VALUE); // its owner alerts
+    rs.follow(tp, s.embeddingsOffset());
+  }
+
+  /**
+   * Holds the owned partitions back while the replicas are over {@code maxLag} records behind their owners (a
+   * match against a stale replica would miss copies of what it lacks), and lets them go on once they are not.
+   */
+  private void holdWhileReplicasLag(KafkaConsumer<byte[], byte[]> ec, Replicas rs, long maxLag) {
+    long lag = rs.lag();
+    if (lag > maxLag && lag != Long.MAX_VALUE) {
+      if (ec.paused().size() < ec.assignment().size()) {
+        log.warn("replicas are {} records behind their owners (index.replica.max.lag {}): matching waits", lag,
+            maxLag);
+        ec.pause(ec.assignment());
+      }
+      replicaTrouble = "replicas are " + lag + " records behind their owners: matching waits until they catch up";
+    } else if (!ec.paused().isEmpty()) {
+      ec.resume(ec.paused());
+      replicaTrouble = null;
+      log.info("replicas caught up: matching goes on");
+    }
+  }
   /** When the alerts transaction and the shard commits are due; checked after every record (a batch takes seconds). */
   private final class Commits {
     private final KafkaConsumer<byte[], byte[]> ec;
@@ -600,8 +723,9 @@ public final class IndexService implements AutoCloseable {
   /** The offsets the next transaction commits: every owned shard's, and the deletions' when shard 0 is owned. */
   private Map<TopicPartition, OffsetAndMetadata> shardOffsets() {
     Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
+    Set<Integer> owned = ownedShards();
     for (ShardIndex s : shards.all()) {
-      if (s.embeddingsOffset() >= 0) {
+      if (owned.contains(s.shard()) && s.embeddingsOffset() >= 0) {
         m.put(new TopicPartition(topics.embeddings().name(), s.shard()), new OffsetAndMetadata(s.embeddingsOffset()));
       }
     }
@@ -617,7 +741,7 @@ public final class IndexService implements AutoCloseable {
    * with the deletions' offsets (kept in the embeddings group): one reject each, across crashes and instances.
    */
   private boolean reportsDeletions() {
-    return shards.get(0).isPresent();
+    return ownedShards().contains(0);
   }
 
   /**
@@ -636,7 +760,8 @@ public final class IndexService implements AutoCloseable {
     txSendFailure.set(null);
     txHasOutput = false;
     lastTxOffsets = null;
-    List<TopicPartition> owned = shards.owned().stream()
+    // replicas hold only what their owners committed: the abort does not concern them
+    List<TopicPartition> owned = ownedShards().stream()
         .map(p -> new TopicPartition(topics.embeddings().name(), p)).toList();
     for (TopicPartition tp : owned) {
       shards.close(tp.partition(), null);
@@ -658,19 +783,8 @@ public final class IndexService implements AutoCloseable {
     Map<TopicPartition, OffsetAndMetadata> committed = ec.committed(new java.util.HashSet<>(parts));
     Map<TopicPartition, Long> starts = ec.beginningOffsets(parts);
     for (TopicPartition tp : parts) {
-      ShardIndex s = shards.open(tp.partition());
-      long start = starts.getOrDefault(tp, 0L);
-      if (start > Math.max(0, s.embeddingsOffset())) {
-        String why = "shard " + tp.partition() + " is incomplete: its index holds offsets before "
-            + Math.max(0, s.embeddingsOffset()) + " but " + tp + " now starts at " + start + " (records deleted by"
-            + " the topic's retention cannot be indexed again); restore the shard's directory from a backup, or"
-            + " re-submit the lost images, and give embeddings retention.ms=-1 (Topics)";
-        if (!why.equals(truncatedShards.put(tp.partition(), why))) {
-          log.error("{}", why);
-        }
-      } else {
-        truncatedShards.remove(tp.partition());
-      }
+      ShardIndex s = shards.open(tp.partition()); // a replica becoming owned is open already, warm
+      checkComplete(tp, s, starts.getOrDefault(tp, 0L));
       shardGauge(tp.partition());
       OffsetAndMetadata a = committed.get(tp);
       long alertsDone = a == null ? -1 : a.offset();
@@ -684,6 +798,21 @@ public final class IndexService implements AutoCloseable {
       log.info("shard {}: reading {} from offset {} (index commit), alerts committed up to {}{}", tp.partition(), tp,
           from, alertsDone, alertsDone > from ? ": offsets " + from + ".." + (alertsDone - 1)
               + " are indexed again without matching" : "");
+    }
+  }
+
+  /** Marks the shard incomplete (readiness, PARTIAL replies) when its partition lost records it never indexed. */
+  private void checkComplete(TopicPartition tp, ShardIndex s, long partitionStart) {
+    if (partitionStart > Math.max(0, s.embeddingsOffset())) {
+      String why = "shard " + tp.partition() + " is incomplete: its index holds offsets before "
+          + Math.max(0, s.embeddingsOffset()) + " but " + tp + " now starts at " + partitionStart + " (records"
+          + " deleted by the topic's retention cannot be indexed again); restore the shard's directory from a backup,"
+          + " or re-submit the lost images, and give embeddings retention.ms=-1 (Topics)";
+      if (!why.equals(truncatedShards.put(tp.partition(), why))) {
+        log.error("{}", why);
+      }
+    } else {
+      truncatedShards.remove(tp.partition());
     }
   }
 
@@ -759,9 +888,14 @@ public final class IndexService implements AutoCloseable {
         return;
       }
       try {
+        Replicas rs = replicas;
         if (!commitTransaction(ec, dc, delParts)) {
           // recovered: the shards are back at their last commit, which the group's offsets are not behind
           for (TopicPartition tp : parts) {
+            if (rs != null) {
+              follow(rs, tp, -1);
+              continue;
+            }
             shards.close(tp.partition(), null);
             alertsFrom.remove(tp.partition());
             truncatedShards.remove(tp.partition());
@@ -770,6 +904,11 @@ public final class IndexService implements AutoCloseable {
         }
         commitShards();
         for (TopicPartition tp : parts) {
+          if (rs != null) { // kept warm as a replica: read on as its new owner commits
+            follow(rs, tp, -1);
+            log.info("shard {} committed, kept as a replica (partition revoked)", tp.partition());
+            continue;
+          }
           shards.close(tp.partition(), tp.topic());
           alertsFrom.remove(tp.partition());
           truncatedShards.remove(tp.partition());
@@ -794,7 +933,7 @@ public final class IndexService implements AutoCloseable {
       txHasOutput = false;
       lastTxOffsets = null;
       List<TopicPartition> kept = new ArrayList<>();
-      for (Integer p : shards.owned()) {
+      for (Integer p : ownedShards()) { // replicas hold only what owners committed: they stay as they are
         TopicPartition tp = new TopicPartition(topics.embeddings().name(), p);
         try {
           shards.close(p, null);
@@ -809,6 +948,13 @@ public final class IndexService implements AutoCloseable {
       }
       try {
         resume(ec, kept);
+        Replicas rs = replicas;
+        if (rs != null) { // back to the last commit, then read on as their new owners commit
+          Map<TopicPartition, Long> starts = ec.beginningOffsets(parts);
+          for (TopicPartition tp : parts) {
+            follow(rs, tp, starts.getOrDefault(tp, 0L));
+          }
+        }
         seekDeletions(ec, dc, delParts, true);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot reopen shards " + kept + " under " + cfg.indexDir(), e);
@@ -819,6 +965,10 @@ public final class IndexService implements AutoCloseable {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> parts) {
       try {
+        Replicas rs = replicas;
+        if (rs != null) {
+          rs.unfollow(parts); // their shards stay open: warm, at most at the offsets their last owner committed
+        }
         resume(ec, parts);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open shards " + parts + " under " + cfg.indexDir(), e);
@@ -838,8 +988,11 @@ public final class IndexService implements AutoCloseable {
       return; // already in the index
     }
     // its alert (or reject) was committed before a crash or a roll-back: index it again, raise nothing
-    boolean replay = r.offset() < alertsFrom.getOrDefault(r.partition(), -1L);
-    if (replay) {
+    long alertsDone = alertsFrom.getOrDefault(r.partition(), -1L);
+    boolean replay = r.offset() < alertsDone;
+    if (alertsDone == Long.MAX_VALUE) {
+      replicated.incrementAndGet(); // a replica: its owner matches and alerts
+    } else if (replay) {
       replayed.incrementAndGet();
     }
     try {

@@ -69,6 +69,8 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String QUERY_MAX_K = "query.max.k";
   public static final String QUERY_REPLY_TOPIC_PATTERN = "query.reply.topic.pattern";
   public static final String QUERY_GROUP_ID = "query.group.id";
+  public static final String SHARDS_KEPT = "index.shards";
+  public static final String REPLICA_MAX_LAG = "index.replica.max.lag";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
   public static final String POLL_MS = "poll.timeout.ms";
   public static final String HTTP_HOST = "http.host";
@@ -118,6 +120,19 @@ public final class IndexServiceConfig extends AbstractConfig {
           "How often the alerts and rejects of consumed embeddings are committed in one Kafka transaction with the"
               + " consumed offsets: a read_committed reader sees an alert at most this long after it was raised, and"
               + " sees it exactly once across crashes.")
+      .define(SHARDS_KEPT, Type.STRING, "all", ValidString.in("all", "owned"), Importance.HIGH,
+          "Which shards an instance keeps. 'all': the shards of the embeddings partitions the group gives it (matched"
+              + " and alerted here) and a replica of every other shard, read up to the offset its owner committed with"
+              + " its alerts; so on any number of instances every upload is matched against the whole index and"
+              + " alerts exactly as one instance would, any instance answers a query complete, and a shard whose owner"
+              + " leaves or dies is taken over warm. Costs every instance the indexing, memory and disk of the whole"
+              + " index. 'owned': only its own shards, for an index larger than one machine: an upload is then matched"
+              + " against the shards of the instance that indexes it only, and query replies are PARTIAL (clients"
+              + " gather them) (docs/modules/index-service.md, Scale-out).")
+      .define(REPLICA_MAX_LAG, Type.LONG, 1_000L, Range.atLeast(0), Importance.LOW,
+          "index.shards=all: while the replicas are more than this many records behind what their owners committed,"
+              + " the partitions this instance owns wait (matching against a stale replica would miss copies of what"
+              + " it lacks); readiness says so.")
       .define(TRANSACTIONAL_ID, Type.STRING, "", Importance.LOW,
           "Transactional id of the producer of alerts and rejects; empty = '<group.id>-<instance id>', the instance"
               + " id being a random name kept in index.dir (stable across restarts on the same disk, so a restart"

@@ -147,15 +147,16 @@ class IndexServiceIT {
   }
 
   /**
-   * Two instances in one group split the shards (a query answered by one of them is PARTIAL); when one leaves,
-   * the other takes its partitions over and rebuilds those shards from the topic (its disk has none of them).
+   * index.shards=owned: two instances in one group split the shards (a query answered by one of them is PARTIAL);
+   * when one leaves, the other takes its partitions over and rebuilds those shards from the topic (its disk has none
+   * of them).
    */
   @Test
   void twoInstancesSplitTheShardsAndTheSurvivorRebuildsTheOthersShards(KafkaBroker broker) throws Exception {
     Synthetic syn = new Synthetic(ShardIndexTest.seed(), 32, 4);
     Topics topics = new Topics(broker.uniqueName("x") + ".");
-    IndexServiceConfig a = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir.resolve("a")));
-    IndexServiceConfig b = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir.resolve("b")));
+    IndexServiceConfig a = new IndexServiceConfig(owned(ItSupport.settings(broker, topics.prefix(), dir.resolve("a"))));
+    IndexServiceConfig b = new IndexServiceConfig(owned(ItSupport.settings(broker, topics.prefix(), dir.resolve("b"))));
     float[] v = syn.clustered();
     try (IndexService first = new IndexService(a).start();
         KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
@@ -188,8 +189,8 @@ class IndexServiceIT {
   }
 
   /**
-   * Fan-out: with one query group per instance every instance answers every query from its own shards, and the
-   * client gathers their PARTIAL replies into one complete reply.
+   * index.shards=owned, fan-out: with one query group per instance every instance answers every query from its own
+   * shards, and the client gathers their PARTIAL replies into one complete reply.
    */
   @Test
   void withAQueryGroupPerInstanceTheClientGathersEveryShard(KafkaBroker broker) throws Exception {
@@ -197,6 +198,8 @@ class IndexServiceIT {
     Topics topics = new Topics(broker.uniqueName("f") + ".");
     Map<String, String> sa = new java.util.HashMap<>(ItSupport.settings(broker, topics.prefix(), dir.resolve("fa")));
     Map<String, String> sb = new java.util.HashMap<>(ItSupport.settings(broker, topics.prefix(), dir.resolve("fb")));
+    owned(sa);
+    owned(sb);
     sa.put(IndexServiceConfig.QUERY_GROUP_ID, topics.prefix() + "queries-a");
     sb.put(IndexServiceConfig.QUERY_GROUP_ID, topics.prefix() + "queries-b");
     float[] v = syn.clustered();
@@ -222,6 +225,11 @@ class IndexServiceIT {
       assertThat(a.failure()).isEmpty();
       assertThat(b.failure()).isEmpty();
     }
+  }
+
+  private static Map<String, String> owned(Map<String, String> settings) {
+    settings.put(IndexServiceConfig.SHARDS_KEPT, "owned");
+    return settings;
   }
 
   /** Runs a CLI command as the ./imgmatch launcher would, returning its stdout; asserts exit status 0. */

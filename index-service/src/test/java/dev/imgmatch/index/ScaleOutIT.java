@@ -1,0 +1,163 @@
+package dev.imgmatch.index;
+
+import static dev.imgmatch.index.ItSupport.embedding;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.MatchedImage;
+import dev.imgmatch.avro.QueryReply;
+import dev.imgmatch.avro.ReplyStatus;
+import dev.imgmatch.index.client.QueryClient;
+import dev.imgmatch.schemas.Topics;
+import dev.imgmatch.testkit.KafkaBroker;
+import dev.imgmatch.testkit.KafkaBrokerExtension;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Scale-out with index.shards=all (the default): on several instances every upload is matched against every shard,
+ * also while an instance leaves and another joins mid-stream, and the alerts are exactly those one instance raises
+ * on the same input (same uploads, same matched images, same decisions and scores), each once.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class ScaleOutIT {
+  static final Duration WAIT = Duration.ofSeconds(120);
+  static final Duration Q = Duration.ofSeconds(30);
+
+  @TempDir
+  Path dir;
+
+  /** The input of one run: protected works, then uploads (every third a copy of a work). */
+  private record Input(Map<String, ImageEmbedding> works, Map<String, ImageEmbedding> uploads, Set<String> copies,
+      float[] probe) {}
+
+  @Test
+  void threeInstancesAlertExactlyAsOneWhileInstancesLeaveAndJoin(KafkaBroker broker) throws Exception {
+    long seed = ShardIndexTest.seed();
+    Synthetic syn = new Synthetic(seed, 64, 8);
+    long now = System.currentTimeMillis();
+    Map<String, ImageEmbedding> works = new LinkedHashMap<>();
+    List<float[]> wv = new ArrayList<>();
+    List<byte[]> wh = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      wv.add(syn.clustered());
+      wh.add(syn.hash());
+      works.put("work-" + i, embedding("work-" + i, "t", "protected", wv.get(i), wh.get(i), syn.sha(), now));
+    }
+    Map<String, ImageEmbedding> uploads = new LinkedHashMap<>();
+    Set<String> copies = new TreeSet<>();
+    for (int i = 0; i < 90; i++) {
+      String id = "up-" + i;
+      boolean copy = i % 3 == 0;
+      float[] v = copy ? syn.near(wv.get(i % 12), 0.02) : syn.gaussianUnit();
+      byte[] h = copy ? syn.flip(wh.get(i % 12), 10) : syn.hash();
+      if (copy) {
+        copies.add(id);
+      }
+      uploads.put(id, embedding(id, "t", "uploads", v, h, syn.sha(), now));
+    }
+    Input in = new Input(works, uploads, copies, wv.get(0));
+
+    Map<String, MatchAlert> one = run(broker, in, false);
+    Map<String, MatchAlert> three = run(broker, in, true);
+    System.out.printf("seed %d: %d copies; one instance raised %d alerts, three instances %d%n", seed, copies.size(),
+        one.size(), three.size());
+    assertThat(one.keySet()).as("one instance alerts every copy (seed %d)", seed).isEqualTo(copies);
+    assertThat(three.keySet()).as("three instances alert the same uploads (seed %d)", seed).isEqualTo(one.keySet());
+    for (String id : copies) {
+      MatchAlert a = one.get(id);
+      MatchAlert b = three.get(id);
+      assertThat(b.getDecision()).as("decision of %s", id).isEqualTo(a.getDecision());
+      assertThat(ids(b)).as("matched images of %s", id).isEqualTo(ids(a));
+      assertThat(b.getScore()).as("score of %s", id).isCloseTo(a.getScore(), within(1e-4f));
+      assertThat(ids(a).get(0)).isEqualTo("work-" + Integer.parseInt(id.substring(3)) % 12);
+    }
+  }
+
+  /**
+   * Sends the works, waits until they are indexed, then sends the uploads; with {@code scale} three instances run
+   * and, half-way through the uploads, one of them leaves and a fourth joins. Returns the alerts by upload, after
+   * checking each came once and that a query to the cluster is answered complete.
+   */
+  private Map<String, MatchAlert> run(KafkaBroker broker, Input in, boolean scale) throws Exception {
+    Topics topics = new Topics(broker.uniqueName(scale ? "three" : "one") + ".");
+    List<IndexService> running = new ArrayList<>();
+    running.add(start(broker, topics, "i0")); // creates the topics
+    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps());
+        QueryClient client = new QueryClient(Map.of("bootstrap.servers", broker.bootstrapServers()), topics)) {
+      for (Map.Entry<String, ImageEmbedding> w : in.works().entrySet()) {
+        ItSupport.send(p, topics.embeddings(), w.getKey(), w.getValue());
+      }
+      IndexService first = running.get(0);
+      assertThat(ItSupport.await(WAIT, () -> first.counters().get("indexed") >= in.works().size())).isTrue();
+      if (scale) {
+        running.add(start(broker, topics, "i1"));
+        running.add(start(broker, topics, "i2"));
+        assertThat(ItSupport.await(WAIT, () -> running.stream().allMatch(s -> s.ownedShards().size() == 1)))
+            .as("three instances, a shard each").isTrue();
+        for (IndexService s : running) { // every instance keeps the other shards as replicas
+          assertThat(ItSupport.await(WAIT, () -> s.shards().owned().size() == 3)).isTrue();
+        }
+      }
+      int i = 0;
+      for (Map.Entry<String, ImageEmbedding> u : in.uploads().entrySet()) {
+        if (scale && i == in.uploads().size() / 2) {
+          IndexService leaving = running.remove(1);
+          System.out.println("instance i1 leaves; i3 joins");
+          leaving.close();
+          running.add(start(broker, topics, "i3"));
+        }
+        p.send(topics.embeddings().record(u.getKey(), u.getValue()));
+        if (++i % 10 == 0) {
+          p.flush();
+        }
+      }
+      p.flush();
+      List<MatchAlert> alerts = ItSupport.readUntil(broker, topics.matchAlerts(),
+          l -> l.stream().map(MatchAlert::getImageId).collect(Collectors.toSet()).containsAll(in.copies()), WAIT);
+      Thread.sleep(1500); // a duplicate, if any, would be committed by now
+      alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(3));
+      Map<String, MatchAlert> byId = new HashMap<>();
+      for (MatchAlert a : alerts) {
+        assertThat(byId.put(a.getImageId(), a)).as("alert of %s raised twice", a.getImageId()).isNull();
+      }
+      QueryReply r = client.byVector("t", ItSupport.MODEL, in.probe(), 5, Q).get();
+      assertThat(r.getStatus()).as("a query is answered from every shard").isEqualTo(ReplyStatus.OK);
+      assertThat(r.getShardsAnswered()).isEqualTo(3);
+      assertThat(r.getResults().get(0).getImageId()).isEqualTo("work-0");
+      for (IndexService s : running) {
+        assertThat(s.failure()).isEmpty();
+      }
+      return byId;
+    } finally {
+      for (IndexService s : running) {
+        s.close();
+      }
+    }
+  }
+
+  private IndexService start(KafkaBroker broker, Topics topics, String name) throws InterruptedException {
+    IndexService s = new IndexService(new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(),
+        dir.resolve(topics.prefix() + name)))).start();
+    assertThat(s.awaitReady(WAIT)).as("%s ready", name).isTrue();
+    return s;
+  }
+
+  private static List<String> ids(MatchAlert a) {
+    return a.getMatches().stream().map(MatchedImage::getImageId).toList();
+  }
+}
