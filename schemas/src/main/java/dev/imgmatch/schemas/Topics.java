@@ -74,7 +74,7 @@ public record Topics(String prefix) {
   public Topic<String, ImageEmbedding> probes() {
     return new Topic<>(prefix + "probes", Serdes.String(), AvroSerde.of(ImageEmbedding.class), ImageEmbedding.class,
         PARTITIONS, size(SMALL_MESSAGE_BYTES),
-        "descriptors and hashes to look up: every upload (to match) and every image query");
+        "descriptors and hashes of image queries to look up (uploads are matched from embeddings)");
   }
 
   public Topic<String, MatchAlert> matchAlerts() {

@@ -38,8 +38,9 @@ import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * Embedder throughput and batch latency against batch size, for the model alone ({@link Embedder#embed}) and end to
- * end through the worker (prepared → worker → embeddings/probes under transactions, on a real broker). The worker's
- * input views are 320x240 JPEGs (decoded and resized by the worker); the model-alone rows take 320x240 RGB8 pixels.
+ * end through the worker (prepared → worker → embeddings under transactions, on a real broker: the inputs are
+ * uploads, which go to embeddings only; queries would go to probes only). The worker's input views are 320x240 JPEGs
+ * (decoded and resized by the worker); the model-alone rows take 320x240 RGB8 pixels.
  *
  * <pre>
  * java -cp "$(cat benchmarks/target/classpath.txt):benchmarks/target/classes" -Dai.djl.offline=true \

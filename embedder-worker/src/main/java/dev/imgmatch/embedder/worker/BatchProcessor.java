@@ -12,6 +12,7 @@ import dev.imgmatch.embedder.model.RgbImage;
 import dev.imgmatch.schemas.Limits;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Rejects;
+import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,8 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns one micro-batch of prepared records into what the worker produces in one transaction: for each record, an
- * {@code ImageEmbedding} on {@code probes} (always) and on {@code embeddings} (purpose INDEX), or a {@code Reject};
- * plus the offsets to commit. A record that cannot be embedded never fails its neighbours.
+ * {@code ImageEmbedding} on {@code embeddings} (purpose INDEX, an upload) or on {@code probes} (purpose QUERY), or a
+ * {@code Reject}; plus the offsets to commit. A record that cannot be embedded never fails its neighbours.
  *
  * <p>Failure policy, decided here in one place:
  * <ul>
@@ -207,22 +208,19 @@ public final class BatchProcessor {
       ImageEmbedding e = RecordEmbedding.toRecord(w.prepared(), res, embedder.modelId(), embedder.modelVersion(),
           clock.getAsLong());
       String id = w.prepared().getId();
-      List<ProducerRecord<byte[], byte[]>> produced = new ArrayList<>(2);
-      if (w.prepared().getPurpose() == Purpose.INDEX) {
-        // uploads are matched when index-service consumes `embeddings`, so the record carries every view (e.g. a
-        // border-trimmed one) for matching; index-service indexes only the full picture's vector
-        produced.add(topics.embeddings().record(id, e));
-      }
-      produced.add(topics.probes().record(id, e));
-      // both topics take the same size (Topics), and the records are the same: one check
-      String tooLarge = oversize(produced.get(0), Math.min(topics.embeddings().maxMessageBytes(),
-          topics.probes().maxMessageBytes()));
+      // one record per input: an upload goes to `embeddings` only (index-service matches uploads when it consumes
+      // `embeddings`, so the record carries every view, e.g. a border-trimmed one, for matching, and indexes only the
+      // full picture's vector); a query goes to `probes` only. An upload on `probes` would be decoded and dropped.
+      Topic<String, ImageEmbedding> topic = w.prepared().getPurpose() == Purpose.INDEX ? topics.embeddings()
+          : topics.probes();
+      ProducerRecord<byte[], byte[]> produced = topic.record(id, e);
+      String tooLarge = oversize(produced, topic.maxMessageBytes());
       if (tooLarge != null) { // a record the topic would refuse must not fail its whole transaction
         out.add(reject(w.source(), OutputFailures.RECORD_TOO_LARGE, tooLarge, null));
         rejected++;
         continue;
       }
-      out.addAll(produced);
+      out.add(produced);
       embedded++;
       pictures += res.size();
     }

@@ -7,6 +7,7 @@ import dev.imgmatch.avro.PixelEncoding;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.avro.Purpose;
 import dev.imgmatch.avro.Reject;
+import dev.imgmatch.common.OutputFailures;
 import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.Fixtures;
 import dev.imgmatch.embedder.PictureEmbedder;
@@ -32,6 +33,8 @@ class BatchProcessorTest {
    */
   static final class ScriptedEmbedder implements PictureEmbedder {
     int failFirstCalls;
+    /** Floats per vector (every one 1f). */
+    int vectorLength = 1;
     int calls;
     final List<RgbImage> embedded = new ArrayList<>();
 
@@ -62,7 +65,9 @@ class BatchProcessorTest {
         if ((p[0] & 255) == 255 && p[1] == 0 && p[2] == 0) {
           throw new IllegalStateException("model cannot handle this picture");
         }
-        out.add(new Embedder.Embedding(new float[] {1f}, Map.of("nsfw", 0.1f)));
+        float[] v = new float[vectorLength];
+        java.util.Arrays.fill(v, 1f);
+        out.add(new Embedder.Embedding(v, Map.of("nsfw", 0.1f)));
       }
       images.stream().filter(i -> i != BatchProcessor.PROBE).forEach(embedded::add);
       return out;
@@ -158,7 +163,7 @@ class BatchProcessorTest {
     BatchProcessor.Outcome out = bp.process(List.of(rec(1, big),
         rec(2, Fixtures.prepared("ok", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8))))));
     assertThat(topicsOf(out.records(), "big")).containsExactly("t.rejects");
-    assertThat(topicsOf(out.records(), "ok")).containsExactly("t.embeddings", "t.probes");
+    assertThat(topicsOf(out.records(), "ok")).containsExactly("t.embeddings");
     Reject r = topics.rejects().deserializeValue(out.records().stream().filter(x -> x.topic().equals("t.rejects"))
         .findFirst().orElseThrow().value());
     assertThat(r.getReasonCode()).isEqualTo(dev.imgmatch.schemas.Limits.FIELD_TOO_LARGE);
@@ -173,7 +178,37 @@ class BatchProcessorTest {
   }
 
   @Test
-  void uploadsGoToEmbeddingsAndProbesQueriesOnlyToProbes() throws Exception {
+  void anEmbeddingLargerThanItsTopicIsRejectedAndItsNeighboursProceed() throws Exception {
+    // each record is checked against its own topic's max.message.bytes (embeddings for an upload, probes for a query)
+    ScriptedEmbedder e = new ScriptedEmbedder();
+    e.vectorLength = Topics.SMALL_MESSAGE_BYTES / 4; // 1 MiB of floats: over both topics' limit with the framing
+    BatchProcessor bp = processor(e, 1024, 1L);
+    BatchProcessor.Outcome big = bp.process(List.of(upload(0, "u-big", Fixtures.picture(1, 8, 8)),
+        rec(1, Fixtures.prepared("q-big", Purpose.QUERY, List.of(Fixtures.view("full", Fixtures.picture(2, 8, 8),
+            PixelEncoding.RGB8))))));
+    assertThat(big.embedded()).isZero();
+    assertThat(big.records()).extracting(ProducerRecord::topic).containsExactly("t.rejects", "t.rejects");
+    assertThat(rejects(big)).extracting(Reject::getReasonCode).containsOnly(OutputFailures.RECORD_TOO_LARGE);
+    assertThat(rejects(big)).extracting(Reject::getMessage).satisfiesExactly(
+        m -> assertThat(m).startsWith("the t.embeddings record would take").endsWith(
+            "more than the topic's " + topics.embeddings().maxMessageBytes()),
+        m -> assertThat(m).startsWith("the t.probes record would take").endsWith(
+            "more than the topic's " + topics.probes().maxMessageBytes()));
+    assertThat(big.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(2);
+
+    // just under the limit (the record's framing included): both go through
+    e.vectorLength = (Topics.SMALL_MESSAGE_BYTES - BatchProcessor.FRAMING) / 4 - 1024;
+    BatchProcessor.Outcome fits = bp.process(List.of(upload(2, "u-fits", Fixtures.picture(1, 8, 8)),
+        rec(3, Fixtures.prepared("q-fits", Purpose.QUERY, List.of(Fixtures.view("full", Fixtures.picture(2, 8, 8),
+            PixelEncoding.RGB8))))));
+    assertThat(fits.rejected()).isZero();
+    assertThat(fits.records()).extracting(ProducerRecord::topic).containsExactly("t.embeddings", "t.probes");
+  }
+
+  @Test
+  void uploadsGoOnlyToEmbeddingsAndQueriesOnlyToProbes() throws Exception {
+    // index-service matches uploads when it consumes `embeddings` and drops upload probes: writing one would double
+    // the bytes of every upload for nothing
     ScriptedEmbedder e = new ScriptedEmbedder();
     BatchProcessor bp = processor(e, 1024, 42L);
     RgbImage pic = Fixtures.picture(1, 16, 16);
@@ -181,19 +216,23 @@ class BatchProcessorTest {
         rec(10, Fixtures.prepared("u1", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)))),
         rec(11, Fixtures.prepared("q1", Purpose.QUERY, List.of(Fixtures.view("full", pic, PixelEncoding.PNG),
             Fixtures.view("hflip", pic, PixelEncoding.RGB8))))));
-    assertThat(topicsOf(out.records(), "u1")).containsExactly("t.embeddings", "t.probes");
+    assertThat(topicsOf(out.records(), "u1")).containsExactly("t.embeddings");
     assertThat(topicsOf(out.records(), "q1")).containsExactly("t.probes");
+    assertThat(out.records()).hasSize(2); // one record per input, nothing else
     assertThat(out.embedded()).isEqualTo(2);
     assertThat(out.pictures()).isEqualTo(3);
     assertThat(out.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(12);
-    ImageEmbedding q = topics.probes().deserializeValue(out.records().get(2).value());
+    ImageEmbedding u = topics.embeddings().deserializeValue(out.records().get(0).value());
+    assertThat(u.getPurpose()).isEqualTo(Purpose.INDEX);
+    ImageEmbedding q = topics.probes().deserializeValue(out.records().get(1).value());
+    assertThat(q.getPurpose()).isEqualTo(Purpose.QUERY);
     assertThat(q.getExtraViews()).hasSize(1);
     assertThat(q.getEmbeddedAtMs()).isEqualTo(42L);
     assertThat(q.getModelVersion()).isEqualTo("v1");
   }
 
   @Test
-  void uploadViewsGoToTheProbeWhileTheIndexKeepsTheFullVector() throws Exception {
+  void uploadViewsTravelOnEmbeddingsForMatchingWhileTheIndexKeepsTheFullVector() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
     BatchProcessor bp = processor(e, 1024, 7L);
     RgbImage pic = Fixtures.picture(2, 16, 16);
@@ -202,15 +241,13 @@ class BatchProcessorTest {
             Fixtures.view("trim", Fixtures.picture(3, 12, 12), PixelEncoding.PNG)))),
         rec(1, Fixtures.prepared("q2", Purpose.QUERY, List.of(Fixtures.view("full", pic, PixelEncoding.PNG),
             Fixtures.view("trim", pic, PixelEncoding.RGB8), Fixtures.view("hflip", pic, PixelEncoding.RGB8))))));
-    assertThat(topicsOf(out.records(), "u2")).containsExactly("t.embeddings", "t.probes");
+    assertThat(topicsOf(out.records(), "u2")).containsExactly("t.embeddings");
+    assertThat(topicsOf(out.records(), "q2")).containsExactly("t.probes");
     ImageEmbedding indexed = topics.embeddings().deserializeValue(out.records().get(0).value());
-    ImageEmbedding uploadProbe = topics.probes().deserializeValue(out.records().get(1).value());
-    ImageEmbedding queryProbe = topics.probes().deserializeValue(out.records().get(2).value());
+    ImageEmbedding queryProbe = topics.probes().deserializeValue(out.records().get(1).value());
     // uploads are matched from `embeddings`: the record keeps its extra views for that (only `vector` is indexed)
     assertThat(indexed.getExtraViews()).extracting(v -> v.getView().toString()).containsExactly("trim");
-    assertThat(indexed.getVector()).containsExactly(1f);
-    assertThat(uploadProbe.getExtraViews()).extracting(v -> v.getView().toString()).containsExactly("trim");
-    assertThat(uploadProbe.getVector()).containsExactly(1f); // the scripted embedder's vector, not a model's
+    assertThat(indexed.getVector()).containsExactly(1f); // the scripted embedder's vector, not a model's
     assertThat(queryProbe.getExtraViews()).extracting(v -> v.getView().toString()).containsExactly("trim", "hflip");
     assertThat(out.pictures()).isEqualTo(5);
   }
@@ -239,7 +276,8 @@ class BatchProcessorTest {
         rec(2, Fixtures.prepared("q", Purpose.QUERY, List.of(Fixtures.view("full", pics.get(2), PixelEncoding.PNG))))));
     assertThat(out.rejected()).isZero();
     assertThat(out.embedded()).isEqualTo(3);
-    assertThat(topicsOf(out.records(), "a")).containsExactly("t.embeddings", "t.probes");
+    assertThat(topicsOf(out.records(), "a")).containsExactly("t.embeddings");
+    assertThat(topicsOf(out.records(), "b")).containsExactly("t.embeddings");
     assertThat(topicsOf(out.records(), "q")).containsExactly("t.probes");
     assertThat(time.sleeps).containsExactly(1_000L, 2_000L, 4_000L, 8_000L, 16_000L, 32_000L, 60_000L, 60_000L);
     assertThat(health.events).containsExactly("retrying", "retrying", "retrying", "retrying", "retrying", "retrying",
@@ -355,8 +393,8 @@ class BatchProcessorTest {
             PixelEncoding.RGB8))))));
     assertThat(out.embedded()).isEqualTo(2);
     assertThat(out.rejected()).isEqualTo(1);
-    assertThat(topicsOf(out.records(), "ok1")).containsExactly("t.embeddings", "t.probes");
-    assertThat(topicsOf(out.records(), "ok2")).containsExactly("t.embeddings", "t.probes");
+    assertThat(topicsOf(out.records(), "ok1")).containsExactly("t.embeddings");
+    assertThat(topicsOf(out.records(), "ok2")).containsExactly("t.embeddings");
     ProducerRecord<byte[], byte[]> rej = out.records().stream().filter(r -> r.topic().equals("t.rejects")).findFirst()
         .orElseThrow();
     Reject r = topics.rejects().deserializeValue(rej.value());

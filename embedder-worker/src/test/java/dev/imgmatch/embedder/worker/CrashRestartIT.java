@@ -13,10 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,8 +22,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Exactly-once across a crash: a worker runs in a child JVM ({@link EmbedderWorkerApp}) and is killed with
  * {@code destroyForcibly} (SIGKILL: no clean close, possibly mid-transaction) while it works through the input; a new
- * worker with the same group and transactional id finishes the job. Every input must then have exactly one
- * embedding and one probe downstream (read_committed).
+ * worker with the same group and transactional id finishes the job. Every upload must then have exactly one
+ * embedding and every query exactly one probe downstream (read_committed), and neither be on the other's topic.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class CrashRestartIT {
@@ -38,9 +35,13 @@ class CrashRestartIT {
     SharedEmbedder.get(); // model and head in the cache before the child starts
     WorkerHarness h = new WorkerHarness(broker, "crash");
     List<ProducerRecord<byte[], byte[]>> in = new ArrayList<>();
+    List<String> uploads = new ArrayList<>();
+    List<String> queries = new ArrayList<>();
     for (int k = 0; k < N; k++) {
-      String id = String.format("img-%03d", k);
-      in.add(h.topics.prepared().record(id, Fixtures.prepared(id, Purpose.INDEX,
+      boolean query = k % 4 == 3; // one input in four is an image query
+      String id = String.format(query ? "query-%03d" : "img-%03d", k);
+      (query ? queries : uploads).add(id);
+      in.add(h.topics.prepared().record(id, Fixtures.prepared(id, query ? Purpose.QUERY : Purpose.INDEX,
           List.of(Fixtures.view("full", Fixtures.picture(k, 224, 224), PixelEncoding.RGB8)))));
     }
     h.produce(in);
@@ -68,25 +69,19 @@ class CrashRestartIT {
       child.destroyForcibly();
       child.waitFor();
     }
-    System.err.printf("killed the child worker with %d of %d embeddings committed (log %s)%n", before, N, log);
+    System.err.printf("killed the child worker with %d of %d embeddings committed (log %s)%n", before,
+        uploads.size(), log);
 
     try (EmbedderWorker worker = new EmbedderWorker(new EmbedderWorkerConfig(settings), SharedEmbedder.get(), null)
         .start()) {
-      h.readUntil(h.topics.embeddings().name(),
-          l -> l.stream().map(WorkerHarness::key).collect(Collectors.toSet()).size() >= N);
-      h.readUntil(h.topics.probes().name(),
-          l -> l.stream().map(WorkerHarness::key).collect(Collectors.toSet()).size() >= N);
+      h.readUntilAll(h.topics.embeddings().name(), uploads);
+      h.readUntilAll(h.topics.probes().name(), queries);
       assertThat(worker.failure()).isNull();
       System.err.printf("restarted worker: %d embedded, %d batches, %d pauses (back-pressure), %d aborted%n",
           worker.embedded(), worker.batches(), worker.pauses(), worker.abortedTransactions());
     }
-    for (String topic : List.of(h.topics.embeddings().name(), h.topics.probes().name())) {
-      List<ConsumerRecord<byte[], byte[]>> all = h.readAll(topic);
-      Map<String, Long> counts = all.stream().collect(Collectors.groupingBy(WorkerHarness::key,
-          TreeMap::new, Collectors.counting()));
-      assertThat(counts).as("records per id on %s", topic).hasSize(N);
-      assertThat(Set.copyOf(counts.values())).as("every id exactly once on %s", topic).containsExactly(1L);
-    }
+    h.assertExactlyOnce(h.topics.embeddings().name(), uploads);
+    h.assertExactlyOnce(h.topics.probes().name(), queries);
     assertThat(h.readAll(h.topics.rejects().name())).isEmpty();
   }
 }

@@ -37,7 +37,7 @@ class EmbedderWorkerIT {
 
   @Test
   @Timeout(300)
-  void preparedRecordsBecomeEmbeddingsAndProbesAndAPoisonRecordIsRejected(KafkaBroker broker) throws Exception {
+  void uploadsBecomeEmbeddingsQueriesBecomeProbesAndAPoisonRecordIsRejected(KafkaBroker broker) throws Exception {
     WorkerHarness h = new WorkerHarness(broker, "e2e");
     Embedder embedder = SharedEmbedder.get();
     RgbImage a = Fixtures.picture(10, 300, 200);
@@ -59,16 +59,23 @@ class EmbedderWorkerIT {
 
     EmbedderWorkerConfig cfg = new EmbedderWorkerConfig(h.settings());
     try (EmbedderWorker worker = new EmbedderWorker(cfg, embedder, null).start()) {
-      List<ConsumerRecord<byte[], byte[]>> probes = h.readUntil(h.topics.probes().name(), l -> l.size() >= 4);
+      List<ConsumerRecord<byte[], byte[]>> embeddings = h.readUntil(h.topics.embeddings().name(),
+          l -> l.size() >= 3);
+      List<ConsumerRecord<byte[], byte[]>> probes = h.readUntil(h.topics.probes().name(), l -> l.size() >= 1);
       List<ConsumerRecord<byte[], byte[]>> rejects = h.readUntil(h.topics.rejects().name(), l -> l.size() >= 2);
-      List<ConsumerRecord<byte[], byte[]>> embeddings = h.readAll(h.topics.embeddings().name());
 
-      assertThat(embeddings.stream().map(WorkerHarness::key)).containsExactlyInAnyOrder("img-rgb8", "img-png",
-          "img-jpeg");
-      assertThat(probes.stream().map(WorkerHarness::key)).containsExactlyInAnyOrder("img-rgb8", "img-png",
-          "img-jpeg", "query-1");
+      // uploads on `embeddings` only, the query on `probes` only (index-service matches uploads from `embeddings`)
+      assertThat(h.readAll(h.topics.embeddings().name()).stream().map(WorkerHarness::key))
+          .containsExactlyInAnyOrder("img-rgb8", "img-png", "img-jpeg");
+      assertThat(h.readAll(h.topics.probes().name()).stream().map(WorkerHarness::key))
+          .containsExactly("query-1");
       Map<String, ImageEmbedding> byId = new TreeMap<>();
-      probes.forEach(r -> byId.put(WorkerHarness.key(r), h.embedding(r)));
+      embeddings.forEach(r -> byId.put(WorkerHarness.key(r), h.embedding(r)));
+      probes.forEach(r -> byId.put(WorkerHarness.key(r), h.topics.probes().deserializeValue(r.value())));
+      assertThat(byId).hasSize(4);
+      for (String upload : List.of("img-rgb8", "img-png", "img-jpeg")) {
+        assertThat(byId.get(upload).getPurpose()).isEqualTo(Purpose.INDEX);
+      }
       for (ImageEmbedding e : byId.values()) {
         assertThat(e.getVector()).hasSize(embedder.dim());
         assertThat(e.getModelId()).isEqualTo(embedder.modelId());

@@ -13,12 +13,9 @@ import dev.imgmatch.testkit.KafkaBrokerExtension;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -26,8 +23,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A model that fails on every input for a while, on the real broker: the workers wait it out (retrying, not ready,
- * their partitions paused while they keep polling, a rebalance in the middle), then every input has exactly one
- * embedding and nothing is rejected. The model is a stand-in (no TensorFlow): the test is about the worker.
+ * their partitions paused while they keep polling, a rebalance in the middle), then every upload has exactly one
+ * embedding, every query exactly one probe, and nothing is rejected. The model is a stand-in (no TensorFlow): the
+ * test is about the worker.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class ModelOutageIT {
@@ -80,9 +78,13 @@ class ModelOutageIT {
   void aModelDownForAWhileIsWaitedOutAndEveryInputIsEmbeddedOnceWithoutRejects(KafkaBroker broker) throws Exception {
     WorkerHarness h = new WorkerHarness(broker, "outage");
     List<ProducerRecord<byte[], byte[]>> in = new ArrayList<>();
+    List<String> uploads = new ArrayList<>();
+    List<String> queries = new ArrayList<>();
     for (int k = 0; k < N; k++) {
-      String id = String.format("img-%03d", k);
-      in.add(h.topics.prepared().record(id, Fixtures.prepared(id, Purpose.INDEX,
+      boolean query = k % 4 == 3; // one input in four is an image query
+      String id = String.format(query ? "query-%03d" : "img-%03d", k);
+      (query ? queries : uploads).add(id);
+      in.add(h.topics.prepared().record(id, Fixtures.prepared(id, query ? Purpose.QUERY : Purpose.INDEX,
           List.of(Fixtures.view("full", Fixtures.picture(k, 16, 16), PixelEncoding.RGB8)))));
     }
     h.produce(in);
@@ -106,13 +108,12 @@ class ModelOutageIT {
       try (EmbedderWorker other = new EmbedderWorker(new EmbedderWorkerConfig(second), model, null).start()) {
         await(() -> other.modelRetries() >= 3 && first.modelRetries() >= 30); // both own partitions, both waiting
         assertThat(h.readAll(h.topics.embeddings().name())).isEmpty();
+        assertThat(h.readAll(h.topics.probes().name())).isEmpty();
         assertThat(h.readAll(h.topics.rejects().name())).as("nothing is rejected while the model is down").isEmpty();
 
         model.down.set(false);
-        h.readUntil(h.topics.embeddings().name(),
-            l -> l.stream().map(WorkerHarness::key).collect(Collectors.toSet()).size() >= N);
-        h.readUntil(h.topics.probes().name(),
-            l -> l.stream().map(WorkerHarness::key).collect(Collectors.toSet()).size() >= N);
+        h.readUntilAll(h.topics.embeddings().name(), uploads);
+        h.readUntilAll(h.topics.probes().name(), queries);
         await(() -> first.notReady() == null && other.notReady() == null);
         assertThat(first.failure()).isNull();
         assertThat(other.failure()).isNull();
@@ -120,13 +121,8 @@ class ModelOutageIT {
             other.modelRetries(), first.embedded(), other.embedded(), first.pauses());
       }
     }
-    for (String topic : List.of(h.topics.embeddings().name(), h.topics.probes().name())) {
-      List<ConsumerRecord<byte[], byte[]>> all = h.readAll(topic);
-      Map<String, Long> counts = all.stream().collect(Collectors.groupingBy(WorkerHarness::key,
-          TreeMap::new, Collectors.counting()));
-      assertThat(counts).as("records per id on %s", topic).hasSize(N);
-      assertThat(Set.copyOf(counts.values())).as("every id exactly once on %s", topic).containsExactly(1L);
-    }
+    h.assertExactlyOnce(h.topics.embeddings().name(), uploads);
+    h.assertExactlyOnce(h.topics.probes().name(), queries);
     assertThat(h.readAll(h.topics.rejects().name())).isEmpty();
   }
 }

@@ -1,5 +1,7 @@
 package dev.imgmatch.embedder.worker;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.Reject;
 import dev.imgmatch.common.TopicSetup;
@@ -8,11 +10,14 @@ import dev.imgmatch.schemas.Topics;
 import dev.imgmatch.testkit.KafkaBroker;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -85,6 +90,22 @@ final class WorkerHarness {
       }
       Thread.sleep(200);
     }
+  }
+
+  /** Reads until every id of {@code ids} is on the topic (no timing assertion: the test's own timeout bounds it). */
+  void readUntilAll(String topic, Collection<String> ids) throws InterruptedException {
+    readUntil(topic, l -> l.stream().map(WorkerHarness::key).collect(Collectors.toSet()).containsAll(ids));
+  }
+
+  /**
+   * Asserts that the committed records of the topic are exactly one per id of {@code ids}: none lost, none twice,
+   * nothing else (an upload on {@code embeddings} only, a query on {@code probes} only).
+   */
+  void assertExactlyOnce(String topic, Collection<String> ids) {
+    Map<String, Long> counts = readAll(topic).stream().collect(Collectors.groupingBy(WorkerHarness::key,
+        TreeMap::new, Collectors.counting()));
+    assertThat(counts.keySet()).as("ids on %s", topic).containsExactlyInAnyOrderElementsOf(ids);
+    assertThat(counts).as("every id exactly once on %s", topic).allSatisfy((id, n) -> assertThat(n).isEqualTo(1L));
   }
 
   ImageEmbedding embedding(ConsumerRecord<byte[], byte[]> r) {
