@@ -170,17 +170,8 @@ class CrashRecoveryIT {
     }
   }
 
-  private Process startService(Map<String, String> settings, Path log) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx384m");
-    cmd.add("--add-modules");
-    cmd.add("jdk.incubator.vector");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(IndexServiceApp.class.getName());
-    settings.forEach((k, v) -> cmd.add(k + "=" + v));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  private static Process startService(Map<String, String> settings, Path log) throws IOException {
+    return ItSupport.startProcess(settings, log);
   }
 
   /** Next offsets in each shard's last commit (read-only; the service may be writing). */

@@ -39,6 +39,22 @@ final class ItSupport {
     return m;
   }
 
+  /** index-service in a child JVM ({@code IndexServiceApp}, as deployed), its output in {@code log}; no endpoint. */
+  static Process startProcess(Map<String, String> settings, Path log) throws java.io.IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx384m");
+    cmd.add("--add-modules");
+    cmd.add("jdk.incubator.vector");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(IndexServiceApp.class.getName());
+    Map<String, String> s = new HashMap<>(settings);
+    s.putIfAbsent(IndexServiceConfig.HTTP_PORT, "-1");
+    s.forEach((k, v) -> cmd.add(k + "=" + v));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
   static ImageEmbedding embedding(String id, String tenant, String collection, float[] v, byte[] pdq, byte[] sha,
       long t) {
     List<Float> vec = new ArrayList<>(v.length);

@@ -13,6 +13,7 @@ import dev.imgmatch.index.client.QueryClient;
 import dev.imgmatch.schemas.Topics;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
@@ -85,6 +87,168 @@ class ScaleOutIT {
       assertThat(ids(b)).as("matched images of %s", id).isEqualTo(ids(a));
       assertThat(b.getScore()).as("score of %s", id).isCloseTo(a.getScore(), within(1e-4f));
       assertThat(ids(a).get(0)).isEqualTo("work-" + Integer.parseInt(id.substring(3)) % 12);
+    }
+  }
+
+  /**
+   * Three instances as processes ({@code IndexServiceApp}); one is killed -9 a third of the way through a steady
+   * stream of uploads. Every copy is alerted once, against its work, by whichever instance owns its partition then;
+   * the delay of the alerts around the failover is printed (measured, not asserted: docs/BENCHMARKS.md).
+   */
+  @Test
+  void killDashNineOfOneOfThreeInstancesLosesAndRepeatsNoAlert(KafkaBroker broker) throws Exception {
+    long seed = ShardIndexTest.seed() + 1;
+    Synthetic syn = new Synthetic(seed, 64, 8);
+    Topics topics = new Topics(broker.uniqueName("kill") + ".");
+    Path logs = Files.createDirectories(Path.of("target", "it-logs"));
+    List<Process> procs = new ArrayList<>();
+    String group = null;
+    AlertClock clock = new AlertClock(broker, topics);
+    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
+      for (int i = 0; i < 3; i++) {
+        Map<String, String> s = ItSupport.settings(broker, topics.prefix(), dir.resolve(topics.prefix() + "p" + i));
+        // the killed member leaves the group when its session times out (6 s: the broker's minimum)
+        s.put("kafka.session.timeout.ms", "6000");
+        s.put("kafka.heartbeat.interval.ms", "1000");
+        group = s.get(IndexServiceConfig.GROUP_ID);
+        procs.add(ItSupport.startProcess(s, logs.resolve(topics.prefix() + "p" + i + ".log")));
+        if (i == 0) {
+          assertThat(ItSupport.await(WAIT, () -> broker.listTopics().contains(topics.matchAlerts().name()))).isTrue();
+        }
+      }
+      String g = group;
+      assertThat(ItSupport.await(WAIT, () -> groupMembers(broker, g) == 3)).as("three members").isTrue();
+      long now = System.currentTimeMillis();
+      List<float[]> wv = new ArrayList<>();
+      List<byte[]> wh = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        wv.add(syn.clustered());
+        wh.add(syn.hash());
+        ItSupport.send(p, topics.embeddings(), "work-" + i, embedding("work-" + i, "t", "protected", wv.get(i),
+            wh.get(i), syn.sha(), now));
+      }
+      assertThat(ItSupport.await(WAIT, () -> CrashRecoveryIT.alertsCommittedTotal(broker, g) >= 12)).isTrue();
+      Thread.sleep(1000); // the replicas read what the owners committed within a few hundred ms
+      clock.start();
+      Set<String> copies = new TreeSet<>();
+      int uploads = 300;
+      long killedAt = 0;
+      for (int i = 0; i < uploads; i++) {
+        if (i == uploads / 3) {
+          killedAt = System.currentTimeMillis();
+          System.out.println("kill -9 of instance p1 (pid " + procs.get(1).pid() + ")");
+          procs.get(1).destroyForcibly();
+          assertThat(procs.get(1).waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
+        String id = "up-" + i;
+        boolean copy = i % 3 == 0;
+        if (copy) {
+          copies.add(id);
+        }
+        float[] v = copy ? syn.near(wv.get(i % 12), 0.02) : syn.gaussianUnit();
+        byte[] h = copy ? syn.flip(wh.get(i % 12), 10) : syn.hash();
+        p.send(topics.embeddings().record(id, embedding(id, "t", "uploads", v, h, syn.sha(),
+            System.currentTimeMillis())));
+        p.flush();
+        Thread.sleep(25); // ~40 uploads/s
+      }
+      assertThat(ItSupport.await(WAIT, () -> clock.arrived().keySet().containsAll(copies)))
+          .as("every copy alerted (seed %d, logs %s*)", seed, logs.toAbsolutePath().resolve(topics.prefix()))
+          .isTrue();
+      Thread.sleep(1500); // a duplicate, if any, would be committed by now
+      List<MatchAlert> alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(3));
+      Map<String, MatchAlert> byId = new HashMap<>();
+      for (MatchAlert a : alerts) {
+        assertThat(byId.put(a.getImageId(), a)).as("alert of %s raised twice (seed %d)", a.getImageId(), seed)
+            .isNull();
+        assertThat(ids(a).get(0)).isEqualTo("work-" + Integer.parseInt(a.getImageId().substring(3)) % 12);
+      }
+      assertThat(byId.keySet()).isEqualTo(copies);
+      clock.report(killedAt);
+      assertThat(procs.get(0).isAlive() && procs.get(2).isAlive()).as("the other instances run on").isTrue();
+    } finally {
+      clock.close();
+      for (Process pr : procs) {
+        pr.destroyForcibly();
+      }
+    }
+  }
+
+  private static int groupMembers(KafkaBroker broker, String group) throws Exception {
+    try (org.apache.kafka.clients.admin.Admin admin = broker.admin()) {
+      var d = admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group);
+      return (int) d.members().stream().filter(m -> !m.assignment().topicPartitions().isEmpty()).count();
+    } catch (java.util.concurrent.ExecutionException e) {
+      return 0; // not there yet (GroupIdNotFoundException until a member joined)
+    }
+  }
+
+  /** When each alert became visible to a read_committed reader (first arrival), for the latency around a failover. */
+  private static final class AlertClock implements AutoCloseable {
+    private final KafkaBroker broker;
+    private final Topics topics;
+    private final Map<String, long[]> arrived = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile boolean running = true;
+    private Thread thread;
+
+    AlertClock(KafkaBroker broker, Topics topics) {
+      this.broker = broker;
+      this.topics = topics;
+    }
+
+    void start() {
+      thread = new Thread(() -> {
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> c =
+            new org.apache.kafka.clients.consumer.KafkaConsumer<>(broker.consumerProps("it-clock-" + System.nanoTime()))) {
+          List<org.apache.kafka.common.TopicPartition> parts = c.partitionsFor(topics.matchAlerts().name()).stream()
+              .map(i -> new org.apache.kafka.common.TopicPartition(i.topic(), i.partition())).toList();
+          c.assign(parts);
+          c.seekToBeginning(parts);
+          while (running) {
+            for (var r : c.poll(Duration.ofMillis(20))) {
+              MatchAlert a = topics.matchAlerts().deserializeValue(r.value());
+              arrived.putIfAbsent(a.getImageId(), new long[] {a.getSubmittedAtMs(), System.currentTimeMillis()});
+            }
+          }
+        }
+      }, "alert-clock");
+      thread.start();
+    }
+
+    Map<String, long[]> arrived() {
+      return arrived;
+    }
+
+    /** Prints upload→visible-alert latency: all alerts, and those submitted within 30 s after the kill. */
+    void report(long killedAt) {
+      List<Long> all = new ArrayList<>();
+      List<Long> failover = new ArrayList<>();
+      for (long[] t : arrived.values()) {
+        long ms = t[1] - t[0];
+        all.add(ms);
+        if (t[0] >= killedAt - 1000 && t[0] <= killedAt + 30_000) {
+          failover.add(ms);
+        }
+      }
+      System.out.println("upload->alert visible (read_committed), ms: all " + stats(all) + "; submitted within 30 s"
+          + " of the kill " + stats(failover));
+    }
+
+    private static String stats(List<Long> ms) {
+      if (ms.isEmpty()) {
+        return "(none)";
+      }
+      List<Long> s = ms.stream().sorted().toList();
+      return "n=" + s.size() + " p50=" + s.get(s.size() / 2) + " p99=" + s.get((int) Math.ceil(s.size() * 0.99) - 1)
+          + " max=" + s.get(s.size() - 1);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      if (thread != null) {
+        thread.join(10_000);
+      }
     }
   }
 
