@@ -1,0 +1,156 @@
+package dev.imgmatch.index;
+
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ingest thread's Kafka transactions: alerts and the rejects of embeddings and deletions, committed with the
+ * offsets of the records they came from (A). One is always open between {@link #begin()} and a commit or abort.
+ * Not thread-safe (the ingest thread only; {@link #trouble()} may be read from any thread).
+ */
+final class AlertTransactions implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AlertTransactions.class);
+
+  /** Runs a transactional call, retrying it while it times out (see {@link IndexService#retryOnTimeout}). */
+  @FunctionalInterface
+  interface Retrying {
+    void run(String what, Runnable call);
+  }
+
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final Retrying retrying;
+  /** The first failed send of the open transaction (it cannot commit). */
+  private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
+  /** Offsets in the last committed transaction; null when none since the shards were (re)opened. */
+  private Map<TopicPartition, OffsetAndMetadata> lastOffsets;
+  /** Whether the open transaction holds any output. */
+  private boolean hasOutput;
+  private int failuresInARow;
+  private KafkaException lastFailure;
+  /** Why the last transaction failed, while recovery goes on; null when the last one committed. */
+  private volatile String trouble;
+
+  AlertTransactions(KafkaProducer<byte[], byte[]> producer, Retrying retrying) {
+    this.producer = producer;
+    this.retrying = retrying;
+  }
+
+  /** Fences an earlier incarnation with this transactional id (aborting what it left open) and opens one. */
+  void start() {
+    retrying.run("initialising the alerts transactions", producer::initTransactions);
+    producer.beginTransaction();
+  }
+
+  /**
+   * Sends an output in the open transaction. Any failure dooms the transaction: it is aborted at the next commit
+   * and its records read again. Outputs are sized before they are sent (rejects carry a capped payload, alerts are
+   * checked), so one record cannot fail every retry.
+   */
+  void send(ProducerRecord<byte[], byte[]> rec) {
+    hasOutput = true;
+    try {
+      producer.send(rec, (md, e) -> {
+        if (e != null && sendFailure.compareAndSet(null, e)) {
+          log.warn("cannot produce to {} in the alerts transaction: {}", rec.topic(), e.toString());
+        }
+      });
+    } catch (KafkaException e) {
+      if (sendFailure.compareAndSet(null, e)) {
+        log.warn("cannot produce to {} in the alerts transaction: {}", rec.topic(), e.toString());
+      }
+    }
+  }
+
+  /**
+   * Commits the open transaction with {@code offsets} (of {@code group}) and opens the next. Nothing is done when
+   * nothing was sent and no offset moved. False when the transaction failed for a reason that dooms only it: call
+   * {@link #abortFailed()}. Fencing (another process took this transactional id) and authorization errors are
+   * thrown: they are fatal.
+   */
+  boolean commit(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group) {
+    if (!hasOutput && offsets.equals(lastOffsets)) {
+      return true;
+    }
+    try {
+      Throwable failed = sendFailure.get();
+      if (failed != null) {
+        throw new KafkaException("an output of this transaction was not sent: " + failed, failed);
+      }
+      if (!offsets.isEmpty()) {
+        retrying.run("committing alert offsets", () -> producer.sendOffsetsToTransaction(offsets, group));
+      }
+      retrying.run("committing alerts", producer::commitTransaction);
+    } catch (org.apache.kafka.common.errors.ProducerFencedException
+        | org.apache.kafka.common.errors.InvalidProducerEpochException
+        | org.apache.kafka.common.errors.AuthorizationException
+        | org.apache.kafka.common.errors.UnsupportedVersionException e) {
+      throw e;
+    } catch (KafkaException e) {
+      lastFailure = e;
+      return false;
+    }
+    lastOffsets = offsets;
+    hasOutput = false;
+    failuresInARow = 0;
+    trouble = null;
+    producer.beginTransaction();
+    return true;
+  }
+
+  /**
+   * Aborts the transaction {@link #commit} could not commit and opens the next; returns how long to wait before
+   * reading again: 0.5 s doubling to 30 s between failures in a row (readiness says why meanwhile).
+   */
+  long abortFailed() {
+    failuresInARow++;
+    KafkaException cause = lastFailure;
+    trouble = String.valueOf(cause);
+    long backoffMs = Math.min(30_000L, 500L << Math.min(6, failuresInARow - 1));
+    log.error("alerts transaction failed ({} in a row): {}; aborting it, rolling the shards back to their last commit"
+        + " and reading again from there in {} ms", failuresInARow, cause, backoffMs);
+    retrying.run("aborting the alerts transaction", producer::abortTransaction);
+    reset();
+    producer.beginTransaction();
+    return backoffMs;
+  }
+
+  /** Drops the open transaction (partitions lost to another member: what it holds may be theirs now). */
+  void dropAndBegin() {
+    abortQuietly();
+    reset();
+    producer.beginTransaction();
+  }
+
+  private void reset() {
+    sendFailure.set(null);
+    hasOutput = false;
+    lastOffsets = null;
+  }
+
+  /** Aborts after a fatal error, ignoring what fails. */
+  void abortQuietly() {
+    try {
+      producer.abortTransaction();
+    } catch (RuntimeException e) {
+      log.debug("abort after a failure: {}", e.toString());
+    }
+  }
+
+  /** Why the last transaction failed while recovery goes on; null when the last one committed. */
+  String trouble() {
+    return trouble;
+  }
+
+  @Override
+  public void close() {
+    producer.close(java.time.Duration.ofSeconds(10));
+  }
+}

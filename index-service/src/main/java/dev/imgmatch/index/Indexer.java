@@ -1,0 +1,191 @@
+package dev.imgmatch.index;
+
+import dev.imgmatch.avro.Deletion;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.Purpose;
+import dev.imgmatch.common.OutputFailures;
+import dev.imgmatch.schemas.RecordDecodingException;
+import dev.imgmatch.schemas.Topics;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the ingest thread does with one record: an embedding is matched against what is indexed (unless its alert
+ * was committed before: a replay, or a replica whose owner alerts) and then indexed; a deletion is applied to every
+ * shard kept here. Alerts and rejects go into the open {@link AlertTransactions transaction}.
+ */
+final class Indexer {
+  private static final Logger log = LoggerFactory.getLogger(Indexer.class);
+
+  private final IndexService service;
+  private final IndexServiceConfig cfg;
+  private final Topics topics;
+  private final MatchPolicy policy;
+  private final LocalShards shards;
+  private final IndexMetrics metrics;
+  private final AlertTransactions tx;
+  /** Per shard kept: records before this offset had their alerts committed already (A); MAX_VALUE: a replica. */
+  private final Map<Integer, Long> alertsFrom;
+  /** Per deletions partition: the next offset whose malformed record is still to be reported (by shard 0's owner). */
+  private final Map<Integer, Long> deletionsReported;
+  private final BooleanSupplier reportsDeletions;
+
+  Indexer(IndexService service, AlertTransactions tx, Map<Integer, Long> alertsFrom,
+      Map<Integer, Long> deletionsReported, BooleanSupplier reportsDeletions) {
+    this.service = service;
+    this.cfg = service.config();
+    this.topics = cfg.topics();
+    this.policy = service.policy();
+    this.shards = service.shards();
+    this.metrics = service.metrics();
+    this.tx = tx;
+    this.alertsFrom = alertsFrom;
+    this.deletionsReported = deletionsReported;
+    this.reportsDeletions = reportsDeletions;
+  }
+
+  void onEmbedding(ConsumerRecord<byte[], byte[]> r) throws IOException {
+    Optional<ShardIndex> maybe = shards.get(r.partition());
+    if (maybe.isEmpty()) {
+      return; // revoked while the batch was in flight: the new owner reads it
+    }
+    ShardIndex shard = maybe.get();
+    if (r.offset() < shard.embeddingsOffset()) {
+      return; // already in the index
+    }
+    // its alert (or reject) was committed before a crash or a roll-back: index it again, raise nothing
+    long alertsDone = alertsFrom.getOrDefault(r.partition(), -1L);
+    boolean replay = r.offset() < alertsDone;
+    if (alertsDone == Long.MAX_VALUE) {
+      metrics.replicated(); // a replica: its owner matches and alerts
+    } else if (replay) {
+      metrics.replayed();
+    }
+    try {
+      ImageEmbedding e = topics.embeddings().deserializeValue(r.value());
+      service.noteDimension(e);
+      if (e.getPurpose() != Purpose.INDEX) {
+        throw new InvalidRecordException(Records.INVALID_EMBEDDING,
+            "image " + e.getId() + " has purpose " + e.getPurpose() + " on the embeddings topic (only INDEX is indexed)");
+      }
+      IndexedImage img = Records.toIndexed(e);
+      shards.checkDimension(img.modelVersion(), img.vector().length);
+      if (!replay) {
+        match(e, img, r);
+      }
+      if (shards.upsert(shard, img)) {
+        metrics.indexed();
+      } else {
+        log.info("image {} of tenant {} not indexed: a deletion or a newer upload of it came first", img.imageId(),
+            img.tenant());
+      }
+    } catch (RecordDecodingException e) {
+      rejectUnlessReplay(replay, e.reasonCode(), e.getMessage(), r, e);
+    } catch (InvalidRecordException e) {
+      rejectUnlessReplay(replay, e.reasonCode(), e.getMessage(), r, null);
+    } catch (IllegalArgumentException e) {
+      rejectUnlessReplay(replay, Records.INVALID_EMBEDDING, e.getMessage(), r, e);
+    }
+    shard.setEmbeddingsOffset(r.offset() + 1);
+    shard.noteEmbeddingTimestamp(r.timestamp());
+  }
+
+  private void rejectUnlessReplay(boolean replay, String code, String message, ConsumerRecord<byte[], byte[]> r,
+      Throwable cause) {
+    if (!replay) {
+      tx.send(service.reject(code, message, r, cause)); // with the offsets of the record it refuses: once, like alerts
+    }
+  }
+
+  /** Matches a new upload against what is indexed (before it is indexed itself) and raises its alert. */
+  private void match(ImageEmbedding e, IndexedImage img, ConsumerRecord<byte[], byte[]> r) throws IOException {
+    Set<String> targets = policy.targetsOf(img.collection());
+    if (targets.isEmpty()) {
+      return;
+    }
+    SearchFilter f = SearchFilter.tenantOnly(img.tenant(), policy.sharedCollections()).withCollections(targets)
+        .excluding(img.uid());
+    // every view the embedder sent (full + extra views, e.g. a trimmed border): k candidates each, best cosine
+    Probe p = Records.uploadProbe(e, img, f, policy.knnK(),
+        why -> log.warn("upload {}: extra view skipped for matching: {}", img.imageId(), why));
+    long t0 = System.nanoTime();
+    List<Hit> hits = shards.search(p, policy);
+    metrics.matchSearch(System.nanoTime() - t0);
+    Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
+    if (alert.isPresent()) {
+      MatchAlert a = alert.get();
+      ProducerRecord<byte[], byte[]> rec = topics.matchAlerts().record(a.getImageId(), a);
+      int size = rec.value().length + (rec.key() == null ? 0 : rec.key().length);
+      if (size > topics.matchAlerts().maxMessageBytes() - 1024) { // checked here: in a transaction it would doom it
+        rejectUnlessReplay(false, OutputFailures.RECORD_TOO_LARGE, "the alert of " + a.getImageId() + " takes " + size + " bytes, more"
+            + " than " + topics.matchAlerts().name() + " takes", r, null);
+        return;
+      }
+      tx.send(rec);
+      metrics.alert(a.getDecision(), a.getAlertedAtMs() - a.getSubmittedAtMs());
+      log.info("alert {} for {} ({}): {} match(es), best {} score {}", a.getDecision(), a.getImageId(), a.getTenant(),
+          a.getMatches().size(), a.getMatches().get(0).getImageId(), a.getScore());
+    }
+  }
+
+  void onDeletion(ConsumerRecord<byte[], byte[]> r) throws IOException {
+    boolean report = reportsDeletions.getAsBoolean() && r.offset() >= deletionsReported.getOrDefault(r.partition(), 0L);
+    if (report) {
+      deletionsReported.put(r.partition(), r.offset() + 1);
+    }
+    Deletion d = null;
+    try {
+      d = topics.deletions().deserializeValue(r.value());
+      Records.require(d.getImageId() != null && !d.getImageId().isBlank(), Records.INVALID_DELETION,
+          "deletion with an empty image id");
+      Records.require(d.getTenant() != null && !d.getTenant().isBlank(), Records.INVALID_DELETION,
+          "deletion of " + d.getImageId() + " without a tenant");
+    } catch (RecordDecodingException e) {
+      rejectUnlessReplay(!report, e.reasonCode(), e.getMessage(), r, e);
+      d = null;
+    } catch (InvalidRecordException e) {
+      rejectUnlessReplay(!report, e.reasonCode(), e.getMessage(), r, null);
+      d = null;
+    }
+    for (ShardIndex s : shards.all()) {
+      if (r.offset() >= s.deletionOffset(r.partition())) {
+        if (d != null) {
+          shards.delete(s, d.getTenant(), d.getImageId(), d.getRequestedAtMs());
+        }
+        s.setDeletionOffset(r.partition(), r.offset() + 1);
+      }
+    }
+    if (d != null) {
+      log.info("deleted {} of tenant {} ({})", d.getImageId(), d.getTenant(), d.getReason());
+    }
+  }
+
+  /**
+   * Commits every shard with the offsets it reflects; call right after {@link AlertTransactions#commit} succeeded, so that
+   * no shard commit is ahead of the alerts Kafka holds.
+   */
+  void commitShards() throws IOException {
+    long grace = cfg.getLong(IndexServiceConfig.TOMBSTONE_GRACE_MS);
+    for (ShardIndex s : shards.all()) {
+      if (s.lastEmbeddingTimestamp() > grace) {
+        int pruned = s.pruneTombstones(s.lastEmbeddingTimestamp() - grace);
+        if (pruned > 0) {
+          log.info("shard {}: dropped {} tombstone(s) of deletions requested over {} ms before its latest embedding",
+              s.shard(), pruned, grace);
+        }
+      }
+      if (s.needsCommit()) {
+        s.commit(topics.embeddings().name());
+      }
+    }
+  }
+}
