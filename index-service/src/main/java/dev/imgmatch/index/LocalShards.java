@@ -249,24 +249,11 @@ public final class LocalShards implements Closeable {
     if (!p.filter().accepts(img)) {
       return null;
     }
-    boolean exact = p.sha256() != null && java.util.Arrays.equals(p.sha256(), img.sha256());
-    Integer pdq = null;
-    if (!p.pdqHashes().isEmpty() && policy.pdqUsable(p.pdqQuality()) && policy.pdqUsable(img.pdqQuality())) {
-      int best = Integer.MAX_VALUE;
-      for (byte[] h : p.pdqHashes()) {
-        best = Math.min(best, Pdq.hamming(h, img.pdq()));
-      }
-      pdq = best;
-    }
-    Float cosine = img.modelVersion().equals(p.modelVersion()) ? p.bestCosine(img.vector(), img.smallVector()) : null;
-    if (!exact && (pdq == null || pdq > policy.pdqMaxDistance()) && cosine == null) {
-      return null;
-    }
-    double score = policy.score(exact, pdq, cosine);
-    return new Hit(img.uid(), img.imageId(), img.tenant(), img.collection(), img.source(), img.attributes(),
-        img.submittedAtMs(), exact, pdq, cosine, score, score, r.shard(), img.sha256(),
-        policy.pdqUsable(img.pdqQuality()) ? img.pdq() : null,
-        img.modelVersion().equals(p.modelVersion()) ? img.vector() : null, img.thumbnail());
+    Hit h = CandidateScorer.hit(p, policy, img, r.shard());
+    // not yet in a searcher, so not found by a search: a candidate only when a signal meets it
+    boolean near = h.exact() || (h.pdqDistance() != null && h.pdqDistance() <= policy.pdqMaxDistance())
+        || h.cosine() != null;
+    return near ? h : null;
   }
 
   /** Images upserted since the last refresh (not yet in the searchers). */

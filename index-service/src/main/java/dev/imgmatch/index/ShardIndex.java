@@ -1,16 +1,11 @@
 package dev.imgmatch.index;
 
-import dev.imgmatch.common.GrayThumb;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,47 +15,31 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.lucene104.Lucene104Codec;
-import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field.Store;
-import org.apache.lucene.document.KnnFloatVectorField;
-import org.apache.lucene.document.LongPoint;
-import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
-import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.FieldInfos;
-import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
-import org.apache.lucene.index.KnnVectorValues.DocIndexIterator;
-import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.ReaderUtil;
 import org.apache.lucene.index.SegmentInfos;
 import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
-import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
-import org.apache.lucene.search.CollectorManager;
 import org.apache.lucene.search.IndexSearcher;
-import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
-import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.SearcherManager;
-import org.apache.lucene.search.SimpleCollector;
-import org.apache.lucene.search.TermInSetQuery;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.util.BytesRef;
-import org.apache.lucene.util.VectorUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -256,46 +235,12 @@ public final class ShardIndex implements Closeable {
       throw new IllegalArgumentException("model version " + img.modelVersion() + " has dimension " + dim
           + " in this index, but the vector has " + img.vector().length);
     }
-    writer.updateDocument(new Term(Fields.UID, uid), document(img));
+    writer.updateDocument(new Term(Fields.UID, uid), ShardDocs.document(img));
     if (img.smallVector() != null) {
       smallFields.add(Fields.smallVector(img.modelVersion()));
     }
     tombstones.remove(uid);
     return true;
-  }
-
-  static Document document(IndexedImage img) {
-    Document d = new Document();
-    d.add(new StringField(Fields.UID, img.uid(), Store.YES));
-    d.add(new StringField(Fields.KIND, Fields.KIND_IMAGE, Store.NO));
-    d.add(new StringField(Fields.IMAGE_ID, img.imageId(), Store.YES));
-    d.add(new StringField(Fields.TENANT, img.tenant(), Store.YES));
-    d.add(new StringField(Fields.COLLECTION, img.collection(), Store.YES));
-    if (img.source() != null) {
-      d.add(new StringField(Fields.SOURCE, img.source(), Store.YES));
-    }
-    d.add(new LongPoint(Fields.SUBMITTED_MS, img.submittedAtMs()));
-    d.add(new StoredField(Fields.SUBMITTED_MS, img.submittedAtMs()));
-    d.add(new StringField(Fields.MODEL_VERSION, img.modelVersion(), Store.YES));
-    d.add(new StringField(Fields.SHA256, new BytesRef(img.sha256()), Store.YES));
-    d.add(new BinaryDocValuesField(Fields.PDQ, new BytesRef(img.pdq())));
-    d.add(new NumericDocValuesField(Fields.PDQ_QUALITY, img.pdqQuality()));
-    for (BytesRef t : Pdq.indexTerms(img.pdq())) {
-      d.add(new StringField(Fields.PDQ_CHUNKS, t, Store.NO));
-    }
-    if (!img.attributes().isEmpty()) {
-      d.add(new StoredField(Fields.ATTRIBUTES, encodeAttributes(img.attributes())));
-    }
-    if (img.thumbnail() != null) {
-      d.add(new StoredField(Fields.THUMBNAIL, img.thumbnail().encode()));
-    }
-    d.add(new KnnFloatVectorField(Fields.vector(img.modelVersion()), img.vector(),
-        VectorSimilarityFunction.DOT_PRODUCT));
-    if (img.smallVector() != null) {
-      d.add(new KnnFloatVectorField(Fields.smallVector(img.modelVersion()), img.smallVector(),
-          VectorSimilarityFunction.DOT_PRODUCT));
-    }
-    return d;
   }
 
   /**
@@ -419,7 +364,7 @@ public final class ShardIndex implements Closeable {
       TopDocs td = s.search(q, 100);
       IndexedImage best = null;
       for (ScoreDoc sd : td.scoreDocs) {
-        IndexedImage img = load(s, sd.doc);
+        IndexedImage img = ShardDocs.load(s, sd.doc);
         if (best == null || img.tenant().equals(visibility.tenant())) {
           best = img;
         }
@@ -428,21 +373,6 @@ public final class ShardIndex implements Closeable {
     } finally {
       manager.release(s);
     }
-  }
-
-  private IndexedImage load(IndexSearcher s, int doc) throws IOException {
-    List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-    int local = doc - leaf.docBase;
-    Document d = leaf.reader().storedFields().document(local);
-    String mv = d.get(Fields.MODEL_VERSION);
-    byte[] pdq = pdqOf(leaf.reader(), local);
-    return new IndexedImage(d.get(Fields.TENANT), d.get(Fields.IMAGE_ID), d.get(Fields.COLLECTION),
-        d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)), mv,
-        vectorOf(leaf.reader(), Fields.vector(mv), local), bytes(d.getBinaryValue(Fields.SHA256)),
-        pdq == null ? new byte[Pdq.BYTES] : pdq, (int) qualityOf(leaf.reader(), local),
-        d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
-        thumbnail(d.getBinaryValue(Fields.THUMBNAIL)), vectorOf(leaf.reader(), Fields.smallVector(mv), local));
   }
 
   /**
@@ -468,8 +398,8 @@ public final class ShardIndex implements Closeable {
         }
       }
       if (!p.pdqHashes().isEmpty() && policy.pdqUsable(p.pdqQuality())) {
-        cands.addAll(pdqMatches(s, p.pdqHashes(), policy.pdqMaxDistance(), policy.pdqMinQuality(), filter,
-            pdqMode).keySet());
+        cands.addAll(PdqMatcher.matches(s, p.pdqHashes(), policy.pdqMaxDistance(), policy.pdqMinQuality(), filter,
+            pdqMode, opt.pdqBruteForceMaxDocs()).keySet());
       }
       String field = p.modelVersion() == null ? null : Fields.vector(p.modelVersion());
       if (field != null && vectorDims.containsKey(field)) {
@@ -480,11 +410,11 @@ public final class ShardIndex implements Closeable {
             throw new IllegalArgumentException("probe vector has dimension " + v.length + " but model version "
                 + p.modelVersion() + " has " + vectorDims.get(field));
           }
-          for (ScoreDoc sd : knn(s, field, v, p.k(), filter)) {
+          for (ScoreDoc sd : Knn.topK(s, field, v, p.k(), filter, opt)) {
             cands.add(sd.doc);
           }
           if (small != null) {
-            for (ScoreDoc sd : knn(s, small, v, p.k(), filter)) {
+            for (ScoreDoc sd : Knn.topK(s, small, v, p.k(), filter, opt)) {
               cands.add(sd.doc);
             }
           }
@@ -494,52 +424,13 @@ public final class ShardIndex implements Closeable {
       List<LeafReaderContext> leaves = s.getIndexReader().leaves();
       for (int doc : cands) {
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-        out.add(resolve(leaf, doc - leaf.docBase, p, policy, field));
+        IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0);
+        out.add(CandidateScorer.hit(p, policy, img, shard));
       }
       return out;
     } finally {
       manager.release(s);
     }
-  }
-
-  /**
-   * kNN top k for one vector. HNSW explores {@code index.knn.candidates}; with a quantized format the approximate
-   * hits are then rescored with the raw float32 vectors (exact dot products), which is what lifts int7/int4/1-bit
-   * recall back to float32's. (Our own rescoring rather than RescoreTopNQuery: that one trips an assertion when
-   * the approximate search finds nothing, e.g. a tenant with no images yet.)
-   */
-  ScoreDoc[] knn(IndexSearcher s, String field, float[] v, int k, Query filter) throws IOException {
-    int explore = Math.max(k, opt.knnCandidates());
-    if (!opt.format().quantized()) {
-      return s.search(new KnnFloatVectorQuery(field, v, explore, filter), k).scoreDocs;
-    }
-    explore = Math.max(explore, (int) Math.ceil(k * opt.rescoreOversample()));
-    ScoreDoc[] approx = s.search(new KnnFloatVectorQuery(field, v, explore, filter), explore).scoreDocs;
-    if (approx.length == 0) {
-      return approx;
-    }
-    Arrays.sort(approx, (a, b) -> Integer.compare(a.doc, b.doc));
-    List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-    int leafIdx = -1;
-    FloatVectorValues fv = null;
-    DocIndexIterator it = null;
-    LeafReaderContext leaf = null;
-    for (ScoreDoc sd : approx) {
-      int li = ReaderUtil.subIndex(sd.doc, leaves);
-      if (li != leafIdx) {
-        leafIdx = li;
-        leaf = leaves.get(li);
-        fv = leaf.reader().getFloatVectorValues(field);
-        it = fv == null ? null : fv.iterator();
-      }
-      int local = sd.doc - leaf.docBase;
-      if (it != null && it.docID() <= local && it.advance(local) == local) {
-        // same formula as Lucene's DOT_PRODUCT score, on the full-precision vector
-        sd.score = Math.max((1 + VectorUtil.dotProduct(v, fv.vectorValue(it.index()))) / 2, 0);
-      }
-    }
-    Arrays.sort(approx, (a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.doc, b.doc));
-    return Arrays.copyOf(approx, Math.min(k, approx.length));
   }
 
   /** kNN for benchmarks and recall tests: image uids of the top k, best first. */
@@ -552,7 +443,7 @@ public final class ShardIndex implements Closeable {
       }
       List<String> out = new ArrayList<>();
       StoredFields sf = s.storedFields();
-      for (ScoreDoc sd : knn(s, field, v, k, filter.toQuery())) {
+      for (ScoreDoc sd : Knn.topK(s, field, v, k, filter.toQuery(), opt)) {
         out.add(sf.document(sd.doc).get(Fields.UID));
       }
       return out;
@@ -565,7 +456,8 @@ public final class ShardIndex implements Closeable {
   public int searchPdq(Probe p, MatchPolicy policy, PdqMode mode) throws IOException {
     IndexSearcher s = manager.acquire();
     try {
-      return pdqMatches(s, p.pdqHashes(), policy.pdqMaxDistance(), policy.pdqMinQuality(), p.filter().toQuery(), mode)
+      return PdqMatcher.matches(s, p.pdqHashes(), policy.pdqMaxDistance(), policy.pdqMinQuality(), p.filter().toQuery(), mode,
+          opt.pdqBruteForceMaxDocs())
           .size();
     } finally {
       manager.release(s);
@@ -579,7 +471,8 @@ public final class ShardIndex implements Closeable {
     try {
       Map<String, Integer> out = new TreeMap<>();
       StoredFields sf = s.storedFields();
-      for (Map.Entry<Integer, Integer> e : pdqMatches(s, hashes, maxDistance, minQuality, filter.toQuery(), mode)
+      for (Map.Entry<Integer, Integer> e : PdqMatcher.matches(s, hashes, maxDistance, minQuality, filter.toQuery(), mode,
+          opt.pdqBruteForceMaxDocs())
           .entrySet()) {
         out.put(sf.document(e.getKey()).get(Fields.UID), e.getValue());
       }
@@ -587,164 +480,6 @@ public final class ShardIndex implements Closeable {
     } finally {
       manager.release(s);
     }
-  }
-
-  /** Global doc id -> smallest distance, for every doc within {@code maxDistance} whose quality suffices. */
-  private Map<Integer, Integer> pdqMatches(IndexSearcher s, List<byte[]> hashes, int maxDistance, int minQuality,
-      Query filter, PdqMode mode) throws IOException {
-    boolean scan = switch (mode) {
-      case SCAN -> true;
-      case MIH -> false;
-      case AUTO -> s.getIndexReader().maxDoc() <= opt.pdqBruteForceMaxDocs() || Pdq.radius(maxDistance) > 3;
-    };
-    Query candidates;
-    if (scan) {
-      candidates = filter;
-    } else {
-      List<BytesRef> terms = new ArrayList<>();
-      for (byte[] h : hashes) {
-        terms.addAll(Pdq.probeTerms(h, maxDistance));
-      }
-      candidates = new BooleanQuery.Builder()
-          .add(new TermInSetQuery(Fields.PDQ_CHUNKS, terms), Occur.FILTER)
-          .add(filter, Occur.FILTER).build();
-    }
-    return s.search(candidates, new PdqCollectorManager(hashes, maxDistance, minQuality));
-  }
-
-  private record PdqCollectorManager(List<byte[]> hashes, int maxDistance, int minQuality)
-      implements CollectorManager<PdqCollector, Map<Integer, Integer>> {
-    @Override
-    public PdqCollector newCollector() {
-      return new PdqCollector(hashes, maxDistance, minQuality);
-    }
-
-    @Override
-    public Map<Integer, Integer> reduce(Collection<PdqCollector> collectors) {
-      Map<Integer, Integer> m = new HashMap<>();
-      collectors.forEach(c -> m.putAll(c.found));
-      return m;
-    }
-  }
-
-  private static final class PdqCollector extends SimpleCollector {
-    private final List<byte[]> hashes;
-    private final int maxDistance;
-    private final int minQuality;
-    final Map<Integer, Integer> found = new HashMap<>();
-    private BinaryDocValues pdq;
-    private NumericDocValues quality;
-    private int docBase;
-
-    PdqCollector(List<byte[]> hashes, int maxDistance, int minQuality) {
-      this.hashes = hashes;
-      this.maxDistance = maxDistance;
-      this.minQuality = minQuality;
-    }
-
-    @Override
-    protected void doSetNextReader(LeafReaderContext ctx) throws IOException {
-      pdq = ctx.reader().getBinaryDocValues(Fields.PDQ);
-      quality = ctx.reader().getNumericDocValues(Fields.PDQ_QUALITY);
-      docBase = ctx.docBase;
-    }
-
-    @Override
-    public void collect(int doc) throws IOException {
-      if (pdq == null || quality == null || !pdq.advanceExact(doc) || !quality.advanceExact(doc)
-          || quality.longValue() < minQuality) {
-        return;
-      }
-      BytesRef b = pdq.binaryValue();
-      int best = Integer.MAX_VALUE;
-      byte[] arr = b.length == Pdq.BYTES && b.offset == 0 ? b.bytes : Arrays.copyOfRange(b.bytes, b.offset, b.offset + b.length);
-      for (byte[] h : hashes) {
-        best = Math.min(best, Pdq.hamming(h, arr, 0));
-      }
-      if (best <= maxDistance) {
-        found.put(docBase + doc, best);
-      }
-    }
-
-    @Override
-    public ScoreMode scoreMode() {
-      return ScoreMode.COMPLETE_NO_SCORES;
-    }
-  }
-
-  private Hit resolve(LeafReaderContext leaf, int local, Probe p, MatchPolicy policy, String field)
-      throws IOException {
-    LeafReader r = leaf.reader();
-    Document d = r.storedFields().document(local);
-    byte[] sha256 = bytes(d.getBinaryValue(Fields.SHA256));
-    boolean exact = p.sha256() != null && Arrays.equals(p.sha256(), sha256);
-    Integer pdqDistance = null;
-    byte[] pdq = pdqOf(r, local);
-    byte[] comparablePdq = pdq != null && policy.pdqUsable((int) qualityOf(r, local)) ? pdq : null;
-    if (comparablePdq != null && !p.pdqHashes().isEmpty() && policy.pdqUsable(p.pdqQuality())) {
-      int best = Integer.MAX_VALUE;
-      for (byte[] h : p.pdqHashes()) {
-        best = Math.min(best, Pdq.hamming(h, pdq));
-      }
-      pdqDistance = best;
-    }
-    float[] v = field == null ? null : vectorOf(r, field, local);
-    // the best over the probe's views, against the full descriptor and the small-view one where there is one
-    Float cosine = v == null ? null : p.bestCosine(v, smallFields.contains(Fields.smallVector(p.modelVersion()))
-        ? vectorOf(r, Fields.smallVector(p.modelVersion()), local) : null);
-    double score = policy.score(exact, pdqDistance, cosine);
-    return new Hit(d.get(Fields.UID), d.get(Fields.IMAGE_ID), d.get(Fields.TENANT), d.get(Fields.COLLECTION),
-        d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)),
-        d.getField(Fields.SUBMITTED_MS).numericValue().longValue(), exact, pdqDistance, cosine, score, score, shard,
-        sha256, comparablePdq, v,
-        policy.verification().candidates() > 0 ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null);
-  }
-
-  private static byte[] pdqOf(LeafReader r, int local) throws IOException {
-    BinaryDocValues dv = r.getBinaryDocValues(Fields.PDQ);
-    if (dv == null || !dv.advanceExact(local)) {
-      return null;
-    }
-    return bytes(dv.binaryValue());
-  }
-
-  private static long qualityOf(LeafReader r, int local) throws IOException {
-    NumericDocValues dv = r.getNumericDocValues(Fields.PDQ_QUALITY);
-    return dv != null && dv.advanceExact(local) ? dv.longValue() : 0;
-  }
-
-  private static float[] vectorOf(LeafReader r, String field, int local) throws IOException {
-    FloatVectorValues fv = r.getFloatVectorValues(field);
-    if (fv == null) {
-      return null;
-    }
-    DocIndexIterator it = fv.iterator();
-    if (it.advance(local) != local) {
-      return null;
-    }
-    return fv.vectorValue(it.index()).clone();
-  }
-
-  private static byte[] bytes(BytesRef b) {
-    return b == null ? null : Arrays.copyOfRange(b.bytes, b.offset, b.offset + b.length);
-  }
-
-  static byte[] encodeAttributes(Map<String, String> attrs) {
-    StringBuilder sb = new StringBuilder();
-    new TreeMap<>(attrs).forEach((k, v) -> sb.append(k).append('\0').append(v).append('\0'));
-    return sb.toString().getBytes(StandardCharsets.UTF_8);
-  }
-
-  static Map<String, String> decodeAttributes(BytesRef b) {
-    if (b == null || b.length == 0) {
-      return Map.of();
-    }
-    String[] parts = new String(b.bytes, b.offset, b.length, StandardCharsets.UTF_8).split("\0", -1);
-    Map<String, String> m = new LinkedHashMap<>();
-    for (int i = 0; i + 1 < parts.length; i += 2) {
-      m.put(parts[i], parts[i + 1]);
-    }
-    return m;
   }
 
   /** Forces every segment into one (benchmarks: the steady state after merges). */
@@ -777,8 +512,5 @@ public final class ShardIndex implements Closeable {
     }
   }
 
-  /** A stored {@link Fields#THUMBNAIL}, or null for an image indexed without one. */
-  private static GrayThumb thumbnail(BytesRef b) {
-    return b == null ? null : GrayThumb.decode(b.bytes, b.offset, b.length);
-  }
+
 }

@@ -1,0 +1,141 @@
+package dev.imgmatch.index;
+
+import dev.imgmatch.common.GrayThumb;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field.Store;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.LongPoint;
+import org.apache.lucene.document.NumericDocValuesField;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.KnnVectorValues.DocIndexIterator;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.util.BytesRef;
+
+/** How an image is laid out in a shard's Lucene documents ({@link Fields}), written and read back. */
+final class ShardDocs {
+  private ShardDocs() {}
+
+  /** The document of an image: what is searched, what is stored, what doc values hold. */
+  static Document document(IndexedImage img) {
+    Document d = new Document();
+    d.add(new StringField(Fields.UID, img.uid(), Store.YES));
+    d.add(new StringField(Fields.KIND, Fields.KIND_IMAGE, Store.NO));
+    d.add(new StringField(Fields.IMAGE_ID, img.imageId(), Store.YES));
+    d.add(new StringField(Fields.TENANT, img.tenant(), Store.YES));
+    d.add(new StringField(Fields.COLLECTION, img.collection(), Store.YES));
+    if (img.source() != null) {
+      d.add(new StringField(Fields.SOURCE, img.source(), Store.YES));
+    }
+    d.add(new LongPoint(Fields.SUBMITTED_MS, img.submittedAtMs()));
+    d.add(new StoredField(Fields.SUBMITTED_MS, img.submittedAtMs()));
+    d.add(new StringField(Fields.MODEL_VERSION, img.modelVersion(), Store.YES));
+    d.add(new StringField(Fields.SHA256, new BytesRef(img.sha256()), Store.YES));
+    d.add(new BinaryDocValuesField(Fields.PDQ, new BytesRef(img.pdq())));
+    d.add(new NumericDocValuesField(Fields.PDQ_QUALITY, img.pdqQuality()));
+    for (BytesRef t : Pdq.indexTerms(img.pdq())) {
+      d.add(new StringField(Fields.PDQ_CHUNKS, t, Store.NO));
+    }
+    if (!img.attributes().isEmpty()) {
+      d.add(new StoredField(Fields.ATTRIBUTES, encodeAttributes(img.attributes())));
+    }
+    if (img.thumbnail() != null) {
+      d.add(new StoredField(Fields.THUMBNAIL, img.thumbnail().encode()));
+    }
+    d.add(new KnnFloatVectorField(Fields.vector(img.modelVersion()), img.vector(),
+        VectorSimilarityFunction.DOT_PRODUCT));
+    if (img.smallVector() != null) {
+      d.add(new KnnFloatVectorField(Fields.smallVector(img.modelVersion()), img.smallVector(),
+          VectorSimilarityFunction.DOT_PRODUCT));
+    }
+    return d;
+  }
+
+  /** The image stored as global doc {@code doc} of the searcher. */
+  static IndexedImage load(IndexSearcher s, int doc) throws IOException {
+    List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+    return load(leaf.reader(), doc - leaf.docBase, true);
+  }
+
+  /** The image stored as doc {@code local} of a segment; its thumbnail decoded only when asked for. */
+  static IndexedImage load(LeafReader r, int local, boolean withThumbnail) throws IOException {
+    Document d = r.storedFields().document(local);
+    String mv = d.get(Fields.MODEL_VERSION);
+    byte[] pdq = pdqOf(r, local);
+    return new IndexedImage(d.get(Fields.TENANT), d.get(Fields.IMAGE_ID), d.get(Fields.COLLECTION),
+        d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)), mv,
+        vectorOf(r, Fields.vector(mv), local), bytes(d.getBinaryValue(Fields.SHA256)),
+        pdq == null ? new byte[Pdq.BYTES] : pdq, (int) qualityOf(r, local),
+        d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
+        withThumbnail ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null,
+        vectorOf(r, Fields.smallVector(mv), local));
+  }
+
+  static byte[] pdqOf(LeafReader r, int local) throws IOException {
+    BinaryDocValues dv = r.getBinaryDocValues(Fields.PDQ);
+    if (dv == null || !dv.advanceExact(local)) {
+      return null;
+    }
+    return bytes(dv.binaryValue());
+  }
+
+  static long qualityOf(LeafReader r, int local) throws IOException {
+    NumericDocValues dv = r.getNumericDocValues(Fields.PDQ_QUALITY);
+    return dv != null && dv.advanceExact(local) ? dv.longValue() : 0;
+  }
+
+  static float[] vectorOf(LeafReader r, String field, int local) throws IOException {
+    FloatVectorValues fv = r.getFloatVectorValues(field);
+    if (fv == null) {
+      return null;
+    }
+    DocIndexIterator it = fv.iterator();
+    if (it.advance(local) != local) {
+      return null;
+    }
+    return fv.vectorValue(it.index()).clone();
+  }
+
+  static byte[] bytes(BytesRef b) {
+    return b == null ? null : Arrays.copyOfRange(b.bytes, b.offset, b.offset + b.length);
+  }
+
+  static byte[] encodeAttributes(Map<String, String> attrs) {
+    StringBuilder sb = new StringBuilder();
+    new TreeMap<>(attrs).forEach((k, v) -> sb.append(k).append('\0').append(v).append('\0'));
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  static Map<String, String> decodeAttributes(BytesRef b) {
+    if (b == null || b.length == 0) {
+      return Map.of();
+    }
+    String[] parts = new String(b.bytes, b.offset, b.length, StandardCharsets.UTF_8).split("\0", -1);
+    Map<String, String> m = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < parts.length; i += 2) {
+      m.put(parts[i], parts[i + 1]);
+    }
+    return m;
+  }
+
+  /** A stored {@link Fields#THUMBNAIL}, or null for an image indexed without one. */
+  static GrayThumb thumbnail(BytesRef b) {
+    return b == null ? null : GrayThumb.decode(b.bytes, b.offset, b.length);
+  }
+}
