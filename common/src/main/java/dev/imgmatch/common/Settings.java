@@ -19,6 +19,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * Where a service's settings come from, lowest precedence first: the service's defaults (its ConfigDef),
@@ -79,6 +80,21 @@ public final class Settings {
     /** File, environment and these overrides merged (see {@link Settings#load}). */
     public Map<String, String> load(Map<String, String> env) {
       return Settings.load(configFile, env, overrides);
+    }
+  }
+
+  /**
+   * Refuses a setting that no longer exists: the first key of {@code removed} (in key order) that {@code settings}
+   * sets is a {@link ConfigException} "no longer exists: " + what {@code removed} says instead (its replacement), so
+   * a deployment that still sets it fails at start instead of being silently ignored.
+   *
+   * @param removed old key -&gt; why it went and what to set instead
+   */
+  public static void refuseRemoved(Map<String, ?> settings, Map<String, String> removed) {
+    for (Map.Entry<String, String> r : new TreeMap<>(removed).entrySet()) {
+      if (settings.containsKey(r.getKey())) {
+        throw new ConfigException(r.getKey(), settings.get(r.getKey()), "no longer exists: " + r.getValue());
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -131,5 +132,14 @@ class SettingsTest {
     assertThat(Settings.Args.parseOrReport("svc", err, "--verbose")).isNull();
     assertThat(buf.toString(java.nio.charset.StandardCharsets.UTF_8)).startsWith("svc: unexpected argument '--verbose'");
     assertThat(Settings.Args.parseOrReport("svc", err, "a=b").overrides()).containsExactly(Map.entry("a", "b"));
+  }
+
+  @Test
+  void aRemovedSettingIsRefusedWithItsReplacement() {
+    Map<String, String> removed = Map.of("old.key", "set new.key instead");
+    Settings.refuseRemoved(Map.of("other", "1"), removed);
+    assertThatThrownBy(() -> Settings.refuseRemoved(Map.of("old.key", "x"), removed))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("old.key")
+        .hasMessageContaining("no longer exists: set new.key instead");
   }
 }

@@ -16,10 +16,10 @@ public final class Alerts {
    * The alert for an upload, or empty when no hit reaches the policy's alert decision.
    *
    * <p>The pair (upload, {@code exactDuplicateOf}) is left out only when ingest-stream has already raised its own
-   * "exact" alert for it: the first sighting's collection is in {@code match.exact.fast.path.collections} (which
-   * must equal ingest-stream's {@code ingest.exact.alert.collections}) and differs from the upload's. Otherwise
-   * (e.g. two identical uploads in one collection, as {@code scan} sees them) index-service reports the pair
-   * itself. Other matches of the same upload are always reported.
+   * "exact" alert for it: {@code match.rules}, which both stages read, match the upload's collection against the
+   * first sighting's ({@link MatchPolicy#exactAlertedByIngest}). Otherwise index-service reports the pair itself
+   * (with rules both stages share, it never finds such a pair: it only searches the collections the rules match the
+   * upload against). Other matches of the same upload are always reported.
    *
    * @param hits sorted best first
    */

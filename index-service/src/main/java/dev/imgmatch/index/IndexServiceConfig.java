@@ -1,6 +1,7 @@
 package dev.imgmatch.index;
 
 import dev.imgmatch.common.KafkaResources;
+import dev.imgmatch.common.MatchRules;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
@@ -45,7 +46,8 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String TRANSACTIONAL_ID = "transactional.id";
   public static final String TOMBSTONE_GRACE_MS = "index.tombstone.grace.ms";
   public static final String RAM_BUFFER_MB = "index.ram.buffer.mb";
-  public static final String MATCH_RULES = "match.rules";
+  /** Which collections alert against which: the one rule set ingest-stream reads too ({@link MatchRules}). */
+  public static final String MATCH_RULES = MatchRules.KEY;
   public static final String SHARED_COLLECTIONS = "match.shared.collections";
   public static final String MATCH_K = "match.knn.k";
   public static final String PDQ_MAX_DISTANCE = "match.pdq.max.distance";
@@ -59,13 +61,19 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String VERIFY_NEUTRAL = "match.verify.neutral";
   public static final String MATCH_THRESHOLD = "match.threshold";
   public static final String REVIEW_THRESHOLD = "match.review.threshold";
-  /** Settings of the old per-signal scale, refused with a pointer to their replacement. */
+  /**
+   * Settings that no longer exist, refused at start with why and what to set instead: those of the old per-signal
+   * scale, and the exact fast path's collections (now the targets of {@code match.rules}, read by both stages).
+   */
   static final Map<String, String> RENAMED = Map.of(
-      "match.cosine.match.threshold", "match.threshold (on the fused score)",
-      "match.cosine.review.threshold", "match.review.threshold (on the fused score)");
+      "match.cosine.match.threshold", "decisions use one fused score; set match.threshold (on the fused score)",
+      "match.cosine.review.threshold", "decisions use one fused score; set match.review.threshold (on the fused score)",
+      "match.exact.fast.path.collections", "ingest-stream and index-service read one rule set; set " + MATCH_RULES
+          + " (the same value for both): index-service leaves out the exact pairs ingest-stream alerts, those of an"
+          + " upload into S whose first sighting is in a collection T the rules match S against"
+          + " (docs/modules/index-service.md#matching)");
   public static final String ALERT_MIN_DECISION = "match.alert.min.decision";
   public static final String MAX_ALERT_MATCHES = "match.alert.max.matches";
-  public static final String EXACT_FAST_PATH_COLLECTIONS = "match.exact.fast.path.collections";
   public static final String QUERY_MAX_K = "query.max.k";
   public static final String QUERY_REPLY_TOPIC_PATTERN = "query.reply.topic.pattern";
   public static final String QUERY_GROUP_ID = "query.group.id";
@@ -144,9 +152,7 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " Bounds the tombstones to the deletions of this period.")
       .define(RAM_BUFFER_MB, Type.DOUBLE, 64.0, Range.between(1.0, 2048.0), Importance.LOW,
           "IndexWriter RAM buffer per shard.")
-      .define(MATCH_RULES, Type.STRING, "uploads:protected,banned", Importance.HIGH,
-          "Which new images are matched against which collections: 'source:target,target;source2:target'."
-              + " Add 'uploads' as a target to match uploads against earlier uploads.")
+      .define(MATCH_RULES, Type.STRING, MatchRules.DEFAULT, MatchRules.VALIDATOR, Importance.HIGH, MatchRules.DOC)
       .define(SHARED_COLLECTIONS, Type.LIST, List.of(), Importance.HIGH,
           "Collections every tenant matches and queries against (e.g. a global banned bank); all other images"
               + " are visible to their own tenant only.")
@@ -188,11 +194,6 @@ public final class IndexServiceConfig extends AbstractConfig {
           "Weakest decision that raises an alert (REVIEW also alerts at match.review.threshold).")
       .define(MAX_ALERT_MATCHES, Type.INT, 10, Range.between(1, 1000), Importance.LOW,
           "Most matched images listed in one alert.")
-      .define(EXACT_FAST_PATH_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
-          "Must equal ingest-stream's ingest.exact.alert.collections. A byte-identical copy of an image first seen"
-              + " in one of these collections, uploaded into another collection, is already alerted by ingest-stream"
-              + " (detector exact), so index-service leaves that pair out of its alert; every other exact pair (e.g."
-              + " two identical uploads in one collection) is alerted by index-service.")
       .define(QUERY_GROUP_ID, Type.STRING, "", Importance.LOW,
           "Consumer group for queries and probes; empty = '<group.id>-queries'. Instances sharing it split the"
               + " queries (each answers from its own shards, PARTIAL when it lacks some); one group per instance"
@@ -219,12 +220,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public IndexServiceConfig(Map<String, ?> props) {
     super(DEF, KafkaResources.withDerivedName(props, GROUP_ID, KafkaResources.INDEX_GROUP, TOPIC_PREFIX,
         Topics.DEFAULT_PREFIX), false);
-    for (Map.Entry<String, String> r : RENAMED.entrySet()) {
-      if (originals().containsKey(r.getKey())) {
-        throw new ConfigException(r.getKey(), originals().get(r.getKey()),
-            "no longer exists: decisions use one fused score; set " + r.getValue());
-      }
-    }
+    Settings.refuseRemoved(originals(), RENAMED);
     if (getDouble(REVIEW_THRESHOLD) > getDouble(MATCH_THRESHOLD)) {
       throw new ConfigException(REVIEW_THRESHOLD, getDouble(REVIEW_THRESHOLD),
           "must not exceed " + MATCH_THRESHOLD + " (" + getDouble(MATCH_THRESHOLD) + ")");

@@ -2,10 +2,10 @@ package dev.imgmatch.index;
 
 import dev.imgmatch.avro.Decision;
 import dev.imgmatch.common.GrayThumb;
+import dev.imgmatch.common.MatchRules;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +81,8 @@ import org.apache.lucene.util.VectorUtil;
  * none. Both thresholds are calibrated on held-out data ({@code ./imgmatch calibrate}: augmented views of
  * training photos, some indexed and some not), never on the queries one evaluates with.
  *
- * @param rules source collection -&gt; the collections its new images are matched against
+ * @param rules {@code match.rules}: source collection -&gt; the collections its new images are matched against; the
+ *     same rule set tells which byte-identical copies ingest-stream already alerted on ({@link #exactAlertedByIngest})
  * @param sharedCollections collections visible to every tenant
  * @param fusionPdqWeight beta above
  * @param marginWeight m above; 0 turns the margin off (score = similarity)
@@ -89,15 +90,12 @@ import org.apache.lucene.util.VectorUtil;
  * @param duplicateCosine descriptor cosine at or above which two indexed images are one work
  * @param matchThreshold fused score at or above which the decision is MATCH
  * @param reviewThreshold fused score at or above which the decision is REVIEW (at most {@code matchThreshold})
- * @param exactFastPathCollections collections whose byte-identical copies ingest-stream already alerts on when
- *     the upload is in another collection (ingest-stream's {@code ingest.exact.alert.collections}); index-service
- *     leaves exactly those (upload, first sighting) pairs out of its alerts
  * @param verification which candidates are verified against the probe's thumbnail, and how much it counts
  */
-public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedCollections, int pdqMaxDistance,
+public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
     int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
     double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
-    Set<String> exactFastPathCollections, Verification verification) {
+    Verification verification) {
   /** PDQ hashes have 256 bits; d/128 = 1 is as far as two unrelated hashes are on average. */
   public static final int PDQ_SIMILARITY_SCALE = 128;
   public static final double DEFAULT_FUSION_PDQ_WEIGHT = 0.1;
@@ -160,19 +158,16 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
   }
 
   /** Without verification (tests of the other signals, tools without thumbnails). */
-  public MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedCollections, int pdqMaxDistance,
+  public MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
       int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
-      double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
-      Set<String> exactFastPathCollections) {
+      double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches) {
     this(rules, sharedCollections, pdqMaxDistance, pdqMinQuality, fusionPdqWeight, marginWeight, marginFloor,
-        duplicateCosine, matchThreshold, reviewThreshold, alertMinDecision, knnK, maxAlertMatches,
-        exactFastPathCollections, Verification.OFF);
+        duplicateCosine, matchThreshold, reviewThreshold, alertMinDecision, knnK, maxAlertMatches, Verification.OFF);
   }
 
   public MatchPolicy {
-    rules = Map.copyOf(rules);
+    java.util.Objects.requireNonNull(rules, "rules");
     sharedCollections = Set.copyOf(sharedCollections);
-    exactFastPathCollections = Set.copyOf(exactFastPathCollections);
     if (!(reviewThreshold <= matchThreshold)) {
       throw new IllegalArgumentException("review threshold " + reviewThreshold + " exceeds the match threshold "
           + matchThreshold);
@@ -187,21 +182,22 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
   }
 
   /**
-   * Default fusion weight, no exact fast path (benchmarks, tools).
+   * Default fusion weight and margin, no verification (benchmarks, tools).
    *
+   * @param rules source collection -&gt; target collections
    * @param matchThreshold MATCH threshold on the fused score
    * @param reviewThreshold REVIEW threshold on the fused score
    */
   public MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedCollections, int pdqMaxDistance,
       int pdqMinQuality, double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK,
       int maxAlertMatches) {
-    this(rules, sharedCollections, pdqMaxDistance, pdqMinQuality, DEFAULT_FUSION_PDQ_WEIGHT, DEFAULT_MARGIN_WEIGHT,
-        DEFAULT_MARGIN_FLOOR, DEFAULT_DUPLICATE_COSINE, matchThreshold, reviewThreshold, alertMinDecision, knnK,
-        maxAlertMatches, Set.of());
+    this(MatchRules.of(rules), sharedCollections, pdqMaxDistance, pdqMinQuality, DEFAULT_FUSION_PDQ_WEIGHT,
+        DEFAULT_MARGIN_WEIGHT, DEFAULT_MARGIN_FLOOR, DEFAULT_DUPLICATE_COSINE, matchThreshold, reviewThreshold,
+        alertMinDecision, knnK, maxAlertMatches);
   }
 
   static MatchPolicy from(IndexServiceConfig c) {
-    return new MatchPolicy(parseRules(c.getString(IndexServiceConfig.MATCH_RULES)),
+    return new MatchPolicy(MatchRules.parse(c.getString(IndexServiceConfig.MATCH_RULES)),
         new LinkedHashSet<>(c.getList(IndexServiceConfig.SHARED_COLLECTIONS)),
         c.getInt(IndexServiceConfig.PDQ_MAX_DISTANCE), c.getInt(IndexServiceConfig.PDQ_MIN_QUALITY),
         c.getDouble(IndexServiceConfig.FUSION_PDQ_WEIGHT), c.getDouble(IndexServiceConfig.MARGIN_WEIGHT),
@@ -210,51 +206,22 @@ public record MatchPolicy(Map<String, Set<String>> rules, Set<String> sharedColl
         c.getDouble(IndexServiceConfig.REVIEW_THRESHOLD),
         Decision.valueOf(c.getString(IndexServiceConfig.ALERT_MIN_DECISION)), c.getInt(IndexServiceConfig.MATCH_K),
         c.getInt(IndexServiceConfig.MAX_ALERT_MATCHES),
-        new LinkedHashSet<>(c.getList(IndexServiceConfig.EXACT_FAST_PATH_COLLECTIONS)),
         new Verification(c.getInt(IndexServiceConfig.VERIFY_CANDIDATES), c.getDouble(IndexServiceConfig.VERIFY_WEIGHT),
             c.getDouble(IndexServiceConfig.VERIFY_NEUTRAL)));
   }
 
-  /** Parses {@code uploads:protected,banned;other:protected}; empty = match nothing. */
-  public static Map<String, Set<String>> parseRules(String spec) {
-    Map<String, Set<String>> m = new LinkedHashMap<>();
-    for (String rule : spec.split(";")) {
-      if (rule.isBlank()) {
-        continue;
-      }
-      int colon = rule.indexOf(':');
-      if (colon <= 0) {
-        throw new IllegalArgumentException("rule '" + rule.strip() + "' is not 'source:target[,target...]'");
-      }
-      String source = rule.substring(0, colon).strip();
-      Set<String> targets = new LinkedHashSet<>();
-      for (String t : rule.substring(colon + 1).split(",")) {
-        if (!t.isBlank()) {
-          targets.add(t.strip());
-        }
-      }
-      if (targets.isEmpty()) {
-        throw new IllegalArgumentException("rule for '" + source + "' names no target collection");
-      }
-      if (m.put(source, targets) != null) {
-        throw new IllegalArgumentException("collection '" + source + "' has two rules");
-      }
-    }
-    return m;
-  }
-
   /** The collections a new image of {@code collection} is matched against; empty = it is only indexed. */
   public Set<String> targetsOf(String collection) {
-    return rules.getOrDefault(collection, Set.of());
+    return rules.targetsOf(collection);
   }
 
   /**
    * True when ingest-stream has already raised its exact alert for (upload in {@code uploadCollection}, first
-   * sighting in {@code matchedCollection}): the first sighting's collection is on the fast path and differs from
-   * the upload's.
+   * sighting in {@code matchedCollection}): ingest-stream reads the same {@code match.rules} and alerts exactly the
+   * pairs whose upload collection is matched against the first sighting's ({@link MatchRules#alerts}).
    */
   public boolean exactAlertedByIngest(String uploadCollection, String matchedCollection) {
-    return exactFastPathCollections.contains(matchedCollection) && !matchedCollection.equals(uploadCollection);
+    return rules.alerts(uploadCollection, matchedCollection);
   }
 
   /**

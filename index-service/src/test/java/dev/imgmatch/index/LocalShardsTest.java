@@ -3,6 +3,7 @@ package dev.imgmatch.index;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.imgmatch.avro.Decision;
+import dev.imgmatch.common.MatchRules;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Several real shards on disk: searches span them and see every upsert and deletion at once. */
 class LocalShardsTest {
-  static final MatchPolicy POLICY = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,uploads"), Set.of(),
+  static final MatchPolicy POLICY = new MatchPolicy(MatchRules.parse("uploads:protected,uploads").asMap(), Set.of(),
       31, 50, 0.6, 0.5, Decision.REVIEW, 10, 10); // decision scores: similarity less the margin
 
   @TempDir
@@ -221,6 +222,63 @@ class LocalShardsTest {
       Probe fullOnly = new Probe("m1", List.of(full), List.of(img.pdq()), 90, img.sha256(), f, 10);
       assertThat(shards.search(fullOnly, POLICY)).noneMatch(h -> h.imageId().equals("orig")
           && POLICY.decide(h.score()) != null);
+    }
+  }
+
+  /**
+   * The rules at work in index-service's match (as {@code IndexService.match} runs it: the upload's targets, search,
+   * alert): a byte-identical copy is found in a collection only when the rules match the upload's collection
+   * against it, and then ingest-stream has alerted the pair (same rules), so index-service leaves it out; an exact
+   * copy that is not the first sighting stays index-service's to report.
+   */
+  @Test
+  void theExactPairsTheRulesMatchAreIngestStreamsAndOnlyOtherMatchesAreAlertedHere() throws Exception {
+    Synthetic syn = new Synthetic(13, 64, 4);
+    float[] vp = syn.gaussianUnit();
+    float[] vu = unrelated(syn, List.of(vp));
+    byte[] hp = syn.hash();
+    byte[] hu = syn.hash();
+    byte[] sp = syn.sha();
+    byte[] su = syn.sha();
+    int run = 0;
+    // rules -> what becomes of u2, an exact copy of the upload u1
+    for (var c : Map.of(MatchRules.DEFAULT, "not found, alerts nothing",
+        "uploads:protected,banned,uploads", "found u1, alerts nothing").entrySet()) {
+      String rules = c.getKey();
+      MatchPolicy policy = new MatchPolicy(MatchRules.parse(rules), Set.of(), 31, 50, 0.1, 0.75, 0.4, 0.9, 0.6, 0.5,
+          Decision.MATCH, 10, 10);
+      try (LocalShards shards = new LocalShards(dir.resolve("rules-" + run++), ShardIndex.Options.defaults(), 1000)) {
+        ShardIndex s = shards.open(0);
+        shards.upsert(s, Records.toIndexed(ItSupport.embedding("p1", "t", "protected", vp, hp, sp, 1)));
+        shards.upsert(s, Records.toIndexed(ItSupport.embedding("u1", "t", "uploads", vu, hu, su, 2)));
+        // a copy of p1's bytes registered in banned after it: ingest kept p1 as the first sighting
+        shards.upsert(s, Records.toIndexed(ItSupport.embedding("b1", "t", "banned", vp, hp, sp, 3)));
+        Map<String, String> alerted = new java.util.TreeMap<>();
+        for (String[] up : new String[][] {{"u2", "uploads", "u1"}, {"u3", "uploads", "p1"}, {"p2", "protected", "p1"}}) {
+          boolean ofP1 = up[2].equals("p1");
+          dev.imgmatch.avro.ImageEmbedding e = ItSupport.embedding(up[0], "t", up[1], ofP1 ? vp : vu, ofP1 ? hp : hu,
+              ofP1 ? sp : su, 4);
+          e.setExactDuplicateOf(up[2]); // what ingest-stream sets
+          IndexedImage img = Records.toIndexed(e);
+          Set<String> targets = policy.targetsOf(img.collection());
+          if (targets.isEmpty()) {
+            alerted.put(up[0], "not matched");
+            continue;
+          }
+          SearchFilter f = SearchFilter.tenantOnly("t", policy.sharedCollections()).withCollections(targets)
+              .excluding(img.uid());
+          List<Hit> hits = shards.search(Records.uploadProbe(e, img, f, policy.knnK(), why -> { }), policy);
+          String found = hits.stream().anyMatch(h -> h.imageId().equals(up[2])) ? "found " + up[2] : "not found";
+          alerted.put(up[0], found + ", alerts " + Alerts.alertFor(e, hits, policy, 9).map(a -> String.join(",",
+              a.getMatches().stream().map(m -> m.getImageId().toString()).toList())).orElse("nothing"));
+        }
+        // ingest-stream alerts u3 -> p1 with both rule sets, u2 -> u1 only when uploads is a target of uploads:
+        // exactly the first sightings found here, and left out
+        assertThat(alerted).as(rules).containsExactlyInAnyOrderEntriesOf(Map.of(
+            "u2", c.getValue(),
+            "u3", "found p1, alerts b1",
+            "p2", "not matched"));
+      }
     }
   }
 

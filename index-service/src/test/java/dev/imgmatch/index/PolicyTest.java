@@ -7,6 +7,8 @@ import dev.imgmatch.avro.Decision;
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.common.GrayThumb;
+import dev.imgmatch.common.MatchRules;
+import dev.imgmatch.testkit.RuleCases;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,18 +17,21 @@ import org.junit.jupiter.api.Test;
 
 /** Pure logic: rules, score fusion, decisions, alerts, settings cross-checks. */
 class PolicyTest {
-  static final MatchPolicy P = new MatchPolicy(MatchPolicy.parseRules("uploads:protected,banned;scan:scan"),
-      Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of("protected", "banned"));
+  static final MatchPolicy P = new MatchPolicy(MatchRules.parse("uploads:protected,banned;scan:scan"),
+      Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.REVIEW, 10, 10);
 
   @Test
-  void rulesParseAndNameTheirMistakes() {
-    assertThat(MatchPolicy.parseRules("uploads:protected, banned ; other:uploads"))
-        .isEqualTo(Map.of("uploads", Set.of("protected", "banned"), "other", Set.of("uploads")));
-    assertThat(MatchPolicy.parseRules("")).isEmpty();
-    assertThatThrownBy(() -> MatchPolicy.parseRules("uploads")).hasMessageContaining("'uploads'");
-    assertThatThrownBy(() -> MatchPolicy.parseRules("uploads:")).hasMessageContaining("no target");
-    assertThatThrownBy(() -> MatchPolicy.parseRules("a:b;a:c")).hasMessageContaining("two rules");
+  void rulesComeFromTheSharedSettingAndNameTheirMistakes() {
+    assertThat(P.targetsOf("uploads")).containsExactly("protected", "banned");
     assertThat(P.targetsOf("protected")).isEmpty();
+    assertThat(new IndexServiceConfig(Map.of()).policy().rules()).isEqualTo(MatchRules.parse(MatchRules.DEFAULT));
+    assertThat(new IndexServiceConfig(Map.of(IndexServiceConfig.MATCH_RULES, " uploads:protected, banned ; other:uploads"))
+        .policy().rules().asMap()).isEqualTo(Map.of("uploads", Set.of("protected", "banned"), "other", Set.of("uploads")));
+    for (String bad : List.of("uploads", "uploads:", "a:b;a:c")) {
+      assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.MATCH_RULES, bad)))
+          .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.MATCH_RULES)
+          .hasMessageContaining(org.assertj.core.api.Assertions.catchThrowable(() -> MatchRules.parse(bad)).getMessage());
+    }
   }
 
   @Test
@@ -51,7 +56,7 @@ class PolicyTest {
     assertThat(P.score(false, null, -0.5f)).isZero();
     // the weight is a setting
     MatchPolicy beta0 = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.0, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH,
-        10, 10, Set.of());
+        10, 10);
     assertThat(beta0.score(false, 64, 0.5f)).isCloseTo(0.5, e);
     // decisions on the fused score: MATCH >= 0.6, REVIEW >= 0.5
     assertThat(P.decide(0.6)).isEqualTo(Decision.MATCH);
@@ -64,8 +69,8 @@ class PolicyTest {
     assertThat(P.alerts(Decision.REVIEW)).isTrue();
     assertThat(beta0.alerts(Decision.REVIEW)).isFalse();
     assertThat(beta0.alerts(Decision.MATCH)).isTrue();
-    assertThatThrownBy(() -> new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.5, 0.6, Decision.MATCH, 10, 10,
-        Set.of())).hasMessageContaining("review threshold");
+    assertThatThrownBy(() -> new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.5, 0.6, Decision.MATCH, 10, 10))
+        .hasMessageContaining("review threshold");
   }
 
   @Test
@@ -85,28 +90,57 @@ class PolicyTest {
   }
 
   @Test
-  void identicalUploadsInOneCollectionAreAlertedByIndexService() {
-    // ingest-stream raises its exact alert only for a first sighting in protected/banned and an upload elsewhere
-    for (String coll : List.of("scan", "uploads")) {
-      ImageEmbedding up = ItSupport.embedding("b", "t", coll, new float[] {1, 0}, new byte[32], new byte[32], 5);
-      up.setExactDuplicateOf("a");
-      Hit first = hit("a", coll, true, 0, 1f);
-      MatchAlert a = Alerts.alertFor(up, List.of(first), P, 9).orElseThrow();
-      assertThat(a.getMatches()).extracting(m -> m.getImageId()).containsExactly("a");
-      assertThat(a.getMatches().get(0).getExact()).isTrue();
-      assertThat(a.getDecision()).isEqualTo(Decision.MATCH);
-    }
-    // a protected image re-uploaded into protected: ingest did not alert either, so index-service does
+  void identicalUploadsInOneCollectionAreAlertedByTheStageTheRulesSay() {
+    // uploads has no rule against uploads: ingest-stream did not alert the pair, index-service does (were it found)
+    ImageEmbedding up = ItSupport.embedding("b", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);
+    up.setExactDuplicateOf("a");
+    MatchAlert a = Alerts.alertFor(up, List.of(hit("a", "uploads", true, 0, 1f)), P, 9).orElseThrow();
+    assertThat(a.getMatches()).extracting(m -> m.getImageId()).containsExactly("a");
+    assertThat(a.getMatches().get(0).getExact()).isTrue();
+    assertThat(a.getDecision()).isEqualTo(Decision.MATCH);
+    // scan:scan matches scan against itself: ingest-stream alerted the exact pair, index-service leaves it out
+    ImageEmbedding scan = ItSupport.embedding("b", "t", "scan", new float[] {1, 0}, new byte[32], new byte[32], 5);
+    scan.setExactDuplicateOf("a");
+    assertThat(Alerts.alertFor(scan, List.of(hit("a", "scan", true, 0, 1f)), P, 9)).isEmpty();
+    // a protected image re-uploaded into protected: no rule for protected, ingest did not alert, so index-service
+    // would (it never searches for it: protected is only indexed)
     ImageEmbedding again = ItSupport.embedding("p2", "t", "protected", new float[] {1, 0}, new byte[32], new byte[32], 5);
     again.setExactDuplicateOf("p1");
     assertThat(Alerts.alertFor(again, List.of(hit("p1", "protected", true, 0, 1f)), P, 9)).isPresent();
-    // nothing on the fast path: every exact pair is index-service's to report
-    MatchPolicy none = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.REVIEW, 10, 10, Set.of());
-    ImageEmbedding up = ItSupport.embedding("u", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);
-    up.setExactDuplicateOf("orig");
-    assertThat(Alerts.alertFor(up, List.of(hit("orig", true, 0, 1f)), none, 9)).isPresent();
-    assertThat(new IndexServiceConfig(Map.of()).policy().exactFastPathCollections())
-        .containsExactlyInAnyOrder("protected", "banned");
+    // a banned image's copy in protected: ingest no longer alerts it either (no rule), so index-service does not
+    // leave it out
+    again.setExactDuplicateOf("b1");
+    assertThat(Alerts.alertFor(again, List.of(hit("b1", "banned", true, 0, 1f)), P, 9)).isPresent();
+    // no rules: every exact pair is index-service's to report
+    MatchPolicy none = new MatchPolicy(MatchRules.NONE, Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5,
+        Decision.REVIEW, 10, 10);
+    ImageEmbedding u = ItSupport.embedding("u", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);
+    u.setExactDuplicateOf("orig");
+    assertThat(Alerts.alertFor(u, List.of(hit("orig", true, 0, 1f)), none, 9)).isPresent();
+  }
+
+  /**
+   * The table ingest-stream's IngestTopologyTest runs too: index-service leaves out exactly the exact pairs
+   * ingest-stream alerts, and searches the first sighting's collection for the upload exactly then — so an exact
+   * pair the rules match is reported once, by ingest-stream, and one they do not match by neither.
+   */
+  @Test
+  void indexServiceLeavesOutExactlyTheExactPairsIngestStreamAlerts() {
+    for (RuleCases.Case c : RuleCases.ALL) {
+      MatchPolicy policy = new IndexServiceConfig(Map.of(IndexServiceConfig.MATCH_RULES, c.rules())).policy();
+      ImageEmbedding copy = ItSupport.embedding("copy", "t", c.upload(), new float[] {1, 0}, new byte[32], new byte[32],
+          5);
+      copy.setExactDuplicateOf("first");
+      Hit first = hit("first", c.firstSighting(), true, 0, 1f);
+      assertThat(Alerts.alertFor(copy, List.of(first), policy, 9).isEmpty()).as(c.toString()).isEqualTo(c.exactAlert());
+      assertThat(policy.exactAlertedByIngest(c.upload(), c.firstSighting())).as(c.toString()).isEqualTo(c.exactAlert());
+      assertThat(policy.targetsOf(c.upload()).contains(c.firstSighting())).as(c.toString()).isEqualTo(c.exactAlert());
+      // another exact copy in a matched collection, not the first sighting: always index-service's to report
+      Hit other = hit("other", c.firstSighting(), true, 0, 1f);
+      assertThat(Alerts.alertFor(copy, List.of(first, other), policy, 9).orElseThrow().getMatches())
+          .extracting(m -> m.getImageId().toString())
+          .isEqualTo(c.exactAlert() ? List.of("other") : List.of("first", "other"));
+    }
   }
 
   @Test
@@ -185,7 +219,7 @@ class PolicyTest {
   void verificationRaisesACandidateThatLinesUpAndLowersOneThatDoesNot() {
     org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-9);
     MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,
-        10, Set.of(), MatchPolicy.Verification.DEFAULT);
+        10, MatchPolicy.Verification.DEFAULT);
     float[] pic = VerifierTest.picture(11);
     GrayThumb probe = VerifierTest.thumb(pic, 20, 10, 200, 160); // a crop of the copied picture
     Hit copy = withThumb(work("copy", 0.70, unit(1, 0, 0), 1), VerifierTest.thumb(pic));
@@ -215,7 +249,7 @@ class PolicyTest {
   @Test
   void aVariantLiningUpNoBetterThanAMoreSimilarCandidateGainsNothing() {
     MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,
-        10, Set.of(), MatchPolicy.Verification.DEFAULT);
+        10, MatchPolicy.Verification.DEFAULT);
     float[] pic = VerifierTest.picture(21);
     GrayThumb probe = VerifierTest.thumb(pic, 20, 10, 200, 160); // a crop of the drawing
     // the original and a recoloured variant of it (same structure, another work) both line up with the copy
@@ -250,7 +284,7 @@ class PolicyTest {
   }
 
   private static MatchPolicy beta(double m) {
-    return new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, m, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10, 10, Set.of());
+    return new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, m, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10, 10);
   }
 
   private static float[] unit(float... v) {
@@ -283,6 +317,9 @@ class PolicyTest {
         .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.MATCH_THRESHOLD);
     assertThatThrownBy(() -> new IndexServiceConfig(Map.of("match.cosine.match.threshold", "0.9")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("match.threshold");
+    assertThatThrownBy(() -> new IndexServiceConfig(Map.of("match.exact.fast.path.collections", "protected,banned")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("match.exact.fast.path.collections")
+        .hasMessageContaining("no longer exists").hasMessageContaining("set match.rules");
     assertThatThrownBy(() -> new IndexServiceConfig(Map.of(IndexServiceConfig.TOPIC_PREFIX, "bad prefix/")))
         .isInstanceOf(ConfigException.class).hasMessageContaining(IndexServiceConfig.TOPIC_PREFIX);
     IndexServiceConfig d = new IndexServiceConfig(Map.of());

@@ -268,7 +268,7 @@ class ShardIndexTest {
       MatchPolicy verifying = new MatchPolicy(POLICY.rules(), POLICY.sharedCollections(), POLICY.pdqMaxDistance(),
           POLICY.pdqMinQuality(), POLICY.fusionPdqWeight(), POLICY.marginWeight(), POLICY.marginFloor(),
           POLICY.duplicateCosine(), POLICY.matchThreshold(), POLICY.reviewThreshold(), POLICY.alertMinDecision(),
-          POLICY.knnK(), POLICY.maxAlertMatches(), POLICY.exactFastPathCollections(), MatchPolicy.Verification.DEFAULT);
+          POLICY.knnK(), POLICY.maxAlertMatches(), MatchPolicy.Verification.DEFAULT);
       assertThat(shard.search(p, POLICY)).as("a policy that does not verify does not read thumbnails")
           .allSatisfy(h -> assertThat(h.thumbnail()).isNull());
       Map<String, Hit> hits = new java.util.HashMap<>();

@@ -5,6 +5,7 @@ import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.PreparedImage;
+import dev.imgmatch.common.MatchRules;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topics;
 import java.time.Clock;
@@ -23,10 +24,12 @@ import org.apache.kafka.streams.state.KeyValueStore;
 /**
  * Stage 2 of uploads, partitioned by (SHA-256, tenant): the exact-copy fast path. The store remembers, per
  * key, the first sighting of those exact bytes; a later upload with another id gets
- * {@code exactDuplicateOf} = that id, and when the first sighting is in a watched collection (default
- * {@code protected}, {@code banned}) and the upload is in another, an immediate {@code MatchAlert}
- * (detector {@code exact}, MATCH, score 1). A sighting in a watched collection replaces an unwatched one, so
- * alerts keep working when a protected work is registered after users already uploaded it.
+ * {@code exactDuplicateOf} = that id, and when {@code match.rules} match the upload's collection S against the
+ * first sighting's collection T ({@link MatchRules#alerts}: T is a target of S; by default uploads against
+ * {@code protected} and {@code banned}), an immediate {@code MatchAlert} (detector {@code exact}, MATCH, score 1).
+ * index-service reads the same rules and leaves exactly those pairs out of its own alerts. The watched collections
+ * are the targets of the rules ({@link MatchRules#watched}): a sighting in a watched collection replaces an
+ * unwatched one, so alerts keep working when a protected work is registered after users already uploaded it.
  *
  * <p>The store is bounded and follows takedowns: a deletion of a watched first sighting (routed here to every
  * partition by {@link TakedownRouter}, with the header {@value #TAKEDOWN_HEADER}) removes it, found through the
@@ -47,6 +50,7 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
   private final Topics topics;
   private final String storeName;
   private final String byImageStoreName;
+  private final MatchRules rules;
   private final Set<String> watched;
   private final Pruning pruning;
   private final RejectSink rejects;
@@ -58,12 +62,13 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
   private KeyValueStore<String, byte[]> store;
   private KeyValueStore<String, String> byImage;
 
-  ExactCopyProcessor(Topics topics, String storeName, String byImageStoreName, Set<String> watched, Pruning pruning,
+  ExactCopyProcessor(Topics topics, String storeName, String byImageStoreName, MatchRules rules, Pruning pruning,
       RejectSink rejects, IngestCounters counters, Clock clock, String preparedSink, String alertSink) {
     this.topics = topics;
     this.storeName = storeName;
     this.byImageStoreName = byImageStoreName;
-    this.watched = watched;
+    this.rules = rules;
+    this.watched = rules.watched();
     this.pruning = pruning;
     this.rejects = rejects;
     this.counters = counters;
@@ -161,7 +166,7 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
       if (first != null && !first.imageId().equals(p.getId())) {
         p.setExactDuplicateOf(first.imageId());
         counters.increment("exact.duplicate");
-        if (watched.contains(first.collection()) && !first.collection().equals(p.getCollection())) {
+        if (rules.alerts(p.getCollection(), first.collection())) {
           MatchAlert alert = alert(p, first);
           context.forward(record.withKey(topics.matchAlerts().serializeKey(p.getId()))
               .withValue(topics.matchAlerts().serializeValue(alert)), alertSink);

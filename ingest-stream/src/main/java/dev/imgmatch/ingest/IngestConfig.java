@@ -1,6 +1,7 @@
 package dev.imgmatch.ingest;
 
 import dev.imgmatch.common.KafkaResources;
+import dev.imgmatch.common.MatchRules;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.FrameLimits;
@@ -68,7 +69,11 @@ public final class IngestConfig extends AbstractConfig {
   public static final String TRIM_MAX_FRACTION = "ingest.trim.max.fraction";
   public static final String TRIM_MIN_FRACTION = "ingest.trim.min.fraction";
   public static final String REFERENCE_ROOTS = "ingest.reference.roots";
-  public static final String EXACT_ALERT_COLLECTIONS = "ingest.exact.alert.collections";
+  /**
+   * Which collections alert against which: the one rule set index-service reads too ({@link MatchRules}). An exact
+   * copy uploaded into S whose first sighting is in T alerts here when the rules match S against T.
+   */
+  public static final String MATCH_RULES = MatchRules.KEY;
   public static final String EXACT_RETENTION_MS = "ingest.exact.retention.ms";
   public static final String EXACT_PRUNE_INTERVAL_MS = "ingest.exact.prune.interval.ms";
   public static final String MAX_REJECT_PAYLOAD = "reject.max.payload.bytes";
@@ -76,6 +81,12 @@ public final class IngestConfig extends AbstractConfig {
   public static final String HTTP_HOST = "http.host";
   public static final String HTTP_PORT = "http.port";
   public static final String LOG_FORMAT = "log.format";
+  /** Settings that no longer exist, refused at start with what to set instead. */
+  static final Map<String, String> REMOVED = Map.of(
+      "ingest.exact.alert.collections", "ingest-stream and index-service read one rule set; set " + MATCH_RULES
+          + " (the same value for both): an exact copy uploaded into S whose first sighting is in T alerts when the"
+          + " rules match S against T, e.g. the default " + MatchRules.DEFAULT
+          + " (docs/modules/ingest-stream.md#exact-copy-store)");
 
   public static final ConfigDef DEF = new ConfigDef()
       .define(BOOTSTRAP, Type.STRING, "localhost:9092", new ConfigDef.NonEmptyString(), Importance.HIGH,
@@ -164,16 +175,14 @@ public final class IngestConfig extends AbstractConfig {
           "Directories under which ImageReference files may be read (after resolving links); empty = references"
               + " are refused (REFERENCE_NOT_ALLOWED).")
       .define(EXACT_RETENTION_MS, Type.LONG, 30L * 24 * 3600 * 1000, Range.atLeast(0), Importance.MEDIUM,
-          "How long the exact-copy store remembers the first sighting of bytes seen only in collections not in"
-              + " ingest.exact.alert.collections (plain uploads): older ones are pruned, bounding the store to a"
-              + " period of uploads (an exact copy of an older upload then gets no exactDuplicateOf; descriptors and"
-              + " PDQ still match it). First sightings in watched collections stay until their takedown. 0 = never"
-              + " prune.")
+          "How long the exact-copy store remembers the first sighting of bytes seen only in collections that no rule"
+              + " of " + MATCH_RULES + " names as a target (plain uploads, by default): older ones are pruned, bounding"
+              + " the store to a period of uploads (an exact copy of an older upload then gets no exactDuplicateOf;"
+              + " descriptors and PDQ still match it). First sightings in watched collections (the targets) stay until"
+              + " their takedown. 0 = never prune.")
       .define(EXACT_PRUNE_INTERVAL_MS, Type.LONG, 3_600_000L, Range.atLeast(1000), Importance.LOW,
           "How often the exact-copy store is scanned for first sightings past ingest.exact.retention.ms.")
-      .define(EXACT_ALERT_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.HIGH,
-          "A byte-identical re-upload of an image first seen in one of these collections, into another"
-              + " collection, raises an immediate MatchAlert (detector 'exact').")
+      .define(MATCH_RULES, Type.STRING, MatchRules.DEFAULT, MatchRules.VALIDATOR, Importance.HIGH, MatchRules.DOC)
       .define(MAX_REJECT_PAYLOAD, Type.INT, 1024 * 1024, Range.atLeast(0), Importance.LOW,
           "Original values are cut to this many bytes in reject records (0 = left out; the size is kept).")
       .define(COUNTERS_LOG_INTERVAL_MS, Type.LONG, 60_000L, Range.atLeast(0), Importance.LOW,
@@ -189,6 +198,7 @@ public final class IngestConfig extends AbstractConfig {
   public IngestConfig(Map<String, ?> props) {
     super(DEF, KafkaResources.withDerivedName(props, APPLICATION_ID, KafkaResources.INGEST_APPLICATION, TOPIC_PREFIX,
         Topics.DEFAULT_PREFIX), false);
+    Settings.refuseRemoved(originals(), REMOVED);
     for (String key : List.of(MIN_WIDTH, MIN_HEIGHT)) {
       if (getInt(key) > getInt(MAX_SIDE)) {
         throw new ConfigException(key, getInt(key), "must not exceed " + MAX_SIDE + " (" + getInt(MAX_SIDE) + ")");
@@ -278,8 +288,9 @@ public final class IngestConfig extends AbstractConfig {
     return getList(REFERENCE_ROOTS).stream().map(Path::of).toList();
   }
 
-  public Set<String> exactAlertCollections() {
-    return Set.copyOf(getList(EXACT_ALERT_COLLECTIONS));
+  /** The rule set: which exact copies alert, and which first sightings are kept until their takedown. */
+  public MatchRules matchRules() {
+    return MatchRules.parse(getString(MATCH_RULES));
   }
 
   /** How the exact-copy store forgets: retention of unwatched first sightings, and how often it is pruned. */

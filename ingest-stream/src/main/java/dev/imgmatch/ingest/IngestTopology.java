@@ -1,6 +1,7 @@
 package dev.imgmatch.ingest;
 
 import dev.imgmatch.avro.PreparedImage;
+import dev.imgmatch.common.MatchRules;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.time.Clock;
@@ -101,8 +102,9 @@ public final class IngestTopology {
     t.addSink(REJECTS_SINK + "-query", topics.rejects().name(), bytesOut, bytesOut, PREPARE_QUERY);
 
     t.addSource(BY_SHA_SOURCE, bytesIn, bytesIn, bySha);
-    t.addProcessor(EXACT_COPY, () -> new ExactCopyProcessor(topics, STORE, BY_IMAGE_STORE, cfg.exactAlertCollections(),
-        cfg.exactPruning(), exactRejects, counters, clock, PREPARED_SINK + "-exact", ALERTS_SINK), BY_SHA_SOURCE);
+    MatchRules rules = cfg.matchRules();
+    t.addProcessor(EXACT_COPY, () -> new ExactCopyProcessor(topics, STORE, BY_IMAGE_STORE, rules, cfg.exactPruning(),
+        exactRejects, counters, clock, PREPARED_SINK + "-exact", ALERTS_SINK), BY_SHA_SOURCE);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
         Serdes.ByteArray()), EXACT_COPY);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BY_IMAGE_STORE), Serdes.String(),

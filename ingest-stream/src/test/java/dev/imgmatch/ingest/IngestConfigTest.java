@@ -24,7 +24,8 @@ class IngestConfigTest {
     assertThat(c.imageLimits().maxPixels()).isEqualTo(50_000_000L);
     assertThat(c.viewSpec().width()).isEqualTo(224);
     assertThat(c.viewSpec().encoding()).isEqualTo(PixelEncoding.RGB8);
-    assertThat(c.exactAlertCollections()).containsExactlyInAnyOrder("protected", "banned");
+    assertThat(c.matchRules()).isEqualTo(dev.imgmatch.common.MatchRules.parse("uploads:protected,banned"));
+    assertThat(c.matchRules().watched()).containsExactlyInAnyOrder("protected", "banned");
     assertThat(c.referenceRoots()).isEmpty();
     assertThat(c.topics().prefix()).isEqualTo("imgmatch.");
     assertThat(c.uploadViews()).containsExactly("full", "trim");
@@ -32,6 +33,22 @@ class IngestConfigTest {
     assertThat(c.borderTrim()).isEqualTo(dev.imgmatch.ingest.image.BorderTrim.DEFAULT);
     assertThat(c.frameLimits()).isEqualTo(dev.imgmatch.ingest.image.FrameLimits.defaults());
     assertThat(c.frameLimits().maxFrames()).isEqualTo(8);
+  }
+
+  @Test
+  void theMatchRulesAreIndexServicesSettingAndTheOldCollectionListIsRefused() {
+    assertThat(IngestConfig.MATCH_RULES).isEqualTo("match.rules");
+    assertThat(new IngestConfig(Map.of(IngestConfig.MATCH_RULES, "uploads:protected,banned,uploads")).matchRules()
+        .alerts("uploads", "uploads")).isTrue();
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.MATCH_RULES, "nonsense")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.MATCH_RULES)
+        .hasMessageContaining("rule 'nonsense' is not 'source:target[,target...]'");
+    assertThatThrownBy(() -> new IngestConfig(Map.of("ingest.exact.alert.collections", "protected,banned")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("ingest.exact.alert.collections")
+        .hasMessageContaining("no longer exists").hasMessageContaining("set match.rules");
+    // from the environment too (IMGMATCH_INGEST_EXACT_ALERT_COLLECTIONS)
+    assertThatThrownBy(() -> IngestConfig.load(null, Map.of("IMGMATCH_INGEST_EXACT_ALERT_COLLECTIONS", "protected"),
+        Map.of())).isInstanceOf(ConfigException.class).hasMessageContaining("set match.rules");
   }
 
   @Test

@@ -19,6 +19,7 @@ import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.ingest.pdq.PdqHash;
 import dev.imgmatch.schemas.Limits;
 import dev.imgmatch.schemas.Topics;
+import dev.imgmatch.testkit.RuleCases;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +27,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -329,6 +331,69 @@ class IngestTopologyTest {
         .containsExactly("u1->null", "p1->u1", "u2->p1");
     assertThat(alerts.readRecordsToList()).singleElement()
         .satisfies(r -> assertThat(topics.matchAlerts().deserializeKey(r.key())).isEqualTo("u2"));
+  }
+
+  /**
+   * The rule set decides which exact copies alert (index-service leaves out exactly these pairs: its PolicyTest runs
+   * the same table): for each case, a first sighting in T, then a byte-identical copy in S, in a tenant of its own.
+   */
+  @Test
+  void anExactCopyAlertsExactlyWhenTheMatchRulesMatchItsCollectionAgainstTheFirstSightings() {
+    byte[] work = TestImages.jpeg(300, 200, 51);
+    int n = 0;
+    for (var byRules : RuleCases.byRules().entrySet()) {
+      start(Map.of(IngestConfig.MATCH_RULES, byRules.getKey(), IngestConfig.STATE_DIR,
+          tmp.resolve("state-" + n++).toString()));
+      List<String> expected = new ArrayList<>();
+      int i = 0;
+      for (RuleCases.Case c : byRules.getValue()) {
+        String tenant = "tenant-" + i++;
+        send(upload("first-" + tenant, tenant, c.firstSighting(), work));
+        send(upload("copy-" + tenant, tenant, c.upload(), work));
+        if (c.exactAlert()) {
+          expected.add(c + " -> copy-" + tenant);
+        }
+      }
+      Map<String, String> byTenant = new HashMap<>();
+      i = 0;
+      for (RuleCases.Case c : byRules.getValue()) {
+        byTenant.put("copy-tenant-" + i++, c.toString());
+      }
+      List<String> got = alerts.readRecordsToList().stream().map(r -> topics.matchAlerts().deserializeValue(r.value()))
+          .map(a -> {
+            assertThat(a.getMatches()).singleElement().satisfies(m -> assertThat(m.getImageId())
+                .isEqualTo("first-" + a.getTenant()));
+            return byTenant.get(a.getImageId()) + " -> " + a.getImageId();
+          }).toList();
+      assertThat(got).as("rules '%s'", byRules.getKey()).containsExactlyElementsOf(expected);
+      assertThat(preparedOut()).filteredOn(p -> p.getId().startsWith("copy-"))
+          .allSatisfy(p -> assertThat(p.getExactDuplicateOf()).isEqualTo("first-" + p.getTenant()));
+      driver.close();
+      driver = null;
+    }
+  }
+
+  @Test
+  void withUploadsAsATargetExactReUploadsAlertAtOnceAndAreKeptUntilTheirTakedown() {
+    MovingClock clock = new MovingClock();
+    start(Map.of(IngestConfig.MATCH_RULES, "uploads:protected,banned,uploads",
+        IngestConfig.EXACT_RETENTION_MS, String.valueOf(Duration.ofDays(30).toMillis()),
+        IngestConfig.EXACT_PRUNE_INTERVAL_MS, "60000"), clock);
+    byte[] holiday = TestImages.jpeg(300, 200, 52);
+    byte[] work = TestImages.jpeg(300, 200, 53);
+    send(upload("u1", "acme", "uploads", holiday));
+    send(upload("u2", "acme", "uploads", holiday)); // a re-upload: uploads are matched against uploads
+    send(upload("p1", "acme", "protected", work));
+    send(upload("p2", "acme", "protected", work)); // protected has no rule: indexed only, no alert
+    clock.now += Duration.ofDays(31).toMillis();
+    driver.advanceWallClockTime(Duration.ofMinutes(2));
+    assertThat(counters.get("exact.pruned")).as("uploads are watched now: not pruned").isZero();
+    send(upload("u3", "acme", "uploads", holiday));
+    assertThat(alerts.readRecordsToList()).extracting(r -> topics.matchAlerts().deserializeValue(r.value()))
+        .extracting(a -> a.getImageId() + "->" + a.getMatches().getFirst().getImageId())
+        .containsExactly("u2->u1", "u3->u1");
+    assertThat(preparedOut()).extracting(p -> p.getId() + "->" + p.getExactDuplicateOf())
+        .containsExactly("u1->null", "u2->u1", "p1->null", "p2->p1", "u3->u1");
   }
 
   @Test

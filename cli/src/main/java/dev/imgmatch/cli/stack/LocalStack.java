@@ -1,5 +1,6 @@
 package dev.imgmatch.cli.stack;
 
+import dev.imgmatch.common.MatchRules;
 import dev.imgmatch.common.ServiceEndpoint;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.embedder.Embedder;
@@ -59,6 +60,23 @@ public final class LocalStack implements AutoCloseable {
           merge(embedder, embedderMore), merge(index, indexMore));
     }
 
+    /**
+     * The one {@code match.rules} both ingest-stream and index-service run with: set for either, it applies to both
+     * (ingest-stream alerts the exact copies the rules match and index-service leaves exactly those out, so the two
+     * must agree); null when neither sets it (both take the default).
+     *
+     * @throws IllegalArgumentException when ingest and index are given different rules
+     */
+    public String matchRules() {
+      String in = ingest.get(MatchRules.KEY);
+      String ix = index.get(MatchRules.KEY);
+      if (in != null && ix != null && !MatchRules.parse(in).equals(MatchRules.parse(ix))) {
+        throw new IllegalArgumentException(MatchRules.KEY + " must be one rule set for ingest and index, got '" + in
+            + "' and '" + ix + "': set it once");
+      }
+      return ix != null ? ix : in;
+    }
+
     public Options withBootstrap(String b) {
       return new Options(dataDir, b, topicPrefix, partitions, httpPort, ingest, embedder, index);
     }
@@ -98,6 +116,8 @@ public final class LocalStack implements AutoCloseable {
   }
 
   private void startAll(Consumer<String> progress) throws Exception {
+    // one rule set for ingest-stream and index-service, checked before anything starts
+    String rules = options.matchRules();
     Files.createDirectories(options.dataDir());
     long t0 = System.nanoTime();
     if (options.bootstrap() == null) {
@@ -127,6 +147,9 @@ public final class LocalStack implements AutoCloseable {
     ix.put("index.dir", options.dataDir().resolve("index").toString());
     ix.put("topic.create", "false");
     ix.putAll(options.index());
+    if (rules != null) {
+      ix.put(MatchRules.KEY, rules);
+    }
     index = new IndexService(IndexServiceConfig.load(null, Map.of(), ix));
     toClose.push(index);
     index.start();
@@ -166,6 +189,9 @@ public final class LocalStack implements AutoCloseable {
     in.put("topic.partitions", String.valueOf(options.partitions()));
     in.put("stream.threads", "1");
     in.putAll(options.ingest());
+    if (rules != null) {
+      in.put(MatchRules.KEY, rules);
+    }
     ingest = new IngestStreamApp(IngestConfig.load(null, Map.of(), in));
     toClose.push(ingest);
     ingest.start();
