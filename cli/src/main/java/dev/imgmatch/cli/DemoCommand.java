@@ -93,7 +93,7 @@ public final class DemoCommand implements CliCommand {
       try (Uploader up = new Uploader(stack.clientProps(), stack.topics());
           AlertWatcher watcher = new AlertWatcher(stack.clientProps(), stack.topics(), a -> printAlert(a))) {
         progress("indexing " + samples.originals().size() + " originals into collection 'protected' ...");
-        long before = stack.index().counters().get("indexed");
+        long before = stack.indexedMin();
         List<Future<?>> sent = new ArrayList<>();
         for (Path o : samples.originals()) {
           sent.add(up.send(idOfOriginal.get(o.toString()), "demo", "protected", "demo", Files.readAllBytes(o),
@@ -102,8 +102,8 @@ public final class DemoCommand implements CliCommand {
         for (Future<?> f : sent) {
           f.get();
         }
-        waitUntil(() -> stack.index().counters().get("indexed") - before >= samples.originals().size(), 300, stack,
-            () -> "indexed " + (stack.index().counters().get("indexed") - before) + "/" + samples.originals().size());
+        waitUntil(() -> stack.indexedMin() - before >= samples.originals().size(), 300, stack,
+            () -> "indexed " + (stack.indexedMin() - before) + "/" + samples.originals().size());
         progress("originals indexed; uploading " + samples.copies().size() + " edited copies and " + samples.unrelated().size()
             + " unrelated pictures to 'uploads' ...");
         out.println();
@@ -121,9 +121,9 @@ public final class DemoCommand implements CliCommand {
               u.getFileName().toString(), Map.of());
         }
         up.flush();
-        long beforeUploads = stack.index().counters().get("indexed");
-        waitUntil(() -> stack.index().counters().get("indexed") - beforeUploads >= uploads.size(), waitSeconds, stack,
-            () -> "processed " + (stack.index().counters().get("indexed") - beforeUploads) + "/" + uploads.size() + " uploads");
+        long beforeUploads = stack.indexedMin();
+        waitUntil(() -> stack.indexedMin() - beforeUploads >= uploads.size(), waitSeconds, stack,
+            () -> "processed " + (stack.indexedMin() - beforeUploads) + "/" + uploads.size() + " uploads");
         Thread.sleep(1500); // alerts are produced right after indexing; let the last ones arrive
         last = summarize(watcher.alerts(), copyOf, unrelatedIds);
         return last.exitStatus();

@@ -140,12 +140,12 @@ final class ScanCommand implements CliCommand {
   }
 
   private static long rejected(LocalStack s) {
-    return s.ingest().counters().snapshot().entrySet().stream().filter(e -> e.getKey().startsWith("rejected."))
-        .mapToLong(Map.Entry::getValue).sum() + s.worker().rejected();
+    return s.ingestCounters().entrySet().stream().filter(e -> e.getKey().startsWith("rejected."))
+        .mapToLong(Map.Entry::getValue).sum() + s.embedderCounters().get("rejected");
   }
 
   private static long done(LocalStack s) {
-    return s.index().counters().get("indexed") + rejected(s);
+    return s.indexedMin() + rejected(s);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.imgmatch.cli;
 
+import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.common.CliCommand;
@@ -31,8 +32,16 @@ final class UpCommand implements CliCommand {
   int partitions;
 
   @Option(names = "--http-port", defaultValue = "8081",
-      description = "Endpoints on this port (ingest), +1 (embedder), +2 (index); 0 = free ports (default: ${DEFAULT-VALUE}).")
+      description = "Endpoints on this port (ingest), +1 (embedder), +2 (index); with --instances one port per "
+          + "instance from this one on, ingest ones first, then embedder, then index; 0 = free ports (default: "
+          + "${DEFAULT-VALUE}).")
   int httpPort;
+
+  @Option(names = "--instances", paramLabel = "index=N,embedder=M,ingest=K", converter = Instances.Converter.class,
+      description = "Run this many instances of each service, each a process of its own with its own index, state, "
+          + "port and log (DATA-DIR/logs/<service>-<i>.log), sharing the work like a deployment; services left out: 1. "
+          + "Default: one of each, in this JVM.")
+  Instances instances = Instances.ONE;
 
   @Option(names = "--set", paramLabel = "SERVICE:KEY=VALUE",
       description = "A setting for one service, e.g. --set index:match.rules=uploads:protected,banned,uploads (services: ingest, embedder, index).")
@@ -44,7 +53,8 @@ final class UpCommand implements CliCommand {
     Map<String, String> ingest = sets.getOrDefault("ingest", Map.of());
     Map<String, String> embedder = sets.getOrDefault("embedder", Map.of());
     Map<String, String> index = sets.getOrDefault("index", Map.of());
-    LocalStack.Options o = new LocalStack.Options(dataDir, bootstrap, prefix, partitions, httpPort, ingest, embedder, index);
+    LocalStack.Options o = new LocalStack.Options(dataDir, bootstrap, prefix, partitions, httpPort, ingest, embedder, index,
+        instances);
     CountDownLatch stop = new CountDownLatch(1);
     CountDownLatch stopped = new CountDownLatch(1);
     // On Ctrl-C / SIGTERM the hook asks the main thread to stop and waits until it has closed everything (the JVM
@@ -65,8 +75,12 @@ final class UpCommand implements CliCommand {
         System.out.printf("  %-30s %s%n", t.name(), t.doc());
       }
       System.out.println("endpoints:");
-      stack.endpoints().forEach((name, e) -> System.out.printf("  %-16s %s  %s  %s%n", name, e.url("/health"),
-          e.url("/ready"), e.url("/metrics")));
+      int width = stack.endpoints().keySet().stream().mapToInt(String::length).max().orElse(0);
+      stack.endpoints().forEach((name, e) -> System.out.printf("  %-" + Math.max(16, width) + "s %s  %s  %s%n", name,
+          e.url("/health"), e.url("/ready"), e.url("/metrics")));
+      if (stack.multiProcess()) {
+        System.out.println("logs: " + dataDir.resolve("logs").toAbsolutePath() + " (one per instance)");
+      }
       System.out.println("ready. In another terminal:");
       System.out.println("  export IMGMATCH_BOOTSTRAP=" + stack.bootstrapServers());
       System.out.println("  ./imgmatch upload --collection protected DIR    # works to protect");

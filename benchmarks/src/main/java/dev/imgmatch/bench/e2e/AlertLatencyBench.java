@@ -150,14 +150,14 @@ public final class AlertLatencyBench {
           alerts.putIfAbsent(al.getImageId().toString(), al); // before 'arrived', which the main thread waits on
           arrived.putIfAbsent(al.getImageId().toString(), now);
         })) {
-      long before = stack.index().counters().get("indexed");
+      long before = stack.indexedMin();
       for (String r : refIds) {
         Path f = refs.get(r);
         up.send(r, "bench", "protected", "bench", Files.readAllBytes(f), f.getFileName().toString(), Map.of());
       }
       up.flush();
       long deadline = System.currentTimeMillis() + 600_000;
-      while (stack.index().counters().get("indexed") - before < refIds.size()) {
+      while (stack.indexedMin() - before < refIds.size()) {
         if (stack.problem() != null) {
           throw new IllegalStateException(stack.problem());
         }

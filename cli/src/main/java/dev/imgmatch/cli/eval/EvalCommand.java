@@ -3,6 +3,7 @@ package dev.imgmatch.cli.eval;
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.ReplyStatus;
+import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.cli.stack.Uploader;
@@ -62,6 +63,11 @@ public final class EvalCommand implements CliCommand {
   @Option(names = "--set", paramLabel = "SERVICE:KEY=VALUE", description = "A setting for one service (ingest, embedder, index), to evaluate a variant.")
   List<String> settings = List.of();
 
+  @Option(names = "--instances", paramLabel = "index=N,embedder=M,ingest=K", converter = Instances.Converter.class,
+      description = "Run the benchmark through a cluster: this many instances of each service, each a process of "
+          + "its own (services left out: 1; default: one of each, in this JVM).")
+  Instances instances = Instances.ONE;
+
   /** The last run's metrics (tests). */
   Scoring.Result lastResult;
 
@@ -95,11 +101,11 @@ public final class EvalCommand implements CliCommand {
           // the references are what copies are matched against: they get the small view, as protected ones do
           with(sets.getOrDefault("ingest", Map.of()), dev.imgmatch.ingest.IngestConfig.SMALL_VIEW_COLLECTIONS,
               COLLECTION), sets.getOrDefault("embedder", Map.of()),
-          with(sets.getOrDefault("index", Map.of()), "match.rules", ""));
+          with(sets.getOrDefault("index", Map.of()), "match.rules", ""), instances);
       try (LocalStack stack = LocalStack.start(o, line -> System.err.println("eval: " + line))) {
-        MatchPolicy policy = stack.index().policy();
+        MatchPolicy policy = stack.policy();
         long t0 = System.nanoTime();
-        long before = stack.index().counters().get("indexed");
+        long before = stack.indexedMin();
         try (Uploader up = new Uploader(stack.clientProps(), stack.topics())) {
           for (Path f : refFiles) {
             up.send(idOf(f), TENANT, COLLECTION, "eval", Files.readAllBytes(f), f.getFileName().toString(), Map.of());
@@ -193,18 +199,18 @@ public final class EvalCommand implements CliCommand {
 
   private static void awaitIndexed(LocalStack stack, long before, int n) throws InterruptedException {
     long next = System.currentTimeMillis() + 5000;
-    while (stack.index().counters().get("indexed") - before < n) {
+    while (stack.indexedMin() - before < n) {
       if (stack.problem() != null) {
         throw new IllegalStateException(stack.problem());
       }
-      long rejected = stack.ingest().counters().snapshot().entrySet().stream()
+      long rejected = stack.ingestCounters().entrySet().stream()
           .filter(e -> e.getKey().startsWith("rejected.")).mapToLong(Map.Entry::getValue).sum();
-      if (stack.index().counters().get("indexed") - before + rejected >= n) {
+      if (stack.indexedMin() - before + rejected >= n) {
         System.err.println("eval: " + rejected + " reference(s) were rejected as unreadable");
         return;
       }
       if (System.currentTimeMillis() > next) {
-        System.err.printf("eval: %d of %d references indexed%n", stack.index().counters().get("indexed") - before, n);
+        System.err.printf("eval: %d of %d references indexed%n", stack.indexedMin() - before, n);
         next += 5000;
       }
       Thread.sleep(100);

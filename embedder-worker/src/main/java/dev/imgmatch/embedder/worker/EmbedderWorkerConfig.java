@@ -97,7 +97,8 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
       .define(TRANSACTIONAL_ID, Type.STRING, "", Importance.HIGH,
           "Transactional id of this instance; must be unique per instance and stable across its restarts (a "
           + "restarted instance then aborts its predecessor's open transaction at once). Empty = "
-          + "<group.id>-<host name>.")
+          + "<group.id>-<host name>, the same for every worker on one host: give workers that share a host distinct "
+          + "ids (e.g. <group.id>-<host name>-<i>), or they fence each other and all but the last one stop.")
       .define(BATCH_MAX_RECORDS, Type.INT, 16, Range.between(1, 4096), Importance.MEDIUM,
           "Most records per micro-batch (one model pass per inference.batch.size pictures, one Kafka transaction "
           + "per micro-batch).")
