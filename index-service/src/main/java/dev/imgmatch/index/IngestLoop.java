@@ -453,6 +453,10 @@ final class IngestLoop {
     return replicas;
   }
 
+  boolean running() {
+    return service.running();
+  }
+
   LocalShards shards() {
     return shards;
   }

@@ -42,7 +42,9 @@ private final IngestLoop loop;
       return;
     }
     try {
-      Replicas rs = loop.replicas();
+      // stopping (the consumer's close revokes everything): the shards are committed and closed by the loop already,
+      // and the replicas' consumer may be closed; nothing is kept
+      Replicas rs = loop.running() ? loop.replicas() : null;
       if (!loop.commitTransaction(ec, dc, delParts)) {
         // recovered: the shards are back at their last commit, which the group's offsets are not behind
         for (TopicPartition tp : parts) {

@@ -283,6 +283,10 @@ class ScaleOutIT {
           IndexService leaving = running.remove(1);
           System.out.println("instance i1 leaves; i3 joins");
           leaving.close();
+          // a clean close leaves the group at once: the others own every shard well before a session timeout (45 s)
+          assertThat(ItSupport.await(Duration.ofSeconds(20),
+              () -> running.stream().mapToInt(s -> s.ownedShards().size()).sum() == 3))
+              .as("the partitions of the instance that left are taken over without waiting for its session").isTrue();
           running.add(start(broker, topics, "i3"));
         }
         p.send(topics.embeddings().record(u.getKey(), u.getValue()));

@@ -144,6 +144,8 @@ public final class LocalStack implements AutoCloseable {
   private final Map<String, Scrape> scrapes = new ConcurrentHashMap<>();
   private Thread killChildren;
   private MatchPolicy policy;
+  /** The one match.rules of ingest-stream and index-service (Options#matchRules); null: both take the default. */
+  private String rules;
 
   private record Scrape(long atNanos, List<PrometheusText.Sample> samples) {}
 
@@ -165,7 +167,7 @@ public final class LocalStack implements AutoCloseable {
 
   private void startAll(Consumer<String> progress) throws Exception {
     // one rule set for ingest-stream and index-service, checked before anything starts
-    String rules = options.matchRules();
+    rules = options.matchRules();
     Files.createDirectories(options.dataDir());
     long t0 = System.nanoTime();
     if (options.bootstrap() == null) {
@@ -293,6 +295,9 @@ public final class LocalStack implements AutoCloseable {
       Map<String, String> ix = new TreeMap<>(common);
       ix.put("topic.create", "false");
       ix.putAll(options.index());
+      if (rules != null) {
+        ix.put(MatchRules.KEY, rules);
+      }
       ix.put("index.dir", options.dataDir().resolve("index-" + i).toString());
       suffix(ix, "transactional.id", i);
       child(ix, indexPorts.get(i));
@@ -344,6 +349,9 @@ public final class LocalStack implements AutoCloseable {
       in.put("topic.partitions", String.valueOf(partitions));
       in.put("stream.threads", "1");
       in.putAll(options.ingest());
+      if (rules != null) {
+        in.put(MatchRules.KEY, rules);
+      }
       in.put("state.dir", options.dataDir().resolve("ingest-state-" + i).toString());
       child(in, ingestPorts.get(i));
       inp.add(launch(INGEST, i, "dev.imgmatch.ingest.IngestStreamApp", List.of(), in, ingestPorts.get(i), logs));
