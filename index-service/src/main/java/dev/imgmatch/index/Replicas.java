@@ -136,15 +136,18 @@ final class Replicas implements Closeable {
     }
     refreshedAt = t;
     Map<TopicPartition, OffsetAndMetadata> committed;
+    Map<TopicPartition, Long> ends;
     try {
       committed = consumer.committed(new HashSet<>(limits.keySet()), Duration.ofSeconds(5));
+      ends = consumer.endOffsets(limits.keySet(), Duration.ofSeconds(5)); // read_committed: the last stable offsets
     } catch (TimeoutException e) {
       log.debug("cannot read the owners' committed offsets now: {}", e.toString());
       return;
     }
     for (TopicPartition tp : limits.keySet()) {
       OffsetAndMetadata a = committed.get(tp);
-      long limit = a == null ? 0 : a.offset();
+      // never past the partition's end: a committed offset beyond it (the topic was recreated) would wait for ever
+      long limit = Math.min(a == null ? 0 : a.offset(), ends.getOrDefault(tp, Long.MAX_VALUE));
       limits.put(tp, limit);
       if (waiting.contains(tp) && limit > next.getOrDefault(tp, 0L)) {
         waiting.remove(tp);
