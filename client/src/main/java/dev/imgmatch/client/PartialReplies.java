@@ -1,4 +1,4 @@
-package dev.imgmatch.index.client;
+package dev.imgmatch.client;
 
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.QueryReply;

@@ -1,4 +1,4 @@
-package dev.imgmatch.index.client;
+package dev.imgmatch.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.imgmatch.cli.stack;
+package dev.imgmatch.client;
 
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.schemas.RecordDecodingException;
@@ -18,7 +18,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Follows the match-alerts topic from its current end on a background thread (no consumer group), handing each
- * alert to a callback and keeping them all.
+ * alert to a callback and keeping them all. Reads {@code read_committed}: each alert once. Start it before uploading:
+ * alerts written before its constructor returns are not seen (use {@link TopicReader} for those).
  */
 public final class AlertWatcher implements AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
@@ -27,6 +28,10 @@ public final class AlertWatcher implements AutoCloseable {
   private final Thread thread;
   private volatile boolean running = true;
 
+  /**
+   * @param clientProps Kafka client settings (at least bootstrap.servers)
+   * @param onAlert called on the watcher's thread with each alert
+   */
   public AlertWatcher(Map<String, Object> clientProps, Topics topics, Consumer<MatchAlert> onAlert) {
     Map<String, Object> p = new HashMap<>(clientProps);
     p.put("isolation.level", "read_committed");
@@ -62,6 +67,7 @@ public final class AlertWatcher implements AutoCloseable {
     thread.start();
   }
 
+  /** Every alert seen so far, in arrival order. */
   public List<MatchAlert> alerts() {
     return List.copyOf(alerts);
   }
