@@ -3,8 +3,6 @@ package dev.imgmatch.cli;
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.client.TopicReader;
-import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.common.KafkaOptions;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import java.util.Locale;

@@ -7,7 +7,6 @@ import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.client.AlertWatcher;
 import dev.imgmatch.client.Uploader;
-import dev.imgmatch.common.CliCommand;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,8 +2,6 @@ package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.Reject;
 import dev.imgmatch.client.TopicReader;
-import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.common.KafkaOptions;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;

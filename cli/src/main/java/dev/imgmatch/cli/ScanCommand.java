@@ -9,7 +9,6 @@ import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.client.AlertWatcher;
 import dev.imgmatch.client.ImageFiles;
 import dev.imgmatch.client.Uploader;
-import dev.imgmatch.common.CliCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,8 +2,6 @@ package dev.imgmatch.cli;
 
 import dev.imgmatch.client.ImageFiles;
 import dev.imgmatch.client.Uploader;
-import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.common.KafkaOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

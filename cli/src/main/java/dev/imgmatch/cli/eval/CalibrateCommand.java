@@ -1,7 +1,7 @@
 package dev.imgmatch.cli.eval;
 
 import dev.imgmatch.client.ImageFiles;
-import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.cli.CliCommand;
 import dev.imgmatch.embedder.train.Augmentations;
 import dev.imgmatch.ingest.image.ImageLimits;
 import java.awt.image.BufferedImage;

@@ -9,7 +9,7 @@ import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.client.ImageFiles;
 import dev.imgmatch.client.QueryClient;
 import dev.imgmatch.client.Uploader;
-import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.cli.CliCommand;
 import dev.imgmatch.index.MatchPolicy;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -1,10 +1,9 @@
-package dev.imgmatch.index.cli;
+package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.client.QueryClient;
-import dev.imgmatch.common.CliCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

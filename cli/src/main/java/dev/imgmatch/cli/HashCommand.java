@@ -1,6 +1,7 @@
-package dev.imgmatch.ingest;
+package dev.imgmatch.cli;
 
-import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.ingest.ImagePreparer;
+import dev.imgmatch.ingest.IngestConfig;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
 import java.io.IOException;

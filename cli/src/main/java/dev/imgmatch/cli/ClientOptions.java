@@ -1,6 +1,5 @@
-package dev.imgmatch.index.cli;
+package dev.imgmatch.cli;
 
-import dev.imgmatch.common.KafkaOptions;
 import dev.imgmatch.schemas.Topics;
 import java.util.Map;
 import picocli.CommandLine.Mixin;

@@ -1,6 +1,5 @@
-package dev.imgmatch.embedder.cli;
+package dev.imgmatch.cli;
 
-import dev.imgmatch.common.CliCommand;
 import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.EmbedderOptions;
 import dev.imgmatch.embedder.model.RgbImage;

@@ -1,11 +1,9 @@
-package dev.imgmatch.embedder.cli;
+package dev.imgmatch.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.imgmatch.common.CliCommand;
 import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.EmbedderOptions;
-import dev.imgmatch.embedder.SharedEmbedder;
 import dev.imgmatch.embedder.head.LinearHead;
 import dev.imgmatch.embedder.head.TrainingViews;
 import java.io.ByteArrayOutputStream;
@@ -14,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.ServiceLoader;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,16 +34,10 @@ class TrainCommandIT {
   }
 
   @Test
-  void isDiscoveredByTheCli() {
-    assertThat(ServiceLoader.load(CliCommand.class).stream().map(p -> p.type().getName()))
-        .contains(TrainCommand.class.getName());
-  }
-
-  @Test
   void writesAComposedHeadTheEmbedderUsesAndReportsHeldOutQuality(@TempDir Path dir) throws Exception {
     long seed = 20261122L;
     System.err.println("TrainCommandIT pictures seed " + seed);
-    SharedEmbedder.get(); // model in the cache
+    Embedder.open(EmbedderOptions.defaults(), m -> System.err.println("[model] " + m)).close(); // model in the cache
     Path images = Files.createDirectories(dir.resolve("train"));
     Path corpus = Files.createDirectories(dir.resolve("corpus"));
     Random rnd = new Random(seed);

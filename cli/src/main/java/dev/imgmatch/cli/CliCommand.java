@@ -1,12 +1,10 @@
-package dev.imgmatch.common;
+package dev.imgmatch.cli;
 
 import java.util.concurrent.Callable;
 
 /**
- * A subcommand of {@code ./imgmatch}. Implementations are picocli {@code @Command} classes with a public
- * no-argument constructor, listed in {@code META-INF/services/dev.imgmatch.common.CliCommand} of the
- * module that owns them; the CLI finds them with {@link java.util.ServiceLoader}, so every module adds its
- * own commands without touching the CLI module.
+ * A subcommand of {@code ./imgmatch}. Implementations are picocli {@code @Command} classes in this module, each
+ * registered in {@link Main#commandLine()}: the service modules hold no CLI code (no picocli on their class path).
  *
  * <p>Conventions: results on stdout (CSV or human text), progress and errors on stderr, errors as one line
  * without a stack trace (unless {@code --verbose}), exit status 0 on success, 1 when some input failed,

@@ -1,7 +1,6 @@
-package dev.imgmatch.index.cli;
+package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.Deletion;
-import dev.imgmatch.common.CliCommand;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;

@@ -1,5 +1,6 @@
-package dev.imgmatch.common;
+package dev.imgmatch.cli;
 
+import dev.imgmatch.common.Settings;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
 import java.util.HashMap;
