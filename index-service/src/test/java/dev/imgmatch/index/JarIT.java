@@ -50,8 +50,8 @@ class JarIT {
           .as("no CLI code, no client code").noneMatch(e -> e.contains("picocli"))
           .noneMatch(e -> e.contains("imgmatch-client"));
       assertThat(jf.stream().map(e -> e.getName())).as("no CLI code")
-          .noneMatch(n -> n.startsWith("dev/imgmatch/index/cli/"))
-          .noneMatch(n -> n.startsWith("dev/imgmatch/index/client/"))
+          .noneMatch(n -> n.startsWith("dev/imgmatch/index/cli/") && n.endsWith(".class"))
+          .noneMatch(n -> n.startsWith("dev/imgmatch/index/client/") && n.endsWith(".class"))
           .noneMatch(n -> n.startsWith("META-INF/services/dev.imgmatch."));
       for (String e : cp) {
         assertThat(jar.resolveSibling(e)).as("copied by the dependency plugin").exists();
