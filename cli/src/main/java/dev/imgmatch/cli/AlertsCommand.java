@@ -2,8 +2,7 @@ package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.MatchedImage;
-import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.common.KafkaOptions;
+import dev.imgmatch.client.TopicReader;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import java.util.Locale;
@@ -29,7 +28,7 @@ final class AlertsCommand implements CliCommand {
     if (csv) {
       System.out.println("image,tenant,collection,decision,score,detector,match,match_collection,exact,pdq_distance,cosine,latency_ms");
     }
-    TopicTail.run(kafka.clientProps(), topic.name(), follow, r -> {
+    TopicReader.read(kafka.clientProps(), topic.name(), follow, r -> {
       try {
         MatchAlert a = topic.deserializeValue(r.value());
         System.out.println(csv ? csv(a) : text(a));

@@ -1,6 +1,5 @@
 package dev.imgmatch.cli;
 
-import dev.imgmatch.common.CliCommand;
 import dev.imgmatch.ops.LocalBroker;
 import dev.imgmatch.ops.LocalBrokerMain;
 import java.nio.file.Path;

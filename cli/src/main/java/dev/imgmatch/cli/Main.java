@@ -1,19 +1,17 @@
 package dev.imgmatch.cli;
 
-import dev.imgmatch.common.CliCommand;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./imgmatch}: the one entry point. Built-in commands live here; every module adds its own through
- * {@link CliCommand} (ServiceLoader), so {@code ./imgmatch help} lists whatever the build contains.
+ * {@code ./imgmatch}: the one entry point. Every command lives in this module and is registered here, in the order
+ * {@code ./imgmatch help} lists them; the services' jars carry no CLI code.
  */
 @Command(
     name = "imgmatch",
@@ -41,18 +39,8 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.addSubcommand("help", new CommandLine.HelpCommand());
-    List<Object> commands = new ArrayList<>(List.of(new DemoCommand(), new UpCommand(), new ScanCommand(), new dev.imgmatch.cli.eval.EvalCommand(),
-        new dev.imgmatch.cli.eval.CalibrateCommand(), new BrokerCommand(), new TopicsCommand(),
-        new UploadCommand(), new AlertsCommand(), new RejectsCommand()));
-    List<CliCommand> discovered = new ArrayList<>();
-    ServiceLoader.load(CliCommand.class).forEach(discovered::add);
-    discovered.sort(Comparator.comparingInt(CliCommand::order).thenComparing(c -> c.getClass().getName()));
-    commands.addAll(discovered);
-    for (Object c : commands) {
-      String name = c.getClass().getAnnotation(Command.class).name();
-      if (!cl.getSubcommands().containsKey(name)) {
-        cl.addSubcommand(c);
-      }
+    for (CliCommand c : commands()) {
+      cl.addSubcommand(c);
     }
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       // one line, no stack trace, unless asked for
@@ -64,6 +52,22 @@ public final class Main implements Runnable {
       return 1;
     });
     return cl;
+  }
+
+  /**
+   * Every command, in the order help lists them: the local runs and measurements, then the commands that talk to a
+   * running stack, then the tools (sorted by {@link CliCommand#order()}; a stable sort keeps this list's order).
+   */
+  static List<CliCommand> commands() {
+    List<CliCommand> all = new ArrayList<>(List.of(
+        new DemoCommand(), new UpCommand(), new ScanCommand(), new dev.imgmatch.cli.eval.EvalCommand(),
+        new dev.imgmatch.cli.eval.CalibrateCommand(), new BrokerCommand(), new TopicsCommand(),
+        new UploadCommand(), new AlertsCommand(), new RejectsCommand()));
+    List<CliCommand> tools = new ArrayList<>(List.of(
+        new HashCommand(), new EmbedCommand(), new QueryCommand(), new TrainCommand(), new DeleteCommand()));
+    tools.sort(Comparator.comparingInt(CliCommand::order));
+    all.addAll(tools);
+    return all;
   }
 
   static String message(Throwable t) {

@@ -1,8 +1,7 @@
 package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.Reject;
-import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.common.KafkaOptions;
+import dev.imgmatch.client.TopicReader;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
@@ -130,7 +129,7 @@ final class RejectsCommand implements CliCommand {
   private Integer print(Topics topics, RejectSelection selection) {
     Topic<byte[], Reject> topic = topics.rejects();
     System.out.println("stage,reason,source,key,message");
-    TopicTail.run(kafka.clientProps(), topic.name(), follow, r -> {
+    TopicReader.read(kafka.clientProps(), topic.name(), follow, r -> {
       try {
         Reject j = topic.deserializeValue(r.value());
         if (!selection.selects(j)) {

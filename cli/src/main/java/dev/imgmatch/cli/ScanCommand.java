@@ -4,11 +4,11 @@ import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.cli.scan.DuplicateGroups;
 import dev.imgmatch.cli.scan.ScanReport;
-import dev.imgmatch.cli.stack.AlertWatcher;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
-import dev.imgmatch.cli.stack.Uploader;
-import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.client.AlertWatcher;
+import dev.imgmatch.client.ImageFiles;
+import dev.imgmatch.client.Uploader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -52,10 +51,7 @@ final class ScanCommand implements CliCommand {
       System.err.println("imgmatch scan: " + dir + " is not a directory");
       return 2;
     }
-    List<Path> files;
-    try (Stream<Path> s = Files.walk(dir)) {
-      files = s.filter(Files::isRegularFile).filter(UploadCommand::looksLikeImage).sorted().toList();
-    }
+    List<Path> files = ImageFiles.imagesUnder(dir);
     if (files.isEmpty()) {
       System.err.println("imgmatch scan: no images (jpg, png, gif, webp, bmp, tiff) under " + dir);
       return 1;

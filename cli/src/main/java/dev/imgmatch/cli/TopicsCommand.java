@@ -1,7 +1,5 @@
 package dev.imgmatch.cli;
 
-import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.common.KafkaOptions;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;

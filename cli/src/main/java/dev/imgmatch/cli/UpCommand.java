@@ -3,7 +3,6 @@ package dev.imgmatch.cli;
 import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
-import dev.imgmatch.common.CliCommand;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;

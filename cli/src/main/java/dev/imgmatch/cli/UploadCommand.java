@@ -1,17 +1,13 @@
 package dev.imgmatch.cli;
 
-import dev.imgmatch.cli.stack.Uploader;
-import dev.imgmatch.common.CliCommand;
-import dev.imgmatch.common.KafkaOptions;
+import dev.imgmatch.client.ImageFiles;
+import dev.imgmatch.client.Uploader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,8 +18,6 @@ import picocli.CommandLine.Parameters;
     description = {"Upload image files (or every image in directories, recursively) to the uploads topic.",
         "Prints id,file,bytes,partition,offset per image on stdout; problems on stderr."})
 final class UploadCommand implements CliCommand {
-  static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff");
-
   @Mixin KafkaOptions kafka;
 
   @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "Images, or directories to upload every image of.")
@@ -48,10 +42,7 @@ final class UploadCommand implements CliCommand {
     int failed = 0;
     for (Path in : inputs) {
       if (Files.isDirectory(in)) {
-        try (Stream<Path> s = Files.walk(in)) {
-          s.filter(Files::isRegularFile).filter(UploadCommand::looksLikeImage).sorted()
-              .forEach(f -> files.add(new Path[] {f, in}));
-        }
+        ImageFiles.imagesUnder(in).forEach(f -> files.add(new Path[] {f, in}));
       } else if (Files.isRegularFile(in)) {
         files.add(new Path[] {in, in.toAbsolutePath().getParent()});
       } else {
@@ -73,8 +64,13 @@ final class UploadCommand implements CliCommand {
           continue;
         }
         String id = idPrefix + idFor(f, fb[1]);
-        pending.add(new Pending(id, f, size, up.send(id, tenant, collection, source, Files.readAllBytes(f),
-            f.getFileName().toString(), Map.of())));
+        try {
+          pending.add(new Pending(id, f, size, up.send(id, tenant, collection, source, Files.readAllBytes(f),
+              f.getFileName().toString(), Map.of())));
+        } catch (IllegalArgumentException e) { // a field over its bound (Limits): ingest-stream would reject it
+          System.err.printf("imgmatch upload: %s: %s; skipped%n", f, e.getMessage());
+          failed++;
+        }
       }
       up.flush();
     }
@@ -97,12 +93,6 @@ final class UploadCommand implements CliCommand {
   }
 
   private record Pending(String id, Path file, long bytes, Future<RecordMetadata> result) {}
-
-  static boolean looksLikeImage(Path f) {
-    String n = f.getFileName().toString();
-    int dot = n.lastIndexOf('.');
-    return dot > 0 && IMAGE_EXTENSIONS.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
-  }
 
   static String idFor(Path file, Path base) {
     Path rel = base == null ? file.getFileName() : base.toAbsolutePath().relativize(file.toAbsolutePath());

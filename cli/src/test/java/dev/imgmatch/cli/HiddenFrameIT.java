@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.cli.samples.SampleImages;
-import dev.imgmatch.cli.stack.AlertWatcher;
 import dev.imgmatch.cli.stack.LocalStack;
-import dev.imgmatch.cli.stack.Uploader;
+import dev.imgmatch.client.AlertWatcher;
+import dev.imgmatch.client.Uploader;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
 import dev.imgmatch.testkit.Seeds;

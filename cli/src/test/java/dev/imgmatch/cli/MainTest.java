@@ -29,7 +29,13 @@ class MainTest {
   }
 
   @Test
-  void everyDiscoveredCommandHasHelp() {
+  void everyCommandIsRegisteredInHelpsOrder() {
+    assertThat(Main.commandLine().getSubcommands().keySet()).containsExactly("help", "demo", "up", "scan", "eval",
+        "calibrate", "broker", "topics", "upload", "alerts", "rejects", "hash", "embed", "query", "train", "delete");
+  }
+
+  @Test
+  void everyCommandHasHelp() {
     CommandLine cl = Main.commandLine();
     for (String name : cl.getSubcommands().keySet()) {
       if (!name.equals("help")) {

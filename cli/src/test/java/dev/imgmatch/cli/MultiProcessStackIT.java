@@ -7,7 +7,7 @@ import dev.imgmatch.cli.samples.SampleSet;
 import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.PrometheusText;
-import dev.imgmatch.cli.stack.Uploader;
+import dev.imgmatch.client.Uploader;
 import dev.imgmatch.schemas.Topics;
 import dev.imgmatch.testkit.CommittedRecords;
 import dev.imgmatch.testkit.KafkaBroker;

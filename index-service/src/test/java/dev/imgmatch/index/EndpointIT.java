@@ -68,7 +68,7 @@ class EndpointIT {
       assertThat(alerts).extracting(MatchAlert::getImageId).containsExactly("copy");
       assertThat(await(WAIT, () -> service.counters().get("indexed") == 2 && service.counters().get("rejected") == 1))
           .isTrue();
-      try (dev.imgmatch.index.client.QueryClient client = new dev.imgmatch.index.client.QueryClient(
+      try (dev.imgmatch.client.QueryClient client = new dev.imgmatch.client.QueryClient(
           Map.of("bootstrap.servers", broker.bootstrapServers()), topics)) {
         assertThat(client.byVector("t", ItSupport.MODEL, v, 3, Duration.ofSeconds(20)).get().getResults()).isNotEmpty();
       }

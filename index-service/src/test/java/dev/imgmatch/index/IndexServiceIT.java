@@ -12,7 +12,7 @@ import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.Reject;
 import dev.imgmatch.avro.ReplyStatus;
-import dev.imgmatch.index.client.QueryClient;
+import dev.imgmatch.client.QueryClient;
 import dev.imgmatch.schemas.Topics;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
@@ -112,18 +112,16 @@ class IndexServiceIT {
         assertThat(bad.getStatus()).isEqualTo(ReplyStatus.REJECTED);
         assertThat(bad.getError()).contains("no-such-model");
 
-        // deletion: the original disappears from later replies (t2's copy of it stays for t2)
-        // the CLI: query by id prints the ranked CSV; delete sends the takedown
-        String[] common = {"--bootstrap", broker.bootstrapServers(), "--topic-prefix", topics.prefix(), "--tenant", "t1"};
-        String csv = runCli(new dev.imgmatch.index.cli.QueryCommand(), common, "--id", "orig", "-k", "2");
-        assertThat(csv.lines().toList()).hasSize(3).first().asString().startsWith("rank,imageId");
-        assertThat(csv.lines().toList().get(1)).startsWith("1,copy,t1,uploads,");
-        // query IMAGE: the CLI sends an inline-image QueryRequest to `queries`; here a stand-in for ingest-stream
-        // and the embedder turns it into a QUERY probe (as they would), and the CLI prints index-service's reply
-        Path png = dir.resolve("query.png");
-        java.nio.file.Files.write(png, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
-        java.util.concurrent.CompletableFuture<String> imageCsv = java.util.concurrent.CompletableFuture.supplyAsync(
-            () -> runCli(new dev.imgmatch.index.cli.QueryCommand(), common, png.toString(), "-k", "2", "--timeout", "40s"));
+        // what `./imgmatch query --id orig -k 2` prints (cli's QueryAndDeleteCommandsIT checks its CSV)
+        QueryReply top2 = client.byImageId("t1", "orig", 2, Q).get();
+        assertThat(top2.getResults()).hasSize(2);
+        assertThat(top2.getResults().getFirst()).extracting(MatchedImage::getImageId, MatchedImage::getTenant,
+            MatchedImage::getCollection).containsExactly("copy", "t1", "uploads");
+        // an image query as a platform sends it (inline image on `queries`); here a stand-in for ingest-stream and the
+        // embedder turns it into a QUERY probe (as they would), and index-service's reply reaches the client
+        byte[] image = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
+        java.util.concurrent.CompletableFuture<QueryReply> imageReplyFuture =
+            client.byImage("t1", image, "query.png", 2, Duration.ofSeconds(40));
         List<dev.imgmatch.avro.QueryRequest> sent = ItSupport.readUntil(broker, topics.queries(),
             l -> l.stream().anyMatch(q -> q.getTarget() instanceof dev.imgmatch.avro.InlineImage), WAIT);
         dev.imgmatch.avro.QueryRequest imageQuery = sent.stream()
@@ -132,11 +130,12 @@ class IndexServiceIT {
         assertThat(imageQuery.getTenant()).isEqualTo("t1");
         send(p, topics.probes(), imageQuery.getQueryId(), ItSupport.queryProbe(imageQuery.getQueryId(), "t1",
             syn.near(v, 0.01), syn.flip(pdq, 5), imageQuery.getParams()));
-        String imageOut = imageCsv.get(60, java.util.concurrent.TimeUnit.SECONDS);
-        assertThat(imageOut.lines().toList()).hasSize(3);
-        assertThat(imageOut.lines().skip(1).map(l -> l.split(",")[1]).toList()).containsExactlyInAnyOrder("orig", "copy");
+        QueryReply viaImage = imageReplyFuture.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(viaImage.getStatus()).isEqualTo(ReplyStatus.OK);
+        assertThat(ids(viaImage)).containsExactlyInAnyOrder("orig", "copy");
 
-        runCli(new dev.imgmatch.index.cli.DeleteCommand(), common, "orig", "--reason", "it");
+        // deletion (what `./imgmatch delete` sends): the original disappears from later replies (t2's copy stays)
+        send(p, topics.deletions(), "orig", ItSupport.deletion("t1", "orig"));
         assertThat(await(WAIT, () -> !ids(client.byVector("t1", ItSupport.MODEL, v, 5, Q).get()).contains("orig")))
             .as("the deleted image leaves the replies").isTrue();
         assertThat(ids(client.byVector("t1", ItSupport.MODEL, v, 5, Q).get())).doesNotContain("orig").contains("copy");
@@ -230,27 +229,6 @@ class IndexServiceIT {
   private static Map<String, String> owned(Map<String, String> settings) {
     settings.put(IndexServiceConfig.SHARDS_KEPT, "owned");
     return settings;
-  }
-
-  /** Runs a CLI command as the ./imgmatch launcher would, returning its stdout; asserts exit status 0. */
-  static String runCli(Object command, String[] common, String... args) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    java.io.PrintStream old = System.out;
-    int rc;
-    try {
-      System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
-      String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.Arrays.stream(args))
-          .toArray(String[]::new);
-      rc = new picocli.CommandLine(command).execute(all);
-    } finally {
-      System.setOut(old);
-    }
-    String s = out.toString(StandardCharsets.UTF_8);
-    System.out.print(s);
-    assertThat(rc).as("exit status of %s", command.getClass().getSimpleName()).isZero();
-    // the in-process broker logs to the same stdout (e.g. "slow controller event" on a loaded machine): drop those
-    return s.lines().filter(l -> !l.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*"))
-        .map(l -> l + "\n").collect(java.util.stream.Collectors.joining());
   }
 
   static List<String> ids(QueryReply r) {

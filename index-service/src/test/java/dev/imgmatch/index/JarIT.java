@@ -46,7 +46,13 @@ class JarIT {
       List<String> cp = List.of(a.getValue(Attributes.Name.CLASS_PATH).split(" "));
       assertThat(cp).isNotEmpty().allMatch(e -> e.startsWith("lib/"));
       assertThat(cp).anyMatch(e -> e.contains("lucene-core")).anyMatch(e -> e.contains("kafka-clients"))
-          .anyMatch(e -> e.contains("logback-classic")).anyMatch(e -> e.contains("micrometer-core"));
+          .anyMatch(e -> e.contains("logback-classic")).anyMatch(e -> e.contains("micrometer-core"))
+          .as("no CLI code, no client code").noneMatch(e -> e.contains("picocli"))
+          .noneMatch(e -> e.contains("imgmatch-client"));
+      assertThat(jf.stream().map(e -> e.getName())).as("no CLI code")
+          .noneMatch(n -> n.startsWith("dev/imgmatch/index/cli/") && n.endsWith(".class"))
+          .noneMatch(n -> n.startsWith("dev/imgmatch/index/client/") && n.endsWith(".class"))
+          .noneMatch(n -> n.startsWith("META-INF/services/dev.imgmatch."));
       for (String e : cp) {
         assertThat(jar.resolveSibling(e)).as("copied by the dependency plugin").exists();
       }

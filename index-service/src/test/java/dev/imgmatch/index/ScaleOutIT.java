@@ -9,7 +9,7 @@ import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.ReplyStatus;
-import dev.imgmatch.index.client.QueryClient;
+import dev.imgmatch.client.QueryClient;
 import dev.imgmatch.schemas.Topics;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;

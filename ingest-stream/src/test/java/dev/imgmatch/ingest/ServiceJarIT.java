@@ -55,12 +55,15 @@ class ServiceJarIT {
       assertThat(attrs.getValue("Main-Class")).isEqualTo(IngestStreamApp.class.getName());
       String cp = attrs.getValue("Class-Path");
       assertThat(cp).contains("lib/imgmatch-common-").contains("lib/kafka-streams-").contains("lib/micrometer-core-")
-          .contains("lib/logback-classic-").contains("lib/imageio-webp-").doesNotContain("junit");
+          .contains("lib/logback-classic-").contains("lib/imageio-webp-").doesNotContain("junit")
+          .as("no CLI code: the commands live in the cli module").doesNotContain("picocli");
       for (String entry : cp.split(" ")) {
         assertThat(Path.of("target").resolve(entry)).as("class path entry %s copied", entry).isRegularFile();
       }
       assertThat(j.getEntry("logback.xml")).as("no logback.xml to leak into the CLI").isNull();
       assertThat(j.getEntry("dev/imgmatch/ingest/service-logback-json.xml")).isNotNull();
+      assertThat(j.stream().map(e -> e.getName())).as("no CLI code")
+          .noneMatch(n -> n.startsWith("META-INF/services/dev.imgmatch.")).noneMatch(n -> n.endsWith("Command.class"));
     }
   }
 

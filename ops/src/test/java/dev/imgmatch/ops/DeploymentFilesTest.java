@@ -33,6 +33,22 @@ class DeploymentFilesTest {
   }
 
   @Test
+  void theImageRecipeCopiesEveryModuleOfTheBuild() throws Exception {
+    // Maven reads every module the parent POM lists, even for -pl MODULE: a module left out fails the image build
+    String pom = Files.readString(ROOT.resolve("pom.xml"));
+    String dockerfile = Files.readString(ROOT.resolve("ops/docker/Dockerfile"));
+    Matcher m = Pattern.compile("<module>([^<]+)</module>").matcher(pom);
+    Set<String> modules = new LinkedHashSet<>();
+    while (m.find()) {
+      modules.add(m.group(1));
+    }
+    assertThat(modules).contains("client", "cli");
+    for (String module : modules) {
+      assertThat(dockerfile).as("ops/docker/Dockerfile copies %s", module).contains("COPY " + module + " " + module + "\n");
+    }
+  }
+
+  @Test
   void composeUsesTheKafkaVersionOfOurClients() throws Exception {
     String compose = Files.readString(ROOT.resolve("docker-compose.yml"));
     String kafkaVersion = org.apache.kafka.common.utils.AppInfoParser.getVersion();

@@ -15,6 +15,11 @@ public final class Limits {
    * head would emit more refuses to start; index-service refuses such vectors and reports them on its readiness.
    */
   public static final int MAX_VECTOR_DIMENSION = 1024;
+  /**
+   * Largest encoded image ingest-stream accepts by default ({@code ingest.max.image.bytes}), and the most an inline
+   * image may have: an {@code uploads} or {@code queries} record must fit {@link Topics#MAX_MESSAGE_BYTES}.
+   */
+  public static final int MAX_IMAGE_BYTES = 20 * 1024 * 1024;
   /** Reject reason code of a record with a field over its bound. */
   public static final String FIELD_TOO_LARGE = "FIELD_TOO_LARGE";
   /** Image and query ids, and record keys (UTF-8 bytes). */

@@ -22,7 +22,7 @@ import org.apache.kafka.common.serialization.Serdes;
 public record Topics(String prefix) {
   public static final String DEFAULT_PREFIX = "imgmatch.";
 
-  /** Inline images up to 20 MiB plus envelope. */
+  /** Inline images up to {@link Limits#MAX_IMAGE_BYTES} (20 MiB) plus envelope. */
   public static final int MAX_MESSAGE_BYTES = 21 * 1024 * 1024;
   /**
    * Records without images (descriptors, alerts, replies, takedowns): 1 MiB, Kafka's own default. Every field that

@@ -1,11 +1,11 @@
 package dev.imgmatch.bench.e2e;
 
 import dev.imgmatch.avro.MatchAlert;
-import dev.imgmatch.cli.eval.EvalCommand;
-import dev.imgmatch.cli.stack.AlertWatcher;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
-import dev.imgmatch.cli.stack.Uploader;
+import dev.imgmatch.client.AlertWatcher;
+import dev.imgmatch.client.ImageFiles;
+import dev.imgmatch.client.Uploader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -206,8 +206,8 @@ public final class AlertLatencyBench {
   /** The split's images by id (the eval's naming: file name without extension). */
   private static Map<String, Path> files(Path dir) throws IOException {
     Map<String, Path> m = new HashMap<>();
-    for (Path p : EvalCommand.images(dir)) {
-      m.putIfAbsent(EvalCommand.idOf(p), p);
+    for (Path p : ImageFiles.images(dir)) {
+      m.putIfAbsent(ImageFiles.idOf(p), p);
     }
     return m;
   }

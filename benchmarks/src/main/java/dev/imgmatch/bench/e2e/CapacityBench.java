@@ -2,11 +2,11 @@ package dev.imgmatch.bench.e2e;
 
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.MatchAlert;
-import dev.imgmatch.cli.eval.EvalCommand;
 import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
-import dev.imgmatch.cli.stack.Uploader;
+import dev.imgmatch.client.ImageFiles;
+import dev.imgmatch.client.Uploader;
 import dev.imgmatch.schemas.Topic;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -282,8 +282,8 @@ public final class CapacityBench {
 
   private static Map<String, Path> files(Path dir) throws java.io.IOException {
     Map<String, Path> m = new HashMap<>();
-    for (Path p : EvalCommand.images(dir)) {
-      m.putIfAbsent(EvalCommand.idOf(p), p);
+    for (Path p : ImageFiles.images(dir)) {
+      m.putIfAbsent(ImageFiles.idOf(p), p);
     }
     return m;
   }

@@ -1,6 +1,7 @@
 package dev.imgmatch.cli.eval;
 
-import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.client.ImageFiles;
+import dev.imgmatch.cli.CliCommand;
 import dev.imgmatch.embedder.train.Augmentations;
 import dev.imgmatch.ingest.image.ImageLimits;
 import java.awt.image.BufferedImage;
@@ -16,9 +17,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * Chooses the decision thresholds on data the evaluation queries never touch: training photos, some indexed beside
@@ -73,7 +74,7 @@ public final class CalibrateCommand implements CliCommand {
 
   @Override
   public Integer call() throws Exception {
-    List<Path> photos = EvalCommand.images(images);
+    List<Path> photos = ImageFiles.images(images);
     if (photos.size() < 4) {
       System.err.println("imgmatch calibrate: need at least 4 photos in " + images + ", found " + photos.size());
       return 2;
@@ -90,7 +91,7 @@ public final class CalibrateCommand implements CliCommand {
     StringBuilder gt = new StringBuilder("query,ref\n");
     StringBuilder kinds = new StringBuilder("query,transform,kind\n");
     if (corpus != null) {
-      for (Path c : EvalCommand.images(corpus)) {
+      for (Path c : ImageFiles.images(corpus)) {
         link(c, refs.resolve(c.getFileName()));
       }
     }
@@ -99,7 +100,7 @@ public final class CalibrateCommand implements CliCommand {
     int tooSmall = 0;
     for (int i = 0; i < shuffled.size(); i++) {
       Path photo = shuffled.get(i);
-      String id = EvalCommand.idOf(photo);
+      String id = ImageFiles.idOf(photo);
       boolean negative = i < held;
       if (!negative) {
         link(photo, refs.resolve("cal-" + photo.getFileName()));

@@ -6,10 +6,11 @@ import dev.imgmatch.avro.ReplyStatus;
 import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
-import dev.imgmatch.cli.stack.Uploader;
-import dev.imgmatch.common.CliCommand;
+import dev.imgmatch.client.ImageFiles;
+import dev.imgmatch.client.QueryClient;
+import dev.imgmatch.client.Uploader;
+import dev.imgmatch.cli.CliCommand;
 import dev.imgmatch.index.MatchPolicy;
-import dev.imgmatch.index.client.QueryClient;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +26,6 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -80,8 +80,8 @@ public final class EvalCommand implements CliCommand {
 
   @Override
   public Integer call() throws Exception {
-    List<Path> refFiles = images(refs);
-    List<Path> queryFiles = images(queries);
+    List<Path> refFiles = ImageFiles.images(refs);
+    List<Path> queryFiles = ImageFiles.images(queries);
     if (refFiles.isEmpty() || queryFiles.isEmpty()) {
       System.err.println("imgmatch eval: no images in " + (refFiles.isEmpty() ? refs : queries));
       return 2;
@@ -108,7 +108,7 @@ public final class EvalCommand implements CliCommand {
         long before = stack.indexedMin();
         try (Uploader up = new Uploader(stack.clientProps(), stack.topics())) {
           for (Path f : refFiles) {
-            up.send(idOf(f), TENANT, COLLECTION, "eval", Files.readAllBytes(f), f.getFileName().toString(), Map.of());
+            up.send(ImageFiles.idOf(f), TENANT, COLLECTION, "eval", Files.readAllBytes(f), f.getFileName().toString(), Map.of());
           }
           up.flush();
         }
@@ -132,7 +132,7 @@ public final class EvalCommand implements CliCommand {
                 }
               }
             });
-            replies.put(idOf(f), r);
+            replies.put(ImageFiles.idOf(f), r);
           }
           int failed = 0;
           for (var e : replies.entrySet()) {
@@ -174,14 +174,14 @@ public final class EvalCommand implements CliCommand {
     System.err.println("eval: wrote " + rows.size() + " rows to " + out.toAbsolutePath());
     if (groundTruth != null) {
       Path queriesCsv = queries.resolveSibling("queries.csv");
-      Set<String> allQueries = queryFiles.stream().map(EvalCommand::idOf).collect(Collectors.toSet());
+      Set<String> allQueries = queryFiles.stream().map(ImageFiles::idOf).collect(Collectors.toSet());
       Scoring.Truth truth = Scoring.readTruth(groundTruth, queriesCsv, allQueries);
       lastResult = Scoring.score(rows, truth);
       lastResult.asMap().forEach((k, v) -> System.out.println(k + ": " + v));
       System.out.printf(Locale.ROOT, "query_images_per_s: %.2f%n", queriesPerSecond);
       if (report != null) {
-        Map<String, Path> q = queryFiles.stream().collect(Collectors.toMap(EvalCommand::idOf, p -> p, (a, b) -> a));
-        Map<String, Path> r = refFiles.stream().collect(Collectors.toMap(EvalCommand::idOf, p -> p, (a, b) -> a));
+        Map<String, Path> q = queryFiles.stream().collect(Collectors.toMap(ImageFiles::idOf, p -> p, (a, b) -> a));
+        Map<String, Path> r = refFiles.stream().collect(Collectors.toMap(ImageFiles::idOf, p -> p, (a, b) -> a));
         EvalReport.write(report, lastResult, rows, truth, q::get, r::get,
             Map.of("query images/s (end to end)", String.format(Locale.ROOT, "%.2f", queriesPerSecond),
                 "references", String.valueOf(refFiles.size())));
@@ -214,26 +214,6 @@ public final class EvalCommand implements CliCommand {
         next += 5000;
       }
       Thread.sleep(100);
-    }
-  }
-
-  /** A benchmark image's id: its file name without the extension. */
-  public static String idOf(Path f) {
-    String n = f.getFileName().toString();
-    int dot = n.lastIndexOf('.');
-    return dot > 0 ? n.substring(0, dot) : n;
-  }
-
-  /** The image files directly in {@code dir}, sorted. */
-  public static List<Path> images(Path dir) throws java.io.IOException {
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException(dir + " is not a directory");
-    }
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.filter(Files::isRegularFile).filter(p -> {
-        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        return n.matches(".*\\.(jpe?g|png|gif|webp|bmp|tiff?)$");
-      }).sorted().toList();
     }
   }
 

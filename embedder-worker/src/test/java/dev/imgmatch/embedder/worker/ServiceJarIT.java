@@ -46,7 +46,10 @@ class ServiceJarIT {
       var attrs = j.getManifest().getMainAttributes();
       assertThat(attrs.getValue("Main-Class")).isEqualTo(EmbedderWorkerApp.class.getName());
       String cp = attrs.getValue("Class-Path");
-      assertThat(cp).contains("lib/imgmatch-common-").contains("lib/kafka-clients-").contains("lib/micrometer-core-");
+      assertThat(cp).contains("lib/imgmatch-common-").contains("lib/kafka-clients-").contains("lib/micrometer-core-")
+          .as("no CLI code: the commands live in the cli module").doesNotContain("picocli");
+      assertThat(j.stream().map(e -> e.getName())).as("no CLI code").noneMatch(n -> n.endsWith("Command.class"))
+          .noneMatch(n -> n.startsWith("dev/imgmatch/embedder/cli/") && n.endsWith(".class"));
       for (String entry : cp.split(" ")) {
         assertThat(Path.of("target").resolve(entry)).as("class path entry %s copied", entry).isRegularFile();
       }

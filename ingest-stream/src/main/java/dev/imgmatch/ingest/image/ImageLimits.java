@@ -25,7 +25,7 @@ public record ImageLimits(
     int subsampleMinSide,
     int background) {
 
-  public static final int DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+  public static final int DEFAULT_MAX_BYTES = dev.imgmatch.schemas.Limits.MAX_IMAGE_BYTES;
   public static final long DEFAULT_MAX_PIXELS = 50_000_000L;
   public static final int DEFAULT_MAX_SIDE = 20_000;
   public static final int DEFAULT_MIN_SIDE = 32;

@@ -2,6 +2,8 @@ package dev.imgmatch.ingest.pdq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.imgmatch.ingest.ImagePreparer;
+import dev.imgmatch.ingest.IngestConfig;
 import dev.imgmatch.ingest.image.RgbImage;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -82,5 +84,35 @@ public class PdqOracleTest {
     }
     assertThat(exact).as("pictures compared bit for bit").isGreaterThanOrEqualTo(25);
     assertThat(mismatches).as("%d oracle pictures", images.size()).isEmpty();
+  }
+
+  /**
+   * The whole ingest path (PNG file bytes, decode, {@link ImagePreparer}) at full resolution, as {@code ./imgmatch hash
+   * --full-resolution} runs it: the reference's hash and quality on every oracle picture the product accepts.
+   */
+  @Test
+  void theIngestPathAtFullResolutionMatchesTheReferenceOnPngFiles() throws Exception {
+    Map<String, Expected> expected = recorded();
+    ImagePreparer preparer = ImagePreparer.of(new IngestConfig(Map.of(IngestConfig.SUBSAMPLE_MIN_SIDE, "0")));
+    List<String> mismatches = new ArrayList<>();
+    int compared = 0;
+    for (OracleImages.Named n : OracleImages.all()) {
+      BufferedImage img = n.image(); // the product refuses pictures under 32 px a side (ingest.min.width/height)
+      if (OracleImages.DEGENERATE.contains(n.name()) || Math.min(img.getWidth(), img.getHeight()) < 32
+          || img.getWidth() * img.getHeight() >= 400_000) {
+        continue;
+      }
+      java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+      javax.imageio.ImageIO.write(img, "png", png); // lossless: the decoded pixels are the generated ones
+      PdqHash got = preparer.fingerprint(png.toByteArray()).pdq().hash();
+      Expected e = expected.get(n.name());
+      if (!got.toHex().equals(e.hash()) || got.quality() != e.quality()) {
+        mismatches.add(n.name() + ": got " + got.toHex() + "," + got.quality() + " expected " + e.hash() + ","
+            + e.quality());
+      }
+      compared++;
+    }
+    assertThat(compared).isGreaterThanOrEqualTo(15);
+    assertThat(mismatches).isEmpty();
   }
 }
