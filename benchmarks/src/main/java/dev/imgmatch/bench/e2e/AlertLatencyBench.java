@@ -4,13 +4,11 @@ import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
 import dev.imgmatch.client.AlertWatcher;
-import dev.imgmatch.client.ImageFiles;
 import dev.imgmatch.client.Uploader;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -59,7 +57,8 @@ public final class AlertLatencyBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = parse(args);
+    Map<String, String> a = BenchStack.parse(args,
+        "--split DIR --refs N --uploads N --warmup N --rounds N --timeout-ms MS");
     if (!a.containsKey("split")) { // benchmark folders are always named explicitly
       throw new IllegalArgumentException("usage: AlertLatencyBench --split DIR [--refs N] [--uploads N] [--rounds N]"
           + " (e.g. --split ../shared/bench/dev)");
@@ -82,8 +81,8 @@ public final class AlertLatencyBench {
       String[] f = line.split(",");
       refOf.putIfAbsent(f[0].trim(), f[1].trim());
     }
-    Map<String, Path> queries = files(split.resolve("queries"));
-    Map<String, Path> refs = files(split.resolve("refs"));
+    Map<String, Path> queries = BenchStack.files(split.resolve("queries"));
+    Map<String, Path> refs = BenchStack.files(split.resolve("refs"));
     List<String> copies = new ArrayList<>(refOf.keySet().stream().filter(queries::containsKey).sorted().toList());
     Collections.shuffle(copies, new Random(7));
     copies = copies.subList(0, Math.min(copies.size(), warmup + nUploads));
@@ -150,22 +149,7 @@ public final class AlertLatencyBench {
           alerts.putIfAbsent(al.getImageId().toString(), al); // before 'arrived', which the main thread waits on
           arrived.putIfAbsent(al.getImageId().toString(), now);
         })) {
-      long before = stack.indexedMin();
-      for (String r : refIds) {
-        Path f = refs.get(r);
-        up.send(r, "bench", "protected", "bench", Files.readAllBytes(f), f.getFileName().toString(), Map.of());
-      }
-      up.flush();
-      long deadline = System.currentTimeMillis() + 600_000;
-      while (stack.indexedMin() - before < refIds.size()) {
-        if (stack.problem() != null) {
-          throw new IllegalStateException(stack.problem());
-        }
-        if (System.currentTimeMillis() > deadline) {
-          throw new IllegalStateException("references not indexed in 10 minutes");
-        }
-        Thread.sleep(50);
-      }
+      BenchStack.indexReferences(stack, up, refIds, refs, Duration.ofMinutes(10));
       Thread.sleep(1000); // let the refresher and the consumers settle
       for (int i = 0; i < copies.size(); i++) {
         String q = copies.get(i);
@@ -203,24 +187,5 @@ public final class AlertLatencyBench {
     return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
   }
 
-  /** The split's images by id (the eval's naming: file name without extension). */
-  private static Map<String, Path> files(Path dir) throws IOException {
-    Map<String, Path> m = new HashMap<>();
-    for (Path p : ImageFiles.images(dir)) {
-      m.putIfAbsent(ImageFiles.idOf(p), p);
-    }
-    return m;
-  }
 
-  private static Map<String, String> parse(String[] args) {
-    Map<String, String> m = new HashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: --split DIR --refs N --uploads N --warmup N --rounds N"
-            + " --timeout-ms MS (got " + Arrays.toString(args) + ")");
-      }
-      m.put(args[i].substring(2), args[++i]);
-    }
-    return m;
-  }
 }

@@ -5,7 +5,6 @@ import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
-import dev.imgmatch.client.ImageFiles;
 import dev.imgmatch.client.Uploader;
 import dev.imgmatch.schemas.Topic;
 import java.nio.file.Files;
@@ -21,7 +20,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -72,7 +70,8 @@ public final class CapacityBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = parse(args);
+    Map<String, String> a = BenchStack.parse(args,
+        "--split DIR [--rates 1,2,3] [--seconds 40] [--instances ...] [--refs N] [--budget-ms MS] [--seed N]");
     if (!a.containsKey("split")) {
       throw new IllegalArgumentException("usage: CapacityBench --split DIR [--rates 1,2,3] [--seconds 40]"
           + " [--instances index=N,embedder=M,ingest=K] [--refs N] [--budget-ms 1000] [--seed N]");
@@ -88,8 +87,8 @@ public final class CapacityBench {
     System.err.printf(Locale.ROOT, "capacity: seed %d (--seed), instances %s, %d cores seen by this JVM%n", seed,
         instances, Runtime.getRuntime().availableProcessors());
 
-    Map<String, Path> refs = files(split.resolve("refs"));
-    Map<String, Path> queries = files(split.resolve("queries"));
+    Map<String, Path> refs = BenchStack.files(split.resolve("refs"));
+    Map<String, Path> queries = BenchStack.files(split.resolve("queries"));
     List<String> refIds = new ArrayList<>(refs.keySet().stream().sorted().toList());
     Collections.shuffle(refIds, new Random(seed));
     refIds = refIds.subList(0, Math.min(nRefs, refIds.size()));
@@ -121,22 +120,7 @@ public final class CapacityBench {
         embs.putIfAbsent(e.getId(), e);
         embSeen.putIfAbsent(e.getId(), t);
       });
-      long before = stack.indexedMin();
-      for (String r : refIds) {
-        Path f = refs.get(r);
-        up.send(r, "bench", "protected", "bench", Files.readAllBytes(f), f.getFileName().toString(), Map.of());
-      }
-      up.flush();
-      long deadline = System.currentTimeMillis() + 900_000;
-      while (stack.indexedMin() - before < refIds.size()) {
-        if (stack.problem() != null) {
-          throw new IllegalStateException(stack.problem());
-        }
-        if (System.currentTimeMillis() > deadline) {
-          throw new IllegalStateException("references not indexed in 15 minutes");
-        }
-        Thread.sleep(100);
-      }
+      BenchStack.indexReferences(stack, up, refIds, refs, Duration.ofMinutes(15));
       System.err.printf("capacity: %d references indexed%n", refIds.size());
       int next = 0;
       for (double rate : rates) {
@@ -278,24 +262,5 @@ public final class CapacityBench {
     t.setDaemon(true);
     t.start();
     return t;
-  }
-
-  private static Map<String, Path> files(Path dir) throws java.io.IOException {
-    Map<String, Path> m = new HashMap<>();
-    for (Path p : ImageFiles.images(dir)) {
-      m.putIfAbsent(ImageFiles.idOf(p), p);
-    }
-    return m;
-  }
-
-  private static Map<String, String> parse(String[] args) {
-    Map<String, String> m = new HashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("arguments are --name value pairs (got " + Arrays.toString(args) + ")");
-      }
-      m.put(args[i].substring(2), args[++i]);
-    }
-    return m;
   }
 }
