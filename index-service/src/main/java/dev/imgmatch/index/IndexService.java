@@ -323,11 +323,6 @@ public final class IndexService implements AutoCloseable {
     return ingest == null ? Set.of() : ingest.ownedShards();
   }
 
-  /** Replicas of the shards other instances own (index.shards=all). */
-  public Set<Integer> replicaShards() {
-    return ingest.replicaShards();
-  }
-
   // ---------------------------------------------------------------- for the parts
 
   IndexServiceConfig config() {

@@ -105,12 +105,6 @@ final class IngestLoop {
     return owned;
   }
 
-  /** Replicas of the shards other instances own (index.shards=all). */
-  Set<Integer> replicaShards() {
-    Replicas rs = replicas;
-    return rs == null ? Set.of() : rs.partitions();
-  }
-
   private boolean keepsEveryShard() {
     return "all".equals(cfg.getString(IndexServiceConfig.SHARDS_KEPT));
   }
