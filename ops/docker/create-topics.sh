@@ -11,7 +11,7 @@ for i in $(seq 1 60); do
   /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list >/dev/null 2>&1 && break
   echo "waiting for Kafka at $B ..."; sleep 2
 done
-create() { /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --create --if-not-exists --topic "$PREFIX$1" --partitions "$P" --replication-factor 1 ${2:-}; }
+create() { /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --create --if-not-exists --topic "$PREFIX$1" --partitions "${3:-$P}" --replication-factor 1 ${2:-}; }
 create uploads "$BIG"
 create queries "$BIG"
 create prepared "$BIG"
@@ -21,4 +21,6 @@ create match-alerts "$SMALL"
 create query-replies "$SMALL"
 create deletions "$SMALL"
 create rejects "$BIG --config retention.ms=2592000000"
+create originals "$BIG --config cleanup.policy=compact --config retention.ms=-1"
+create model-serving "$SMALL --config cleanup.policy=compact --config retention.ms=-1" 1  # one partition by contract
 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list

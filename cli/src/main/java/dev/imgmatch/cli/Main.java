@@ -64,7 +64,8 @@ public final class Main implements Runnable {
         new dev.imgmatch.cli.eval.CalibrateCommand(), new BrokerCommand(), new TopicsCommand(),
         new UploadCommand(), new AlertsCommand(), new RejectsCommand()));
     List<CliCommand> tools = new ArrayList<>(List.of(
-        new HashCommand(), new EmbedCommand(), new QueryCommand(), new TrainCommand(), new DeleteCommand()));
+        new HashCommand(), new EmbedCommand(), new QueryCommand(), new TrainCommand(), new DeleteCommand(),
+        new ReindexCommand()));
     tools.sort(Comparator.comparingInt(CliCommand::order));
     all.addAll(tools);
     return all;

@@ -80,7 +80,7 @@ class DeploymentSettingsTest {
       vars.put(v.group(1), v.group(2));
     }
     Map<String, Map<String, String>> created = new java.util.TreeMap<>();
-    Matcher m = Pattern.compile("(?m)^create ([a-z-]+)(?: \"([^\"]*)\")?$").matcher(script);
+    Matcher m = Pattern.compile("(?m)^create ([a-z-]+)(?: \"([^\"]*)\")?(?: \\d+)?(?:  #.*)?$").matcher(script);
     while (m.find()) {
       String args = m.group(2) == null ? "" : m.group(2);
       for (var e : vars.entrySet()) {

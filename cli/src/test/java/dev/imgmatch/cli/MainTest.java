@@ -31,7 +31,8 @@ class MainTest {
   @Test
   void everyCommandIsRegisteredInHelpsOrder() {
     assertThat(Main.commandLine().getSubcommands().keySet()).containsExactly("help", "demo", "up", "scan", "eval",
-        "calibrate", "broker", "topics", "upload", "alerts", "rejects", "hash", "embed", "query", "train", "delete");
+        "calibrate", "broker", "topics", "upload", "alerts", "rejects", "hash", "embed", "query", "train", "delete",
+        "reindex");
   }
 
   @Test

@@ -35,7 +35,7 @@ public final class TopicSetup {
   /**
    * Creates every missing topic of {@code topics}.
    *
-   * @param partitions partitions for new topics; 0 = each topic's default
+   * @param partitions partitions for new topics; 0 = each topic's default (a topic of one partition keeps one)
    * @param replication replication factor for new topics (1 for a local broker)
    * @return the names created
    */
@@ -46,7 +46,9 @@ public final class TopicSetup {
       List<NewTopic> missing = new ArrayList<>();
       for (Topic<?, ?> t : topics) {
         if (!existing.contains(t.name())) {
-          missing.add(new NewTopic(t.name(), partitions > 0 ? partitions : t.defaultPartitions(), replication)
+          // a single-partition topic (model-serving) is one by contract, whatever the deployment's partition count
+          int n = partitions > 0 && t.defaultPartitions() > 1 ? partitions : t.defaultPartitions();
+          missing.add(new NewTopic(t.name(), n, replication)
               .configs(t.configs()));
         }
       }

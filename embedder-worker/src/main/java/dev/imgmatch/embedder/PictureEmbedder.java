@@ -21,6 +21,14 @@ public interface PictureEmbedder extends AutoCloseable {
    */
   List<Embedder.Embedding> embed(List<RgbImage> images) throws Exception;
 
+  /**
+   * The descriptor one batch uses from its first picture to its records' model version: itself, or for a worker that
+   * serves the version {@code ./imgmatch reindex} switched to, the one it serves now.
+   */
+  default PictureEmbedder forBatch() {
+    return this;
+  }
+
   @Override
   void close();
 }

@@ -14,6 +14,17 @@ public final class Fields {
   public static final String KIND = "kind";
   public static final String KIND_IMAGE = "image";
   public static final String KIND_TOMBSTONE = "tombstone";
+  /**
+   * A model version's descriptors that arrived (reindex's ADD_VECTORS) before the upload they belong to was indexed:
+   * kept, keyed by {@link #PENDING_UID}, until that upload arrives ({@link ShardVersions}).
+   */
+  public static final String KIND_PENDING = "pending";
+  public static final String PENDING_UID = "pending_uid";
+  /** Pending descriptors, stored only (never searched): version, the upload's submission time, float32 vectors. */
+  public static final String PENDING_VERSION = "pending_version";
+  public static final String PENDING_SUBMITTED_MS = "pending_submitted_ms";
+  public static final String PENDING_VECTOR = "pending_vector";
+  public static final String PENDING_SMALL = "pending_small";
   public static final String IMAGE_ID = "image_id";
   public static final String TENANT = "tenant";
   public static final String COLLECTION = "collection";
@@ -23,6 +34,11 @@ public final class Fields {
   /** Tombstones: the deletion's request time, epoch ms (stored). */
   public static final String DELETED_MS = "deleted_ms";
   public static final String MODEL_VERSION = "model_version";
+  /**
+   * The further model versions an image has descriptors of (stored, multi-valued): added by {@code reindex}
+   * ({@code IndexOp} ADD_VECTORS) beside the version it was indexed with, until the older ones are retired.
+   */
+  public static final String MODEL_VERSION_EXTRA = "model_version_extra";
   /** SHA-256, 32 raw bytes (StringField over the bytes, stored). */
   public static final String SHA256 = "sha256";
   /** PDQ hash, 32 bytes (BinaryDocValues: exact verification and brute-force scans). */

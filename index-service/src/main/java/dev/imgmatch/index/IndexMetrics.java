@@ -29,6 +29,8 @@ final class IndexMetrics {
   private final AtomicLong answered = new AtomicLong();
   private final AtomicLong replayed = new AtomicLong();
   private final AtomicLong replicated = new AtomicLong();
+  private final AtomicLong reindexed = new AtomicLong();
+  private final AtomicLong reindexSkipped = new AtomicLong();
   private final Counter indexedCounter;
   private final Map<Decision, Counter> alertCounters = new EnumMap<>(Decision.class);
   private final Map<ReplyStatus, Counter> answeredCounters = new EnumMap<>(ReplyStatus.class);
@@ -112,6 +114,16 @@ final class IndexMetrics {
     replicated.incrementAndGet();
   }
 
+  /** A reindex record added another model version's descriptors to an indexed image. */
+  void reindexed() {
+    reindexed.incrementAndGet();
+  }
+
+  /** A reindex record that changed nothing (its image deleted or never indexed, or invalid). */
+  void reindexSkipped() {
+    reindexSkipped.incrementAndGet();
+  }
+
   void matchSearch(long nanos) {
     matchSearch.record(nanos, TimeUnit.NANOSECONDS);
   }
@@ -136,6 +148,7 @@ final class IndexMetrics {
   /** See {@link IndexService#counters()}. */
   Map<String, Long> counters() {
     return Map.of("indexed", indexed.get(), "alerts", alerts.get(), "rejected", rejected.get(), "answered",
-        answered.get(), "replayed", replayed.get(), "replicated", replicated.get());
+        answered.get(), "replayed", replayed.get(), "replicated", replicated.get(), "reindexed", reindexed.get(),
+        "reindex.skipped", reindexSkipped.get());
   }
 }

@@ -2,6 +2,7 @@ package dev.imgmatch.index;
 
 import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.IndexOp;
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.Purpose;
 import dev.imgmatch.common.OutputFailures;
@@ -72,6 +73,12 @@ final class Indexer {
     }
     try {
       ImageEmbedding e = topics.embeddings().deserializeValue(r.value());
+      if (e.getIndexOp() != null) {
+        applyOp(shard, e, r);
+        shard.setEmbeddingsOffset(r.offset() + 1);
+        shard.noteEmbeddingTimestamp(r.timestamp());
+        return;
+      }
       service.noteDimension(e);
       if (e.getPurpose() != Purpose.INDEX) {
         throw new InvalidRecordException(Records.INVALID_EMBEDDING,
@@ -97,6 +104,45 @@ final class Indexer {
     }
     shard.setEmbeddingsOffset(r.offset() + 1);
     shard.noteEmbeddingTimestamp(r.timestamp());
+  }
+
+  /**
+   * A change {@code ./imgmatch reindex} wrote into this partition (never matched, never alerted): owner and replicas
+   * apply it at the same place in the partition, so every copy of the shard ends the same.
+   */
+  private void applyOp(ShardIndex shard, ImageEmbedding e, ConsumerRecord<byte[], byte[]> r) throws IOException {
+    IndexOp op = e.getIndexOp();
+    switch (op.getKind()) {
+      case ADD_VECTORS -> {
+        IndexedImage v;
+        try {
+          v = Records.toIndexed(e);
+          Records.require(v.modelVersion().equals(op.getVersion()), Records.INVALID_EMBEDDING, "image " + e.getId()
+              + ": descriptors of version " + v.modelVersion() + " in an ADD_VECTORS of " + op.getVersion());
+          shards.checkDimension(v.modelVersion(), v.vector().length);
+        } catch (InvalidRecordException | IllegalArgumentException x) {
+          log.warn("reindex record {} at {}-{} skipped: {}", e.getId(), r.partition(), r.offset(), x.getMessage());
+          metrics.reindexSkipped();
+          return;
+        }
+        if (shards.addVersion(shard, v)) {
+          metrics.reindexed();
+        } else {
+          metrics.reindexSkipped(); // deleted since, or never indexed
+        }
+      }
+      case RETIRE_OTHERS -> {
+        long t0 = System.nanoTime();
+        int n = shard.retireOthers(op.getVersion());
+        log.info("shard {}: kept only model version {} ({} image(s) rewritten in {} ms; requested by {})",
+            shard.shard(), op.getVersion(), n, (System.nanoTime() - t0) / 1_000_000, op.getRequestedBy());
+      }
+      default -> {
+        log.warn("index operation {} at {}-{} not known to this build: skipped", op.getKind(), r.partition(),
+            r.offset());
+        metrics.reindexSkipped();
+      }
+    }
   }
 
   private void rejectUnlessReplay(boolean replay, String code, String message, ConsumerRecord<byte[], byte[]> r,
@@ -177,6 +223,7 @@ final class Indexer {
     long grace = cfg.getLong(IndexServiceConfig.TOMBSTONE_GRACE_MS);
     for (ShardIndex s : shards.all()) {
       if (s.lastEmbeddingTimestamp() > grace) {
+        s.prunePendingVersions(s.lastEmbeddingTimestamp() - grace);
         int pruned = s.pruneTombstones(s.lastEmbeddingTimestamp() - grace);
         if (pruned > 0) {
           log.info("shard {}: dropped {} tombstone(s) of deletions requested over {} ms before its latest embedding",

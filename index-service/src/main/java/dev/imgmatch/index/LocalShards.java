@@ -111,6 +111,20 @@ public final class LocalShards implements Closeable {
   }
 
   /**
+   * Adds another model version's descriptors to an indexed image ({@link ShardIndex#addVersion}). An image upserted
+   * since the last refresh is refreshed into the searcher first, so that the version is added to what was indexed.
+   *
+   * @return false when the shard holds no such image
+   */
+  public boolean addVersion(ShardIndex shard, IndexedImage v) throws IOException {
+    String uid = v.uid();
+    if (recent.stream().anyMatch(r -> r.shard() == shard.shard() && r.img().uid().equals(uid))) {
+      shard.refresh();
+    }
+    return shard.addVersion(v);
+  }
+
+  /**
    * Deletes from the shard (the image lives in one; the tombstone guards all) and hides it at once, unless the
    * image there was submitted after the deletion was requested (a re-upload): then the deletion does not concern it.
    *

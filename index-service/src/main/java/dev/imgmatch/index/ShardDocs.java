@@ -31,8 +31,16 @@ import org.apache.lucene.util.BytesRef;
 final class ShardDocs {
   private ShardDocs() {}
 
+  /** The descriptors of one further model version of an image: full view, and small view or null. */
+  record VersionVectors(float[] vector, float[] small) {}
+
   /** The document of an image: what is searched, what is stored, what doc values hold. */
   static Document document(IndexedImage img) {
+    return document(img, Map.of());
+  }
+
+  /** The document of an image that also has descriptors of further model versions ({@code extra}, by version). */
+  static Document document(IndexedImage img, Map<String, VersionVectors> extra) {
     Document d = new Document();
     d.add(new StringField(Fields.UID, img.uid(), Store.YES));
     d.add(new StringField(Fields.KIND, Fields.KIND_IMAGE, Store.NO));
@@ -63,7 +71,32 @@ final class ShardDocs {
       d.add(new KnnFloatVectorField(Fields.smallVector(img.modelVersion()), img.smallVector(),
           VectorSimilarityFunction.DOT_PRODUCT));
     }
+    for (var e : new TreeMap<>(extra).entrySet()) {
+      if (e.getKey().equals(img.modelVersion())) {
+        continue;
+      }
+      d.add(new StringField(Fields.MODEL_VERSION_EXTRA, e.getKey(), Store.YES));
+      d.add(new KnnFloatVectorField(Fields.vector(e.getKey()), e.getValue().vector(),
+          VectorSimilarityFunction.DOT_PRODUCT));
+      if (e.getValue().small() != null) {
+        d.add(new KnnFloatVectorField(Fields.smallVector(e.getKey()), e.getValue().small(),
+            VectorSimilarityFunction.DOT_PRODUCT));
+      }
+    }
     return d;
+  }
+
+  /** The further versions' descriptors of doc {@code local} of a segment (empty for most images). */
+  static Map<String, VersionVectors> extraVersions(LeafReader r, int local) throws IOException {
+    Document d = r.storedFields().document(local, java.util.Set.of(Fields.MODEL_VERSION_EXTRA));
+    Map<String, VersionVectors> out = new TreeMap<>();
+    for (String v : d.getValues(Fields.MODEL_VERSION_EXTRA)) {
+      float[] vec = vectorOf(r, Fields.vector(v), local);
+      if (vec != null) {
+        out.put(v, new VersionVectors(vec, vectorOf(r, Fields.smallVector(v), local)));
+      }
+    }
+    return out;
   }
 
   /** The image stored as global doc {@code doc} of the searcher. */
@@ -75,8 +108,20 @@ final class ShardDocs {
 
   /** The image stored as doc {@code local} of a segment; its thumbnail decoded only when asked for. */
   static IndexedImage load(LeafReader r, int local, boolean withThumbnail) throws IOException {
+    return load(r, local, withThumbnail, null);
+  }
+
+  /**
+   * The image stored as doc {@code local} of a segment, seen through model version {@code version} when it has
+   * descriptors of it (its {@code modelVersion}, {@code vector} and {@code smallVector} are then that version's),
+   * else through the version it was indexed with.
+   */
+  static IndexedImage load(LeafReader r, int local, boolean withThumbnail, String version) throws IOException {
     Document d = r.storedFields().document(local);
     String mv = d.get(Fields.MODEL_VERSION);
+    if (version != null && !version.equals(mv) && Arrays.asList(d.getValues(Fields.MODEL_VERSION_EXTRA)).contains(version)) {
+      mv = version;
+    }
     byte[] pdq = pdqOf(r, local);
     return new IndexedImage(d.get(Fields.TENANT), d.get(Fields.IMAGE_ID), d.get(Fields.COLLECTION),
         d.get(Fields.SOURCE), decodeAttributes(d.getBinaryValue(Fields.ATTRIBUTES)), mv,

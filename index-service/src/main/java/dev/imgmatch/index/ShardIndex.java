@@ -31,6 +31,7 @@ import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
@@ -99,6 +100,7 @@ public final class ShardIndex implements Closeable {
   private volatile long embeddingsOffset;
   private volatile long lastEmbeddingTimestamp = -1;
   private volatile boolean offsetsDirty;
+  private final ShardVersions versions;
 
   private ShardIndex(int shard, Path path, Directory dir, IndexWriter writer, Options opt, Map<String, String> userData)
       throws IOException {
@@ -108,6 +110,7 @@ public final class ShardIndex implements Closeable {
     this.writer = writer;
     this.opt = opt;
     this.manager = new SearcherManager(writer, null);
+    this.versions = new ShardVersions(writer, manager, vectorDims, smallFields);
     this.embeddingsOffset = Long.parseLong(userData.getOrDefault(EMBEDDINGS_OFFSET, "-1"));
     userData.forEach((k, v) -> {
       if (k.startsWith(DELETIONS_OFFSET)) {
@@ -159,12 +162,16 @@ public final class ShardIndex implements Closeable {
     try {
       FieldInfos infos = FieldInfos.getMergedFieldInfos(s.getIndexReader());
       for (FieldInfo fi : infos) {
+        if (fi.getVectorDimension() > 0 && s.count(new FieldExistsQuery(fi.name)) == 0) {
+          continue; // a version retired here (its field lingers in segments until they merge)
+        }
         if (fi.getVectorDimension() > 0 && Fields.isVector(fi.name)) {
           vectorDims.put(fi.name, fi.getVectorDimension());
         } else if (fi.getVectorDimension() > 0 && Fields.isSmallVector(fi.name)) {
           smallFields.add(fi.name);
         }
       }
+      versions.loadPending(s);
       TopDocs td = s.search(new TermQuery(new Term(Fields.KIND, Fields.KIND_TOMBSTONE)), Integer.MAX_VALUE);
       StoredFields sf = s.storedFields();
       for (ScoreDoc sd : td.scoreDocs) {
@@ -235,12 +242,36 @@ public final class ShardIndex implements Closeable {
       throw new IllegalArgumentException("model version " + img.modelVersion() + " has dimension " + dim
           + " in this index, but the vector has " + img.vector().length);
     }
-    writer.updateDocument(new Term(Fields.UID, uid), ShardDocs.document(img));
+    writer.updateDocument(new Term(Fields.UID, uid), ShardDocs.document(img, versions.onUpsert(img)));
     if (img.smallVector() != null) {
       smallFields.add(Fields.smallVector(img.modelVersion()));
     }
     tombstones.remove(uid);
     return true;
+  }
+
+  /**
+   * Adds the descriptors of {@code v}'s model version to the indexed image with its uid ({@link ShardVersions#add}).
+   *
+   * @return false when no image of that uid is indexed here
+   */
+  public boolean addVersion(IndexedImage v) throws IOException {
+    return versions.add(v, tombstones);
+  }
+
+  /** Drops pending descriptors of uploads submitted before {@code cutoffMs} that never came; how many. */
+  public int prunePendingVersions(long cutoffMs) throws IOException {
+    return versions.prunePending(cutoffMs);
+  }
+
+  /** Descriptors of a model version waiting for the upload they belong to ({@link ShardVersions}). */
+  public int pendingVersions() {
+    return versions.pendingCount();
+  }
+
+  /** Keeps only {@code keep}'s descriptors where images have them ({@link ShardVersions#retireOthers}). */
+  public int retireOthers(String keep) throws IOException {
+    return versions.retireOthers(keep);
   }
 
   /**
@@ -424,7 +455,8 @@ public final class ShardIndex implements Closeable {
       List<LeafReaderContext> leaves = s.getIndexReader().leaves();
       for (int doc : cands) {
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-        IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0);
+        IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
+            p.modelVersion());
         out.add(CandidateScorer.hit(p, policy, img, shard));
       }
       return out;

@@ -215,11 +215,13 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
   static final class TakedownRouter implements Processor<byte[], byte[], byte[], byte[]> {
     private final Topics topics;
     private final String sink;
+    private final String originalsSink;
     private ProcessorContext<byte[], byte[]> context;
 
-    TakedownRouter(Topics topics, String sink) {
+    TakedownRouter(Topics topics, String sink, String originalsSink) {
       this.topics = topics;
       this.sink = sink;
+      this.originalsSink = originalsSink;
     }
 
     @Override
@@ -229,14 +231,18 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
 
     @Override
     public void process(Record<byte[], byte[]> record) {
+      Deletion d;
       try {
-        Deletion d = topics.deletions().deserializeValue(record.value());
+        d = topics.deletions().deserializeValue(record.value());
         if (d == null || d.getImageId() == null || d.getTenant() == null) {
           return;
         }
       } catch (RecordDecodingException e) {
         return;
       }
+      // the kept original goes too: a taken-down image is never re-embedded
+      context.forward(new Record<byte[], byte[]>(topics.originals().serializeKey(Topics.originalKey(d.getTenant(),
+          d.getImageId())), null, record.timestamp()), originalsSink);
       Record<byte[], byte[]> out = record.withHeaders(new org.apache.kafka.common.header.internals.RecordHeaders(
           new org.apache.kafka.common.header.Header[] {
               new org.apache.kafka.common.header.internals.RecordHeader(TAKEDOWN_HEADER, new byte[] {1})}));

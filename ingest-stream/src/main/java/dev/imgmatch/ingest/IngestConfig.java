@@ -60,6 +60,7 @@ public final class IngestConfig extends AbstractConfig {
   public static final String QUERY_VIEWS = "ingest.query.views";
   public static final String SMALL_VIEW_COLLECTIONS = "ingest.small.view.collections";
   public static final String SMALL_VIEW_SIDE = "ingest.small.view.side";
+  public static final String ORIGINALS_COLLECTIONS = "originals.collections";
   public static final String THUMBNAIL_SIZE = "ingest.thumbnail.size";
   public static final String FRAMES_MAX = "ingest.frames.max";
   public static final String FRAMES_MAX_PIXELS = "ingest.frames.max.pixels";
@@ -146,6 +147,11 @@ public final class IngestConfig extends AbstractConfig {
               + " then embedded): index-service stores that descriptor beside the full one, so tiny, pixelated and"
               + " pasted-small copies meet their original at their own resolution. One more model run per image of"
               + " these collections (the references copies are matched against); empty = none.")
+      .define(ORIGINALS_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
+          "Collections whose accepted uploads are also kept, bytes and all, on the compacted 'originals' topic (key"
+              + " tenant and id; a takedown leaves a tombstone), so that './imgmatch reindex' can re-embed them with a"
+              + " new model version. Images of other collections keep the descriptors of the version they were"
+              + " indexed with. Empty = none (a model upgrade then strands the index).")
       .define(SMALL_VIEW_SIDE, Type.INT, ViewEncoder.DEFAULT_SMALL_SIDE, Range.between(8, 512), Importance.LOW,
           "Longer side in pixels the 'small' view shrinks the image to before the model's resize.")
       .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim"), IngestConfig::validateViews,
@@ -274,6 +280,10 @@ public final class IngestConfig extends AbstractConfig {
 
   public List<String> uploadViews() {
     return List.copyOf(getList(UPLOAD_VIEWS));
+  }
+
+  public Set<String> originalsCollections() {
+    return Set.copyOf(getList(ORIGINALS_COLLECTIONS));
   }
 
   public Set<String> smallViewCollections() {

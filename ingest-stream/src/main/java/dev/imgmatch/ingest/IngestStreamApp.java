@@ -110,7 +110,7 @@ public final class IngestStreamApp implements AutoCloseable {
   /** Every topic ingest-stream reads or writes, plus its repartition topic. */
   static List<Topic<?, ?>> topicsToCreate(Topics topics) {
     List<Topic<?, ?>> all = new ArrayList<>(List.of(topics.uploads(), topics.queries(), topics.deletions(),
-        topics.prepared(), topics.matchAlerts(), topics.rejects(), topics.queryReplies()));
+        topics.prepared(), topics.matchAlerts(), topics.rejects(), topics.queryReplies(), topics.originals()));
     all.add(IngestTopology.bySha256(topics));
     return all;
   }

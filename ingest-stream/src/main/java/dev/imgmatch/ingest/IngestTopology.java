@@ -17,11 +17,13 @@ import org.apache.kafka.streams.state.Stores;
  * The ingest-stream topology, built by a pure function of its settings:
  * <pre>
  *   uploads ──► prepare-upload ──► {prefix}ingest-by-sha256 ──► exact-copy [store exact-copies] ──► prepared
- *                    │                (key SHA-256:tenant)           └──► match-alerts (exact copies)
+ *                    │     │          (key SHA-256:tenant)           └──► match-alerts (exact copies)
+ *                    │     └──► originals (reference collections: the bytes, for reindex)
  *   queries ──► prepare-query ─────────────────────────────────────────────► prepared (image targets only)
  *                    └──────────── every failure ──► rejects
  *   deletions ──► takedown-route ──► {prefix}ingest-by-sha256 (every partition) ──► exact-copy forgets the taken-down
- *                                                                                  first sighting
+ *                        │                                                         first sighting
+ *                        └──► originals (a tombstone)
  * </pre>
  * Values are read as bytes and decoded by the topic descriptors inside the processors, so a malformed
  * record becomes a reject (MALFORMED_RECORD, UNKNOWN_SCHEMA, EMPTY_RECORD) instead of a deserialization
@@ -46,6 +48,7 @@ public final class IngestTopology {
   static final String ALERTS_SINK = "match-alerts-sink";
   static final String REJECTS_SINK = "rejects-sink";
   static final String REPLIES_SINK = "query-replies-sink";
+  static final String ORIGINALS_SINK = "originals-sink";
 
   private IngestTopology() {}
 
@@ -85,9 +88,10 @@ public final class IngestTopology {
     Topology t = new Topology();
     t.addSource(UPLOADS_SOURCE, bytesIn, bytesIn, topics.uploads().name());
     t.addProcessor(PREPARE_UPLOAD, () -> new PrepareProcessor(PrepareProcessor.Input.UPLOADS, topics, preparer,
-        references, uploadRejects, counters, clock, BY_SHA_SINK, cfg.uploadViews(), cfg.smallViewCollections(), null),
-        UPLOADS_SOURCE);
+        references, uploadRejects, counters, clock, BY_SHA_SINK, cfg.uploadViews(), cfg.smallViewCollections(), null,
+        cfg.originalsCollections(), ORIGINALS_SINK), UPLOADS_SOURCE);
     t.addSink(BY_SHA_SINK, bySha, bytesOut, bytesOut, PREPARE_UPLOAD);
+    t.addSink(ORIGINALS_SINK, topics.originals().name(), bytesOut, bytesOut, PREPARE_UPLOAD);
     t.addSink(REJECTS_SINK + "-upload", topics.rejects().name(), bytesOut, bytesOut, PREPARE_UPLOAD);
 
     t.addSource(QUERIES_SOURCE, bytesIn, bytesIn, topics.queries().name());
@@ -117,12 +121,13 @@ public final class IngestTopology {
     // bytes): the partition holding that id's first sighting forgets it. Added last, so that the sub-topologies
     // above keep their numbers (and task state directories) in deployments that predate it.
     t.addSource(DELETIONS_SOURCE, bytesIn, bytesIn, topics.deletions().name());
-    t.addProcessor(TAKEDOWN_ROUTE, () -> new ExactCopyProcessor.TakedownRouter(topics, TAKEDOWN_SINK),
-        DELETIONS_SOURCE);
+    t.addProcessor(TAKEDOWN_ROUTE, () -> new ExactCopyProcessor.TakedownRouter(topics, TAKEDOWN_SINK,
+        ORIGINALS_SINK + "-takedown"), DELETIONS_SOURCE);
     t.addSink(TAKEDOWN_SINK, bySha, bytesOut, bytesOut,
         (String topic, byte[] key, byte[] value, int partitions) -> java.util.Optional.of(
             java.util.stream.IntStream.range(0, partitions).boxed().collect(java.util.stream.Collectors.toSet())),
         TAKEDOWN_ROUTE);
+    t.addSink(ORIGINALS_SINK + "-takedown", topics.originals().name(), bytesOut, bytesOut, TAKEDOWN_ROUTE);
     return t;
   }
 

@@ -51,6 +51,10 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private final List<String> withSmall;
   private final Set<String> smallCollections;
   private final String repliesSink;
+  /** Uploads of these collections are also kept on {@code originals}, through {@link #originalsSink}. */
+  private final Set<String> originalsCollections;
+  private final String originalsSink;
+  private ImageSubmission original; // the upload in progress, bytes inline, when it is to be kept on originals
   private ProcessorContext<byte[], byte[]> context;
   private int imageBytes; // size of the image of the record in progress (metrics)
   private QueryRequest query; // the query in progress, once decoded (to answer it when it is rejected)
@@ -58,7 +62,20 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   PrepareProcessor(Input input, Topics topics, ImagePreparer preparer, ReferenceResolver references,
       RejectSink rejects, IngestCounters counters, Clock clock, String next, List<String> viewNames,
       Set<String> smallCollections, String repliesSink) {
+    this(input, topics, preparer, references, rejects, counters, clock, next, viewNames, smallCollections, repliesSink,
+        Set.of(), null);
+  }
+
+  /**
+   * @param originalsCollections collections whose accepted uploads are also written, bytes inline, to
+   *     {@code originalsSink} (the {@code originals} topic; key {@link Topics#originalKey})
+   */
+  PrepareProcessor(Input input, Topics topics, ImagePreparer preparer, ReferenceResolver references,
+      RejectSink rejects, IngestCounters counters, Clock clock, String next, List<String> viewNames,
+      Set<String> smallCollections, String repliesSink, Set<String> originalsCollections, String originalsSink) {
     this.input = input;
+    this.originalsCollections = Set.copyOf(originalsCollections);
+    this.originalsSink = originalsSink;
     this.repliesSink = repliesSink;
     this.topics = topics;
     this.preparer = preparer;
@@ -84,6 +101,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   @Override
   public void process(Record<byte[], byte[]> record) {
     query = null;
+    original = null;
     try {
       long t0 = System.nanoTime();
       PreparedImage out = input == Input.UPLOADS ? upload(record.value()) : query(record.value());
@@ -96,6 +114,12 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
           : out.getId();
       context.forward(record.withKey(topics.prepared().serializeKey(key))
           .withValue(topics.prepared().serializeValue(out)), next);
+      if (original != null) {
+        Topic<String, ImageSubmission> originals = topics.originals();
+        context.forward(record.withKey(originals.serializeKey(Topics.originalKey(original.getTenant(),
+            original.getImageId()))).withValue(originals.serializeValue(original)), originalsSink);
+        counters.increment("originals.kept");
+      }
       counters.increment(input == Input.UPLOADS ? "prepared.upload" : "prepared.query");
       counters.prepared(input == Input.UPLOADS ? "uploads" : "queries", elapsed, imageBytes);
     } catch (RecordDecodingException e) {
@@ -153,8 +177,15 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         : references.read(((ImageReference) s.getImage()).getUri());
     imageBytes = bytes.length;
     ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, true);
-    return base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
+    PreparedImage out = base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
         s.getAttributes(), s.getSubmittedAtMs()).build();
+    if (originalsSink != null && originalsCollections.contains(s.getCollection())) {
+      // the bytes as accepted (a reference is resolved now: its file may change or go away)
+      String name = s.getImage() instanceof InlineImage inline && inline.getFileName() != null
+          ? inline.getFileName() : null;
+      original = ImageSubmission.newBuilder(s).setImage(new InlineImage(ByteBuffer.wrap(bytes), name)).build();
+    }
+    return out;
   }
 
   private PreparedImage query(byte[] value) throws ImageRejectedException {
@@ -212,8 +243,6 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private PreparedImage.Builder base(ImagePreparer.Fingerprint f, String id, Purpose purpose, String tenant,
       String collection, CharSequence source, Map<? extends CharSequence, ? extends CharSequence> attributes,
       long submittedAtMs) {
-    Map<String, String> attrs = new java.util.HashMap<>();
-    attributes.forEach((k, v) -> attrs.put(k.toString(), v.toString()));
     // references (the collections copies are matched against) also get the small view: their low-resolution
     // descriptor, which index-service stores beside the full one
     List<String> names = input == Input.UPLOADS && smallCollections.contains(collection) ? withSmall : viewNames;
@@ -224,9 +253,23 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     if (f.frames().stopped() != null) {
       counters.increment("frames.stopped"); // a damaged later frame or the deadline: the image goes on without the rest
     }
-    PdqHash trimmedPdq = null;
     if (rendered.trimmedPdq() != null) {
       counters.increment("pdq.trim");
+    }
+    return builder(f, rendered, id, purpose, tenant, collection, source, attributes, submittedAtMs, clock.millis());
+  }
+
+  /**
+   * The prepared record of an image fingerprinted and rendered: what ingest-stream writes, and what {@code reindex}
+   * re-embeds an original from.
+   */
+  static PreparedImage.Builder builder(ImagePreparer.Fingerprint f, ImagePreparer.Rendered rendered, String id,
+      Purpose purpose, String tenant, String collection, CharSequence source,
+      Map<? extends CharSequence, ? extends CharSequence> attributes, long submittedAtMs, long nowMs) {
+    Map<String, String> attrs = new java.util.HashMap<>();
+    attributes.forEach((k, v) -> attrs.put(k.toString(), v.toString()));
+    PdqHash trimmedPdq = null;
+    if (rendered.trimmedPdq() != null) {
       var h = rendered.trimmedPdq().hash();
       trimmedPdq = new PdqHash(new Pdq256(h.toBytes()), h.quality());
     }
@@ -247,7 +290,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setThumbnail(rendered.thumbnail() == null ? null : rendered.thumbnail().toAvro())
         .setExactDuplicateOf(null)
         .setSubmittedAtMs(submittedAtMs)
-        .setPreparedAtMs(clock.millis());
+        .setPreparedAtMs(nowMs);
   }
 
   private static byte[] bytes(ByteBuffer b) {

@@ -454,6 +454,44 @@ class IngestTopologyTest {
   }
 
   @Test
+  void referencesAreKeptOnOriginalsWithTheirBytesAndATakedownLeavesATombstone() throws Exception {
+    Path root = Files.createDirectories(tmp.resolve("refs"));
+    byte[] work = TestImages.jpeg(300, 200, 41);
+    byte[] filed = TestImages.jpeg(200, 150, 42);
+    Files.write(root.resolve("filed.jpg"), filed);
+    start(Map.of(IngestConfig.REFERENCE_ROOTS, root.toString()));
+    TestOutputTopic<byte[], byte[]> originals = driver.createOutputTopic(topics.originals().name(),
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+    send(upload("p1", "acme", "protected", work));
+    send(upload("u1", "acme", "uploads", TestImages.jpeg(300, 200, 43))); // not a kept collection
+    send(ImageSubmission.newBuilder(upload("b1", "acme", "banned", filed)).setImage(new ImageReference(
+        root.resolve("filed.jpg").toString())).build()); // a reference: kept with the bytes read now
+    send(upload("p2", "acme", "protected", new byte[] {1, 2, 3})); // rejected: nothing kept
+    takedown("p1", "acme", NOW);
+    var out = originals.readRecordsToList();
+    assertThat(out).extracting(r -> topics.originals().deserializeKey(r.key())).containsExactly(
+        Topics.originalKey("acme", "p1"), Topics.originalKey("acme", "b1"), Topics.originalKey("acme", "p1"));
+    ImageSubmission p1 = topics.originals().deserializeValue(out.get(0).value());
+    assertThat(p1.getCollection()).isEqualTo("protected");
+    assertThat(((InlineImage) p1.getImage()).getData()).isEqualTo(ByteBuffer.wrap(work));
+    assertThat(p1.getAttributes()).containsEntry("k", "v");
+    ImageSubmission b1 = topics.originals().deserializeValue(out.get(1).value());
+    assertThat(((InlineImage) b1.getImage()).getData()).isEqualTo(ByteBuffer.wrap(filed));
+    assertThat(out.get(2).value()).as("the takedown's tombstone").isNull();
+    assertThat(counters.get("originals.kept")).isEqualTo(2);
+    // prepared again as ingest prepares the upload: same views, hashes and thumbnail
+    PreparedImage again = OriginalPreparation.of(new IngestConfig(Map.of("kafka.bootstrap.servers", "x:1")))
+        .prepare(p1, NOW);
+    PreparedImage streamed = preparedOut().getFirst();
+    assertThat(again.getViews()).extracting(v -> v.getName()).isEqualTo(streamed.getViews().stream()
+        .map(v -> v.getName()).toList());
+    assertThat(again.getViews().getFirst().getPixels()).isEqualTo(streamed.getViews().getFirst().getPixels());
+    assertThat(again.getPdq()).isEqualTo(streamed.getPdq());
+    assertThat(again.getSubmittedAtMs()).isEqualTo(p1.getSubmittedAtMs());
+  }
+
+  @Test
   void referencesAreReadOnlyUnderTheAllowedRoots() throws Exception {
     Path root = Files.createDirectories(tmp.resolve("images"));
     Path outside = Files.createDirectories(tmp.resolve("private"));

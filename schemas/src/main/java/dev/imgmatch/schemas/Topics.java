@@ -4,6 +4,7 @@ import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.ImageSubmission;
 import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.ModelServing;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.QueryRequest;
@@ -99,6 +100,35 @@ public record Topics(String prefix) {
   }
 
   /**
+   * The original bytes of every accepted image of a reference collection ({@code originals.collections}, default
+   * {@code protected}, {@code banned}), as an inline {@code ImageSubmission}, key = {@link #originalKey}: compacted
+   * and kept forever, so that a new model version can re-embed the references ({@code ./imgmatch reindex}). A
+   * takedown writes a tombstone.
+   */
+  public Topic<String, ImageSubmission> originals() {
+    return new Topic<>(prefix + "originals", Serdes.String(), AvroSerde.of(ImageSubmission.class),
+        ImageSubmission.class, PARTITIONS, Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES),
+            "cleanup.policy", "compact", "retention.ms", "-1"),
+        "original bytes of reference images, for re-embedding with a new model version (compacted)");
+  }
+
+  /** The key of an image on {@link #originals()}: tenant and id (ids are unique within a tenant only). */
+  public static String originalKey(String tenant, String imageId) {
+    return tenant + '\u001f' + imageId;
+  }
+
+  /** Key of the one record of {@link #modelServing()}. */
+  public static final String SERVING_KEY = "serving";
+
+  /** The model version embedder-workers serve ({@code ./imgmatch reindex} switches it): compacted, one partition. */
+  public Topic<String, ModelServing> modelServing() {
+    return new Topic<>(prefix + "model-serving", Serdes.String(), AvroSerde.of(ModelServing.class),
+        ModelServing.class, 1, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES),
+            "cleanup.policy", "compact", "retention.ms", "-1"),
+        "the model version embedder-workers use for new images (written by reindex)");
+  }
+
+  /**
    * The {@code max.request.size} of a producer writing to these topics: the largest record any of them takes, so
    * that a producer never refuses what its topic accepts (and the topic refuses what it must not carry).
    */
@@ -113,6 +143,6 @@ public record Topics(String prefix) {
   /** Every topic, in pipeline order. */
   public List<Topic<?, ?>> all() {
     return List.of(uploads(), queries(), prepared(), embeddings(), probes(), matchAlerts(), queryReplies(),
-        deletions(), rejects());
+        deletions(), rejects(), originals(), modelServing());
   }
 }

@@ -73,6 +73,8 @@ public final class BatchProcessor {
 
   private final Topics topics;
   private final PictureEmbedder embedder;
+  /** The descriptor of the batch in progress ({@link PictureEmbedder#forBatch}). */
+  private PictureEmbedder active;
   private final RetryPolicy retry;
   private final Waiter waiter;
   private final ModelHealth health;
@@ -95,6 +97,7 @@ public final class BatchProcessor {
       int maxRejectPayload, LongSupplier clock) {
     this.topics = topics;
     this.embedder = embedder;
+    this.active = embedder;
     this.retry = retry;
     this.waiter = waiter;
     this.health = health;
@@ -159,6 +162,7 @@ public final class BatchProcessor {
    *     the caller redoes the records or leaves them to the next owner
    */
   public Outcome process(List<ConsumerRecord<byte[], byte[]>> batch) throws InterruptedException, Abandoned {
+    active = embedder.forBatch(); // one model version from the batch's first picture to its records
     List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     List<Work> work = new ArrayList<>();
@@ -205,7 +209,7 @@ public final class BatchProcessor {
         rejected++;
         continue;
       }
-      ImageEmbedding e = RecordEmbedding.toRecord(w.prepared(), res, embedder.modelId(), embedder.modelVersion(),
+      ImageEmbedding e = RecordEmbedding.toRecord(w.prepared(), res, active.modelId(), active.modelVersion(),
           clock.getAsLong());
       String id = w.prepared().getId();
       // one record per input: an upload goes to `embeddings` only (index-service matches uploads when it consumes
@@ -263,7 +267,7 @@ public final class BatchProcessor {
       todo.forEach(i -> all.addAll(work.get(i).pictures()));
       Throwable failed;
       try {
-        List<Embedder.Embedding> flat = embedder.embed(all);
+        List<Embedder.Embedding> flat = active.embed(all);
         int k = 0;
         for (int i : todo) {
           res.set(i, flat.subList(k, k + work.get(i).pictures().size()));
@@ -288,7 +292,7 @@ public final class BatchProcessor {
         for (Iterator<Integer> it = todo.iterator(); it.hasNext(); ) {
           int i = it.next();
           try {
-            res.set(i, embedder.embed(work.get(i).pictures()));
+            res.set(i, active.embed(work.get(i).pictures()));
             it.remove();
           } catch (InterruptedException e) {
             throw e;
@@ -349,7 +353,7 @@ public final class BatchProcessor {
   /** True when the model embeds the built-in reference picture (it works; a failure was the record's). */
   private boolean probe() throws InterruptedException {
     try {
-      List<Embedder.Embedding> r = embedder.embed(List.of(PROBE));
+      List<Embedder.Embedding> r = active.embed(List.of(PROBE));
       return r.size() == 1;
     } catch (InterruptedException e) {
       throw e;

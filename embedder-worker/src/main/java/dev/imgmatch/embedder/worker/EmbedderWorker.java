@@ -104,6 +104,7 @@ public final class EmbedderWorker implements AutoCloseable {
   private final EmbedderWorkerConfig config;
   private final Topics topics;
   private final PictureEmbedder embedder;
+  private final ServingEmbedder serving;
   private final BatchListener listener;
   private final WorkerMetrics metrics;
   private final BlockingQueue<Entry> queue;
@@ -146,7 +147,8 @@ public final class EmbedderWorker implements AutoCloseable {
     Embedder.requireIndexable(embedder); // never emit vectors the index must refuse
     this.config = config;
     this.topics = config.topics();
-    this.embedder = embedder;
+    this.serving = new ServingEmbedder(embedder, openNext(config), topics.modelServing(), config.kafka());
+    this.embedder = serving;
     this.metrics = metrics;
     BatchListener l = listener == null ? (r, p, e, n) -> { } : listener;
     this.listener = metrics == null ? l : (r, p, e, n) -> {
@@ -156,8 +158,36 @@ public final class EmbedderWorker implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(config.getInt(EmbedderWorkerConfig.QUEUE_CAPACITY));
   }
 
+  /** The next model version's embedder ({@code descriptor.next.head}), or null when none is configured. */
+  private static PictureEmbedder openNext(EmbedderWorkerConfig config) {
+    var o = config.nextEmbedderOptions();
+    if (o == null) {
+      return null;
+    }
+    Embedder next = Embedder.open(o, m -> log.info("next descriptor: {}", m));
+    try {
+      Embedder.requireIndexable(next);
+    } catch (RuntimeException e) {
+      next.close();
+      throw e;
+    }
+    log.info("next model version {} ({}-d) loaded: used once model-serving names it", next.modelVersion(), next.dim());
+    return next;
+  }
+
+  /** The model version the worker embeds with now (the serving one when it has it, else its main one). */
+  public String modelVersionNow() {
+    return serving.current().modelVersion();
+  }
+
   /** Starts both threads; returns once the producer is ready (transactions initialised). */
   public EmbedderWorker start() {
+    try {
+      serving.start(Duration.ofSeconds(30)); // the serving model version, before the first batch
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
     inferThread = new Thread(this::inferLoop, "embedder-infer");
     pollThread = new Thread(this::pollLoop, "embedder-poll");
     inferThread.start();
@@ -243,6 +273,7 @@ public final class EmbedderWorker implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    serving.close();
   }
 
   private void fail(Throwable t) {

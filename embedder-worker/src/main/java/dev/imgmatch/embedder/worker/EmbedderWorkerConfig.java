@@ -64,6 +64,8 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
   public static final String MODEL_PIXEL_STD = "model.pixel.std";
   public static final String DESCRIPTOR_HEAD = "descriptor.head";
   public static final String DESCRIPTOR_DIMS = "descriptor.dims";
+  public static final String DESCRIPTOR_NEXT_HEAD = "descriptor.next.head";
+  public static final String DESCRIPTOR_NEXT_DIMS = "descriptor.next.dims";
   public static final String DESCRIPTOR_TRAIN_DIR = "descriptor.train.dir";
   public static final String DESCRIPTOR_FIT_VIEWS = "descriptor.fit.views";
   public static final String DESCRIPTOR_FIT_SEED = "descriptor.fit.seed";
@@ -168,6 +170,12 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
           + "file (e.g. a metric-learned projection from ./imgmatch train).")
       .define(DESCRIPTOR_DIMS, Type.INT, EmbedderOptions.DEFAULT_DIMS, Range.between(1, 65536), Importance.MEDIUM,
           "Output dimension of the learned-whiten and pca-whiten heads (at most 1024, the index's limit).")
+      .define(DESCRIPTOR_NEXT_HEAD, Type.STRING, "", Importance.MEDIUM,
+          "A model upgrade's next descriptor head (same values as descriptor.head), loaded beside the main one: the"
+          + " worker embeds with it once './imgmatch reindex' has switched the serving version (topic model-serving)"
+          + " to its version, and with the main one before. Empty = none. See docs/OPERATIONS.md, Model upgrades.")
+      .define(DESCRIPTOR_NEXT_DIMS, Type.INT, 0, Range.between(0, 65536), Importance.LOW,
+          "Output dimension of a fitted next head; 0 = descriptor.dims.")
       .define(DESCRIPTOR_TRAIN_DIR, Type.STRING, "", Importance.MEDIUM,
           "A folder of training photos for fitting the head (never queries). Empty = the default photos: pinned Debian "
           + "packages downloaded once into cache.dir (docs/OPERATIONS.md); if they cannot be had, the worker refuses "
@@ -269,6 +277,18 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
     return new EmbedderOptions(cacheDir(), spec, getString(DESCRIPTOR_HEAD), getInt(DESCRIPTOR_DIMS),
         train.isEmpty() ? EmbedderOptions.defaultTrainDir() : Path.of(train), getInt(DESCRIPTOR_FIT_VIEWS),
         getLong(DESCRIPTOR_FIT_SEED), getInt(INFERENCE_BATCH_SIZE));
+  }
+
+  /** The options of the next version's embedder ({@value #DESCRIPTOR_NEXT_HEAD}), or null when none is set. */
+  public EmbedderOptions nextEmbedderOptions() {
+    String next = getString(DESCRIPTOR_NEXT_HEAD);
+    if (next.isBlank()) {
+      return null;
+    }
+    EmbedderOptions o = embedderOptions();
+    int dims = getInt(DESCRIPTOR_NEXT_DIMS) > 0 ? getInt(DESCRIPTOR_NEXT_DIMS) : o.dims();
+    return new EmbedderOptions(o.cacheDir(), o.model(), next, dims, o.trainDir(), o.viewsPerImage(), o.seed(),
+        o.inferenceBatch());
   }
 
   private static float[] floats(List<String> l) {
