@@ -82,11 +82,19 @@ final class ServingEmbedder implements PictureEmbedder {
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "embedder-serving-" + ProcessHandleId.ID);
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     TopicPartition tp = new TopicPartition(topic.name(), 0);
     while (running) {
       try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
           new ByteArrayDeserializer())) {
         consumer = c;
+        var infos = c.partitionsFor(topic.name(), Duration.ofSeconds(10));
+        if (infos == null || infos.isEmpty()) {
+          // no upgrade was ever run here (the topic is created with the others): the main version serves
+          loaded.countDown();
+          sleep(10_000);
+          continue;
+        }
         c.assign(List.of(tp));
         c.seekToBeginning(List.of(tp));
         while (running) {
@@ -183,6 +191,7 @@ final class ServingEmbedder implements PictureEmbedder {
       c.wakeup();
     }
     if (thread != null) {
+      thread.interrupt(); // out of a back-off sleep at once
       try {
         thread.join(10_000);
       } catch (InterruptedException e) {
