@@ -41,7 +41,7 @@ import org.apache.kafka.streams.KafkaStreams;
  * ({@code <dataDir>/logs/<service>-<i>.log}); new topics then get at least as many partitions as the largest
  * instance count, so that every instance gets work. The counters the commands wait on ({@link #indexedMin()},
  * {@link #ingestCounters()}, {@link #embedderCounters()}) and the match policy ({@link #policy()}) work in both
- * modes.
+ * modes. With the instances as processes, a failover test can {@link #kill(String)} one as {@code kill -9} would.
  */
 public final class LocalStack implements AutoCloseable {
 
@@ -142,6 +142,8 @@ public final class LocalStack implements AutoCloseable {
   private final Map<String, List<ServiceProcess>> processes = new LinkedHashMap<>();
   private final List<ServiceProcess> children = new CopyOnWriteArrayList<>();
   private final Map<String, Scrape> scrapes = new ConcurrentHashMap<>();
+  /** Instances stopped on purpose by {@link #kill(String)}: {@link #problem()} and {@link #indexedMin()} skip them. */
+  private final java.util.Set<String> killed = ConcurrentHashMap.newKeySet();
   private Thread killChildren;
   private MatchPolicy policy;
   /** The one match.rules of ingest-stream and index-service (Options#matchRules); null: both take the default. */
@@ -538,7 +540,8 @@ public final class LocalStack implements AutoCloseable {
   /**
    * Images indexed (index-service counter {@code indexed}). With several instances, the least over them: with
    * {@code index.shards=all} every instance indexes every image (its own shards and replicas of the others), so this
-   * is how many images every instance has; an instance whose metrics cannot be read counts 0.
+   * is how many images every instance has; an instance whose metrics cannot be read counts 0. An instance
+   * {@link #kill(String) killed} on purpose is left out (the least over the live ones).
    */
   public long indexedMin() {
     if (index != null) {
@@ -546,6 +549,9 @@ public final class LocalStack implements AutoCloseable {
     }
     long min = Long.MAX_VALUE;
     for (ServiceProcess p : processes.getOrDefault(INDEX, List.of())) {
+      if (killed.contains(p.name())) {
+        continue;
+      }
       List<PrometheusText.Sample> s = scrape(p);
       min = Math.min(min, s == null ? 0 : Math.round(PrometheusText.sum(s, "imgmatch_index_indexed_total")));
     }
@@ -614,13 +620,36 @@ public final class LocalStack implements AutoCloseable {
     return endpoints;
   }
 
-  /** Null while every service runs, else what stopped. */
+  /**
+   * Kills one service instance with SIGKILL, as {@code kill -9} would (no shutdown hook runs: it neither commits nor
+   * leaves its consumer group, its open transaction stays open until the broker aborts it), and waits until it is
+   * gone; for failover tests. From then on {@link #problem()} does not report it and {@link #indexedMin()} leaves it
+   * out (the sums of {@link #ingestCounters()} and {@link #embedderCounters()} lose its counts, which went with it);
+   * the other instances of its group take its partitions over once its session times out. {@link #close()} stops
+   * the others as usual. Only when the services run as processes ({@link #multiProcess()}).
+   *
+   * @param instance an instance name as in {@link #endpoints()}, e.g. {@code index-service-1}
+   * @throws IllegalArgumentException when no instance has that name
+   * @throws IllegalStateException when the services run in this JVM
+   */
+  public void kill(String instance) {
+    if (!multiProcess()) {
+      throw new IllegalStateException("kill(" + instance + "): the services run in this JVM, not as processes");
+    }
+    ServiceProcess p = children.stream().filter(c -> c.name().equals(instance)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no instance named '" + instance + "'"));
+    killed.add(instance); // first: a problem() in between must not report it
+    scrapes.remove(instance);
+    p.kill();
+  }
+
+  /** Null while every service runs (but instances {@link #kill(String) killed} on purpose), else what stopped. */
   public String problem() {
     if (broker != null && !broker.isAlive()) {
       return "the local broker stopped";
     }
     for (ServiceProcess p : children) {
-      if (!p.isAlive()) {
+      if (!p.isAlive() && !killed.contains(p.name())) {
         return p.describeExit();
       }
     }
