@@ -74,6 +74,7 @@ public final class IndexService implements AutoCloseable {
   private final LocalShards shards;
   private final IndexMetrics metrics;
   private final String transactionalId;
+  private final ZombieFence zombieFence;
   private final AlertTransactions alertTx;
   private final IngestLoop ingest;
   private final QueryAnswerer queries;
@@ -130,6 +131,7 @@ public final class IndexService implements AutoCloseable {
     pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId + "-queries");
     pp.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
     this.alertTx = new AlertTransactions(new KafkaProducer<>(tp), this::retryOnTimeout);
+    this.zombieFence = new ZombieFence(cfg.kafkaProps(), cfg.getString(IndexServiceConfig.GROUP_ID), transactionalId);
     this.ingest = new IngestLoop(this, alertTx);
     this.queries = new QueryAnswerer(this, new KafkaProducer<>(pp));
   }
@@ -144,6 +146,15 @@ public final class IndexService implements AutoCloseable {
     Object base = pp.get(ProducerConfig.CLIENT_ID_CONFIG);
     pp.put(ProducerConfig.CLIENT_ID_CONFIG, base == null ? clientId : base + "-" + clientId);
     return pp;
+  }
+
+  /** The transactional id of this instance's alerts ({@code <group.id>-<instance id>} unless set). */
+  String transactionalId() {
+    return transactionalId;
+  }
+
+  ZombieFence zombieFence() {
+    return zombieFence;
   }
 
   /** This instance's meters. */
@@ -413,6 +424,7 @@ public final class IndexService implements AutoCloseable {
       ep.close();
     }
     try {
+      zombieFence.close();
       queries.close();
       alertTx.close();
     } finally {

@@ -127,7 +127,7 @@ final class IngestLoop {
     // fences an earlier incarnation with this transactional id and aborts the transaction it left open
     tx.start();
     try (KafkaConsumer<byte[], byte[]> ec = new KafkaConsumer<>(service.consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID),
-        "index-service-embeddings"));
+        service.transactionalId() + ZombieFence.CLIENT_SUFFIX)); // the group's members name their transactional ids
         KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(service.consumerProps(null, "index-service-deletions"));
         Replicas rs = keepsEveryShard() ? new Replicas(new KafkaConsumer<>(replicaProps()), txMs) : null;
         KafkaClientMetrics ecm = new KafkaClientMetrics(ec);
@@ -320,7 +320,8 @@ final class IngestLoop {
     Set<Integer> owned = ownedShards();
     for (ShardIndex s : shards.all()) {
       if (owned.contains(s.shard()) && s.embeddingsOffset() >= 0) {
-        m.put(new TopicPartition(topics.embeddings().name(), s.shard()), new OffsetAndMetadata(s.embeddingsOffset()));
+        m.put(new TopicPartition(topics.embeddings().name(), s.shard()), new OffsetAndMetadata(s.embeddingsOffset(),
+            ZombieFence.metadata(service.transactionalId())));
       }
     }
     if (reportsDeletions()) {
@@ -366,6 +367,9 @@ final class IngestLoop {
       return;
     }
     Map<TopicPartition, OffsetAndMetadata> committed = ec.committed(new java.util.HashSet<>(parts));
+    // a departed previous owner's open transaction would hold the alerts of these partitions back: abort it now
+    service.zombieFence().fenceIfGone(committed.values().stream().filter(java.util.Objects::nonNull)
+        .map(o -> ZombieFence.committer(o.metadata())).collect(java.util.stream.Collectors.toSet()));
     Map<TopicPartition, Long> starts = ec.beginningOffsets(parts);
     for (TopicPartition tp : parts) {
       ShardIndex s = shards.open(tp.partition()); // a replica becoming owned is open already, warm

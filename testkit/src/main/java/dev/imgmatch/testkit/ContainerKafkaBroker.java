@@ -27,7 +27,8 @@ final class ContainerKafkaBroker extends KafkaBroker {
     KafkaContainer c = new KafkaContainer(IMAGE)
         .withEnv("KAFKA_MESSAGE_MAX_BYTES", String.valueOf(22 * 1024 * 1024))
         .withEnv("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
-        .withEnv("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+        .withEnv("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+        .withEnv("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000");
     c.start();
     return new ContainerKafkaBroker(c);
   }

@@ -19,6 +19,8 @@ final class OneNodeSettings {
     m.put("min.insync.replicas", "1");
     m.put("default.replication.factor", "1");
     m.put("group.initial.rebalance.delay.ms", "0");
+    // lets failover tests run members with a 2 s session (the broker's default floor is 6 s): docs/OPERATIONS.md
+    m.put("group.min.session.timeout.ms", "1000");
     m.put("log.cleaner.dedupe.buffer.size", String.valueOf(16 * 1024 * 1024));
     m.put("message.max.bytes", String.valueOf(22 * 1024 * 1024));
     m.put("unstable.api.versions.enable", "false");

@@ -1,0 +1,117 @@
+package dev.imgmatch.index;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Aborts what a departed instance left open, at once. Each alerts transaction commits its embeddings offsets with
+ * the committer's transactional id in the offset metadata ({@link #metadata}). When partitions are assigned here that
+ * were last committed by another instance which is no longer a member of the group (killed, or a zombie whose session
+ * expired), its transactional id is initialised once on a short-lived producer: Kafka bumps its epoch, aborts the
+ * transaction it had open and fences it. Without this, an alert the dead instance had sent in its open transaction
+ * holds every read_committed reader of that {@code match-alerts} partition back — the alerts the new owner raises
+ * included — until the broker aborts it at {@code transaction.timeout.ms} plus its abort-check interval (15 s + up to
+ * 10 s by default). A live previous owner (an ordinary rebalance) is never touched.
+ *
+ * <p>Runs on a thread of its own, so the rebalance callback does not wait for it.
+ */
+final class ZombieFence implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ZombieFence.class);
+  private static final String PREFIX = "tx=";
+  /** The embeddings consumer's client id carries the transactional id, so that the group's members name it. */
+  static final String CLIENT_SUFFIX = "-embeddings";
+
+  private final Map<String, Object> kafka;
+  private final String group;
+  private final String ownTxId;
+  private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "index-zombie-fence");
+    t.setDaemon(true);
+    return t;
+  });
+
+  ZombieFence(Map<String, Object> kafka, String group, String ownTxId) {
+    this.kafka = kafka;
+    this.group = group;
+    this.ownTxId = ownTxId;
+  }
+
+  /** The offset metadata this instance commits its embeddings offsets with. */
+  static String metadata(String txId) {
+    return PREFIX + txId;
+  }
+
+  /** The transactional id in committed offset metadata, or null. */
+  static String committer(String metadata) {
+    return metadata != null && metadata.startsWith(PREFIX) && metadata.length() > PREFIX.length()
+        ? metadata.substring(PREFIX.length()) : null;
+  }
+
+  /** Fences, in the background, those of {@code committers} that are not this instance and not members now. */
+  void fenceIfGone(Set<String> committers) {
+    Set<String> others = committers.stream().filter(t -> t != null && !t.equals(ownTxId)).collect(Collectors.toSet());
+    if (!others.isEmpty()) {
+      executor.execute(() -> fence(others));
+    }
+  }
+
+  private void fence(Set<String> txIds) {
+    Set<String> live;
+    try (Admin admin = Admin.create(kafka)) {
+      live = admin.describeConsumerGroups(Set.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members().stream()
+          .map(MemberDescription::clientId).collect(Collectors.toSet());
+    } catch (Exception e) {
+      log.warn("cannot list the members of group {} ({}): the transactions of departed instances are aborted by the "
+          + "broker at their timeout", group, e.toString());
+      return;
+    }
+    for (String departed : txIds) {
+      if (live.contains(departed + CLIENT_SUFFIX)) {
+        continue; // an ordinary rebalance: the previous owner runs on
+      }
+      fenceOne(departed); // its alerts
+      fenceOne(departed + "-queries"); // and its query replies
+    }
+  }
+
+  private void fenceOne(String tx) {
+    long t0 = System.nanoTime();
+    Map<String, Object> p = new HashMap<>(kafka);
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, tx);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, ownTxId + "-fence");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+    try (KafkaProducer<byte[], byte[]> fence = new KafkaProducer<>(p, new ByteArraySerializer(),
+        new ByteArraySerializer())) {
+      fence.initTransactions();
+      log.info("aborted what departed instance {} left open (its transactional id fenced) in {} ms", tx,
+          (System.nanoTime() - t0) / 1_000_000);
+    } catch (RuntimeException e) {
+      log.warn("could not fence departed instance {} ({}): the broker aborts its transaction at its timeout", tx,
+          e.toString());
+    }
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    try {
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
