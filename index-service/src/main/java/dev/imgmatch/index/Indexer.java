@@ -132,10 +132,9 @@ final class Indexer {
         }
       }
       case RETIRE_OTHERS -> {
-        long t0 = System.nanoTime();
-        int n = shard.retireOthers(op.getVersion());
-        log.info("shard {}: kept only model version {} ({} image(s) rewritten in {} ms; requested by {})",
-            shard.shard(), op.getVersion(), n, (System.nanoTime() - t0) / 1_000_000, op.getRequestedBy());
+        shard.startRetiring(op.getVersion()); // done a bounded step at a time between polls: IngestLoop
+        log.info("shard {}: retiring the model versions other than {} (requested by {})", shard.shard(),
+            op.getVersion(), op.getRequestedBy());
       }
       default -> {
         log.warn("index operation {} at {}-{} not known to this build: skipped", op.getKind(), r.partition(),

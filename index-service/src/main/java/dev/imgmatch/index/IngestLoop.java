@@ -159,6 +159,7 @@ final class IngestLoop {
           holdWhileReplicasLag(ec, rs, maxLag);
         }
         readDeletions(dc, commits);
+        retireSteps();
         commits.due();
       }
       if (commitTransaction(ec, dc, delParts)) {
@@ -300,6 +301,24 @@ final class IngestLoop {
     }
   }
 
+
+  /**
+   * Images rewritten per shard and loop turn by a model-version retirement (about 0.1 s at ~2,000 images/s:
+   * docs/BENCHMARKS.md, Model upgrade), so that the alerts of the loop's next records wait that long at most.
+   */
+  private static final int RETIRE_STEP = 200;
+
+  /** A bounded step of every retirement in progress ({@code reindex}'s RETIRE_OTHERS). */
+  private void retireSteps() throws IOException {
+    for (ShardIndex s : shards.all()) {
+      if (s.retiring()) {
+        s.retireStep(RETIRE_STEP);
+        if (!s.retiring()) {
+          log.info("shard {}: older model versions retired", s.shard());
+        }
+      }
+    }
+  }
 
   /**
    * Commits the open transaction with the offsets of every owned shard ({@link AlertTransactions#commit}); when it

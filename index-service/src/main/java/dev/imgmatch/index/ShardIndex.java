@@ -60,6 +60,8 @@ public final class ShardIndex implements Closeable {
   /** Commit user data key prefix: next offset of a deletions partition ({@code deletions.next.offset.3}). */
   static final String DELETIONS_OFFSET = "deletions.next.offset.";
   static final String TOPIC = "embeddings.topic";
+  /** Commit user data key: the model version a retirement in progress keeps (absent when none). */
+  static final String RETIRING = "versions.retiring";
 
   /** Index-time and search-time knobs (from {@link IndexServiceConfig}). */
   public record Options(VectorFormat format, int hnswM, int beamWidth, int knnCandidates, double rescoreOversample,
@@ -118,6 +120,9 @@ public final class ShardIndex implements Closeable {
       }
     });
     loadState();
+    if (userData.get(RETIRING) != null) {
+      versions.startRetiring(userData.get(RETIRING)); // interrupted by a restart: go on
+    }
   }
 
   /** Opens (or creates) the shard's index under {@code root/shard-<n>}; its last commit is what it holds. */
@@ -269,9 +274,38 @@ public final class ShardIndex implements Closeable {
     return versions.pendingCount();
   }
 
-  /** Keeps only {@code keep}'s descriptors where images have them ({@link ShardVersions#retireOthers}). */
+  /**
+   * Starts keeping only {@code keep}'s descriptors where images have them; {@link #retireStep} does the work
+   * ({@link ShardVersions#startRetiring}).
+   */
+  public void startRetiring(String keep) {
+    versions.startRetiring(keep);
+    offsetsDirty = true; // the commit records it
+  }
+
+  /** Rewrites up to {@code max} images of a retirement in progress; 0 when there is none (any more). */
+  public int retireStep(int max) throws IOException {
+    int n = versions.retireStep(max);
+    if (n == 0 && versions.retiring() == null) {
+      return 0;
+    }
+    offsetsDirty = true;
+    return n;
+  }
+
+  /** Whether a retirement of older model versions is in progress. */
+  public boolean retiring() {
+    return versions.retiring() != null;
+  }
+
+  /** Keeps only {@code keep}'s descriptors where images have them, all at once (tools and tests). */
   public int retireOthers(String keep) throws IOException {
-    return versions.retireOthers(keep);
+    startRetiring(keep);
+    int n = 0;
+    for (int step = retireStep(10_000); step > 0; step = retireStep(10_000)) {
+      n += step;
+    }
+    return n;
   }
 
   /**
@@ -327,6 +361,9 @@ public final class ShardIndex implements Closeable {
     data.put(TOPIC, embeddingsTopic);
     data.put(EMBEDDINGS_OFFSET, Long.toString(embeddingsOffset));
     deletionOffsets.forEach((p, o) -> data.put(DELETIONS_OFFSET + p, Long.toString(o)));
+    if (versions.retiring() != null) {
+      data.put(RETIRING, versions.retiring());
+    }
     offsetsDirty = false;
     writer.setLiveCommitData(data.entrySet());
     writer.commit();

@@ -31,6 +31,8 @@ final class ShardVersions {
   private final Map<String, Integer> vectorDims;
   private final Set<String> smallFields;
   private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+  /** The version a retirement in progress keeps, or null. */
+  private volatile String retiring;
 
   ShardVersions(IndexWriter writer, SearcherManager manager, Map<String, Integer> vectorDims, Set<String> smallFields) {
     this.writer = writer;
@@ -175,30 +177,52 @@ final class ShardVersions {
   }
 
   /**
-   * Keeps only the descriptors of {@code keep} on every image of this shard that has them: the other versions'
-   * are removed, and {@code keep} becomes the version the image is seen through ({@code reindex}'s RETIRE_OTHERS).
-   * Images without a descriptor of {@code keep} are left as they are. Rewrites each such document (its vectors are
-   * inserted into the HNSW graph again): seconds per 10,000 images.
+   * Starts keeping only the descriptors of {@code keep} on every image of this shard that has them: the other
+   * versions' are removed and {@code keep} becomes the version the image is seen through. Images without a
+   * descriptor of {@code keep} are left as they are. The work is done by {@link #retireStep} a bounded number of images
+   * at a time, between the ingest loop's polls, so that alerts do not wait for a whole shard's rewrite; it survives a
+   * restart ({@link #retiring()} is kept in the shard's commit).
+   */
+  void startRetiring(String keep) {
+    retiring = keep;
+  }
+
+  /** The version being kept by a retirement in progress, or null. */
+  String retiring() {
+    return retiring;
+  }
+
+  /**
+   * Rewrites up to {@code max} images of the retirement in progress (each with {@code keep}'s descriptors only; its
+   * vectors go into the HNSW graph again); when none is left, forgets the vector fields without documents and ends it.
    *
    * @return how many images were rewritten
    */
-  int retireOthers(String keep) throws IOException {
-    manager.maybeRefreshBlocking();
+  int retireStep(int max) throws IOException {
+    String keep = retiring;
+    if (keep == null) {
+      return 0;
+    }
+    manager.maybeRefreshBlocking(); // what the previous step rewrote no longer matches
     IndexSearcher s = manager.acquire();
     int n = 0;
     try {
+      Query stale = new BooleanQuery.Builder()
+          .add(new BooleanQuery.Builder().add(new org.apache.lucene.search.MatchAllDocsQuery(), Occur.FILTER)
+              .add(new TermQuery(new Term(Fields.MODEL_VERSION, keep)), Occur.MUST_NOT).build(), Occur.SHOULD)
+          .add(new org.apache.lucene.search.TermRangeQuery(Fields.MODEL_VERSION_EXTRA, null, null, true, true),
+              Occur.SHOULD)
+          .setMinimumNumberShouldMatch(1).build();
       Query q = new BooleanQuery.Builder()
           .add(new FieldExistsQuery(Fields.vector(keep)), Occur.FILTER)
-          .add(new TermQuery(new Term(Fields.KIND, Fields.KIND_IMAGE)), Occur.FILTER).build();
+          .add(new TermQuery(new Term(Fields.KIND, Fields.KIND_IMAGE)), Occur.FILTER)
+          .add(stale, Occur.FILTER).build();
       List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-      for (ScoreDoc sd : s.search(q, Math.max(1, s.getIndexReader().maxDoc())).scoreDocs) {
+      for (ScoreDoc sd : s.search(q, Math.max(1, max)).scoreDocs) {
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(sd.doc, leaves));
         int local = sd.doc - leaf.docBase;
         IndexedImage img = ShardDocs.load(leaf.reader(), local, true);
         Map<String, ShardDocs.VersionVectors> extra = ShardDocs.extraVersions(leaf.reader(), local);
-        if (img.modelVersion().equals(keep) && extra.isEmpty()) {
-          continue;
-        }
         IndexedImage kept = img.modelVersion().equals(keep) ? img : withVersion(img, keep, extra.get(keep));
         writer.updateDocument(new Term(Fields.UID, img.uid()), ShardDocs.document(kept));
         n++;
@@ -206,7 +230,14 @@ final class ShardVersions {
     } finally {
       manager.release(s);
     }
-    manager.maybeRefreshBlocking();
+    if (n == 0) {
+      forgetEmptyFields();
+      retiring = null;
+    }
+    return n;
+  }
+
+  private void forgetEmptyFields() throws IOException {
     IndexSearcher after = manager.acquire();
     try {
       for (String f : List.copyOf(vectorDims.keySet())) {
@@ -214,17 +245,14 @@ final class ShardVersions {
           vectorDims.remove(f);
         }
       }
-      smallFields.removeIf(f -> {
-        try {
-          return after.count(new FieldExistsQuery(f)) == 0;
-        } catch (IOException e) {
-          return false;
+      for (String f : List.copyOf(smallFields)) {
+        if (after.count(new FieldExistsQuery(f)) == 0) {
+          smallFields.remove(f);
         }
-      });
+      }
     } finally {
       manager.release(after);
     }
-    return n;
   }
 
   /** An indexed image with its further versions' descriptors. */

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A model upgrade on a real Lucene shard: descriptors of a new version added beside the indexed ones are searched by
  * probes of that version, the old version's keep working until they are retired, and retiring rewrites only the
- * images that have the new version; all of it survives a reopen.
+ * images that have the new version, a bounded step at a time; all of it survives a reopen.
  */
 class ShardVersionsTest {
   @TempDir
@@ -69,7 +69,15 @@ class ShardVersionsTest {
       shard.refresh();
       assertThat(onlyHit(shard.search(new Probe("m2", List.of(refV2), List.of(), 0, null, all, 5),
           ShardIndexTest.POLICY), "gone").cosine()).as("its m2 descriptor is searched").isGreaterThan(0.99f);
-      assertThat(shard.retireOthers("m2")).as("only the images with m2 are rewritten").isEqualTo(2);
+      shard.startRetiring("m2");
+      assertThat(shard.retireStep(1)).as("a bounded step").isEqualTo(1);
+      shard.commit("t");
+    }
+    try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
+      assertThat(shard.retiring()).as("a retirement interrupted by a restart goes on").isTrue();
+      assertThat(shard.retireStep(10)).as("only the images with m2 are rewritten, the rest now").isEqualTo(1);
+      assertThat(shard.retireStep(10)).isZero();
+      assertThat(shard.retiring()).isFalse();
       shard.commit("t");
       shard.refresh();
       IndexedImage back = shard.lookup(all, "ref").orElseThrow();
