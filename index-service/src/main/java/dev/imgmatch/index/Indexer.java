@@ -132,7 +132,7 @@ final class Indexer {
         }
       }
       case RETIRE_OTHERS -> {
-        shard.startRetiring(op.getVersion()); // done a bounded step at a time between polls: IngestLoop
+        shard.versions().startRetiring(op.getVersion()); // done a bounded step at a time between polls: IngestLoop
         log.info("shard {}: retiring the model versions other than {} (requested by {})", shard.shard(),
             op.getVersion(), op.getRequestedBy());
       }
@@ -222,7 +222,7 @@ final class Indexer {
     long grace = cfg.getLong(IndexServiceConfig.TOMBSTONE_GRACE_MS);
     for (ShardIndex s : shards.all()) {
       if (s.lastEmbeddingTimestamp() > grace) {
-        s.prunePendingVersions(s.lastEmbeddingTimestamp() - grace);
+        s.versions().prunePending(s.lastEmbeddingTimestamp() - grace);
         int pruned = s.pruneTombstones(s.lastEmbeddingTimestamp() - grace);
         if (pruned > 0) {
           log.info("shard {}: dropped {} tombstone(s) of deletions requested over {} ms before its latest embedding",

@@ -311,9 +311,9 @@ final class IngestLoop {
   /** A bounded step of every retirement in progress ({@code reindex}'s RETIRE_OTHERS). */
   private void retireSteps() throws IOException {
     for (ShardIndex s : shards.all()) {
-      if (s.retiring()) {
-        s.retireStep(RETIRE_STEP);
-        if (!s.retiring()) {
+      if (s.versions().retiring() != null) {
+        s.versions().retireStep(RETIRE_STEP);
+        if (s.versions().retiring() == null) {
           log.info("shard {}: older model versions retired", s.shard());
         }
       }

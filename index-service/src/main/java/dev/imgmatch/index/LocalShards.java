@@ -111,7 +111,7 @@ public final class LocalShards implements Closeable {
   }
 
   /**
-   * Adds another model version's descriptors to an indexed image ({@link ShardIndex#addVersion}). An image upserted
+   * Adds another model version's descriptors to an indexed image ({@link ShardVersions#add}). An image upserted
    * since the last refresh is refreshed into the searcher first, so that the version is added to what was indexed.
    *
    * @return false when the shard holds no such image
@@ -121,7 +121,7 @@ public final class LocalShards implements Closeable {
     if (recent.stream().anyMatch(r -> r.shard() == shard.shard() && r.img().uid().equals(uid))) {
       shard.refresh();
     }
-    return shard.addVersion(v);
+    return shard.versions().add(v);
   }
 
   /**

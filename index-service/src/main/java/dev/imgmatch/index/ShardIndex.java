@@ -112,7 +112,8 @@ public final class ShardIndex implements Closeable {
     this.writer = writer;
     this.opt = opt;
     this.manager = new SearcherManager(writer, null);
-    this.versions = new ShardVersions(writer, manager, vectorDims, smallFields);
+    this.versions = new ShardVersions(writer, manager, vectorDims, smallFields, tombstones,
+        () -> offsetsDirty = true);
     this.embeddingsOffset = Long.parseLong(userData.getOrDefault(EMBEDDINGS_OFFSET, "-1"));
     userData.forEach((k, v) -> {
       if (k.startsWith(DELETIONS_OFFSET)) {
@@ -255,57 +256,9 @@ public final class ShardIndex implements Closeable {
     return true;
   }
 
-  /**
-   * Adds the descriptors of {@code v}'s model version to the indexed image with its uid ({@link ShardVersions#add}).
-   *
-   * @return false when no image of that uid is indexed here
-   */
-  public boolean addVersion(IndexedImage v) throws IOException {
-    return versions.add(v, tombstones);
-  }
-
-  /** Drops pending descriptors of uploads submitted before {@code cutoffMs} that never came; how many. */
-  public int prunePendingVersions(long cutoffMs) throws IOException {
-    return versions.prunePending(cutoffMs);
-  }
-
-  /** Descriptors of a model version waiting for the upload they belong to ({@link ShardVersions}). */
-  public int pendingVersions() {
-    return versions.pendingCount();
-  }
-
-  /**
-   * Starts keeping only {@code keep}'s descriptors where images have them; {@link #retireStep} does the work
-   * ({@link ShardVersions#startRetiring}).
-   */
-  public void startRetiring(String keep) {
-    versions.startRetiring(keep);
-    offsetsDirty = true; // the commit records it
-  }
-
-  /** Rewrites up to {@code max} images of a retirement in progress; 0 when there is none (any more). */
-  public int retireStep(int max) throws IOException {
-    int n = versions.retireStep(max);
-    if (n == 0 && versions.retiring() == null) {
-      return 0;
-    }
-    offsetsDirty = true;
-    return n;
-  }
-
-  /** Whether a retirement of older model versions is in progress. */
-  public boolean retiring() {
-    return versions.retiring() != null;
-  }
-
-  /** Keeps only {@code keep}'s descriptors where images have them, all at once (tools and tests). */
-  public int retireOthers(String keep) throws IOException {
-    startRetiring(keep);
-    int n = 0;
-    for (int step = retireStep(10_000); step > 0; step = retireStep(10_000)) {
-      n += step;
-    }
-    return n;
+  /** The shard's model versions: adding a new version's descriptors, retiring the older ones. */
+  public ShardVersions versions() {
+    return versions;
   }
 
   /**

@@ -25,16 +25,23 @@ import org.apache.lucene.search.TopDocs;
  * they were indexed with (IndexOp ADD_VECTORS), and the retirement of the older versions once the new one serves
  * (RETIRE_OTHERS). Called on the ingest thread only, like the rest of {@link ShardIndex}'s writes.
  */
-final class ShardVersions {
+public final class ShardVersions {
   private final IndexWriter writer;
   private final SearcherManager manager;
   private final Map<String, Integer> vectorDims;
   private final Set<String> smallFields;
+  /** The shard's deletions (uid to request time): descriptors of a deleted upload are not kept pending. */
+  private final Map<String, Long> tombstones;
+  /** Marks the shard as needing a commit (the retirement in progress is part of its commit). */
+  private final Runnable changed;
   private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
   /** The version a retirement in progress keeps, or null. */
   private volatile String retiring;
 
-  ShardVersions(IndexWriter writer, SearcherManager manager, Map<String, Integer> vectorDims, Set<String> smallFields) {
+  ShardVersions(IndexWriter writer, SearcherManager manager, Map<String, Integer> vectorDims, Set<String> smallFields,
+      Map<String, Long> tombstones, Runnable changed) {
+    this.tombstones = tombstones;
+    this.changed = changed;
     this.writer = writer;
     this.manager = manager;
     this.vectorDims = vectorDims;
@@ -50,7 +57,7 @@ final class ShardVersions {
    *
    * @return true when added to the indexed image now
    */
-  boolean add(IndexedImage v, Map<String, Long> tombstones) throws IOException {
+  public boolean add(IndexedImage v) throws IOException {
     String uid = v.uid();
     Optional<Located> at = locate(uid);
     if (at.isEmpty() && writer.hasUncommittedChanges()) {
@@ -82,7 +89,7 @@ final class ShardVersions {
   }
 
   /** Descriptors waiting for their upload, by uid (tests, metrics). */
-  int pendingCount() {
+  public int pendingCount() {
     return pending.size();
   }
 
@@ -106,7 +113,7 @@ final class ShardVersions {
   }
 
   /** Drops pending descriptors of uploads submitted before {@code cutoffMs} (theirs never came); how many. */
-  int prunePending(long cutoffMs) throws IOException {
+  public int prunePending(long cutoffMs) throws IOException {
     int n = 0;
     for (var e : List.copyOf(pending.entrySet())) {
       if (e.getValue().submittedAtMs() < cutoffMs) {
@@ -183,12 +190,13 @@ final class ShardVersions {
    * at a time, between the ingest loop's polls, so that alerts do not wait for a whole shard's rewrite; it survives a
    * restart ({@link #retiring()} is kept in the shard's commit).
    */
-  void startRetiring(String keep) {
+  public void startRetiring(String keep) {
     retiring = keep;
+    changed.run();
   }
 
   /** The version being kept by a retirement in progress, or null. */
-  String retiring() {
+  public String retiring() {
     return retiring;
   }
 
@@ -198,11 +206,12 @@ final class ShardVersions {
    *
    * @return how many images were rewritten
    */
-  int retireStep(int max) throws IOException {
+  public int retireStep(int max) throws IOException {
     String keep = retiring;
     if (keep == null) {
       return 0;
     }
+    changed.run();
     manager.maybeRefreshBlocking(); // what the previous step rewrote no longer matches
     IndexSearcher s = manager.acquire();
     int n = 0;
@@ -233,6 +242,16 @@ final class ShardVersions {
     if (n == 0) {
       forgetEmptyFields();
       retiring = null;
+    }
+    return n;
+  }
+
+  /** Keeps only {@code keep}'s descriptors where images have them, all at once (tools and tests). */
+  public int retireOthers(String keep) throws IOException {
+    startRetiring(keep);
+    int n = 0;
+    for (int step = retireStep(10_000); step > 0; step = retireStep(10_000)) {
+      n += step;
     }
     return n;
   }

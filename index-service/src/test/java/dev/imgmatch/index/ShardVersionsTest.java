@@ -35,15 +35,15 @@ class ShardVersionsTest {
       shard.upsert(other);
       IndexedImage add = new IndexedImage("t", "ref", "protected", null, Map.of(), "m2", refV2, syn.sha(), syn.hash(),
           90, 1);
-      assertThat(shard.addVersion(add)).as("added to the image indexed moments ago (not yet refreshed)").isTrue();
+      assertThat(shard.versions().add(add)).as("added to the image indexed moments ago (not yet refreshed)").isTrue();
       IndexedImage ghost = new IndexedImage("t", "gone", "protected", null, Map.of(), "m2", refV2, syn.sha(),
           syn.hash(), 90, 1);
-      assertThat(shard.addVersion(ghost)).as("no image of that id yet: kept pending").isFalse();
-      assertThat(shard.pendingVersions()).isEqualTo(1);
+      assertThat(shard.versions().add(ghost)).as("no image of that id yet: kept pending").isFalse();
+      assertThat(shard.versions().pendingCount()).isEqualTo(1);
       IndexedImage stale = new IndexedImage("t", "ref", "protected", null, Map.of(), "m2", refV2, syn.sha(),
           syn.hash(), 90, 0);
-      assertThat(shard.addVersion(stale)).as("descriptors of an older upload than the one indexed").isFalse();
-      assertThat(shard.pendingVersions()).as("an older upload's descriptors are not kept").isEqualTo(1);
+      assertThat(shard.versions().add(stale)).as("descriptors of an older upload than the one indexed").isFalse();
+      assertThat(shard.versions().pendingCount()).as("an older upload's descriptors are not kept").isEqualTo(1);
       shard.commit("t");
       shard.refresh();
       assertThat(shard.vectorDims()).containsOnlyKeys(Fields.vector("m1"), Fields.vector("m2"));
@@ -60,24 +60,24 @@ class ShardVersionsTest {
     }
     float[] goneV1 = syn.clustered();
     try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
-      assertThat(shard.pendingVersions()).as("pending descriptors survive a reopen").isEqualTo(1);
+      assertThat(shard.versions().pendingCount()).as("pending descriptors survive a reopen").isEqualTo(1);
       // the upload the pending descriptors belong to arrives (the embedder was slower than reindex)
       shard.upsert(new IndexedImage("t", "gone", "protected", null, Map.of(), "m1", goneV1, syn.sha(), syn.hash(), 90,
           1));
-      assertThat(shard.pendingVersions()).isZero();
+      assertThat(shard.versions().pendingCount()).isZero();
       shard.commit("t");
       shard.refresh();
       assertThat(onlyHit(shard.search(new Probe("m2", List.of(refV2), List.of(), 0, null, all, 5),
           ShardIndexTest.POLICY), "gone").cosine()).as("its m2 descriptor is searched").isGreaterThan(0.99f);
-      shard.startRetiring("m2");
-      assertThat(shard.retireStep(1)).as("a bounded step").isEqualTo(1);
+      shard.versions().startRetiring("m2");
+      assertThat(shard.versions().retireStep(1)).as("a bounded step").isEqualTo(1);
       shard.commit("t");
     }
     try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
-      assertThat(shard.retiring()).as("a retirement interrupted by a restart goes on").isTrue();
-      assertThat(shard.retireStep(10)).as("only the images with m2 are rewritten, the rest now").isEqualTo(1);
-      assertThat(shard.retireStep(10)).isZero();
-      assertThat(shard.retiring()).isFalse();
+      assertThat(shard.versions().retiring()).as("a retirement interrupted by a restart goes on").isEqualTo("m2");
+      assertThat(shard.versions().retireStep(10)).as("only the images with m2 are rewritten, the rest now").isEqualTo(1);
+      assertThat(shard.versions().retireStep(10)).isZero();
+      assertThat(shard.versions().retiring()).isNull();
       shard.commit("t");
       shard.refresh();
       IndexedImage back = shard.lookup(all, "ref").orElseThrow();

@@ -71,7 +71,8 @@ public final class CapacityBench {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> a = BenchStack.parse(args,
-        "--split DIR [--rates 1,2,3] [--seconds 40] [--instances ...] [--refs N] [--budget-ms MS] [--seed N]");
+        "--split DIR [--rates 1,2,3] [--seconds 40] [--instances ...] [--refs N] [--budget-ms MS] [--seed N]"
+            + " [--set 'SERVICE:KEY=VALUE;...']");
     if (!a.containsKey("split")) {
       throw new IllegalArgumentException("usage: CapacityBench --split DIR [--rates 1,2,3] [--seconds 40]"
           + " [--instances index=N,embedder=M,ingest=K] [--refs N] [--budget-ms 1000] [--seed N]");
@@ -101,8 +102,23 @@ public final class CapacityBench {
 
     Path data = Files.createTempDirectory("imgmatch-capacity-");
     String prefix = "cap-" + Long.toHexString(System.nanoTime() & 0xffffff) + ".";
-    LocalStack.Options o = new LocalStack.Options(data.resolve("stack"), null, prefix, 2, -1, Map.of(), Map.of(),
-        Map.of()).withInstances(instances);
+    // --set 'index:match.verify.candidates=0;ingest:ingest.upload.views=full': one cost driver off at a time
+    Map<String, Map<String, String>> set = Map.of("ingest", new HashMap<>(), "embedder", new HashMap<>(),
+        "index", new HashMap<>());
+    for (String kv : a.getOrDefault("set", "").split(";")) {
+      if (kv.isBlank()) {
+        continue;
+      }
+      int colon = kv.indexOf(':');
+      int eq = kv.indexOf('=');
+      if (colon < 0 || eq < colon || !set.containsKey(kv.substring(0, colon))) {
+        throw new IllegalArgumentException("--set takes SERVICE:KEY=VALUE (ingest, embedder, index), got " + kv);
+      }
+      set.get(kv.substring(0, colon)).put(kv.substring(colon + 1, eq), kv.substring(eq + 1));
+    }
+    System.err.println("capacity: settings " + set);
+    LocalStack.Options o = new LocalStack.Options(data.resolve("stack"), null, prefix, 2, -1, set.get("ingest"),
+        set.get("embedder"), set.get("index")).withInstances(instances);
     Map<String, Long> due = new ConcurrentHashMap<>(); // upload id -> when it was due (epoch ms)
     Map<String, Long> alertSeen = new ConcurrentHashMap<>();
     Map<String, MatchAlert> alerts = new ConcurrentHashMap<>();

@@ -53,7 +53,7 @@ public final class ModelUpgradeBench {
 
       t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
-        shard.addVersion(image(i, "v2", dim, rnd));
+        shard.versions().add(image(i, "v2", dim, rnd));
       }
       shard.commit("bench");
       shard.refresh();
@@ -61,12 +61,12 @@ public final class ModelUpgradeBench {
 
       // as the ingest loop does it: bounded steps between polls (each step's time is what an alert may wait)
       t0 = System.nanoTime();
-      shard.startRetiring("v2");
+      shard.versions().startRetiring("v2");
       java.util.List<Long> steps = new java.util.ArrayList<>();
       int rewritten = 0;
       while (true) {
         long s0 = System.nanoTime();
-        int k = shard.retireStep(step);
+        int k = shard.versions().retireStep(step);
         steps.add(System.nanoTime() - s0);
         if (k == 0) {
           break;

@@ -41,6 +41,7 @@ final class ServingEmbedder implements PictureEmbedder {
   private final Topic<String, ModelServing> topic;
   private final Map<String, Object> kafka;
   private final CountDownLatch loaded = new CountDownLatch(1);
+  private final CountDownLatch closing = new CountDownLatch(1);
   private volatile String serving;
   private volatile boolean running = true;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
@@ -138,9 +139,10 @@ final class ServingEmbedder implements PictureEmbedder {
     }
   }
 
-  private static void sleep(long ms) {
+  /** Waits {@code ms}, or less when the worker closes. */
+  private void sleep(long ms) {
     try {
-      Thread.sleep(ms);
+      closing.await(ms, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -186,12 +188,12 @@ final class ServingEmbedder implements PictureEmbedder {
   @Override
   public void close() {
     running = false;
+    closing.countDown();
     KafkaConsumer<byte[], byte[]> c = consumer;
     if (c != null) {
       c.wakeup();
     }
     if (thread != null) {
-      thread.interrupt(); // out of a back-off sleep at once
       try {
         thread.join(10_000);
       } catch (InterruptedException e) {
