@@ -99,6 +99,15 @@ final class ShardDocs {
     return out;
   }
 
+  /** The live image (not a tombstone or pending descriptors) with this uid. */
+  static org.apache.lucene.search.Query imageByUid(String uid) {
+    return new org.apache.lucene.search.BooleanQuery.Builder()
+        .add(new org.apache.lucene.search.TermQuery(new org.apache.lucene.index.Term(Fields.UID, uid)),
+            org.apache.lucene.search.BooleanClause.Occur.FILTER)
+        .add(new org.apache.lucene.search.TermQuery(new org.apache.lucene.index.Term(Fields.KIND, Fields.KIND_IMAGE)),
+            org.apache.lucene.search.BooleanClause.Occur.FILTER).build();
+  }
+
   /** The image stored as global doc {@code doc} of the searcher. */
   static IndexedImage load(IndexSearcher s, int doc) throws IOException {
     List<LeafReaderContext> leaves = s.getIndexReader().leaves();

@@ -356,10 +356,7 @@ public final class ShardIndex implements Closeable {
   public Long submittedAtOf(String uid) throws IOException {
     IndexSearcher s = manager.acquire();
     try {
-      Query q = new BooleanQuery.Builder()
-          .add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
-          .add(new TermQuery(new Term(Fields.KIND, Fields.KIND_IMAGE)), Occur.FILTER).build();
-      TopDocs td = s.search(q, 1);
+      TopDocs td = s.search(ShardDocs.imageByUid(uid), 1);
       if (td.scoreDocs.length == 0) {
         return null;
       }
