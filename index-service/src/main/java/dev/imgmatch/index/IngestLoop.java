@@ -482,6 +482,10 @@ final class IngestLoop {
     return tx;
   }
 
+  ZombieFence zombieFence() {
+    return service.zombieFence();
+  }
+
   Indexer indexer() {
     return indexer;
   }

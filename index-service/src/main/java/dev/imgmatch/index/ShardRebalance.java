@@ -113,6 +113,7 @@ private final IngestLoop loop;
 
   @Override
   public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+    loop.zombieFence().onAssignment(); // before reading committed offsets a departed member may hold pending
     try {
       Replicas rs = loop.replicas();
       if (rs != null) {

@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * included — until the broker aborts it at {@code transaction.timeout.ms} plus its abort-check interval (15 s + up to
  * 10 s by default). A live previous owner (an ordinary rebalance) is never touched.
  *
- * <p>Runs on a thread of its own, so the rebalance callback does not wait for it.
+ * <p>Two ways to learn who departed: the members at the previous rebalance that are gone now ({@link #onAssignment}),
+ * and the committers of the partitions assigned here ({@link #fenceIfGone}: also after this instance's own restart).
+ * Runs on a thread of its own, so the rebalance callback does not wait for it.
  */
 final class ZombieFence implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ZombieFence.class);
@@ -59,6 +61,37 @@ final class ZombieFence implements AutoCloseable {
         ? metadata.substring(PREFIX.length()) : null;
   }
 
+  /** Client ids of the group's members at the last rebalance (each names its instance's transactional id). */
+  private final Set<String> members = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * At every assignment, before the committed offsets are read: fences, in the background, the instances that were
+   * members at the previous rebalance and are not any more. This must not wait for those offsets: a departed
+   * instance that died between adding its offsets to its transaction and committing it leaves a pending offset commit
+   * that makes the new owner's read of the committed offsets wait until that transaction is aborted.
+   */
+  void onAssignment() {
+    executor.execute(() -> {
+      Set<String> live = liveMembers();
+      if (live == null) {
+        return;
+      }
+      Set<String> departed = new java.util.HashSet<>(members);
+      departed.removeAll(live);
+      members.clear();
+      members.addAll(live);
+      for (String clientId : departed) {
+        if (clientId.endsWith(CLIENT_SUFFIX)) {
+          String tx = clientId.substring(0, clientId.length() - CLIENT_SUFFIX.length());
+          if (!tx.equals(ownTxId)) {
+            fenceOne(tx);
+            fenceOne(tx + "-queries");
+          }
+        }
+      }
+    });
+  }
+
   /** Fences, in the background, those of {@code committers} that are not this instance and not members now. */
   void fenceIfGone(Set<String> committers) {
     Set<String> others = committers.stream().filter(t -> t != null && !t.equals(ownTxId)).collect(Collectors.toSet());
@@ -67,14 +100,21 @@ final class ZombieFence implements AutoCloseable {
     }
   }
 
-  private void fence(Set<String> txIds) {
-    Set<String> live;
+  /** The client ids of the group's members now, or null when they cannot be listed (logged). */
+  private Set<String> liveMembers() {
     try (Admin admin = Admin.create(kafka)) {
-      live = admin.describeConsumerGroups(Set.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members().stream()
+      return admin.describeConsumerGroups(Set.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members().stream()
           .map(MemberDescription::clientId).collect(Collectors.toSet());
     } catch (Exception e) {
       log.warn("cannot list the members of group {} ({}): the transactions of departed instances are aborted by the "
           + "broker at their timeout", group, e.toString());
+      return null;
+    }
+  }
+
+  private void fence(Set<String> txIds) {
+    Set<String> live = liveMembers();
+    if (live == null) {
       return;
     }
     for (String departed : txIds) {
@@ -86,8 +126,27 @@ final class ZombieFence implements AutoCloseable {
     }
   }
 
+  /**
+   * Fences {@code tx} when it has a transaction open. One without (e.g. an instance that restarted with the same
+   * transactional id, already initialised, still catching up before it joins) is left alone: fencing it would stop
+   * that new incarnation.
+   */
   private void fenceOne(String tx) {
     long t0 = System.nanoTime();
+    try (Admin admin = Admin.create(kafka)) {
+      var state = admin.describeTransactions(java.util.List.of(tx)).description(tx).get(30, TimeUnit.SECONDS).state();
+      if (state != org.apache.kafka.clients.admin.TransactionState.ONGOING) {
+        log.debug("departed instance {}: no open transaction ({})", tx, state);
+        return;
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof org.apache.kafka.common.errors.TransactionalIdNotFoundException) {
+        return; // never used (e.g. the -queries id of an instance that answered no query)
+      }
+      log.warn("cannot describe the transactions of departed instance {} ({}): fencing it", tx, e.getCause().toString());
+    } catch (Exception e) {
+      log.warn("cannot describe the transactions of departed instance {} ({}): fencing it", tx, e.toString());
+    }
     Map<String, Object> p = new HashMap<>(kafka);
     p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, tx);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, ownTxId + "-fence");
