@@ -88,8 +88,10 @@ final class AlertTransactions implements AutoCloseable {
         retrying.run("committing alert offsets", () -> producer.sendOffsetsToTransaction(offsets, group));
       }
       retrying.run("committing alerts", producer::commitTransaction);
+      // InvalidProducerEpochException (the coordinator aborted the transaction on its own, e.g. at its timeout during
+      // a broker outage) is not fatal: abortTransaction() reinitialises the producer (Kafka's javadoc), so it is
+      // recovered from like any other failed transaction below
     } catch (org.apache.kafka.common.errors.ProducerFencedException
-        | org.apache.kafka.common.errors.InvalidProducerEpochException
         | org.apache.kafka.common.errors.AuthorizationException
         | org.apache.kafka.common.errors.UnsupportedVersionException e) {
       throw e;

@@ -198,8 +198,7 @@ final class QueryAnswerer implements AutoCloseable {
       service.retryOnTimeout("committing query offsets", () -> producer.sendOffsetsToTransaction(offsets, qc.groupMetadata()));
       service.retryOnTimeout("committing query replies", producer::commitTransaction);
       return true;
-    } catch (org.apache.kafka.common.errors.ProducerFencedException
-        | org.apache.kafka.common.errors.InvalidProducerEpochException
+    } catch (org.apache.kafka.common.errors.ProducerFencedException // (an InvalidProducerEpoch is aborted below)
         | org.apache.kafka.common.errors.TransactionalIdAuthorizationException
         | org.apache.kafka.common.errors.ClusterAuthorizationException
         | org.apache.kafka.common.errors.UnsupportedVersionException e) {

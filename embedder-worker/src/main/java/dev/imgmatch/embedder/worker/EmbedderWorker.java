@@ -33,7 +33,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
@@ -625,9 +624,11 @@ public final class EmbedderWorker implements AutoCloseable {
       producer.sendOffsetsToTransaction(out.offsets(), groupMetadata.get());
       producer.commitTransaction();
       return true;
-    } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
-        | UnsupportedVersionException | AuthorizationException e) {
+    } catch (ProducerFencedException | OutOfOrderSequenceException | UnsupportedVersionException
+        | AuthorizationException e) {
       throw e; // fatal for this producer: another instance took over our transactional.id, or a broker refuses
+      // (InvalidProducerEpochException — the coordinator aborted the transaction itself, e.g. at its timeout during a
+      // broker outage — is recoverable: abortTransaction() below reinitialises the producer)
     } catch (KafkaException e) {
       log.warn("transaction of {} records failed, aborting and rewinding: {}", out.offsets(), e.toString());
       aborted.incrementAndGet();
