@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -25,7 +25,7 @@ final class AlertTransactions implements AutoCloseable {
     void run(String what, Runnable call);
   }
 
-  private final KafkaProducer<byte[], byte[]> producer;
+  private final Producer<byte[], byte[]> producer;
   private final Retrying retrying;
   /** The first failed send of the open transaction (it cannot commit). */
   private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
@@ -38,7 +38,7 @@ final class AlertTransactions implements AutoCloseable {
   /** Why the last transaction failed, while recovery goes on; null when the last one committed. */
   private volatile String trouble;
 
-  AlertTransactions(KafkaProducer<byte[], byte[]> producer, Retrying retrying) {
+  AlertTransactions(Producer<byte[], byte[]> producer, Retrying retrying) {
     this.producer = producer;
     this.retrying = retrying;
   }

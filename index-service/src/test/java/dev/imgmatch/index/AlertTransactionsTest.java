@@ -1,0 +1,53 @@
+package dev.imgmatch.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which transaction failures the alerts transactions recover from (abort, roll back, read again) and which stop the
+ * service: pure classification, on Kafka's MockProducer.
+ */
+class AlertTransactionsTest {
+  private static final Map<TopicPartition, OffsetAndMetadata> OFFSETS = Map.of(new TopicPartition("e", 0),
+      new OffsetAndMetadata(5));
+  private static final ConsumerGroupMetadata GROUP = new ConsumerGroupMetadata("g");
+
+  private static MockProducer<byte[], byte[]> producer() {
+    return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  @Test
+  void aTransactionTheCoordinatorAbortedItselfIsRecoveredFrom() {
+    MockProducer<byte[], byte[]> p = producer();
+    AlertTransactions tx = new AlertTransactions(p, (what, call) -> call.run());
+    tx.start();
+    // a broker outage longer than the transaction timeout: the coordinator aborted it and bumped the epoch
+    p.commitTransactionException = new InvalidProducerEpochException("Producer attempted to produce with an old epoch");
+    assertThat(tx.commit(OFFSETS, GROUP)).as("not committed, and not fatal").isFalse();
+    p.commitTransactionException = null;
+    assertThat(tx.abortFailed()).as("a back-off before reading again").isPositive();
+    tx.send(new org.apache.kafka.clients.producer.ProducerRecord<>("alerts", new byte[] {1}));
+    assertThat(tx.commit(OFFSETS, GROUP)).as("the next transaction commits").isTrue();
+    assertThat(p.history()).as("what the next transaction sent").hasSize(1);
+    assertThat(tx.trouble()).isNull();
+  }
+
+  @Test
+  void anotherInstanceWithOurTransactionalIdStopsTheService() {
+    MockProducer<byte[], byte[]> p = producer();
+    AlertTransactions tx = new AlertTransactions(p, (what, call) -> call.run());
+    tx.start();
+    p.commitTransactionException = new ProducerFencedException("fenced");
+    assertThatThrownBy(() -> tx.commit(OFFSETS, GROUP)).isInstanceOf(ProducerFencedException.class);
+  }
+}
