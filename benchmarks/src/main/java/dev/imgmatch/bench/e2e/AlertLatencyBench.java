@@ -57,7 +57,7 @@ public final class AlertLatencyBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = BenchStack.parse(args,
+    Map<String, String> a = dev.imgmatch.bench.BenchArgs.parse(args,
         "--split DIR --refs N --uploads N --warmup N --rounds N --timeout-ms MS");
     if (!a.containsKey("split")) { // benchmark folders are always named explicitly
       throw new IllegalArgumentException("usage: AlertLatencyBench --split DIR [--refs N] [--uploads N] [--rounds N]"

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,17 +46,5 @@ final class BenchStack {
       }
       Thread.sleep(50);
     }
-  }
-
-  /** {@code --name value} pairs. */
-  static Map<String, String> parse(String[] args, String usage) {
-    Map<String, String> m = new HashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: " + usage + " (got " + Arrays.toString(args) + ")");
-      }
-      m.put(args[i].substring(2), args[++i]);
-    }
-    return m;
   }
 }

@@ -70,7 +70,7 @@ public final class CapacityBench {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = BenchStack.parse(args,
+    Map<String, String> a = dev.imgmatch.bench.BenchArgs.parse(args,
         "--split DIR [--rates 1,2,3] [--seconds 40] [--instances ...] [--refs N] [--budget-ms MS] [--seed N]"
             + " [--set 'SERVICE:KEY=VALUE;...']");
     if (!a.containsKey("split")) {

@@ -39,22 +39,11 @@ public final class RebuildBench {
   private RebuildBench() {}
 
   public static void main(String[] args) throws Exception {
-    int n = 100_000;
-    int dim = 160;
-    long seed = 20261203L;
-    Path dir = null;
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      switch (args[i]) {
-        case "--n" -> n = Integer.parseInt(args[i + 1]);
-        case "--dim" -> dim = Integer.parseInt(args[i + 1]);
-        case "--seed" -> seed = Long.parseLong(args[i + 1]);
-        case "--dir" -> dir = Path.of(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i]);
-      }
-    }
-    if (dir == null) {
-      dir = Files.createTempDirectory("rebuild-bench");
-    }
+    Map<String, String> a = dev.imgmatch.bench.BenchArgs.parse(args, "[--n 100000] [--dim 160] [--seed S] [--dir D]");
+    int n = Integer.parseInt(a.getOrDefault("n", "100000"));
+    int dim = Integer.parseInt(a.getOrDefault("dim", "160"));
+    long seed = Long.parseLong(a.getOrDefault("seed", "20261203"));
+    Path dir = a.containsKey("dir") ? Path.of(a.get("dir")) : Files.createTempDirectory("rebuild-bench");
     System.out.printf(Locale.ROOT, "n=%d dim=%d seed=%d dir=%s%n", n, dim, seed, dir);
     try (LocalBroker broker = LocalBroker.start(new LocalBroker.Options(dir.resolve("broker"), 0, 0, "1g",
         Duration.ofMinutes(2)))) {
