@@ -23,6 +23,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -40,12 +43,14 @@ import org.junit.jupiter.api.io.TempDir;
 class CrashRestartIT {
   static final int PROTECTED = 8;
   static final int UPLOADS = 160;
+  /** Each phase's limit: a restart without state waits ~70 s for the killed run's transaction to be aborted. */
+  static final Duration PHASE_LIMIT = Duration.ofSeconds(200);
 
   @TempDir
   Path tmp;
 
   @Test
-  @Timeout(600)
+  @Timeout(900)
   void killedTwiceWithAndWithoutItsStateEveryUploadIsPreparedOnceAndEveryExactCopyAlertedOnce(KafkaBroker broker)
       throws Exception {
     long seed = Seeds.of("ingest-stream crash", 20261203L);
@@ -59,15 +64,20 @@ class CrashRestartIT {
       originals.add(TestImages.jpeg(160 + rnd.nextInt(80), 120 + rnd.nextInt(80), rnd.nextLong()));
     }
     List<String> expectedAlerts = new ArrayList<>();
-    Process child = start(broker, topics, app, state, logs.resolve(topics.prefix() + "1.log"));
+    Path[] log = {logs.resolve(topics.prefix() + "1.log")};
+    Process child = start(broker, topics, app, state, log[0]);
     try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
-      awaitTopic(broker, topics.uploads().name(), child);
+      Process first = child;
+      await("topics created", () -> broker.listTopics().contains(topics.uploads().name()), () -> "", first, log[0]);
       for (int i = 0; i < PROTECTED; i++) {
         send(p, topics, "prot-" + i, "protected", originals.get(i));
       }
       p.flush();
       // the exact-copy store must hold the originals before their copies come
-      await(() -> count(broker, topics.prepared()) >= PROTECTED, child);
+      await("originals prepared", () -> count(broker, topics.prepared()) >= PROTECTED,
+          () -> count(broker, topics.prepared()) + " of " + PROTECTED + " prepared", first, log[0]);
+      AtomicInteger sent = new AtomicInteger();
+      AtomicReference<Throwable> producerFailure = new AtomicReference<>();
       Thread producer = new Thread(() -> {
         for (int i = 0; i < UPLOADS; i++) {
           boolean copy = i % 8 == 0;
@@ -78,6 +88,7 @@ class CrashRestartIT {
             }
           }
           send(p, topics, "up-" + i, "uploads", bytes);
+          sent.incrementAndGet();
           if (i % 10 == 9) {
             p.flush();
             sleep(100);
@@ -85,21 +96,31 @@ class CrashRestartIT {
         }
         p.flush();
       }, "it-uploads");
+      producer.setUncaughtExceptionHandler((t, e) -> producerFailure.set(e));
       producer.start();
+      Supplier<String> progress = () -> count(broker, topics.prepared()) + " prepared, " + sent.get() + " of "
+          + UPLOADS + " uploads sent" + (producerFailure.get() == null ? "" : ", the uploader failed: "
+          + producerFailure.get());
 
       // first kill: mid-stream, state directory kept
-      await(() -> count(broker, topics.prepared()) >= PROTECTED + 30, child);
+      await("first run", () -> count(broker, topics.prepared()) >= PROTECTED + 30, progress, child, log[0]);
       sleep(rnd.nextInt(300));
       kill(child);
-      child = start(broker, topics, app, state, logs.resolve(topics.prefix() + "2.log"));
+      log[0] = logs.resolve(topics.prefix() + "2.log");
+      child = start(broker, topics, app, state, log[0]);
       // second kill: state directory lost
-      await(() -> count(broker, topics.prepared()) >= PROTECTED + 80, child);
+      await("restarted with its state", () -> count(broker, topics.prepared()) >= PROTECTED + 80, progress, child,
+          log[0]);
       sleep(rnd.nextInt(300));
       kill(child);
       deleteTree(state);
       producer.join();
-      child = start(broker, topics, app, state, logs.resolve(topics.prefix() + "3.log"));
-      await(() -> count(broker, topics.prepared()) >= PROTECTED + UPLOADS, child);
+      log[0] = logs.resolve(topics.prefix() + "3.log");
+      child = start(broker, topics, app, state, log[0]);
+      // a new process id, so a new transactional id: the killed run's open transaction keeps the last stable offset
+      // where it is until the coordinator aborts it (transaction.timeout.ms, 60 s by default, plus its check period)
+      await("restarted without its state", () -> count(broker, topics.prepared()) >= PROTECTED + UPLOADS, progress,
+          child, log[0]);
       Thread.sleep(1500); // a duplicate, if any, would be committed by now
     } finally {
       child.destroy();
@@ -152,15 +173,41 @@ class CrashRestartIT {
     boolean holds() throws Exception;
   }
 
-  private static void await(Condition c, Process child) throws Exception {
+  /**
+   * Waits for the condition; fails after {@link #PHASE_LIMIT} with one line that says where it stopped (what the
+   * test saw, and the child's last state change and error), since a CI log keeps little more than that line.
+   */
+  private static void await(String phase, Condition c, Supplier<String> progress, Process child, Path log)
+      throws Exception {
+    long deadline = System.nanoTime() + PHASE_LIMIT.toNanos();
     while (!c.holds()) {
-      assertThat(child.isAlive()).as("ingest-stream died").isTrue();
+      if (!child.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError(String.format("%s: %s after %s; ingest-stream %s; its log (%s): %s", phase,
+            child.isAlive() ? "not done" : "child died", PHASE_LIMIT, progress.get(),
+            child.isAlive() ? "alive" : "exited " + child.exitValue(), log.toAbsolutePath(), lastEvents(log)));
+      }
       Thread.sleep(200);
     }
   }
 
-  private static void awaitTopic(KafkaBroker broker, String topic, Process child) throws Exception {
-    await(() -> broker.listTopics().contains(topic), child);
+  /** The child's last state change and its last error or warning, each on one line. */
+  private static String lastEvents(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      String state = "";
+      String problem = "";
+      for (String l : lines) {
+        if (l.contains("ingest-stream ") && l.contains(" -> ")) {
+          state = l;
+        } else if (l.contains(" ERROR ") || l.contains(" WARN ")) {
+          problem = l;
+        }
+      }
+      String last = lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+      return "last state change [" + state + "], last error/warning [" + problem + "], last line [" + last + "]";
+    } catch (Exception e) {
+      return "unreadable: " + e;
+    }
   }
 
   private static void sleep(long ms) {
