@@ -92,7 +92,7 @@ public final class SchemaCatalog {
       for (String line; (line = r.readLine()) != null; ) {
         line = line.strip();
         if (!line.isEmpty() && !line.startsWith("#")) {
-          files.add(line);
+          files.add(line.split("\\s+")[0]); // then the fingerprint, for other languages (checked by a test)
         }
       }
     } catch (IOException e) {

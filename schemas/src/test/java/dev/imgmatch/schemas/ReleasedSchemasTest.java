@@ -132,4 +132,48 @@ class ReleasedSchemasTest {
       assertThat(listed).isEqualTo(onDisk);
     }
   }
+
+  @Test
+  void releasedFilesArePlainAvroAndTheIndexCarriesTheirFingerprints() throws Exception {
+    var dir = java.nio.file.Path.of("src/main/resources/" + SchemaCatalog.RELEASED_ROOT);
+    int checked = 0;
+    for (String line : java.nio.file.Files.readAllLines(dir.resolve("index.txt"))) {
+      if (line.isBlank() || line.startsWith("#")) {
+        continue;
+      }
+      String[] cols = line.trim().split("\\s+");
+      assertThat(cols).as("index line '%s': <file> <fingerprint hex>", line).hasSize(2);
+      String json = java.nio.file.Files.readString(dir.resolve(cols[0]));
+      assertThat(SchemaRelease.hasJavaProperties(json)).as("%s carries avro.java.* properties", cols[0]).isFalse();
+      long fp = SchemaNormalization.parsingFingerprint64(new Schema.Parser().parse(json));
+      assertThat(cols[1]).as("fingerprint of %s in index.txt", cols[0]).isEqualTo(String.format("%016x", fp));
+      checked++;
+    }
+    assertThat(checked).isEqualTo(catalog.released().size());
+  }
+
+  @Test
+  void plainJsonDropsJavaPropertiesAndKeepsTheFingerprint() {
+    for (var topic : Topics.defaults().all()) {
+      Schema current = AvroCodec.of(valueType(topic)).schema();
+      String plain = SchemaRelease.plainJson(current);
+      assertThat(SchemaRelease.hasJavaProperties(plain)).as(current.getName()).isFalse();
+      assertThat(SchemaNormalization.parsingFingerprint64(new Schema.Parser().parse(plain)))
+          .isEqualTo(SchemaNormalization.parsingFingerprint64(current));
+    }
+    // the generated classes do carry the property, so the check above is not vacuous
+    assertThat(SchemaRelease.hasJavaProperties(dev.imgmatch.avro.MatchAlert.getClassSchema().toString())).isTrue();
+  }
+
+  @Test
+  void docsListEveryReleasedFingerprint() throws Exception {
+    String doc = java.nio.file.Files.readString(java.nio.file.Path.of("../docs/SCHEMAS.md"));
+    assertThat(doc).as("docs/SCHEMAS.md's fingerprint table; regenerate it with SchemaRelease table")
+        .contains(SchemaRelease.fingerprintTable(catalog));
+  }
+
+  @Test
+  void theHeaderCarriesTheFingerprintLittleEndian() {
+    assertThat(SchemaRelease.headerHex(0x0102030405060708L)).isEqualTo("c3010807060504030201");
+  }
 }
