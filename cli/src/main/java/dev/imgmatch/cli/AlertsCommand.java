@@ -5,6 +5,7 @@ import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.client.TopicReader;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
+import java.util.HexFormat;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,14 +20,14 @@ final class AlertsCommand implements CliCommand {
   @Option(names = {"-f", "--follow"}, description = "Keep printing new alerts until Ctrl-C.")
   boolean follow;
 
-  @Option(names = "--csv", description = "CSV instead of text: image,tenant,collection,decision,score,detector,match,match_collection,exact,pdq_distance,cosine,latency_ms")
+  @Option(names = "--csv", description = "CSV instead of text: image,tenant,collection,decision,score,detector,match,match_collection,exact,pdq_distance,cosine,latency_ms,sha256,md5,pdq")
   boolean csv;
 
   @Override
   public Integer call() {
     Topic<String, MatchAlert> topic = kafka.topics().matchAlerts();
     if (csv) {
-      System.out.println("image,tenant,collection,decision,score,detector,match,match_collection,exact,pdq_distance,cosine,latency_ms");
+      System.out.println("image,tenant,collection,decision,score,detector,match,match_collection,exact,pdq_distance,cosine,latency_ms,sha256,md5,pdq");
     }
     TopicReader.read(kafka.clientProps(), topic.name(), follow, r -> {
       try {
@@ -64,7 +65,10 @@ final class AlertsCommand implements CliCommand {
         m == null ? "" : m.getImageId(), m == null ? "" : m.getCollection(), m == null ? "" : String.valueOf(m.getExact()),
         m == null || m.getPdqDistance() == null ? "" : String.valueOf(m.getPdqDistance()),
         m == null || m.getCosine() == null ? "" : String.format(Locale.ROOT, "%.4f", m.getCosine()),
-        String.valueOf(a.getAlertedAtMs() - a.getSubmittedAtMs()));
+        String.valueOf(a.getAlertedAtMs() - a.getSubmittedAtMs()),
+        a.getSha256() == null ? "" : HexFormat.of().formatHex(a.getSha256().bytes()),
+        a.getMd5() == null ? "" : HexFormat.of().formatHex(a.getMd5().bytes()),
+        a.getPdq() == null ? "" : HexFormat.of().formatHex(a.getPdq().getHash().bytes()));
   }
 
   @Override

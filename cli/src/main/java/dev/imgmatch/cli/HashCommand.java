@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
  * hashing code as ingest-stream ({@link ImagePreparer}), with the same settings (file, environment).
  */
 @Command(name = "hash", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Print file,sha256,pdq,quality for each image (CSV, header first), exactly as ingest-stream "
+    description = {"Print file,sha256,pdq,quality,md5 for each image (CSV, header first), exactly as ingest-stream "
         + "computes them. An unreadable or refused file gets a one-line reason on stderr; the exit status is 1 "
         + "if any file failed."})
 public final class HashCommand implements CliCommand {
@@ -62,7 +62,7 @@ public final class HashCommand implements CliCommand {
     ImagePreparer preparer = ImagePreparer.of(cfg);
     int maxBytes = cfg.imageLimits().maxBytes();
     int failed = 0;
-    out.println("file,sha256,pdq,quality");
+    out.println("file,sha256,pdq,quality,md5");
     for (Path f : files) {
       try {
         if (!Files.isRegularFile(f)) {
@@ -74,7 +74,7 @@ public final class HashCommand implements CliCommand {
         }
         ImagePreparer.Fingerprint fp = preparer.fingerprint(Files.readAllBytes(f));
         out.println(csv(f.toString()) + "," + HexFormat.of().formatHex(fp.sha256()) + "," + fp.pdq().hash().toHex()
-            + "," + fp.pdq().hash().quality());
+            + "," + fp.pdq().hash().quality() + "," + HexFormat.of().formatHex(fp.md5()));
       } catch (ImageRejectedException e) {
         failed++;
         err.println(f + ": " + e.reason() + ": " + e.getMessage());

@@ -6,6 +6,7 @@ import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -128,7 +129,7 @@ final class RejectsCommand implements CliCommand {
 
   private Integer print(Topics topics, RejectSelection selection) {
     Topic<byte[], Reject> topic = topics.rejects();
-    System.out.println("stage,reason,source,key,message");
+    System.out.println("stage,reason,source,key,message,sha256,md5");
     TopicReader.read(kafka.clientProps(), topic.name(), follow, r -> {
       try {
         Reject j = topic.deserializeValue(r.value());
@@ -136,8 +137,10 @@ final class RejectsCommand implements CliCommand {
           return;
         }
         String key = j.getOriginalKey() == null ? "" : StandardCharsets.UTF_8.decode(j.getOriginalKey().duplicate()).toString();
-        System.out.printf("%s,%s,%s-%d@%d,%s,\"%s\"%n", j.getStage(), j.getReasonCode(), j.getSourceTopic(),
-            j.getSourcePartition(), j.getSourceOffset(), key, j.getMessage().replace("\"", "'"));
+        System.out.printf("%s,%s,%s-%d@%d,%s,\"%s\",%s,%s%n", j.getStage(), j.getReasonCode(), j.getSourceTopic(),
+            j.getSourcePartition(), j.getSourceOffset(), key, j.getMessage().replace("\"", "'"),
+            j.getSha256() == null ? "" : HexFormat.of().formatHex(j.getSha256().bytes()),
+            j.getMd5() == null ? "" : HexFormat.of().formatHex(j.getMd5().bytes()));
       } catch (RecordDecodingException e) {
         System.err.printf("imgmatch rejects: %s-%d@%d: %s%n", r.topic(), r.partition(), r.offset(), e.getMessage());
       }

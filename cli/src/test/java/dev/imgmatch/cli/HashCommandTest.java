@@ -39,7 +39,7 @@ class HashCommandTest {
 
   private static String line(Path f, ImagePreparer.Fingerprint fp) {
     return f + "," + HexFormat.of().formatHex(fp.sha256()) + "," + fp.pdq().hash().toHex() + ","
-        + fp.pdq().hash().quality();
+        + fp.pdq().hash().quality() + "," + HexFormat.of().formatHex(fp.md5());
   }
 
   @Test
@@ -52,11 +52,12 @@ class HashCommandTest {
     assertThat(r.err()).isEmpty();
     List<String> lines = r.out().lines().toList();
     assertThat(lines).hasSize(3);
-    assertThat(lines.getFirst()).isEqualTo("file,sha256,pdq,quality");
+    assertThat(lines.getFirst()).isEqualTo("file,sha256,pdq,quality,md5");
     ImagePreparer.Fingerprint f = ImagePreparer.of(new IngestConfig(Map.of())).fingerprint(jpeg);
     assertThat(HexFormat.of().formatHex(f.sha256())).isEqualTo(HexFormat.of().formatHex(ImagePreparer.sha256(jpeg)));
+    assertThat(f.md5()).isEqualTo(java.security.MessageDigest.getInstance("MD5").digest(jpeg));
     assertThat(lines.get(1)).isEqualTo(line(a, f));
-    assertThat(lines.get(2)).startsWith("\"" + b + "\",").matches(".*,[0-9a-f]{64},[0-9a-f]{64},\\d+$");
+    assertThat(lines.get(2)).startsWith("\"" + b + "\",").matches(".*,[0-9a-f]{64},[0-9a-f]{64},\\d+,[0-9a-f]{32}$");
   }
 
   @Test

@@ -39,6 +39,6 @@ class LauncherIT {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();
-    assertThat(out).contains("file,sha256,pdq,quality").containsPattern("a picture\\.png,[0-9a-f]{64},[0-9a-f]{64},\\d+");
+    assertThat(out).contains("file,sha256,pdq,quality,md5").containsPattern("a picture\\.png,[0-9a-f]{64},[0-9a-f]{64},\\d+,[0-9a-f]{32}");
   }
 }

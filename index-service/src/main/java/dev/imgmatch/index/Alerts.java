@@ -49,6 +49,9 @@ public final class Alerts {
         .setModelVersion(upload.getModelVersion())
         .setSubmittedAtMs(upload.getSubmittedAtMs())
         .setAlertedAtMs(nowMs)
+        .setSha256(upload.getSha256())
+        .setMd5(upload.getMd5())
+        .setPdq(upload.getPdq())
         .build());
   }
 }

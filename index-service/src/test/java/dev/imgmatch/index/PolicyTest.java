@@ -90,6 +90,28 @@ class PolicyTest {
   }
 
   @Test
+  void theAlertCarriesTheUploadsDigestsAndPdqForReportsToHashLists() {
+    byte[] sha = new byte[32];
+    byte[] pdq = new byte[32];
+    byte[] md5 = new byte[16];
+    for (int i = 0; i < 16; i++) {
+      sha[i] = (byte) i;
+      pdq[i] = (byte) (3 * i);
+      md5[i] = (byte) (7 * i);
+    }
+    ImageEmbedding up = ItSupport.embedding("u", "t", "uploads", new float[] {1, 0}, pdq, sha, 5);
+    up.setMd5(new dev.imgmatch.avro.Md5(md5));
+    MatchAlert a = Alerts.alertFor(up, List.of(hit("orig", false, 10, 0.95f)), P, 9).orElseThrow();
+    assertThat(a.getSha256().bytes()).isEqualTo(sha);
+    assertThat(a.getMd5().bytes()).isEqualTo(md5);
+    assertThat(a.getPdq().getHash().bytes()).isEqualTo(pdq);
+    assertThat(a.getPdq().getQuality()).isEqualTo(up.getPdq().getQuality());
+    // an embedding from a build before ImageEmbedding v5 has no MD5: the alert says so with null, never zeros
+    up.setMd5(null);
+    assertThat(Alerts.alertFor(up, List.of(hit("orig", false, 10, 0.95f)), P, 9).orElseThrow().getMd5()).isNull();
+  }
+
+  @Test
   void identicalUploadsInOneCollectionAreAlertedByTheStageTheRulesSay() {
     // uploads has no rule against uploads: ingest-stream did not alert the pair, index-service does (were it found)
     ImageEmbedding up = ItSupport.embedding("b", "t", "uploads", new float[] {1, 0}, new byte[32], new byte[32], 5);

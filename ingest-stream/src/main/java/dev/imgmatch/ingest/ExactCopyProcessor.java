@@ -205,6 +205,9 @@ final class ExactCopyProcessor implements Processor<byte[], byte[], byte[], byte
         .setModelVersion(null)
         .setSubmittedAtMs(p.getSubmittedAtMs())
         .setAlertedAtMs(clock.millis())
+        .setSha256(p.getSha256())
+        .setMd5(p.getMd5())
+        .setPdq(p.getPdq())
         .build();
   }
 

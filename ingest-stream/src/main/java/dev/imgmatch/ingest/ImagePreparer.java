@@ -55,14 +55,22 @@ public final class ImagePreparer {
    * What ingest knows about one accepted image.
    *
    * @param sha256 SHA-256 of the encoded bytes (32 bytes)
+   * @param md5 MD5 of the encoded bytes (16 bytes): what hash-sharing programmes list files by
    * @param decoded the decode (format, declared size, orientation, stored pixels)
    * @param oriented the pixels as displayed
    * @param pdq PDQ of {@code oriented}, with its DCT for the dihedral variants
    * @param frames the further frames of a multi-frame image kept as views ({@link ViewEncoder#frame}), and how the
    *     look went; no frames when not asked for
    */
-  public record Fingerprint(byte[] sha256, DecodedImage decoded, RgbImage oriented, PdqHasher.Result pdq,
+  public record Fingerprint(byte[] sha256, byte[] md5, DecodedImage decoded, RgbImage oriented, PdqHasher.Result pdq,
       FrameReader.Result<ImageView> frames) {}
+
+  /** SHA-256 and MD5 of a file's bytes, computed once before decoding (a reject carries them too). */
+  public record Digests(byte[] sha256, byte[] md5) {
+    public static Digests of(byte[] bytes) {
+      return new Digests(digest("SHA-256", bytes), digest("MD5", bytes));
+    }
+  }
 
   /** Decodes, orients and fingerprints {@code bytes}: the first frame only. */
   public Fingerprint fingerprint(byte[] bytes) throws ImageRejectedException {
@@ -76,6 +84,11 @@ public final class ImagePreparer {
    * kept ({@link FrameReader.Result#stopped()}).
    */
   public Fingerprint fingerprint(byte[] bytes, boolean frames) throws ImageRejectedException {
+    return fingerprint(bytes, Digests.of(bytes), frames);
+  }
+
+  /** As {@link #fingerprint(byte[], boolean)}, with the file's digests already computed. */
+  public Fingerprint fingerprint(byte[] bytes, Digests digests, boolean frames) throws ImageRejectedException {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(decoder.limits().decodeTimeoutMs());
     DecodedImage decoded = decoder.decode(bytes);
     RgbImage oriented = decoded.oriented();
@@ -83,7 +96,7 @@ public final class ImagePreparer {
     FrameReader.Result<ImageView> more = frames
         ? this.frames.read(bytes, decoded, deadline, (index, picture) -> views.frame(index, picture))
         : FrameReader.Result.none(1, null);
-    return new Fingerprint(sha256(bytes), decoded, oriented, pdq, more);
+    return new Fingerprint(digests.sha256(), digests.md5(), decoded, oriented, pdq, more);
   }
 
   /** The 'full' model view of a fingerprinted image. */
@@ -125,10 +138,14 @@ public final class ImagePreparer {
   }
 
   public static byte[] sha256(byte[] bytes) {
+    return digest("SHA-256", bytes);
+  }
+
+  private static byte[] digest(String algorithm, byte[] bytes) {
     try {
-      return MessageDigest.getInstance("SHA-256").digest(bytes);
+      return MessageDigest.getInstance(algorithm).digest(bytes);
     } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
+      throw new IllegalStateException("every JDK has " + algorithm, e);
     }
   }
 }

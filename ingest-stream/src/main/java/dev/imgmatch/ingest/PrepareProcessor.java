@@ -12,6 +12,7 @@ import dev.imgmatch.avro.QueryParams;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.QueryRequest;
 import dev.imgmatch.avro.ReplyStatus;
+import dev.imgmatch.avro.Md5;
 import dev.imgmatch.avro.Sha256;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
@@ -58,6 +59,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   private ProcessorContext<byte[], byte[]> context;
   private int imageBytes; // size of the image of the record in progress (metrics)
   private QueryRequest query; // the query in progress, once decoded (to answer it when it is rejected)
+  private ImagePreparer.Digests digests; // of the image bytes in progress, once read (a reject carries them)
 
   PrepareProcessor(Input input, Topics topics, ImagePreparer preparer, ReferenceResolver references,
       RejectSink rejects, IngestCounters counters, Clock clock, String next, List<String> viewNames,
@@ -102,6 +104,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
   public void process(Record<byte[], byte[]> record) {
     query = null;
     original = null;
+    digests = null;
     try {
       long t0 = System.nanoTime();
       PreparedImage out = input == Input.UPLOADS ? upload(record.value()) : query(record.value());
@@ -125,10 +128,10 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     } catch (RecordDecodingException e) {
       rejects.reject(context, record, e.reasonCode(), e.getMessage(), e);
     } catch (ImageRejectedException e) {
-      rejects.reject(context, record, e.reason().name(), e.getMessage(), e.getCause());
+      rejects.reject(context, record, e.reason().name(), e.getMessage(), e.getCause(), digests);
       answerRejected(record, e.reason().name() + ": " + e.getMessage());
     } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
-      rejects.internalError(context, record, e);
+      rejects.internalError(context, record, e, digests);
       answerRejected(record, "ingest-stream failed on the query: " + e);
     }
   }
@@ -176,7 +179,8 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     byte[] bytes = s.getImage() instanceof InlineImage inline ? bytes(inline.getData())
         : references.read(((ImageReference) s.getImage()).getUri());
     imageBytes = bytes.length;
-    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, true);
+    digests = ImagePreparer.Digests.of(bytes);
+    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, digests, true);
     PreparedImage out = base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
         s.getAttributes(), s.getSubmittedAtMs()).build();
     if (originalsSink != null && originalsCollections.contains(s.getCollection())) {
@@ -209,7 +213,8 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       return null;
     }
     imageBytes = bytes.length;
-    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, true);
+    digests = ImagePreparer.Digests.of(bytes);
+    ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, digests, true);
     List<Pdq256> dihedral = f.pdq().dihedral().stream().map(h -> new Pdq256(h.toBytes())).toList();
     return base(f, q.getQueryId(), Purpose.QUERY, q.getTenant(), "", null, Map.of(),
         q.getParams().getRequestedAtMs())
@@ -281,6 +286,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setSource(source == null ? null : source.toString())
         .setAttributes(attrs)
         .setSha256(new Sha256(f.sha256()))
+        .setMd5(new Md5(f.md5()))
         .setPdq(new PdqHash(new Pdq256(f.pdq().hash().toBytes()), f.pdq().hash().quality()))
         .setFormat(f.decoded().format().id())
         .setWidth(f.decoded().orientedWidth())

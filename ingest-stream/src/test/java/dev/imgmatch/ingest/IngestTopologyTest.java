@@ -157,6 +157,7 @@ class IngestTopologyTest {
     assertThat(p.getSource()).isEqualTo("app-1");
     assertThat(p.getAttributes()).containsEntry("k", "v");
     assertThat(p.getSha256().bytes()).isEqualTo(ImagePreparer.sha256(jpeg));
+    assertThat(p.getMd5().bytes()).isEqualTo(md5(jpeg));
     assertThat(p.getFormat()).isEqualTo("jpeg");
     assertThat(p.getWidth()).isEqualTo(640);
     assertThat(p.getHeight()).isEqualTo(360);
@@ -209,6 +210,15 @@ class IngestTopologyTest {
     assertThat(first.getRejectedAtMs()).isEqualTo(NOW);
     assertThat(rs.get(4).getSourceOffset()).isEqualTo(4);
     assertThat(rs.get(4).getMessage()).contains("30000x30000");
+    // an image the stage read carries its digests (hash lists name files by MD5); a record it could not read, none
+    byte[] bomb = TestImages.pngHeaderOnly(30000, 30000);
+    assertThat(rs.get(4).getSha256().bytes()).isEqualTo(ImagePreparer.sha256(bomb));
+    assertThat(rs.get(4).getMd5().bytes()).isEqualTo(md5(bomb));
+    assertThat(rs.get(3).getMd5().bytes()).as("an empty file's MD5").isEqualTo(md5(new byte[0]));
+    assertThat(rs.subList(0, 3)).allSatisfy(r -> {
+      assertThat(r.getSha256()).isNull();
+      assertThat(r.getMd5()).isNull();
+    });
     assertThat(preparedOut()).extracting(PreparedImage::getId).containsExactly("good");
     assertThat(counters.get("rejected.MALFORMED_RECORD")).isEqualTo(1);
     assertThat(counters.get("rejected.TOO_MANY_PIXELS")).isEqualTo(1);
@@ -254,7 +264,8 @@ class IngestTopologyTest {
     send(upload("x1", "globex", "uploads", work)); // another tenant: not a copy
     send(upload("p1", "acme", "protected", work)); // the same id again: not a copy of itself
 
-    assertThat(preparedOut()).extracting(p -> p.getId() + "->" + p.getExactDuplicateOf())
+    List<PreparedImage> preps = preparedOut();
+    assertThat(preps).extracting(p -> p.getId() + "->" + p.getExactDuplicateOf())
         .containsExactly("p1->null", "u1->p1", "u2->null", "u3->u2", "x1->null", "p1->null");
 
     List<TestRecord<byte[], byte[]>> a = alerts.readRecordsToList();
@@ -267,6 +278,9 @@ class IngestTopologyTest {
     assertThat(alert.getCollection()).isEqualTo("uploads");
     assertThat(alert.getSubmittedAtMs()).isEqualTo(NOW - 50);
     assertThat(alert.getAlertedAtMs()).isEqualTo(NOW);
+    assertThat(alert.getSha256().bytes()).isEqualTo(ImagePreparer.sha256(work));
+    assertThat(alert.getMd5().bytes()).as("the upload's MD5, for reports to hash lists").isEqualTo(md5(work));
+    assertThat(alert.getPdq()).as("the upload's PDQ").isEqualTo(preps.get(1).getPdq());
     assertThat(alert.getMatches()).singleElement().satisfies(m -> {
       assertThat(m.getImageId()).isEqualTo("p1");
       assertThat(m.getCollection()).isEqualTo("protected");
@@ -645,5 +659,13 @@ class IngestTopologyTest {
         .satisfies(p -> assertThat(p.getViews()).extracting(v -> v.getName().toString()).containsExactly("full"));
     driver.close();
     driver = null;
+  }
+
+  private static byte[] md5(byte[] bytes) {
+    try {
+      return java.security.MessageDigest.getInstance("MD5").digest(bytes);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

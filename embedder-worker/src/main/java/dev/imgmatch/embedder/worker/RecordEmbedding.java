@@ -88,6 +88,7 @@ public final class RecordEmbedding {
         .setVector(floats(results.get(0).vector()))
         .setExtraViews(extra)
         .setSha256(p.getSha256())
+        .setMd5(p.getMd5())
         .setPdq(p.getPdq())
         .setPdqDihedral(p.getPdqDihedral())
         .setPdqTrim(p.getPdqTrim())

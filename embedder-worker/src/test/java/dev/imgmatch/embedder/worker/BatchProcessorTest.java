@@ -212,8 +212,12 @@ class BatchProcessorTest {
     ScriptedEmbedder e = new ScriptedEmbedder();
     BatchProcessor bp = processor(e, 1024, 42L);
     RgbImage pic = Fixtures.picture(1, 16, 16);
+    PreparedImage u1 = Fixtures.prepared("u1", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    byte[] md5 = new byte[16];
+    md5[0] = 42;
+    u1.setMd5(new dev.imgmatch.avro.Md5(md5));
     BatchProcessor.Outcome out = bp.process(List.of(
-        rec(10, Fixtures.prepared("u1", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)))),
+        rec(10, u1),
         rec(11, Fixtures.prepared("q1", Purpose.QUERY, List.of(Fixtures.view("full", pic, PixelEncoding.PNG),
             Fixtures.view("hflip", pic, PixelEncoding.RGB8))))));
     assertThat(topicsOf(out.records(), "u1")).containsExactly("t.embeddings");
@@ -224,6 +228,7 @@ class BatchProcessorTest {
     assertThat(out.offsets().get(new TopicPartition("t.prepared", 1)).offset()).isEqualTo(12);
     ImageEmbedding u = topics.embeddings().deserializeValue(out.records().get(0).value());
     assertThat(u.getPurpose()).isEqualTo(Purpose.INDEX);
+    assertThat(u.getMd5().bytes()).as("the upload's MD5 travels on to the alert").isEqualTo(md5);
     ImageEmbedding q = topics.probes().deserializeValue(out.records().get(1).value());
     assertThat(q.getPurpose()).isEqualTo(Purpose.QUERY);
     assertThat(q.getExtraViews()).hasSize(1);
