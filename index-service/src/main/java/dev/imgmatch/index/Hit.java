@@ -30,6 +30,24 @@ public record Hit(String uid, String imageId, String tenant, String collection, 
         score, shard, sha256, pdq, vector, null);
   }
 
+  /** The uid prefix of a hash-list bank entry's hit ({@link #bankEntry}); no indexed image's uid starts with it. */
+  static final String BANK_UID = "bank\u001f";
+
+  /**
+   * The hit of an entry of a hash-list bank ({@link BankIndex}): no image behind it, so no vector, thumbnail or shard;
+   * {@code collection} is the bank's name and {@link #toAvro} sets the match's {@code bank}.
+   */
+  public static Hit bankEntry(String bank, String tenant, String entryId, String source, Map<String, String> attributes,
+      boolean exact, Integer pdqDistance, double score, byte[] sha256, byte[] pdq) {
+    return new Hit(BANK_UID + tenant + '\u001f' + bank + '\u001f' + entryId, entryId, tenant, bank, source, attributes,
+        0L, exact, pdqDistance, null, score, score, -1, sha256, pdq, null);
+  }
+
+  /** True for the hit of a hash-list bank entry. */
+  public boolean isBank() {
+    return uid.startsWith(BANK_UID);
+  }
+
   /** The same hit with another decision score. */
   public Hit withScore(double s) {
     return new Hit(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine,
@@ -47,6 +65,7 @@ public record Hit(String uid, String imageId, String tenant, String collection, 
         .setPdqDistance(pdqDistance)
         .setCosine(cosine)
         .setAttributes(Map.copyOf(attributes))
+        .setBank(isBank() ? collection : null)
         .build();
   }
 }

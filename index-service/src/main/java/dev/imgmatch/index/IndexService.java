@@ -72,6 +72,7 @@ public final class IndexService implements AutoCloseable {
   /** Bytes of a refused record a reject keeps: the setting, within what the rejects topic takes. */
   private final int rejectPayload;
   private final LocalShards shards;
+  private final BankIndex banks;
   private final IndexMetrics metrics;
   private final String transactionalId;
   private final ZombieFence zombieFence;
@@ -88,6 +89,7 @@ public final class IndexService implements AutoCloseable {
   private volatile boolean running;
   private Thread ingestThread;
   private Thread queryThread;
+  private Thread bankThread;
   private volatile ServiceEndpoint endpoint;
 
   /** With a registry of its own (JVM meters included), served by {@link #startEndpoint}. */
@@ -104,6 +106,19 @@ public final class IndexService implements AutoCloseable {
         topics.rejects().maxMessageBytes() - 64 * 1024);
     this.shards = new LocalShards(cfg.indexDir(), ShardIndex.Options.from(cfg),
         cfg.getLong(IndexServiceConfig.REFRESH_INTERVAL_MS));
+    try {
+      this.banks = new BankIndex(cfg.indexDir().resolve("banks"), topics.bankEntries(), cfg.kafkaProps(),
+          cfg.getInt(IndexServiceConfig.BANK_PDQ_MAX_DISTANCE), cfg.getInt(IndexServiceConfig.BANK_PDQ_MIN_QUALITY),
+          cfg.getInt(IndexServiceConfig.PDQ_BRUTE_FORCE_MAX_DOCS),
+          cfg.getLong(IndexServiceConfig.BANK_COMMIT_INTERVAL_MS));
+    } catch (IOException e) {
+      try {
+        shards.close();
+      } catch (IOException e2) {
+        e.addSuppressed(e2);
+      }
+      throw new UncheckedIOException("cannot open the hash-list bank index in " + cfg.indexDir().resolve("banks"), e);
+    }
     this.metrics = new IndexMetrics(registry, shards, this::ownedShards);
     String txId = cfg.getString(IndexServiceConfig.TRANSACTIONAL_ID);
     try {
@@ -221,7 +236,7 @@ public final class IndexService implements AutoCloseable {
     if (!queries.isReady()) {
       return "query consumer not assigned yet";
     }
-    return null;
+    return banks.notReadyReason();
   }
 
   /** The topics this service creates when missing, as {@link Topics} defines them ({@code embeddings}: kept forever). */
@@ -265,7 +280,17 @@ public final class IndexService implements AutoCloseable {
       }
     }
     running = true;
-    ingestThread = new Thread(() -> runGuarded(ingest::run), "index-ingest");
+    bankThread = new Thread(() -> runGuarded(banks::run), "index-banks");
+    bankThread.start();
+    long bankWait = cfg.getLong(IndexServiceConfig.BANK_CATCHUP_TIMEOUT_MS);
+    ingestThread = new Thread(() -> runGuarded(() -> {
+      // an upload matched before the banks are read would miss their entries
+      if (!banks.awaitCaughtUp(bankWait, TimeUnit.MILLISECONDS) && running) {
+        log.warn("hash-list banks not read within {} ms ({}); matching starts anyway, uploads meanwhile may miss"
+            + " bank entries", bankWait, banks.notReadyReason());
+      }
+      ingest.run();
+    }), "index-ingest");
     queryThread = new Thread(() -> runGuarded(queries::run), "index-queries");
     ingestThread.start();
     queryThread.start();
@@ -291,6 +316,7 @@ public final class IndexService implements AutoCloseable {
     running = false;
     ingest.wakeup();
     queries.wakeup();
+    banks.stop();
   }
 
   @FunctionalInterface
@@ -315,6 +341,11 @@ public final class IndexService implements AutoCloseable {
 
   public LocalShards shards() {
     return shards;
+  }
+
+  /** The hash-list bank entries this instance holds (all of them). */
+  public BankIndex banks() {
+    return banks;
   }
 
   public MatchPolicy policy() {
@@ -417,8 +448,10 @@ public final class IndexService implements AutoCloseable {
   public void close() {
     running = false;
     queries.wakeup();
+    banks.stop();
     join(queryThread);
     join(ingestThread);
+    join(bankThread);
     ServiceEndpoint ep = endpoint;
     if (ep != null) {
       ep.close();
@@ -432,6 +465,11 @@ public final class IndexService implements AutoCloseable {
         shards.close();
       } catch (IOException e) {
         log.warn("closing shards: {}", e.toString());
+      }
+      try {
+        banks.close();
+      } catch (IOException e) {
+        log.warn("closing the hash-list bank index: {}", e.toString());
       }
     }
     log.info("index-service stopped: {}", counters());

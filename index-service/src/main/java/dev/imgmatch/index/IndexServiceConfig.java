@@ -52,6 +52,10 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String MATCH_K = "match.knn.k";
   public static final String PDQ_MAX_DISTANCE = "match.pdq.max.distance";
   public static final String PDQ_MIN_QUALITY = "match.pdq.min.quality";
+  public static final String BANK_PDQ_MAX_DISTANCE = "bank.pdq.max.distance";
+  public static final String BANK_PDQ_MIN_QUALITY = "bank.pdq.min.quality";
+  public static final String BANK_COMMIT_INTERVAL_MS = "bank.commit.interval.ms";
+  public static final String BANK_CATCHUP_TIMEOUT_MS = "bank.catchup.timeout.ms";
   public static final String FUSION_PDQ_WEIGHT = "match.fusion.pdq.weight";
   public static final String MARGIN_WEIGHT = "match.margin.weight";
   public static final String MARGIN_FLOOR = "match.margin.floor";
@@ -162,6 +166,17 @@ public final class IndexServiceConfig extends AbstractConfig {
           "PDQ Hamming distance at or below which two hashes match.")
       .define(PDQ_MIN_QUALITY, Type.INT, 50, Range.between(0, 100), Importance.MEDIUM,
           "PDQ quality both hashes need before PDQ is used.")
+      .define(BANK_PDQ_MAX_DISTANCE, Type.INT, 31, Range.between(0, 64), Importance.HIGH,
+          "PDQ Hamming distance at or below which an upload matches an entry of a hash-list bank (HMA's default, 31)"
+              + "; compared with the upload's PDQ and its 8 dihedral variants.")
+      .define(BANK_PDQ_MIN_QUALITY, Type.INT, 50, Range.between(0, 100), Importance.MEDIUM,
+          "PDQ quality both the upload and a bank entry need before their PDQs are compared (MD5 and SHA-256 are"
+              + " always compared).")
+      .define(BANK_COMMIT_INTERVAL_MS, Type.LONG, 10_000L, Range.atLeast(100), Importance.LOW,
+          "How often the hash-list bank index commits what it read (a restart reads the topic from there).")
+      .define(BANK_CATCHUP_TIMEOUT_MS, Type.LONG, 120_000L, Range.atLeast(0), Importance.LOW,
+          "How long, at start, matching waits for the hash-list banks to be read up to the end of bank-entries (an"
+              + " upload matched earlier would miss entries not yet read); after it, matching starts anyway.")
       .define(FUSION_PDQ_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_FUSION_PDQ_WEIGHT, Range.between(0.0, 1.0),
           Importance.MEDIUM, "beta of the fused score max(min(1, cos + beta*clip(1 - d/128, 0, 1)), pdq_map, exact):"
               + " how much PDQ similarity nudges the best descriptor cosine (docs/modules/index-service.md).")

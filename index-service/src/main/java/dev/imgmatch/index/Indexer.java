@@ -9,6 +9,7 @@ import dev.imgmatch.common.OutputFailures;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topics;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -164,6 +165,15 @@ final class Indexer {
         why -> log.warn("upload {}: extra view skipped for matching: {}", img.imageId(), why));
     long t0 = System.nanoTime();
     List<Hit> hits = shards.search(p, policy);
+    List<Hit> bankHits = service.banks().match(img.tenant(), Records.bankProbeHashes(e),
+        e.getPdq() == null ? 0 : e.getPdq().getQuality(), e.getMd5() == null ? null : e.getMd5().bytes(),
+        e.getSha256() == null ? null : e.getSha256().bytes());
+    if (!bankHits.isEmpty()) {
+      List<Hit> all = new ArrayList<>(hits);
+      all.addAll(bankHits);
+      all.sort((x, y) -> Double.compare(y.score(), x.score()));
+      hits = all;
+    }
     metrics.matchSearch(System.nanoTime() - t0);
     Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
     if (alert.isPresent()) {

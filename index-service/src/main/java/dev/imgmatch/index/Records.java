@@ -126,7 +126,8 @@ public final class Records {
         skipped.accept(ex.getMessage());
       }
     }
-    return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e), img.pdqQuality(), img.sha256(), filter,
+    // dihedral PDQs: uploads carry them for the banks; shard matching of uploads stays with the image's own
+    return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e, false), img.pdqQuality(), img.sha256(), filter,
         k, img.thumbnail());
   }
 
@@ -134,18 +135,29 @@ public final class Records {
    * The PDQ hashes a probe searches with: the image's, its dihedral variants (queries) and the PDQ inside a border
    * (a bordered copy meets its original by PDQ there).
    */
-  private static List<byte[]> probeHashes(byte[] pdq, ImageEmbedding e) {
+  private static List<byte[]> probeHashes(byte[] pdq, ImageEmbedding e, boolean dihedral) {
     List<byte[]> hashes = new ArrayList<>();
     if (pdq != null) {
       hashes.add(pdq);
     }
-    for (Pdq256 h : e.getPdqDihedral()) {
-      hashes.add(h.bytes());
+    if (dihedral) {
+      for (Pdq256 h : e.getPdqDihedral()) {
+        hashes.add(h.bytes());
+      }
     }
     if (e.getPdqTrim() != null) {
       hashes.add(e.getPdqTrim().getHash().bytes());
     }
     return hashes;
+  }
+
+  /**
+   * The PDQ hashes an upload is compared with hash-list bank entries by: its own, its 8 dihedral variants (uploads
+   * carry them since PreparedImage v4) and the PDQ inside a border. Shard matching of uploads uses its own and the
+   * border's only ({@link #uploadProbe}).
+   */
+  public static List<byte[]> bankProbeHashes(ImageEmbedding e) {
+    return probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
   }
 
   /** The probe of an embedding: full view plus extra views; PDQ plus dihedral variants and the PDQ inside a border. */
@@ -163,7 +175,7 @@ public final class Records {
           + ", the full view " + vectors.get(0).length);
       vectors.add(x);
     }
-    List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e);
+    List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason));
   }

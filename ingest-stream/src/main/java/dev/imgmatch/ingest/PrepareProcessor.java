@@ -181,8 +181,10 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     imageBytes = bytes.length;
     digests = ImagePreparer.Digests.of(bytes);
     ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, digests, true);
+    // the dihedral PDQs too: index-service compares them with the entries of hash-list banks (a flipped or rotated
+    // copy of a listed image); 8 x 32 bytes
     PreparedImage out = base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
-        s.getAttributes(), s.getSubmittedAtMs()).build();
+        s.getAttributes(), s.getSubmittedAtMs()).setPdqDihedral(dihedral(f)).build();
     if (originalsSink != null && originalsCollections.contains(s.getCollection())) {
       // the bytes as accepted (a reference is resolved now: its file may change or go away)
       String name = s.getImage() instanceof InlineImage inline && inline.getFileName() != null
@@ -215,12 +217,15 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     imageBytes = bytes.length;
     digests = ImagePreparer.Digests.of(bytes);
     ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, digests, true);
-    List<Pdq256> dihedral = f.pdq().dihedral().stream().map(h -> new Pdq256(h.toBytes())).toList();
     return base(f, q.getQueryId(), Purpose.QUERY, q.getTenant(), "", null, Map.of(),
         q.getParams().getRequestedAtMs())
-        .setPdqDihedral(dihedral)
+        .setPdqDihedral(dihedral(f))
         .setQuery(q.getParams())
         .build();
+  }
+
+  private static List<Pdq256> dihedral(ImagePreparer.Fingerprint f) {
+    return f.pdq().dihedral().stream().map(h -> new Pdq256(h.toBytes())).toList();
   }
 
   private static void requireWithinLimits(String tooLarge) throws ImageRejectedException {

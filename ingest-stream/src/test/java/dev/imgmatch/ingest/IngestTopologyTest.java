@@ -162,7 +162,8 @@ class IngestTopologyTest {
     assertThat(p.getWidth()).isEqualTo(640);
     assertThat(p.getHeight()).isEqualTo(360);
     assertThat(p.getPdq().getQuality()).isGreaterThan(0);
-    assertThat(p.getPdqDihedral()).isEmpty();
+    assertThat(p.getPdqDihedral()).as("for the hash-list banks: identity first").hasSize(8);
+    assertThat(p.getPdqDihedral().getFirst().bytes()).isEqualTo(p.getPdq().getHash().bytes());
     assertThat(p.getExactDuplicateOf()).isNull();
     assertThat(p.getQuery()).isNull();
     assertThat(p.getSubmittedAtMs()).isEqualTo(NOW - 50);

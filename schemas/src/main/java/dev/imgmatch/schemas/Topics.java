@@ -1,5 +1,6 @@
 package dev.imgmatch.schemas;
 
+import dev.imgmatch.avro.BankEntry;
 import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.ImageSubmission;
@@ -129,6 +130,22 @@ public record Topics(String prefix) {
   }
 
   /**
+   * Entries of hash-list banks ({@code ./imgmatch bank import}), key = {@link #bankEntryKey}: compacted and kept
+   * forever; a tombstone removes an entry. Every index-service instance reads all of it.
+   */
+  public Topic<String, BankEntry> bankEntries() {
+    return new Topic<>(prefix + "bank-entries", Serdes.String(), AvroSerde.of(BankEntry.class), BankEntry.class,
+        PARTITIONS, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES), "cleanup.policy", "compact",
+            "retention.ms", "-1"),
+        "entries of hash-list banks: PDQ, MD5, SHA-256 without images (compacted)");
+  }
+
+  /** The key of a bank entry on {@link #bankEntries()}: tenant, bank and entry id. */
+  public static String bankEntryKey(String tenant, String bank, String entryId) {
+    return tenant + '\u001f' + bank + '\u001f' + entryId;
+  }
+
+  /**
    * The {@code max.request.size} of a producer writing to these topics: the largest record any of them takes, so
    * that a producer never refuses what its topic accepts (and the topic refuses what it must not carry).
    */
@@ -143,6 +160,6 @@ public record Topics(String prefix) {
   /** Every topic, in pipeline order. */
   public List<Topic<?, ?>> all() {
     return List.of(uploads(), queries(), prepared(), embeddings(), probes(), matchAlerts(), queryReplies(),
-        deletions(), rejects(), originals(), modelServing());
+        deletions(), rejects(), originals(), modelServing(), bankEntries());
   }
 }

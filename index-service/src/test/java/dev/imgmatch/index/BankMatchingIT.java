@@ -1,0 +1,138 @@
+package dev.imgmatch.index;
+
+import static dev.imgmatch.index.ItSupport.await;
+import static dev.imgmatch.index.ItSupport.embedding;
+import static dev.imgmatch.index.ItSupport.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.imgmatch.avro.BankEntry;
+import dev.imgmatch.avro.Decision;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.MatchedImage;
+import dev.imgmatch.avro.Md5;
+import dev.imgmatch.avro.Pdq256;
+import dev.imgmatch.avro.PdqHash;
+import dev.imgmatch.schemas.Topics;
+import dev.imgmatch.testkit.KafkaBroker;
+import dev.imgmatch.testkit.KafkaBrokerExtension;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hash-list banks on the real broker and a real Lucene index: entries without images (PDQ, MD5) raise alerts naming
+ * the bank and the entry; tenant scoping, the dihedral variants, removal, a malformed entry record, and a restart
+ * that resumes from the offsets kept in the bank index.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class BankMatchingIT {
+  static final Duration WAIT = Duration.ofSeconds(60);
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void uploadsAlertAgainstHashOnlyEntriesOfTheirTenantAndOfEveryTenant(KafkaBroker broker) throws Exception {
+    long seed = ShardIndexTest.seed();
+    Synthetic syn = new Synthetic(seed, 64, 8);
+    Random rnd = new Random(seed);
+    Topics topics = new Topics(broker.uniqueName("bank") + ".");
+    IndexServiceConfig cfg = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir));
+    byte[] listed = syn.hash();
+    byte[] otherTenants = syn.hash();
+    byte[] md5 = new byte[16];
+    rnd.nextBytes(md5);
+    long now = System.currentTimeMillis();
+    try (IndexService service = new IndexService(cfg).start();
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
+      assertThat(service.awaitReady(WAIT)).isTrue();
+      send(p, topics.bankEntries(), Topics.bankEntryKey("*", "ext-demo", "e1"),
+          entry("ext-demo", "*", "e1", listed, null, List.of("terror", "tx:123")));
+      send(p, topics.bankEntries(), Topics.bankEntryKey("t2", "ext-demo", "e2"),
+          entry("ext-demo", "t2", "e2", otherTenants, null, List.of()));
+      send(p, topics.bankEntries(), Topics.bankEntryKey("*", "md5-list", "m1"),
+          entry("md5-list", "*", "m1", null, md5, List.of()));
+      p.send(new ProducerRecord<>(topics.bankEntries().name(), "junk".getBytes(StandardCharsets.UTF_8),
+          "not avro".getBytes(StandardCharsets.UTF_8))).get();
+      assertThat(await(WAIT, () -> service.banks().entries() == 3 && service.banks().skipped() == 1))
+          .as("three entries held, the malformed record skipped").isTrue();
+
+      // an edited copy of the listed image (20 bits off), a copy of another tenant's entry, a file on an MD5 list,
+      // a rotated copy (its dihedral PDQ is near the entry), and an unrelated upload
+      send(p, topics.embeddings(), "u1", upload("u1", syn, syn.flip(listed, 20), null, List.of(), now));
+      send(p, topics.embeddings(), "u2", upload("u2", syn, otherTenants, null, List.of(), now));
+      send(p, topics.embeddings(), "u3", upload("u3", syn, syn.hash(), md5, List.of(), now));
+      List<byte[]> dihedral = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        dihedral.add(i == 3 ? syn.flip(listed, 6) : syn.hash());
+      }
+      send(p, topics.embeddings(), "u4", upload("u4", syn, syn.hash(), null, dihedral, now));
+      send(p, topics.embeddings(), "u5", upload("u5", syn, syn.hash(), null, List.of(), now));
+      assertThat(await(WAIT, () -> service.counters().get("indexed") == 5)).isTrue();
+      List<MatchAlert> alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> l.size() >= 3, WAIT);
+      alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2));
+      assertThat(alerts).extracting(MatchAlert::getImageId).containsExactlyInAnyOrder("u1", "u3", "u4");
+      MatchAlert u1 = alerts.stream().filter(a -> a.getImageId().equals("u1")).findFirst().orElseThrow();
+      assertThat(u1.getDecision()).isEqualTo(Decision.MATCH);
+      MatchedImage m = u1.getMatches().getFirst();
+      assertThat(m.getBank()).isEqualTo("ext-demo");
+      assertThat(m.getImageId()).isEqualTo("e1");
+      assertThat(m.getCollection()).isEqualTo("ext-demo");
+      assertThat(m.getPdqDistance()).isEqualTo(20);
+      assertThat(m.getExact()).isFalse();
+      assertThat(m.getCosine()).isNull();
+      assertThat(m.getAttributes()).containsEntry("tags", "terror tx:123");
+      assertThat(m.getScore()).isCloseTo(1f - 20 / 256f, org.assertj.core.data.Offset.offset(1e-5f));
+      MatchedImage m3 = alerts.stream().filter(a -> a.getImageId().equals("u3")).findFirst().orElseThrow()
+          .getMatches().getFirst();
+      assertThat(m3.getBank()).isEqualTo("md5-list");
+      assertThat(m3.getExact()).as("equal MD5").isTrue();
+      assertThat(m3.getScore()).isEqualTo(1f);
+      MatchedImage m4 = alerts.stream().filter(a -> a.getImageId().equals("u4")).findFirst().orElseThrow()
+          .getMatches().getFirst();
+      assertThat(m4.getImageId()).isEqualTo("e1");
+      assertThat(m4.getPdqDistance()).as("through the dihedral variant").isEqualTo(6);
+
+      // removed from the bank: a later copy no longer alerts
+      p.send(new ProducerRecord<>(topics.bankEntries().name(),
+          topics.bankEntries().serializeKey(Topics.bankEntryKey("*", "ext-demo", "e1")), null)).get();
+      assertThat(await(WAIT, () -> service.banks().entries() == 2)).isTrue();
+      send(p, topics.embeddings(), "u6", upload("u6", syn, syn.flip(listed, 10), null, List.of(), now));
+      assertThat(await(WAIT, () -> service.counters().get("indexed") == 6)).isTrue();
+      assertThat(ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2)))
+          .extracting(MatchAlert::getImageId).doesNotContain("u6");
+    }
+
+    // a restart resumes from the offsets in the bank index: nothing read again, the entries are still there
+    try (IndexService again = new IndexService(cfg).start()) {
+      assertThat(again.awaitReady(WAIT)).isTrue();
+      assertThat(await(WAIT, () -> again.notReadyReason() == null)).isTrue();
+      assertThat(again.banks().entries()).isEqualTo(2);
+      assertThat(again.banks().applied()).as("records read again after the restart").isZero();
+    }
+  }
+
+  private static BankEntry entry(String bank, String tenant, String id, byte[] pdq, byte[] md5, List<String> tags) {
+    return BankEntry.newBuilder().setBank(bank).setTenant(tenant).setEntryId(id)
+        .setPdq(pdq == null ? null : new PdqHash(new Pdq256(pdq), 100))
+        .setMd5(md5 == null ? null : new Md5(md5)).setSha256(null).setSource("it").setTags(tags)
+        .setAddedAtMs(System.currentTimeMillis()).build();
+  }
+
+  private static ImageEmbedding upload(String id, Synthetic syn, byte[] pdq, byte[] md5, List<byte[]> dihedral,
+      long now) {
+    ImageEmbedding e = embedding(id, "t1", "uploads", syn.gaussianUnit(), pdq, syn.sha(), now);
+    e.setMd5(md5 == null ? null : new Md5(md5));
+    e.setPdqDihedral(dihedral.stream().map(Pdq256::new).toList());
+    return e;
+  }
+}
