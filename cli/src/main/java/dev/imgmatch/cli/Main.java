@@ -65,6 +65,7 @@ public final class Main implements Runnable {
         new UploadCommand(), new AlertsCommand(), new RejectsCommand()));
     List<CliCommand> tools = new ArrayList<>(List.of(
         new HashCommand(), new EmbedCommand(), new QueryCommand(), new TrainCommand(), new DeleteCommand(),
+        new BankCommand(),
         new ReindexCommand()));
     tools.sort(Comparator.comparingInt(CliCommand::order));
     all.addAll(tools);

@@ -32,7 +32,7 @@ class MainTest {
   void everyCommandIsRegisteredInHelpsOrder() {
     assertThat(Main.commandLine().getSubcommands().keySet()).containsExactly("help", "demo", "up", "scan", "eval",
         "calibrate", "broker", "topics", "upload", "alerts", "rejects", "hash", "embed", "query", "train", "delete",
-        "reindex");
+        "bank", "reindex");
   }
 
   @Test
