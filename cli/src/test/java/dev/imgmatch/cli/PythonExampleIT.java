@@ -82,7 +82,8 @@ class PythonExampleIT {
     // a copier's edit: about half the size, re-encoded at a low JPEG quality
     Path copy = write(dir, "copy.jpg",
         SampleImages.jpeg(SampleImages.edit(picture, SampleImages.Edit.RESCALE_JPEG, seed), 0.55f));
-    Path corrupt = write(dir, "corrupt.png", damaged(SampleImages.png(SampleImages.original(seed + 1, 320, 240)), seed));
+    byte[] png = SampleImages.png(SampleImages.original(seed + 1, 320, 240));
+    Path corrupt = write(dir, "corrupt.png", damaged(png, seed));
     String originalId = "works/original-" + seed;
     String copyId = "user-7/copy-" + seed;
     String corruptId = "user-7/corrupt-" + seed;
