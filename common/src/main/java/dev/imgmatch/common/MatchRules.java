@@ -118,6 +118,21 @@ public final class MatchRules {
     return targets.getOrDefault(collection, Set.of());
   }
 
+  /**
+   * The collections whose new images are matched against {@code target}, other than {@code target} itself: the
+   * uploads a reference added to {@code target} is matched against retroactively (an image of a collection matched
+   * against itself met the earlier ones when it arrived).
+   */
+  public Set<String> sourcesOf(String target) {
+    Set<String> out = new LinkedHashSet<>();
+    targets.forEach((source, ts) -> {
+      if (ts.contains(target) && !source.equals(target)) {
+        out.add(source);
+      }
+    });
+    return Collections.unmodifiableSet(out);
+  }
+
   /** Every collection some rule matches against: the union of all targets. */
   public Set<String> watched() {
     return watched;

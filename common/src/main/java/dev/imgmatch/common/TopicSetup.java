@@ -64,9 +64,39 @@ public final class TopicSetup {
         }
       }
       List<String> names = missing.stream().map(NewTopic::name).toList();
+      awaitLeaders(admin, missing);
       log.info("created topics {}", names);
       return names;
     });
+  }
+
+  /**
+   * Waits (up to 30 s) until the leader of every new partition answers a ListOffsets request, i.e. has loaded the
+   * partition. A producer that writes before that gets NOT_LEADER_OR_FOLLOWER on its first batches, and an idempotent
+   * one with several requests in flight can then retry one of them forever with OUT_OF_ORDER_SEQUENCE_NUMBER
+   * (KAFKA-14359: a later batch was accepted first); this hung an integration test that uploaded right away.
+   */
+  private static void awaitLeaders(Admin admin, List<NewTopic> created) throws InterruptedException {
+    Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> all = new java.util.HashMap<>();
+    for (NewTopic t : created) {
+      for (int p = 0; p < t.numPartitions(); p++) {
+        all.put(new org.apache.kafka.common.TopicPartition(t.name(), p),
+            org.apache.kafka.clients.admin.OffsetSpec.latest());
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        admin.listOffsets(all).all().get(10, TimeUnit.SECONDS);
+        return;
+      } catch (ExecutionException | TimeoutException e) {
+        if (System.nanoTime() > deadline) {
+          log.warn("new topics' partitions not all led after 30 s ({}); going on", e.getMessage());
+          return;
+        }
+        Thread.sleep(100);
+      }
+    }
   }
 
   /** One admin conversation with Kafka; its failures become {@link IllegalStateException}s naming the cluster. */

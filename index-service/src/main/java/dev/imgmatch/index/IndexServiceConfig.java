@@ -52,6 +52,8 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String MATCH_K = "match.knn.k";
   public static final String PDQ_MAX_DISTANCE = "match.pdq.max.distance";
   public static final String PDQ_MIN_QUALITY = "match.pdq.min.quality";
+  public static final String RETROACTIVE_DAYS = "match.retroactive.days";
+  public static final String RETROACTIVE_MAX_CANDIDATES = "match.retroactive.max.candidates";
   public static final String BANK_PDQ_MAX_DISTANCE = "bank.pdq.max.distance";
   public static final String BANK_PDQ_MIN_QUALITY = "bank.pdq.min.quality";
   public static final String BANK_COMMIT_INTERVAL_MS = "bank.commit.interval.ms";
@@ -166,6 +168,12 @@ public final class IndexServiceConfig extends AbstractConfig {
           "PDQ Hamming distance at or below which two hashes match.")
       .define(PDQ_MIN_QUALITY, Type.INT, 50, Range.between(0, 100), Importance.MEDIUM,
           "PDQ quality both hashes need before PDQ is used.")
+      .define(RETROACTIVE_DAYS, Type.INT, 30, Range.between(0, 3650), Importance.HIGH,
+          "When a reference arrives (a new image of a collection some rule matches against), uploads of the last this"
+              + " many days that copy it are alerted too, marked retroactive (judged as if uploaded now); 0 = off.")
+      .define(RETROACTIVE_MAX_CANDIDATES, Type.INT, 100, Range.between(1, 10_000), Importance.LOW,
+          "Candidate uploads a new reference's retroactive search examines (best first): bounds its cost, and the"
+              + " alerts one reference can raise at once.")
       .define(BANK_PDQ_MAX_DISTANCE, Type.INT, 31, Range.between(0, 64), Importance.HIGH,
           "PDQ Hamming distance at or below which an upload matches an entry of a hash-list bank (HMA's default, 31)"
               + "; compared with the upload's PDQ and its 8 dihedral variants.")

@@ -40,6 +40,7 @@ final class Indexer {
   /** Per deletions partition: the next offset whose malformed record is still to be reported (by shard 0's owner). */
   private final Map<Integer, Long> deletionsReported;
   private final BooleanSupplier reportsDeletions;
+  private final Retroactive retroactive;
 
   Indexer(IndexService service, AlertTransactions tx, Map<Integer, Long> alertsFrom,
       Map<Integer, Long> deletionsReported, BooleanSupplier reportsDeletions) {
@@ -53,6 +54,8 @@ final class Indexer {
     this.alertsFrom = alertsFrom;
     this.deletionsReported = deletionsReported;
     this.reportsDeletions = reportsDeletions;
+    this.retroactive = new Retroactive(shards, policy, cfg.getInt(IndexServiceConfig.RETROACTIVE_DAYS),
+        cfg.getInt(IndexServiceConfig.RETROACTIVE_MAX_CANDIDATES));
   }
 
   void onEmbedding(ConsumerRecord<byte[], byte[]> r) throws IOException {
@@ -90,8 +93,19 @@ final class Indexer {
       if (!replay) {
         match(e, img, r);
       }
+      // a reference new to the index may alert the uploads of the last days that copy it (once: not a re-upload)
+      boolean retro = !replay && retroactive.applies(img.collection())
+          && shards.lookup(SearchFilter.tenantOnly(img.tenant(), java.util.Set.of()), img.imageId()).isEmpty();
       if (shards.upsert(shard, img)) {
         metrics.indexed();
+        if (retro) {
+          long t0 = System.nanoTime();
+          for (MatchAlert a : retroactive.alertsFor(e, img, System.currentTimeMillis(),
+              why -> log.warn("reference {}: extra view skipped for the retroactive search: {}", img.imageId(), why))) {
+            sendAlert(a, r);
+          }
+          metrics.matchSearch(System.nanoTime() - t0);
+        }
       } else {
         log.info("image {} of tenant {} not indexed: a deletion or a newer upload of it came first", img.imageId(),
             img.tenant());
@@ -177,19 +191,24 @@ final class Indexer {
     metrics.matchSearch(System.nanoTime() - t0);
     Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
     if (alert.isPresent()) {
-      MatchAlert a = alert.get();
-      ProducerRecord<byte[], byte[]> rec = topics.matchAlerts().record(a.getImageId(), a);
-      int size = rec.value().length + (rec.key() == null ? 0 : rec.key().length);
-      if (size > topics.matchAlerts().maxMessageBytes() - 1024) { // checked here: in a transaction it would doom it
-        rejectUnlessReplay(false, OutputFailures.RECORD_TOO_LARGE, "the alert of " + a.getImageId() + " takes " + size + " bytes, more"
-            + " than " + topics.matchAlerts().name() + " takes", r, null);
-        return;
-      }
-      tx.send(rec);
-      metrics.alert(a.getDecision(), a.getAlertedAtMs() - a.getSubmittedAtMs());
-      log.info("alert {} for {} ({}): {} match(es), best {} score {}", a.getDecision(), a.getImageId(), a.getTenant(),
-          a.getMatches().size(), a.getMatches().get(0).getImageId(), a.getScore());
+      sendAlert(alert.get(), r);
     }
+  }
+
+  /** Sends an alert in the open transaction (refused with a reject when larger than its topic takes). */
+  private void sendAlert(MatchAlert a, ConsumerRecord<byte[], byte[]> r) {
+    ProducerRecord<byte[], byte[]> rec = topics.matchAlerts().record(a.getImageId(), a);
+    int size = rec.value().length + (rec.key() == null ? 0 : rec.key().length);
+    if (size > topics.matchAlerts().maxMessageBytes() - 1024) { // checked here: in a transaction it would doom it
+      rejectUnlessReplay(false, OutputFailures.RECORD_TOO_LARGE, "the alert of " + a.getImageId() + " takes " + size + " bytes, more"
+          + " than " + topics.matchAlerts().name() + " takes", r, null);
+      return;
+    }
+    tx.send(rec);
+    metrics.alert(a.getDecision(), a.getAlertedAtMs() - a.getSubmittedAtMs());
+    log.info("{}alert {} for {} ({}): {} match(es), best {} score {}", a.getRetroactive() ? "retroactive " : "",
+        a.getDecision(), a.getImageId(), a.getTenant(), a.getMatches().size(), a.getMatches().get(0).getImageId(),
+        a.getScore());
   }
 
   void onDeletion(ConsumerRecord<byte[], byte[]> r) throws IOException {

@@ -12,7 +12,8 @@ import org.apache.lucene.search.TermQuery;
  * What a search may return: the asker's tenant (plus the shared collections), optionally restricted by
  * collection, source and time. Every clause is ANDed; empty sets mean no restriction.
  *
- * @param tenant the asker; images of other tenants are visible only in {@code shared} collections
+ * @param tenant the asker; images of other tenants are visible only in {@code shared} collections; null = every
+ *     tenant (the retroactive search of a reference of a shared collection, which every tenant's uploads meet)
  * @param shared collections visible to every tenant
  * @param excludeUid a document never returned (the probe itself), or null
  */
@@ -41,12 +42,14 @@ public record SearchFilter(String tenant, Set<String> shared, Set<String> collec
   public Query toQuery() {
     BooleanQuery.Builder b = new BooleanQuery.Builder();
     b.add(new TermQuery(new Term(Fields.KIND, Fields.KIND_IMAGE)), Occur.FILTER);
-    BooleanQuery.Builder vis = new BooleanQuery.Builder();
-    vis.add(new TermQuery(new Term(Fields.TENANT, tenant)), Occur.SHOULD);
-    for (String c : shared) {
-      vis.add(new TermQuery(new Term(Fields.COLLECTION, c)), Occur.SHOULD);
+    if (tenant != null) {
+      BooleanQuery.Builder vis = new BooleanQuery.Builder();
+      vis.add(new TermQuery(new Term(Fields.TENANT, tenant)), Occur.SHOULD);
+      for (String c : shared) {
+        vis.add(new TermQuery(new Term(Fields.COLLECTION, c)), Occur.SHOULD);
+      }
+      b.add(vis.build(), Occur.FILTER);
     }
-    b.add(vis.build(), Occur.FILTER);
     if (!collections.isEmpty()) {
       b.add(anyOf(Fields.COLLECTION, collections), Occur.FILTER);
     }
@@ -72,7 +75,7 @@ public record SearchFilter(String tenant, Set<String> shared, Set<String> collec
 
   /** The same restriction as a predicate (brute-force reference in tests, pending documents). */
   public boolean accepts(IndexedImage img) {
-    if (!img.tenant().equals(tenant) && !shared.contains(img.collection())) {
+    if (tenant != null && !img.tenant().equals(tenant) && !shared.contains(img.collection())) {
       return false;
     }
     if (!collections.isEmpty() && !collections.contains(img.collection())) {

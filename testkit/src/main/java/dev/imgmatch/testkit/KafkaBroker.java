@@ -99,6 +99,9 @@ public abstract class KafkaBroker implements AutoCloseable {
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    // one request in flight: tests often write to a topic a service created a moment before, and an idempotent
+    // producer with several in flight can then retry one batch forever (KAFKA-14359; it hung CrashRestartIT in CI)
+    p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
     return p;
   }
 

@@ -1,0 +1,122 @@
+package dev.imgmatch.index;
+
+import dev.imgmatch.avro.Decision;
+import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.avro.Pdq256;
+import dev.imgmatch.avro.PdqHash;
+import dev.imgmatch.avro.Sha256;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Retroactive matching: when a reference arrives (a new image of a collection some rule matches against, e.g.
+ * {@code protected}), the uploads of the last {@code match.retroactive.days} that copy it are alerted too, marked
+ * {@code retroactive}.
+ *
+ * <p>Two steps. The reference, as a probe (all its views), finds candidate uploads: the collections whose rules
+ * target its collection ({@code MatchRules.sourcesOf}), submitted within the window, of its tenant (every tenant when
+ * its collection is shared), at most {@code match.retroactive.max.candidates}, by similarity or hash. Then each
+ * candidate is judged <em>as if it were uploaded now</em>: its stored descriptor, PDQ and thumbnail probe the
+ * collections its own rules target, with the usual ranking, margin and verification, so the reference must win
+ * against the other references exactly as in forward matching; it is alerted when the new reference's hit reaches
+ * the alert decision. The alert names that reference only (earlier alerts of the upload stand on their own).
+ *
+ * <p>Exactly once: the owner of the reference's shard does this while it processes the reference's record, and the
+ * alerts go into that record's transaction (replays and replicas never match). A reference re-uploaded under the
+ * same id raises nothing again.
+ */
+final class Retroactive {
+  private final LocalShards shards;
+  private final MatchPolicy policy;
+  private final long windowMs;
+  private final int maxCandidates;
+
+  /**
+   * @param days the window; 0 = off
+   */
+  Retroactive(LocalShards shards, MatchPolicy policy, int days, int maxCandidates) {
+    this.shards = shards;
+    this.policy = policy;
+    this.windowMs = days * 86_400_000L;
+    this.maxCandidates = maxCandidates;
+  }
+
+  /** True when a new image of {@code collection} may alert earlier uploads. */
+  boolean applies(String collection) {
+    return windowMs > 0 && !policy.rules().sourcesOf(collection).isEmpty();
+  }
+
+  /**
+   * The retroactive alerts a new reference raises (it must be upserted already, so that the candidates' searches see
+   * it).
+   *
+   * @param e the reference's record (its views probe for candidates)
+   * @param ref the reference as indexed
+   */
+  List<MatchAlert> alertsFor(ImageEmbedding e, IndexedImage ref, long nowMs, Consumer<String> skipped)
+      throws IOException {
+    Set<String> sources = policy.rules().sourcesOf(ref.collection());
+    boolean shared = policy.sharedCollections().contains(ref.collection());
+    SearchFilter f = new SearchFilter(shared ? null : ref.tenant(), policy.sharedCollections(), sources, Set.of(),
+        nowMs - windowMs, null, ref.uid());
+    Probe p = Records.uploadProbe(e, ref, f, maxCandidates, skipped);
+    List<Hit> candidates = new ArrayList<>(shards.search(p, policy).stream()
+        .filter(h -> !h.isBank() && (h.exact() || h.similarity() >= policy.reviewThreshold()
+            || (h.pdqDistance() != null && h.pdqDistance() <= policy.pdqMaxDistance())))
+        .toList());
+    candidates.sort(Comparator.comparingDouble(Hit::similarity).reversed());
+    List<MatchAlert> out = new ArrayList<>();
+    for (Hit c : candidates.subList(0, Math.min(maxCandidates, candidates.size()))) {
+      Optional<IndexedImage> upload = shards.lookup(SearchFilter.tenantOnly(c.tenant(), Set.of()), c.imageId());
+      if (upload.isEmpty() || !upload.get().uid().equals(c.uid())) {
+        continue; // deleted or replaced meanwhile
+      }
+      judge(upload.get(), ref, nowMs).ifPresent(out::add);
+    }
+    return out;
+  }
+
+  /** The upload judged as if it arrived now; an alert when the new reference wins as in forward matching. */
+  private Optional<MatchAlert> judge(IndexedImage u, IndexedImage ref, long nowMs) throws IOException {
+    Set<String> targets = policy.targetsOf(u.collection());
+    if (!targets.contains(ref.collection())) {
+      return Optional.empty();
+    }
+    SearchFilter f = SearchFilter.tenantOnly(u.tenant(), policy.sharedCollections()).withCollections(targets)
+        .excluding(u.uid());
+    Probe p = new Probe(u.modelVersion(), List.of(u.vector()), u.pdq() == null ? List.of() : List.of(u.pdq()),
+        u.pdqQuality(), u.sha256(), f, policy.knnK(), u.thumbnail());
+    Optional<Hit> hit = shards.search(p, policy).stream().filter(h -> h.uid().equals(ref.uid())).findFirst();
+    if (hit.isEmpty()) {
+      return Optional.empty();
+    }
+    Decision d = policy.decide(hit.get().score());
+    if (!policy.alerts(d)) {
+      return Optional.empty();
+    }
+    return Optional.of(MatchAlert.newBuilder()
+        .setImageId(u.imageId())
+        .setTenant(u.tenant())
+        .setCollection(u.collection())
+        .setSource(u.source())
+        .setAttributes(u.attributes())
+        .setDecision(d)
+        .setScore((float) hit.get().score())
+        .setDetector(Alerts.DETECTOR)
+        .setMatches(List.of(hit.get().toAvro()))
+        .setModelVersion(u.modelVersion())
+        .setSubmittedAtMs(u.submittedAtMs())
+        .setAlertedAtMs(nowMs)
+        .setSha256(u.sha256() == null ? null : new Sha256(u.sha256()))
+        .setMd5(null) // not kept in the index
+        .setPdq(u.pdq() == null ? null : new PdqHash(new Pdq256(u.pdq()), u.pdqQuality()))
+        .setRetroactive(true)
+        .build());
+  }
+}
