@@ -29,7 +29,9 @@ import java.util.function.Consumer;
  *
  * <p>Exactly once: the owner of the reference's shard does this while it processes the reference's record, and the
  * alerts go into that record's transaction (replays and replicas never match). A reference re-uploaded under the
- * same id raises nothing again.
+ * same id raises nothing again. Only uploads submitted before the reference are candidates; with several instances,
+ * an upload submitted just before its reference and matched forward on another instance after that instance read
+ * the reference can be alerted both ways (two alerts, one marked retroactive).
  */
 final class Retroactive {
   private final LocalShards shards;
@@ -63,8 +65,9 @@ final class Retroactive {
       throws IOException {
     Set<String> sources = policy.rules().sourcesOf(ref.collection());
     boolean shared = policy.sharedCollections().contains(ref.collection());
+    // uploads submitted before the reference (later ones meet it by forward matching), within the window
     SearchFilter f = new SearchFilter(shared ? null : ref.tenant(), policy.sharedCollections(), sources, Set.of(),
-        nowMs - windowMs, null, ref.uid());
+        nowMs - windowMs, ref.submittedAtMs(), ref.uid());
     Probe p = Records.uploadProbe(e, ref, f, maxCandidates, skipped);
     List<Hit> candidates = new ArrayList<>(shards.search(p, policy).stream()
         .filter(h -> !h.isBank() && (h.exact() || h.similarity() >= policy.reviewThreshold()
