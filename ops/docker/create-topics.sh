@@ -24,4 +24,5 @@ create rejects "$BIG --config retention.ms=2592000000"
 create originals "$BIG --config cleanup.policy=compact --config retention.ms=-1"
 create model-serving "$SMALL --config cleanup.policy=compact --config retention.ms=-1" 1  # one partition by contract
 create bank-entries "$SMALL --config cleanup.policy=compact --config retention.ms=-1"
+create collection-settings "$SMALL --config cleanup.policy=compact --config retention.ms=-1" 1
 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list

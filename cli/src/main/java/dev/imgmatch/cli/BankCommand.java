@@ -1,6 +1,8 @@
 package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.BankEntry;
+import dev.imgmatch.avro.CollectionSettings;
+import dev.imgmatch.avro.SettingsKind;
 import dev.imgmatch.avro.Md5;
 import dev.imgmatch.avro.Pdq256;
 import dev.imgmatch.avro.PdqHash;
@@ -39,11 +41,12 @@ import picocli.CommandLine.Parameters;
     description = {"Hash-list banks: import the PDQ/MD5/SHA-256 lists hash-sharing programmes hand out, list, export"
         + " and remove them. Uploads are matched against every entry (alerts name the bank and the entry)."},
     subcommands = {BankCommand.Import.class, BankCommand.ListBanks.class, BankCommand.Export.class,
-        BankCommand.Remove.class})
+        BankCommand.Remove.class, BankCommand.Settings.class})
 public final class BankCommand implements CliCommand {
   @Override
   public Integer call() {
-    System.err.println("imgmatch bank: name a subcommand: import, list, export or remove (imgmatch bank --help)");
+    System.err.println("imgmatch bank: name a subcommand: import, list, export, remove or settings (imgmatch bank"
+        + " --help)");
     return 2;
   }
 
@@ -155,7 +158,8 @@ public final class BankCommand implements CliCommand {
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true,
-      description = "Print tenant,bank,entries for every bank (read from the whole bank-entries topic).")
+      description = "Print tenant,bank,entries,enabled,pdq_max_distance for every bank (read from the whole"
+          + " bank-entries and collection-settings topics; an empty distance = index-service's bank.pdq.max.distance).")
   static final class ListBanks implements java.util.concurrent.Callable<Integer> {
     @Mixin KafkaOptions kafka;
 
@@ -167,10 +171,94 @@ public final class BankCommand implements CliCommand {
           live::remove);
       Map<String, Integer> counts = new TreeMap<>();
       live.values().forEach(tb -> counts.merge(tb, 1, Integer::sum));
-      System.out.println("tenant,bank,entries");
-      counts.forEach((tb, n) -> System.out.println(tb + "," + n));
+      Map<String, CollectionSettings> settings = bankSettings(kafka);
+      System.out.println("tenant,bank,entries,enabled,pdq_max_distance");
+      counts.forEach((tb, n) -> {
+        CollectionSettings s = settings.get(tb);
+        System.out.println(tb + "," + n + "," + (s == null || s.getEnabled()) + ","
+            + (s == null || s.getPdqMaxDistance() == null ? "" : s.getPdqMaxDistance()));
+      });
       return 0;
     }
+  }
+
+  @Command(name = "settings", mixinStandardHelpOptions = true,
+      description = {"Enable or disable a bank, or set the PDQ distance its entries match within; every index-service"
+          + " applies it within a second (topic collection-settings). Settings for tenant '*' (default) apply to"
+          + " every tenant unless a tenant has its own. Prints bank,tenant,enabled,pdq_max_distance."})
+  static final class Settings implements java.util.concurrent.Callable<Integer> {
+    @Mixin Target target;
+
+    @Option(names = "--bank", required = true, description = "The bank.")
+    String bank;
+
+    @Option(names = "--enable", description = "Its entries alert (the default).")
+    boolean enable;
+
+    @Option(names = "--disable", description = "Its entries raise no alert (they stay stored).")
+    boolean disable;
+
+    @Option(names = "--pdq-max-distance", paramLabel = "D",
+        description = "PDQ Hamming distance 0-64 within which its entries match; -1 = back to index-service's default.")
+    Integer distance;
+
+    @Option(names = "--requested-by", defaultValue = "${env:USER:-cli}", description = "Who asks (default: ${DEFAULT-VALUE}).")
+    String requestedBy;
+
+    @Override
+    public Integer call() throws Exception {
+      requireName("--bank", bank);
+      if (enable && disable) {
+        System.err.println("imgmatch bank settings: --enable or --disable, not both");
+        return 2;
+      }
+      if (distance != null && (distance < -1 || distance > 64)) {
+        System.err.println("imgmatch bank settings: --pdq-max-distance " + distance + " is outside 0-64 (-1: default)");
+        return 2;
+      }
+      CollectionSettings old = bankSettings(target.kafka).get(csvName(target.tenant) + "," + csvName(bank));
+      CollectionSettings s = CollectionSettings.newBuilder().setKind(SettingsKind.BANK).setTenant(target.tenant)
+          .setName(bank).setEnabled(disable ? false : enable || old == null || old.getEnabled())
+          .setPdqMaxDistance(distance == null ? (old == null ? null : old.getPdqMaxDistance())
+              : distance < 0 ? null : distance)
+          .setUpdatedBy(requestedBy).setUpdatedAtMs(System.currentTimeMillis()).build();
+      Topic<String, CollectionSettings> topic = target.kafka.topics().collectionSettings();
+      try (var producer = new KafkaProducer<>(producerProps(target.kafka), new ByteArraySerializer(),
+          new ByteArraySerializer())) {
+        producer.send(topic.record(Topics.settingsKey(SettingsKind.BANK.name(), target.tenant, bank), s)).get();
+      }
+      System.out.println("bank,tenant,enabled,pdq_max_distance");
+      System.out.println(String.join(",", csvName(bank), csvName(target.tenant), String.valueOf(s.getEnabled()),
+          s.getPdqMaxDistance() == null ? "" : s.getPdqMaxDistance().toString()));
+      return 0;
+    }
+  }
+
+  /** The banks' settings on the topic, by "tenant,bank" (CSV names). */
+  private static Map<String, CollectionSettings> bankSettings(KafkaOptions kafka) {
+    Topic<String, CollectionSettings> topic = kafka.topics().collectionSettings();
+    Map<String, CollectionSettings> out = new LinkedHashMap<>();
+    TopicReader.read(kafka.clientProps(), topic.name(), false, r -> {
+      if (r.key() == null) {
+        return;
+      }
+      String[] k = topic.deserializeKey(r.key()).split("\u001f", 3);
+      if (k.length != 3 || !k[0].equals(SettingsKind.BANK.name())) {
+        return;
+      }
+      String at = csvName(k[1]) + "," + csvName(k[2]);
+      if (r.value() == null) {
+        out.remove(at);
+        return;
+      }
+      try {
+        out.put(at, topic.deserializeValue(r.value()));
+      } catch (RecordDecodingException e) {
+        System.err.printf("imgmatch bank: %s-%d@%d skipped: %s%n", r.topic(), r.partition(), r.offset(),
+            e.getMessage());
+      }
+    });
+    return out;
   }
 
   @Command(name = "export", mixinStandardHelpOptions = true,

@@ -88,7 +88,21 @@ class BankIT {
       }
 
       String banks = stdout(() -> Main.execute(concat(new String[] {"bank", "list"}, conn)), 0);
-      assertThat(banks.lines()).containsExactly("tenant,bank,entries", "*,ext-demo,3");
+      assertThat(banks.lines()).containsExactly("tenant,bank,entries,enabled,pdq_max_distance", "*,ext-demo,3,true,");
+
+      // disabled at run time: a copy raises nothing while it is off
+      String off = stdout(() -> Main.execute(concat(new String[] {"bank", "settings", "--bank", "ext-demo",
+          "--disable"}, conn)), 0);
+      assertThat(off).contains("ext-demo,*,false,");
+      waitFor(() -> stack.index().banks().settingsFor("acme", "ext-demo") != null, stack);
+      up.send("up/while-disabled", "acme", "uploads", "it", SampleImages.jpeg(listed.get(2), 0.75f), "e.jpg",
+          Map.of()).get();
+      waitFor(() -> stack.index().counters().get("indexed") >= 4, stack);
+      Thread.sleep(1000);
+      assertThat(alerts.alerts()).extracting(MatchAlert::getImageId).doesNotContain("up/while-disabled");
+      assertThat(stdout(() -> Main.execute(concat(new String[] {"bank", "list"}, conn)), 0).lines())
+          .contains("*,ext-demo,3,false,");
+      stdout(() -> Main.execute(concat(new String[] {"bank", "settings", "--bank", "ext-demo", "--enable"}, conn)), 0);
       String export = stdout(() -> Main.execute(concat(new String[] {"bank", "export", "--bank", "ext-demo"}, conn)),
           0);
       assertThat(export.lines()).hasSize(4).first().isEqualTo("pdq,quality,md5,sha256,id,tags");
@@ -99,7 +113,7 @@ class BankIT {
       waitFor(() -> stack.index().banks().entries() == 0, stack);
       up.send("up/after-removal", "acme", "uploads", "it", SampleImages.jpeg(listed.get(2), 0.7f), "d.jpg", Map.of())
           .get();
-      waitFor(() -> stack.index().counters().get("indexed") >= 4, stack);
+      waitFor(() -> stack.index().counters().get("indexed") >= 5, stack);
       Thread.sleep(1000);
       assertThat(alerts.alerts()).extracting(MatchAlert::getImageId).doesNotContain("up/after-removal");
     }

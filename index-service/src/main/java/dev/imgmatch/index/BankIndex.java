@@ -1,6 +1,8 @@
 package dev.imgmatch.index;
 
 import dev.imgmatch.avro.BankEntry;
+import dev.imgmatch.avro.CollectionSettings;
+import dev.imgmatch.avro.SettingsKind;
 import dev.imgmatch.schemas.Limits;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
@@ -74,6 +76,9 @@ public final class BankIndex implements AutoCloseable {
   static final String OFFSETS = "bank.offsets";
 
   private final Topic<String, BankEntry> topic;
+  private final Topic<String, CollectionSettings> settingsTopic;
+  /** Run-time settings of banks, by tenant + U+001F + bank (read whole from {@code collection-settings}). */
+  private final Map<String, CollectionSettings> settings = new java.util.concurrent.ConcurrentHashMap<>();
   private final Properties consumerProps;
   private final int maxDistance;
   private final int minQuality;
@@ -95,9 +100,11 @@ public final class BankIndex implements AutoCloseable {
    *
    * @param kafka the consumer settings of the service (bootstrap, security)
    */
-  public BankIndex(Path dir, Topic<String, BankEntry> topic, Map<String, Object> kafka, int maxDistance,
-      int minQuality, int bruteForceMaxDocs, long commitIntervalMs) throws IOException {
+  public BankIndex(Path dir, Topic<String, BankEntry> topic, Topic<String, CollectionSettings> settingsTopic,
+      Map<String, Object> kafka, int maxDistance, int minQuality, int bruteForceMaxDocs, long commitIntervalMs)
+      throws IOException {
     this.topic = topic;
+    this.settingsTopic = settingsTopic;
     this.maxDistance = maxDistance;
     this.minQuality = minQuality;
     this.bruteForceMaxDocs = bruteForceMaxDocs;
@@ -124,15 +131,23 @@ public final class BankIndex implements AutoCloseable {
   public void run() throws IOException {
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps)) {
       consumer = c;
-      List<TopicPartition> parts = partitions(c);
+      List<TopicPartition> parts = new ArrayList<>(partitions(c, topic.name()));
       if (parts.isEmpty()) {
         return;
       }
+      List<PartitionInfo> si = c.partitionsFor(settingsTopic.name(), Duration.ofSeconds(30));
+      List<TopicPartition> settingsParts = si == null ? List.of()
+          : si.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+      if (settingsParts.isEmpty()) {
+        log.warn("topic {} does not exist: every bank is enabled with bank.pdq.max.distance (restart once it exists)",
+            settingsTopic.name());
+      }
+      parts.addAll(settingsParts);
       c.assign(parts);
       for (TopicPartition tp : parts) {
-        Long from = offsets.get(tp.partition());
+        Long from = tp.topic().equals(topic.name()) ? offsets.get(tp.partition()) : null;
         if (from == null) {
-          c.seekToBeginning(List.of(tp));
+          c.seekToBeginning(List.of(tp)); // the settings are read whole at every start
         } else {
           c.seek(tp, from);
         }
@@ -143,6 +158,10 @@ public final class BankIndex implements AutoCloseable {
       while (running) {
         ConsumerRecords<byte[], byte[]> records = c.poll(Duration.ofMillis(200));
         for (ConsumerRecord<byte[], byte[]> r : records) {
+          if (r.topic().equals(settingsTopic.name())) {
+            applySettings(r);
+            continue;
+          }
           apply(r);
           offsets.put(r.partition(), r.offset() + 1);
           dirty = true;
@@ -182,14 +201,13 @@ public final class BankIndex implements AutoCloseable {
     }
   }
 
-  private List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> c) {
+  private List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> c, String name) {
     while (running) {
-      List<PartitionInfo> infos = c.partitionsFor(topic.name(), Duration.ofSeconds(30));
+      List<PartitionInfo> infos = c.partitionsFor(name, Duration.ofSeconds(30));
       if (infos != null && !infos.isEmpty()) {
         return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
       }
-      log.warn("topic {} does not exist yet; uploads are not matched against hash-list banks until it does",
-          topic.name());
+      log.warn("topic {} does not exist yet; uploads are not matched against hash-list banks until it does", name);
       caughtUp.countDown(); // nothing to wait for
       try {
         Thread.sleep(5_000);
@@ -231,6 +249,47 @@ public final class BankIndex implements AutoCloseable {
     }
     writer.updateDocument(new Term(KEY, key), document(key, e));
     applied.incrementAndGet();
+  }
+
+  private void applySettings(ConsumerRecord<byte[], byte[]> r) {
+    String key;
+    try {
+      key = r.key() == null ? null : settingsTopic.deserializeKey(r.key());
+    } catch (RuntimeException e) {
+      key = null;
+    }
+    String[] parts = key == null ? new String[0] : key.split("\u001f", 3);
+    if (parts.length != 3) {
+      skip(r, "settings key is not kind, tenant and name");
+      return;
+    }
+    if (!parts[0].equals(SettingsKind.BANK.name())) {
+      return; // collections' settings are not applied here
+    }
+    String bankKey = parts[1] + '\u001f' + parts[2];
+    if (r.value() == null) {
+      settings.remove(bankKey);
+      return;
+    }
+    try {
+      CollectionSettings s = settingsTopic.deserializeValue(r.value());
+      if (s.getPdqMaxDistance() != null && (s.getPdqMaxDistance() < 0 || s.getPdqMaxDistance() > 64)) {
+        skip(r, "pdqMaxDistance " + s.getPdqMaxDistance() + " is outside 0-64");
+        return;
+      }
+      settings.put(bankKey, s);
+      log.info("hash-list bank '{}' (tenant '{}'): {}, PDQ distance {}", parts[2], parts[1],
+          s.getEnabled() ? "enabled" : "disabled",
+          s.getPdqMaxDistance() == null ? "default (" + maxDistance + ")" : s.getPdqMaxDistance());
+    } catch (RecordDecodingException ex) {
+      skip(r, ex.reasonCode() + " " + ex.getMessage());
+    }
+  }
+
+  /** The settings that apply to {@code bank} for an upload of {@code tenant}: its own, else every tenant's, or null. */
+  public CollectionSettings settingsFor(String tenant, String bank) {
+    CollectionSettings s = settings.get(tenant + '\u001f' + bank);
+    return s != null ? s : settings.get(ALL_TENANTS + '\u001f' + bank);
   }
 
   private void skip(ConsumerRecord<byte[], byte[]> r, String why) {
@@ -304,8 +363,14 @@ public final class BankIndex implements AutoCloseable {
         return List.of();
       }
       Query tenants = new TermInSetQuery(Fields.TENANT, List.of(new BytesRef(tenant), new BytesRef(ALL_TENANTS)));
+      int widest = maxDistance;
+      for (CollectionSettings cs : settings.values()) {
+        if (cs.getPdqMaxDistance() != null) {
+          widest = Math.max(widest, cs.getPdqMaxDistance());
+        }
+      }
       Map<Integer, Integer> pdqHits = quality >= minQuality && !pdqs.isEmpty()
-          ? PdqMatcher.matches(s, pdqs, maxDistance, minQuality, tenants, ShardIndex.PdqMode.AUTO, bruteForceMaxDocs)
+          ? PdqMatcher.matches(s, pdqs, widest, minQuality, tenants, ShardIndex.PdqMode.AUTO, bruteForceMaxDocs)
           : Map.of();
       Map<Integer, Boolean> exact = new LinkedHashMap<>();
       BooleanQuery.Builder digests = new BooleanQuery.Builder();
@@ -327,8 +392,19 @@ public final class BankIndex implements AutoCloseable {
       var stored = s.storedFields();
       for (int doc : docs) {
         Document d = stored.document(doc);
+        CollectionSettings cs = settingsFor(tenant, d.get(BANK));
+        if (cs != null && !cs.getEnabled()) {
+          continue; // a disabled bank raises nothing
+        }
+        int limit = cs != null && cs.getPdqMaxDistance() != null ? cs.getPdqMaxDistance() : maxDistance;
         Integer distance = pdqHits.get(doc);
+        if (distance != null && distance > limit) {
+          distance = null; // outside this bank's distance
+        }
         boolean isExact = exact.containsKey(doc);
+        if (!isExact && distance == null) {
+          continue;
+        }
         double score = isExact ? 1.0 : 1.0 - distance / 256.0;
         Map<String, String> attrs = new LinkedHashMap<>();
         String[] tags = d.getValues(TAGS);

@@ -107,7 +107,8 @@ public final class IndexService implements AutoCloseable {
     this.shards = new LocalShards(cfg.indexDir(), ShardIndex.Options.from(cfg),
         cfg.getLong(IndexServiceConfig.REFRESH_INTERVAL_MS));
     try {
-      this.banks = new BankIndex(cfg.indexDir().resolve("banks"), topics.bankEntries(), cfg.kafkaProps(),
+      this.banks = new BankIndex(cfg.indexDir().resolve("banks"), topics.bankEntries(), topics.collectionSettings(),
+          cfg.kafkaProps(),
           cfg.getInt(IndexServiceConfig.BANK_PDQ_MAX_DISTANCE), cfg.getInt(IndexServiceConfig.BANK_PDQ_MIN_QUALITY),
           cfg.getInt(IndexServiceConfig.PDQ_BRUTE_FORCE_MAX_DOCS),
           cfg.getLong(IndexServiceConfig.BANK_COMMIT_INTERVAL_MS));

@@ -102,12 +102,26 @@ class BankMatchingIT {
       assertThat(m4.getImageId()).isEqualTo("e1");
       assertThat(m4.getPdqDistance()).as("through the dihedral variant").isEqualTo(6);
 
+      // run-time settings: md5-list disabled, ext-demo narrowed to distance 8 for every tenant
+      send(p, topics.collectionSettings(), Topics.settingsKey("BANK", "*", "md5-list"), settings("md5-list", false, null));
+      send(p, topics.collectionSettings(), Topics.settingsKey("BANK", "*", "ext-demo"), settings("ext-demo", true, 8));
+      assertThat(await(WAIT, () -> service.banks().settingsFor("t1", "ext-demo") != null
+          && service.banks().settingsFor("t1", "md5-list") != null)).isTrue();
+      send(p, topics.embeddings(), "s1", upload("s1", syn, syn.hash(), md5, List.of(), now));
+      send(p, topics.embeddings(), "s2", upload("s2", syn, syn.flip(listed, 20), null, List.of(), now));
+      send(p, topics.embeddings(), "s3", upload("s3", syn, syn.flip(listed, 5), null, List.of(), now));
+      assertThat(await(WAIT, () -> service.counters().get("indexed") == 8)).isTrue();
+      List<MatchAlert> afterSettings = ItSupport.readUntil(broker, topics.matchAlerts(), l -> l.size() >= 4, WAIT);
+      afterSettings = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2));
+      assertThat(afterSettings).extracting(MatchAlert::getImageId).as("disabled bank and a copy beyond its distance")
+          .containsExactlyInAnyOrder("u1", "u3", "u4", "s3");
+
       // removed from the bank: a later copy no longer alerts
       p.send(new ProducerRecord<>(topics.bankEntries().name(),
           topics.bankEntries().serializeKey(Topics.bankEntryKey("*", "ext-demo", "e1")), null)).get();
       assertThat(await(WAIT, () -> service.banks().entries() == 2)).isTrue();
-      send(p, topics.embeddings(), "u6", upload("u6", syn, syn.flip(listed, 10), null, List.of(), now));
-      assertThat(await(WAIT, () -> service.counters().get("indexed") == 6)).isTrue();
+      send(p, topics.embeddings(), "u6", upload("u6", syn, syn.flip(listed, 4), null, List.of(), now));
+      assertThat(await(WAIT, () -> service.counters().get("indexed") == 9)).isTrue();
       assertThat(ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2)))
           .extracting(MatchAlert::getImageId).doesNotContain("u6");
     }
@@ -119,6 +133,12 @@ class BankMatchingIT {
       assertThat(again.banks().entries()).isEqualTo(2);
       assertThat(again.banks().applied()).as("records read again after the restart").isZero();
     }
+  }
+
+  private static dev.imgmatch.avro.CollectionSettings settings(String bank, boolean enabled, Integer distance) {
+    return dev.imgmatch.avro.CollectionSettings.newBuilder().setKind(dev.imgmatch.avro.SettingsKind.BANK)
+        .setTenant("*").setName(bank).setEnabled(enabled).setPdqMaxDistance(distance).setUpdatedBy("it")
+        .setUpdatedAtMs(System.currentTimeMillis()).build();
   }
 
   private static BankEntry entry(String bank, String tenant, String id, byte[] pdq, byte[] md5, List<String> tags) {

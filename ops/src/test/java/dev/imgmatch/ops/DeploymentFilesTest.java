@@ -19,7 +19,8 @@ class DeploymentFilesTest {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   /** Topic suffixes as in dev.imgmatch.schemas.Topics (ops does not depend on schemas; TopicsListTest there checks the other way). */
   static final List<String> TOPICS = List.of("uploads", "queries", "prepared", "embeddings", "probes", "match-alerts",
-      "query-replies", "deletions", "rejects", "originals", "model-serving", "bank-entries");
+      "query-replies", "deletions", "rejects", "originals", "model-serving", "bank-entries",
+      "collection-settings");
 
   @Test
   void createTopicsScriptCreatesEveryTopic() throws Exception {

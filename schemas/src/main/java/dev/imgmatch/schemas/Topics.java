@@ -1,6 +1,7 @@
 package dev.imgmatch.schemas;
 
 import dev.imgmatch.avro.BankEntry;
+import dev.imgmatch.avro.CollectionSettings;
 import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.ImageSubmission;
@@ -140,6 +141,22 @@ public record Topics(String prefix) {
         "entries of hash-list banks: PDQ, MD5, SHA-256 without images (compacted)");
   }
 
+  /**
+   * Run-time settings of hash-list banks (enabled, PDQ distance), key = {@link #settingsKey}: compacted, kept
+   * forever, read whole by every index-service instance.
+   */
+  public Topic<String, CollectionSettings> collectionSettings() {
+    return new Topic<>(prefix + "collection-settings", Serdes.String(), AvroSerde.of(CollectionSettings.class),
+        CollectionSettings.class, 1, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES),
+            "cleanup.policy", "compact", "retention.ms", "-1"),
+        "run-time settings of banks (enabled, PDQ distance), compacted");
+  }
+
+  /** The key of a settings record: kind, tenant and name. */
+  public static String settingsKey(String kind, String tenant, String name) {
+    return kind + '\u001f' + tenant + '\u001f' + name;
+  }
+
   /** The key of a bank entry on {@link #bankEntries()}: tenant, bank and entry id. */
   public static String bankEntryKey(String tenant, String bank, String entryId) {
     return tenant + '\u001f' + bank + '\u001f' + entryId;
@@ -160,6 +177,6 @@ public record Topics(String prefix) {
   /** Every topic, in pipeline order. */
   public List<Topic<?, ?>> all() {
     return List.of(uploads(), queries(), prepared(), embeddings(), probes(), matchAlerts(), queryReplies(),
-        deletions(), rejects(), originals(), modelServing(), bankEntries());
+        deletions(), rejects(), originals(), modelServing(), bankEntries(), collectionSettings());
   }
 }

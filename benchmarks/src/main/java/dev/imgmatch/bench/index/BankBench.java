@@ -109,7 +109,7 @@ public final class BankBench {
       throw new IllegalStateException("bank import exited " + status);
     }
     t0 = System.nanoTime();
-    try (BankIndex bank = new BankIndex(dir.resolve(name + "-index"), topics.bankEntries(),
+    try (BankIndex bank = new BankIndex(dir.resolve(name + "-index"), topics.bankEntries(), topics.collectionSettings(),
         Map.of("bootstrap.servers", broker.bootstrapServers()), 31, 50, 5_000, 10_000)) {
       Thread loader = new Thread(() -> {
         try {
