@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code ./imgmatch hash} of some pictures makes a hash list, {@code ./imgmatch bank import --bank ext-demo} loads it,
  * and uploads of edited copies of those pictures (never indexed themselves) raise alerts naming the bank and the
  * entry, with the PDQ distance; a mirrored copy is found through the upload's dihedral PDQs; {@code bank list} and
- * {@code bank export} show the entries; after {@code bank remove --all} a copy raises nothing.
+ * {@code bank export} show the entries, {@code bank settings --disable} silences the bank; after {@code bank remove
+ * --all} a copy raises nothing. Then the other done-when: a picture protected after its copy was uploaded raises one
+ * retroactive alert for that copy.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class BankIT {
@@ -116,6 +118,20 @@ class BankIT {
       waitFor(() -> stack.index().counters().get("indexed") >= 5, stack);
       Thread.sleep(1000);
       assertThat(alerts.alerts()).extracting(MatchAlert::getImageId).doesNotContain("up/after-removal");
+
+      // retroactive matching: a picture protected only after its copy was uploaded alerts that copy, once
+      BufferedImage work = SampleImages.original(seed + 50, 640, 480);
+      up.send("up/early-copy", "acme", "uploads", "it", SampleImages.jpeg(SampleImages.scale(work, 0.5), 0.7f),
+          "f.jpg", Map.of()).get();
+      waitFor(() -> stack.index().counters().get("indexed") >= 6, stack);
+      up.send("prot/work", "acme", "protected", "it", SampleImages.jpeg(work, 0.92f), "work.jpg", Map.of()).get();
+      waitFor(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("up/early-copy")), stack);
+      Thread.sleep(1000);
+      assertThat(alerts.alerts()).filteredOn(a -> a.getImageId().equals("up/early-copy")).singleElement()
+          .satisfies(a -> {
+            assertThat(a.getRetroactive()).isTrue();
+            assertThat(a.getMatches()).extracting(MatchedImage::getImageId).containsExactly("prot/work");
+          });
     }
   }
 
