@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  * an upload submitted just before its reference and matched forward on another instance after that instance read
  * the reference can be alerted both ways (two alerts, one marked retroactive).
  */
-final class Retroactive {
+public final class Retroactive {
   private final LocalShards shards;
   private final MatchPolicy policy;
   private final long windowMs;
@@ -42,7 +42,7 @@ final class Retroactive {
   /**
    * @param days the window; 0 = off
    */
-  Retroactive(LocalShards shards, MatchPolicy policy, int days, int maxCandidates) {
+  public Retroactive(LocalShards shards, MatchPolicy policy, int days, int maxCandidates) {
     this.shards = shards;
     this.policy = policy;
     this.windowMs = days * 86_400_000L;
@@ -61,7 +61,7 @@ final class Retroactive {
    * @param e the reference's record (its views probe for candidates)
    * @param ref the reference as indexed
    */
-  List<MatchAlert> alertsFor(ImageEmbedding e, IndexedImage ref, long nowMs, Consumer<String> skipped)
+  public List<MatchAlert> alertsFor(ImageEmbedding e, IndexedImage ref, long nowMs, Consumer<String> skipped)
       throws IOException {
     Set<String> sources = policy.rules().sourcesOf(ref.collection());
     boolean shared = policy.sharedCollections().contains(ref.collection());
