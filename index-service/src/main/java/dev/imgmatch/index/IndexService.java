@@ -72,7 +72,8 @@ public final class IndexService implements AutoCloseable {
   /** Bytes of a refused record a reject keeps: the setting, within what the rejects topic takes. */
   private final int rejectPayload;
   private final LocalShards shards;
-  private final BankIndex banks;
+  /** Opened by {@link #start} (after the settings are logged: Lucene's first open logs through JUL). */
+  private volatile BankIndex banks;
   private final IndexMetrics metrics;
   private final String transactionalId;
   private final ZombieFence zombieFence;
@@ -106,20 +107,6 @@ public final class IndexService implements AutoCloseable {
         topics.rejects().maxMessageBytes() - 64 * 1024);
     this.shards = new LocalShards(cfg.indexDir(), ShardIndex.Options.from(cfg),
         cfg.getLong(IndexServiceConfig.REFRESH_INTERVAL_MS));
-    try {
-      this.banks = new BankIndex(cfg.indexDir().resolve("banks"), topics.bankEntries(), topics.collectionSettings(),
-          cfg.kafkaProps(),
-          cfg.getInt(IndexServiceConfig.BANK_PDQ_MAX_DISTANCE), cfg.getInt(IndexServiceConfig.BANK_PDQ_MIN_QUALITY),
-          cfg.getInt(IndexServiceConfig.PDQ_BRUTE_FORCE_MAX_DOCS),
-          cfg.getLong(IndexServiceConfig.BANK_COMMIT_INTERVAL_MS));
-    } catch (IOException e) {
-      try {
-        shards.close();
-      } catch (IOException e2) {
-        e.addSuppressed(e2);
-      }
-      throw new UncheckedIOException("cannot open the hash-list bank index in " + cfg.indexDir().resolve("banks"), e);
-    }
     this.metrics = new IndexMetrics(registry, shards, this::ownedShards);
     String txId = cfg.getString(IndexServiceConfig.TRANSACTIONAL_ID);
     try {
@@ -237,7 +224,8 @@ public final class IndexService implements AutoCloseable {
     if (!queries.isReady()) {
       return "query consumer not assigned yet";
     }
-    return banks.notReadyReason();
+    BankIndex b = banks;
+    return b == null ? "hash-list banks: not opened yet" : b.notReadyReason();
   }
 
   /** The topics this service creates when missing, as {@link Topics} defines them ({@code embeddings}: kept forever). */
@@ -280,6 +268,16 @@ public final class IndexService implements AutoCloseable {
         throw e;
       }
     }
+    try {
+      banks = new BankIndex(cfg.indexDir().resolve("banks"), topics.bankEntries(), topics.collectionSettings(),
+          cfg.kafkaProps(), cfg.getInt(IndexServiceConfig.BANK_PDQ_MAX_DISTANCE),
+          cfg.getInt(IndexServiceConfig.BANK_PDQ_MIN_QUALITY), cfg.getInt(IndexServiceConfig.PDQ_BRUTE_FORCE_MAX_DOCS),
+          cfg.getLong(IndexServiceConfig.BANK_COMMIT_INTERVAL_MS));
+    } catch (IOException e) {
+      close();
+      throw new UncheckedIOException("cannot open the hash-list bank index in " + cfg.indexDir().resolve("banks"), e);
+    }
+    BankIndex banks = this.banks;
     running = true;
     bankThread = new Thread(() -> runGuarded(banks::run), "index-banks");
     bankThread.start();
@@ -317,7 +315,10 @@ public final class IndexService implements AutoCloseable {
     running = false;
     ingest.wakeup();
     queries.wakeup();
-    banks.stop();
+    BankIndex b = banks;
+    if (b != null) {
+      b.stop();
+    }
   }
 
   @FunctionalInterface
@@ -449,7 +450,10 @@ public final class IndexService implements AutoCloseable {
   public void close() {
     running = false;
     queries.wakeup();
-    banks.stop();
+    BankIndex b = banks;
+    if (b != null) {
+      b.stop();
+    }
     join(queryThread);
     join(ingestThread);
     join(bankThread);
@@ -468,7 +472,9 @@ public final class IndexService implements AutoCloseable {
         log.warn("closing shards: {}", e.toString());
       }
       try {
-        banks.close();
+        if (b != null) {
+          b.close();
+        }
       } catch (IOException e) {
         log.warn("closing the hash-list bank index: {}", e.toString());
       }
