@@ -55,9 +55,12 @@ public final class BankCommand implements CliCommand {
     return 46;
   }
 
-  /** Options every bank subcommand shares: the connection and the tenant the entries are for. */
+  /** Options every bank subcommand but list shares: the connection, the bank and the tenant the entries are for. */
   static final class Target {
     @Mixin KafkaOptions kafka;
+
+    @Option(names = "--bank", required = true, description = "The bank's name, e.g. ext-demo (alerts name it).")
+    String bank;
 
     @Option(names = "--tenant", defaultValue = "*",
         description = "Tenant whose uploads the entries apply to; '*' (default) = every tenant.")
@@ -72,9 +75,6 @@ public final class BankCommand implements CliCommand {
           + " line on stderr. Exit 1 when a line was refused (the others are imported)."})
   static final class Import implements java.util.concurrent.Callable<Integer> {
     @Mixin Target target;
-
-    @Option(names = "--bank", required = true, description = "The bank's name, e.g. ext-demo (alerts name it).")
-    String bank;
 
     @Option(names = "--format", defaultValue = "auto", description = "auto (default), csv, te-csv or te-file.")
     String format;
@@ -92,6 +92,7 @@ public final class BankCommand implements CliCommand {
 
     @Override
     public Integer call() throws Exception {
+      String bank = target.bank;
       requireName("--bank", bank);
       requireName("--tenant", target.tenant);
       BankFile.Format f;
@@ -189,9 +190,6 @@ public final class BankCommand implements CliCommand {
   static final class Settings implements java.util.concurrent.Callable<Integer> {
     @Mixin Target target;
 
-    @Option(names = "--bank", required = true, description = "The bank.")
-    String bank;
-
     @Option(names = "--enable", description = "Its entries alert (the default).")
     boolean enable;
 
@@ -207,6 +205,7 @@ public final class BankCommand implements CliCommand {
 
     @Override
     public Integer call() throws Exception {
+      String bank = target.bank;
       requireName("--bank", bank);
       if (enable && disable) {
         System.err.println("imgmatch bank settings: --enable or --disable, not both");
@@ -266,11 +265,9 @@ public final class BankCommand implements CliCommand {
   static final class Export implements java.util.concurrent.Callable<Integer> {
     @Mixin Target target;
 
-    @Option(names = "--bank", required = true, description = "The bank.")
-    String bank;
-
     @Override
     public Integer call() {
+      String bank = target.bank;
       Map<String, BankEntry> live = new LinkedHashMap<>();
       readLive(target.kafka, target.kafka.topics().bankEntries(), (key, e) -> {
         if (e.getBank().equals(bank) && e.getTenant().equals(target.tenant)) {
@@ -295,9 +292,6 @@ public final class BankCommand implements CliCommand {
   static final class Remove implements java.util.concurrent.Callable<Integer> {
     @Mixin Target target;
 
-    @Option(names = "--bank", required = true, description = "The bank.")
-    String bank;
-
     @Option(names = "--all", description = "Every entry of the bank.")
     boolean all;
 
@@ -306,6 +300,7 @@ public final class BankCommand implements CliCommand {
 
     @Override
     public Integer call() throws Exception {
+      String bank = target.bank;
       if (all == !ids.isEmpty()) {
         System.err.println("imgmatch bank remove: give entry ids, or --all (not both)");
         return 2;

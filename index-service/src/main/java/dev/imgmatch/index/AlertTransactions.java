@@ -25,8 +25,18 @@ final class AlertTransactions implements AutoCloseable {
     void run(String what, Runnable call);
   }
 
-  private final Producer<byte[], byte[]> producer;
+  /**
+   * Fenced this many times in a row (each time after a fresh producer took the transactional id back), it is not a
+   * coordinator's abort but another live process with this transactional id: fatal.
+   */
+  static final int MAX_FENCED_IN_A_ROW = 3;
+
+  private final java.util.function.Supplier<Producer<byte[], byte[]>> producers;
+  private Producer<byte[], byte[]> producer;
   private final Retrying retrying;
+  /** The producer was fenced: {@link #abortFailed} replaces it. */
+  private boolean fenced;
+  private int fencedInARow;
   /** The first failed send of the open transaction (it cannot commit). */
   private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
   /** Offsets in the last committed transaction; null when none since the shards were (re)opened. */
@@ -38,8 +48,10 @@ final class AlertTransactions implements AutoCloseable {
   /** Why the last transaction failed, while recovery goes on; null when the last one committed. */
   private volatile String trouble;
 
-  AlertTransactions(Producer<byte[], byte[]> producer, Retrying retrying) {
-    this.producer = producer;
+  /** @param producers makes the transactional producer; called again when one was fenced (see {@link #commit}) */
+  AlertTransactions(java.util.function.Supplier<Producer<byte[], byte[]>> producers, Retrying retrying) {
+    this.producers = producers;
+    this.producer = producers.get();
     this.retrying = retrying;
   }
 
@@ -72,8 +84,11 @@ final class AlertTransactions implements AutoCloseable {
   /**
    * Commits the open transaction with {@code offsets} (of {@code group}) and opens the next. Nothing is done when
    * nothing was sent and no offset moved. False when the transaction failed for a reason that dooms only it: call
-   * {@link #abortFailed()}. Fencing (another process took this transactional id) and authorization errors are
-   * thrown: they are fatal.
+   * {@link #abortFailed()}. Authorization errors are thrown: they are fatal. So is fencing, {@value
+   * #MAX_FENCED_IN_A_ROW} times in a row: once is what Kafka 4.3 answers a commit that raced with the coordinator
+   * aborting the transaction on its own (transactions v2, KAFKA-20785: e.g. a broker restarted after an outage longer
+   * than the transaction timeout), recovered from with a new producer; again and again is another live process
+   * with this transactional id.
    */
   boolean commit(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group) {
     if (!hasOutput && offsets.equals(lastOffsets)) {
@@ -91,8 +106,14 @@ final class AlertTransactions implements AutoCloseable {
       // InvalidProducerEpochException (the coordinator aborted the transaction on its own, e.g. at its timeout during
       // a broker outage) is not fatal: abortTransaction() reinitialises the producer (Kafka's javadoc), so it is
       // recovered from like any other failed transaction below
-    } catch (org.apache.kafka.common.errors.ProducerFencedException
-        | org.apache.kafka.common.errors.AuthorizationException
+    } catch (org.apache.kafka.common.errors.ProducerFencedException e) {
+      if (++fencedInARow > MAX_FENCED_IN_A_ROW) {
+        throw e;
+      }
+      fenced = true;
+      lastFailure = e;
+      return false;
+    } catch (org.apache.kafka.common.errors.AuthorizationException
         | org.apache.kafka.common.errors.UnsupportedVersionException e) {
       throw e;
     } catch (KafkaException e) {
@@ -102,6 +123,7 @@ final class AlertTransactions implements AutoCloseable {
     lastOffsets = offsets;
     hasOutput = false;
     failuresInARow = 0;
+    fencedInARow = 0;
     trouble = null;
     producer.beginTransaction();
     return true;
@@ -118,7 +140,11 @@ final class AlertTransactions implements AutoCloseable {
     long backoffMs = Math.min(30_000L, 500L << Math.min(6, failuresInARow - 1));
     log.error("alerts transaction failed ({} in a row): {}; aborting it, rolling the shards back to their last commit"
         + " and reading again from there in {} ms", failuresInARow, cause, backoffMs);
-    retrying.run("aborting the alerts transaction", producer::abortTransaction);
+    if (fenced) {
+      replaceProducer();
+    } else {
+      retrying.run("aborting the alerts transaction", producer::abortTransaction);
+    }
     reset();
     producer.beginTransaction();
     return backoffMs;
@@ -126,9 +152,30 @@ final class AlertTransactions implements AutoCloseable {
 
   /** Drops the open transaction (partitions lost to another member: what it holds may be theirs now). */
   void dropAndBegin() {
-    abortQuietly();
+    if (fenced) {
+      replaceProducer();
+    } else {
+      abortQuietly();
+    }
     reset();
     producer.beginTransaction();
+  }
+
+  /**
+   * A fenced producer can do nothing more: a new one takes the transactional id back (initTransactions bumps the
+   * epoch; what the old one left open is aborted already).
+   */
+  private void replaceProducer() {
+    log.warn("the alerts producer was fenced ({} in a row: a commit raced with the coordinator aborting the transaction"
+        + " on its own, or another process uses this transactional id); starting a new one", fencedInARow);
+    try {
+      producer.close(java.time.Duration.ZERO);
+    } catch (RuntimeException e) {
+      log.debug("closing the fenced producer: {}", e.toString());
+    }
+    producer = producers.get();
+    retrying.run("initialising the alerts transactions again", producer::initTransactions);
+    fenced = false;
   }
 
   private void reset() {

@@ -133,7 +133,7 @@ public final class IndexService implements AutoCloseable {
     tp.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
     pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId + "-queries");
     pp.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
-    this.alertTx = new AlertTransactions(new KafkaProducer<>(tp), this::retryOnTimeout);
+    this.alertTx = new AlertTransactions(() -> new KafkaProducer<>(tp), this::retryOnTimeout);
     this.zombieFence = new ZombieFence(cfg.kafkaProps(), cfg.getString(IndexServiceConfig.GROUP_ID), transactionalId);
     this.ingest = new IngestLoop(this, alertTx);
     this.queries = new QueryAnswerer(this, new KafkaProducer<>(pp));

@@ -29,7 +29,7 @@ class AlertTransactionsTest {
   @Test
   void aTransactionTheCoordinatorAbortedItselfIsRecoveredFrom() {
     MockProducer<byte[], byte[]> p = producer();
-    AlertTransactions tx = new AlertTransactions(p, (what, call) -> call.run());
+    AlertTransactions tx = new AlertTransactions(() -> p, (what, call) -> call.run());
     tx.start();
     // a broker outage longer than the transaction timeout: the coordinator aborted it and bumped the epoch
     p.commitTransactionException = new InvalidProducerEpochException("Producer attempted to produce with an old epoch");
@@ -43,11 +43,39 @@ class AlertTransactionsTest {
   }
 
   @Test
-  void anotherInstanceWithOurTransactionalIdStopsTheService() {
-    MockProducer<byte[], byte[]> p = producer();
-    AlertTransactions tx = new AlertTransactions(p, (what, call) -> call.run());
+  void aCommitFencedOnceIsRecoveredFromWithANewProducer() {
+    // Kafka 4.3 answers PRODUCER_FENCED to a commit that raced with the coordinator aborting the transaction itself
+    java.util.List<MockProducer<byte[], byte[]>> made = new java.util.ArrayList<>();
+    AlertTransactions tx = new AlertTransactions(() -> {
+      MockProducer<byte[], byte[]> p = producer();
+      made.add(p);
+      return p;
+    }, (what, call) -> call.run());
     tx.start();
-    p.commitTransactionException = new ProducerFencedException("fenced");
+    made.getFirst().commitTransactionException = new ProducerFencedException("fenced by the coordinator's abort");
+    assertThat(tx.commit(OFFSETS, GROUP)).as("not committed, and not fatal").isFalse();
+    assertThat(tx.abortFailed()).isPositive();
+    assertThat(made).as("a new producer took the transactional id back").hasSize(2);
+    assertThat(made.getFirst().closed()).isTrue();
+    assertThat(made.get(1).transactionInitialized()).isTrue();
+    tx.send(new org.apache.kafka.clients.producer.ProducerRecord<>("alerts", new byte[] {1}));
+    assertThat(tx.commit(OFFSETS, GROUP)).as("the next transaction commits").isTrue();
+    assertThat(made.get(1).history()).hasSize(1);
+  }
+
+  @Test
+  void anotherInstanceWithOurTransactionalIdStopsTheService() {
+    // fenced again after every new producer: another live process has this transactional id
+    AlertTransactions tx = new AlertTransactions(() -> {
+      MockProducer<byte[], byte[]> p = producer();
+      p.commitTransactionException = new ProducerFencedException("fenced");
+      return p;
+    }, (what, call) -> call.run());
+    tx.start();
+    for (int i = 0; i < AlertTransactions.MAX_FENCED_IN_A_ROW; i++) {
+      assertThat(tx.commit(OFFSETS, GROUP)).isFalse();
+      tx.abortFailed();
+    }
     assertThatThrownBy(() -> tx.commit(OFFSETS, GROUP)).isInstanceOf(ProducerFencedException.class);
   }
 }
