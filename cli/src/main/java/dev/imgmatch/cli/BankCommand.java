@@ -235,30 +235,27 @@ public final class BankCommand implements CliCommand {
 
   /** The banks' settings on the topic, by "tenant,bank" (CSV names). */
   private static Map<String, CollectionSettings> bankSettings(KafkaOptions kafka) {
-    Topic<String, CollectionSettings> topic = kafka.topics().collectionSettings();
     Map<String, CollectionSettings> out = new LinkedHashMap<>();
-    TopicReader.read(kafka.clientProps(), topic.name(), false, r -> {
-      if (r.key() == null) {
-        return;
+    readLive(kafka, kafka.topics().collectionSettings(), (key, s) -> {
+      String at = bankSettingsAt(key);
+      if (at != null) {
+        out.put(at, s);
       }
-      String[] k = topic.deserializeKey(r.key()).split("\u001f", 3);
-      if (k.length != 3 || !k[0].equals(SettingsKind.BANK.name())) {
-        return;
-      }
-      String at = csvName(k[1]) + "," + csvName(k[2]);
-      if (r.value() == null) {
+    }, key -> {
+      String at = bankSettingsAt(key);
+      if (at != null) {
         out.remove(at);
-        return;
-      }
-      try {
-        out.put(at, topic.deserializeValue(r.value()));
-      } catch (RecordDecodingException e) {
-        System.err.printf("imgmatch bank: %s-%d@%d skipped: %s%n", r.topic(), r.partition(), r.offset(),
-            e.getMessage());
       }
     });
     return out;
   }
+
+  /** "tenant,bank" of a settings key of kind BANK, else null. */
+  private static String bankSettingsAt(String key) {
+    String[] k = key.split("\u001f", 3);
+    return k.length == 3 && k[0].equals(SettingsKind.BANK.name()) ? csvName(k[1]) + "," + csvName(k[2]) : null;
+  }
+
 
   @Command(name = "export", mixinStandardHelpOptions = true,
       description = "Print a bank's entries as CSV (" + BankFile.CSV_HEADER + "), what `bank import` reads.")
@@ -340,9 +337,9 @@ public final class BankCommand implements CliCommand {
     return props;
   }
 
-  /** Reads the compacted topic to its end: each live entry to {@code put}, each tombstone's key to {@code remove}. */
-  private static void readLive(KafkaOptions kafka, Topic<String, BankEntry> topic,
-      java.util.function.BiConsumer<String, BankEntry> put, java.util.function.Consumer<String> remove) {
+  /** Reads a compacted topic to its end: each live record to {@code put}, each tombstone's key to {@code remove}. */
+  private static <V> void readLive(KafkaOptions kafka, Topic<String, V> topic,
+      java.util.function.BiConsumer<String, V> put, java.util.function.Consumer<String> remove) {
     TopicReader.read(kafka.clientProps(), topic.name(), false, r -> {
       if (r.key() == null) {
         return;

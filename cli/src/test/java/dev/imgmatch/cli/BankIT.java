@@ -1,5 +1,6 @@
 package dev.imgmatch.cli;
 
+import static dev.imgmatch.cli.CliOutput.stdout;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.imgmatch.avro.MatchAlert;
@@ -14,9 +15,6 @@ import dev.imgmatch.testkit.Seeds;
 import java.awt.geom.AffineTransform;
 import java.awt.image.AffineTransformOp;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -147,18 +145,6 @@ class BankIT {
     all.addAll(List.of(b));
     all.addAll(List.of(c));
     return all.toArray(String[]::new);
-  }
-
-  private static String stdout(Callable<Integer> body, int expectedStatus) throws Exception {
-    PrintStream old = System.out;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    try {
-      assertThat(body.call()).isEqualTo(expectedStatus);
-    } finally {
-      System.setOut(old);
-    }
-    return buf.toString(StandardCharsets.UTF_8);
   }
 
   private static void waitFor(Callable<Boolean> done, LocalStack stack) throws Exception {

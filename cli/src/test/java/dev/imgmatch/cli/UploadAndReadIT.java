@@ -1,5 +1,6 @@
 package dev.imgmatch.cli;
 
+import static dev.imgmatch.cli.CliOutput.stdout;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.imgmatch.avro.Decision;
@@ -11,15 +12,11 @@ import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.schemas.Topics;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
@@ -28,18 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 @ExtendWith(KafkaBrokerExtension.class)
 class UploadAndReadIT {
-
-  private static String stdout(Callable<Integer> body, int expectedStatus) throws Exception {
-    PrintStream old = System.out;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    try {
-      assertThat(body.call()).isEqualTo(expectedStatus);
-    } finally {
-      System.setOut(old);
-    }
-    return buf.toString(StandardCharsets.UTF_8);
-  }
 
   @Test
   void uploadSendsEveryImageOfADirectoryAsSubmissions(KafkaBroker broker, @TempDir Path dir) throws Exception {
