@@ -52,16 +52,26 @@ public final class MatchRules {
 
   private final Map<String, Set<String>> targets;
   private final Set<String> watched;
+  /** Per target, the other collections matched against it ({@link #sourcesOf}: asked for every indexed image). */
+  private final Map<String, Set<String>> sources;
 
   private MatchRules(Map<String, Set<String>> targets) {
     Map<String, Set<String>> m = new LinkedHashMap<>();
     Set<String> w = new LinkedHashSet<>();
+    Map<String, Set<String>> src = new LinkedHashMap<>();
     targets.forEach((source, ts) -> {
       m.put(source, Collections.unmodifiableSet(new LinkedHashSet<>(ts)));
       w.addAll(ts);
+      for (String t : ts) {
+        if (!t.equals(source)) {
+          src.computeIfAbsent(t, k -> new LinkedHashSet<>()).add(source);
+        }
+      }
     });
+    src.replaceAll((t, s) -> Collections.unmodifiableSet(s));
     this.targets = Collections.unmodifiableMap(m);
     this.watched = Collections.unmodifiableSet(w);
+    this.sources = Collections.unmodifiableMap(src);
   }
 
   /**
@@ -124,13 +134,7 @@ public final class MatchRules {
    * against itself met the earlier ones when it arrived).
    */
   public Set<String> sourcesOf(String target) {
-    Set<String> out = new LinkedHashSet<>();
-    targets.forEach((source, ts) -> {
-      if (ts.contains(target) && !source.equals(target)) {
-        out.add(source);
-      }
-    });
-    return Collections.unmodifiableSet(out);
+    return sources.getOrDefault(target, Set.of());
   }
 
   /** Every collection some rule matches against: the union of all targets. */

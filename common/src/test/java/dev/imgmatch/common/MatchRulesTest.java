@@ -73,4 +73,12 @@ class MatchRulesTest {
         .isInstanceOf(ConfigException.class).hasMessageContaining(MatchRules.KEY).hasMessageContaining("nonsense")
         .hasMessageContaining("is not 'source:target[,target...]'");
   }
+
+  @Test
+  void sourcesOfATargetAreTheOtherCollectionsMatchedAgainstIt() {
+    MatchRules r = MatchRules.parse("uploads:protected,banned,uploads;partner:protected");
+    assertThat(r.sourcesOf("protected")).containsExactly("uploads", "partner");
+    assertThat(r.sourcesOf("uploads")).as("a collection matched against itself is not its own source").isEmpty();
+    assertThat(r.sourcesOf("nothing")).isEmpty();
+  }
 }
