@@ -108,17 +108,19 @@ class PythonExampleIT {
       assertThat(ranked.getFirst().path("imageId").asText()).isEqualTo(originalId);
       assertThat(ranked.getFirst().path("collection").asText()).isEqualTo("protected");
 
-      python(python, dir, "upload", conn, "--tenant", "t", "--collection", "uploads", "--id", copyId,
-          copy.toString()).ok();
-      python(python, dir, "upload", conn, "--tenant", "t", "--collection", "uploads", "--id", corruptId,
-          corrupt.toString()).ok();
-      // a record some newer writer made: the reader names its fingerprint on stderr and goes on
+      // a record some newer writer made: the reader names its fingerprint on stderr and goes on. Written before the
+      // copy is uploaded, so that it precedes the copy's alert in the (one) partition the reader stops in
       try (var p = new KafkaProducer<>(stack.clientProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
         byte[] unknown = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN)
             .put((byte) 0xC3).put((byte) 0x01).putLong(UNKNOWN_FINGERPRINT).put((byte) 2).put((byte) 0).array();
         p.send(new ProducerRecord<>(stack.topics().matchAlerts().name(), "from-the-future".getBytes(
             StandardCharsets.UTF_8), unknown)).get();
       }
+
+      python(python, dir, "upload", conn, "--tenant", "t", "--collection", "uploads", "--id", copyId,
+          copy.toString()).ok();
+      python(python, dir, "upload", conn, "--tenant", "t", "--collection", "uploads", "--id", corruptId,
+          corrupt.toString()).ok();
 
       Run alerts = python(python, dir, "alerts", conn, "--wait-for", copyId, "--timeout", "60").ok();
       JsonNode alert = alerts.lines().stream().filter(a -> a.path("imageId").asText().equals(copyId)).findFirst()
