@@ -143,6 +143,11 @@ public final class BankCommand implements CliCommand {
           System.err.println("imgmatch bank import: " + file + " line " + problem.line() + ": " + problem.reason());
         });
         producer.flush();
+        if (failed.get() == null && sent.get() > 0) {
+          // the import's end: each shard alerts what copies the new entries, then matches uploads against them
+          dev.imgmatch.index.BankImports.publishEnd(target.kafka.clientProps(), producer, target.kafka.topics(),
+              "bank import " + bank + " by " + System.getProperty("user.name", "?"));
+        }
       }
       if (failed.get() != null) {
         throw failed.get();
@@ -152,8 +157,12 @@ public final class BankCommand implements CliCommand {
       System.out.println(String.join(",", bank, target.tenant, String.valueOf(sent.get()),
           String.valueOf(refused.get())));
       System.err.printf(Locale.ROOT, "imgmatch bank import: %d entries of %s into bank '%s' (tenant '%s') on %s in"
-          + " %.1f s (%.0f/s); index-service matches uploads against them once it has read them%n", sent.get(),
+          + " %.1f s (%.0f/s)%n", sent.get(),
           file.getFileName(), bank, target.tenant, topic.name(), s, sent.get() / Math.max(s, 1e-3));
+      if (sent.get() > 0) {
+        System.err.println("imgmatch bank import: index-service alerts the uploads of the last match.retroactive.days"
+            + " that copy a new entry (retroactive alerts), then matches every new upload against them");
+      }
       return refused.get() > 0 ? 1 : 0;
     }
   }

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * entry, with the PDQ distance; a mirrored copy is found through the upload's dihedral PDQs; {@code bank list} and
  * {@code bank export} show the entries, {@code bank settings --disable} silences the bank; after {@code bank remove
  * --all} a copy raises nothing. Then the other done-when: a picture protected after its copy was uploaded raises one
- * retroactive alert for that copy.
+ * retroactive alert for that copy, and so does a hash list imported after the copy was uploaded.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class BankIT {
@@ -129,6 +129,25 @@ class BankIT {
           .satisfies(a -> {
             assertThat(a.getRetroactive()).isTrue();
             assertThat(a.getMatches()).extracting(MatchedImage::getImageId).containsExactly("prot/work");
+          });
+
+      // the same for a hash list: imported after the copy was uploaded, it alerts that copy once (retroactive)
+      BufferedImage banned = SampleImages.original(seed + 60, 640, 480);
+      Path bannedFile = Files.write(dir.resolve("late-" + seed + ".jpg"), SampleImages.jpeg(banned, 0.92f));
+      up.send("up/before-list", "acme", "uploads", "it", SampleImages.jpeg(SampleImages.scale(banned, 0.5), 0.7f),
+          "g.jpg", Map.of()).get();
+      waitFor(() -> stack.index().counters().get("indexed") >= 8, stack);
+      Path lateList = Files.writeString(dir.resolve("late.csv"),
+          stdout(() -> Main.execute("hash", bannedFile.toString()), 0));
+      stdout(() -> Main.execute(concat(new String[] {"bank", "import", "--bank", "late-list"}, conn,
+          lateList.toString())), 0);
+      waitFor(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("up/before-list")), stack);
+      Thread.sleep(1000);
+      assertThat(alerts.alerts()).filteredOn(a -> a.getImageId().equals("up/before-list")).singleElement()
+          .satisfies(a -> {
+            assertThat(a.getRetroactive()).isTrue();
+            assertThat(a.getMatches().getFirst().getBank()).isEqualTo("late-list");
+            assertThat(a.getMatches().getFirst().getImageId()).isEqualTo(bannedFile.toString());
           });
     }
   }

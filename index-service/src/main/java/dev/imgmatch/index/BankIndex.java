@@ -29,6 +29,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field.Store;
+import org.apache.lucene.document.LongField;
 import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
@@ -37,7 +38,9 @@ import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.MatchAllDocsQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.SearcherManager;
@@ -74,6 +77,16 @@ public final class BankIndex implements AutoCloseable {
   static final String MD5 = "md5";
   static final String TAGS = "tags";
   static final String OFFSETS = "bank.offsets";
+  /**
+   * Where the entry was first added with its present signals: {@link #position} of its bank-entries record (LongField,
+   * stored). A re-import of the same hashes keeps it, so that only what is new to the bank counts as added
+   * ({@link BankRetroactive}); entries written before it existed have none and are always visible.
+   */
+  static final String FIRST_POS = "first_pos";
+  /** Offsets are below 2^40 (a trillion records a partition). */
+  private static final int OFFSET_BITS = 40;
+  /** Records per poll: lookups of the previous version of each entry run against one refreshed view per poll. */
+  private static final int MAX_POLL_RECORDS = 5_000;
 
   private final Topic<String, BankEntry> topic;
   private final Topic<String, CollectionSettings> settingsTopic;
@@ -88,6 +101,12 @@ public final class BankIndex implements AutoCloseable {
   private final IndexWriter writer;
   private final SearcherManager searchers;
   private final Map<Integer, Long> offsets = new HashMap<>();
+  /** The offsets read, applied and refreshed: entries before them are searchable (read by other threads). */
+  private volatile Map<Integer, Long> visible = Map.of();
+  private final Object visibleLock = new Object();
+  /** This poll's entries by key (their first position and signals; null value: removed), ahead of the view. */
+  private final Map<String, Prior> batch = new HashMap<>();
+  private IndexSearcher batchView;
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private final AtomicLong applied = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
@@ -115,6 +134,7 @@ public final class BankIndex implements AutoCloseable {
     consumerProps.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, MAX_POLL_RECORDS);
     consumerProps.remove(ConsumerConfig.GROUP_ID_CONFIG);
     Object base = consumerProps.get(ConsumerConfig.CLIENT_ID_CONFIG);
     consumerProps.put(ConsumerConfig.CLIENT_ID_CONFIG, base == null ? "index-banks" : base + "-banks");
@@ -124,6 +144,7 @@ public final class BankIndex implements AutoCloseable {
     Map<String, String> user = new HashMap<>();
     writer.getLiveCommitData().forEach(e -> user.put(e.getKey(), e.getValue()));
     offsets.putAll(parseOffsets(user.getOrDefault(OFFSETS, "")));
+    visible = Map.copyOf(offsets);
     this.searchers = new SearcherManager(writer, null);
   }
 
@@ -157,18 +178,25 @@ public final class BankIndex implements AutoCloseable {
       boolean dirty = false;
       while (running) {
         ConsumerRecords<byte[], byte[]> records = c.poll(Duration.ofMillis(200));
-        for (ConsumerRecord<byte[], byte[]> r : records) {
-          if (r.topic().equals(settingsTopic.name())) {
-            applySettings(r);
-            continue;
-          }
-          apply(r);
-          offsets.put(r.partition(), r.offset() + 1);
-          dirty = true;
-        }
         if (!records.isEmpty()) {
-          searchers.maybeRefresh();
+          batchView = searchers.acquire();
+          try {
+            for (ConsumerRecord<byte[], byte[]> r : records) {
+              if (r.topic().equals(settingsTopic.name())) {
+                applySettings(r);
+                continue;
+              }
+              apply(r);
+              dirty = true;
+            }
+          } finally {
+            searchers.release(batchView);
+            batchView = null;
+            batch.clear();
+          }
+          searchers.maybeRefreshBlocking();
         }
+        publishVisible(c, parts);
         if (caughtUp.getCount() > 0) {
           long left = 0;
           for (TopicPartition tp : parts) {
@@ -219,6 +247,112 @@ public final class BankIndex implements AutoCloseable {
     return List.of();
   }
 
+  /** Everything read so far is applied and searchable: waiters for those offsets may go on. */
+  private void publishVisible(KafkaConsumer<byte[], byte[]> c, List<TopicPartition> parts) {
+    boolean changed = false;
+    for (TopicPartition tp : parts) {
+      if (tp.topic().equals(topic.name())) {
+        long pos = c.position(tp); // past compacted-away offsets too
+        Long old = offsets.put(tp.partition(), pos);
+        changed |= old == null || old != pos;
+      }
+    }
+    if (changed) {
+      synchronized (visibleLock) {
+        visible = Map.copyOf(offsets);
+        visibleLock.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Waits until the entries before {@code to} (bank-entries offsets by partition) are searchable here, at most
+   * {@code timeoutMs}; true when they are.
+   */
+  public boolean awaitVisible(Map<Integer, Long> to, long timeoutMs) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    synchronized (visibleLock) {
+      while (true) {
+        if (reached(visible, to)) {
+          return true;
+        }
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0 || !running) {
+          return false;
+        }
+        visibleLock.wait(left);
+      }
+    }
+  }
+
+  /** How many bank-entries records lie between what is searchable here and {@code to}. */
+  public long behind(Map<Integer, Long> to) {
+    Map<Integer, Long> v = visible;
+    long n = 0;
+    for (Map.Entry<Integer, Long> e : to.entrySet()) {
+      n += Math.max(0, e.getValue() - v.getOrDefault(e.getKey(), 0L));
+    }
+    return n;
+  }
+
+  private static boolean reached(Map<Integer, Long> at, Map<Integer, Long> to) {
+    for (Map.Entry<Integer, Long> e : to.entrySet()) {
+      if (e.getValue() > 0 && at.getOrDefault(e.getKey(), 0L) < e.getValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A bank-entries record's place: partition and offset in one long (ordered within a partition). */
+  static long position(int partition, long offset) {
+    return ((long) partition << OFFSET_BITS) | offset;
+  }
+
+  /** An entry's first position and signals, as known while a poll is applied; signals null: removed. */
+  private record Prior(long firstPos, byte[] signals) {}
+
+  /** The entry's PDQ, MD5 and SHA-256 as one byte string (equal iff the signals are). */
+  static byte[] signals(byte[] pdq, byte[] md5, byte[] sha256) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(84);
+    for (byte[] b : new byte[][] {pdq, md5, sha256}) {
+      out.write(b == null ? 0 : b.length);
+      if (b != null) {
+        out.writeBytes(b);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  /**
+   * Where an entry with these signals was first added: where its present version was, when that has the same
+   * signals; else {@code pos}. -1: the present version predates first positions (kept without one).
+   */
+  private long firstPosition(String key, byte[] signals, long pos) throws IOException {
+    Prior prior;
+    if (batch.containsKey(key)) {
+      prior = batch.get(key);
+    } else {
+      prior = null;
+      ScoreDoc[] hit = batchView.search(new TermQuery(new Term(KEY, key)), 1).scoreDocs;
+      if (hit.length > 0) {
+        Document d = batchView.storedFields().document(hit[0].doc);
+        var first = d.getField(FIRST_POS);
+        prior = new Prior(first == null ? -1 : first.numericValue().longValue(), signals(
+            bytesOf(d.getBinaryValue(Fields.PDQ)), bytesOf(d.getBinaryValue(MD5)),
+            bytesOf(d.getBinaryValue(Fields.SHA256))));
+      }
+    }
+    long first = prior != null && prior.signals() != null && java.util.Arrays.equals(prior.signals(), signals)
+        ? prior.firstPos() : pos;
+    batch.put(key, new Prior(first, signals));
+    return first;
+  }
+
+  private static byte[] bytesOf(BytesRef b) {
+    return b == null ? null : BytesRef.deepCopyOf(b).bytes;
+  }
+
   private void apply(ConsumerRecord<byte[], byte[]> r) throws IOException {
     String key;
     try {
@@ -232,6 +366,7 @@ public final class BankIndex implements AutoCloseable {
     }
     if (r.value() == null) {
       writer.deleteDocuments(new Term(KEY, key));
+      batch.put(key, new Prior(-1, null));
       applied.incrementAndGet();
       return;
     }
@@ -247,7 +382,10 @@ public final class BankIndex implements AutoCloseable {
       skip(r, why);
       return;
     }
-    writer.updateDocument(new Term(KEY, key), document(key, e));
+    long first = firstPosition(key, signals(e.getPdq() == null ? null : e.getPdq().getHash().bytes(),
+        e.getMd5() == null ? null : e.getMd5().bytes(), e.getSha256() == null ? null : e.getSha256().bytes()),
+        position(r.partition(), r.offset()));
+    writer.updateDocument(new Term(KEY, key), document(key, e, first));
     applied.incrementAndGet();
   }
 
@@ -318,9 +456,12 @@ public final class BankIndex implements AutoCloseable {
     return null;
   }
 
-  private static Document document(String key, BankEntry e) {
+  private static Document document(String key, BankEntry e, long firstPos) {
     Document d = new Document();
     d.add(new StringField(KEY, key, Store.NO));
+    if (firstPos >= 0) {
+      d.add(new LongField(FIRST_POS, firstPos, Store.YES));
+    }
     d.add(new StringField(Fields.TENANT, e.getTenant(), Store.YES));
     d.add(new StringField(BANK, e.getBank(), Store.YES));
     d.add(new StoredField(ENTRY_ID, e.getEntryId()));
@@ -334,6 +475,7 @@ public final class BankIndex implements AutoCloseable {
       byte[] h = e.getPdq().getHash().bytes();
       d.add(new BinaryDocValuesField(Fields.PDQ, new BytesRef(h)));
       d.add(new NumericDocValuesField(Fields.PDQ_QUALITY, e.getPdq().getQuality()));
+      d.add(new StoredField(Fields.PDQ_QUALITY, e.getPdq().getQuality()));
       d.add(new StoredField(Fields.PDQ, h));
       for (BytesRef t : Pdq.indexTerms(h)) {
         d.add(new StringField(Fields.PDQ_CHUNKS, t, Store.NO));
@@ -354,21 +496,22 @@ public final class BankIndex implements AutoCloseable {
    *
    * @param pdqs the upload's PDQ and its dihedral variants (empty: PDQ not compared)
    * @param quality the upload's PDQ quality: below {@code bank.pdq.min.quality} PDQ is not compared
+   * @param horizon only entries first added before these bank-entries offsets count (the matching shard's
+   *     {@link ShardIndex#bankHorizon}); null: every entry
    */
-  public List<Hit> match(String tenant, List<byte[]> pdqs, int quality, byte[] md5, byte[] sha256)
-      throws IOException {
+  public List<Hit> match(String tenant, List<byte[]> pdqs, int quality, byte[] md5, byte[] sha256,
+      Map<Integer, Long> horizon) throws IOException {
     IndexSearcher s = searchers.acquire();
     try {
       if (s.getIndexReader().numDocs() == 0) {
         return List.of();
       }
       Query tenants = new TermInSetQuery(Fields.TENANT, List.of(new BytesRef(tenant), new BytesRef(ALL_TENANTS)));
-      int widest = maxDistance;
-      for (CollectionSettings cs : settings.values()) {
-        if (cs.getPdqMaxDistance() != null) {
-          widest = Math.max(widest, cs.getPdqMaxDistance());
-        }
+      if (horizon != null) {
+        tenants = new BooleanQuery.Builder().add(tenants, Occur.FILTER).add(visibleBefore(horizon), Occur.FILTER)
+            .build();
       }
+      int widest = widestDistance();
       Map<Integer, Integer> pdqHits = quality >= minQuality && !pdqs.isEmpty()
           ? PdqMatcher.matches(s, pdqs, widest, minQuality, tenants, ShardIndex.PdqMode.AUTO, bruteForceMaxDocs)
           : Map.of();
@@ -391,34 +534,152 @@ public final class BankIndex implements AutoCloseable {
       docs.addAll(pdqHits.keySet());
       var stored = s.storedFields();
       for (int doc : docs) {
-        Document d = stored.document(doc);
-        CollectionSettings cs = settingsFor(tenant, d.get(BANK));
-        if (cs != null && !cs.getEnabled()) {
-          continue; // a disabled bank raises nothing
+        Hit h = judge(tenant, entry(stored.document(doc)), exact.containsKey(doc), pdqHits.get(doc));
+        if (h != null) {
+          hits.add(h);
         }
-        int limit = cs != null && cs.getPdqMaxDistance() != null ? cs.getPdqMaxDistance() : maxDistance;
-        Integer distance = pdqHits.get(doc);
-        if (distance != null && distance > limit) {
-          distance = null; // outside this bank's distance
-        }
-        boolean isExact = exact.containsKey(doc);
-        if (!isExact && distance == null) {
-          continue;
-        }
-        double score = isExact ? 1.0 : 1.0 - distance / 256.0;
-        Map<String, String> attrs = new LinkedHashMap<>();
-        String[] tags = d.getValues(TAGS);
-        if (tags.length > 0) {
-          attrs.put("tags", String.join(" ", tags));
-        }
-        BytesRef sha = d.getBinaryValue(Fields.SHA256);
-        BytesRef pdq = d.getBinaryValue(Fields.PDQ);
-        hits.add(Hit.bankEntry(d.get(BANK), d.get(Fields.TENANT), d.get(ENTRY_ID), d.get(Fields.SOURCE), attrs,
-            isExact, distance, score, sha == null ? null : BytesRef.deepCopyOf(sha).bytes,
-            pdq == null ? null : BytesRef.deepCopyOf(pdq).bytes));
       }
       hits.sort((a, b) -> Double.compare(b.score(), a.score()));
       return hits;
+    } finally {
+      searchers.release(s);
+    }
+  }
+
+  /**
+   * The hit an entry makes for an upload of {@code tenant}, or null: its bank disabled for the tenant, or neither
+   * digest equal ({@code exact}) nor PDQ {@code distance} within the bank's limit.
+   */
+  Hit judge(String tenant, Entry e, boolean exact, Integer distance) {
+    CollectionSettings cs = settingsFor(tenant, e.bank());
+    if (cs != null && !cs.getEnabled()) {
+      return null; // a disabled bank raises nothing
+    }
+    int limit = cs != null && cs.getPdqMaxDistance() != null ? cs.getPdqMaxDistance() : maxDistance;
+    if (distance != null && distance > limit) {
+      distance = null; // outside this bank's distance
+    }
+    if (!exact && distance == null) {
+      return null;
+    }
+    double score = exact ? 1.0 : 1.0 - distance / 256.0;
+    Map<String, String> attrs = new LinkedHashMap<>();
+    if (!e.tags().isEmpty()) {
+      attrs.put("tags", String.join(" ", e.tags()));
+    }
+    return Hit.bankEntry(e.bank(), e.tenant(), e.entryId(), e.source(), attrs, exact, distance, score, e.sha256(),
+        e.pdq());
+  }
+
+  /** The widest PDQ distance any bank matches at (the default, or a bank's own setting). */
+  int widestDistance() {
+    int widest = maxDistance;
+    for (CollectionSettings cs : settings.values()) {
+      if (cs.getPdqMaxDistance() != null) {
+        widest = Math.max(widest, cs.getPdqMaxDistance());
+      }
+    }
+    return widest;
+  }
+
+  int minQuality() {
+    return minQuality;
+  }
+
+  /** A stored entry, as matching needs it. */
+  record Entry(String tenant, String bank, String entryId, String source, List<String> tags, byte[] pdq,
+      int quality, byte[] md5, byte[] sha256) {}
+
+  private static Entry entry(Document d) {
+    var q = d.getField(Fields.PDQ_QUALITY);
+    return new Entry(d.get(Fields.TENANT), d.get(BANK), d.get(ENTRY_ID), d.get(Fields.SOURCE),
+        List.of(d.getValues(TAGS)), bytesOf(d.getBinaryValue(Fields.PDQ)), q == null ? 0 : q.numericValue().intValue(),
+        bytesOf(d.getBinaryValue(MD5)), bytesOf(d.getBinaryValue(Fields.SHA256)));
+  }
+
+  /** The entries first added before {@code horizon} (and those without a first position). */
+  static Query visibleBefore(Map<Integer, Long> horizon) {
+    BooleanQuery.Builder b = new BooleanQuery.Builder();
+    b.add(new BooleanQuery.Builder().add(new MatchAllDocsQuery(), Occur.FILTER)
+        .add(new FieldExistsQuery(FIRST_POS), Occur.MUST_NOT).build(), Occur.SHOULD);
+    horizon.forEach((p, o) -> {
+      if (o > 0) {
+        b.add(LongField.newRangeQuery(FIRST_POS, position(p, 0), position(p, o) - 1), Occur.SHOULD);
+      }
+    });
+    return b.build();
+  }
+
+  /** Something done with a chunk of entries. */
+  @FunctionalInterface
+  interface EntryChunks {
+    void accept(List<Entry> chunk) throws IOException;
+  }
+
+  /**
+   * The entries first added at bank-entries offsets in [{@code from}, {@code to}) (by partition; a partition
+   * missing from {@code from} from its start), handed over {@code chunk} at a time, in no particular order.
+   *
+   * @return how many there were
+   */
+  int forEachAdded(Map<Integer, Long> from, Map<Integer, Long> to, int chunk, EntryChunks f) throws IOException {
+    BooleanQuery.Builder b = new BooleanQuery.Builder();
+    boolean any = false;
+    for (Map.Entry<Integer, Long> e : to.entrySet()) {
+      long lo = Math.max(0, from.getOrDefault(e.getKey(), 0L));
+      if (e.getValue() > lo) {
+        b.add(LongField.newRangeQuery(FIRST_POS, position(e.getKey(), lo), position(e.getKey(), e.getValue()) - 1),
+            Occur.SHOULD);
+        any = true;
+      }
+    }
+    if (!any) {
+      return 0;
+    }
+    IndexSearcher s = searchers.acquire();
+    try {
+      List<Integer> docs = new ArrayList<>();
+      s.search(b.build(), new org.apache.lucene.search.CollectorManager<
+          org.apache.lucene.search.SimpleCollector, Void>() {
+        @Override
+        public org.apache.lucene.search.SimpleCollector newCollector() {
+          return new org.apache.lucene.search.SimpleCollector() {
+            private int base;
+
+            @Override
+            protected void doSetNextReader(org.apache.lucene.index.LeafReaderContext ctx) {
+              base = ctx.docBase;
+            }
+
+            @Override
+            public void collect(int doc) {
+              synchronized (docs) {
+                docs.add(base + doc);
+              }
+            }
+
+            @Override
+            public org.apache.lucene.search.ScoreMode scoreMode() {
+              return org.apache.lucene.search.ScoreMode.COMPLETE_NO_SCORES;
+            }
+          };
+        }
+
+        @Override
+        public Void reduce(java.util.Collection<org.apache.lucene.search.SimpleCollector> collectors) {
+          return null;
+        }
+      });
+      java.util.Collections.sort(docs);
+      var stored = s.storedFields();
+      for (int i = 0; i < docs.size(); i += chunk) {
+        List<Entry> entries = new ArrayList<>(Math.min(chunk, docs.size() - i));
+        for (int doc : docs.subList(i, Math.min(docs.size(), i + chunk))) {
+          entries.add(entry(stored.document(doc)));
+        }
+        f.accept(entries);
+      }
+      return docs.size();
     } finally {
       searchers.release(s);
     }

@@ -41,6 +41,8 @@ public final class Fields {
   public static final String MODEL_VERSION_EXTRA = "model_version_extra";
   /** SHA-256, 32 raw bytes (StringField over the bytes, stored). */
   public static final String SHA256 = "sha256";
+  /** MD5 of the submitted file, 16 raw bytes (StringField over the bytes, stored; hash-list banks' MD5 entries). */
+  public static final String MD5 = "md5";
   /** PDQ hash, 32 bytes (BinaryDocValues: exact verification and brute-force scans). */
   public static final String PDQ = "pdq";
   /** PDQ quality 0-100 (NumericDocValues). */

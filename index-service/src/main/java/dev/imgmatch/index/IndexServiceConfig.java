@@ -58,6 +58,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String BANK_PDQ_MIN_QUALITY = "bank.pdq.min.quality";
   public static final String BANK_COMMIT_INTERVAL_MS = "bank.commit.interval.ms";
   public static final String BANK_CATCHUP_TIMEOUT_MS = "bank.catchup.timeout.ms";
+  public static final String BANK_RETROACTIVE_MAX_ALERTS = "bank.retroactive.max.alerts";
   public static final String FUSION_PDQ_WEIGHT = "match.fusion.pdq.weight";
   public static final String MARGIN_WEIGHT = "match.margin.weight";
   public static final String MARGIN_FLOOR = "match.margin.floor";
@@ -185,6 +186,10 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(BANK_CATCHUP_TIMEOUT_MS, Type.LONG, 120_000L, Range.atLeast(0), Importance.LOW,
           "How long, at start, matching waits for the hash-list banks to be read up to the end of bank-entries (an"
               + " upload matched earlier would miss entries not yet read); after it, matching starts anyway.")
+      .define(BANK_RETROACTIVE_MAX_ALERTS, Type.INT, 10_000, Range.between(0, 1_000_000), Importance.LOW,
+          "Retroactive alerts one hash-list import raises at most per shard (the best matches first; the rest are"
+              + " logged as left out): bounds the transaction an import's check commits. The window is"
+              + " match.retroactive.days; 0 = imports alert nothing retroactively.")
       .define(FUSION_PDQ_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_FUSION_PDQ_WEIGHT, Range.between(0.0, 1.0),
           Importance.MEDIUM, "beta of the fused score max(min(1, cos + beta*clip(1 - d/128, 0, 1)), pdq_map, exact):"
               + " how much PDQ similarity nudges the best descriptor cosine (docs/modules/index-service.md).")

@@ -16,7 +16,7 @@ import java.util.Objects;
  */
 public record IndexedImage(String tenant, String imageId, String collection, String source,
     Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
-    long submittedAtMs, GrayThumb thumbnail, float[] smallVector) {
+    long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5) {
 
   public IndexedImage {
     Objects.requireNonNull(tenant, "tenant");
@@ -31,6 +31,14 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
       throw new IllegalArgumentException("image " + imageId + ": small view dimension " + smallVector.length
           + ", full view " + vector.length);
     }
+  }
+
+  /** Without an MD5 (images indexed before ImageEmbedding v5 carried one, and tests). */
+  public IndexedImage(String tenant, String imageId, String collection, String source,
+      Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
+      long submittedAtMs, GrayThumb thumbnail, float[] smallVector) {
+    this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
+        submittedAtMs, thumbnail, smallVector, null);
   }
 
   /** Without a small-view descriptor. */

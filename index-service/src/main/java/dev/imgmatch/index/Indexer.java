@@ -41,6 +41,8 @@ final class Indexer {
   private final Map<Integer, Long> deletionsReported;
   private final BooleanSupplier reportsDeletions;
   private final Retroactive retroactive;
+  private BankRetroactive bankRetroactive; // made on first use: the bank index opens after this
+  private long lastHoldLogNanos;
 
   Indexer(IndexService service, AlertTransactions tx, Map<Integer, Long> alertsFrom,
       Map<Integer, Long> deletionsReported, BooleanSupplier reportsDeletions) {
@@ -58,14 +60,25 @@ final class Indexer {
         cfg.getInt(IndexServiceConfig.RETROACTIVE_MAX_CANDIDATES));
   }
 
+  /** A record of a replica (or one whose result is not needed now): never held. */
   void onEmbedding(ConsumerRecord<byte[], byte[]> r) throws IOException {
+    tryEmbedding(r);
+  }
+
+  /**
+   * Indexes (and matches) one embeddings record.
+   *
+   * @return false when the record must be read again later (a hash-list import whose entries this instance has not
+   *     read yet: {@link #banksAdded}); the shard's offset is then unchanged
+   */
+  boolean tryEmbedding(ConsumerRecord<byte[], byte[]> r) throws IOException {
     Optional<ShardIndex> maybe = shards.get(r.partition());
     if (maybe.isEmpty()) {
-      return; // revoked while the batch was in flight: the new owner reads it
+      return true; // revoked while the batch was in flight: the new owner reads it
     }
     ShardIndex shard = maybe.get();
     if (r.offset() < shard.embeddingsOffset()) {
-      return; // already in the index
+      return true; // already in the index
     }
     // its alert (or reject) was committed before a crash or a roll-back: index it again, raise nothing
     long alertsDone = alertsFrom.getOrDefault(r.partition(), -1L);
@@ -78,10 +91,12 @@ final class Indexer {
     try {
       ImageEmbedding e = topics.embeddings().deserializeValue(r.value());
       if (e.getIndexOp() != null) {
-        applyOp(shard, e, r);
+        if (!applyOp(shard, e, r, !replay && alertsDone != Long.MAX_VALUE)) {
+          return false;
+        }
         shard.setEmbeddingsOffset(r.offset() + 1);
         shard.noteEmbeddingTimestamp(r.timestamp());
-        return;
+        return true;
       }
       service.noteDimension(e);
       if (e.getPurpose() != Purpose.INDEX) {
@@ -91,7 +106,7 @@ final class Indexer {
       IndexedImage img = Records.toIndexed(e);
       shards.checkDimension(img.modelVersion(), img.vector().length);
       if (!replay) {
-        match(e, img, r);
+        match(shard, e, img, r);
       }
       // a reference new to the index may alert the uploads of the last days that copy it (once: not a re-upload)
       boolean retro = !replay && retroactive.applies(img.collection())
@@ -119,13 +134,18 @@ final class Indexer {
     }
     shard.setEmbeddingsOffset(r.offset() + 1);
     shard.noteEmbeddingTimestamp(r.timestamp());
+    return true;
   }
 
   /**
-   * A change {@code ./imgmatch reindex} wrote into this partition (never matched, never alerted): owner and replicas
-   * apply it at the same place in the partition, so every copy of the shard ends the same.
+   * A change {@code ./imgmatch reindex} or {@code bank import} wrote into this partition (never matched): owner and
+   * replicas apply it at the same place in the partition, so every copy of the shard ends the same.
+   *
+   * @param alerts whether this instance raises the record's alerts (the owner, not a replay)
+   * @return false: read it again later
    */
-  private void applyOp(ShardIndex shard, ImageEmbedding e, ConsumerRecord<byte[], byte[]> r) throws IOException {
+  private boolean applyOp(ShardIndex shard, ImageEmbedding e, ConsumerRecord<byte[], byte[]> r, boolean alerts)
+      throws IOException {
     IndexOp op = e.getIndexOp();
     switch (op.getKind()) {
       case ADD_VECTORS -> {
@@ -138,7 +158,7 @@ final class Indexer {
         } catch (InvalidRecordException | IllegalArgumentException x) {
           log.warn("reindex record {} at {}-{} skipped: {}", e.getId(), r.partition(), r.offset(), x.getMessage());
           metrics.reindexSkipped();
-          return;
+          return true;
         }
         if (shards.addVersion(shard, v)) {
           metrics.reindexed();
@@ -151,12 +171,74 @@ final class Indexer {
         log.info("shard {}: retiring the model versions other than {} (requested by {})", shard.shard(),
             op.getVersion(), op.getRequestedBy());
       }
+      case BANKS_ADDED -> {
+        return banksAdded(shard, op, r, alerts);
+      }
       default -> {
         log.warn("index operation {} at {}-{} not known to this build: skipped", op.getKind(), r.partition(),
             r.offset());
         metrics.reindexSkipped();
       }
     }
+    return true;
+  }
+
+  /** How long one attempt waits for the bank index before the record is left to a later poll. */
+  private static final long BANK_HOLD_MS = 500;
+
+  /**
+   * A hash-list import's end ({@link BankRetroactive}): the owner alerts the uploads that copy what it added, then
+   * the shard's matching sees the entries. False while this instance's bank index has not read them yet.
+   */
+  private boolean banksAdded(ShardIndex shard, IndexOp op, ConsumerRecord<byte[], byte[]> r, boolean alerts)
+      throws IOException {
+    if (op.getBankOffsets() == null) {
+      log.warn("BANKS_ADDED at {}-{} without bank offsets: skipped", r.partition(), r.offset());
+      metrics.reindexSkipped();
+      return true;
+    }
+    Map<Integer, Long> to = new java.util.HashMap<>();
+    for (int p = 0; p < op.getBankOffsets().size(); p++) {
+      to.put(p, op.getBankOffsets().get(p));
+    }
+    BankRetroactive retro = bankRetroactive();
+    if (alerts && retro.enabled()) {
+      BankIndex banks = service.banks();
+      try {
+        if (!banks.awaitVisible(to, BANK_HOLD_MS)) {
+          if (System.nanoTime() - lastHoldLogNanos > 10_000_000_000L) {
+            lastHoldLogNanos = System.nanoTime();
+            log.info("shard {}: the hash-list import at offset {} waits until the bank index has read its entries"
+                + " ({} records to go)", shard.shard(), r.offset(), banks.behind(to));
+          }
+          return false;
+        }
+      } catch (InterruptedException x) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      long t0 = System.nanoTime();
+      BankRetroactive.Result res = retro.alertsFor(shard, shard.bankHorizon(), to, r.timestamp(),
+          System.currentTimeMillis());
+      for (MatchAlert a : res.alerts()) {
+        sendAlert(a, r);
+      }
+      log.info("shard {}: hash-list import (by {}): entries added {}, uploads probed by PDQ {}, retroactive alerts {}"
+          + " in {} ms{}", shard.shard(), op.getRequestedBy(), res.entries(), res.uploadsScanned(),
+          res.alerts().size(), (System.nanoTime() - t0) / 1_000_000, res.alertsLeftOut() == 0 ? ""
+              : "; " + res.alertsLeftOut() + " more left out (" + IndexServiceConfig.BANK_RETROACTIVE_MAX_ALERTS
+              + ")");
+    }
+    shard.advanceBankHorizon(to);
+    return true;
+  }
+
+  private BankRetroactive bankRetroactive() {
+    if (bankRetroactive == null) {
+      bankRetroactive = new BankRetroactive(service.banks(), policy, cfg.getInt(IndexServiceConfig.RETROACTIVE_DAYS),
+          cfg.getInt(IndexServiceConfig.BANK_RETROACTIVE_MAX_ALERTS));
+    }
+    return bankRetroactive;
   }
 
   private void rejectUnlessReplay(boolean replay, String code, String message, ConsumerRecord<byte[], byte[]> r,
@@ -167,7 +249,8 @@ final class Indexer {
   }
 
   /** Matches a new upload against what is indexed (before it is indexed itself) and raises its alert. */
-  private void match(ImageEmbedding e, IndexedImage img, ConsumerRecord<byte[], byte[]> r) throws IOException {
+  private void match(ShardIndex shard, ImageEmbedding e, IndexedImage img, ConsumerRecord<byte[], byte[]> r)
+      throws IOException {
     Set<String> targets = policy.targetsOf(img.collection());
     if (targets.isEmpty()) {
       return;
@@ -181,7 +264,7 @@ final class Indexer {
     List<Hit> hits = shards.search(p, policy);
     List<Hit> bankHits = service.banks().match(img.tenant(), Records.bankProbeHashes(e),
         e.getPdq() == null ? 0 : e.getPdq().getQuality(), e.getMd5() == null ? null : e.getMd5().bytes(),
-        e.getSha256() == null ? null : e.getSha256().bytes());
+        e.getSha256() == null ? null : e.getSha256().bytes(), shard.bankHorizon());
     if (!bankHits.isEmpty()) {
       List<Hit> all = new ArrayList<>(hits);
       all.addAll(bankHits);

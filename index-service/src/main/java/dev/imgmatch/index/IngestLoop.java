@@ -148,8 +148,16 @@ final class IngestLoop {
       long maxLag = cfg.getLong(IndexServiceConfig.REPLICA_MAX_LAG);
       while (service.running()) {
         ConsumerRecords<byte[], byte[]> recs = ec.poll(Duration.ofMillis(pollMs));
+        Set<Integer> held = new TreeSet<>();
         for (ConsumerRecord<byte[], byte[]> r : recs) {
-          indexer.onEmbedding(r);
+          if (held.contains(r.partition())) {
+            continue;
+          }
+          if (!indexer.tryEmbedding(r)) { // waits for something (Indexer): read it and the rest again next poll
+            held.add(r.partition());
+            ec.seek(new TopicPartition(r.topic(), r.partition()), r.offset());
+            continue;
+          }
           if (!commits.due()) {
             break; // rolled back and sought: the rest of this batch is read again
           }

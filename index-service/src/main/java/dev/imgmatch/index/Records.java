@@ -37,7 +37,8 @@ public final class Records {
     require(e.getPdq() != null && e.getPdq().getHash() != null, INVALID_EMBEDDING, "image " + e.getId() + ": no PDQ");
     return new IndexedImage(e.getTenant(), e.getId(), e.getCollection(), e.getSource(), e.getAttributes(),
         e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),
-        e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING), smallVectorOf(e, v.length));
+        e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING), smallVectorOf(e, v.length),
+        e.getMd5() == null ? null : e.getMd5().bytes().clone());
   }
 
   /** The name of ingest-stream's small view (the image shrunk small), whose descriptor is indexed beside the full one. */

@@ -117,7 +117,7 @@ public final class Retroactive {
         .setSubmittedAtMs(u.submittedAtMs())
         .setAlertedAtMs(nowMs)
         .setSha256(u.sha256() == null ? null : new Sha256(u.sha256()))
-        .setMd5(null) // not kept in the index
+        .setMd5(u.md5() == null ? null : new dev.imgmatch.avro.Md5(u.md5()))
         .setPdq(u.pdq() == null ? null : new PdqHash(new Pdq256(u.pdq()), u.pdqQuality()))
         .setRetroactive(true)
         .build());

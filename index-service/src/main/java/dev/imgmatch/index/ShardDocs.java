@@ -54,6 +54,9 @@ final class ShardDocs {
     d.add(new StoredField(Fields.SUBMITTED_MS, img.submittedAtMs()));
     d.add(new StringField(Fields.MODEL_VERSION, img.modelVersion(), Store.YES));
     d.add(new StringField(Fields.SHA256, new BytesRef(img.sha256()), Store.YES));
+    if (img.md5() != null) {
+      d.add(new StringField(Fields.MD5, new BytesRef(img.md5()), Store.YES));
+    }
     d.add(new BinaryDocValuesField(Fields.PDQ, new BytesRef(img.pdq())));
     d.add(new NumericDocValuesField(Fields.PDQ_QUALITY, img.pdqQuality()));
     for (BytesRef t : Pdq.indexTerms(img.pdq())) {
@@ -138,7 +141,7 @@ final class ShardDocs {
         pdq == null ? new byte[Pdq.BYTES] : pdq, (int) qualityOf(r, local),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
         withThumbnail ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null,
-        vectorOf(r, Fields.smallVector(mv), local));
+        vectorOf(r, Fields.smallVector(mv), local), bytes(d.getBinaryValue(Fields.MD5)));
   }
 
   static byte[] pdqOf(LeafReader r, int local) throws IOException {

@@ -62,6 +62,8 @@ public final class ShardIndex implements Closeable {
   static final String TOPIC = "embeddings.topic";
   /** Commit user data key: the model version a retirement in progress keeps (absent when none). */
   static final String RETIRING = "versions.retiring";
+  /** The bank-entries offsets (partition:offset,...) before which entries are visible to this shard's matching. */
+  static final String BANK_HORIZON = "bank.horizon";
 
   /** Index-time and search-time knobs (from {@link IndexServiceConfig}). */
   public record Options(VectorFormat format, int hnswM, int beamWidth, int knnCandidates, double rescoreOversample,
@@ -100,6 +102,7 @@ public final class ShardIndex implements Closeable {
   private final Set<String> smallFields = ConcurrentHashMap.newKeySet();
   private final Map<Integer, Long> deletionOffsets = new ConcurrentHashMap<>();
   private volatile long embeddingsOffset;
+  private volatile Map<Integer, Long> bankHorizon;
   private volatile long lastEmbeddingTimestamp = -1;
   private volatile boolean offsetsDirty;
   private final ShardVersions versions;
@@ -115,6 +118,7 @@ public final class ShardIndex implements Closeable {
     this.versions = new ShardVersions(writer, manager, vectorDims, smallFields, tombstones,
         () -> offsetsDirty = true);
     this.embeddingsOffset = Long.parseLong(userData.getOrDefault(EMBEDDINGS_OFFSET, "-1"));
+    this.bankHorizon = Map.copyOf(BankIndex.parseOffsets(userData.getOrDefault(BANK_HORIZON, "")));
     userData.forEach((k, v) -> {
       if (k.startsWith(DELETIONS_OFFSET)) {
         deletionOffsets.put(Integer.parseInt(k.substring(DELETIONS_OFFSET.length())), Long.parseLong(v));
@@ -210,6 +214,39 @@ public final class ShardIndex implements Closeable {
   public void setEmbeddingsOffset(long next) {
     embeddingsOffset = next;
     offsetsDirty = true;
+  }
+
+  /**
+   * Per bank-entries partition, the offset before which hash-list bank entries are visible to this shard's matching
+   * (advanced by the BANKS_ADDED operations {@code ./imgmatch bank import} writes into the partition after its
+   * entries; see {@link BankRetroactive}). Empty before the first import: no entry is visible.
+   */
+  public Map<Integer, Long> bankHorizon() {
+    return bankHorizon;
+  }
+
+  /** Moves the horizon up to {@code to} (never back: a later import's operation may arrive first). */
+  public void advanceBankHorizon(Map<Integer, Long> to) {
+    Map<Integer, Long> m = new java.util.HashMap<>(bankHorizon);
+    to.forEach((p, o) -> m.merge(p, o, Math::max));
+    bankHorizon = Map.copyOf(m);
+    offsetsDirty = true;
+  }
+
+  /** A function of the shard's searcher (the last refreshed view). */
+  @FunctionalInterface
+  interface SearcherFunction<T> {
+    T apply(IndexSearcher s) throws IOException;
+  }
+
+  /** Runs {@code f} with the shard's current searcher, released afterwards. */
+  <T> T withSearcher(SearcherFunction<T> f) throws IOException {
+    IndexSearcher s = manager.acquire();
+    try {
+      return f.apply(s);
+    } finally {
+      manager.release(s);
+    }
   }
 
   /** The timestamp of the latest embeddings record read (its append time); tombstones are pruned relative to it. */
@@ -316,6 +353,9 @@ public final class ShardIndex implements Closeable {
     deletionOffsets.forEach((p, o) -> data.put(DELETIONS_OFFSET + p, Long.toString(o)));
     if (versions.retiring() != null) {
       data.put(RETIRING, versions.retiring());
+    }
+    if (!bankHorizon.isEmpty()) {
+      data.put(BANK_HORIZON, BankIndex.formatOffsets(bankHorizon));
     }
     offsetsDirty = false;
     writer.setLiveCommitData(data.entrySet());

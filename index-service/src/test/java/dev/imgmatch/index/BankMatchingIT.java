@@ -31,7 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Hash-list banks on the real broker and a real Lucene index: entries without images (PDQ, MD5) raise alerts naming
  * the bank and the entry; tenant scoping, the dihedral variants, removal, a malformed entry record, and a restart
- * that resumes from the offsets kept in the bank index.
+ * that resumes from the offsets kept in the bank index. And retroactive matching of imports: uploads of the window
+ * that copy a new entry are alerted once, when the import's end reaches their shard, never also forward, and never
+ * again for a re-import of the same hashes.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class BankMatchingIT {
@@ -65,6 +67,7 @@ class BankMatchingIT {
           "not avro".getBytes(StandardCharsets.UTF_8))).get();
       assertThat(await(WAIT, () -> service.banks().entries() == 3 && service.banks().skipped() == 1))
           .as("three entries held, the malformed record skipped").isTrue();
+      BankImports.publishEnd(broker.clientProps(), p, topics, "it"); // the import's end: shards match against them
 
       // an edited copy of the listed image (20 bits off), a copy of another tenant's entry, a file on an MD5 list,
       // a rotated copy (its dihedral PDQ is near the entry), and an unrelated upload
@@ -133,6 +136,104 @@ class BankMatchingIT {
       assertThat(again.banks().entries()).isEqualTo(2);
       assertThat(again.banks().applied()).as("records read again after the restart").isZero();
     }
+  }
+
+  @Test
+  void anImportAlertsTheEarlierUploadsThatCopyItsEntriesOnce(KafkaBroker broker) throws Exception {
+    long seed = ShardIndexTest.seed();
+    Synthetic syn = new Synthetic(seed, 64, 8);
+    Random rnd = new Random(seed);
+    Topics topics = new Topics(broker.uniqueName("bankretro") + ".");
+    IndexServiceConfig cfg = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir));
+    byte[] listed = syn.hash();
+    byte[] md5 = new byte[16];
+    rnd.nextBytes(md5);
+    byte[] laterMd5 = new byte[16];
+    rnd.nextBytes(laterMd5);
+    byte[] sha = syn.sha();
+    long now = System.currentTimeMillis();
+    long fortyDaysAgo = now - 40L * 86_400_000L;
+    try (IndexService service = new IndexService(cfg).start();
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
+      assertThat(service.awaitReady(WAIT)).isTrue();
+      // uploads before the import: copies by PDQ, MD5 and SHA-256; one that is unrelated (its MD5 listed only
+      // later); a copy outside the 30-day window; a copy in a collection no rule matches (a reference)
+      send(p, topics.embeddings(), "b1", upload("b1", syn, syn.flip(listed, 12), null, List.of(), now));
+      send(p, topics.embeddings(), "b2", upload("b2", syn, syn.hash(), md5, List.of(), now));
+      ImageEmbedding b3 = upload("b3", syn, syn.hash(), null, List.of(), now);
+      b3.setSha256(new dev.imgmatch.avro.Sha256(sha));
+      send(p, topics.embeddings(), "b3", b3);
+      send(p, topics.embeddings(), "b4", upload("b4", syn, syn.hash(), laterMd5, List.of(), now));
+      send(p, topics.embeddings(), "b5", upload("b5", syn, syn.flip(listed, 3), null, List.of(), fortyDaysAgo));
+      ImageEmbedding b6 = upload("b6", syn, syn.flip(listed, 2), null, List.of(), now);
+      b6.setCollection("archive");
+      send(p, topics.embeddings(), "b6", b6);
+      assertThat(await(WAIT, () -> service.counters().get("indexed") == 6)).isTrue();
+
+      // the import's entries; an upload matched while they are on the topic but before the import's end
+      List<BankEntry> entries = List.of(entry("list", "*", "pdq-1", listed, null, List.of()),
+          entry("list", "t1", "md5-1", null, md5, List.of()), shaEntry("list", "*", "sha-1", sha));
+      for (BankEntry e : entries) {
+        send(p, topics.bankEntries(), Topics.bankEntryKey(e.getTenant(), e.getBank(), e.getEntryId()), e);
+      }
+      assertThat(await(WAIT, () -> service.banks().entries() == 3)).isTrue();
+      send(p, topics.embeddings(), "b7", upload("b7", syn, syn.flip(listed, 8), null, List.of(), now));
+      assertThat(await(WAIT, () -> service.counters().get("indexed") == 7)).isTrue();
+      assertThat(ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2)))
+          .as("entries are not matched before the import's end").isEmpty();
+
+      BankImports.publishEnd(broker.clientProps(), p, topics, "it");
+      List<MatchAlert> retro = ItSupport.readUntil(broker, topics.matchAlerts(), l -> l.size() >= 4, WAIT);
+      retro = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(3));
+      assertThat(retro).extracting(MatchAlert::getImageId).containsExactlyInAnyOrder("b1", "b2", "b3", "b7");
+      assertThat(retro).allSatisfy(a -> {
+        assertThat(a.getRetroactive()).isTrue();
+        assertThat(a.getMatches().getFirst().getBank()).isEqualTo("list");
+      });
+      MatchAlert b1 = retro.stream().filter(a -> a.getImageId().equals("b1")).findFirst().orElseThrow();
+      assertThat(b1.getMatches().getFirst().getImageId()).isEqualTo("pdq-1");
+      assertThat(b1.getMatches().getFirst().getPdqDistance()).isEqualTo(12);
+      assertThat(b1.getDecision()).isEqualTo(Decision.MATCH);
+      MatchAlert b2 = retro.stream().filter(a -> a.getImageId().equals("b2")).findFirst().orElseThrow();
+      assertThat(b2.getMatches().getFirst().getExact()).as("equal MD5").isTrue();
+      assertThat(b2.getMd5().bytes()).isEqualTo(md5);
+
+      // after the end: forward matching
+      send(p, topics.embeddings(), "a1", upload("a1", syn, syn.flip(listed, 5), null, List.of(), now));
+      List<MatchAlert> forward = ItSupport.readUntil(broker, topics.matchAlerts(), l -> l.size() >= 5, WAIT);
+      assertThat(forward).filteredOn(a -> a.getImageId().equals("a1")).singleElement()
+          .satisfies(a -> assertThat(a.getRetroactive()).isFalse());
+
+      // the same list again: nothing new; an entry whose hash changed is new
+      for (BankEntry e : entries) {
+        send(p, topics.bankEntries(), Topics.bankEntryKey(e.getTenant(), e.getBank(), e.getEntryId()), e);
+      }
+      BankImports.publishEnd(broker.clientProps(), p, topics, "it");
+      BankEntry changed = entry("list", "t1", "md5-1", null, laterMd5, List.of());
+      send(p, topics.bankEntries(), Topics.bankEntryKey("t1", "list", "md5-1"), changed);
+      BankImports.publishEnd(broker.clientProps(), p, topics, "it");
+      List<MatchAlert> after = ItSupport.readUntil(broker, topics.matchAlerts(), l -> l.size() >= 6, WAIT);
+      after = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(3));
+      assertThat(after).extracting(MatchAlert::getImageId).as("a re-import alerts nothing again")
+          .containsExactlyInAnyOrder("b1", "b2", "b3", "b7", "a1", "b4");
+    }
+
+    // a restart replays nothing into alerts, and the horizon survives it: a copy still matches forward
+    try (IndexService again = new IndexService(cfg).start();
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(broker.producerProps())) {
+      assertThat(again.awaitReady(WAIT)).isTrue();
+      send(p, topics.embeddings(), "a2", upload("a2", syn, syn.flip(listed, 7), null, List.of(), now));
+      List<MatchAlert> all = ItSupport.readUntil(broker, topics.matchAlerts(), l -> l.size() >= 7, WAIT);
+      all = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2));
+      assertThat(all).extracting(MatchAlert::getImageId)
+          .containsExactlyInAnyOrder("b1", "b2", "b3", "b7", "a1", "b4", "a2");
+    }
+  }
+
+  private static BankEntry shaEntry(String bank, String tenant, String id, byte[] sha) {
+    BankEntry e = entry(bank, tenant, id, null, null, List.of());
+    e.setSha256(new dev.imgmatch.avro.Sha256(sha));
+    return e;
   }
 
   private static dev.imgmatch.avro.CollectionSettings settings(String bank, boolean enabled, Integer distance) {

@@ -125,7 +125,7 @@ public final class BankBench {
       double loadS = (System.nanoTime() - t0) / 1e9;
       for (int i = 0; i < Math.min(200, probes.size()); i++) { // warm-up
         Probe p = probes.get(i);
-        bank.match("t", p.pdqs(), 100, p.md5(), p.sha256());
+        bank.match("t", p.pdqs(), 100, p.md5(), p.sha256(), null);
       }
       long[] ns = new long[probes.size()];
       int found = 0;
@@ -133,7 +133,7 @@ public final class BankBench {
       for (int i = 0; i < probes.size(); i++) {
         Probe p = probes.get(i);
         long s = System.nanoTime();
-        List<Hit> hits = bank.match("t", p.pdqs(), 100, p.md5(), p.sha256());
+        List<Hit> hits = bank.match("t", p.pdqs(), 100, p.md5(), p.sha256(), null);
         ns[i] = System.nanoTime() - s;
         if (p.copy()) {
           copies++;
