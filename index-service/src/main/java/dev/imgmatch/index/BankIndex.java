@@ -285,6 +285,11 @@ public final class BankIndex implements AutoCloseable {
     }
   }
 
+  /** The bank-entries offsets (by partition) before which every entry is searchable here. */
+  public Map<Integer, Long> visibleOffsets() {
+    return visible;
+  }
+
   /** How many bank-entries records lie between what is searchable here and {@code to}. */
   public long behind(Map<Integer, Long> to) {
     Map<Integer, Long> v = visible;
@@ -610,76 +615,56 @@ public final class BankIndex implements AutoCloseable {
     return b.build();
   }
 
-  /** Something done with a chunk of entries. */
-  @FunctionalInterface
-  interface EntryChunks {
-    void accept(List<Entry> chunk) throws IOException;
-  }
+  /** An entry and the position where it was first added. */
+  record Added(long position, Entry entry) {}
 
   /**
-   * The entries first added at bank-entries offsets in [{@code from}, {@code to}) (by partition; a partition
-   * missing from {@code from} from its start), handed over {@code chunk} at a time, in no particular order.
-   *
-   * @return how many there were
+   * The entries first added at bank-entries offsets in [{@code from}, {@code to}) (by partition; a partition missing
+   * from {@code from}: from its start) whose position is at least {@code after}, in position order, at most
+   * {@code limit} of them.
    */
-  int forEachAdded(Map<Integer, Long> from, Map<Integer, Long> to, int chunk, EntryChunks f) throws IOException {
+  List<Added> added(Map<Integer, Long> from, Map<Integer, Long> to, long after, int limit) throws IOException {
     BooleanQuery.Builder b = new BooleanQuery.Builder();
     boolean any = false;
     for (Map.Entry<Integer, Long> e : to.entrySet()) {
-      long lo = Math.max(0, from.getOrDefault(e.getKey(), 0L));
-      if (e.getValue() > lo) {
-        b.add(LongField.newRangeQuery(FIRST_POS, position(e.getKey(), lo), position(e.getKey(), e.getValue()) - 1),
-            Occur.SHOULD);
+      long lo = Math.max(position(e.getKey(), Math.max(0, from.getOrDefault(e.getKey(), 0L))), after);
+      long hi = position(e.getKey(), e.getValue()) - 1;
+      if (e.getValue() > 0 && hi >= lo) {
+        b.add(LongField.newRangeQuery(FIRST_POS, lo, hi), Occur.SHOULD);
         any = true;
       }
     }
-    if (!any) {
-      return 0;
+    if (!any || limit <= 0) {
+      return List.of();
     }
     IndexSearcher s = searchers.acquire();
     try {
-      List<Integer> docs = new ArrayList<>();
-      s.search(b.build(), new org.apache.lucene.search.CollectorManager<
-          org.apache.lucene.search.SimpleCollector, Void>() {
-        @Override
-        public org.apache.lucene.search.SimpleCollector newCollector() {
-          return new org.apache.lucene.search.SimpleCollector() {
-            private int base;
-
-            @Override
-            protected void doSetNextReader(org.apache.lucene.index.LeafReaderContext ctx) {
-              base = ctx.docBase;
-            }
-
-            @Override
-            public void collect(int doc) {
-              synchronized (docs) {
-                docs.add(base + doc);
-              }
-            }
-
-            @Override
-            public org.apache.lucene.search.ScoreMode scoreMode() {
-              return org.apache.lucene.search.ScoreMode.COMPLETE_NO_SCORES;
-            }
-          };
+      // (position, global doc) of every match, then the first 'limit' by position
+      List<long[]> found = new ArrayList<>();
+      org.apache.lucene.search.Weight w = s.createWeight(s.rewrite(b.build()),
+          org.apache.lucene.search.ScoreMode.COMPLETE_NO_SCORES, 1f);
+      for (org.apache.lucene.index.LeafReaderContext leaf : s.getIndexReader().leaves()) {
+        org.apache.lucene.search.Scorer sc = w.scorer(leaf);
+        if (sc == null) {
+          continue;
         }
-
-        @Override
-        public Void reduce(java.util.Collection<org.apache.lucene.search.SimpleCollector> collectors) {
-          return null;
+        org.apache.lucene.index.SortedNumericDocValues pos =
+            org.apache.lucene.index.DocValues.getSortedNumeric(leaf.reader(), FIRST_POS);
+        var live = leaf.reader().getLiveDocs();
+        var it = sc.iterator();
+        for (int d = it.nextDoc(); d != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS; d = it.nextDoc()) {
+          if ((live == null || live.get(d)) && pos.advanceExact(d)) {
+            found.add(new long[] {pos.nextValue(), leaf.docBase + d});
+          }
         }
-      });
-      java.util.Collections.sort(docs);
-      var stored = s.storedFields();
-      for (int i = 0; i < docs.size(); i += chunk) {
-        List<Entry> entries = new ArrayList<>(Math.min(chunk, docs.size() - i));
-        for (int doc : docs.subList(i, Math.min(docs.size(), i + chunk))) {
-          entries.add(entry(stored.document(doc)));
-        }
-        f.accept(entries);
       }
-      return docs.size();
+      found.sort((x, y) -> Long.compare(x[0], y[0]));
+      var stored = s.storedFields();
+      List<Added> out = new ArrayList<>(Math.min(limit, found.size()));
+      for (long[] f : found.subList(0, Math.min(limit, found.size()))) {
+        out.add(new Added(f[0], entry(stored.document((int) f[1]))));
+      }
+      return out;
     } finally {
       searchers.release(s);
     }

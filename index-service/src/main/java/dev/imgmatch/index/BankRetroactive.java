@@ -42,61 +42,88 @@ import org.apache.lucene.util.BytesRef;
  * forward matching; those before it never did (the entries were not visible to their shard), so no pair is alerted
  * twice. Replicas and replays move the horizon without alerting.
  *
- * <p>The scan: the added entries (in chunks of {@value #CHUNK}) go into an in-memory {@link PdqTable} and digest
- * maps; every upload of the shard in the window, of a collection some rule matches, is probed with its PDQ (quality
+ * <p>The check runs in bounded steps ({@link #step}: at most {@value #CHUNK} entries, fewer when the window holds many
+ * uploads, {@link #PAIRS_PER_STEP}), one per turn of the ingest loop, each in the transaction of its turn with the
+ * position reached (committed with the shard's offset, so a restart goes on from there); the partition waits at the
+ * operation meanwhile. A step's entries go into an in-memory {@link PdqTable} and digest maps; every upload of the shard in the window, of a collection some rule matches, is probed with its PDQ (quality
  * at least {@code bank.pdq.min.quality}), and those with an equal SHA-256 or MD5 are found through the index's terms.
  * Each hit is judged as forward matching judges it (the entry's tenant or {@code *}, the bank enabled for the
  * upload's tenant, its PDQ distance); the upload is alerted when its best hit reaches the alert decision. The
  * uploads' dihedral PDQs are not kept in the index: a mirrored or rotated copy of an entry is found forward only.
  */
-final class BankRetroactive {
-  /** Entries per in-memory table: about 7 MB of hashes and links each, plus their ids. */
+public final class BankRetroactive {
+  /** Entries per step at most, by default ({@code bank.retroactive.step.entries}): about 10 MB of table. */
   static final int CHUNK = 100_000;
+  /** Entries per step at least, however many uploads the window holds. */
+  static final int MIN_CHUNK = 1_000;
+  /**
+   * Entries x uploads one step compares (about 1/241 of them are PDQ candidates at distance 31: some 40 million,
+   * 1-2 s on one core), so that a step stays well within the alerts transaction's timeout (15 s).
+   */
+  static final long PAIRS_PER_STEP = 10_000_000_000L;
 
   private final BankIndex banks;
   private final MatchPolicy policy;
   private final long windowMs;
   private final int maxAlerts;
+  private final int stepEntries;
 
   /**
    * @param days the window; 0 = no retroactive alerts
-   * @param maxAlerts alerts at most per import and shard (the best uploads first)
+   * @param maxAlerts alerts at most per import and shard
+   * @param stepEntries entries a step compares at most
    */
-  BankRetroactive(BankIndex banks, MatchPolicy policy, int days, int maxAlerts) {
+  public BankRetroactive(BankIndex banks, MatchPolicy policy, int days, int maxAlerts, int stepEntries) {
     this.banks = banks;
     this.policy = policy;
     this.windowMs = days * 86_400_000L;
     this.maxAlerts = maxAlerts;
+    this.stepEntries = stepEntries;
   }
 
   boolean enabled() {
-    return windowMs > 0 && !policy.rules().asMap().isEmpty();
+    return windowMs > 0 && maxAlerts > 0 && !policy.rules().asMap().isEmpty();
   }
 
-  /** What a scan found: the alerts (at most maxAlerts), the entries added, the uploads scanned. */
-  record Result(List<MatchAlert> alerts, int entries, long uploadsScanned, int alertsLeftOut) {}
+  int maxAlerts() {
+    return maxAlerts;
+  }
 
   /**
-   * The alerts of the shard's uploads submitted in [{@code beforeMs} - window, {@code beforeMs}) that copy an entry
-   * first added between {@code from} and {@code to} (bank-entries offsets by partition).
+   * What one step found: its alerts, the entries it compared, the uploads probed by PDQ, where the next step starts
+   * (an entry position), and whether it was the last.
    */
-  Result alertsFor(ShardIndex shard, Map<Integer, Long> from, Map<Integer, Long> to, long beforeMs, long nowMs)
-      throws IOException {
+  public record Step(List<MatchAlert> alerts, int entries, long uploadsProbed, long next, boolean done) {}
+
+  /**
+   * One bounded step of the check of an import: the next entries (by position, from {@code after}) first added
+   * between {@code from} and {@code to} (bank-entries offsets by partition), against the shard's uploads submitted
+   * in [{@code beforeMs} - window, {@code beforeMs}).
+   *
+   * @param alertsLeft alerts this step may raise at most (the import's remaining budget)
+   */
+  public Step step(ShardIndex shard, Map<Integer, Long> from, Map<Integer, Long> to, long after, long beforeMs,
+      long nowMs, int alertsLeft) throws IOException {
     if (!enabled()) {
-      return new Result(List.of(), 0, 0, 0);
+      return new Step(List.of(), 0, 0, after, true);
     }
     Set<String> sources = policy.rules().asMap().keySet();
-    SearchFilter window = new SearchFilter(null, Set.of(), sources, Set.of(), beforeMs - windowMs, beforeMs, null);
-    Map<Integer, List<Hit>> hitsByDoc = new HashMap<>();
-    long[] scanned = {0};
-    int entries = banks.forEachAdded(from, to, CHUNK, chunk -> shard.withSearcher(s -> {
-      scanned[0] += scan(s, window.toQuery(), chunk, hitsByDoc);
-      return null;
-    }));
-    if (hitsByDoc.isEmpty()) {
-      return new Result(List.of(), entries, scanned[0], 0);
+    Query window = new SearchFilter(null, Set.of(), sources, Set.of(), beforeMs - windowMs, beforeMs, null).toQuery();
+    int uploads = shard.withSearcher(s -> s.count(window));
+    int chunk = (int) Math.min(stepEntries,
+        Math.max(MIN_CHUNK, Math.min(CHUNK, PAIRS_PER_STEP / Math.max(1, uploads))));
+    List<BankIndex.Added> added = banks.added(from, to, after, chunk + 1);
+    boolean done = added.size() <= chunk;
+    List<BankIndex.Added> mine = done ? added : added.subList(0, chunk);
+    long next = done ? Long.MAX_VALUE : added.get(chunk).position();
+    if (mine.isEmpty() || uploads == 0) {
+      return new Step(List.of(), mine.size(), 0, next, done);
     }
+    Map<Integer, List<Hit>> hitsByDoc = new HashMap<>();
+    List<BankIndex.Entry> entries = mine.stream().map(BankIndex.Added::entry).toList();
+    long[] probed = {0};
     List<MatchAlert> alerts = shard.withSearcher(s -> {
+      probed[0] = scan(s, window, entries, hitsByDoc);
       List<MatchAlert> out = new ArrayList<>();
       for (Map.Entry<Integer, List<Hit>> e : new TreeMap<>(hitsByDoc).entrySet()) {
         alertOf(ShardDocs.load(s, e.getKey()), e.getValue(), nowMs).ifPresent(out::add);
@@ -104,8 +131,31 @@ final class BankRetroactive {
       return out;
     });
     alerts.sort((a, b) -> Float.compare(b.getScore(), a.getScore()));
-    int leftOut = Math.max(0, alerts.size() - maxAlerts);
-    return new Result(List.copyOf(alerts.subList(0, alerts.size() - leftOut)), entries, scanned[0], leftOut);
+    List<MatchAlert> kept = List.copyOf(alerts.subList(0, Math.min(alerts.size(), Math.max(0, alertsLeft))));
+    return new Step(kept, mine.size(), probed[0], next, done);
+  }
+
+  /**
+   * The whole check at once (benchmarks and tests; index-service runs it a {@link #step} per loop turn).
+   *
+   * @return the alerts (at most maxAlerts), the entries compared, the uploads probed (summed over steps)
+   */
+  public Step alertsFor(ShardIndex shard, Map<Integer, Long> from, Map<Integer, Long> to, long beforeMs, long nowMs)
+      throws IOException {
+    List<MatchAlert> all = new ArrayList<>();
+    int entries = 0;
+    long probed = 0;
+    long after = Long.MIN_VALUE;
+    while (true) {
+      Step st = step(shard, from, to, after, beforeMs, nowMs, maxAlerts - all.size());
+      all.addAll(st.alerts());
+      entries += st.entries();
+      probed += st.uploadsProbed();
+      after = st.next();
+      if (st.done()) {
+        return new Step(all, entries, probed, after, true);
+      }
+    }
   }
 
   /** Finds the uploads (global doc ids) that one chunk of entries hits; returns the uploads scanned by PDQ. */

@@ -59,6 +59,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String BANK_COMMIT_INTERVAL_MS = "bank.commit.interval.ms";
   public static final String BANK_CATCHUP_TIMEOUT_MS = "bank.catchup.timeout.ms";
   public static final String BANK_RETROACTIVE_MAX_ALERTS = "bank.retroactive.max.alerts";
+  public static final String BANK_RETROACTIVE_STEP_ENTRIES = "bank.retroactive.step.entries";
   public static final String FUSION_PDQ_WEIGHT = "match.fusion.pdq.weight";
   public static final String MARGIN_WEIGHT = "match.margin.weight";
   public static final String MARGIN_FLOOR = "match.margin.floor";
@@ -190,6 +191,10 @@ public final class IndexServiceConfig extends AbstractConfig {
           "Retroactive alerts one hash-list import raises at most per shard (the best matches first; the rest are"
               + " logged as left out): bounds the transaction an import's check commits. The window is"
               + " match.retroactive.days; 0 = imports alert nothing retroactively.")
+      .define(BANK_RETROACTIVE_STEP_ENTRIES, Type.INT, BankRetroactive.CHUNK, Range.between(1, 1_000_000),
+          Importance.LOW, "Entries of an import one step of its retroactive check compares at most (one step per turn"
+              + " of the ingest loop, fewer entries when the window holds many uploads: about 10^10 entry-upload pairs"
+              + " a step). Larger steps finish a big import sooner and hold the shard's other records longer per turn.")
       .define(FUSION_PDQ_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_FUSION_PDQ_WEIGHT, Range.between(0.0, 1.0),
           Importance.MEDIUM, "beta of the fused score max(min(1, cos + beta*clip(1 - d/128, 0, 1)), pdq_map, exact):"
               + " how much PDQ similarity nudges the best descriptor cosine (docs/modules/index-service.md).")

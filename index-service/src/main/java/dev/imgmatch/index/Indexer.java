@@ -42,6 +42,10 @@ final class Indexer {
   private final BooleanSupplier reportsDeletions;
   private final Retroactive retroactive;
   private BankRetroactive bankRetroactive; // made on first use: the bank index opens after this
+  /** Checks in progress, by shard (ingest thread only). */
+  private final Map<Integer, RetroJob> retroJobs = new java.util.HashMap<>();
+  /** Where a check goes on after a resume, by shard: {operation offset, next entry position}. */
+  private final Map<Integer, long[]> retroResume = new java.util.concurrent.ConcurrentHashMap<>();
   private long lastHoldLogNanos;
 
   Indexer(IndexService service, AlertTransactions tx, Map<Integer, Long> alertsFrom,
@@ -217,26 +221,88 @@ final class Indexer {
         Thread.currentThread().interrupt();
         return false;
       }
-      long t0 = System.nanoTime();
-      BankRetroactive.Result res = retro.alertsFor(shard, shard.bankHorizon(), to, r.timestamp(),
-          System.currentTimeMillis());
-      for (MatchAlert a : res.alerts()) {
+      RetroJob job = retroJobs.get(shard.shard());
+      if (job == null || job.offset != r.offset()) {
+        long[] resumed = retroResume.remove(shard.shard());
+        job = new RetroJob(r.offset(), resumed != null && resumed[0] == r.offset() ? resumed[1] : Long.MIN_VALUE);
+        retroJobs.put(shard.shard(), job);
+      }
+      BankRetroactive.Step st = retro.step(shard, shard.bankHorizon(), to, job.after, r.timestamp(),
+          System.currentTimeMillis(), retro.maxAlerts() - job.alerts);
+      for (MatchAlert a : st.alerts()) {
         sendAlert(a, r);
       }
+      job.after = st.next();
+      job.alerts += st.alerts().size();
+      job.entries += st.entries();
+      job.probed += st.uploadsProbed();
+      if (!st.done()) {
+        return false; // the next step at the next turn; the position reached is committed with the shard's offset
+      }
+      retroJobs.remove(shard.shard());
       log.info("shard {}: hash-list import (by {}): entries added {}, uploads probed by PDQ {}, retroactive alerts {}"
-          + " in {} ms{}", shard.shard(), op.getRequestedBy(), res.entries(), res.uploadsScanned(),
-          res.alerts().size(), (System.nanoTime() - t0) / 1_000_000, res.alertsLeftOut() == 0 ? ""
-              : "; " + res.alertsLeftOut() + " more left out (" + IndexServiceConfig.BANK_RETROACTIVE_MAX_ALERTS
-              + ")");
+          + " in {} ms{}", shard.shard(), op.getRequestedBy(), job.entries, job.probed, job.alerts,
+          (System.nanoTime() - job.startedNanos) / 1_000_000, job.alerts < retro.maxAlerts() ? ""
+              : " (the most " + IndexServiceConfig.BANK_RETROACTIVE_MAX_ALERTS + " allows: later matches left out)");
     }
     shard.advanceBankHorizon(to);
     return true;
   }
 
+  /** A hash-list import's retroactive check in progress on a shard (one step per loop turn). */
+  private static final class RetroJob {
+    final long offset;
+    final long startedNanos = System.nanoTime();
+    long after;
+    int alerts;
+    int entries;
+    long probed;
+
+    RetroJob(long offset, long after) {
+      this.offset = offset;
+      this.after = after;
+    }
+  }
+
+  /** Prefix of the retroactive check's state in committed offset metadata. */
+  private static final String RETRO_STATE = "bankretro=";
+
+  /**
+   * The state of the check in progress on shard {@code p}, committed with its offset ({@code bankretro=<offset of
+   * the operation>:<next entry position>}), or null.
+   */
+  String retroProgress(int p) {
+    RetroJob job = retroJobs.get(p);
+    return job == null ? null : RETRO_STATE + job.offset + ":" + job.after;
+  }
+
+  /**
+   * What was committed with shard {@code p}'s offset {@code committedOffset}: a check in progress at that offset goes
+   * on from its position; anything else (and {@code extra} null) forgets the shard's check.
+   */
+  void resumeRetro(int p, long committedOffset, String extra) {
+    retroJobs.remove(p);
+    retroResume.remove(p);
+    if (extra != null && extra.startsWith(RETRO_STATE)) {
+      String[] parts = extra.substring(RETRO_STATE.length()).split(":", 2);
+      try {
+        long offset = Long.parseLong(parts[0]);
+        if (parts.length == 2 && offset == committedOffset) {
+          retroResume.put(p, new long[] {offset, Long.parseLong(parts[1])});
+          log.info("shard {}: the retroactive check of the hash-list import at offset {} goes on from entry"
+              + " position {}", p, offset, parts[1]);
+        }
+      } catch (NumberFormatException e) {
+        log.warn("shard {}: unreadable retroactive check state '{}' ignored (the check starts over)", p, extra);
+      }
+    }
+  }
+
   private BankRetroactive bankRetroactive() {
     if (bankRetroactive == null) {
       bankRetroactive = new BankRetroactive(service.banks(), policy, cfg.getInt(IndexServiceConfig.RETROACTIVE_DAYS),
-          cfg.getInt(IndexServiceConfig.BANK_RETROACTIVE_MAX_ALERTS));
+          cfg.getInt(IndexServiceConfig.BANK_RETROACTIVE_MAX_ALERTS),
+          cfg.getInt(IndexServiceConfig.BANK_RETROACTIVE_STEP_ENTRIES));
     }
     return bankRetroactive;
   }

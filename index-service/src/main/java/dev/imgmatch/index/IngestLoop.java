@@ -348,7 +348,7 @@ final class IngestLoop {
     for (ShardIndex s : shards.all()) {
       if (owned.contains(s.shard()) && s.embeddingsOffset() >= 0) {
         m.put(new TopicPartition(topics.embeddings().name(), s.shard()), new OffsetAndMetadata(s.embeddingsOffset(),
-            ZombieFence.metadata(service.transactionalId())));
+            ZombieFence.metadata(service.transactionalId(), indexer.retroProgress(s.shard()))));
       }
     }
     if (reportsDeletions()) {
@@ -405,6 +405,7 @@ final class IngestLoop {
       OffsetAndMetadata a = committed.get(tp);
       long alertsDone = a == null ? -1 : a.offset();
       alertsFrom.put(tp.partition(), alertsDone);
+      indexer.resumeRetro(tp.partition(), alertsDone, a == null ? null : ZombieFence.extra(a.metadata()));
       if (s.embeddingsOffset() >= 0) {
         ec.seek(tp, s.embeddingsOffset());
       } else {
@@ -501,6 +502,7 @@ final class IngestLoop {
   /** Forgets what was known of shard {@code p} (it is closed, or reopened from its commit). */
   void forget(int p) {
     alertsFrom.remove(p);
+    indexer.resumeRetro(p, -1, null);
     truncatedShards.remove(p);
   }
 

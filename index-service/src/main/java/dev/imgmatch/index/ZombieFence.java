@@ -50,15 +50,35 @@ final class ZombieFence implements AutoCloseable {
     this.ownTxId = ownTxId;
   }
 
+  /** Separates the committer from the shard's other state in offset metadata. */
+  private static final char EXTRA = '\u001f';
+
   /** The offset metadata this instance commits its embeddings offsets with. */
   static String metadata(String txId) {
     return PREFIX + txId;
   }
 
+  /**
+   * The same with more of the shard's state committed with its offset (a retroactive check in progress:
+   * {@link Indexer#retroProgress}); {@code extra} null: none.
+   */
+  static String metadata(String txId, String extra) {
+    return extra == null ? metadata(txId) : PREFIX + txId + EXTRA + extra;
+  }
+
   /** The transactional id in committed offset metadata, or null. */
   static String committer(String metadata) {
-    return metadata != null && metadata.startsWith(PREFIX) && metadata.length() > PREFIX.length()
-        ? metadata.substring(PREFIX.length()) : null;
+    if (metadata == null || !metadata.startsWith(PREFIX) || metadata.length() <= PREFIX.length()) {
+      return null;
+    }
+    int end = metadata.indexOf(EXTRA);
+    return metadata.substring(PREFIX.length(), end < 0 ? metadata.length() : end);
+  }
+
+  /** The state committed beside the committer ({@link #metadata(String, String)}), or null. */
+  static String extra(String metadata) {
+    int at = metadata == null ? -1 : metadata.indexOf(EXTRA);
+    return at < 0 ? null : metadata.substring(at + 1);
   }
 
   /** Client ids of the group's members at the last rebalance (each names its instance's transactional id). */

@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Hash-list banks on the real broker and a real Lucene index: entries without images (PDQ, MD5) raise alerts naming
  * the bank and the entry; tenant scoping, the dihedral variants, removal, a malformed entry record, and a restart
  * that resumes from the offsets kept in the bank index. And retroactive matching of imports: uploads of the window
- * that copy a new entry are alerted once, when the import's end reaches their shard, never also forward, and never
- * again for a re-import of the same hashes.
+ * that copy a new entry are alerted once, when the import's end reaches their shard (in steps of one entry), never
+ * also forward, and never again for a re-import of the same hashes.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class BankMatchingIT {
@@ -144,7 +144,10 @@ class BankMatchingIT {
     Synthetic syn = new Synthetic(seed, 64, 8);
     Random rnd = new Random(seed);
     Topics topics = new Topics(broker.uniqueName("bankretro") + ".");
-    IndexServiceConfig cfg = new IndexServiceConfig(ItSupport.settings(broker, topics.prefix(), dir));
+    java.util.Map<String, String> settings = ItSupport.settings(broker, topics.prefix(), dir);
+    // one entry a step: each import's check takes several turns of the ingest loop, its position committed between
+    settings.put(IndexServiceConfig.BANK_RETROACTIVE_STEP_ENTRIES, "1");
+    IndexServiceConfig cfg = new IndexServiceConfig(settings);
     byte[] listed = syn.hash();
     byte[] md5 = new byte[16];
     rnd.nextBytes(md5);

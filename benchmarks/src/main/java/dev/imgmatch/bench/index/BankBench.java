@@ -25,17 +25,20 @@ import java.util.concurrent.TimeUnit;
  * receive it) into a real broker, index-service's bank index loading them from the topic (what a fresh instance
  * does), and the time to match one upload against them (its PDQ and 8 dihedral variants, plus MD5 and SHA-256), for
  * uploads that are edited copies of entries (10-24 bits off, one variant in eight) and unrelated ones. Matching is
- * compared with the same probes against a bank of 10,000 entries loaded in the same run (the baseline).
+ * compared with the same probes against a bank of 10,000 entries loaded in the same run (the baseline). Then the
+ * retroactive check of an import ({@code BankRetroactive}) on a shard of U uploads (1% edited copies of entries,
+ * 10-24 bits off): imports of the last 1, 1,000 and all entries.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
- *   dev.imgmatch.bench.index.BankBench --n 1000000 [--probes 2000] [--seed S] [--dir D]</pre>
+ *   dev.imgmatch.bench.index.BankBench --n 1000000 [--probes 2000] [--uploads 100000] [--seed S] [--dir D]</pre>
  */
 public final class BankBench {
   private BankBench() {}
 
   public static void main(String[] args) throws Exception {
     Map<String, String> a = dev.imgmatch.bench.BenchArgs.parse(args,
-        "[--n 1000000] [--probes 2000] [--seed S] [--dir D]");
+        "[--n 1000000] [--probes 2000] [--uploads 100000] [--seed S] [--dir D]");
+    int uploads = Integer.parseInt(a.getOrDefault("uploads", "100000"));
     int n = Integer.parseInt(a.getOrDefault("n", "1000000"));
     int probes = Integer.parseInt(a.getOrDefault("probes", "2000"));
     long seed = Long.parseLong(a.getOrDefault("seed", "20261203"));
@@ -52,8 +55,10 @@ public final class BankBench {
         hashes.add(h);
       }
       List<Probe> ps = probes(hashes.subList(0, base), probes, rnd);
-      double[] baseline = run(broker, "baseline", hashes.subList(0, base), dir, ps, null);
-      run(broker, "large", hashes, dir, ps, baseline);
+      try (dev.imgmatch.index.ShardIndex shard = uploads(dir.resolve("uploads"), uploads, hashes, rnd)) {
+        double[] baseline = run(broker, "baseline", hashes.subList(0, base), dir, ps, null, shard);
+        run(broker, "large", hashes, dir, ps, baseline, shard);
+      }
     }
   }
 
@@ -90,7 +95,7 @@ public final class BankBench {
 
   /** Imports, loads and matches; returns {import s, load s, p50 ms, p99 ms}. */
   private static double[] run(LocalBroker broker, String name, List<byte[]> hashes, Path dir, List<Probe> probes,
-      double[] baseline) throws Exception {
+      double[] baseline, dev.imgmatch.index.ShardIndex shard) throws Exception {
     Topics topics = new Topics("bb-" + name + ".");
     TopicSetup.ensureAll(Map.of("bootstrap.servers", broker.bootstrapServers()), topics, 3, (short) 1);
     Path csv = dir.resolve(name + ".csv");
@@ -148,9 +153,68 @@ public final class BankBench {
           hashes.size() / importS, loadS, hashes.size() / loadS, p50, p99,
           baseline == null ? " (baseline)" : String.format(Locale.ROOT, " (%.2fx / %.2fx the baseline)",
               p50 / baseline[2], p99 / baseline[3]), found, copies, bank.entries());
+      retroactive(bank, shard, name, hashes.size());
       bank.stop();
       loader.join();
       return new double[] {importS, loadS, p50, p99};
+    }
+  }
+
+  /** U uploads of the last day in one shard: 1% edited copies of entries (10-24 bits off), the rest unrelated. */
+  private static dev.imgmatch.index.ShardIndex uploads(Path dir, int count, List<byte[]> entries, Random rnd)
+      throws Exception {
+    long t0 = System.nanoTime();
+    dev.imgmatch.index.ShardIndex shard = dev.imgmatch.index.ShardIndex.open(dir, 0,
+        dev.imgmatch.index.ShardIndex.Options.defaults());
+    long now = System.currentTimeMillis();
+    for (int i = 0; i < count; i++) {
+      byte[] pdq = new byte[32];
+      rnd.nextBytes(pdq);
+      if (i % 100 == 0) {
+        pdq = entries.get(rnd.nextInt(entries.size())).clone();
+        int bits = 10 + rnd.nextInt(15);
+        for (int b = 0; b < bits; b++) {
+          int bit = rnd.nextInt(256);
+          pdq[bit / 8] ^= (byte) (1 << (bit % 8));
+        }
+      }
+      float[] v = new float[8];
+      double norm = 0;
+      for (int d = 0; d < v.length; d++) {
+        v[d] = (float) rnd.nextGaussian();
+        norm += v[d] * v[d];
+      }
+      for (int d = 0; d < v.length; d++) {
+        v[d] /= (float) Math.sqrt(norm);
+      }
+      byte[] sha = new byte[32];
+      rnd.nextBytes(sha);
+      shard.upsert(new dev.imgmatch.index.IndexedImage("t", "u" + i, "uploads", null, Map.of(), "m1", v, sha, pdq, 90,
+          now - 86_400_000L + i));
+    }
+    shard.commit("bench");
+    shard.refresh();
+    System.out.printf(Locale.ROOT, "shard of %,d uploads (1%% copies of entries) built in %.1f s%n", count,
+        (System.nanoTime() - t0) / 1e9);
+    return shard;
+  }
+
+  /** The retroactive check of imports of the last 1, 1,000 and all entries, against the shard's uploads. */
+  private static void retroactive(BankIndex bank, dev.imgmatch.index.ShardIndex shard, String name, int n)
+      throws Exception {
+    dev.imgmatch.index.BankRetroactive retro = new dev.imgmatch.index.BankRetroactive(bank,
+        new dev.imgmatch.index.IndexServiceConfig(Map.of()).policy(), 30, 1_000_000, 100_000);
+    Map<Integer, Long> to = bank.visibleOffsets();
+    for (int last : new int[] {1, 1_000, n}) {
+      Map<Integer, Long> from = new java.util.HashMap<>();
+      int perPartition = Math.max(1, last / Math.max(1, to.size()));
+      to.forEach((p, o) -> from.put(p, last >= n ? 0 : Math.max(0, o - perPartition)));
+      long t0 = System.nanoTime();
+      dev.imgmatch.index.BankRetroactive.Step r = retro.alertsFor(shard, from, to, System.currentTimeMillis(),
+          System.currentTimeMillis());
+      System.out.printf(Locale.ROOT, "%-8s retroactive check of an import of %,9d entries against %,d uploads: "
+          + "%.0f ms, %d alerts%n", name, r.entries(), r.uploadsScanned(), (System.nanoTime() - t0) / 1e6,
+          r.alerts().size());
     }
   }
 }
