@@ -64,8 +64,15 @@ public final class ConsoleServer implements AutoCloseable {
    * for the alert queue. Logs where it listens and whether authentication is on (a WARN line when it is off).
    */
   public static ConsoleServer start(ConsoleConfig cfg) throws IOException {
-    QueryClient client = new QueryClient(cfg.kafkaProps(), cfg.topics())
-        .gatherPartials(cfg.getBoolean(ConsoleConfig.QUERY_GATHER));
+    QueryClient client;
+    try {
+      client = new QueryClient(cfg.kafkaProps(), cfg.topics())
+          .gatherPartials(cfg.getBoolean(ConsoleConfig.QUERY_GATHER));
+    } catch (org.apache.kafka.common.KafkaException e) {
+      throw new IllegalStateException("cannot reach the cluster at " + cfg.getString(ConsoleConfig.BOOTSTRAP)
+          + " (" + e.getMessage() + "); is it running, and is " + ConsoleConfig.BOOTSTRAP + " (--bootstrap) its"
+          + " address?", e);
+    }
     ConsoleServer s;
     try {
       s = new ConsoleServer(cfg, client::query);
