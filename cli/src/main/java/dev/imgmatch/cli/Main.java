@@ -62,7 +62,7 @@ public final class Main implements Runnable {
     List<CliCommand> all = new ArrayList<>(List.of(
         new DemoCommand(), new UpCommand(), new ScanCommand(), new dev.imgmatch.cli.eval.EvalCommand(),
         new dev.imgmatch.cli.eval.CalibrateCommand(), new BrokerCommand(), new TopicsCommand(),
-        new UploadCommand(), new AlertsCommand(), new RejectsCommand()));
+        new UploadCommand(), new AlertsCommand(), new RejectsCommand(), new ConsoleCommand()));
     List<CliCommand> tools = new ArrayList<>(List.of(
         new HashCommand(), new EmbedCommand(), new QueryCommand(), new TrainCommand(), new DeleteCommand(),
         new BankCommand(),

@@ -3,6 +3,8 @@ package dev.imgmatch.cli;
 import dev.imgmatch.cli.stack.Instances;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
+import dev.imgmatch.console.ConsoleConfig;
+import dev.imgmatch.console.ConsoleServer;
 import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
 import java.nio.file.Path;
@@ -14,7 +16,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "up", mixinStandardHelpOptions = true,
     description = {"Run the local stack (broker + ingest-stream + embedder-worker + index-service) until Ctrl-C.",
-        "Prints the bootstrap address, the topics and the services' health/metrics endpoints. Then, from another "
+        "Prints the bootstrap address, the topics, the services' health/metrics endpoints and the review console's "
+            + "address (the HTTP API is on the same server; --no-console leaves it out). Then, from another "
             + "terminal: ./imgmatch upload, alerts, query, delete, rejects (they default to the printed address when "
             + "IMGMATCH_BOOTSTRAP is set to it). Data persists in --data-dir across restarts."})
 final class UpCommand implements CliCommand {
@@ -46,6 +49,14 @@ final class UpCommand implements CliCommand {
       description = "A setting for one service, e.g. --set index:match.rules=uploads:protected,banned,uploads (services: ingest, embedder, index).")
   List<String> settings = List.of();
 
+  @Option(names = "--console-port", defaultValue = "8090",
+      description = "Port of the review console and HTTP API, on 127.0.0.1 (a token from $"
+          + ConsoleConfig.TOKEN_ENV + " is required when set); 0 = a free port (default: ${DEFAULT-VALUE}).")
+  int consolePort;
+
+  @Option(names = "--no-console", description = "Do not start the review console and HTTP API.")
+  boolean noConsole;
+
   @Override
   public Integer call() throws Exception {
     Map<String, Map<String, String>> sets = ServiceSettings.parse(settings);
@@ -67,7 +78,8 @@ final class UpCommand implements CliCommand {
         Thread.currentThread().interrupt();
       }
     }, "up-shutdown"));
-    try (LocalStack stack = LocalStack.start(o, line -> System.err.println("up: " + line))) {
+    try (LocalStack stack = LocalStack.start(o, line -> System.err.println("up: " + line));
+        ConsoleServer console = noConsole ? null : ConsoleCommand.start(consoleConfig(stack), "--console-port")) {
       System.out.println("bootstrap.servers=" + stack.bootstrapServers());
       System.out.println("topics:");
       for (Topic<?, ?> t : stack.topics().all()) {
@@ -77,6 +89,9 @@ final class UpCommand implements CliCommand {
       int width = stack.endpoints().keySet().stream().mapToInt(String::length).max().orElse(0);
       stack.endpoints().forEach((name, e) -> System.out.printf("  %-" + Math.max(16, width) + "s %s  %s  %s%n", name,
           e.url("/health"), e.url("/ready"), e.url("/metrics")));
+      if (console != null) {
+        System.out.println(ConsoleCommand.describe(console));
+      }
       if (stack.multiProcess()) {
         System.out.println("logs: " + dataDir.resolve("logs").toAbsolutePath() + " (one per instance)");
       }
@@ -101,6 +116,16 @@ final class UpCommand implements CliCommand {
     }
     System.err.println("up: stopped");
     return 0;
+  }
+
+  /** The console on the stack's cluster: loopback, the given port, a token from the environment when set. */
+  private ConsoleConfig consoleConfig(LocalStack stack) {
+    Map<String, String> c = new java.util.HashMap<>();
+    stack.clientProps().forEach((k, v) -> c.put(ConsoleConfig.KAFKA_PREFIX + k, String.valueOf(v)));
+    c.put(ConsoleConfig.TOPIC_PREFIX, prefix);
+    c.put(ConsoleConfig.BIND, "127.0.0.1");
+    c.put(ConsoleConfig.PORT, String.valueOf(consolePort));
+    return ConsoleConfig.load(null, System.getenv(), c);
   }
 
   @Override

@@ -31,7 +31,7 @@ class MainTest {
   @Test
   void everyCommandIsRegisteredInHelpsOrder() {
     assertThat(Main.commandLine().getSubcommands().keySet()).containsExactly("help", "demo", "up", "scan", "eval",
-        "calibrate", "broker", "topics", "upload", "alerts", "rejects", "hash", "embed", "query", "train", "delete",
+        "calibrate", "broker", "topics", "upload", "alerts", "rejects", "console", "hash", "embed", "query", "train", "delete",
         "bank", "reindex");
   }
 

@@ -63,13 +63,15 @@ class UpScriptIT {
     SampleSet samples = SampleSet.generate(dir.resolve("samples"), 3, 2, 11);
 
     ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("imgmatch").toString(), "up", "--data-dir",
-        dir.resolve("stack").toString(), "--http-port", "0", "--topic-prefix", "upit.", "--partitions", "1")
+        dir.resolve("stack").toString(), "--http-port", "0", "--topic-prefix", "upit.", "--partitions", "1",
+        "--console-port", "0")
         .directory(ROOT.toFile()).redirectError(dir.resolve("up.err").toFile());
     pb.environment().put("IMGMATCH_SKIP_BUILD", "1");
     up = pb.start();
     BufferedReader upOut = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8));
     String bootstrap = null;
     String indexMetrics = null;
+    String console = null;
     List<String> printed = new ArrayList<>();
     for (String line; (line = upOut.readLine()) != null; ) {
       printed.add(line);
@@ -80,6 +82,10 @@ class UpScriptIT {
       if (m.find()) {
         indexMetrics = m.group(1);
       }
+      Matcher c = Pattern.compile("^console: (http://\\S+/) ").matcher(line);
+      if (c.find()) {
+        console = c.group(1);
+      }
       if (line.startsWith("ready.")) {
         break;
       }
@@ -88,6 +94,11 @@ class UpScriptIT {
         ? Files.readString(dir.resolve("up.err")) : "").isNotNull();
     assertThat(printed).anyMatch(l -> l.contains("upit.match-alerts"));
     assertThat(indexMetrics).isNotNull();
+    assertThat(console).as("up printed the review console's address: %s", printed).isNotNull();
+    HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(console
+        + "health")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(health.statusCode()).isEqualTo(200);
+    assertThat(health.body()).contains("\"auth\":\"off\"");
 
     Run protect = imgmatch(bootstrap, "upload", "--collection", "protected", "--id-prefix", "orig/",
         dir.resolve("samples/originals").toString());

@@ -81,6 +81,8 @@ public final class QueryClient implements AutoCloseable {
     pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "0");
+    // an image query carries the file inline (up to Limits.MAX_IMAGE_BYTES): the default 1 MiB would refuse any photo over 1 MiB
+    pp.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES);
     pp.remove(ConsumerConfig.GROUP_ID_CONFIG);
     this.producer = new KafkaProducer<>(pp);
     Map<String, Object> cp = new HashMap<>(kafkaProps);

@@ -1,0 +1,112 @@
+package dev.imgmatch.cli.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import dev.imgmatch.testkit.KafkaBroker;
+import dev.imgmatch.testkit.KafkaBrokerExtension;
+import dev.imgmatch.testkit.Seeds;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The review console in a real browser (headless Chromium over the DevTools protocol) on the real pipeline: log in
+ * with the token through the form, see the queue empty and live, upload an edited copy and watch its alert arrive
+ * over server-sent events without a reload, open it with the keyboard ({@code j}) and find the upload and its match
+ * side by side with their ids and evidence, then jump to search ({@code /}), look the original up by id and get it
+ * answered from the cluster.
+ *
+ * <p>Needs Chromium ({@code chromium} on PATH, or {@code IMGMATCH_CHROMIUM}): skipped without it, except on CI
+ * ({@code CI=true}), where a missing browser fails (.ci/run installs it).
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class ConsoleBrowserIT {
+  private static final Duration WAIT = Duration.ofSeconds(120);
+
+  @Test
+  void aModeratorSeesTheAlertArriveLiveAndComparesBothSides(KafkaBroker broker, @TempDir Path dir)
+      throws Exception {
+    String chromium = chromiumOrSkip();
+    long seed = Seeds.of("ConsoleBrowserIT", 2016L);
+    try (ConsoleStack s = new ConsoleStack(broker, dir, seed, Map.of());
+        Chromium browser = new Chromium(chromium, dir.resolve("profile"))) {
+      s.protectOriginal();
+      Chromium.Page page = browser.page();
+      try {
+        // the login form, filled and submitted as a person would
+        page.navigate(s.console.url());
+        page.waitFor("document.querySelector('#token')", WAIT, "the login form");
+        page.click("#token");
+        page.type(ConsoleStack.TOKEN);
+        page.click("button[type=submit]");
+        page.waitFor("document.querySelector('#queue')", WAIT, "the console after logging in");
+        page.waitFor("document.querySelector('#live-status').textContent.startsWith('live')", WAIT,
+            "the live stream to open");
+        assertThat(page.eval("document.querySelectorAll('#queue li').length").asInt()).as("no alert yet").isZero();
+
+        // the copy's alert arrives over the stream: no reload
+        page.eval("window.__loadedOnce = true");
+        s.uploadCopy();
+        page.waitFor("[...document.querySelectorAll('#queue .image-id')].some(e => e.textContent === "
+            + js(s.copyId) + ")", WAIT, "the copy's alert in the queue");
+        assertThat(page.eval("window.__loadedOnce === true").asBoolean()).as("the page was not reloaded").isTrue();
+        assertThat(page.text("document.querySelector('#announcer').textContent")).as("announced to screen readers")
+            .contains("New alert").contains(s.copyId);
+
+        // j opens the newest alert: the upload and its match side by side
+        page.press("j", "KeyJ", 74, "j");
+        page.waitFor("!document.querySelector('#detail-body').hidden", WAIT, "the alert's detail");
+        assertThat(page.text("document.querySelector('#upload-card .image-id').textContent")).isEqualTo(s.copyId);
+        assertThat(page.text("document.querySelector('#match-cards .match .image-id').textContent"))
+            .isEqualTo(s.originalId);
+        String matchText = page.text("document.querySelector('#match-cards .match').innerText");
+        assertThat(matchText).contains("protected").contains("combined score");
+        assertThat(matchText).containsAnyOf("descriptor similarity", "perceptual hash", "identical file");
+        assertThat(page.text("document.querySelector('#detail-evidence').innerText")).containsAnyOf("MATCH:",
+            "REVIEW:");
+        assertThat(page.eval("document.querySelectorAll('#upload-card .preview, #match-cards .preview').length")
+            .asInt()).as("a preview box on each side").isGreaterThanOrEqualTo(2);
+        assertThat(page.text("document.querySelector('#queue button[aria-current=true] .image-id').textContent"))
+            .isEqualTo(s.copyId);
+        assertThat(page.eval("document.querySelector('#confirm').disabled").asBoolean()).isTrue();
+        assertThat(page.text("document.querySelector('#confirm').title")).contains("review-decisions topic");
+
+        // '/' jumps to search; look the original up by id, answered by index-service
+        page.press("/", "Slash", 191, "/");
+        assertThat(page.text("document.activeElement.id")).isEqualTo("s-id");
+        page.type(s.originalId);
+        page.click("#id-search button[type=submit]");
+        page.waitFor("document.querySelector('#search-status').textContent.includes('is indexed for tenant')", WAIT,
+            "the id lookup's answer");
+        assertThat(page.text("document.querySelector('#search-status').textContent")).contains(s.originalId);
+        assertThat(page.text("document.querySelector('#search-results').innerText")).contains(s.copyId);
+      } finally {
+        page.screenshot(Path.of("target", "console-browser-it.png"));
+      }
+      assertThat(s.stack.problem()).isNull();
+    }
+  }
+
+  private static String js(String s) {
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
+  }
+
+  /** Chromium's path; without it a skip, or on CI a failure saying what to install. */
+  private static String chromiumOrSkip() {
+    String chromium = Chromium.find();
+    if (chromium == null) {
+      String message = "ConsoleBrowserIT needs Chromium (apt-get install chromium; IMGMATCH_CHROMIUM names another"
+          + " executable)";
+      if ("true".equals(System.getenv("CI"))) {
+        fail(message);
+      }
+      Assumptions.abort(message);
+    }
+    return chromium;
+  }
+}

@@ -1,0 +1,123 @@
+package dev.imgmatch.cli.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.imgmatch.console.ConsoleConfig;
+import dev.imgmatch.testkit.KafkaBroker;
+import dev.imgmatch.testkit.KafkaBrokerExtension;
+import dev.imgmatch.testkit.Seeds;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 16's done-when, on the real pipeline: {@code POST /v1/lookup} with an edited copy's bytes answers the
+ * original first with its score (through ingest-stream, the real model and the Lucene index, over Kafka's query
+ * path); oversize, garbage and unauthenticated requests are refused with their reason; the copy's alert is listed
+ * by {@code GET /v1/alerts} with its evidence; {@code GET /v1/images/{id}} knows the original and not an unknown id.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class ConsoleIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_BODY = 2 * 1024 * 1024;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+  @Test
+  void lookupRanksTheOriginalFirstAndTheCopysAlertIsListed(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    long seed = Seeds.of("ConsoleIT", 1616L);
+    try (ConsoleStack s = new ConsoleStack(broker, dir, seed, Map.of(ConsoleConfig.LOOKUP_MAX_BYTES, MAX_BODY))) {
+      String base = s.console.url();
+      s.protectOriginal();
+
+      // (a) the copy's bytes as the body: the original first, with its score and signals
+      HttpResponse<String> found = send(authed(base + "v1/lookup?k=5")
+          .POST(HttpRequest.BodyPublishers.ofByteArray(s.copy)));
+      assertThat(found.statusCode()).as(found.body()).isEqualTo(200);
+      JsonNode reply = JSON.readTree(found.body());
+      System.err.println("lookup: " + reply);
+      assertThat(reply.path("status").asText()).isEqualTo("OK");
+      assertThat(reply.path("tookMs").asLong()).isGreaterThanOrEqualTo(0);
+      JsonNode first = reply.path("matches").get(0);
+      assertThat(first.path("imageId").asText()).isEqualTo(s.originalId);
+      assertThat(first.path("collection").asText()).isEqualTo("protected");
+      assertThat(first.path("score").asDouble()).isGreaterThan(0.5);
+      assertThat(first.path("signals").has("cosine")).isTrue();
+      assertThat(first.path("evidence").size()).isGreaterThanOrEqualTo(1);
+
+      // (b) refused with a reason, before anything is sent to the cluster
+      HttpResponse<String> tooLarge = send(authed(base + "v1/lookup")
+          .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[MAX_BODY + 1])));
+      assertError(tooLarge, 413, "over the limit of " + MAX_BODY + " bytes");
+      assertError(send(authed(base + "v1/lookup").POST(HttpRequest.BodyPublishers.ofString(
+          "<html>not an image</html>"))), 400, "not an image");
+      assertError(send(HttpRequest.newBuilder(URI.create(base + "v1/lookup"))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(s.copy))), 401, "authentication required");
+      assertError(send(HttpRequest.newBuilder(URI.create(base + "v1/alerts"))), 401, "authentication required");
+
+      // (c) the copy's alert, listed newest first with the original as its best match
+      s.uploadCopy();
+      JsonNode alert = null;
+      long deadline = System.currentTimeMillis() + 120_000;
+      while (alert == null && System.currentTimeMillis() < deadline) {
+        JsonNode list = JSON.readTree(send(authed(base + "v1/alerts?collection=uploads&tenant=t")).body());
+        for (JsonNode a : list.path("alerts")) {
+          if (a.path("imageId").asText().equals(s.copyId)) {
+            alert = a;
+          }
+        }
+        Thread.sleep(200);
+      }
+      assertThat(alert).as("the copy's alert within 120 s").isNotNull();
+      System.err.println("alert: " + alert);
+      assertThat(alert.path("decision").asText()).isIn("MATCH", "REVIEW");
+      assertThat(alert.path("matches").get(0).path("imageId").asText()).isEqualTo(s.originalId);
+      assertThat(alert.path("matches").get(0).path("decision").asText()).isEqualTo(alert.path("decision").asText());
+      assertThat(alert.path("evidence").get(0).asText()).startsWith(alert.path("decision").asText() + ":");
+      assertThat(alert.path("sha256").asText()).hasSize(64);
+      JsonNode none = JSON.readTree(send(authed(base + "v1/alerts?decision=MATCH&collection=protected")).body());
+      assertThat(none.path("alerts").size()).as("no upload to protected alerted").isZero();
+
+      // GET /v1/images/{id}: the original is indexed (the copy, indexed since, is its neighbour); an unknown id is not
+      String orig = URLEncoder.encode(s.originalId, StandardCharsets.UTF_8);
+      HttpResponse<String> image = send(authed(base + "v1/images/" + orig + "?tenant=t"));
+      assertThat(image.statusCode()).as(image.body()).isEqualTo(200);
+      JsonNode img = JSON.readTree(image.body());
+      assertThat(img.path("imageId").asText()).isEqualTo(s.originalId);
+      assertThat(img.path("indexed").asBoolean()).isTrue();
+      assertError(send(authed(base + "v1/images/nobody%2Fnothing?tenant=t")), 404, "is not indexed for tenant t");
+
+      JsonNode health = JSON.readTree(send(HttpRequest.newBuilder(URI.create(base + "health"))).body());
+      assertThat(health.path("alerts").path("caughtUp").asBoolean()).isTrue();
+      assertThat(health.path("alerts").path("held").asInt()).isGreaterThanOrEqualTo(1);
+      assertThat(s.stack.problem()).isNull();
+    }
+  }
+
+  private HttpRequest.Builder authed(String url) {
+    return HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(90))
+        .header("Authorization", "Bearer " + ConsoleStack.TOKEN);
+  }
+
+  private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static void assertError(HttpResponse<String> r, int status, String reason) throws Exception {
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+    JsonNode n = JSON.readTree(r.body());
+    assertThat(n.path("status").asInt()).isEqualTo(status);
+    assertThat(n.path("error").asText()).contains(reason);
+    assertThat(r.body()).doesNotContain("Exception");
+  }
+}

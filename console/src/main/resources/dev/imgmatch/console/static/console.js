@@ -1,0 +1,230 @@
+// imgmatch review console. Plain JavaScript, no framework, no build step. Data is only ever put into the page as
+// text (textContent), never as HTML. The API it uses is described at /openapi.json.
+'use strict';
+
+const MAX_SHOWN = 1000;            // alerts kept in the page; the server holds console.alerts.max
+const state = { alerts: [], selected: -1, lastSeq: 0, source: null };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') e.className = v; else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+async function api(path, options) {
+  const r = await fetch(path, Object.assign({ credentials: 'same-origin' }, options || {}));
+  if (r.status === 401) { location.assign('/'); throw new Error('logged out'); }
+  let body = {};
+  try { body = await r.json(); } catch (e) { /* an empty or non-JSON body */ }
+  if (!r.ok) { const err = new Error(body.error || ('HTTP ' + r.status)); err.status = r.status; throw err; }
+  return body;
+}
+
+function fmtTime(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
+function fmtScore(s) { return typeof s === 'number' ? s.toFixed(3) : ''; }
+
+// ---------------------------------------------------------------- the alert queue
+
+function filterParams() {
+  const p = new URLSearchParams();
+  for (const name of ['decision', 'collection', 'matched', 'tenant']) {
+    const v = $('f-' + name).value.trim();
+    if (v) p.set(name, v);
+  }
+  for (const name of ['since', 'until']) {
+    const v = $('f-' + name).value;
+    if (v) p.set(name, new Date(v).toISOString());
+  }
+  return p;
+}
+
+async function reload() {
+  if (state.source) { state.source.close(); state.source = null; }
+  $('queue-error').hidden = true;
+  const params = filterParams();
+  try {
+    const list = new URLSearchParams(params); list.set('limit', '500');
+    const body = await api('/v1/alerts?' + list);
+    state.alerts = body.alerts;
+    state.lastSeq = body.lastSeq;
+    state.selected = -1;
+    renderQueue();
+    renderDetail();
+  } catch (e) {
+    $('queue-error').textContent = 'Cannot list alerts: ' + e.message;
+    $('queue-error').hidden = false;
+    return;
+  }
+  const stream = new URLSearchParams(params); stream.set('after', String(state.lastSeq));
+  const es = new EventSource('/v1/alerts/stream?' + stream);
+  state.source = es;
+  es.onopen = () => { $('live-status').textContent = 'live: new alerts appear as they are raised'; };
+  es.onerror = () => { $('live-status').textContent = 'connection lost; reconnecting…'; };
+  es.addEventListener('alert', (ev) => onAlert(JSON.parse(ev.data)));
+}
+
+function newerFirst(a, b) { return (b.alertedAtMs - a.alertedAtMs) || (b.seq - a.seq); }
+
+function onAlert(a) {
+  if (state.alerts.some((x) => x.seq === a.seq)) return;
+  const current = state.alerts[state.selected];
+  state.alerts.push(a);
+  state.alerts.sort(newerFirst);
+  if (state.alerts.length > MAX_SHOWN) state.alerts.length = MAX_SHOWN;
+  state.selected = current ? state.alerts.indexOf(current) : -1;
+  state.lastSeq = Math.max(state.lastSeq, a.seq);
+  renderQueue();
+  const best = a.matches[0];
+  $('announcer').textContent = 'New alert: ' + a.decision + ', upload ' + a.imageId
+      + (best ? ' matches ' + best.imageId : '');
+}
+
+function renderQueue() {
+  const q = $('queue');
+  q.replaceChildren(...state.alerts.map((a, i) => {
+    const best = a.matches[0];
+    const b = el('button', { type: 'button', 'data-seq': a.seq, 'aria-current': i === state.selected ? 'true' : null },
+      el('span', { class: 'badge ' + a.decision }, a.decision), ' ',
+      el('strong', { class: 'image-id' }, a.imageId),
+      best ? [' → ', el('span', { class: 'match-id' }, best.imageId), ' (' + best.collection + ')'] : null,
+      el('br'), el('span', { class: 'when' }, fmtScore(a.score) + ' · ' + a.tenant + '/' + a.collection + ' · '
+          + fmtTime(a.alertedAt)));
+    b.addEventListener('click', () => select(i, true));
+    return el('li', {}, b);
+  }));
+  $('queue-count').textContent = '(' + state.alerts.length + ')';
+  $('queue-empty').hidden = state.alerts.length > 0;
+}
+
+function select(i, focusDetail) {
+  if (i < 0 || i >= state.alerts.length) return;
+  state.selected = i;
+  renderQueue();
+  renderDetail();
+  const btn = $('queue').querySelectorAll('button')[i];
+  if (btn) { btn.scrollIntoView({ block: 'nearest' }); if (!focusDetail) btn.focus(); }
+  if (focusDetail) $('detail').focus();
+}
+
+// ---------------------------------------------------------------- the detail pane
+
+function fields(pairs) {
+  return el('dl', { class: 'fields' }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v, cls]) => [el('dt', {}, k), el('dd', { class: cls || null }, v)]));
+}
+
+function previewBox(what) {
+  return el('div', { class: 'preview', role: 'img', 'aria-label': 'no preview of ' + what + ' yet' },
+    'Preview coming (image previews through the pipeline)');
+}
+
+function attributes(attrs) {
+  const keys = Object.keys(attrs || {});
+  return keys.length ? keys.map((k) => k + '=' + attrs[k]).join(', ') : null;
+}
+
+function matchCard(m, rank) {
+  return el('div', { class: 'card match' },
+    previewBox(m.imageId),
+    fields([['rank', String(rank)], ['image', m.imageId, 'image-id'], ['collection', m.collection],
+      ['tenant', m.tenant], ['source', m.source], ['decision', m.decision], ['score', fmtScore(m.score)],
+      ['attributes', attributes(m.attributes)]]),
+    el('ul', { class: 'evidence', 'aria-label': 'evidence' }, m.evidence.map((line) => el('li', {}, line))));
+}
+
+function renderDetail() {
+  const a = state.alerts[state.selected];
+  $('detail-empty').hidden = !!a;
+  $('detail-body').hidden = !a;
+  if (!a) return;
+  $('detail-title').textContent = 'Alert: ' + a.decision + ' on ' + a.imageId;
+  $('detail-evidence').replaceChildren(...a.evidence.map((line) => el('li', {}, line)));
+  $('upload-card').replaceChildren(el('div', { class: 'card' },
+    previewBox(a.imageId),
+    fields([['image', a.imageId, 'image-id'], ['tenant', a.tenant], ['collection', a.collection],
+      ['source', a.source], ['submitted', fmtTime(a.submittedAt)], ['alerted', fmtTime(a.alertedAt)],
+      ['latency', a.latencyMs + ' ms'], ['SHA-256', a.sha256], ['PDQ', a.pdq ? a.pdq.hash + ' (quality '
+        + a.pdq.quality + ')' : null], ['attributes', attributes(a.attributes)]])));
+  $('match-cards').replaceChildren(...a.matches.map((m, i) => matchCard(m, i + 1)));
+}
+
+// ---------------------------------------------------------------- search
+
+function searchParams() {
+  const p = new URLSearchParams();
+  const t = $('s-tenant').value.trim();
+  if (t) p.set('tenant', t);
+  const k = $('s-k').value.trim();
+  if (k) p.set('k', k);
+  return p;
+}
+
+function showResults(body, intro) {
+  $('search-status').textContent = intro + ' ' + body.matches.length + ' result(s) in ' + body.tookMs + ' ms'
+      + (body.warning ? ' (warning: ' + body.warning + ')' : '') + '.';
+  $('search-results').replaceChildren(...body.matches.map((m, i) => el('li', {}, matchCard(m, i + 1))));
+}
+
+async function searchImage(file) {
+  if (!file) return;
+  $('search-status').textContent = 'Looking up ' + file.name + '…';
+  $('search-results').replaceChildren();
+  try {
+    const body = await api('/v1/lookup?' + searchParams(), { method: 'POST', body: file,
+      headers: { 'Content-Type': file.type || 'application/octet-stream' } });
+    showResults(body, 'Similar to ' + file.name + ':');
+  } catch (e) {
+    $('search-status').textContent = 'Lookup failed: ' + e.message;
+  }
+}
+
+async function searchId(id) {
+  $('search-status').textContent = 'Looking up ' + id + '…';
+  $('search-results').replaceChildren();
+  try {
+    const body = await api('/v1/images/' + encodeURIComponent(id) + '?' + searchParams());
+    showResults(body, id + ' is indexed for tenant ' + body.tenant + '. Similar images:');
+  } catch (e) {
+    $('search-status').textContent = e.status === 404 ? e.message : 'Lookup failed: ' + e.message;
+  }
+}
+
+// ---------------------------------------------------------------- keyboard and wiring
+
+function typing(target) {
+  return target && (target.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName));
+}
+
+document.addEventListener('keydown', (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+  if (ev.key === 'j') { ev.preventDefault(); select(Math.min(state.selected + 1, state.alerts.length - 1), true); }
+  else if (ev.key === 'k') { ev.preventDefault(); select(Math.max(state.selected - 1, 0), true); }
+  else if (ev.key === '/') { ev.preventDefault(); $('s-id').focus(); }
+});
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('filters').addEventListener('submit', (ev) => { ev.preventDefault(); reload(); });
+  $('id-search').addEventListener('submit', (ev) => { ev.preventDefault(); searchId($('s-id').value.trim()); });
+  $('s-file').addEventListener('change', () => searchImage($('s-file').files[0]));
+  const drop = $('drop');
+  drop.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); $('s-file').click(); }
+  });
+  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    drop.classList.remove('over');
+    searchImage(ev.dataTransfer.files[0]);
+  });
+  api('/health').then((h) => { $('logout-form').hidden = h.auth !== 'token'; }).catch(() => {});
+  reload();
+});
