@@ -25,4 +25,5 @@ create originals "$BIG --config cleanup.policy=compact --config retention.ms=-1"
 create model-serving "$SMALL --config cleanup.policy=compact --config retention.ms=-1" 1  # one partition by contract
 create bank-entries "$SMALL --config cleanup.policy=compact --config retention.ms=-1"
 create collection-settings "$SMALL --config cleanup.policy=compact --config retention.ms=-1" 1
+create review-decisions "$SMALL --config retention.ms=-1"  # the audit trail: kept forever
 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list

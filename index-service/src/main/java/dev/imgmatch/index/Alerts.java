@@ -24,9 +24,18 @@ public final class Alerts {
    * @param hits sorted best first
    */
   public static Optional<MatchAlert> alertFor(ImageEmbedding upload, List<Hit> hits, MatchPolicy policy, long nowMs) {
+    return alertFor(upload, hits, policy, h -> policy.decide(h.score()), nowMs);
+  }
+
+  /**
+   * The same with each hit's decision given by {@code decide} (null: none), e.g. {@link Feedback#decide}: the
+   * collections' own thresholds, disabled collections and dismissed pairs.
+   */
+  public static Optional<MatchAlert> alertFor(ImageEmbedding upload, List<Hit> hits, MatchPolicy policy,
+      java.util.function.Function<Hit, Decision> decide, long nowMs) {
     String dup = upload.getExactDuplicateOf();
     List<Hit> kept = hits.stream()
-        .filter(h -> policy.alerts(policy.decide(h.score())))
+        .filter(h -> policy.alerts(decide.apply(h)))
         .filter(h -> !(dup != null && h.imageId().equals(dup) && h.tenant().equals(upload.getTenant())
             && policy.exactAlertedByIngest(upload.getCollection(), h.collection())))
         .limit(policy.maxAlertMatches())
@@ -35,7 +44,7 @@ public final class Alerts {
       return Optional.empty();
     }
     Hit best = kept.get(0);
-    Decision decision = policy.decide(best.score());
+    Decision decision = decide.apply(best);
     return Optional.of(MatchAlert.newBuilder()
         .setImageId(upload.getId())
         .setTenant(upload.getTenant())

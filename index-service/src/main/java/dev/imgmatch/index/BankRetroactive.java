@@ -67,6 +67,7 @@ public final class BankRetroactive {
   private final long windowMs;
   private final int maxAlerts;
   private final int stepEntries;
+  private final Feedback feedback;
 
   /**
    * @param days the window; 0 = no retroactive alerts
@@ -74,6 +75,13 @@ public final class BankRetroactive {
    * @param stepEntries entries a step compares at most
    */
   public BankRetroactive(BankIndex banks, MatchPolicy policy, int days, int maxAlerts, int stepEntries) {
+    this(banks, policy, days, maxAlerts, stepEntries, null);
+  }
+
+  /** @param feedback moderators' dismissals (null: none) */
+  public BankRetroactive(BankIndex banks, MatchPolicy policy, int days, int maxAlerts, int stepEntries,
+      Feedback feedback) {
+    this.feedback = feedback;
     this.banks = banks;
     this.policy = policy;
     this.windowMs = days * 86_400_000L;
@@ -240,13 +248,13 @@ public final class BankRetroactive {
   private java.util.Optional<MatchAlert> alertOf(IndexedImage u, List<Hit> hits, long nowMs) {
     List<Hit> kept = hits.stream()
         .sorted((a, b) -> Double.compare(b.score(), a.score()))
-        .filter(h -> policy.alerts(policy.decide(h.score())))
+        .filter(h -> policy.alerts(decide(u, h)))
         .limit(policy.maxAlertMatches())
         .toList();
     if (kept.isEmpty()) {
       return java.util.Optional.empty();
     }
-    Decision d = policy.decide(kept.get(0).score());
+    Decision d = decide(u, kept.get(0));
     return java.util.Optional.of(MatchAlert.newBuilder()
         .setImageId(u.imageId())
         .setTenant(u.tenant())
@@ -265,6 +273,11 @@ public final class BankRetroactive {
         .setPdq(new PdqHash(new Pdq256(u.pdq()), u.pdqQuality()))
         .setRetroactive(true)
         .build());
+  }
+
+  private Decision decide(IndexedImage u, Hit h) {
+    return feedback == null ? policy.decide(h.score())
+        : feedback.decide(policy, u.tenant(), u.sha256(), u.pdq(), u.pdqQuality(), h);
   }
 
   /** Probes every upload of the window (PDQ doc values) against the table; counts the uploads probed. */

@@ -74,6 +74,8 @@ public final class IndexService implements AutoCloseable {
   private final LocalShards shards;
   /** Opened by {@link #start} (after the settings are logged: Lucene's first open logs through JUL). */
   private volatile BankIndex banks;
+  private volatile Feedback feedback;
+  private Thread feedbackThread;
   private final IndexMetrics metrics;
   private final String transactionalId;
   private final ZombieFence zombieFence;
@@ -278,15 +280,25 @@ public final class IndexService implements AutoCloseable {
       throw new UncheckedIOException("cannot open the hash-list bank index in " + cfg.indexDir().resolve("banks"), e);
     }
     BankIndex banks = this.banks;
+    Feedback feedback = new Feedback(topics.reviewDecisions(), topics.collectionSettings(), cfg.kafkaProps(),
+        cfg.getInt(IndexServiceConfig.FEEDBACK_PDQ_MAX_DISTANCE), cfg.getInt(IndexServiceConfig.PDQ_MIN_QUALITY));
+    this.feedback = feedback;
     running = true;
     bankThread = new Thread(() -> runGuarded(banks::run), "index-banks");
     bankThread.start();
+    feedbackThread = new Thread(() -> runGuarded(feedback::run), "index-feedback");
+    feedbackThread.start();
     long bankWait = cfg.getLong(IndexServiceConfig.BANK_CATCHUP_TIMEOUT_MS);
     ingestThread = new Thread(() -> runGuarded(() -> {
       // an upload matched before the banks are read would miss their entries
       if (!banks.awaitCaughtUp(bankWait, TimeUnit.MILLISECONDS) && running) {
         log.warn("hash-list banks not read within {} ms ({}); matching starts anyway, uploads meanwhile may miss"
             + " bank entries", bankWait, banks.notReadyReason());
+      }
+      // likewise moderators' dismissals and collection settings
+      if (!feedback.awaitCaughtUp(bankWait, TimeUnit.MILLISECONDS) && running) {
+        log.warn("review decisions and collection settings not read within {} ms; matching starts anyway",
+            bankWait);
       }
       ingest.run();
     }), "index-ingest");
@@ -343,6 +355,11 @@ public final class IndexService implements AutoCloseable {
 
   public LocalShards shards() {
     return shards;
+  }
+
+  /** Moderators' dismissals and collections' run-time settings, as this instance applies them. */
+  public Feedback feedback() {
+    return feedback;
   }
 
   /** The hash-list bank entries this instance holds (all of them). */
@@ -454,9 +471,14 @@ public final class IndexService implements AutoCloseable {
     if (b != null) {
       b.stop();
     }
+    Feedback fb = feedback;
+    if (fb != null) {
+      fb.stop();
+    }
     join(queryThread);
     join(ingestThread);
     join(bankThread);
+    join(feedbackThread);
     ServiceEndpoint ep = endpoint;
     if (ep != null) {
       ep.close();

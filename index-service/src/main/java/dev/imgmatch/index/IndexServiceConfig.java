@@ -60,6 +60,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String BANK_CATCHUP_TIMEOUT_MS = "bank.catchup.timeout.ms";
   public static final String BANK_RETROACTIVE_MAX_ALERTS = "bank.retroactive.max.alerts";
   public static final String BANK_RETROACTIVE_STEP_ENTRIES = "bank.retroactive.step.entries";
+  public static final String FEEDBACK_PDQ_MAX_DISTANCE = "feedback.pdq.max.distance";
   public static final String FUSION_PDQ_WEIGHT = "match.fusion.pdq.weight";
   public static final String MARGIN_WEIGHT = "match.margin.weight";
   public static final String MARGIN_FLOOR = "match.margin.floor";
@@ -195,6 +196,10 @@ public final class IndexServiceConfig extends AbstractConfig {
           Importance.LOW, "Entries of an import one step of its retroactive check compares at most (one step per turn"
               + " of the ingest loop, fewer entries when the window holds many uploads: about 10^10 entry-upload pairs"
               + " a step). Larger steps finish a big import sooner and hold the shard's other records longer per turn.")
+      .define(FEEDBACK_PDQ_MAX_DISTANCE, Type.INT, 16, Range.between(0, 64), Importance.MEDIUM,
+          "A dismissed pair (review-decisions) also covers a later upload whose PDQ is within this Hamming distance"
+              + " of the dismissed upload's (both of quality at least match.pdq.min.quality): a re-encoded or resized"
+              + " re-upload of the same picture; an equal SHA-256 always counts.")
       .define(FUSION_PDQ_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_FUSION_PDQ_WEIGHT, Range.between(0.0, 1.0),
           Importance.MEDIUM, "beta of the fused score max(min(1, cos + beta*clip(1 - d/128, 0, 1)), pdq_map, exact):"
               + " how much PDQ similarity nudges the best descriptor cosine (docs/modules/index-service.md).")

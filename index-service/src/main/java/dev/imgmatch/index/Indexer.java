@@ -61,7 +61,7 @@ final class Indexer {
     this.deletionsReported = deletionsReported;
     this.reportsDeletions = reportsDeletions;
     this.retroactive = new Retroactive(shards, policy, cfg.getInt(IndexServiceConfig.RETROACTIVE_DAYS),
-        cfg.getInt(IndexServiceConfig.RETROACTIVE_MAX_CANDIDATES));
+        cfg.getInt(IndexServiceConfig.RETROACTIVE_MAX_CANDIDATES), service::feedback);
   }
 
   /** A record of a replica (or one whose result is not needed now): never held. */
@@ -302,7 +302,7 @@ final class Indexer {
     if (bankRetroactive == null) {
       bankRetroactive = new BankRetroactive(service.banks(), policy, cfg.getInt(IndexServiceConfig.RETROACTIVE_DAYS),
           cfg.getInt(IndexServiceConfig.BANK_RETROACTIVE_MAX_ALERTS),
-          cfg.getInt(IndexServiceConfig.BANK_RETROACTIVE_STEP_ENTRIES));
+          cfg.getInt(IndexServiceConfig.BANK_RETROACTIVE_STEP_ENTRIES), service.feedback());
     }
     return bankRetroactive;
   }
@@ -338,7 +338,9 @@ final class Indexer {
       hits = all;
     }
     metrics.matchSearch(System.nanoTime() - t0);
-    Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy, System.currentTimeMillis());
+    Feedback fb = service.feedback();
+    Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy,
+        h -> fb.decide(policy, img.tenant(), img.sha256(), img.pdq(), img.pdqQuality(), h), System.currentTimeMillis());
     if (alert.isPresent()) {
       sendAlert(alert.get(), r);
     }

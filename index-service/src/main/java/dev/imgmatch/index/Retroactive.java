@@ -38,15 +38,23 @@ public final class Retroactive {
   private final MatchPolicy policy;
   private final long windowMs;
   private final int maxCandidates;
+  private final java.util.function.Supplier<Feedback> feedback;
 
   /**
    * @param days the window; 0 = off
    */
   public Retroactive(LocalShards shards, MatchPolicy policy, int days, int maxCandidates) {
+    this(shards, policy, days, maxCandidates, () -> null);
+  }
+
+  /** @param feedback moderators' dismissals and collection settings (supplies null: none) */
+  public Retroactive(LocalShards shards, MatchPolicy policy, int days, int maxCandidates,
+      java.util.function.Supplier<Feedback> feedback) {
     this.shards = shards;
     this.policy = policy;
     this.windowMs = days * 86_400_000L;
     this.maxCandidates = maxCandidates;
+    this.feedback = feedback;
   }
 
   /** True when a new image of {@code collection} may alert earlier uploads. */
@@ -99,7 +107,9 @@ public final class Retroactive {
     if (hit.isEmpty()) {
       return Optional.empty();
     }
-    Decision d = policy.decide(hit.get().score());
+    Feedback fb = feedback.get();
+    Decision d = fb == null ? policy.decide(hit.get().score())
+        : fb.decide(policy, u.tenant(), u.sha256(), u.pdq(), u.pdqQuality(), hit.get());
     if (!policy.alerts(d)) {
       return Optional.empty();
     }

@@ -10,6 +10,7 @@ import dev.imgmatch.avro.ModelServing;
 import dev.imgmatch.avro.PreparedImage;
 import dev.imgmatch.avro.QueryReply;
 import dev.imgmatch.avro.QueryRequest;
+import dev.imgmatch.avro.ReviewDecision;
 import dev.imgmatch.avro.Reject;
 import java.util.List;
 import java.util.Map;
@@ -152,6 +153,22 @@ public record Topics(String prefix) {
         "run-time settings of banks (enabled, PDQ distance), compacted");
   }
 
+  /**
+   * Moderators' verdicts on alerts (the review console), key = {@link #reviewKey}: the audit trail, kept forever and
+   * never compacted; every index-service instance reads all of it (dismissed pairs never alert again).
+   */
+  public Topic<String, ReviewDecision> reviewDecisions() {
+    return new Topic<>(prefix + "review-decisions", Serdes.String(), AvroSerde.of(ReviewDecision.class),
+        ReviewDecision.class, PARTITIONS, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES),
+            "cleanup.policy", "delete", "retention.ms", "-1"),
+        "moderators' confirm/dismiss decisions on alerts (audit trail; dismissed pairs never alert again)");
+  }
+
+  /** The key of a review decision: the upload's tenant and image id. */
+  public static String reviewKey(String tenant, String imageId) {
+    return tenant + '\u001f' + imageId;
+  }
+
   /** The key of a settings record: kind, tenant and name. */
   public static String settingsKey(String kind, String tenant, String name) {
     return kind + '\u001f' + tenant + '\u001f' + name;
@@ -177,6 +194,6 @@ public record Topics(String prefix) {
   /** Every topic, in pipeline order. */
   public List<Topic<?, ?>> all() {
     return List.of(uploads(), queries(), prepared(), embeddings(), probes(), matchAlerts(), queryReplies(),
-        deletions(), rejects(), originals(), modelServing(), bankEntries(), collectionSettings());
+        deletions(), rejects(), originals(), modelServing(), bankEntries(), collectionSettings(), reviewDecisions());
   }
 }
