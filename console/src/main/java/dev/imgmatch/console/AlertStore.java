@@ -50,6 +50,16 @@ final class AlertStore {
     return s;
   }
 
+  /** The newest alert held for the upload {@code imageId} of {@code tenant}, or null. */
+  synchronized MatchAlert find(String tenant, String imageId) {
+    for (Stored s : alerts) {
+      if (s.alert().getImageId().equals(imageId) && s.alert().getTenant().equals(tenant)) {
+        return s.alert();
+      }
+    }
+    return null;
+  }
+
   /** The alerts the filter takes, newest first, at most its limit. */
   synchronized List<Stored> list(AlertFilter f) {
     List<Stored> out = new ArrayList<>(Math.min(f.limit(), alerts.size()));

@@ -45,13 +45,15 @@ public final class ConsoleServer implements AutoCloseable {
   private final List<AutoCloseable> owned = new ArrayList<>();
   private volatile AlertFeed feed;
 
-  private ConsoleServer(ConsoleConfig cfg, QueryApi.Queries queries) throws IOException {
+  private ConsoleServer(ConsoleConfig cfg, QueryApi.Queries queries,
+      org.apache.kafka.clients.producer.Producer<byte[], byte[]> producer, SettingsFeed settings) throws IOException {
     this.cfg = cfg;
     this.store = new AlertStore(cfg.getInt(ConsoleConfig.ALERTS_MAX));
     this.hub = new SseHub(store, cfg.getInt(ConsoleConfig.SSE_MAX_CLIENTS), cfg.getInt(ConsoleConfig.SSE_QUEUE));
     this.auth = new Auth(cfg.token(), Duration.ofHours(cfg.getInt(ConsoleConfig.SESSION_HOURS)),
         cfg.getInt(ConsoleConfig.MAX_SESSIONS), System::currentTimeMillis);
-    this.router = new Router(routes(new QueryApi(queries, cfg)), auth);
+    this.router = new Router(routes(new QueryApi(queries, cfg),
+        new ReviewApi(producer, cfg.topics(), store, settings)), auth);
     this.server = HttpServer.create(new InetSocketAddress(cfg.getString(ConsoleConfig.BIND),
         cfg.getInt(ConsoleConfig.PORT)), 64);
     this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("console-http-", 0).factory());
@@ -74,13 +76,24 @@ public final class ConsoleServer implements AutoCloseable {
           + " address?", e);
     }
     ConsoleServer s;
+    org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> producer = null;
+    SettingsFeed settings = null;
     try {
-      s = new ConsoleServer(cfg, client::query);
+      producer = new org.apache.kafka.clients.producer.KafkaProducer<>(producerProps(cfg),
+          new org.apache.kafka.common.serialization.ByteArraySerializer(),
+          new org.apache.kafka.common.serialization.ByteArraySerializer());
+      settings = new SettingsFeed(cfg.kafkaProps(), cfg.topics().collectionSettings());
+      s = new ConsoleServer(cfg, client::query, producer, settings);
     } catch (IOException | RuntimeException e) {
       client.close();
+      if (producer != null) {
+        producer.close();
+      }
       throw e;
     }
     s.owned.add(client);
+    s.owned.add(producer);
+    s.owned.add(settings.start());
     s.feed = new AlertFeed(cfg.kafkaProps(), cfg.topics().matchAlerts(), cfg.getLong(ConsoleConfig.ALERTS_LOOKBACK_MS),
         s::accept).start();
     s.owned.add(s.feed);
@@ -90,9 +103,20 @@ public final class ConsoleServer implements AutoCloseable {
 
   /** A console on given query path and no alert feed (tests add alerts with {@link #accept}). */
   static ConsoleServer startDetached(ConsoleConfig cfg, QueryApi.Queries queries) throws IOException {
-    ConsoleServer s = new ConsoleServer(cfg, queries);
+    ConsoleServer s = new ConsoleServer(cfg, queries, null, null);
     s.begin();
     return s;
+  }
+
+  /** The producer of moderators' decisions and settings: idempotent, acknowledged by every replica. */
+  private static java.util.Map<String, Object> producerProps(ConsoleConfig cfg) {
+    java.util.Map<String, Object> p = new java.util.HashMap<>(cfg.kafkaProps());
+    p.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
+    p.put(org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG, "all");
+    p.put(org.apache.kafka.clients.producer.ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
+    p.put(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG, "imgmatch-console-decisions");
+    return p;
   }
 
   private void begin() {
@@ -117,7 +141,7 @@ public final class ConsoleServer implements AutoCloseable {
   }
 
   /** The route table: every endpoint, and nothing else (openapi.json lists the same, checked by a test). */
-  private List<Router.Route> routes(QueryApi api) {
+  private List<Router.Route> routes(QueryApi api, ReviewApi review) {
     return List.of(
         new Router.Route("GET", "/", false, (ex, p) -> StaticFiles.page(ex)),
         new Router.Route("GET", "/static/{file}", false, (ex, p) -> StaticFiles.asset(ex, p.get("file"))),
@@ -129,7 +153,10 @@ public final class ConsoleServer implements AutoCloseable {
         new Router.Route("GET", "/v1/alerts", false, (ex, p) -> alerts(ex)),
         new Router.Route("GET", "/v1/alerts/stream", false, (ex, p) -> stream(ex)),
         new Router.Route("POST", "/v1/lookup", false, (ex, p) -> api.lookup(ex)),
-        new Router.Route("GET", "/v1/images/{id}", false, (ex, p) -> api.image(ex, p.get("id"))));
+        new Router.Route("GET", "/v1/images/{id}", false, (ex, p) -> api.image(ex, p.get("id"))),
+        new Router.Route("POST", "/v1/feedback", false, (ex, p) -> review.feedback(ex)),
+        new Router.Route("GET", "/v1/collections", false, (ex, p) -> review.collections(ex)),
+        new Router.Route("PUT", "/v1/collections/{name}", false, (ex, p) -> review.putCollection(ex, p.get("name"))));
   }
 
   private void alerts(HttpExchange ex) throws IOException {

@@ -18,8 +18,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The review console in a real browser (headless Chromium over the DevTools protocol) on the real pipeline: log in
  * with the token through the form, see the queue empty and live, upload an edited copy and watch its alert arrive
  * over server-sent events without a reload, open it with the keyboard ({@code j}) and find the upload and its match
- * side by side with their ids and evidence, then jump to search ({@code /}), look the original up by id and get it
- * answered from the cluster.
+ * side by side with their ids and evidence, confirm it with the button; then a second copy's alert, dismissed with
+ * the keyboard ({@code x}): both decisions are on {@code review-decisions} with the moderator's name, and a re-upload
+ * of the dismissed file raises no alert (issue 16's done-when). Then jump to search ({@code /}), look the original up
+ * by id and get it answered from the cluster.
  *
  * <p>Needs Chromium ({@code chromium} on PATH, or {@code IMGMATCH_CHROMIUM}): skipped without it, except on CI
  * ({@code CI=true}), where a missing browser fails (.ci/run installs it).
@@ -73,8 +75,44 @@ class ConsoleBrowserIT {
             .asInt()).as("a preview box on each side").isGreaterThanOrEqualTo(2);
         assertThat(page.text("document.querySelector('#queue button[aria-current=true] .image-id').textContent"))
             .isEqualTo(s.copyId);
-        assertThat(page.eval("document.querySelector('#confirm').disabled").asBoolean()).isTrue();
-        assertThat(page.text("document.querySelector('#confirm').title")).contains("review-decisions topic");
+
+        // confirm it (the button), as moderator "Ada"
+        page.click("#moderator");
+        page.type("Ada");
+        page.click("#confirm");
+        page.waitFor("document.querySelector('#decision-status').textContent.startsWith('Confirmed')", WAIT,
+            "the confirmation recorded");
+
+        // a second copy: its alert arrives, is opened and dismissed with the keyboard
+        String secondId = "user-8/second-" + seed;
+        byte[] second = s.secondCopy(seed);
+        s.upload(secondId, second);
+        page.waitFor("[...document.querySelectorAll('#queue .image-id')].some(e => e.textContent === "
+            + js(secondId) + ")", WAIT, "the second copy's alert in the queue");
+        page.eval("[...document.querySelectorAll('#queue button')].find(b => b.querySelector('.image-id')"
+            + ".textContent === " + js(secondId) + ").click()");
+        page.waitFor("document.querySelector('#upload-card .image-id').textContent === " + js(secondId), WAIT,
+            "the second alert opened");
+        page.eval("document.querySelector('#queue button[aria-current=true]').focus()");
+        page.press("x", "KeyX", 88, "x");
+        page.waitFor("document.querySelector('#decision-status').textContent.startsWith('Dismissed')", WAIT,
+            "the dismissal recorded");
+        var decisions = s.decisions(2);
+        assertThat(decisions).extracting(d -> d.getImageId() + " " + d.getAction() + " by " + d.getModerator())
+            .containsExactlyInAnyOrder(s.copyId + " CONFIRM by Ada", secondId + " DISMISS by Ada");
+        assertThat(decisions).allSatisfy(d -> assertThat(d.getMatches()).extracting(m -> m.getImageId().toString())
+            .contains(s.originalId));
+
+        // the dismissed file uploaded again under another id: no alert
+        s.waitFor(() -> s.stack.index().feedback().dismissals() >= 1, "index-service has the dismissal");
+        long indexed = s.stack.index().counters().getOrDefault("indexed", 0L);
+        s.upload("user-9/again-" + seed, second);
+        s.waitFor(() -> s.stack.index().counters().getOrDefault("indexed", 0L) > indexed, "the re-upload indexed");
+        Thread.sleep(1500); // its alert, if any, comes right after its indexing
+        assertThat(page.eval("[...document.querySelectorAll('#queue .image-id')].some(e => e.textContent === "
+            + js("user-9/again-" + seed) + ")").asBoolean()).as("no alert for the re-upload of the dismissed copy")
+            .isFalse();
+        assertThat(s.console.alertsHeld()).as("the two copies' alerts only").isEqualTo(2);
 
         // '/' jumps to search; look the original up by id, answered by index-service
         page.press("/", "Slash", 191, "/");

@@ -97,6 +97,44 @@ class ConsoleIT {
       assertThat(img.path("indexed").asBoolean()).isTrue();
       assertError(send(authed(base + "v1/images/nobody%2Fnothing?tenant=t")), 404, "is not indexed for tenant t");
 
+      // POST /v1/feedback refuses what it cannot record, with the reason
+      assertError(send(authed(base + "v1/feedback").POST(HttpRequest.BodyPublishers.ofString("{\"tenant\":\"t\","
+          + "\"imageId\":\"" + s.copyId + "\",\"action\":\"maybe\",\"moderator\":\"it\"}"))), 400,
+          "action must be confirm or dismiss");
+      assertError(send(authed(base + "v1/feedback").POST(HttpRequest.BodyPublishers.ofString("{\"tenant\":\"t\","
+          + "\"imageId\":\"" + s.copyId + "\",\"action\":\"dismiss\"}"))), 400, "moderator is required");
+      assertError(send(authed(base + "v1/feedback").POST(HttpRequest.BodyPublishers.ofString("{\"tenant\":\"t\","
+          + "\"imageId\":\"nobody\",\"action\":\"dismiss\",\"moderator\":\"it\"}"))), 404, "no alert for nobody");
+      assertError(send(authed(base + "v1/feedback").POST(HttpRequest.BodyPublishers.ofString("not json"))), 400,
+          "not JSON");
+
+      // PUT /v1/collections/protected: disabled for tenant t, a further copy raises no alert
+      HttpResponse<String> put = send(authed(base + "v1/collections/protected").PUT(HttpRequest.BodyPublishers
+          .ofString("{\"tenant\":\"t\",\"enabled\":false,\"moderator\":\"it\"}")));
+      assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+      assertError(send(authed(base + "v1/collections/protected").PUT(HttpRequest.BodyPublishers
+          .ofString("{\"matchThreshold\":2,\"moderator\":\"it\"}"))), 400, "matchThreshold must be a number in 0-1");
+      s.waitFor(() -> s.stack.index().feedback().collectionSettings("t", "protected") != null,
+          "index-service has the setting");
+      long indexed = s.stack.index().counters().getOrDefault("indexed", 0L);
+      String whileOff = "user-8/while-off-" + seed;
+      s.upload(whileOff, s.secondCopy(seed));
+      s.waitFor(() -> s.stack.index().counters().getOrDefault("indexed", 0L) > indexed, "the copy indexed");
+      Thread.sleep(1500);
+      JsonNode after = JSON.readTree(send(authed(base + "v1/alerts?tenant=t")).body());
+      assertThat(after.path("alerts").findValuesAsText("imageId")).as("no alert while protected is disabled")
+          .doesNotContain(whileOff);
+      s.waitFor(() -> {
+        try {
+          return send(authed(base + "v1/collections")).body().contains("\"enabled\":false");
+        } catch (Exception e) {
+          return false;
+        }
+      }, "the console lists the setting");
+      JsonNode cols = JSON.readTree(send(authed(base + "v1/collections")).body());
+      assertThat(cols.path("collections").get(0).path("name").asText()).isEqualTo("protected");
+      assertThat(cols.path("collections").get(0).path("updatedBy").asText()).isEqualTo("it");
+
       JsonNode health = JSON.readTree(send(HttpRequest.newBuilder(URI.create(base + "health"))).body());
       assertThat(health.path("alerts").path("caughtUp").asBoolean()).isTrue();
       assertThat(health.path("alerts").path("held").asInt()).isGreaterThanOrEqualTo(1);

@@ -66,9 +66,39 @@ final class ConsoleStack implements AutoCloseable {
     waitFor(() -> stack.index().counters().getOrDefault("indexed", 0L) >= 1, "the original is indexed");
   }
 
+  /** Uploads other bytes to {@code uploads} under {@code id}. */
+  void upload(String id, byte[] bytes) throws Exception {
+    uploader.send(id, TENANT, "uploads", "console-it", bytes, id.replace('/', '-') + ".jpg", Map.of()).get();
+  }
+
+  /** A second, different copy of the original (caption added, re-encoded): an alert of its own. */
+  byte[] secondCopy(long seed) {
+    return SampleImages.jpeg(SampleImages.edit(SampleImages.original(seed, 640, 480), SampleImages.Edit.CAPTION,
+        seed), 0.8f);
+  }
+
   /** Uploads the copy to {@code uploads}: an alert naming the original follows. */
   void uploadCopy() throws Exception {
     uploader.send(copyId, TENANT, "uploads", "console-it", copy, "copy.jpg", Map.of()).get();
+  }
+
+  /** Reads review-decisions until {@code n} decisions are there (60 s at most). */
+  java.util.List<dev.imgmatch.avro.ReviewDecision> decisions(int n) {
+    var topic = stack.topics().reviewDecisions();
+    java.util.List<dev.imgmatch.avro.ReviewDecision> out = new java.util.ArrayList<>();
+    Map<String, Object> props = new HashMap<>(stack.clientProps());
+    props.put("group.id", "console-it-" + System.nanoTime());
+    props.put("auto.offset.reset", "earliest");
+    try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props,
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      c.subscribe(java.util.List.of(topic.name()));
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (out.size() < n && System.currentTimeMillis() < deadline) {
+        c.poll(java.time.Duration.ofMillis(200)).forEach(r -> out.add(topic.deserializeValue(r.value())));
+      }
+    }
+    return out;
   }
 
   void waitFor(BooleanSupplier done, String what) throws InterruptedException {

@@ -93,6 +93,7 @@ function renderQueue() {
     const best = a.matches[0];
     const b = el('button', { type: 'button', 'data-seq': a.seq, 'aria-current': i === state.selected ? 'true' : null },
       el('span', { class: 'badge ' + a.decision }, a.decision), ' ',
+      a.reviewed ? el('span', { class: 'reviewed' }, a.reviewed === 'confirm' ? '✓ confirmed ' : '✗ dismissed ') : null,
       el('strong', { class: 'image-id' }, a.imageId),
       best ? [' → ', el('span', { class: 'match-id' }, best.imageId), ' (' + best.collection + ')'] : null,
       el('br'), el('span', { class: 'when' }, fmtScore(a.score) + ' · ' + a.tenant + '/' + a.collection + ' · '
@@ -197,6 +198,69 @@ async function searchId(id) {
   }
 }
 
+// ---------------------------------------------------------------- decisions and collections
+
+async function decide(action) {
+  const a = state.alerts[state.selected];
+  if (!a) return;
+  const moderator = $('moderator').value.trim();
+  if (!moderator) {
+    $('decision-status').textContent = 'Enter your name first (it is recorded with the decision).';
+    $('moderator').focus();
+    return;
+  }
+  localStorage.setItem('imgmatch.moderator', moderator);
+  const note = $('decision-note').value.trim();
+  $('decision-status').textContent = (action === 'confirm' ? 'Confirming' : 'Dismissing') + ' ' + a.imageId + '…';
+  try {
+    const body = await api('/v1/feedback', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tenant: a.tenant, imageId: a.imageId, action: action, moderator: moderator,
+        note: note || null }) });
+    a.reviewed = action;
+    $('decision-note').value = '';
+    $('decision-status').textContent = (action === 'confirm' ? 'Confirmed' : 'Dismissed (never alerts again)')
+        + ': ' + a.imageId + ' (' + body.pairs + ' pair(s), decision ' + body.decisionId + ')';
+    renderQueue();
+  } catch (e) {
+    $('decision-status').textContent = 'Not recorded: ' + e.message;
+  }
+}
+
+async function loadCollections() {
+  try {
+    const body = await api('/v1/collections');
+    $('collections').tBodies[0].replaceChildren(...body.collections.map((c) => el('tr', {},
+      el('td', {}, c.kind), el('th', { scope: 'row' }, c.name), el('td', {}, c.tenant),
+      el('td', {}, c.enabled ? 'yes' : 'no'),
+      el('td', {}, (c.matchThreshold ?? 'default') + ' / ' + (c.reviewThreshold ?? 'default')),
+      el('td', {}, c.pdqMaxDistance ?? (c.kind === 'bank' ? 'default' : '')),
+      el('td', {}, (c.updatedBy || '') + ' ' + fmtTime(c.updatedAt)))));
+  } catch (e) {
+    $('collection-status').textContent = 'Cannot list collections: ' + e.message;
+  }
+}
+
+async function saveCollection() {
+  const moderator = $('moderator').value.trim();
+  if (!moderator) { $('collection-status').textContent = 'Enter your name first.'; $('moderator').focus(); return; }
+  const num = (id) => ($(id).value.trim() === '' ? null : Number($(id).value));
+  const kind = $('c-kind').value;
+  const name = $('c-name').value.trim();
+  const body = { kind: kind, tenant: $('c-tenant').value.trim() || null, enabled: $('c-enabled').checked,
+    moderator: moderator };
+  if (kind === 'collection') { body.matchThreshold = num('c-match'); body.reviewThreshold = num('c-review'); }
+  else body.pdqMaxDistance = num('c-distance');
+  try {
+    await api('/v1/collections/' + encodeURIComponent(name), { method: 'PUT',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    $('collection-status').textContent = 'Saved ' + kind + ' ' + name + ' (' + (body.enabled ? 'enabled' : 'disabled')
+        + '); applied within about a second.';
+    setTimeout(loadCollections, 1000);
+  } catch (e) {
+    $('collection-status').textContent = 'Not saved: ' + e.message;
+  }
+}
+
 // ---------------------------------------------------------------- keyboard and wiring
 
 function typing(target) {
@@ -208,10 +272,17 @@ document.addEventListener('keydown', (ev) => {
   if (ev.key === 'j') { ev.preventDefault(); select(Math.min(state.selected + 1, state.alerts.length - 1), true); }
   else if (ev.key === 'k') { ev.preventDefault(); select(Math.max(state.selected - 1, 0), true); }
   else if (ev.key === '/') { ev.preventDefault(); $('s-id').focus(); }
+  else if (ev.key === 'c') { ev.preventDefault(); decide('confirm'); }
+  else if (ev.key === 'x') { ev.preventDefault(); decide('dismiss'); }
 });
 
 document.addEventListener('DOMContentLoaded', () => {
   $('filters').addEventListener('submit', (ev) => { ev.preventDefault(); reload(); });
+  $('moderator').value = localStorage.getItem('imgmatch.moderator') || '';
+  $('confirm').addEventListener('click', () => decide('confirm'));
+  $('dismiss').addEventListener('click', () => decide('dismiss'));
+  $('collection-form').addEventListener('submit', (ev) => { ev.preventDefault(); saveCollection(); });
+  loadCollections();
   $('id-search').addEventListener('submit', (ev) => { ev.preventDefault(); searchId($('s-id').value.trim()); });
   $('s-file').addEventListener('change', () => searchImage($('s-file').files[0]));
   const drop = $('drop');
