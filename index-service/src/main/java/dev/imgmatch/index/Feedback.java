@@ -129,8 +129,8 @@ public final class Feedback implements AutoCloseable {
       skip(r, e.getMessage());
       return;
     }
-    if (d.getAction() != ReviewAction.DISMISS) {
-      return; // CONFIRM: the audit trail only (adding to a collection travels as an index operation)
+    if (d.getAction() != ReviewAction.DISMISS && d.getAction() != ReviewAction.CONFIRM) {
+      return; // a newer build's action
     }
     if (d.getSha256() == null && d.getPdq() == null) {
       skip(r, "a dismissal of " + d.getImageId() + " without the upload's SHA-256 or PDQ");
@@ -139,16 +139,35 @@ public final class Feedback implements AutoCloseable {
     Dismissed x = new Dismissed(d.getSha256() == null ? null : d.getSha256().bytes().clone(),
         d.getPdq() == null ? null : d.getPdq().getHash().bytes().clone(),
         d.getPdq() == null ? 0 : d.getPdq().getQuality());
+    boolean dismiss = d.getAction() == ReviewAction.DISMISS;
+    int lifted = 0;
     for (ReviewedMatch m : d.getMatches()) {
       String uid = m.getBank() != null
           ? Hit.BANK_UID + m.getTenant() + SEP + m.getBank() + SEP + m.getImageId()
           : IndexedImage.uid(m.getTenant(), m.getImageId());
-      dismissed.computeIfAbsent(d.getTenant() + '\u001e' + uid, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
-          .add(x);
-      dismissals.incrementAndGet();
+      String key = d.getTenant() + '\u001e' + uid;
+      if (dismiss) {
+        dismissed.computeIfAbsent(key, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(x);
+        dismissals.incrementAndGet();
+      } else { // a confirmation overrides an earlier dismissal of the same pair (the latest decision wins)
+        List<Dismissed> list = dismissed.get(key);
+        if (list != null) {
+          for (Dismissed old : List.copyOf(list)) {
+            if (same(x.sha256(), x.pdq(), x.quality(), old) && list.remove(old)) {
+              lifted++;
+              dismissals.decrementAndGet();
+            }
+          }
+        }
+      }
     }
-    log.info("feedback: {} dismissed {} (tenant {}) against {} match(es): not a copy", d.getModerator(),
-        d.getImageId(), d.getTenant(), d.getMatches().size());
+    if (dismiss) {
+      log.info("feedback: {} dismissed {} (tenant {}) against {} match(es): not a copy", d.getModerator(),
+          d.getImageId(), d.getTenant(), d.getMatches().size());
+    } else if (lifted > 0) {
+      log.info("feedback: {} confirmed {} (tenant {}): {} earlier dismissal(s) of the pair lifted", d.getModerator(),
+          d.getImageId(), d.getTenant(), lifted);
+    }
   }
 
   private void applySettings(ConsumerRecord<byte[], byte[]> r) {
@@ -238,15 +257,20 @@ public final class Feedback implements AutoCloseable {
       return false;
     }
     for (Dismissed x : list) {
-      if (sha256 != null && x.sha256() != null && java.util.Arrays.equals(sha256, x.sha256())) {
-        return true;
-      }
-      if (pdq != null && x.pdq() != null && quality >= pdqMinQuality && x.quality() >= pdqMinQuality
-          && Pdq.hamming(pdq, x.pdq()) <= pdqMaxDistance) {
+      if (same(sha256, pdq, quality, x)) {
         return true;
       }
     }
     return false;
+  }
+
+  /** The same file (SHA-256), or the same picture (PDQ within the distance, both of sufficient quality). */
+  private boolean same(byte[] sha256, byte[] pdq, int quality, Dismissed x) {
+    if (sha256 != null && x.sha256() != null && java.util.Arrays.equals(sha256, x.sha256())) {
+      return true;
+    }
+    return pdq != null && x.pdq() != null && quality >= pdqMinQuality && x.quality() >= pdqMinQuality
+        && Pdq.hamming(pdq, x.pdq()) <= pdqMaxDistance;
   }
 
   public boolean awaitCaughtUp(long timeout, TimeUnit unit) throws InterruptedException {

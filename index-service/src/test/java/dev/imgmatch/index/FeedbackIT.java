@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 16, item 2, on the real broker and index: a dismissed pair never alerts again (the same file re-uploaded
  * under another id, or a re-encoded copy of it), while another copy of the same work still does; a disabled
- * collection raises nothing; a collection's own threshold replaces the global one; all of it survives a restart.
+ * collection raises nothing; a collection's own threshold replaces the global one; a later confirmation lifts a
+ * dismissal; all of it survives a restart.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class FeedbackIT {
@@ -102,6 +103,21 @@ class FeedbackIT {
       alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> false, Duration.ofSeconds(2));
       assertThat(alerts).extracting(MatchAlert::getImageId).containsExactlyInAnyOrder("copy", "t2-same",
           "other-copy", "after");
+
+      // a moderator confirms the pair after all: the latest decision wins, the same file alerts again
+      ReviewDecision confirm = dismissal(a);
+      confirm.setDecisionId(UUID.randomUUID().toString());
+      confirm.setAction(ReviewAction.CONFIRM);
+      send(p, topics.reviewDecisions(), Topics.reviewKey("t1", "copy"), confirm);
+      assertThat(await(WAIT, () -> service.feedback().dismissals() == 0)).isTrue();
+      send(p, topics.embeddings(), "confirmed-again", embedding("confirmed-again", "t1", "uploads",
+          syn.near(v, 0.02), copyPdq, copySha, now));
+      alerts = ItSupport.readUntil(broker, topics.matchAlerts(), l -> l.size() >= 5, WAIT);
+      assertThat(alerts).extracting(MatchAlert::getImageId).contains("confirmed-again");
+      // dismissed again (the last word), for the restart below
+      ReviewDecision again = dismissal(a);
+      send(p, topics.reviewDecisions(), Topics.reviewKey("t1", "copy"), again);
+      assertThat(await(WAIT, () -> service.feedback().dismissals() == 1)).isTrue();
     }
 
     // a restart reads the decisions again: the dismissed file still raises nothing
