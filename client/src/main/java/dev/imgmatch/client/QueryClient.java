@@ -234,6 +234,21 @@ public final class QueryClient implements AutoCloseable {
         timeout), timeout);
   }
 
+  /**
+   * Indexed images and hash-list bank entries that match hashes (each may be null, not all): an equal SHA-256 or MD5,
+   * or a PDQ within the services' distances.
+   *
+   * @param pdq 32 bytes, with {@code pdqQuality} 0-100
+   */
+  public CompletableFuture<QueryReply> byHashes(String tenant, byte[] pdq, int pdqQuality, byte[] sha256, byte[] md5,
+      int k, Duration timeout) {
+    dev.imgmatch.avro.HashTarget t = dev.imgmatch.avro.HashTarget.newBuilder()
+        .setPdq(pdq == null ? null : new dev.imgmatch.avro.PdqHash(new dev.imgmatch.avro.Pdq256(pdq), pdqQuality))
+        .setSha256(sha256 == null ? null : new dev.imgmatch.avro.Sha256(sha256))
+        .setMd5(md5 == null ? null : new dev.imgmatch.avro.Md5(md5)).build();
+    return query(request(tenant, t, k, timeout), timeout);
+  }
+
   /** Images similar to an image file: it travels through ingest-stream and the embedders first, never indexed. */
   public CompletableFuture<QueryReply> byImage(String tenant, byte[] file, String fileName, int k, Duration timeout) {
     InlineImage img = InlineImage.newBuilder().setData(ByteBuffer.wrap(file)).setFileName(fileName).build();

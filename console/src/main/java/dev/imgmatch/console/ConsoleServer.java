@@ -153,6 +153,7 @@ public final class ConsoleServer implements AutoCloseable {
         new Router.Route("GET", "/v1/alerts", false, (ex, p) -> alerts(ex)),
         new Router.Route("GET", "/v1/alerts/stream", false, (ex, p) -> stream(ex)),
         new Router.Route("POST", "/v1/lookup", false, (ex, p) -> api.lookup(ex)),
+        new Router.Route("POST", "/v1/lookup/hash", false, (ex, p) -> api.lookupHash(ex)),
         new Router.Route("GET", "/v1/images/{id}", false, (ex, p) -> api.image(ex, p.get("id"))),
         new Router.Route("POST", "/v1/feedback", false, (ex, p) -> review.feedback(ex)),
         new Router.Route("GET", "/v1/collections", false, (ex, p) -> review.collections(ex)),

@@ -93,6 +93,71 @@ final class QueryApi {
   }
 
   /**
+   * POST /v1/lookup/hash: a JSON body {@code {"pdq": hex, "quality": 0-100, "sha256": hex, "md5": hex}} (at least
+   * one hash; quality defaults to 100) and {@code ?tenant=&k=&collection=}: the indexed images and hash-list bank
+   * entries those hashes match, best first (a hash query to index-service).
+   */
+  void lookupHash(HttpExchange ex) throws IOException {
+    Map<String, String> q = HttpIo.queryParams(ex);
+    unknown(q, Set.of("tenant", "k", "collection"));
+    String tenant = tenant(q);
+    int k = k(q);
+    List<String> collections = collections(q.get("collection"));
+    byte[] raw = HttpIo.readBody(ex, 4096, "(fixed: 4096 bytes)");
+    com.fasterxml.jackson.databind.JsonNode body;
+    try {
+      body = HttpIo.JSON.readTree(raw);
+    } catch (IOException e) {
+      throw ApiException.badRequest("the body is not JSON: send {\"pdq\": \"<64 hex>\", \"sha256\": \"<64 hex>\","
+          + " \"md5\": \"<32 hex>\"} (any of them)");
+    }
+    if (body == null || !body.isObject()) {
+      throw ApiException.badRequest("the body must be a JSON object with pdq, sha256 or md5");
+    }
+    byte[] pdq = hex(body, "pdq", 32);
+    byte[] sha = hex(body, "sha256", 32);
+    byte[] md5 = hex(body, "md5", 16);
+    if (pdq == null && sha == null && md5 == null) {
+      throw ApiException.badRequest("name at least one hash: pdq (64 hex digits), sha256 (64) or md5 (32)");
+    }
+    int quality = 100;
+    if (body.hasNonNull("quality")) {
+      if (!body.get("quality").canConvertToInt() || body.get("quality").asInt() < 0
+          || body.get("quality").asInt() > 100) {
+        throw ApiException.badRequest("quality must be an integer in 0-100");
+      }
+      quality = body.get("quality").asInt();
+    }
+    dev.imgmatch.avro.HashTarget target = dev.imgmatch.avro.HashTarget.newBuilder()
+        .setPdq(pdq == null ? null : new dev.imgmatch.avro.PdqHash(new dev.imgmatch.avro.Pdq256(pdq), quality))
+        .setSha256(sha == null ? null : new dev.imgmatch.avro.Sha256(sha))
+        .setMd5(md5 == null ? null : new dev.imgmatch.avro.Md5(md5)).build();
+    QueryRequest req = QueryRequest.newBuilder().setQueryId("console-" + UUID.randomUUID()).setTenant(tenant)
+        .setTarget(target).setParams(params(k, collections)).build();
+    QueryReply reply = await(req, "a hash lookup", "index-service");
+    if (reply.getStatus() == ReplyStatus.REJECTED) {
+      throw ApiException.badRequest("the cluster refused the query: " + reply.getError());
+    }
+    answer(ex, reply, null);
+  }
+
+  private static byte[] hex(com.fasterxml.jackson.databind.JsonNode body, String field, int bytes) {
+    if (!body.hasNonNull(field)) {
+      return null;
+    }
+    String s = body.get(field).asText().strip();
+    if (s.length() != bytes * 2) {
+      throw ApiException.badRequest(field + " must be " + bytes * 2 + " hex digits, got " + s.length()
+          + " characters");
+    }
+    try {
+      return java.util.HexFormat.of().parseHex(s);
+    } catch (IllegalArgumentException e) {
+      throw ApiException.badRequest(field + " is not hexadecimal");
+    }
+  }
+
+  /**
    * What the query path knows of an indexed image: that it is indexed for the tenant (else 404) and its nearest
    * neighbours. index-service answers an id query with the image's neighbours and excludes the image itself, so its
    * own record (collection, source, attributes) is not available here.

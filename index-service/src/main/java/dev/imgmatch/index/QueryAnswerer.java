@@ -229,11 +229,16 @@ final class QueryAnswerer implements AutoCloseable {
       return;
     }
     Object target = q.getTarget();
-    if (!(target instanceof ImageIdTarget) && !(target instanceof VectorTarget)) {
+    if (!(target instanceof ImageIdTarget) && !(target instanceof VectorTarget)
+        && !(target instanceof dev.imgmatch.avro.HashTarget)) {
       return; // image queries travel through ingest-stream and the embedders and come back as probes
     }
     QueryParams params = q.getParams();
     if (expired(params)) {
+      return;
+    }
+    if (target instanceof dev.imgmatch.avro.HashTarget h) {
+      answerHashes(q, h, params, r);
       return;
     }
     answer(q.getQueryId(), q.getTenant(), params, r, () -> {
@@ -259,6 +264,34 @@ final class QueryAnswerer implements AutoCloseable {
             + vec.length + ", model version " + v.getModelVersion() + " has " + dim);
       }
       return new Probe(v.getModelVersion(), List.of(vec), List.of(), 0, null, f, searchK(params));
+    });
+  }
+
+  /**
+   * A hash query: the indexed images with an equal SHA-256 or a PDQ within match.pdq.max.distance (no descriptor: the
+   * fused score of the hash signals), and the hash-list bank entries the hashes match (MD5 too), best first.
+   */
+  private void answerHashes(QueryRequest q, dev.imgmatch.avro.HashTarget h, QueryParams params,
+      ConsumerRecord<byte[], byte[]> r) {
+    byte[] pdq = h.getPdq() == null ? null : h.getPdq().getHash().bytes();
+    int quality = h.getPdq() == null ? 0 : h.getPdq().getQuality();
+    byte[] sha = h.getSha256() == null ? null : h.getSha256().bytes();
+    byte[] md5 = h.getMd5() == null ? null : h.getMd5().bytes();
+    answer(q.getQueryId(), q.getTenant(), params, r, () -> {
+      if (pdq == null && sha == null && md5 == null) {
+        throw new InvalidRecordException(Records.INVALID_QUERY, "query " + q.getQueryId() + " names no hash");
+      }
+      if (h.getPdq() != null && (quality < 0 || quality > 100)) {
+        throw new InvalidRecordException(Records.INVALID_QUERY, "query " + q.getQueryId() + ": PDQ quality "
+            + quality + " is outside 0-100");
+      }
+      SearchFilter f = Records.filterOf(q.getTenant(), params, policy.sharedCollections());
+      return new Probe(null, List.of(), pdq == null ? List.of() : List.of(pdq), quality, sha, f, searchK(params),
+          null);
+    }, () -> {
+      BankIndex banks = service.banks();
+      return banks == null ? List.of() : banks.match(q.getTenant(), pdq == null ? List.of() : List.of(pdq), quality,
+          md5, sha, null);
     });
   }
 
@@ -300,6 +333,17 @@ final class QueryAnswerer implements AutoCloseable {
 
   private void answer(String queryId, String tenant, QueryParams params, ConsumerRecord<byte[], byte[]> r,
       Supplier<Probe> probe) {
+    answer(queryId, tenant, params, r, probe, null);
+  }
+
+  /** Hits found besides the shards' (hash queries: the bank entries). */
+  @FunctionalInterface
+  private interface MoreHits {
+    List<Hit> get() throws IOException;
+  }
+
+  private void answer(String queryId, String tenant, QueryParams params, ConsumerRecord<byte[], byte[]> r,
+      Supplier<Probe> probe, MoreHits more) {
     ReplyTopics.Choice to = replyTopics.choose(params == null ? null : params.getReplyTopic(),
         System.currentTimeMillis());
     if (to.refusal() != null) { // nowhere to answer: one reject, and the thread goes on
@@ -312,6 +356,12 @@ final class QueryAnswerer implements AutoCloseable {
       Probe p = probe.get();
       long t0 = System.nanoTime();
       List<Hit> hits = shards.search(p, policy);
+      if (more != null) {
+        List<Hit> all = new ArrayList<>(hits);
+        all.addAll(more.get());
+        all.sort((x, y) -> Double.compare(y.score(), x.score()));
+        hits = all;
+      }
       metrics.querySearch(System.nanoTime() - t0);
       List<dev.imgmatch.avro.MatchedImage> results = new ArrayList<>();
       for (Hit h : hits) {

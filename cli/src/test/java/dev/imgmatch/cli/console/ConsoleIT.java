@@ -97,6 +97,23 @@ class ConsoleIT {
       assertThat(img.path("indexed").asBoolean()).isTrue();
       assertError(send(authed(base + "v1/images/nobody%2Fnothing?tenant=t")), 404, "is not indexed for tenant t");
 
+      // POST /v1/lookup/hash: the copy's SHA-256 finds the copy (indexed since), its PDQ finds the original too
+      HttpResponse<String> bySha = send(authed(base + "v1/lookup/hash?tenant=t").POST(HttpRequest.BodyPublishers
+          .ofString("{\"sha256\":\"" + alert.path("sha256").asText() + "\"}")));
+      assertThat(bySha.statusCode()).as(bySha.body()).isEqualTo(200);
+      JsonNode shaFirst = JSON.readTree(bySha.body()).path("matches").get(0);
+      assertThat(shaFirst.path("imageId").asText()).isEqualTo(s.copyId);
+      assertThat(shaFirst.path("signals").path("exact").asBoolean()).isTrue();
+      HttpResponse<String> byPdq = send(authed(base + "v1/lookup/hash?tenant=t").POST(HttpRequest.BodyPublishers
+          .ofString("{\"pdq\":\"" + alert.path("pdq").path("hash").asText() + "\",\"quality\":"
+              + alert.path("pdq").path("quality").asInt() + "}")));
+      assertThat(byPdq.statusCode()).as(byPdq.body()).isEqualTo(200);
+      assertThat(JSON.readTree(byPdq.body()).path("matches").findValuesAsText("imageId")).contains(s.originalId);
+      assertError(send(authed(base + "v1/lookup/hash").POST(HttpRequest.BodyPublishers.ofString(
+          "{\"pdq\":\"xyz\"}"))), 400, "pdq must be 64 hex digits");
+      assertError(send(authed(base + "v1/lookup/hash").POST(HttpRequest.BodyPublishers.ofString("{}"))), 400,
+          "name at least one hash");
+
       // POST /v1/feedback refuses what it cannot record, with the reason
       assertError(send(authed(base + "v1/feedback").POST(HttpRequest.BodyPublishers.ofString("{\"tenant\":\"t\","
           + "\"imageId\":\"" + s.copyId + "\",\"action\":\"maybe\",\"moderator\":\"it\"}"))), 400,
