@@ -42,8 +42,11 @@ public final class ConsoleServer implements AutoCloseable {
   private final AlertStore store;
   private final SseHub hub;
   private final Auth auth;
+  /** Null when previews are off ({@code console.previews.enabled=false}): nothing read, held or served. */
+  private final PreviewStore previews;
   private final List<AutoCloseable> owned = new ArrayList<>();
   private volatile AlertFeed feed;
+  private volatile PreviewFeed previewFeed;
 
   private ConsoleServer(ConsoleConfig cfg, QueryApi.Queries queries) throws IOException {
     this.cfg = cfg;
@@ -51,7 +54,10 @@ public final class ConsoleServer implements AutoCloseable {
     this.hub = new SseHub(store, cfg.getInt(ConsoleConfig.SSE_MAX_CLIENTS), cfg.getInt(ConsoleConfig.SSE_QUEUE));
     this.auth = new Auth(cfg.token(), Duration.ofHours(cfg.getInt(ConsoleConfig.SESSION_HOURS)),
         cfg.getInt(ConsoleConfig.MAX_SESSIONS), System::currentTimeMillis);
-    this.router = new Router(routes(new QueryApi(queries, cfg)), auth);
+    this.previews = cfg.getBoolean(ConsoleConfig.PREVIEWS_ENABLED) ? new PreviewStore(
+        cfg.getLong(ConsoleConfig.PREVIEWS_MAX_BYTES), cfg.getLong(ConsoleConfig.PREVIEWS_TTL_MS)) : null;
+    this.router = new Router(routes(new QueryApi(queries, cfg),
+        previews == null ? null : new PreviewApi(previews, cfg, auth, System::currentTimeMillis)), auth);
     this.server = HttpServer.create(new InetSocketAddress(cfg.getString(ConsoleConfig.BIND),
         cfg.getInt(ConsoleConfig.PORT)), 64);
     this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("console-http-", 0).factory());
@@ -84,6 +90,11 @@ public final class ConsoleServer implements AutoCloseable {
     s.feed = new AlertFeed(cfg.kafkaProps(), cfg.topics().matchAlerts(), cfg.getLong(ConsoleConfig.ALERTS_LOOKBACK_MS),
         s::accept).start();
     s.owned.add(s.feed);
+    if (s.previews != null) {
+      s.previewFeed = new PreviewFeed(cfg.kafkaProps(), cfg.topics().referencePreviews(), cfg.topics().previews(),
+          s.previews, System::currentTimeMillis).start();
+      s.owned.add(s.previewFeed);
+    }
     s.begin();
     return s;
   }
@@ -116,9 +127,18 @@ public final class ConsoleServer implements AutoCloseable {
     }
   }
 
-  /** The route table: every endpoint, and nothing else (openapi.json lists the same, checked by a test). */
-  private List<Router.Route> routes(QueryApi api) {
-    return List.of(
+  /**
+   * The route table: every endpoint, and nothing else (openapi.json lists the same, checked by a test). The preview
+   * routes exist only with previews on ({@code previewApi} not null); the preview route comes before
+   * {@code /v1/images/{id}}, whose id takes the rest of the path.
+   */
+  private List<Router.Route> routes(QueryApi api, PreviewApi previewApi) {
+    List<Router.Route> r = new ArrayList<>();
+    if (previewApi != null) {
+      r.add(new Router.Route("GET", "/v1/images/{id}/preview", false, (ex, p) -> previewApi.preview(ex, p.get("id"))));
+      r.add(new Router.Route("POST", "/v1/audit/reveal", false, (ex, p) -> previewApi.reveal(ex)));
+    }
+    r.addAll(List.of(
         new Router.Route("GET", "/", false, (ex, p) -> StaticFiles.page(ex)),
         new Router.Route("GET", "/static/{file}", false, (ex, p) -> StaticFiles.asset(ex, p.get("file"))),
         new Router.Route("POST", "/login", true, (ex, p) -> login(ex)),
@@ -129,7 +149,8 @@ public final class ConsoleServer implements AutoCloseable {
         new Router.Route("GET", "/v1/alerts", false, (ex, p) -> alerts(ex)),
         new Router.Route("GET", "/v1/alerts/stream", false, (ex, p) -> stream(ex)),
         new Router.Route("POST", "/v1/lookup", false, (ex, p) -> api.lookup(ex)),
-        new Router.Route("GET", "/v1/images/{id}", false, (ex, p) -> api.image(ex, p.get("id"))));
+        new Router.Route("GET", "/v1/images/{id}", false, (ex, p) -> api.image(ex, p.get("id")))));
+    return r;
   }
 
   private void alerts(HttpExchange ex) throws IOException {
@@ -140,6 +161,10 @@ public final class ConsoleServer implements AutoCloseable {
     n.put("held", store.size());
     n.put("max", store.max());
     n.put("lastSeq", store.lastSeq());
+    ObjectNode pv = n.putObject("previews"); // what the page shows beside each alert
+    pv.put("enabled", previews != null);
+    ArrayNode sensitive = pv.putArray("sensitiveCollections");
+    new java.util.TreeSet<>(cfg.sensitiveCollections()).forEach(sensitive::add);
     HttpIo.sendJson(ex, 200, n);
   }
 
@@ -173,6 +198,21 @@ public final class ConsoleServer implements AutoCloseable {
       a.put("caughtUp", fd.caughtUp());
       a.put("read", fd.read());
       a.put("unreadable", fd.unreadable());
+    }
+    ObjectNode pv = n.putObject("previews");
+    pv.put("enabled", previews != null);
+    if (previews != null) {
+      pv.put("held", previews.size());
+      pv.put("bytes", previews.bytes());
+      pv.put("maxBytes", previews.maxBytes());
+      pv.put("evicted", previews.evicted());
+      pv.put("expired", previews.expired());
+      PreviewFeed pf = previewFeed;
+      if (pf != null) {
+        pv.put("feed", pf.state());
+        pv.put("read", pf.read());
+        pv.put("unreadable", pf.unreadable());
+      }
     }
     n.put("streams", hub.clients());
     n.put("auth", auth.enabled() ? "token" : "off");
@@ -239,6 +279,11 @@ public final class ConsoleServer implements AutoCloseable {
 
   public boolean authEnabled() {
     return auth.enabled();
+  }
+
+  /** The previews held, or null when previews are off (tests put previews in with {@link PreviewStore#put}). */
+  PreviewStore previews() {
+    return previews;
   }
 
   /** Alerts held. */
