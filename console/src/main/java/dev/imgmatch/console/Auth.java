@@ -78,6 +78,26 @@ final class Auth {
     }
   }
 
+  /**
+   * Who made an allowed request, for the audit log: {@code token} (the bearer token), {@code session <id prefix>}
+   * (a login session: the first 8 characters of the SHA-256 of its id, never the id itself), or {@code anonymous}
+   * (authentication off). There is one token and no user names: the session tells logins apart.
+   */
+  String identity(HttpExchange ex) {
+    if (!enabled()) {
+      return "anonymous";
+    }
+    String header = ex.getRequestHeaders().getFirst("Authorization");
+    if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) && isToken(header.substring(7).strip())) {
+      return "token";
+    }
+    String session = cookie(ex.getRequestHeaders().get("Cookie"), COOKIE);
+    if (session != null && validSession(session)) {
+      return "session " + java.util.HexFormat.of().formatHex(sha256(session)).substring(0, 8);
+    }
+    return "unknown";
+  }
+
   /** A new session for a correct token (its id, for the cookie), or null. */
   String login(String presented) {
     if (!isToken(presented)) {

@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -44,6 +45,10 @@ public final class ConsoleConfig extends AbstractConfig {
   public static final String QUERY_MAX_K = "console.query.max.k";
   public static final String QUERY_GATHER = "console.query.gather.partials";
   public static final String TENANT = "console.tenant";
+  public static final String PREVIEWS_ENABLED = "console.previews.enabled";
+  public static final String PREVIEWS_MAX_BYTES = "console.previews.max.bytes";
+  public static final String PREVIEWS_TTL_MS = "console.previews.ttl.ms";
+  public static final String SENSITIVE_COLLECTIONS = "console.sensitive.collections";
   /** Shortest token accepted: a guessable token on a network-facing page is worse than none (it looks safe). */
   public static final int MIN_TOKEN_CHARS = 16;
 
@@ -93,7 +98,21 @@ public final class ConsoleConfig extends AbstractConfig {
           "Fan-out deployments (one query.group.id per index-service instance): merge every instance's PARTIAL"
               + " reply (QueryClient.gatherPartials).")
       .define(TENANT, Type.STRING, "default", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
-          "Tenant a lookup asks as when the request names none (?tenant=).");
+          "Tenant a lookup asks as when the request names none (?tenant=).")
+      .define(PREVIEWS_ENABLED, Type.BOOLEAN, true, Importance.HIGH,
+          "Show colour previews of alerted uploads and of the references they match (read from the previews and"
+              + " reference-previews topics index-service writes; GET /v1/images/{id}/preview). false = no previews"
+              + " read, held or served: the page shows hashes, scores and ids only.")
+      .define(PREVIEWS_MAX_BYTES, Type.LONG, 256L * 1024 * 1024, Range.between(1024 * 1024, 64L * 1024 * 1024 * 1024),
+          Importance.MEDIUM, "Most bytes of preview JPEGs held in memory; the least recently used are dropped beyond"
+              + " it (a dropped one is 404 until the console reads the topics again at its next start).")
+      .define(PREVIEWS_TTL_MS, Type.LONG, 7L * 24 * 3600 * 1000, Range.atLeast(60_000), Importance.HIGH,
+          "How long after it was written an alerted upload's preview is served (7 days); older ones are dropped."
+              + " References' previews are served while they are indexed (a takedown removes them).")
+      .define(SENSITIVE_COLLECTIONS, Type.LIST, List.of("banned"), Importance.HIGH,
+          "Collections whose previews the page shows blurred and greyscale until the moderator clicks Reveal"
+              + " (each reveal is logged: POST /v1/audit/reveal). An alert that matches one of them shows its upload"
+              + " blurred too.");
 
   public ConsoleConfig(Map<String, ?> values) {
     super(DEF, values, false);
@@ -138,6 +157,11 @@ public final class ConsoleConfig extends AbstractConfig {
 
   public Duration queryTimeout() {
     return Duration.ofMillis(getInt(QUERY_TIMEOUT_MS));
+  }
+
+  /** Collections whose previews the page blurs until revealed. */
+  public java.util.Set<String> sensitiveCollections() {
+    return java.util.Set.copyOf(getList(SENSITIVE_COLLECTIONS));
   }
 
   /** Whether the bind address is a loopback one (anonymous access allowed by default). */

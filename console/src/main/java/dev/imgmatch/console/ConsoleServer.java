@@ -42,8 +42,11 @@ public final class ConsoleServer implements AutoCloseable {
   private final AlertStore store;
   private final SseHub hub;
   private final Auth auth;
+  /** Null when previews are off ({@code console.previews.enabled=false}): nothing read, held or served. */
+  private final PreviewStore previews;
   private final List<AutoCloseable> owned = new ArrayList<>();
   private volatile AlertFeed feed;
+  private volatile PreviewFeed previewFeed;
 
   private ConsoleServer(ConsoleConfig cfg, QueryApi.Queries queries,
       org.apache.kafka.clients.producer.Producer<byte[], byte[]> producer, SettingsFeed settings) throws IOException {
@@ -52,7 +55,10 @@ public final class ConsoleServer implements AutoCloseable {
     this.hub = new SseHub(store, cfg.getInt(ConsoleConfig.SSE_MAX_CLIENTS), cfg.getInt(ConsoleConfig.SSE_QUEUE));
     this.auth = new Auth(cfg.token(), Duration.ofHours(cfg.getInt(ConsoleConfig.SESSION_HOURS)),
         cfg.getInt(ConsoleConfig.MAX_SESSIONS), System::currentTimeMillis);
+    this.previews = cfg.getBoolean(ConsoleConfig.PREVIEWS_ENABLED) ? new PreviewStore(
+        cfg.getLong(ConsoleConfig.PREVIEWS_MAX_BYTES), cfg.getLong(ConsoleConfig.PREVIEWS_TTL_MS)) : null;
     this.router = new Router(routes(new QueryApi(queries, cfg),
+        previews == null ? null : new PreviewApi(previews, cfg, auth, System::currentTimeMillis),
         new ReviewApi(producer, cfg.topics(), store, settings)), auth);
     this.server = HttpServer.create(new InetSocketAddress(cfg.getString(ConsoleConfig.BIND),
         cfg.getInt(ConsoleConfig.PORT)), 64);
@@ -97,6 +103,11 @@ public final class ConsoleServer implements AutoCloseable {
     s.feed = new AlertFeed(cfg.kafkaProps(), cfg.topics().matchAlerts(), cfg.getLong(ConsoleConfig.ALERTS_LOOKBACK_MS),
         s::accept).start();
     s.owned.add(s.feed);
+    if (s.previews != null) {
+      s.previewFeed = new PreviewFeed(cfg.kafkaProps(), cfg.topics().referencePreviews(), cfg.topics().previews(),
+          s.previews, System::currentTimeMillis).start();
+      s.owned.add(s.previewFeed);
+    }
     s.begin();
     return s;
   }
@@ -140,9 +151,18 @@ public final class ConsoleServer implements AutoCloseable {
     }
   }
 
-  /** The route table: every endpoint, and nothing else (openapi.json lists the same, checked by a test). */
-  private List<Router.Route> routes(QueryApi api, ReviewApi review) {
-    return List.of(
+  /**
+   * The route table: every endpoint, and nothing else (openapi.json lists the same, checked by a test). The preview
+   * routes exist only with previews on ({@code previewApi} not null); the preview route comes before
+   * {@code /v1/images/{id}}, whose id takes the rest of the path.
+   */
+  private List<Router.Route> routes(QueryApi api, PreviewApi previewApi, ReviewApi review) {
+    List<Router.Route> r = new ArrayList<>();
+    if (previewApi != null) {
+      r.add(new Router.Route("GET", "/v1/images/{id}/preview", false, (ex, p) -> previewApi.preview(ex, p.get("id"))));
+      r.add(new Router.Route("POST", "/v1/audit/reveal", false, (ex, p) -> previewApi.reveal(ex)));
+    }
+    r.addAll(List.of(
         new Router.Route("GET", "/", false, (ex, p) -> StaticFiles.page(ex)),
         new Router.Route("GET", "/static/{file}", false, (ex, p) -> StaticFiles.asset(ex, p.get("file"))),
         new Router.Route("POST", "/login", true, (ex, p) -> login(ex)),
@@ -157,7 +177,8 @@ public final class ConsoleServer implements AutoCloseable {
         new Router.Route("GET", "/v1/images/{id}", false, (ex, p) -> api.image(ex, p.get("id"))),
         new Router.Route("POST", "/v1/feedback", false, (ex, p) -> review.feedback(ex)),
         new Router.Route("GET", "/v1/collections", false, (ex, p) -> review.collections(ex)),
-        new Router.Route("PUT", "/v1/collections/{name}", false, (ex, p) -> review.putCollection(ex, p.get("name"))));
+        new Router.Route("PUT", "/v1/collections/{name}", false, (ex, p) -> review.putCollection(ex, p.get("name")))));
+    return r;
   }
 
   private void alerts(HttpExchange ex) throws IOException {
@@ -168,6 +189,10 @@ public final class ConsoleServer implements AutoCloseable {
     n.put("held", store.size());
     n.put("max", store.max());
     n.put("lastSeq", store.lastSeq());
+    ObjectNode pv = n.putObject("previews"); // what the page shows beside each alert
+    pv.put("enabled", previews != null);
+    ArrayNode sensitive = pv.putArray("sensitiveCollections");
+    new java.util.TreeSet<>(cfg.sensitiveCollections()).forEach(sensitive::add);
     HttpIo.sendJson(ex, 200, n);
   }
 
@@ -201,6 +226,21 @@ public final class ConsoleServer implements AutoCloseable {
       a.put("caughtUp", fd.caughtUp());
       a.put("read", fd.read());
       a.put("unreadable", fd.unreadable());
+    }
+    ObjectNode pv = n.putObject("previews");
+    pv.put("enabled", previews != null);
+    if (previews != null) {
+      pv.put("held", previews.size());
+      pv.put("bytes", previews.bytes());
+      pv.put("maxBytes", previews.maxBytes());
+      pv.put("evicted", previews.evicted());
+      pv.put("expired", previews.expired());
+      PreviewFeed pf = previewFeed;
+      if (pf != null) {
+        pv.put("feed", pf.state());
+        pv.put("read", pf.read());
+        pv.put("unreadable", pf.unreadable());
+      }
     }
     n.put("streams", hub.clients());
     n.put("auth", auth.enabled() ? "token" : "off");
@@ -267,6 +307,11 @@ public final class ConsoleServer implements AutoCloseable {
 
   public boolean authEnabled() {
     return auth.enabled();
+  }
+
+  /** The previews held, or null when previews are off (tests put previews in with {@link PreviewStore#put}). */
+  PreviewStore previews() {
+    return previews;
   }
 
   /** Alerts held. */

@@ -106,6 +106,12 @@ final class IndexMetrics {
     }
   }
 
+  /** A preview record written: {@code kind} reference, upload or tombstone. */
+  void preview(String kind) {
+    Counter.builder("imgmatch.index.previews").tag("kind", kind)
+        .description("preview records written for the review console, by kind").register(registry).increment();
+  }
+
   void replayed() {
     replayed.incrementAndGet();
   }

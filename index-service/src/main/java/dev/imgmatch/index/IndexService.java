@@ -230,9 +230,36 @@ public final class IndexService implements AutoCloseable {
     return b == null ? "hash-list banks: not opened yet" : b.notReadyReason();
   }
 
-  /** The topics this service creates when missing, as {@link Topics} defines them ({@code embeddings}: kept forever). */
+  /**
+   * The topics this service creates when missing, as {@link Topics} defines them ({@code embeddings}: kept forever),
+   * {@code previews} with the retention of {@code preview.retention.ms}.
+   */
   List<Topic<?, ?>> topicsToCreate() {
-    return topics.all();
+    String previews = topics.previews().name();
+    String retention = String.valueOf(cfg.getLong(IndexServiceConfig.PREVIEW_RETENTION_MS));
+    return topics.all().stream()
+        .<Topic<?, ?>>map(t -> t.name().equals(previews) ? t.withConfig("retention.ms", retention) : t).toList();
+  }
+
+  /** Logs a warning when the {@code previews} topic (created by someone else) keeps previews another time than set. */
+  private void warnIfPreviewRetentionDiffers() {
+    String name = topics.previews().name();
+    long want = cfg.getLong(IndexServiceConfig.PREVIEW_RETENTION_MS);
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(cfg.kafkaProps())) {
+      org.apache.kafka.common.config.ConfigResource r =
+          new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, name);
+      org.apache.kafka.clients.admin.Config c = admin.describeConfigs(List.of(r)).all().get(30, TimeUnit.SECONDS).get(r);
+      String retention = c.get("retention.ms") == null ? null : c.get("retention.ms").value();
+      if (retention != null && !retention.equals(String.valueOf(want))) {
+        log.warn("topic {} keeps previews {} ms (retention.ms), {} is {}: the topic's own applies; to change it:"
+            + " kafka-configs.sh --alter --entity-type topics --entity-name {} --add-config retention.ms={}", name,
+            retention, IndexServiceConfig.PREVIEW_RETENTION_MS, want, name, want);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+      log.warn("cannot check the retention of {}: {}", name, e.toString());
+    }
   }
 
   /** Logs a warning when {@code embeddings} (created by someone else) deletes old records: shards could not be rebuilt. */
@@ -265,6 +292,9 @@ public final class IndexService implements AutoCloseable {
         TopicSetup.ensure(cfg.kafkaProps(), topicsToCreate(), cfg.getInt(IndexServiceConfig.TOPIC_PARTITIONS),
             cfg.getShort(IndexServiceConfig.TOPIC_REPLICATION));
         warnIfEmbeddingsExpire();
+        if (cfg.getBoolean(IndexServiceConfig.PREVIEW_ENABLED)) {
+          warnIfPreviewRetentionDiffers();
+        }
       } catch (RuntimeException e) {
         close(); // nothing started yet: release the producer and the refresher
         throw e;

@@ -83,6 +83,8 @@ public final class IndexServiceConfig extends AbstractConfig {
           + " (docs/modules/index-service.md#matching)");
   public static final String ALERT_MIN_DECISION = "match.alert.min.decision";
   public static final String MAX_ALERT_MATCHES = "match.alert.max.matches";
+  public static final String PREVIEW_ENABLED = "preview.enabled";
+  public static final String PREVIEW_RETENTION_MS = "preview.retention.ms";
   public static final String QUERY_MAX_K = "query.max.k";
   public static final String QUERY_REPLY_TOPIC_PATTERN = "query.reply.topic.pattern";
   public static final String QUERY_GROUP_ID = "query.group.id";
@@ -200,6 +202,15 @@ public final class IndexServiceConfig extends AbstractConfig {
           "A dismissed pair (review-decisions) also covers a later upload whose PDQ is within this Hamming distance"
               + " of the dismissed upload's (both of quality at least match.pdq.min.quality): a re-encoded or resized"
               + " re-upload of the same picture; an equal SHA-256 always counts.")
+      .define(PREVIEW_ENABLED, Type.BOOLEAN, true, Importance.MEDIUM,
+          "Publish colour previews for the review console: an image indexed into a collection some match rule"
+              + " targets (a reference) on 'reference-previews', kept while it is indexed; an upload that raises an"
+              + " alert on 'previews'; a takedown's tombstone on both. Never for an upload that matches nothing."
+              + " false = none (ingest-stream's ingest.preview.size=0 stops making them at all).")
+      .define(PREVIEW_RETENTION_MS, Type.LONG, Topics.DEFAULT_PREVIEW_RETENTION_MS, Range.atLeast(60_000),
+          Importance.MEDIUM, "retention.ms of the 'previews' topic (alerted uploads' previews) when this service"
+              + " creates it (30 days); an existing topic keeps its own (a warning at start says when they differ:"
+              + " kafka-configs.sh --alter --add-config retention.ms=...).")
       .define(FUSION_PDQ_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_FUSION_PDQ_WEIGHT, Range.between(0.0, 1.0),
           Importance.MEDIUM, "beta of the fused score max(min(1, cos + beta*clip(1 - d/128, 0, 1)), pdq_map, exact):"
               + " how much PDQ similarity nudges the best descriptor cosine (docs/modules/index-service.md).")

@@ -41,6 +41,7 @@ final class Indexer {
   private final Map<Integer, Long> deletionsReported;
   private final BooleanSupplier reportsDeletions;
   private final Retroactive retroactive;
+  private final Previews previews;
   private BankRetroactive bankRetroactive; // made on first use: the bank index opens after this
   /** Checks in progress, by shard (ingest thread only). */
   private final Map<Integer, RetroJob> retroJobs = new java.util.HashMap<>();
@@ -62,6 +63,7 @@ final class Indexer {
     this.reportsDeletions = reportsDeletions;
     this.retroactive = new Retroactive(shards, policy, cfg.getInt(IndexServiceConfig.RETROACTIVE_DAYS),
         cfg.getInt(IndexServiceConfig.RETROACTIVE_MAX_CANDIDATES), service::feedback);
+    this.previews = Previews.from(cfg);
   }
 
   /** A record of a replica (or one whose result is not needed now): never held. */
@@ -117,6 +119,9 @@ final class Indexer {
           && shards.lookup(SearchFilter.tenantOnly(img.tenant(), java.util.Set.of()), img.imageId()).isEmpty();
       if (shards.upsert(shard, img)) {
         metrics.indexed();
+        if (!replay) { // the owner, once: a replay's preview was committed with its offset (replicas replay)
+          sendPreview(previews.forReference(e, System.currentTimeMillis()), "reference");
+        }
         if (retro) {
           long t0 = System.nanoTime();
           for (MatchAlert a : retroactive.alertsFor(e, img, System.currentTimeMillis(),
@@ -341,25 +346,39 @@ final class Indexer {
     Feedback fb = service.feedback();
     Optional<MatchAlert> alert = Alerts.alertFor(e, hits, policy,
         h -> fb.decide(policy, img.tenant(), img.sha256(), img.pdq(), img.pdqQuality(), h), System.currentTimeMillis());
-    if (alert.isPresent()) {
-      sendAlert(alert.get(), r);
+    if (alert.isPresent() && sendAlert(alert.get(), r)) {
+      // the upload's preview beside its alert, for the reviewer; nothing is kept of an upload that matches nothing
+      sendPreview(previews.forAlertedUpload(e, System.currentTimeMillis()), "upload");
     }
   }
 
-  /** Sends an alert in the open transaction (refused with a reject when larger than its topic takes). */
-  private void sendAlert(MatchAlert a, ConsumerRecord<byte[], byte[]> r) {
+  /** Sends a preview record in the open transaction (none when null: previews off, or none carried). */
+  private void sendPreview(ProducerRecord<byte[], byte[]> rec, String kind) {
+    if (rec != null) {
+      tx.send(rec);
+      metrics.preview(kind);
+    }
+  }
+
+  /**
+   * Sends an alert in the open transaction (refused with a reject when larger than its topic takes).
+   *
+   * @return whether it was sent
+   */
+  private boolean sendAlert(MatchAlert a, ConsumerRecord<byte[], byte[]> r) {
     ProducerRecord<byte[], byte[]> rec = topics.matchAlerts().record(a.getImageId(), a);
     int size = rec.value().length + (rec.key() == null ? 0 : rec.key().length);
     if (size > topics.matchAlerts().maxMessageBytes() - 1024) { // checked here: in a transaction it would doom it
       rejectUnlessReplay(false, OutputFailures.RECORD_TOO_LARGE, "the alert of " + a.getImageId() + " takes " + size + " bytes, more"
           + " than " + topics.matchAlerts().name() + " takes", r, null);
-      return;
+      return false;
     }
     tx.send(rec);
     metrics.alert(a.getDecision(), a.getAlertedAtMs() - a.getSubmittedAtMs());
     log.info("{}alert {} for {} ({}): {} match(es), best {} score {}", a.getRetroactive() ? "retroactive " : "",
         a.getDecision(), a.getImageId(), a.getTenant(), a.getMatches().size(), a.getMatches().get(0).getImageId(),
         a.getScore());
+    return true;
   }
 
   void onDeletion(ConsumerRecord<byte[], byte[]> r) throws IOException {
@@ -391,6 +410,11 @@ final class Indexer {
     }
     if (d != null) {
       log.info("deleted {} of tenant {} ({})", d.getImageId(), d.getTenant(), d.getReason());
+      if (report) { // the reporting instance (shard 0's owner), with the deletion's offset: once per takedown
+        for (ProducerRecord<byte[], byte[]> t : previews.tombstones(d.getTenant(), d.getImageId())) {
+          sendPreview(t, "tombstone");
+        }
+      }
     }
   }
 

@@ -27,6 +27,8 @@ public final class ImagePreparer {
   private final ImageDecoder decoder;
   private final ViewEncoder views;
   private final int thumbnailSize;
+  /** Colour previews of uploads, or null when off. */
+  private final ColourPreviews previews;
   private final FrameReader frames;
   private final ThreadLocal<PdqHasher> hashers = ThreadLocal.withInitial(PdqHasher::new);
 
@@ -40,15 +42,22 @@ public final class ImagePreparer {
    * @param frameLimits how much of a multi-frame image {@link #fingerprint(byte[], boolean)} looks at
    */
   public ImagePreparer(ImageDecoder decoder, ViewEncoder views, int thumbnailSize, FrameLimits frameLimits) {
+    this(decoder, views, thumbnailSize, frameLimits, null);
+  }
+
+  /** @param previews how uploads' colour previews are made ({@link #preview}); null = none */
+  public ImagePreparer(ImageDecoder decoder, ViewEncoder views, int thumbnailSize, FrameLimits frameLimits,
+      ColourPreviews previews) {
     this.decoder = decoder;
     this.views = views;
     this.thumbnailSize = thumbnailSize;
+    this.previews = previews;
     this.frames = new FrameReader(decoder.limits(), frameLimits);
   }
 
   public static ImagePreparer of(IngestConfig cfg) {
     return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec(), cfg.borderTrim(), cfg.getInt(IngestConfig.SMALL_VIEW_SIDE)),
-        cfg.thumbnailSize(), cfg.frameLimits());
+        cfg.thumbnailSize(), cfg.frameLimits(), cfg.previews());
   }
 
   /**
@@ -131,6 +140,14 @@ public final class ImagePreparer {
     return new Rendered(rendered,
         margin == null ? null : hashers.get().compute(BorderTrim.crop(f.oriented(), margin)),
         thumbnailSize == 0 ? null : GrayThumbnails.of(f.oriented(), thumbnailSize));
+  }
+
+  /**
+   * The colour preview of an upload (for the review console: {@link ColourPreviews}), made from the oriented pixels
+   * the fingerprint decoded; null when previews are off. Never for queries: nothing of a query image is kept.
+   */
+  public ColourPreviews.Preview preview(Fingerprint f) {
+    return previews == null ? null : previews.of(f.oriented());
   }
 
   public ImageDecoder decoder() {

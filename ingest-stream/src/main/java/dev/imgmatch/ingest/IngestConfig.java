@@ -62,6 +62,8 @@ public final class IngestConfig extends AbstractConfig {
   public static final String SMALL_VIEW_SIDE = "ingest.small.view.side";
   public static final String ORIGINALS_COLLECTIONS = "originals.collections";
   public static final String THUMBNAIL_SIZE = "ingest.thumbnail.size";
+  public static final String PREVIEW_SIZE = "ingest.preview.size";
+  public static final String PREVIEW_QUALITY = "ingest.preview.quality";
   public static final String FRAMES_MAX = "ingest.frames.max";
   public static final String FRAMES_MAX_PIXELS = "ingest.frames.max.pixels";
   /** Longer side of the greyscale thumbnail index-service verifies candidates with. */
@@ -161,6 +163,13 @@ public final class IngestConfig extends AbstractConfig {
           "Longer side in pixels of the greyscale thumbnail sent with every upload and image query (about 4 KB at"
               + " 64), which index-service stores and verifies the best candidates with (geometric verification);"
               + " 0 = none (no verification: matching by descriptor and PDQ only).")
+      .define(PREVIEW_SIZE, Type.INT, 320, Range.between(0, ColourPreviews.MAX_SIDE), Importance.MEDIUM,
+          "Longer side in pixels of the colour JPEG preview sent with every upload (never with a query) for the"
+              + " review console: index-service publishes it for references and for uploads that raise an alert"
+              + " (10-40 KB at 320; one larger than 64 KiB is left out, the record goes on without it). It rides on"
+              + " 'prepared' and 'embeddings' (kept for ever) for every upload. 0 = no previews.")
+      .define(PREVIEW_QUALITY, Type.DOUBLE, 0.8, Range.between(0.1, 1.0), Importance.LOW,
+          "JPEG quality of the colour previews (" + PREVIEW_SIZE + "), 0.1-1.0.")
       .define(FRAMES_MAX, Type.INT, FrameLimits.DEFAULT_MAX_FRAMES, Range.between(1, FrameLimits.MAX_MAX_FRAMES),
           Importance.MEDIUM, "Most frames of a multi-frame image (animated GIF, APNG, animated WebP, multi-page TIFF)"
               + " looked at per upload or image query, the first included: each further frame that shows something"
@@ -267,6 +276,13 @@ public final class IngestConfig extends AbstractConfig {
 
   public FrameLimits frameLimits() {
     return new FrameLimits(getInt(FRAMES_MAX), getLong(FRAMES_MAX_PIXELS));
+  }
+
+  /** How uploads' colour previews are made; null when they are off ({@value #PREVIEW_SIZE} = 0). */
+  public ColourPreviews previews() {
+    int size = getInt(PREVIEW_SIZE);
+    return size == 0 ? null
+        : new ColourPreviews(size, getDouble(PREVIEW_QUALITY), dev.imgmatch.schemas.Limits.MAX_PREVIEW_BYTES);
   }
 
   /** Longer side of the verification thumbnail, 0 = none. */

@@ -184,7 +184,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     // the dihedral PDQs too: index-service compares them with the entries of hash-list banks (a flipped or rotated
     // copy of a listed image); 8 x 32 bytes
     PreparedImage out = base(f, s.getImageId(), Purpose.INDEX, s.getTenant(), s.getCollection(), s.getSource(),
-        s.getAttributes(), s.getSubmittedAtMs()).setPdqDihedral(dihedral(f)).build();
+        s.getAttributes(), s.getSubmittedAtMs()).setPdqDihedral(dihedral(f)).setPreview(preview(f)).build();
     if (originalsSink != null && originalsCollections.contains(s.getCollection())) {
       // the bytes as accepted (a reference is resolved now: its file may change or go away)
       String name = s.getImage() instanceof InlineImage inline && inline.getFileName() != null
@@ -192,6 +192,20 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       original = ImageSubmission.newBuilder(s).setImage(new InlineImage(ByteBuffer.wrap(bytes), name)).build();
     }
     return out;
+  }
+
+  /** The upload's colour preview, or null (off, or over its byte limit: the upload goes on without it). */
+  private ByteBuffer preview(ImagePreparer.Fingerprint f) {
+    ColourPreviews.Preview p = preparer.preview(f);
+    if (p == null) {
+      return null;
+    }
+    if (p.tooLarge()) {
+      counters.increment("preview.too.large");
+      return null;
+    }
+    counters.increment("preview.made");
+    return ByteBuffer.wrap(p.jpeg());
   }
 
   private PreparedImage query(byte[] value) throws ImageRejectedException {

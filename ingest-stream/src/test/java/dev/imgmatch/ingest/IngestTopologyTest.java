@@ -137,6 +137,18 @@ class IngestTopologyTest {
     return prepared.readRecordsToList().stream().map(r -> topics.prepared().deserializeValue(r.value())).toList();
   }
 
+  private static PreparedImage preparedOf(String id, List<PreparedImage> records) {
+    return records.stream().filter(p -> p.getId().equals(id)).findFirst().orElseThrow();
+  }
+
+  private static java.awt.image.BufferedImage readImage(byte[] bytes) {
+    try {
+      return javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(bytes));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private List<Reject> rejectsOut() {
     return rejects.readRecordsToList().stream().map(r -> topics.rejects().deserializeValue(r.value())).toList();
   }
@@ -178,6 +190,12 @@ class IngestTopologyTest {
     assertThat(p.getThumbnail().getWidth()).as("longer side 64, aspect kept").isEqualTo(64);
     assertThat(p.getThumbnail().getHeight()).isEqualTo(36);
     assertThat(p.getThumbnail().getGray().remaining()).isEqualTo(64 * 36);
+    byte[] preview = new byte[p.getPreview().remaining()];
+    p.getPreview().duplicate().get(preview);
+    java.awt.image.BufferedImage shown = readImage(preview);
+    assertThat(shown.getWidth()).as("colour preview: longer side 320, aspect kept").isEqualTo(320);
+    assertThat(shown.getHeight()).isEqualTo(180);
+    assertThat(counters.get("preview.made")).isEqualTo(1);
     assertThat(counters.get("prepared.upload")).isEqualTo(1);
     assertThat(counters.snapshot()).containsKeys("rejected.CORRUPT_IMAGE", "rejected.MALFORMED_RECORD",
         "exact.alert").containsEntry("rejected.CORRUPT_IMAGE", 0L);
@@ -599,7 +617,8 @@ class IngestTopologyTest {
       queries.pipeInput(topics.queries().serializeKey(id), topics.queries().serializeValue(q));
     }
     Map<String, List<String>> names = new HashMap<>();
-    preparedOut().forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
+    List<PreparedImage> first = preparedOut();
+    first.forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
     assertThat(names).containsEntry("plain", List.of("full"))
         .containsEntry("boxed", List.of("full", "trim"))
         .containsEntry("q-plain", List.of("full", "hflip", "center80"))
@@ -620,6 +639,13 @@ class IngestTopologyTest {
     second.forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
     assertThat(names).containsEntry("boxed-2", List.of("full")).containsEntry("q2", List.of("full", "trim"));
     assertThat(second).as("thumbnails off").allSatisfy(p -> assertThat(p.getThumbnail()).isNull());
+    assertThat(preparedOf("plain", first)).extracting(PreparedImage::getPreview).as("an upload's preview").isNotNull();
+    assertThat(preparedOf("q-plain", first)).extracting(PreparedImage::getPreview).as("never a query's").isNull();
+    driver.close();
+
+    start(Map.of(IngestConfig.PREVIEW_SIZE, "0"));
+    send(upload("no-preview", "acme", "uploads", plain));
+    assertThat(preparedOut()).singleElement().extracting(PreparedImage::getPreview).as("previews off").isNull();
     driver.close();
     driver = null;
   }

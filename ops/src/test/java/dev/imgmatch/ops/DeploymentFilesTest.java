@@ -20,7 +20,8 @@ class DeploymentFilesTest {
   /** Topic suffixes as in dev.imgmatch.schemas.Topics (ops does not depend on schemas; TopicsListTest there checks the other way). */
   static final List<String> TOPICS = List.of("uploads", "queries", "prepared", "embeddings", "probes", "match-alerts",
       "query-replies", "deletions", "rejects", "originals", "model-serving", "bank-entries",
-      "collection-settings", "review-decisions");
+      "collection-settings", "review-decisions", "previews",
+      "reference-previews");
 
   @Test
   void createTopicsScriptCreatesEveryTopic() throws Exception {

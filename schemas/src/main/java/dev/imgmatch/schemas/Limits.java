@@ -32,6 +32,12 @@ public final class Limits {
   public static final int MAX_ATTRIBUTES = 64;
   /** All keys and values of {@code attributes} together (UTF-8 bytes). */
   public static final int MAX_ATTRIBUTES_BYTES = 16 * 1024;
+  /**
+   * A colour preview (the JPEG of {@code PreparedImage.preview}, {@code ImageEmbedding.preview}, {@code
+   * ImagePreview.jpeg}): a larger one is left out (the record goes on without it), never cut. A 320-px JPEG at
+   * quality 0.8 takes 10-40 KB.
+   */
+  public static final int MAX_PREVIEW_BYTES = 64 * 1024;
 
   private Limits() {}
 

@@ -68,6 +68,13 @@ public record Topic<K, V>(
     return v == null ? Topics.SMALL_MESSAGE_BYTES : Integer.parseInt(v);
   }
 
+  /** The same topic created with one config changed (e.g. a retention a deployment sets). */
+  public Topic<K, V> withConfig(String key, String value) {
+    Map<String, String> m = new java.util.HashMap<>(configs);
+    m.put(key, value);
+    return new Topic<>(name, keySerde, valueSerde, valueType, defaultPartitions, m, doc);
+  }
+
   /** The same topic under another name (e.g. a query's own reply topic). */
   public Topic<K, V> withName(String otherName) {
     return new Topic<>(otherName, keySerde, valueSerde, valueType, defaultPartitions, configs, doc);

@@ -4,6 +4,7 @@ import dev.imgmatch.avro.BankEntry;
 import dev.imgmatch.avro.CollectionSettings;
 import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.ImagePreview;
 import dev.imgmatch.avro.ImageSubmission;
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.ModelServing;
@@ -169,6 +170,39 @@ public record Topics(String prefix) {
     return tenant + '\u001f' + imageId;
   }
 
+  /** Default {@code retention.ms} of {@link #previews()}: 30 days (index-service's {@code preview.retention.ms}). */
+  public static final long DEFAULT_PREVIEW_RETENTION_MS = 30L * 24 * 3600 * 1000;
+
+  /**
+   * Colour previews of uploads that raised an alert, for the review console, key = {@link #previewKey}: written by
+   * index-service in the transaction of the alert; compacted and deleted after {@value #DEFAULT_PREVIEW_RETENTION_MS}
+   * ms (index-service creates it with its {@code preview.retention.ms}); a takedown writes a tombstone. Nothing is
+   * written for an upload that matches nothing.
+   */
+  public Topic<String, ImagePreview> previews() {
+    return new Topic<>(prefix + "previews", Serdes.String(), AvroSerde.of(ImagePreview.class), ImagePreview.class,
+        PARTITIONS, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES), "cleanup.policy",
+            "compact,delete", "retention.ms", String.valueOf(DEFAULT_PREVIEW_RETENTION_MS)),
+        "colour previews of alerted uploads for the review console (compacted, expire)");
+  }
+
+  /**
+   * Colour previews of reference images (those of a collection a match rule targets), key = {@link #previewKey}:
+   * compacted and kept as long as the image is (the {@code originals} topic keeps its full bytes for ever anyway); a
+   * takedown writes a tombstone.
+   */
+  public Topic<String, ImagePreview> referencePreviews() {
+    return new Topic<>(prefix + "reference-previews", Serdes.String(), AvroSerde.of(ImagePreview.class),
+        ImagePreview.class, PARTITIONS, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES),
+            "cleanup.policy", "compact", "retention.ms", "-1"),
+        "colour previews of reference images for the review console (compacted, kept while indexed)");
+  }
+
+  /** The key of an image on {@link #previews()} and {@link #referencePreviews()}: tenant and id. */
+  public static String previewKey(String tenant, String imageId) {
+    return tenant + '\u001f' + imageId;
+  }
+
   /** The key of a settings record: kind, tenant and name. */
   public static String settingsKey(String kind, String tenant, String name) {
     return kind + '\u001f' + tenant + '\u001f' + name;
@@ -194,6 +228,7 @@ public record Topics(String prefix) {
   /** Every topic, in pipeline order. */
   public List<Topic<?, ?>> all() {
     return List.of(uploads(), queries(), prepared(), embeddings(), probes(), matchAlerts(), queryReplies(),
-        deletions(), rejects(), originals(), modelServing(), bankEntries(), collectionSettings(), reviewDecisions());
+        deletions(), rejects(), originals(), modelServing(), bankEntries(), collectionSettings(), reviewDecisions(),
+        previews(), referencePreviews());
   }
 }

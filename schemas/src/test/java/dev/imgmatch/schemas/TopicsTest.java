@@ -16,7 +16,7 @@ class TopicsTest {
       assertThat(topic.name()).startsWith("acme.");
       assertThat(names.add(topic.name())).as("duplicate %s", topic.name()).isTrue();
     });
-    assertThat(names).hasSize(14).contains("acme.uploads", "acme.match-alerts", "acme.rejects", "acme.originals");
+    assertThat(names).hasSize(16).contains("acme.uploads", "acme.match-alerts", "acme.rejects", "acme.originals");
   }
 
   /** ops/docker/create-topics.sh and DeploymentFilesTest pin the same list: change them together. */
@@ -25,7 +25,8 @@ class TopicsTest {
     assertThat(Topics.defaults().all()).extracting(t -> t.name().substring(Topics.DEFAULT_PREFIX.length()))
         .containsExactly("uploads", "queries", "prepared", "embeddings", "probes", "match-alerts", "query-replies",
             "deletions", "rejects", "originals", "model-serving", "bank-entries",
-            "collection-settings", "review-decisions");
+            "collection-settings", "review-decisions", "previews",
+            "reference-previews");
   }
 
   @Test

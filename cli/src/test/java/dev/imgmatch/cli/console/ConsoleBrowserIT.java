@@ -35,7 +35,10 @@ class ConsoleBrowserIT {
       throws Exception {
     String chromium = chromiumOrSkip();
     long seed = Seeds.of("ConsoleBrowserIT", 2016L);
-    try (ConsoleStack s = new ConsoleStack(broker, dir, seed, Map.of());
+    // the original's collection is sensitive here (as 'banned' is by default): its preview, and the upload's that
+    // matches it, are blurred until revealed
+    try (ConsoleStack s = new ConsoleStack(broker, dir, seed, Map.of(
+        dev.imgmatch.console.ConsoleConfig.SENSITIVE_COLLECTIONS, "protected,banned"));
         Chromium browser = new Chromium(chromium, dir.resolve("profile"))) {
       s.protectOriginal();
       Chromium.Page page = browser.page();
@@ -73,6 +76,25 @@ class ConsoleBrowserIT {
             "REVIEW:");
         assertThat(page.eval("document.querySelectorAll('#upload-card .preview, #match-cards .preview').length")
             .asInt()).as("a preview box on each side").isGreaterThanOrEqualTo(2);
+        // both previews render, large enough to judge, blurred and greyscale until Reveal (logged by the server)
+        String upImg = "document.querySelector('#upload-card figure.preview img')";
+        String matchImg = "document.querySelector('#match-cards .match figure.preview img')";
+        page.waitFor(upImg + " && " + upImg + ".complete && " + upImg + ".naturalWidth > 0", WAIT,
+            "the upload's preview");
+        page.waitFor(matchImg + " && " + matchImg + ".complete && " + matchImg + ".naturalWidth > 0", WAIT,
+            "the match's preview");
+        assertThat(page.eval("Math.max(" + matchImg + ".naturalWidth, " + matchImg + ".naturalHeight)").asInt())
+            .isEqualTo(320);
+        assertThat(page.eval(matchImg + ".getBoundingClientRect().width").asDouble()).as("shown large enough")
+            .isGreaterThan(150);
+        assertThat(page.text("getComputedStyle(" + matchImg + ").filter")).contains("blur").contains("grayscale");
+        assertThat(page.text("getComputedStyle(" + upImg + ").filter")).as("the upload matches a sensitive image")
+            .contains("blur");
+        page.click("#match-cards .match button.reveal");
+        page.waitFor("getComputedStyle(" + matchImg + ").filter === 'none'", WAIT, "the revealed preview");
+        assertThat(page.text("document.querySelector('#match-cards .match figcaption').textContent"))
+            .contains("revealed (logged)");
+        assertThat(page.text("getComputedStyle(" + upImg + ").filter")).as("the other stays blurred").contains("blur");
         assertThat(page.text("document.querySelector('#queue button[aria-current=true] .image-id').textContent"))
             .isEqualTo(s.copyId);
 

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Issue 16's done-when, on the real pipeline: {@code POST /v1/lookup} with an edited copy's bytes answers the
  * original first with its score (through ingest-stream, the real model and the Lucene index, over Kafka's query
  * path); oversize, garbage and unauthenticated requests are refused with their reason; the copy's alert is listed
- * by {@code GET /v1/alerts} with its evidence; {@code GET /v1/images/{id}} knows the original and not an unknown id.
+ * by {@code GET /v1/alerts} with its evidence; {@code GET /v1/images/{id}} knows the original and not an unknown id;
+ * {@code GET /v1/images/{id}/preview} serves the colour previews of the original (a reference) and of the alerted copy
+ * that index-service wrote, and a reveal is logged.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class ConsoleIT {
@@ -151,6 +153,36 @@ class ConsoleIT {
       JsonNode cols = JSON.readTree(send(authed(base + "v1/collections")).body());
       assertThat(cols.path("collections").get(0).path("name").asText()).isEqualTo("protected");
       assertThat(cols.path("collections").get(0).path("updatedBy").asText()).isEqualTo("it");
+      // previews: the reference's and the alerted copy's, colour JPEGs of at most 320 px; none of an unknown image
+      for (String id : new String[] {s.originalId, s.copyId}) {
+        String path = base + "v1/images/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/preview?tenant=t";
+        HttpResponse<byte[]> pv = null;
+        long until = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < until && (pv == null || pv.statusCode() == 404)) {
+          pv = http.send(authed(path).build(), HttpResponse.BodyHandlers.ofByteArray());
+          if (pv.statusCode() == 404) {
+            Thread.sleep(200);
+          }
+        }
+        assertThat(pv.statusCode()).as("the preview of %s: %s", id, new String(pv.body(), StandardCharsets.UTF_8))
+            .isEqualTo(200);
+        assertThat(pv.headers().firstValue("Content-Type")).hasValue("image/jpeg");
+        java.awt.image.BufferedImage shown = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(pv.body()));
+        assertThat(shown).as("a decodable JPEG").isNotNull();
+        assertThat(Math.max(shown.getWidth(), shown.getHeight())).as("longer side of %s", id).isEqualTo(320);
+        assertThat(shown.getColorModel().getNumColorComponents()).as("colour").isEqualTo(3);
+      }
+      assertError(send(authed(base + "v1/images/nobody%2Fnothing/preview?tenant=t")), 404, "no preview of");
+      assertError(send(HttpRequest.newBuilder(URI.create(base + "v1/images/"
+          + URLEncoder.encode(s.originalId, StandardCharsets.UTF_8) + "/preview?tenant=t"))), 401,
+          "authentication required");
+      HttpResponse<String> reveal = send(authed(base + "v1/audit/reveal").header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"imageId\": \"" + s.originalId + "\", \"tenant\": \"t\","
+              + " \"collection\": \"protected\", \"alert\": \"" + s.copyId + "\"}")));
+      assertThat(reveal.statusCode()).as(reveal.body()).isEqualTo(200);
+      assertThat(JSON.readTree(reveal.body()).path("by").asText()).startsWith("token from ");
+      assertError(send(authed(base + "v1/audit/reveal").POST(HttpRequest.BodyPublishers.ofString("{}"))), 400,
+          "an image id is needed");
 
       JsonNode health = JSON.readTree(send(HttpRequest.newBuilder(URI.create(base + "health"))).body());
       assertThat(health.path("alerts").path("caughtUp").asBoolean()).isTrue();

@@ -3,7 +3,8 @@
 'use strict';
 
 const MAX_SHOWN = 1000;            // alerts kept in the page; the server holds console.alerts.max
-const state = { alerts: [], selected: -1, lastSeq: 0, source: null };
+const state = { alerts: [], selected: -1, lastSeq: 0, source: null,
+  previews: { enabled: false, sensitiveCollections: [] } };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs, ...children) {
@@ -55,6 +56,7 @@ async function reload() {
     const body = await api('/v1/alerts?' + list);
     state.alerts = body.alerts;
     state.lastSeq = body.lastSeq;
+    if (body.previews) state.previews = body.previews;
     state.selected = -1;
     renderQueue();
     renderDetail();
@@ -122,9 +124,49 @@ function fields(pairs) {
     .map(([k, v, cls]) => [el('dt', {}, k), el('dd', { class: cls || null }, v)]));
 }
 
-function previewBox(what) {
-  return el('div', { class: 'preview', role: 'img', 'aria-label': 'no preview of ' + what + ' yet' },
-    'Preview coming (image previews through the pipeline)');
+function isSensitive(collection) { return state.previews.sensitiveCollections.includes(collection); }
+
+// The image's colour preview (GET /v1/images/{id}/preview), up to its natural size (at most 320 px); blurred and
+// greyscale when sensitive, until Reveal is clicked and the server has logged the reveal (POST /v1/audit/reveal).
+function previewBox(img) {
+  if (img.bank) {
+    return el('div', { class: 'preview none', role: 'img', 'aria-label': 'no image: hash-list entry of ' + img.bank },
+      'no image (hash-list entry)');
+  }
+  if (!state.previews.enabled) {
+    return el('div', { class: 'preview none', role: 'img', 'aria-label': 'previews are off' },
+      'previews are off: compare by hashes, scores and ids');
+  }
+  const url = '/v1/images/' + encodeURIComponent(img.imageId) + '/preview?tenant=' + encodeURIComponent(img.tenant);
+  const pic = el('img', { src: url, alt: 'preview of ' + img.imageId, class: img.sensitive ? 'sensitive' : null,
+    decoding: 'async' });
+  const box = el('figure', { class: 'preview shown' }, pic);
+  let tries = 0; // a live alert may come a moment before its preview reaches the console: ask again a few times
+  pic.addEventListener('error', () => {
+    if (++tries <= 3) { setTimeout(() => { pic.removeAttribute('src'); pic.src = url; }, 1500); return; }
+    box.replaceChildren(document.createTextNode('no preview held (none kept, expired or taken down)'));
+    box.classList.add('none');
+  });
+  if (img.sensitive) {
+    const status = el('span', { class: 'muted', role: 'status' }, 'blurred: ' + img.why);
+    const reveal = el('button', { type: 'button', class: 'reveal' }, 'Reveal');
+    reveal.addEventListener('click', async () => {
+      reveal.disabled = true;
+      try {
+        await api('/v1/audit/reveal', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ imageId: img.imageId, tenant: img.tenant, collection: img.collection,
+            alert: img.alert || '' }) });
+        pic.classList.remove('sensitive');
+        reveal.remove();
+        status.textContent = 'revealed (logged)';
+      } catch (e) {
+        reveal.disabled = false;
+        status.textContent = 'cannot reveal: ' + e.message;
+      }
+    });
+    box.append(el('figcaption', {}, reveal, ' ', status));
+  }
+  return box;
 }
 
 function attributes(attrs) {
@@ -132,9 +174,10 @@ function attributes(attrs) {
   return keys.length ? keys.map((k) => k + '=' + attrs[k]).join(', ') : null;
 }
 
-function matchCard(m, rank) {
+function matchCard(m, rank, alert) {
   return el('div', { class: 'card match' },
-    previewBox(m.imageId),
+    previewBox({ imageId: m.imageId, tenant: m.tenant, collection: m.collection, bank: m.signals && m.signals.bank,
+      sensitive: isSensitive(m.collection), why: 'collection ' + m.collection, alert: alert }),
     fields([['rank', String(rank)], ['image', m.imageId, 'image-id'], ['collection', m.collection],
       ['tenant', m.tenant], ['source', m.source], ['decision', m.decision], ['score', fmtScore(m.score)],
       ['attributes', attributes(m.attributes)]]),
@@ -148,13 +191,16 @@ function renderDetail() {
   if (!a) return;
   $('detail-title').textContent = 'Alert: ' + a.decision + ' on ' + a.imageId;
   $('detail-evidence').replaceChildren(...a.evidence.map((line) => el('li', {}, line)));
+  const sensitiveMatch = a.matches.find((m) => isSensitive(m.collection));
   $('upload-card').replaceChildren(el('div', { class: 'card' },
-    previewBox(a.imageId),
+    previewBox({ imageId: a.imageId, tenant: a.tenant, collection: a.collection, alert: a.imageId,
+      sensitive: isSensitive(a.collection) || !!sensitiveMatch,
+      why: isSensitive(a.collection) ? 'collection ' + a.collection : 'it matches ' + (sensitiveMatch || {}).collection }),
     fields([['image', a.imageId, 'image-id'], ['tenant', a.tenant], ['collection', a.collection],
       ['source', a.source], ['submitted', fmtTime(a.submittedAt)], ['alerted', fmtTime(a.alertedAt)],
       ['latency', a.latencyMs + ' ms'], ['SHA-256', a.sha256], ['PDQ', a.pdq ? a.pdq.hash + ' (quality '
         + a.pdq.quality + ')' : null], ['attributes', attributes(a.attributes)]])));
-  $('match-cards').replaceChildren(...a.matches.map((m, i) => matchCard(m, i + 1)));
+  $('match-cards').replaceChildren(...a.matches.map((m, i) => matchCard(m, i + 1, a.imageId)));
 }
 
 // ---------------------------------------------------------------- search

@@ -219,6 +219,11 @@ public final class BatchProcessor {
           : topics.probes();
       ProducerRecord<byte[], byte[]> produced = topic.record(id, e);
       String tooLarge = oversize(produced, topic.maxMessageBytes());
+      if (tooLarge != null && e.getPreview() != null) { // the preview is the part to do without
+        e.setPreview(null);
+        produced = topic.record(id, e);
+        tooLarge = oversize(produced, topic.maxMessageBytes());
+      }
       if (tooLarge != null) { // a record the topic would refuse must not fail its whole transaction
         out.add(reject(w.source(), OutputFailures.RECORD_TOO_LARGE, tooLarge, null));
         rejected++;

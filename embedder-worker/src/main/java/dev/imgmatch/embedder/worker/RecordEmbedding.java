@@ -3,10 +3,12 @@ package dev.imgmatch.embedder.worker;
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.avro.PreparedImage;
+import dev.imgmatch.avro.Purpose;
 import dev.imgmatch.avro.ViewVector;
 import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.model.ImageOps;
 import dev.imgmatch.embedder.model.RgbImage;
+import dev.imgmatch.schemas.Limits;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,6 +95,7 @@ public final class RecordEmbedding {
         .setPdqDihedral(p.getPdqDihedral())
         .setPdqTrim(p.getPdqTrim())
         .setThumbnail(p.getThumbnail())
+        .setPreview(preview(p))
         .setClassScores(results.get(0).classScores())
         .setExactDuplicateOf(p.getExactDuplicateOf())
         .setQuery(p.getQuery())
@@ -100,6 +103,16 @@ public final class RecordEmbedding {
         .setPreparedAtMs(p.getPreparedAtMs())
         .setEmbeddedAtMs(nowMs)
         .build();
+  }
+
+  /**
+   * The upload's colour preview passed on: uploads only, and only within {@link Limits#MAX_PREVIEW_BYTES} (any
+   * producer can write {@code prepared}: a larger one is left out, the record goes on without it).
+   */
+  static ByteBuffer preview(PreparedImage p) {
+    ByteBuffer b = p.getPreview();
+    return p.getPurpose() == Purpose.INDEX && b != null && b.remaining() > 0
+        && b.remaining() <= Limits.MAX_PREVIEW_BYTES ? b : null;
   }
 
   private static List<Float> floats(float[] v) {

@@ -237,6 +237,27 @@ class BatchProcessorTest {
   }
 
   @Test
+  void anUploadsPreviewTravelsOnWithinItsBoundAndAQueryNeverCarriesOne() throws Exception {
+    BatchProcessor bp = processor(new ScriptedEmbedder(), 1024, 42L);
+    RgbImage pic = Fixtures.picture(1, 16, 16);
+    byte[] jpeg = {(byte) 0xFF, (byte) 0xD8, 1, 2, 3};
+    PreparedImage up = Fixtures.prepared("up", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    up.setPreview(java.nio.ByteBuffer.wrap(jpeg));
+    PreparedImage big = Fixtures.prepared("big", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    big.setPreview(java.nio.ByteBuffer.wrap(new byte[dev.imgmatch.schemas.Limits.MAX_PREVIEW_BYTES + 1]));
+    PreparedImage q = Fixtures.prepared("q", Purpose.QUERY, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    q.setPreview(java.nio.ByteBuffer.wrap(jpeg));
+    BatchProcessor.Outcome out = bp.process(List.of(rec(0, up), rec(1, big), rec(2, q)));
+    assertThat(out.embedded()).as("a preview over its bound is left out, the record goes on").isEqualTo(3);
+    ImageEmbedding u = topics.embeddings().deserializeValue(out.records().get(0).value());
+    byte[] carried = new byte[u.getPreview().remaining()];
+    u.getPreview().duplicate().get(carried);
+    assertThat(carried).isEqualTo(jpeg);
+    assertThat(topics.embeddings().deserializeValue(out.records().get(1).value()).getPreview()).isNull();
+    assertThat(topics.probes().deserializeValue(out.records().get(2).value()).getPreview()).isNull();
+  }
+
+  @Test
   void uploadViewsTravelOnEmbeddingsForMatchingWhileTheIndexKeepsTheFullVector() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
     BatchProcessor bp = processor(e, 1024, 7L);
