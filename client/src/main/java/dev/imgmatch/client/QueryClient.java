@@ -246,7 +246,9 @@ public final class QueryClient implements AutoCloseable {
         .setPdq(pdq == null ? null : new dev.imgmatch.avro.PdqHash(new dev.imgmatch.avro.Pdq256(pdq), pdqQuality))
         .setSha256(sha256 == null ? null : new dev.imgmatch.avro.Sha256(sha256))
         .setMd5(md5 == null ? null : new dev.imgmatch.avro.Md5(md5)).build();
-    return query(request(tenant, t, k, timeout), timeout);
+    QueryRequest req = request(tenant, ImageIdTarget.newBuilder().setImageId("").build(), k, timeout);
+    req.setHashes(t);
+    return query(req, timeout);
   }
 
   /** Images similar to an image file: it travels through ingest-stream and the embedders first, never indexed. */

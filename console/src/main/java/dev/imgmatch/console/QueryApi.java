@@ -133,7 +133,8 @@ final class QueryApi {
         .setSha256(sha == null ? null : new dev.imgmatch.avro.Sha256(sha))
         .setMd5(md5 == null ? null : new dev.imgmatch.avro.Md5(md5)).build();
     QueryRequest req = QueryRequest.newBuilder().setQueryId("console-" + UUID.randomUUID()).setTenant(tenant)
-        .setTarget(target).setParams(params(k, collections)).build();
+        .setTarget(ImageIdTarget.newBuilder().setImageId("").build()).setHashes(target)
+        .setParams(params(k, collections)).build();
     QueryReply reply = await(req, "a hash lookup", "index-service");
     if (reply.getStatus() == ReplyStatus.REJECTED) {
       throw ApiException.badRequest("the cluster refused the query: " + reply.getError());

@@ -229,16 +229,15 @@ final class QueryAnswerer implements AutoCloseable {
       return;
     }
     Object target = q.getTarget();
-    if (!(target instanceof ImageIdTarget) && !(target instanceof VectorTarget)
-        && !(target instanceof dev.imgmatch.avro.HashTarget)) {
+    if (!(target instanceof ImageIdTarget) && !(target instanceof VectorTarget)) {
       return; // image queries travel through ingest-stream and the embedders and come back as probes
     }
     QueryParams params = q.getParams();
     if (expired(params)) {
       return;
     }
-    if (target instanceof dev.imgmatch.avro.HashTarget h) {
-      answerHashes(q, h, params, r);
+    if (q.getHashes() != null) { // a hash query (its target an empty id, for services before QueryRequest v2)
+      answerHashes(q, q.getHashes(), params, r);
       return;
     }
     answer(q.getQueryId(), q.getTenant(), params, r, () -> {
