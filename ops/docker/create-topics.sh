@@ -25,7 +25,7 @@ create originals "$BIG --config cleanup.policy=compact --config retention.ms=-1"
 create model-serving "$SMALL --config cleanup.policy=compact --config retention.ms=-1" 1  # one partition by contract
 create bank-entries "$SMALL --config cleanup.policy=compact --config retention.ms=-1"
 create collection-settings "$SMALL --config cleanup.policy=compact --config retention.ms=-1" 1
-create review-decisions "$SMALL --config retention.ms=-1"  # the audit trail: kept forever
+create review-decisions "$SMALL --config cleanup.policy=delete --config retention.ms=-1"  # the audit trail: kept forever
 create previews "$SMALL --config cleanup.policy=compact,delete --config retention.ms=2592000000"  # preview.retention.ms
 create reference-previews "$SMALL --config cleanup.policy=compact --config retention.ms=-1"
 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$B" --list

@@ -69,9 +69,9 @@ final class ReviewApi {
     String moderator = text(body, "moderator", true, MAX_NAME);
     String note = text(body, "note", false, MAX_NOTE);
     String addTo = text(body, "addToCollection", false, MAX_NAME);
-    if (addTo != null) {
-      throw new ApiException(501, "adding a confirmed upload to a collection is not available in this version:"
-          + " confirm without addToCollection, and upload the image to the collection with ./imgmatch upload");
+    if (addTo != null && (!action.equals("CONFIRM") || !NAME.matcher(addTo).matches())) {
+      throw ApiException.badRequest(action.equals("CONFIRM") ? "addToCollection is not a collection name: " + addTo
+          : "addToCollection goes with confirm, not dismiss");
     }
     MatchAlert a = alerts.find(tenant, imageId);
     if (a == null) {
@@ -97,9 +97,12 @@ final class ReviewApi {
     }
     ReviewDecision d = ReviewDecision.newBuilder().setDecisionId(UUID.randomUUID().toString()).setTenant(tenant)
         .setImageId(imageId).setAction(ReviewAction.valueOf(action)).setMatches(pairs).setSha256(a.getSha256())
-        .setPdq(a.getPdq()).setAddToCollection(null).setModerator(moderator).setNote(note)
+        .setPdq(a.getPdq()).setAddToCollection(addTo).setModerator(moderator).setNote(note)
         .setDecidedAtMs(System.currentTimeMillis()).build();
     RecordMetadata md = send(topics.reviewDecisions(), Topics.reviewKey(tenant, imageId), d);
+    if (addTo != null) {
+      moveToCollection(tenant, imageId, addTo, moderator, d.getDecisionId().toString());
+    }
     log.info("review: {} {} upload {} of tenant {} against {} ({}) -> {}-{}@{}", moderator,
         action.equals("CONFIRM") ? "confirmed" : "dismissed", imageId, tenant,
         pairs.stream().map(p -> p.getImageId().toString()).toList(), note == null ? "no note" : "note: " + note,
@@ -108,10 +111,54 @@ final class ReviewApi {
     out.put("decisionId", d.getDecisionId().toString());
     out.put("action", action);
     out.put("pairs", pairs.size());
+    if (addTo != null) {
+      out.put("addedTo", addTo);
+    }
     out.put("topic", md.topic());
     out.put("partition", md.partition());
     out.put("offset", md.offset());
     HttpIo.sendJson(ex, 202, out);
+  }
+
+  /**
+   * Moves the upload into {@code collection}: a SET_COLLECTION operation on every partition of {@code embeddings}
+   * (the shard that holds the image applies it, in order with its uploads, on its owner and every replica; the
+   * others skip it), so that later uploads are matched against it like any image of that collection.
+   */
+  private void moveToCollection(String tenant, String imageId, String collection, String moderator, String decision) {
+    Topic<String, dev.imgmatch.avro.ImageEmbedding> emb = topics.embeddings();
+    int partitions = producer.partitionsFor(emb.name()).size();
+    dev.imgmatch.avro.IndexOp op = dev.imgmatch.avro.IndexOp.newBuilder()
+        .setKind(dev.imgmatch.avro.IndexOpKind.SET_COLLECTION).setVersion("")
+        .setRequestedBy("console: " + moderator).setTenant(tenant).setImageId(imageId).setCollection(collection)
+        .build();
+    long now = System.currentTimeMillis();
+    List<java.util.concurrent.Future<RecordMetadata>> sent = new ArrayList<>();
+    for (int p = 0; p < partitions; p++) {
+      String id = "review/set-collection/" + decision + "/" + p;
+      dev.imgmatch.avro.ImageEmbedding marker = dev.imgmatch.avro.ImageEmbedding.newBuilder()
+          .setId(id).setPurpose(dev.imgmatch.avro.Purpose.INDEX).setTenant("").setCollection("")
+          .setModelId("").setModelVersion("").setVector(List.of())
+          .setSha256(new dev.imgmatch.avro.Sha256(new byte[32]))
+          .setPdq(new dev.imgmatch.avro.PdqHash(new dev.imgmatch.avro.Pdq256(new byte[32]), 0))
+          .setSubmittedAtMs(now).setPreparedAtMs(now).setEmbeddedAtMs(now).setIndexOp(op).build();
+      ProducerRecord<byte[], byte[]> r = emb.record(id, marker);
+      sent.add(producer.send(new ProducerRecord<>(r.topic(), p, r.key(), r.value())));
+    }
+    try {
+      for (var f : sent) {
+        f.get(15, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(503, "interrupted while adding " + imageId + " to " + collection);
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("adding {} to {} failed", imageId, collection, e);
+      throw new ApiException(503, "the decision is recorded, but adding " + imageId + " to " + collection
+          + " failed (" + (e instanceof TimeoutException ? "no answer within 15 s" : e.getCause().getMessage())
+          + "): confirm again with addToCollection");
+    }
+    log.info("review: {} added upload {} of tenant {} to collection {}", moderator, imageId, tenant, collection);
   }
 
   /** GET /v1/collections: every collection's and bank's run-time settings. */

@@ -57,6 +57,12 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
         submittedAtMs, null, null);
   }
 
+  /** The same image in another collection. */
+  public IndexedImage withCollection(String c) {
+    return new IndexedImage(tenant, imageId, c, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
+        submittedAtMs, thumbnail, smallVector, md5);
+  }
+
   /** The unique document key: tenant and id (ids are unique within a tenant only). */
   public String uid() {
     return uid(tenant, imageId);

@@ -183,6 +183,21 @@ final class Indexer {
       case BANKS_ADDED -> {
         return banksAdded(shard, op, r, alerts);
       }
+      case SET_COLLECTION -> {
+        if (op.getTenant() == null || op.getImageId() == null || op.getCollection() == null
+            || op.getCollection().isBlank()) {
+          log.warn("SET_COLLECTION at {}-{} without tenant, image id or collection: skipped", r.partition(),
+              r.offset());
+          metrics.reindexSkipped();
+          return true;
+        }
+        Optional<IndexedImage> was = shard.versions().setCollection(
+            IndexedImage.uid(op.getTenant(), op.getImageId()), op.getCollection());
+        if (was.isPresent()) {
+          log.info("shard {}: image {} of tenant {} moved from {} into {} (requested by {})", shard.shard(),
+              op.getImageId(), op.getTenant(), was.get().collection(), op.getCollection(), op.getRequestedBy());
+        }
+      }
       default -> {
         log.warn("index operation {} at {}-{} not known to this build: skipped", op.getKind(), r.partition(),
             r.offset());

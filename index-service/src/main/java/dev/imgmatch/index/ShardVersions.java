@@ -88,6 +88,26 @@ public final class ShardVersions {
     return false;
   }
 
+  /**
+   * Moves the indexed image with this uid into {@code collection}, everything else kept (its versions included).
+   *
+   * @return the image as it was, or empty when this shard does not hold it
+   */
+  public Optional<IndexedImage> setCollection(String uid, String collection) throws IOException {
+    Optional<Located> at = locate(uid);
+    if (at.isEmpty() && writer.hasUncommittedChanges()) {
+      manager.maybeRefreshBlocking();
+      at = locate(uid);
+    }
+    if (at.isEmpty()) {
+      return Optional.empty();
+    }
+    IndexedImage img = at.get().image();
+    writer.updateDocument(new Term(Fields.UID, uid), ShardDocs.document(img.withCollection(collection),
+        at.get().extra()));
+    return Optional.of(img);
+  }
+
   /** Descriptors waiting for their upload, by uid (tests, metrics). */
   public int pendingCount() {
     return pending.size();

@@ -153,6 +153,32 @@ class ConsoleIT {
       JsonNode cols = JSON.readTree(send(authed(base + "v1/collections")).body());
       assertThat(cols.path("collections").get(0).path("name").asText()).isEqualTo("protected");
       assertThat(cols.path("collections").get(0).path("updatedBy").asText()).isEqualTo("it");
+
+      // confirm the copy and add it to banned: a re-encoded copy of it alerts against it (protected is still off)
+      HttpResponse<String> confirmed = send(authed(base + "v1/feedback").POST(HttpRequest.BodyPublishers.ofString(
+          "{\"tenant\":\"t\",\"imageId\":\"" + s.copyId + "\",\"action\":\"confirm\",\"moderator\":\"it\","
+              + "\"addToCollection\":\"banned\"}")));
+      assertThat(confirmed.statusCode()).as(confirmed.body()).isEqualTo(202);
+      assertThat(JSON.readTree(confirmed.body()).path("addedTo").asText()).isEqualTo("banned");
+      java.awt.image.BufferedImage copyPixels = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(s.copy));
+      String ofCopy = "user-9/of-the-copy-" + seed;
+      s.upload(ofCopy, dev.imgmatch.cli.samples.SampleImages.jpeg(copyPixels, 0.7f));
+      JsonNode banned = null;
+      long bannedBy = System.currentTimeMillis() + 120_000;
+      while (banned == null && System.currentTimeMillis() < bannedBy) {
+        for (JsonNode x : JSON.readTree(send(authed(base + "v1/alerts?tenant=t")).body()).path("alerts")) {
+          if (x.path("imageId").asText().equals(ofCopy)) {
+            banned = x;
+          }
+        }
+        Thread.sleep(200);
+      }
+      assertThat(banned).as("an alert for the copy of the confirmed copy").isNotNull();
+      assertThat(banned.path("matches").get(0).path("imageId").asText()).isEqualTo(s.copyId);
+      assertThat(banned.path("matches").get(0).path("collection").asText()).isEqualTo("banned");
+      assertError(send(authed(base + "v1/feedback").POST(HttpRequest.BodyPublishers.ofString("{\"tenant\":\"t\","
+          + "\"imageId\":\"" + s.copyId + "\",\"action\":\"dismiss\",\"moderator\":\"it\","
+          + "\"addToCollection\":\"banned\"}"))), 400, "addToCollection goes with confirm");
       // previews: the reference's and the alerted copy's, colour JPEGs of at most 320 px; none of an unknown image
       for (String id : new String[] {s.originalId, s.copyId}) {
         String path = base + "v1/images/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/preview?tenant=t";

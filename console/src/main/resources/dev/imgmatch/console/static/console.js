@@ -257,15 +257,18 @@ async function decide(action) {
   }
   localStorage.setItem('imgmatch.moderator', moderator);
   const note = $('decision-note').value.trim();
+  const addTo = action === 'confirm' ? $('decision-add').value.trim() : '';
   $('decision-status').textContent = (action === 'confirm' ? 'Confirming' : 'Dismissing') + ' ' + a.imageId + '…';
   try {
     const body = await api('/v1/feedback', { method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ tenant: a.tenant, imageId: a.imageId, action: action, moderator: moderator,
-        note: note || null }) });
+        note: note || null, addToCollection: addTo || null }) });
     a.reviewed = action;
     $('decision-note').value = '';
+    $('decision-add').value = '';
     $('decision-status').textContent = (action === 'confirm' ? 'Confirmed' : 'Dismissed (never alerts again)')
-        + ': ' + a.imageId + ' (' + body.pairs + ' pair(s), decision ' + body.decisionId + ')';
+        + ': ' + a.imageId + (body.addedTo ? ', added to ' + body.addedTo : '') + ' (' + body.pairs
+        + ' pair(s), decision ' + body.decisionId + ')';
     renderQueue();
   } catch (e) {
     $('decision-status').textContent = 'Not recorded: ' + e.message;
