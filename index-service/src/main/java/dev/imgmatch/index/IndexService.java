@@ -138,7 +138,7 @@ public final class IndexService implements AutoCloseable {
     this.alertTx = new AlertTransactions(() -> new KafkaProducer<>(tp), this::retryOnTimeout);
     this.zombieFence = new ZombieFence(cfg.kafkaProps(), cfg.getString(IndexServiceConfig.GROUP_ID), transactionalId);
     this.ingest = new IngestLoop(this, alertTx);
-    this.queries = new QueryAnswerer(this, new KafkaProducer<>(pp));
+    this.queries = new QueryAnswerer(this, () -> new KafkaProducer<>(pp));
   }
 
   private Map<String, Object> producerProps(String clientId) {

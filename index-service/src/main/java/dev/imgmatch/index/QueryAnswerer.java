@@ -55,8 +55,10 @@ final class QueryAnswerer implements AutoCloseable {
   private final IndexMetrics metrics;
   private final ReplyTopics replyTopics;
   /** Replies, and rejects of queries and probes: one transaction per batch of queries. */
-  private final KafkaProducer<byte[], byte[]> producer;
-  private final KafkaClientMetrics producerMetrics;
+  private final java.util.function.Supplier<KafkaProducer<byte[], byte[]>> producers;
+  private volatile KafkaProducer<byte[], byte[]> producer;
+  private volatile KafkaClientMetrics producerMetrics;
+  private int fencedInARow;
   /** The first failed send of the open query transaction (it cannot commit). */
   private final AtomicReference<Throwable> querySendFailure = new AtomicReference<>();
   private final CountDownLatch ready = new CountDownLatch(1);
@@ -64,14 +66,15 @@ final class QueryAnswerer implements AutoCloseable {
   private Admin admin;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
 
-  QueryAnswerer(IndexService service, KafkaProducer<byte[], byte[]> producer) {
+  QueryAnswerer(IndexService service, java.util.function.Supplier<KafkaProducer<byte[], byte[]>> producers) {
     this.service = service;
     this.cfg = service.config();
     this.topics = cfg.topics();
     this.policy = service.policy();
     this.shards = service.shards();
     this.metrics = service.metrics();
-    this.producer = producer;
+    this.producers = producers;
+    this.producer = producers.get();
     String pattern = cfg.getString(IndexServiceConfig.QUERY_REPLY_TOPIC_PATTERN);
     this.replyTopics = new ReplyTopics(pattern.isBlank() ? ReplyTopics.defaultPattern(topics.prefix()) : pattern,
         topics.queryReplies().name(), this::topicExists);
@@ -197,9 +200,24 @@ final class QueryAnswerer implements AutoCloseable {
       }
       service.retryOnTimeout("committing query offsets", () -> producer.sendOffsetsToTransaction(offsets, qc.groupMetadata()));
       service.retryOnTimeout("committing query replies", producer::commitTransaction);
+      fencedInARow = 0;
       return true;
-    } catch (org.apache.kafka.common.errors.ProducerFencedException // (an InvalidProducerEpoch is aborted below)
-        | org.apache.kafka.common.errors.TransactionalIdAuthorizationException
+    } catch (org.apache.kafka.common.errors.ProducerFencedException e) {
+      // Kafka 4.3 also answers PRODUCER_FENCED to a commit that raced with the coordinator's own abort after a broker
+      // outage (KAFKA-20785): a new producer with the same id, and the batch again; a real zombie fences us again at
+      // once, and the third time in a row stops the service (as AlertTransactions does)
+      if (++fencedInARow > AlertTransactions.MAX_FENCED_IN_A_ROW) {
+        throw e;
+      }
+      log.warn("query transaction fenced ({} in a row); replacing the producer and reading its {} record(s) again",
+          fencedInARow, recs.count());
+      replaceProducer();
+      querySendFailure.set(null);
+      for (TopicPartition tp : recs.partitions()) {
+        qc.seek(tp, recs.records(tp).get(0).offset());
+      }
+      return false;
+    } catch (org.apache.kafka.common.errors.TransactionalIdAuthorizationException
         | org.apache.kafka.common.errors.ClusterAuthorizationException
         | org.apache.kafka.common.errors.UnsupportedVersionException e) {
       throw e;
@@ -440,6 +458,20 @@ final class QueryAnswerer implements AutoCloseable {
       admin = Admin.create(cfg.kafkaProps());
     }
     return admin;
+  }
+
+  /** A new transactional producer (same id, epoch bumped) in place of a fenced one. */
+  private void replaceProducer() {
+    try {
+      producerMetrics.close();
+      producer.close(Duration.ZERO);
+    } catch (RuntimeException e) {
+      log.debug("closing the fenced query producer: {}", e.toString());
+    }
+    producer = producers.get();
+    producerMetrics = new KafkaClientMetrics(producer);
+    producerMetrics.bindTo(metrics.registry());
+    service.retryOnTimeout("initialising the query transactions", producer::initTransactions);
   }
 
   @Override

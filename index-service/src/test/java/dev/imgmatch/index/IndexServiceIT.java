@@ -96,6 +96,30 @@ class IndexServiceIT {
         assertThat(ids(byId)).doesNotContain("orig").startsWith("copy").hasSizeLessThanOrEqualTo(5);
         assertRanked(byId);
 
+        // a hash query (QueryRequest v2 'hashes'): the original by its PDQ, t1's only; an unknown SHA-256 finds nothing
+        QueryReply byPdq = client.byHashes("t1", pdq, 90, null, null, 5, Q).get();
+        assertThat(byPdq.getStatus()).isEqualTo(ReplyStatus.OK);
+        assertThat(byPdq.getResults()).extracting(m -> m.getImageId() + "/" + m.getTenant()).contains("orig/t1")
+            .doesNotContain("orig/t2");
+        assertThat(byPdq.getResults().getFirst().getPdqDistance()).isZero();
+        assertThat(client.byHashes("t1", null, 0, new byte[32], null, 5, Q).get().getResults()).isEmpty();
+        assertThat(client.byHashes("t1", null, 0, null, null, 5, Q).get().getStatus())
+            .as("no hash at all").isEqualTo(ReplyStatus.REJECTED);
+
+        // the query producer fenced once (another producer takes its transactional id, as the coordinator's own abort
+        // after a broker outage looks, KAFKA-20785): replaced, and the next query is answered
+        Map<String, Object> zp = new java.util.HashMap<>(broker.clientProps());
+        zp.put(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+            service.transactionalId() + "-queries");
+        try (KafkaProducer<byte[], byte[]> zombie = new KafkaProducer<>(zp,
+            new org.apache.kafka.common.serialization.ByteArraySerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+          zombie.initTransactions();
+        }
+        assertThat(await(WAIT, () -> client.byImageId("t1", "orig", 5, Q).get().getStatus() == ReplyStatus.OK))
+            .as("queries answered after the fencing").isTrue();
+        assertThat(service.isRunning()).isTrue();
+
         // image query (a probe with purpose QUERY, as the embedder writes it): answered on the reply topic
         var params = client.params(3, Q);
         ImageEmbedding probe = ItSupport.queryProbe("qp-1", "t1", syn.near(v, 0.03), syn.flip(pdq, 20), params);

@@ -410,6 +410,12 @@ public final class EmbedderWorker implements AutoCloseable {
 
   // ---------------------------------------------------------------- inference thread
 
+  /** Fencings in a row before the worker gives up ({@link #commit}). */
+  static final int MAX_FENCED_IN_A_ROW = 3;
+  /** The inference thread's transactional producer (replaced after a spurious fencing). */
+  private KafkaProducer<byte[], byte[]> producer;
+  private int fencedInARow;
+
   private KafkaProducer<byte[], byte[]> newProducer() {
     Map<String, Object> props = new HashMap<>(config.kafka());
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, config.transactionalId());
@@ -431,7 +437,6 @@ public final class EmbedderWorker implements AutoCloseable {
     long latencyNanos = TimeUnit.MILLISECONDS.toNanos(config.getLong(EmbedderWorkerConfig.BATCH_MAX_LATENCY_MS));
     int maxAttempts = config.getInt(EmbedderWorkerConfig.RETRY_MAX_ATTEMPTS);
     long backoff = config.getLong(EmbedderWorkerConfig.RETRY_BACKOFF_MS);
-    KafkaProducer<byte[], byte[]> producer = null;
     try {
       producer = newProducer();
       producer.initTransactions(); // fences a predecessor with our transactional.id and aborts its open transaction
@@ -472,7 +477,7 @@ public final class EmbedderWorker implements AutoCloseable {
             continue;
           }
           long embedNanos = System.nanoTime() - t0;
-          if (commit(producer, out)) {
+          if (commit(out)) {
             consecutiveFailures = 0;
             singles = Math.max(0, singles - batch.size());
             embedded.addAndGet(out.embedded());
@@ -495,7 +500,7 @@ public final class EmbedderWorker implements AutoCloseable {
             ConsumerRecord<byte[], byte[]> poison = batch.get(0);
             BatchProcessor.Outcome rej = processor.rejectOnly(poison, BatchProcessor.OUTPUT_FAILED,
                 "its outputs could not be committed in " + consecutiveFailures + " transactions of their own");
-            if (!commit(producer, rej)) {
+            if (!commit(rej)) {
               rewind(batch);
               throw new IllegalStateException(consecutiveFailures + " consecutive transactions failed, and a reject "
                   + "for " + poison.topic() + "/" + poison.partition() + "@" + poison.offset() + " too; giving up "
@@ -524,6 +529,7 @@ public final class EmbedderWorker implements AutoCloseable {
       fail(t);
     } finally {
       initialized.countDown();
+      KafkaProducer<byte[], byte[]> producer = this.producer;
       if (producer != null) {
         try {
           producer.close(Duration.ofSeconds(10));
@@ -614,8 +620,16 @@ public final class EmbedderWorker implements AutoCloseable {
     });
   }
 
-  /** One transaction: outputs + offsets. True when committed; false when aborted (records will be redone). */
-  private boolean commit(KafkaProducer<byte[], byte[]> producer, BatchProcessor.Outcome out) {
+  /**
+   * One transaction: outputs + offsets. True when committed; false when aborted (records will be redone).
+   *
+   * <p>A fencing is fatal only {@link #MAX_FENCED_IN_A_ROW} times in a row: Kafka 4.3 also answers PRODUCER_FENCED to
+   * a commit that raced with the coordinator's own abort of the transaction after a broker outage (KAFKA-20785, seen
+   * in index-service's FaultInjectionIT), when no other process has our transactional id. Then the producer is
+   * replaced (a new one with the same id, its epoch bumped by initTransactions) and the batch redone; a real zombie
+   * (another live worker with this id) fences us again at once, and the third time in a row stops this worker.
+   */
+  private boolean commit(BatchProcessor.Outcome out) {
     try {
       producer.beginTransaction();
       for (ProducerRecord<byte[], byte[]> r : out.records()) {
@@ -623,9 +637,25 @@ public final class EmbedderWorker implements AutoCloseable {
       }
       producer.sendOffsetsToTransaction(out.offsets(), groupMetadata.get());
       producer.commitTransaction();
+      fencedInARow = 0;
       return true;
-    } catch (ProducerFencedException | OutOfOrderSequenceException | UnsupportedVersionException
-        | AuthorizationException e) {
+    } catch (ProducerFencedException e) {
+      if (++fencedInARow > MAX_FENCED_IN_A_ROW) {
+        throw e;
+      }
+      log.warn("transaction of {} fenced ({} in a row: the coordinator aborted it on its own after a broker outage,"
+          + " or another worker uses transactional id {}); replacing the producer and redoing the batch",
+          out.offsets(), fencedInARow, config.transactionalId());
+      aborted.incrementAndGet();
+      try {
+        producer.close(Duration.ZERO);
+      } catch (RuntimeException closing) {
+        log.debug("closing the fenced producer: {}", closing.toString());
+      }
+      producer = newProducer();
+      producer.initTransactions();
+      return false;
+    } catch (OutOfOrderSequenceException | UnsupportedVersionException | AuthorizationException e) {
       throw e; // fatal for this producer: another instance took over our transactional.id, or a broker refuses
       // (InvalidProducerEpochException — the coordinator aborted the transaction itself, e.g. at its timeout during a
       // broker outage — is recoverable: abortTransaction() below reinitialises the producer)
