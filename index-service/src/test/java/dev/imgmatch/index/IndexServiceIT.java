@@ -99,7 +99,7 @@ class IndexServiceIT {
         // a hash query (QueryRequest v2 'hashes'): the original by its PDQ, t1's only; an unknown SHA-256 finds nothing
         QueryReply byPdq = client.byHashes("t1", pdq, 90, null, null, 5, Q).get();
         assertThat(byPdq.getStatus()).isEqualTo(ReplyStatus.OK);
-        assertThat(byPdq.getResults()).extracting(m -> m.getImageId() + "/" + m.getTenant()).contains("orig/t1")
+        assertThat(byPdq.getResults()).extracting(x -> x.getImageId() + "/" + x.getTenant()).contains("orig/t1")
             .doesNotContain("orig/t2");
         assertThat(byPdq.getResults().getFirst().getPdqDistance()).isZero();
         assertThat(client.byHashes("t1", null, 0, new byte[32], null, 5, Q).get().getResults()).isEmpty();
