@@ -19,8 +19,8 @@ import java.util.function.Function;
  *       those before it, and "before" (retroactive matching's window, newer-first among equal candidates) is then
  *       the path order, not whichever files a loop happened to send within one millisecond.
  *   <li><b>Descriptors</b>: the model runs on one picture per call ({@code inference.batch.size=1}), so a descriptor
- *       does not depend on which pictures shared its model call (a batch's composition follows the timing of the
- *       micro-batches, and the model's float results differ in their last bits between batch shapes).
+ *       does not depend on how the embedder split its micro-batches, which follow timing (a picture's descriptor
+ *       differs in its last bits between a call of its own and a call shared with others).
  *   <li><b>Candidates</b>: every earlier image is a candidate of every search, up to {@link #EXHAUSTIVE_MAX} images
  *       ({@code match.knn.k}, {@code index.knn.candidates} and {@code match.retroactive.max.candidates} at least the
  *       folder's size): the candidates do not depend on the HNSW graphs, segments and searcher refreshes a run
