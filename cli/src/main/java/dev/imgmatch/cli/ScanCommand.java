@@ -2,16 +2,17 @@ package dev.imgmatch.cli;
 
 import dev.imgmatch.avro.MatchAlert;
 import dev.imgmatch.avro.MatchedImage;
+import dev.imgmatch.cli.scan.CommittedAlerts;
 import dev.imgmatch.cli.scan.DuplicateGroups;
+import dev.imgmatch.cli.scan.ScanPlan;
 import dev.imgmatch.cli.scan.ScanReport;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.cli.stack.ServiceSettings;
-import dev.imgmatch.client.AlertWatcher;
 import dev.imgmatch.client.ImageFiles;
 import dev.imgmatch.client.Uploader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,10 +23,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "scan", mixinStandardHelpOptions = true,
     description = {"Find exact and near-duplicate images in a folder, through the same pipeline as uploads.",
-        "Indexes every image under DIR (each one matched against those before it), prints the duplicate groups "
-            + "and writes an HTML report with the duplicates side by side as thumbnails with their scores."})
+        "Indexes every image under DIR in path order (each one matched against those before it), prints the "
+            + "duplicate groups and writes an HTML report with the duplicates side by side as thumbnails with their "
+            + "scores. The same folder gives the same groups on every run."})
 final class ScanCommand implements CliCommand {
-  static final String COLLECTION = "scan";
+  static final String COLLECTION = ScanPlan.COLLECTION;
 
   @Parameters(index = "0", paramLabel = "DIR", description = "Folder to scan (recursively).")
   Path dir;
@@ -42,6 +44,11 @@ final class ScanCommand implements CliCommand {
   @Option(names = "--wait-seconds", defaultValue = "600", description = "Give up waiting for the pipeline after this long.")
   int waitSeconds;
 
+  @Option(names = "--set", paramLabel = "SERVICE:KEY=VALUE", description = "A setting for one service (ingest, "
+      + "embedder, index), e.g. embedder:batch.max.records=32; not one of those that keep the groups independent of "
+      + "timing (the order, one picture per model call, every earlier image a candidate).")
+  List<String> settings = List.of();
+
   /** Groups of the last run (for tests). */
   List<DuplicateGroups.Group> lastGroups = List.of();
 
@@ -56,36 +63,51 @@ final class ScanCommand implements CliCommand {
       System.err.println("imgmatch scan: no images (jpg, png, gif, webp, bmp, tiff) under " + dir);
       return 1;
     }
+    Map<String, Map<String, String>> sets;
+    Map<String, String> embedderSettings;
+    Map<String, String> indexSettings;
+    try {
+      sets = ServiceSettings.parse(settings);
+      embedderSettings = ScanPlan.withExtra("embedder", ScanPlan.embedderSettings(),
+          sets.getOrDefault("embedder", Map.of()));
+      indexSettings = ScanPlan.withExtra("index", ScanPlan.indexSettings(files.size()),
+          sets.getOrDefault("index", Map.of()));
+    } catch (IllegalArgumentException e) {
+      System.err.println("imgmatch scan: " + e.getMessage());
+      return 2;
+    }
+    // in id order, each with a submission time of its own (ScanPlan)
+    List<ScanPlan.Upload> uploads = ScanPlan.uploads(files, f -> UploadCommand.idFor(f, dir), System.currentTimeMillis());
     report = Main.prepareOutput(report); // before the run, not after it
     boolean temp = dataDir == null;
     Path data = temp ? Files.createTempDirectory("imgmatch-scan-") : dataDir;
     String prefix = "scan-" + Long.toHexString(System.nanoTime() & 0xffffff) + ".";
     Map<String, Path> byId = new LinkedHashMap<>();
-    for (Path f : files) {
-      byId.put(UploadCommand.idFor(f, dir), f);
-    }
+    uploads.forEach(u -> byId.put(u.id(), u.file()));
     try {
-      // every new image of the folder is matched against the ones indexed before it
-      LocalStack.Options o = new LocalStack.Options(data.resolve("stack"), bootstrap, prefix, 1, -1, Map.of(), Map.of(),
-          Map.of("match.rules", COLLECTION + ":" + COLLECTION));
+      // one partition: every new image of the folder is matched against the ones indexed before it, in id order
+      LocalStack.Options o = new LocalStack.Options(data.resolve("stack"), bootstrap, prefix, 1, -1,
+          sets.getOrDefault("ingest", Map.of()), embedderSettings, indexSettings);
       try (LocalStack stack = LocalStack.start(o, line -> System.err.println("scan: " + line));
-          AlertWatcher watcher = new AlertWatcher(stack.clientProps(), stack.topics(), a -> { });
-          Uploader up = new Uploader(stack.clientProps(), stack.topics())) {
+          Uploader up = new Uploader(stack.clientProps(), stack.topics());
+          CommittedAlerts alerts = new CommittedAlerts(stack.clientProps(), stack.topics())) {
         System.err.printf("scan: indexing %d images from %s ...%n", files.size(), dir);
         long t0 = System.nanoTime();
-        for (var e : byId.entrySet()) {
-          up.send(e.getKey(), "scan", COLLECTION, "scan", Files.readAllBytes(e.getValue()),
-              e.getValue().getFileName().toString(), Map.of());
+        for (ScanPlan.Upload u : uploads) {
+          up.send(u.id(), "scan", COLLECTION, "scan", Files.readAllBytes(u.file()), u.file().getFileName().toString(),
+              Map.of(), u.submittedAtMs());
         }
         up.flush();
         long deadline = System.currentTimeMillis() + waitSeconds * 1000L;
         long next = System.currentTimeMillis() + 5000;
+        boolean complete = true;
         while (done(stack) < files.size()) {
           if (stack.problem() != null) {
             throw new IllegalStateException(stack.problem());
           }
           if (System.currentTimeMillis() > deadline) {
             System.err.printf("scan: gave up after %d s with %d of %d images processed%n", waitSeconds, done(stack), files.size());
+            complete = false;
             break;
           }
           if (System.currentTimeMillis() > next) {
@@ -94,11 +116,21 @@ final class ScanCommand implements CliCommand {
           }
           Thread.sleep(100);
         }
-        Thread.sleep(1000); // the last alerts follow their indexing
+        // every alert committed (index-service commits them with its offsets), not those of some waiting time
+        while (complete && !alerts.indexCaughtUp(Duration.ofSeconds(5))) {
+          if (stack.problem() != null) {
+            throw new IllegalStateException(stack.problem());
+          }
+          if (System.currentTimeMillis() > deadline) {
+            System.err.printf("scan: gave up after %d s waiting for the last alerts to be committed%n", waitSeconds);
+            break;
+          }
+          Thread.sleep(100);
+        }
         long rejected = rejected(stack);
         double secs = (System.nanoTime() - t0) / 1e9;
         DuplicateGroups groups = new DuplicateGroups();
-        for (MatchAlert a : watcher.alerts()) {
+        for (MatchAlert a : alerts.readAll()) {
           for (MatchedImage m : a.getMatches()) {
             groups.add(new DuplicateGroups.Pair(a.getImageId(), m.getImageId(), m.getScore(), m.getExact(),
                 m.getPdqDistance(), m.getCosine()));

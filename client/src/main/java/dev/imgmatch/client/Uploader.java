@@ -51,6 +51,20 @@ public final class Uploader implements AutoCloseable {
    */
   public Future<RecordMetadata> send(String id, String tenant, String collection, String source, byte[] bytes,
       String fileName, Map<String, String> attributes) {
+    return send(id, tenant, collection, source, bytes, fileName, attributes, System.currentTimeMillis());
+  }
+
+  /**
+   * Sends one image with its submission time given rather than read from the clock: what index-service orders
+   * uploads by where they tie ("submitted before" in retroactive matching, newer first among equal candidates). A
+   * batch sent in one loop shares milliseconds on the clock; {@code ./imgmatch scan} gives each file its own, in
+   * path order.
+   *
+   * @param submittedAtMs the submission time, ms since the epoch
+   * @throws IllegalArgumentException when the image or a field is over its limit (nothing is sent)
+   */
+  public Future<RecordMetadata> send(String id, String tenant, String collection, String source, byte[] bytes,
+      String fileName, Map<String, String> attributes, long submittedAtMs) {
     if (bytes.length > MAX_INLINE_BYTES) {
       throw new IllegalArgumentException(fileName + ": " + bytes.length + " bytes is over the " + MAX_INLINE_BYTES
           + "-byte inline limit");
@@ -61,7 +75,7 @@ public final class Uploader implements AutoCloseable {
     }
     ImageSubmission s = ImageSubmission.newBuilder().setImageId(id).setTenant(tenant).setCollection(collection)
         .setImage(InlineImage.newBuilder().setData(ByteBuffer.wrap(bytes)).setFileName(fileName).build())
-        .setSource(source).setAttributes(attributes).setSubmittedAtMs(System.currentTimeMillis()).build();
+        .setSource(source).setAttributes(attributes).setSubmittedAtMs(submittedAtMs).build();
     return producer.send(uploads.record(id, s));
   }
 

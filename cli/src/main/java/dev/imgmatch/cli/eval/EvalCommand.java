@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
     description = {"Measure matching quality on a split: index --refs, query with every image of --queries through the "
         + "real pipeline, write PRED.csv (query,ref,score,match: up to 10 rows per query, best first; match = the "
         + "shipped defaults' alert decision) and, with --ground-truth, print µAP, recall@1, recall@10, decision "
-        + "precision/recall and the share of negative queries that alerted (score.py's definitions)."})
+        + "precision/recall and the share of negative queries that alerted (score.py's definitions), and NDCG@10 "
+        + "(binary relevance, over the queries with a ground-truth ref; negative queries left out)."})
 public final class EvalCommand implements CliCommand {
   @Option(names = "--refs", required = true, paramLabel = "DIR", description = "Reference images to index (id = file name without extension).")
   Path refs;

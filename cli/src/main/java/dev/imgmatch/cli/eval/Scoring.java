@@ -23,6 +23,13 @@ import java.util.Set;
  *   <li>from the match column: decision precision (alerted pairs that are true), decision recall (true pairs
  *       alerted / all ground-truth pairs), and the share of negative queries with any alert.
  * </ul>
+ * and one metric {@code score.py} does not have, printed beside them ({@link #SCORE_PY_EXTRAS}):
+ * <ul>
+ *   <li>NDCG@10 with binary relevance ({@link #ndcgAt10}): per query with at least one ground-truth ref,
+ *       DCG = Σ rel_i / log2(i + 1) over its 10 best refs, divided by the DCG of a perfect ranking of its relevant
+ *       refs, then averaged over those queries. Queries without any relevant ref (the negatives) are left out of the
+ *       average — their NDCG is undefined (0 / 0); what they cost is in µAP and the negative alert share.
+ * </ul>
  */
 public final class Scoring {
   private Scoring() {}
@@ -43,15 +50,25 @@ public final class Scoring {
     }
   }
 
-  /** The metrics; decision fields are null when no row had a match value. */
-  public record Result(double uAP, double recallAt1, double recallAt10, int queries, int positiveQueries,
-      int predictionRows, Double decisionPrecision, Double decisionRecall, Double negativeQueryFpRate) {
+  /** The metrics {@link #score} prints that {@code score.py} does not (its own are identical to score.py's). */
+  public static final Set<String> SCORE_PY_EXTRAS = Set.of("ndcg_at_10");
 
+  /**
+   * The metrics; decision fields are null when no row had a match value.
+   *
+   * @param ndcgAt10 NDCG@10 over the queries with at least one ground-truth ref ({@link #ndcgAt10}); 0 when none has
+   */
+  public record Result(double uAP, double recallAt1, double recallAt10, double ndcgAt10, int queries,
+      int positiveQueries, int predictionRows, Double decisionPrecision, Double decisionRecall,
+      Double negativeQueryFpRate) {
+
+    /** The metrics by score.py's names, in its order, with {@link #SCORE_PY_EXTRAS} after recall@10. */
     public Map<String, String> asMap() {
       Map<String, String> m = new LinkedHashMap<>();
       m.put("uAP", fmt(uAP));
       m.put("recall_at_1", fmt(recallAt1));
       m.put("recall_at_10", fmt(recallAt10));
+      m.put("ndcg_at_10", fmt(ndcgAt10));
       m.put("queries", String.valueOf(queries));
       m.put("positive_queries", String.valueOf(positiveQueries));
       m.put("prediction_rows", String.valueOf(predictionRows));
@@ -140,10 +157,7 @@ public final class Scoring {
     int hit1 = 0;
     int hit10 = 0;
     for (String q : positives) {
-      List<Map.Entry<List<String>, Double>> cands = new ArrayList<>(perQuery.getOrDefault(q, List.of()));
-      // Python: sorted((score, ref), reverse=True): by score desc, then ref desc
-      cands.sort(Comparator.comparingDouble((Map.Entry<List<String>, Double> e) -> e.getValue())
-          .thenComparing(e -> e.getKey().get(1)).reversed());
+      List<Map.Entry<List<String>, Double>> cands = ranked(perQuery.getOrDefault(q, List.of()));
       Set<String> want = truthByQuery.getOrDefault(q, Set.of());
       for (int i = 0; i < Math.min(10, cands.size()); i++) {
         if (want.contains(cands.get(i).getKey().get(1))) {
@@ -157,6 +171,13 @@ public final class Scoring {
     }
     double r1 = positives.isEmpty() ? 0 : round4(hit1 / (double) positives.size());
     double r10 = positives.isEmpty() ? 0 : round4(hit10 / (double) positives.size());
+    double ndcg = 0;
+    for (var e : truthByQuery.entrySet()) {
+      List<String> refs = ranked(perQuery.getOrDefault(e.getKey(), List.of())).stream().map(x -> x.getKey().get(1))
+          .toList();
+      ndcg += ndcgAt10(refs, e.getValue());
+    }
+    ndcg = truthByQuery.isEmpty() ? 0 : round4(ndcg / truthByQuery.size());
 
     Double precision = null;
     Double recall = null;
@@ -176,7 +197,48 @@ public final class Scoring {
       recall = truth.pairs().isEmpty() ? 0.0 : round4(good / (double) truth.pairs().size());
       negRate = negatives.isEmpty() ? null : round4(negAlerted.size() / (double) negatives.size());
     }
-    return new Result(round4(uap), r1, r10, truth.kinds().size(), positives.size(), best.size(), precision, recall, negRate);
+    return new Result(round4(uap), r1, r10, ndcg, truth.kinds().size(), positives.size(), best.size(), precision,
+        recall, negRate);
+  }
+
+  /**
+   * One query's refs best first, as score.py ranks them for recall@k: {@code sorted((score, ref), reverse=True)},
+   * i.e. by score, ties by ref, both descending.
+   */
+  private static List<Map.Entry<List<String>, Double>> ranked(List<Map.Entry<List<String>, Double>> refs) {
+    List<Map.Entry<List<String>, Double>> out = new ArrayList<>(refs);
+    out.sort(Comparator.comparingDouble((Map.Entry<List<String>, Double> e) -> e.getValue())
+        .thenComparing(e -> e.getKey().get(1)).reversed());
+    return out;
+  }
+
+  /**
+   * NDCG@10 of one query with binary relevance: DCG = Σ_{i=1..10} rel_i / log2(i + 1) over {@code ranked} (rel_i = 1
+   * when the i-th ref is in {@code relevant}), divided by the ideal DCG, Σ_{i=1..min(10, |relevant|)} 1 / log2(i + 1).
+   *
+   * @param ranked the query's distinct refs, best first (only the first 10 count)
+   * @param relevant its ground-truth refs; not empty
+   * @throws IllegalArgumentException when {@code relevant} is empty (NDCG is undefined: 0 / 0)
+   */
+  public static double ndcgAt10(List<String> ranked, Set<String> relevant) {
+    if (relevant.isEmpty()) {
+      throw new IllegalArgumentException("NDCG needs at least one relevant ref");
+    }
+    double dcg = 0;
+    for (int i = 0; i < Math.min(10, ranked.size()); i++) {
+      if (relevant.contains(ranked.get(i))) {
+        dcg += 1 / log2(i + 2);
+      }
+    }
+    double ideal = 0;
+    for (int i = 0; i < Math.min(10, relevant.size()); i++) {
+      ideal += 1 / log2(i + 2);
+    }
+    return dcg / ideal;
+  }
+
+  private static double log2(int x) {
+    return Math.log(x) / Math.log(2);
   }
 
   /** Python's round(x, 4) for the values we print (half-even on the binary value). */

@@ -3,15 +3,19 @@ package dev.imgmatch.cli.scan;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
  * Groups images connected by duplicate pairs (union-find): if a~b and b~c, {a, b, c} is one group. A group is
  * "exact" when every pair that links it is byte-identical, otherwise "near".
+ *
+ * <p>The result is a function of the <em>set</em> of pairs added, never of their order: members are sorted by name,
+ * a pair seen more than once (from both sides, or by two detectors) keeps its best version by {@link #BEST_FIRST}
+ * (a total order, so equal scores do not fall back on arrival order), and a group's pairs are listed in that order.
  */
 public final class DuplicateGroups {
 
@@ -21,20 +25,38 @@ public final class DuplicateGroups {
       Objects.requireNonNull(a);
       Objects.requireNonNull(b);
     }
+
+    /** The same pair with {@code a} the smaller name. */
+    Pair normalised() {
+      return a.compareTo(b) <= 0 ? this : new Pair(b, a, score, exact, pdqDistance, cosine);
+    }
   }
 
-  /** A group: members sorted by name, and the pairs that link them, best first. */
+  /** A group: members sorted by name, and the pairs that link them, best first ({@link #BEST_FIRST}). */
   public record Group(List<String> members, List<Pair> pairs, boolean exact) {}
 
+  /**
+   * Best first: higher score, then byte-identical, then smaller PDQ distance, then higher cosine (a missing signal
+   * last), then by names. Total on the pairs' values, so no order depends on how the pairs arrived.
+   */
+  public static final Comparator<Pair> BEST_FIRST = Comparator.comparingDouble(Pair::score).reversed()
+      .thenComparing(Pair::exact, Comparator.reverseOrder())
+      .thenComparing(Pair::pdqDistance, Comparator.nullsLast(Comparator.naturalOrder()))
+      .thenComparing(Pair::cosine, Comparator.nullsLast(Comparator.reverseOrder()))
+      .thenComparing(Pair::a)
+      .thenComparing(Pair::b);
+
   private final Map<String, String> parent = new HashMap<>();
-  private final List<Pair> pairs = new ArrayList<>();
+  /** Normalised name pair -> the best version of it seen. */
+  private final Map<String, Pair> pairs = new HashMap<>();
 
   public void add(Pair p) {
     if (p.a().equals(p.b())) {
       return;
     }
-    pairs.add(p);
-    union(p.a(), p.b());
+    Pair norm = p.normalised();
+    pairs.merge(norm.a() + "\u0000" + norm.b(), norm, (x, y) -> BEST_FIRST.compare(x, y) <= 0 ? x : y);
+    union(norm.a(), norm.b());
   }
 
   private String find(String x) {
@@ -64,24 +86,20 @@ public final class DuplicateGroups {
     }
   }
 
-  /** The groups, largest first, then by first member. Each pair appears once (a/b order normalised). */
+  /** The groups, largest first, then by first member. */
   public List<Group> groups() {
-    Map<String, TreeSet<String>> members = new LinkedHashMap<>();
+    Map<String, TreeSet<String>> members = new TreeMap<>();
     for (String x : new ArrayList<>(parent.keySet())) {
       members.computeIfAbsent(find(x), k -> new TreeSet<>()).add(x);
     }
-    Map<String, Map<String, Pair>> byRoot = new HashMap<>();
-    for (Pair p : pairs) {
-      String lo = p.a().compareTo(p.b()) <= 0 ? p.a() : p.b();
-      String hi = lo.equals(p.a()) ? p.b() : p.a();
-      Pair norm = new Pair(lo, hi, p.score(), p.exact(), p.pdqDistance(), p.cosine());
-      byRoot.computeIfAbsent(find(lo), k -> new LinkedHashMap<>()).merge(lo + "\u0000" + hi, norm,
-          (x, y) -> x.score() >= y.score() ? x : y);
+    Map<String, List<Pair>> byRoot = new HashMap<>();
+    for (Pair p : pairs.values()) {
+      byRoot.computeIfAbsent(find(p.a()), k -> new ArrayList<>()).add(p);
     }
     List<Group> out = new ArrayList<>();
     members.forEach((root, m) -> {
-      List<Pair> ps = new ArrayList<>(byRoot.getOrDefault(root, Map.of()).values());
-      ps.sort(Comparator.comparingDouble(Pair::score).reversed());
+      List<Pair> ps = new ArrayList<>(byRoot.getOrDefault(root, List.of()));
+      ps.sort(BEST_FIRST);
       out.add(new Group(List.copyOf(m), List.copyOf(ps), ps.stream().allMatch(Pair::exact)));
     });
     out.sort(Comparator.<Group>comparingInt(g -> -g.members().size()).thenComparing(g -> g.members().getFirst()));

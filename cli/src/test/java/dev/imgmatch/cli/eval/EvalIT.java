@@ -61,6 +61,7 @@ class EvalIT {
 
     Scoring.Result r = eval.lastResult();
     assertThat(r.recallAt1()).isEqualTo(1.0);
+    assertThat(r.ndcgAt10()).as("one relevant ref per positive query, ranked first").isEqualTo(1.0);
     assertThat(r.negativeQueryFpRate()).isEqualTo(0.0);
     assertThat(r.decisionPrecision()).isEqualTo(1.0);
     assertThat(Files.readString(dir.resolve("report/index.html"))).contains("Recall per transform family", "<svg");

@@ -42,6 +42,6 @@ class EvalReportTest {
         r -> dir.resolve(r + ".jpg"), Map.of("query images/s", "12.3"));
     String html = Files.readString(dir.resolve("report/index.html"));
     assertThat(html).contains("<svg", "polyline", "Worst misses", "query q3 (hflip)", "ranked first r9", "False alarms",
-        "alerted ref r7", "query images/s", "decision recall");
+        "alerted ref r7", "query images/s", "decision recall", "ndcg_at_10");
   }
 }

@@ -1,6 +1,8 @@
 package dev.imgmatch.cli.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.imgmatch.testkit.Seeds;
@@ -8,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -39,9 +42,73 @@ class ScoringTest {
     assertThat(res.decisionPrecision()).isEqualTo(0.5);
     assertThat(res.decisionRecall()).isEqualTo(0.5);
     assertThat(res.negativeQueryFpRate()).isEqualTo(1.0);
+    // NDCG@10 over q1 and q2 (q3 has no relevant ref): (1 + 1/log2(3)) / 2 = 0.81546
+    assertThat(res.ndcgAt10()).isEqualTo(0.8155);
   }
 
-  /** Random splits and predictions (with duplicate rows and tied scores): our numbers equal score.py's. */
+  @Test
+  void ndcgAt10OfOneQueryByHand() {
+    double log2of3 = Math.log(3) / Math.log(2);
+    assertThat(Scoring.ndcgAt10(List.of("r1", "x"), Set.of("r1"))).isEqualTo(1.0);
+    assertThat(Scoring.ndcgAt10(List.of("x", "r1"), Set.of("r1"))).isCloseTo(1 / log2of3, within(1e-12));
+    // relevant at ranks 1 and 3 of two relevant: (1 + 1/log2(4)) / (1 + 1/log2(3)) = 1.5 / 1.6309 = 0.9197
+    assertThat(Scoring.ndcgAt10(List.of("a", "x", "b"), Set.of("a", "b"))).isCloseTo(1.5 / (1 + 1 / log2of3),
+        within(1e-12)).isCloseTo(0.9197, within(1e-4));
+    // a relevant ref ranked 11th does not count
+    List<String> eleventh = new ArrayList<>(Collections.nCopies(10, "x"));
+    eleventh.add("r1");
+    assertThat(Scoring.ndcgAt10(eleventh, Set.of("r1"))).isZero();
+    assertThat(Scoring.ndcgAt10(List.of(), Set.of("r1"))).isZero();
+    // more than 10 relevant refs: the ideal ranking has 10 of them, so the first 10 relevant give 1
+    Set<String> twelve = new java.util.HashSet<>();
+    List<String> all = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      twelve.add("r" + i);
+      all.add("r" + i);
+    }
+    assertThat(Scoring.ndcgAt10(all, twelve)).isCloseTo(1.0, within(1e-12));
+    assertThatThrownBy(() -> Scoring.ndcgAt10(List.of("x"), Set.of())).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void ndcgAt10AveragesOverQueriesWithARelevantRefAndLeavesNegativesOut(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("ground_truth.csv"), "query,ref\nq1,r1\nq2,r2\nq3,r3a\nq3,r3b\nq5,r5\n");
+    Files.writeString(dir.resolve("queries.csv"), "query,transform,kind\nq1,crop,positive\nq2,gray,positive\n"
+        + "q3,hflip,positive\nq4,gray,negative\nq5,color,positive\n");
+    var truth = Scoring.readTruth(dir.resolve("ground_truth.csv"), dir.resolve("queries.csv"), Set.of());
+    var res = Scoring.score(List.of(
+        new Scoring.Row("q1", "r1", 0.9, true),     // q1: relevant first: 1
+        new Scoring.Row("q1", "r1", 0.2, true),     // the same pair again: its best score counts
+        new Scoring.Row("q2", "r9", 0.8, false),    // q2: relevant second: 1/log2(3) = 0.6309
+        new Scoring.Row("q2", "r2", 0.6, false),
+        new Scoring.Row("q3", "r3a", 0.7, true),    // q3: relevant first and third of two: 0.9197
+        new Scoring.Row("q3", "rx", 0.65, false),
+        new Scoring.Row("q3", "r3b", 0.5, false),
+        new Scoring.Row("q4", "r5", 0.95, true)),   // q4: a negative, left out of the average
+        truth);                                     // q5: relevant ref, no prediction: 0
+    // (1 + 0.6309 + 0.9197 + 0) / 4 = 0.63766
+    assertThat(res.ndcgAt10()).isEqualTo(0.6377);
+    assertThat(res.asMap()).containsEntry("ndcg_at_10", "0.6377");
+    assertThat(new ArrayList<>(res.asMap().keySet()).subList(0, 4))
+        .containsExactly("uAP", "recall_at_1", "recall_at_10", "ndcg_at_10");
+  }
+
+  @Test
+  void tiedScoresAreRankedByRefDescendingAsForRecall(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("ground_truth.csv"), "query,ref\nq1,ra\n");
+    Files.writeString(dir.resolve("queries.csv"), "query,transform,kind\nq1,crop,positive\n");
+    var truth = Scoring.readTruth(dir.resolve("ground_truth.csv"), dir.resolve("queries.csv"), Set.of());
+    // score.py ranks sorted((score, ref), reverse=True): rb before ra at equal scores
+    var res = Scoring.score(List.of(new Scoring.Row("q1", "ra", 0.5, null), new Scoring.Row("q1", "rb", 0.5, null)),
+        truth);
+    assertThat(res.recallAt1()).isZero();
+    assertThat(res.ndcgAt10()).isEqualTo(Scoring.round4(Math.log(2) / Math.log(3)));
+  }
+
+  /**
+   * Random splits and predictions (with duplicate rows and tied scores): every number score.py prints is equal to
+   * ours, and we print only NDCG@10 besides.
+   */
   @RepeatedTest(5)
   void agreesWithTheBenchmarkScorer(@TempDir Path dir, RepetitionInfo rep) throws Exception {
     assumeTrue(Files.exists(SCORE_PY), "benchmark check skipped: no " + SCORE_PY + " (the benchmark's shared/ folder "
@@ -83,15 +150,18 @@ class ScoringTest {
     var truth = Scoring.readTruth(dir.resolve("ground_truth.csv"), dir.resolve("queries.csv"), Set.of());
     var ours = Scoring.score(Scoring.readPredictions(dir.resolve("pred.csv")), truth).asMap();
     List<String> diffs = new ArrayList<>();
-    ours.forEach((k, v) -> {
-      String theirs = py.get(k);
-      boolean same = theirs != null && (theirs.equals(v) || (isNumber(theirs) && isNumber(v)
+    py.forEach((k, theirs) -> {
+      String v = ours.get(k);
+      boolean same = v != null && (theirs.equals(v) || (isNumber(theirs) && isNumber(v)
           && Math.abs(Double.parseDouble(theirs) - Double.parseDouble(v)) < 1e-9));
       if (!same) {
         diffs.add(k + ": ours " + v + ", score.py " + theirs);
       }
     });
     assertThat(diffs).as("seed %d", seed).isEmpty();
+    Set<String> extras = new java.util.HashSet<>(ours.keySet());
+    extras.removeAll(py.keySet());
+    assertThat(extras).as("seed %d: what we print beyond score.py", seed).isEqualTo(Scoring.SCORE_PY_EXTRAS);
   }
 
   private static boolean isNumber(String s) {
