@@ -10,7 +10,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.lucene.util.VectorUtil;
 
 /**
  * Which collections a new image is matched against, and how the signals become one score and one decision.
@@ -347,7 +346,7 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       return true;
     }
     return a.vector() != null && b.vector() != null && a.vector().length == b.vector().length
-        && VectorUtil.dotProduct(a.vector(), b.vector()) >= duplicateCosine;
+        && Probe.dot(a.vector(), b.vector()) >= duplicateCosine;
   }
 
   private static double clip(double x) {

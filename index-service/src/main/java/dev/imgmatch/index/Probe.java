@@ -26,6 +26,20 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
   }
 
   /**
+   * The dot product in one fixed order (a plain loop into a double): the same bits on every run. Lucene's
+   * {@code VectorUtil.dotProduct} with the vector API rounds differently once the JIT compiles it (one fixed pair gave
+   * 8.901615 for its first 23,689 calls and 8.901616 after), which made scores — and a pair exactly at a threshold —
+   * differ between runs; decisions are taken on these values, so they must not. (kNN search keeps Lucene's.)
+   */
+  public static float dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return (float) s;
+  }
+
+  /**
    * The best cosine of any of the probe's views (of the candidate's dimension) with the candidate's full descriptor
    * or its small-view one; null when no view is comparable (no full descriptor, or other dimensions).
    *
@@ -38,9 +52,9 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
     Float best = null;
     for (float[] q : vectors) {
       if (q.length == full.length) {
-        float c = org.apache.lucene.util.VectorUtil.dotProduct(q, full);
+        float c = dot(q, full);
         if (small != null) {
-          c = Math.max(c, org.apache.lucene.util.VectorUtil.dotProduct(q, small));
+          c = Math.max(c, dot(q, small));
         }
         best = best == null ? c : Math.max(best, c);
       }
