@@ -395,21 +395,15 @@ public final class BankIndex implements AutoCloseable {
   }
 
   private void applySettings(ConsumerRecord<byte[], byte[]> r) {
-    String key;
-    try {
-      key = r.key() == null ? null : settingsTopic.deserializeKey(r.key());
-    } catch (RuntimeException e) {
-      key = null;
-    }
-    String[] parts = key == null ? new String[0] : key.split("\u001f", 3);
-    if (parts.length != 3) {
+    dev.imgmatch.schemas.Topics.SettingsKey sk = dev.imgmatch.schemas.Topics.parseSettingsKey(settingsTopic, r.key());
+    if (sk == null) {
       skip(r, "settings key is not kind, tenant and name");
       return;
     }
-    if (!parts[0].equals(SettingsKind.BANK.name())) {
+    if (!sk.kind().equals(SettingsKind.BANK.name())) {
       return; // collections' settings are not applied here
     }
-    String bankKey = parts[1] + '\u001f' + parts[2];
+    String bankKey = sk.tenant() + '\u001f' + sk.name();
     if (r.value() == null) {
       settings.remove(bankKey);
       return;
@@ -421,7 +415,7 @@ public final class BankIndex implements AutoCloseable {
         return;
       }
       settings.put(bankKey, s);
-      log.info("hash-list bank '{}' (tenant '{}'): {}, PDQ distance {}", parts[2], parts[1],
+      log.info("hash-list bank '{}' (tenant '{}'): {}, PDQ distance {}", sk.name(), sk.tenant(),
           s.getEnabled() ? "enabled" : "disabled",
           s.getPdqMaxDistance() == null ? "default (" + maxDistance + ")" : s.getPdqMaxDistance());
     } catch (RecordDecodingException ex) {

@@ -8,6 +8,7 @@ import dev.imgmatch.avro.ReviewedMatch;
 import dev.imgmatch.avro.SettingsKind;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
+import dev.imgmatch.schemas.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -171,17 +172,11 @@ public final class Feedback implements AutoCloseable {
   }
 
   private void applySettings(ConsumerRecord<byte[], byte[]> r) {
-    String key;
-    try {
-      key = r.key() == null ? null : settingsTopic.deserializeKey(r.key());
-    } catch (RuntimeException e) {
-      key = null;
-    }
-    String[] parts = key == null ? new String[0] : key.split("\u001f", 3);
-    if (parts.length != 3 || !parts[0].equals(SettingsKind.COLLECTION.name())) {
+    Topics.SettingsKey sk = Topics.parseSettingsKey(settingsTopic, r.key());
+    if (sk == null || !sk.kind().equals(SettingsKind.COLLECTION.name())) {
       return; // banks' settings are BankIndex's; a malformed key is reported there
     }
-    String k = parts[1] + SEP + parts[2];
+    String k = sk.tenant() + SEP + sk.name();
     if (r.value() == null) {
       collections.remove(k);
       return;
@@ -194,7 +189,7 @@ public final class Feedback implements AutoCloseable {
         return;
       }
       collections.put(k, s);
-      log.info("collection '{}' (tenant '{}'): {}, match threshold {}, review threshold {}", parts[2], parts[1],
+      log.info("collection '{}' (tenant '{}'): {}, match threshold {}, review threshold {}", sk.name(), sk.tenant(),
           s.getEnabled() ? "enabled" : "disabled", s.getMatchThreshold() == null ? "default" : s.getMatchThreshold(),
           s.getReviewThreshold() == null ? "default" : s.getReviewThreshold());
     } catch (RecordDecodingException e) {

@@ -208,6 +208,21 @@ public record Topics(String prefix) {
     return kind + '\u001f' + tenant + '\u001f' + name;
   }
 
+  /** A {@link #settingsKey} taken apart. */
+  public record SettingsKey(String kind, String tenant, String name) {}
+
+  /** The parts of a raw settings key of {@code topic}, or null when it is none (absent, undecodable, not three parts). */
+  public static SettingsKey parseSettingsKey(Topic<String, ?> topic, byte[] raw) {
+    String key;
+    try {
+      key = raw == null ? null : topic.deserializeKey(raw);
+    } catch (RuntimeException e) {
+      return null;
+    }
+    String[] parts = key == null ? new String[0] : key.split("\u001f", 3);
+    return parts.length == 3 ? new SettingsKey(parts[0], parts[1], parts[2]) : null;
+  }
+
   /** The key of a bank entry on {@link #bankEntries()}: tenant, bank and entry id. */
   public static String bankEntryKey(String tenant, String bank, String entryId) {
     return tenant + '\u001f' + bank + '\u001f' + entryId;
