@@ -68,6 +68,20 @@ class DeploymentFilesTest {
     assertThat(p.waitFor()).as(out).isZero();
   }
 
+  @Test
+  void theGpuBenchmarkScriptParsesAndRefusesUnknownOptions() throws Exception {
+    Path script = ROOT.resolve("ops/gpu/embedder-bench.sh");
+    assertThat(Files.isExecutable(script)).as("%s is executable", script).isTrue();
+    Process syntax = new ProcessBuilder("bash", "-n", script.toString()).redirectErrorStream(true).start();
+    String out = new String(syntax.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(syntax.waitFor()).as(out).isZero();
+    // an unknown option stops it before it builds or measures anything
+    Process wrong = new ProcessBuilder("bash", script.toString(), "--no-such-option").redirectErrorStream(true).start();
+    String said = new String(wrong.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(wrong.waitFor()).isEqualTo(2);
+    assertThat(said).contains("unknown option --no-such-option");
+  }
+
   private static String findOnPath(String exe) {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
       Path p = Path.of(dir, exe);
