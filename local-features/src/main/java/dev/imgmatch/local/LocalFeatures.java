@@ -1,0 +1,147 @@
+package dev.imgmatch.local;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The keypoints of one picture and their descriptors, as stored and shipped: RootSIFT descriptors quantised to one
+ * byte per component, positions in 1/8 pixel of the picture the features were taken from ({@code width} ×
+ * {@code height}, the picture scaled so that its longer side is at most the extractor's size). 132 bytes per keypoint
+ * plus 7: 300 keypoints take 39.6 KB.
+ *
+ * <p>Instances come from {@link SiftExtractor#extract} or {@link #decode}; {@link #decode} checks every length and
+ * bound, since the bytes arrive from a topic.
+ */
+public final class LocalFeatures {
+  /** Components per descriptor. */
+  public static final int DIMS = 128;
+  /** Bytes per keypoint in {@link #encode()}: x, y (2 bytes each) and the descriptor. */
+  public static final int BYTES_PER_KEYPOINT = 4 + DIMS;
+  /** The most keypoints one record may carry (a bound for hostile records: 4096 × 132 B = 528 KB). */
+  public static final int MAX_KEYPOINTS = 4096;
+  /** The largest picture side features may come from (positions are unsigned 16-bit in 1/8 px). */
+  public static final int MAX_SIDE = 8191;
+  /** RootSIFT component → byte: components are at most 1 and in practice below 0.5. */
+  static final float QUANT = 512f;
+  private static final byte FORMAT = 1;
+  private static final int HEADER = 7;
+
+  private final int width;
+  private final int height;
+  private final float[] xs;
+  private final float[] ys;
+  private final byte[] descriptors;
+
+  LocalFeatures(int width, int height, float[] xs, float[] ys, byte[] descriptors) {
+    if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
+      throw new IllegalArgumentException("picture size " + width + "x" + height + " outside 1.." + MAX_SIDE);
+    }
+    if (xs.length != ys.length || descriptors.length != xs.length * DIMS || xs.length > MAX_KEYPOINTS) {
+      throw new IllegalArgumentException("inconsistent keypoints: " + xs.length + " x, " + ys.length + " y, "
+          + descriptors.length + " descriptor bytes");
+    }
+    this.width = width;
+    this.height = height;
+    this.xs = xs;
+    this.ys = ys;
+    this.descriptors = descriptors;
+  }
+
+  /** Features of a picture without any keypoint (a flat or tiny picture). */
+  public static LocalFeatures empty(int width, int height) {
+    return new LocalFeatures(width, height, new float[0], new float[0], new byte[0]);
+  }
+
+  public int width() {
+    return width;
+  }
+
+  public int height() {
+    return height;
+  }
+
+  public int size() {
+    return xs.length;
+  }
+
+  public float x(int i) {
+    return xs[i];
+  }
+
+  public float y(int i) {
+    return ys[i];
+  }
+
+  /** Component {@code d} of descriptor {@code i}, dequantised (RootSIFT scale). */
+  public float component(int i, int d) {
+    return (descriptors[i * DIMS + d] & 0xff) / QUANT;
+  }
+
+  /** Descriptor {@code i}, dequantised. */
+  public float[] descriptor(int i) {
+    float[] v = new float[DIMS];
+    for (int d = 0; d < DIMS; d++) {
+      v[d] = component(i, d);
+    }
+    return v;
+  }
+
+  /** All descriptors, dequantised, row after row ({@code size() × 128}). */
+  float[] descriptorMatrix() {
+    float[] m = new float[descriptors.length];
+    for (int k = 0; k < m.length; k++) {
+      m[k] = (descriptors[k] & 0xff) / QUANT;
+    }
+    return m;
+  }
+
+  /** The stored form ({@link #decode} reads it back exactly). */
+  public byte[] encode() {
+    ByteBuffer b = ByteBuffer.allocate(HEADER + xs.length * BYTES_PER_KEYPOINT).order(ByteOrder.BIG_ENDIAN);
+    b.put(FORMAT).putShort((short) width).putShort((short) height).putShort((short) xs.length);
+    for (int i = 0; i < xs.length; i++) {
+      b.putShort((short) Math.round(xs[i] * 8)).putShort((short) Math.round(ys[i] * 8));
+    }
+    b.put(descriptors);
+    return b.array();
+  }
+
+  /** Reads {@link #encode()}'s bytes; {@link IllegalArgumentException} naming what is wrong with bytes that are not. */
+  public static LocalFeatures decode(byte[] bytes) {
+    if (bytes == null || bytes.length < HEADER) {
+      throw new IllegalArgumentException("local features: " + (bytes == null ? "null" : bytes.length + " bytes")
+          + ", shorter than the " + HEADER + "-byte header");
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN);
+    byte format = b.get();
+    if (format != FORMAT) {
+      throw new IllegalArgumentException("local features: unknown format " + format + " (this build reads " + FORMAT + ")");
+    }
+    int w = b.getShort() & 0xffff;
+    int h = b.getShort() & 0xffff;
+    int n = b.getShort() & 0xffff;
+    if (n > MAX_KEYPOINTS) {
+      throw new IllegalArgumentException("local features: " + n + " keypoints, more than " + MAX_KEYPOINTS);
+    }
+    if (bytes.length != HEADER + n * BYTES_PER_KEYPOINT) {
+      throw new IllegalArgumentException("local features: " + bytes.length + " bytes for " + n + " keypoints (expected "
+          + (HEADER + n * BYTES_PER_KEYPOINT) + ")");
+    }
+    if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE) {
+      throw new IllegalArgumentException("local features: picture size " + w + "x" + h + " outside 1.." + MAX_SIDE);
+    }
+    float[] xs = new float[n];
+    float[] ys = new float[n];
+    for (int i = 0; i < n; i++) {
+      xs[i] = (b.getShort() & 0xffff) / 8f;
+      ys[i] = (b.getShort() & 0xffff) / 8f;
+      if (xs[i] > w || ys[i] > h) {
+        throw new IllegalArgumentException("local features: keypoint " + i + " at (" + xs[i] + ", " + ys[i]
+            + ") outside the " + w + "x" + h + " picture");
+      }
+    }
+    byte[] d = new byte[n * DIMS];
+    b.get(d);
+    return new LocalFeatures(w, h, xs, ys, d);
+  }
+}

@@ -1,0 +1,75 @@
+package dev.imgmatch.local;
+
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * Visual words without a vocabulary: each descriptor is hashed by {@code tables} random-hyperplane hashes of
+ * {@code bits} bits each (sign LSH: descriptors at a small angle share a word with high probability), giving one word
+ * per table. Two pictures that share a region share many words; an inverted index over them finds the references
+ * worth verifying without comparing every reference (the candidate stage of local verification).
+ *
+ * <p>Nothing is fitted: the hyperplanes come from a fixed seed, and descriptors are centred on one constant (0.0653,
+ * the mean RootSIFT component measured on the dev references and train photos; centring on each component's own
+ * mean gave the same candidates). Deterministic on every machine (a plain loop in double precision).
+ */
+public final class VisualWords {
+  /** The default: 8 tables of 16 bits (measured: docs/BENCHMARKS.md, "Local features"). */
+  public static final VisualWords DEFAULT = new VisualWords(8, 16, 18L);
+  static final float CENTRE = 0.0653f;
+
+  private final int tables;
+  private final int bits;
+  private final float[] planes; // tables × bits × 128
+
+  public VisualWords(int tables, int bits, long seed) {
+    if (tables < 1 || bits < 1 || bits > 24 || tables > (1 << (31 - bits))) {
+      throw new IllegalArgumentException(tables + " tables of " + bits + " bits do not fit one int per word");
+    }
+    this.tables = tables;
+    this.bits = bits;
+    this.planes = new float[tables * bits * LocalFeatures.DIMS];
+    Random rnd = new Random(seed);
+    for (int k = 0; k < planes.length; k++) {
+      planes[k] = (float) rnd.nextGaussian();
+    }
+  }
+
+  public int tables() {
+    return tables;
+  }
+
+  public int bits() {
+    return bits;
+  }
+
+  /** The words of keypoint {@code i} of {@code f}, one per table: {@code table << bits | code}. */
+  public int[] words(LocalFeatures f, int i) {
+    int[] w = new int[tables];
+    float[] d = f.descriptor(i);
+    for (int t = 0; t < tables; t++) {
+      int code = 0;
+      for (int b = 0; b < bits; b++) {
+        int base = (t * bits + b) * LocalFeatures.DIMS;
+        double s = 0;
+        for (int c = 0; c < LocalFeatures.DIMS; c++) {
+          s += planes[base + c] * (d[c] - CENTRE);
+        }
+        if (s > 0) {
+          code |= 1 << b;
+        }
+      }
+      w[t] = (t << bits) | code;
+    }
+    return w;
+  }
+
+  /** The distinct words of every keypoint of {@code f}, sorted. */
+  public int[] distinctWords(LocalFeatures f) {
+    int[] all = new int[f.size() * tables];
+    for (int i = 0; i < f.size(); i++) {
+      System.arraycopy(words(f, i), 0, all, i * tables, tables);
+    }
+    return Arrays.stream(all).sorted().distinct().toArray();
+  }
+}

@@ -1,0 +1,83 @@
+package dev.imgmatch.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.imgmatch.testkit.Seeds;
+import java.awt.image.BufferedImage;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class LocalFeaturesTest {
+  private static final long SEED = Seeds.of("LocalFeaturesTest", 20261203L);
+  private final SiftExtractor sift = new SiftExtractor(512, 300);
+
+  @Test
+  void encodedFeaturesReadBackTheSame() {
+    LocalFeatures f = sift.extract(Pictures.random(new Random(SEED), 400, 300));
+    assertThat(f.size()).isBetween(50, 300);
+    assertThat(f.width()).isEqualTo(400);
+    byte[] bytes = f.encode();
+    assertThat(bytes).hasSize(7 + f.size() * LocalFeatures.BYTES_PER_KEYPOINT);
+    LocalFeatures back = LocalFeatures.decode(bytes);
+    assertThat(back.size()).isEqualTo(f.size());
+    assertThat(back.encode()).isEqualTo(bytes);
+    for (int i = 0; i < f.size(); i++) {
+      assertThat(back.x(i)).isCloseTo(f.x(i), org.assertj.core.data.Offset.offset(0.0626f));
+      assertThat(back.descriptor(i)).containsExactly(f.descriptor(i));
+    }
+  }
+
+  @Test
+  void theLargerPictureIsScaledToTheExtractorsSideAndAFlatOneHasNoKeypoints() {
+    LocalFeatures big = sift.extract(Pictures.random(new Random(SEED + 1), 1600, 900));
+    assertThat(big.width()).isEqualTo(512);
+    assertThat(big.height()).isEqualTo(288);
+    BufferedImage flat = new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB);
+    assertThat(sift.extract(flat).size()).isZero();
+    assertThat(sift.extract(new BufferedImage(5, 5, BufferedImage.TYPE_INT_RGB)).size()).isZero();
+  }
+
+  @Test
+  void rootSiftComponentsAreUnitLengthAfterQuantisation() {
+    LocalFeatures f = sift.extract(Pictures.random(new Random(SEED + 2), 300, 300));
+    for (int i = 0; i < f.size(); i++) {
+      double norm = 0;
+      for (float v : f.descriptor(i)) {
+        norm += v * v;
+      }
+      assertThat(Math.sqrt(norm)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(0.02));
+    }
+  }
+
+  @Test
+  void bytesThatAreNotFeaturesAreRefusedWithTheReason() {
+    byte[] good = sift.extract(Pictures.random(new Random(SEED + 3), 200, 200)).encode();
+    assertThatThrownBy(() -> LocalFeatures.decode(null)).hasMessageContaining("null");
+    assertThatThrownBy(() -> LocalFeatures.decode(new byte[3])).hasMessageContaining("header");
+    byte[] format = good.clone();
+    format[0] = 9;
+    assertThatThrownBy(() -> LocalFeatures.decode(format)).hasMessageContaining("unknown format 9");
+    assertThatThrownBy(() -> LocalFeatures.decode(Arrays.copyOf(good, good.length - 1))).hasMessageContaining("expected");
+    byte[] many = good.clone();
+    many[5] = (byte) 0xff;
+    many[6] = (byte) 0xff;
+    assertThatThrownBy(() -> LocalFeatures.decode(many)).hasMessageContaining("more than 4096");
+    byte[] outside = good.clone();
+    outside[7] = (byte) 0xff; // keypoint 0's x far beyond the 200 px picture
+    assertThatThrownBy(() -> LocalFeatures.decode(outside)).hasMessageContaining("outside the 200x200 picture");
+    byte[] zero = good.clone();
+    zero[1] = 0;
+    zero[2] = 0;
+    assertThatThrownBy(() -> LocalFeatures.decode(zero)).hasMessageContaining("picture size 0x200");
+  }
+
+  @Test
+  void settingsOutsideTheirRangeAreRefused() {
+    assertThatThrownBy(() -> new SiftExtractor(8, 300)).hasMessageContaining("maxSide 8");
+    assertThatThrownBy(() -> new SiftExtractor(512, 0)).hasMessageContaining("maxKeypoints 0");
+    assertThatThrownBy(() -> new VisualWords(8, 30, 1)).hasMessageContaining("do not fit");
+    assertThatThrownBy(() -> new GeometricVerifier(1.2, 5, 6)).hasMessageContaining("ratio 1.2");
+  }
+}
