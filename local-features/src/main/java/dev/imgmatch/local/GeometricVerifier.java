@@ -1,18 +1,19 @@
 package dev.imgmatch.local;
 
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
-import org.opencv.calib3d.Calib3d;
-import org.opencv.core.Core;
-import org.opencv.core.CvType;
-import org.opencv.core.DMatch;
-import org.opencv.core.Mat;
-import org.opencv.core.MatOfDMatch;
-import org.opencv.core.MatOfPoint2f;
-import org.opencv.core.Point;
-import org.opencv.features2d.BFMatcher;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.javacpp.indexer.DoubleIndexer;
+import org.bytedeco.javacpp.indexer.FloatIndexer;
+import org.bytedeco.javacpp.indexer.UByteIndexer;
+import org.bytedeco.opencv.global.opencv_calib3d;
+import org.bytedeco.opencv.global.opencv_core;
+import org.bytedeco.opencv.opencv_core.DMatch;
+import org.bytedeco.opencv.opencv_core.DMatchVector;
+import org.bytedeco.opencv.opencv_core.DMatchVectorVector;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_features2d.BFMatcher;
 
 /**
  * Is a reference inside a picture? Matches every keypoint of the picture (the query) to its two nearest reference
@@ -66,7 +67,7 @@ public final class GeometricVerifier {
 
     @Override
     public void close() {
-      matrix.release();
+      matrix.close();
     }
   }
 
@@ -87,76 +88,91 @@ public final class GeometricVerifier {
     if (query.size() < 4 || reference.size() < 4) {
       return Verification.NONE;
     }
-    Mat r = matrix(reference);
-    List<MatOfDMatch> knn = new ArrayList<>();
-    try {
-      BFMatcher.create(Core.NORM_L2, false).knnMatch(prepared.matrix, r, knn, 2);
-    } finally {
-      r.release();
-    }
-    List<Point> inQuery = new ArrayList<>();
-    List<Point> inRef = new ArrayList<>();
-    for (MatOfDMatch m : knn) {
-      DMatch[] d = m.toArray();
-      m.release();
-      if (d.length == 2 && d[0].distance < ratio * d[1].distance) {
-        inQuery.add(new Point(query.x(d[0].queryIdx), query.y(d[0].queryIdx)));
-        inRef.add(new Point(reference.x(d[0].trainIdx), reference.y(d[0].trainIdx)));
+    // every native object made below is freed when the scope closes (JavaCPP), not left to the collector
+    try (PointerScope scope = new PointerScope()) {
+      Mat r = matrix(reference);
+      DMatchVectorVector knn = new DMatchVectorVector();
+      new BFMatcher(opencv_core.NORM_L2, false).knnMatch(prepared.matrix, r, knn, 2);
+      int pairs = (int) knn.size();
+      float[] qx = new float[pairs];
+      float[] qy = new float[pairs];
+      float[] rx = new float[pairs];
+      float[] ry = new float[pairs];
+      int m = 0;
+      for (int i = 0; i < pairs; i++) {
+        DMatchVector two = knn.get(i);
+        if (two.size() == 2) {
+          DMatch best = two.get(0);
+          if (best.distance() < ratio * two.get(1).distance()) {
+            qx[m] = query.x(best.queryIdx());
+            qy[m] = query.y(best.queryIdx());
+            rx[m] = reference.x(best.trainIdx());
+            ry[m] = reference.y(best.trainIdx());
+            m++;
+          }
+        }
       }
-    }
-    if (inQuery.size() < minMatches) {
-      return new Verification(inQuery.size(), 0, 0, 0); // fewer distinctive matches than inliers asked for: no fit
-    }
-    MatOfPoint2f src = new MatOfPoint2f(inRef.toArray(new Point[0]));
-    MatOfPoint2f dst = new MatOfPoint2f(inQuery.toArray(new Point[0]));
-    Mat mask = new Mat();
-    Mat h = Calib3d.findHomography(src, dst, Calib3d.RANSAC, reprojectionPx, mask, 2000, 0.995);
-    try {
-      if (h.empty() || !plausible(h)) {
-        return new Verification(inQuery.size(), 0, 0, 0);
+      if (m < minMatches) {
+        return new Verification(m, 0, 0, 0); // fewer distinctive matches than inliers asked for: no fit
       }
-      byte[] keep = new byte[(int) mask.total()];
-      mask.get(0, 0, keep);
+      Mat src = points(rx, ry, m);
+      Mat dst = points(qx, qy, m);
+      Mat mask = new Mat();
+      Mat h = opencv_calib3d.findHomography(src, dst, opencv_calib3d.RANSAC, reprojectionPx, mask, 2000, 0.995);
+      if (h.empty() || !plausible(h) || mask.rows() != m) {
+        return new Verification(m, 0, 0, 0);
+      }
       Set<Long> refPositions = new HashSet<>();
       double[] rb = {Double.MAX_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE, -Double.MAX_VALUE};
       double[] qb = {Double.MAX_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE, -Double.MAX_VALUE};
-      for (int i = 0; i < keep.length; i++) {
-        if (keep[i] == 0) {
-          continue;
+      try (UByteIndexer keep = mask.createIndexer()) {
+        for (int i = 0; i < m; i++) {
+          if (keep.get(i) == 0) {
+            continue;
+          }
+          refPositions.add(Math.round(rx[i] / 2) * 100_000L + Math.round(ry[i] / 2));
+          extend(rb, rx[i], ry[i]);
+          extend(qb, qx[i], qy[i]);
         }
-        Point pr = inRef.get(i);
-        Point pq = inQuery.get(i);
-        refPositions.add(Math.round(pr.x / 2) * 100_000L + Math.round(pr.y / 2));
-        extend(rb, pr);
-        extend(qb, pq);
       }
       int inliers = refPositions.size();
       if (inliers == 0) {
-        return new Verification(inQuery.size(), 0, 0, 0);
+        return new Verification(m, 0, 0, 0);
       }
-      return new Verification(inQuery.size(), inliers, area(rb) / ((double) reference.width() * reference.height()),
+      return new Verification(m, inliers, area(rb) / ((double) reference.width() * reference.height()),
           area(qb) / ((double) query.width() * query.height()));
-    } finally {
-      src.release();
-      dst.release();
-      mask.release();
-      h.release();
     }
   }
 
   /** A homography that does not fold, collapse or blow the reference up beyond 1:50 is a placement; others are not. */
   private static boolean plausible(Mat h) {
     double[] m = new double[9];
-    h.get(0, 0, m);
+    try (DoubleIndexer ix = h.createIndexer()) {
+      for (int k = 0; k < 9; k++) {
+        m[k] = ix.get(k / 3, k % 3);
+      }
+    }
     double det = m[0] * m[4] - m[1] * m[3];
     return det > 1.0 / 2500 && det < 2500 && Math.abs(m[6]) < 0.01 && Math.abs(m[7]) < 0.01;
   }
 
-  private static void extend(double[] b, Point p) {
-    b[0] = Math.min(b[0], p.x);
-    b[1] = Math.min(b[1], p.y);
-    b[2] = Math.max(b[2], p.x);
-    b[3] = Math.max(b[3], p.y);
+  private static void extend(double[] b, float x, float y) {
+    b[0] = Math.min(b[0], x);
+    b[1] = Math.min(b[1], y);
+    b[2] = Math.max(b[2], x);
+    b[3] = Math.max(b[3], y);
+  }
+
+  /** {@code m} points as an m × 1 two-channel float matrix (what findHomography takes). */
+  private static Mat points(float[] xs, float[] ys, int m) {
+    Mat p = new Mat(m, 1, opencv_core.CV_32FC2);
+    try (FloatIndexer ix = p.createIndexer()) {
+      for (int i = 0; i < m; i++) {
+        ix.put(i, 0, 0, xs[i]);
+        ix.put(i, 0, 1, ys[i]);
+      }
+    }
+    return p;
   }
 
   private static double area(double[] b) {
@@ -164,8 +180,10 @@ public final class GeometricVerifier {
   }
 
   private static Mat matrix(LocalFeatures f) {
-    Mat m = new Mat(f.size(), LocalFeatures.DIMS, CvType.CV_32F);
-    m.put(0, 0, f.descriptorMatrix());
+    Mat m = new Mat(f.size(), LocalFeatures.DIMS, opencv_core.CV_32F);
+    if (f.size() > 0) {
+      new FloatPointer(m.data()).put(f.descriptorMatrix()); // a new matrix is continuous
+    }
     return m;
   }
 }

@@ -1,6 +1,8 @@
 package dev.imgmatch.local;
 
-/** Loads OpenCV's natives (bundled in the {@code org.openpnp:opencv} jar) once per JVM. */
+import org.bytedeco.javacpp.Loader;
+
+/** Loads OpenCV's natives (JavaCPP's presets, bundled in the {@code org.bytedeco:opencv} platform jar) once per JVM. */
 public final class OpenCvNatives {
   private static volatile boolean loaded;
 
@@ -8,7 +10,7 @@ public final class OpenCvNatives {
 
   /**
    * Loads the natives on first use; later calls return at once. Throws {@link IllegalStateException} with the cause when
-   * this platform has no bundled build (the jar carries Linux, macOS and Windows builds for x86-64 and ARM).
+   * this platform's natives are not on the class path (the build ships {@code javacpp.platform}, linux-x86_64).
    */
   public static void load() {
     if (loaded) {
@@ -19,10 +21,11 @@ public final class OpenCvNatives {
         return;
       }
       try {
-        nu.pattern.OpenCV.loadLocally();
+        Loader.load(org.bytedeco.opencv.global.opencv_features2d.class);
+        Loader.load(org.bytedeco.opencv.global.opencv_calib3d.class);
       } catch (Throwable e) {
-        throw new IllegalStateException("cannot load OpenCV's natives for " + System.getProperty("os.name") + " "
-            + System.getProperty("os.arch") + " (local-feature verification needs them): " + e, e);
+        throw new IllegalStateException("cannot load OpenCV's natives for " + Loader.getPlatform()
+            + " (local-feature verification needs them; the build ships linux-x86_64): " + e, e);
       }
       loaded = true;
     }

@@ -4,15 +4,17 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
-import org.opencv.core.CvType;
-import org.opencv.core.Mat;
-import org.opencv.core.MatOfKeyPoint;
-import org.opencv.features2d.SIFT;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.javacpp.indexer.FloatIndexer;
+import org.bytedeco.opencv.global.opencv_core;
+import org.bytedeco.opencv.opencv_core.KeyPointVector;
+import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_features2d.SIFT;
 
 /**
  * SIFT keypoints and RootSIFT descriptors of a picture (OpenCV's SIFT): the picture is turned grey and scaled so that
  * its longer side is at most {@code maxSide} (never enlarged), then the {@code maxKeypoints} strongest keypoints are
- * kept. Thread-safe (one OpenCV detector per call; creating one costs microseconds).
+ * kept. Thread-safe (one OpenCV detector per call, freed with the call's other native objects when it returns).
  */
 public final class SiftExtractor {
   private final int maxSide;
@@ -64,33 +66,31 @@ public final class SiftExtractor {
     if (w < 16 || h < 16) {
       return LocalFeatures.empty(Math.max(1, w), Math.max(1, h));
     }
-    Mat img = new Mat(h, w, CvType.CV_8UC1);
-    MatOfKeyPoint kps = new MatOfKeyPoint();
-    Mat desc = new Mat();
-    try {
-      img.put(0, 0, grey);
-      SIFT.create(maxKeypoints).detectAndCompute(img, new Mat(), kps, desc);
-      int n = Math.min(maxKeypoints, (int) kps.rows());
-      if (n == 0 || desc.rows() < n) {
+    // every native object of the call is freed when the scope closes (JavaCPP), not left to the collector
+    try (PointerScope scope = new PointerScope()) {
+      Mat img = new Mat(h, w, opencv_core.CV_8UC1);
+      img.data().put(grey); // a new w × h CV_8UC1 matrix is continuous: its rows are w bytes apart
+      SIFT sift = SIFT.create(maxKeypoints, 3, 0.04, 10, 1.6, false); // OpenCV's defaults, at most maxKeypoints
+      KeyPointVector kps = new KeyPointVector();
+      Mat desc = new Mat();
+      sift.detectAndCompute(img, new Mat(), kps, desc);
+      int n = (int) Math.min(maxKeypoints, kps.size());
+      if (n == 0 || desc.rows() < n || desc.cols() != LocalFeatures.DIMS) {
         return LocalFeatures.empty(w, h);
       }
-      float[] kp = new float[(int) kps.total() * 7];
-      kps.get(0, 0, kp); // x, y, size, angle, response, octave, class_id
       float[] xs = new float[n];
       float[] ys = new float[n];
       byte[] q = new byte[n * LocalFeatures.DIMS];
       float[] row = new float[LocalFeatures.DIMS];
-      for (int i = 0; i < n; i++) {
-        xs[i] = Math.min(w, Math.max(0, kp[i * 7]));
-        ys[i] = Math.min(h, Math.max(0, kp[i * 7 + 1]));
-        desc.get(i, 0, row);
-        rootSift(row, q, i * LocalFeatures.DIMS);
+      try (FloatIndexer ix = desc.createIndexer()) {
+        for (int i = 0; i < n; i++) {
+          xs[i] = Math.min(w, Math.max(0, kps.get(i).pt().x()));
+          ys[i] = Math.min(h, Math.max(0, kps.get(i).pt().y()));
+          ix.get(i, 0, row, 0, row.length);
+          rootSift(row, q, i * LocalFeatures.DIMS);
+        }
       }
       return new LocalFeatures(w, h, xs, ys, q);
-    } finally {
-      img.release();
-      kps.release();
-      desc.release();
     }
   }
 
