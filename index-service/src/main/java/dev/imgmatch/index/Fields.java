@@ -49,6 +49,13 @@ public final class Fields {
   public static final String PDQ_QUALITY = "pdq_quality";
   /** The 16 MIH chunk terms of the PDQ hash (StringField over 3 bytes, multi-valued). */
   public static final String PDQ_CHUNKS = "pdq_chunk";
+  /** Local features of a reference (module local-features' encoding, stored). */
+  public static final String LOCAL_FEATURES = "local";
+  /** Its visual words ({@code VisualWords}), one 4-byte big-endian term per distinct word (indexed, no norms). */
+  public static final String LOCAL_WORDS = "localw";
+  /** How many distinct words it has (numeric doc value): the length its word score is normalised by. */
+  public static final String LOCAL_WORD_COUNT = "localwn";
+
   /** Greyscale thumbnail for verification, {@link GrayThumb#encode} (stored). */
   public static final String THUMBNAIL = "thumbnail";
   /** Attributes, encoded key NUL value NUL ... (stored). */

@@ -17,10 +17,21 @@ import java.util.Map;
  * @param vector its stored descriptor of the probe's model version, or null
  * @param thumbnail its stored greyscale thumbnail ({@link Verifier}), or null (also when the policy verifies nothing:
  *     the stored field is then not read)
+ * @param localInliers inliers of the RANSAC placement of this reference inside the probe (local verification of the
+ *     references that share the most rare visual words with the probe: {@link LocalCandidates}); 0 when not verified
  */
 public record Hit(String uid, String imageId, String tenant, String collection, String source,
     Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,
-    double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector, GrayThumb thumbnail) {
+    double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector, GrayThumb thumbnail,
+    int localInliers) {
+
+  /** Not verified by local features. */
+  public Hit(String uid, String imageId, String tenant, String collection, String source,
+      Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,
+      double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector, GrayThumb thumbnail) {
+    this(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine, similarity,
+        score, shard, sha256, pdq, vector, thumbnail, 0);
+  }
 
   /** Without a thumbnail. */
   public Hit(String uid, String imageId, String tenant, String collection, String source,
@@ -51,7 +62,13 @@ public record Hit(String uid, String imageId, String tenant, String collection, 
   /** The same hit with another decision score. */
   public Hit withScore(double s) {
     return new Hit(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine,
-        similarity, s, shard, sha256, pdq, vector, thumbnail);
+        similarity, s, shard, sha256, pdq, vector, thumbnail, localInliers);
+  }
+
+  /** The same hit with the inliers its local verification found. */
+  public Hit withLocalInliers(int inliers) {
+    return new Hit(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine,
+        similarity, score, shard, sha256, pdq, vector, thumbnail, inliers);
   }
 
   public MatchedImage toAvro() {

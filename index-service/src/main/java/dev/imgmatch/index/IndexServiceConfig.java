@@ -68,6 +68,10 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String VERIFY_CANDIDATES = "match.verify.candidates";
   public static final String VERIFY_WEIGHT = "match.verify.weight";
   public static final String VERIFY_NEUTRAL = "match.verify.neutral";
+  public static final String LOCAL_CANDIDATES = "match.local.candidates";
+  public static final String LOCAL_MIN_INLIERS = "match.local.min.inliers";
+  public static final String LOCAL_PER_INLIER = "match.local.per.inlier";
+  public static final String LOCAL_COLLECTIONS = "index.local.collections";
   public static final String MATCH_THRESHOLD = "match.threshold";
   public static final String REVIEW_THRESHOLD = "match.review.threshold";
   /**
@@ -234,6 +238,18 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(VERIFY_NEUTRAL, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.neutral(), Range.between(-1.0, 1.0),
           Importance.LOW, "The evidence (how much better the thumbnails line up than by chance, 0 to 2) that neither"
               + " raises nor lowers a candidate's score.")
+      .define(LOCAL_CANDIDATES, Type.INT, MatchPolicy.LocalVerification.DEFAULT.candidates(), Range.between(0, 100),
+          Importance.MEDIUM, "Local verification: for a probe sent with local features (ingest.local.features), the"
+              + " references of each shard sharing the most rare visual words with it are placed inside it by RANSAC"
+              + " (about 4 ms each); finds a reference pasted into, or heavily cropped from, a larger picture. 0 = off.")
+      .define(LOCAL_MIN_INLIERS, Type.INT, MatchPolicy.LocalVerification.DEFAULT.minInliers(), Range.atLeast(4),
+          Importance.MEDIUM, "Inliers of a local placement at or above which it is evidence on its own: the candidate's"
+              + " decision score becomes at least the match threshold.")
+      .define(LOCAL_PER_INLIER, Type.DOUBLE, MatchPolicy.LocalVerification.DEFAULT.perInlier(), Range.between(0.0, 0.1),
+          Importance.LOW, "How much each inlier beyond " + LOCAL_MIN_INLIERS + " adds to a placed reference's score.")
+      .define(LOCAL_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
+          "Collections whose images keep their local features in the index (about 44 KB and 2,000 indexed words per"
+              + " image), so that local verification can find them inside later uploads; empty = none.")
       .define(MATCH_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_MATCH_THRESHOLD, Range.between(0.0, 1.0),
           Importance.HIGH, "Decision score (similarity less the margin) at or above which the decision is MATCH."
               + " Calibrate on held-out data (./imgmatch calibrate), never on the queries you evaluate with.")

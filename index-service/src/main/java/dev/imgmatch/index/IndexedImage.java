@@ -13,10 +13,12 @@ import java.util.Objects;
  * @param thumbnail its greyscale thumbnail for {@link Verifier}, or null (thumbnails off, older records)
  * @param smallVector the descriptor of the image shrunk small (ingest's {@code small} view, same model and
  *     dimension), searched beside {@code vector} so that tiny and pasted-small copies meet it; null for most images
+ * @param localFeatures its encoded local features (module local-features) when it is a reference of
+ *     {@code index.local.collections} sent with them; null otherwise
  */
 public record IndexedImage(String tenant, String imageId, String collection, String source,
     Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
-    long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5) {
+    long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures) {
 
   public IndexedImage {
     Objects.requireNonNull(tenant, "tenant");
@@ -31,6 +33,20 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
       throw new IllegalArgumentException("image " + imageId + ": small view dimension " + smallVector.length
           + ", full view " + vector.length);
     }
+  }
+
+  /** Without local features. */
+  public IndexedImage(String tenant, String imageId, String collection, String source,
+      Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
+      long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5) {
+    this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
+        submittedAtMs, thumbnail, smallVector, md5, null);
+  }
+
+  /** The same image without its local features (an image of a collection that does not keep them). */
+  public IndexedImage withoutLocalFeatures() {
+    return localFeatures == null ? this : new IndexedImage(tenant, imageId, collection, source, attributes,
+        modelVersion, vector, sha256, pdq, pdqQuality, submittedAtMs, thumbnail, smallVector, md5, null);
   }
 
   /** Without an MD5 (images indexed before ImageEmbedding v5 carried one, and tests). */
@@ -60,7 +76,7 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
   /** The same image in another collection. */
   public IndexedImage withCollection(String c) {
     return new IndexedImage(tenant, imageId, c, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
-        submittedAtMs, thumbnail, smallVector, md5);
+        submittedAtMs, thumbnail, smallVector, md5, localFeatures);
   }
 
   /** The unique document key: tenant and id (ids are unique within a tenant only). */

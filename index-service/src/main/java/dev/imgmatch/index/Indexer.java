@@ -49,6 +49,12 @@ final class Indexer {
   private final Map<Integer, long[]> retroResume = new java.util.concurrent.ConcurrentHashMap<>();
   private long lastHoldLogNanos;
 
+  /** The image as stored: its local features only in the collections that keep them ({@code index.local.collections}). */
+  private IndexedImage keepsLocal(IndexedImage img) {
+    return img.localFeatures() != null && !cfg.getList(IndexServiceConfig.LOCAL_COLLECTIONS).contains(img.collection())
+        ? img.withoutLocalFeatures() : img;
+  }
+
   Indexer(IndexService service, AlertTransactions tx, Map<Integer, Long> alertsFrom,
       Map<Integer, Long> deletionsReported, BooleanSupplier reportsDeletions) {
     this.service = service;
@@ -117,7 +123,7 @@ final class Indexer {
       // a reference new to the index may alert the uploads of the last days that copy it (once: not a re-upload)
       boolean retro = !replay && retroactive.applies(img.collection())
           && shards.lookup(SearchFilter.tenantOnly(img.tenant(), java.util.Set.of()), img.imageId()).isEmpty();
-      if (shards.upsert(shard, img)) {
+      if (shards.upsert(shard, keepsLocal(img))) {
         metrics.indexed();
         if (!replay) { // the owner, once: a replay's preview was committed with its offset (replicas replay)
           sendPreview(previews.forReference(e, System.currentTimeMillis()), "reference");

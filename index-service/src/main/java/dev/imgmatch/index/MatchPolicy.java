@@ -90,11 +90,12 @@ import java.util.Set;
  * @param matchThreshold fused score at or above which the decision is MATCH
  * @param reviewThreshold fused score at or above which the decision is REVIEW (at most {@code matchThreshold})
  * @param verification which candidates are verified against the probe's thumbnail, and how much it counts
+ * @param local how references are looked for inside a probe by local features, and what their inliers count
  */
 public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
     int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
     double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
-    Verification verification) {
+    Verification verification, LocalVerification local) {
   /** PDQ hashes have 256 bits; d/128 = 1 is as far as two unrelated hashes are on average. */
   public static final int PDQ_SIMILARITY_SCALE = 128;
   public static final double DEFAULT_FUSION_PDQ_WEIGHT = 0.1;
@@ -156,6 +157,38 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
     }
   }
 
+  /**
+   * Local verification (module local-features): the {@code candidates} references of each shard that share the most
+   * rare visual words with a probe that carries local features are placed inside it by RANSAC; {@code minInliers} or
+   * more inliers are evidence on their own — no wrong reference and no negative reached 12 on real photos
+   * (docs/BENCHMARKS.md, "Local features") — and lift the candidate's decision score to at least
+   * {@code matchThreshold + perInlier × (inliers − minInliers)} (at most 0.99).
+   *
+   * @param candidates references verified per shard and probe; 0 = none
+   */
+  public record LocalVerification(int candidates, int minInliers, double perInlier) {
+    public static final int DEFAULT_MIN_INLIERS = 12;
+    public static final LocalVerification DEFAULT = new LocalVerification(8, DEFAULT_MIN_INLIERS, 0.005);
+    public static final LocalVerification OFF = new LocalVerification(0, DEFAULT_MIN_INLIERS, 0.005);
+
+    public LocalVerification {
+      if (candidates < 0 || minInliers < 4 || !(perInlier >= 0 && perInlier <= 0.1)) {
+        throw new IllegalArgumentException("local verification needs candidates >= 0, min inliers >= 4 and per-inlier"
+            + " 0-0.1, got " + candidates + ", " + minInliers + ", " + perInlier);
+      }
+    }
+  }
+
+  /** Without local verification. */
+  public MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
+      int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
+      double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
+      Verification verification) {
+    this(rules, sharedCollections, pdqMaxDistance, pdqMinQuality, fusionPdqWeight, marginWeight, marginFloor,
+        duplicateCosine, matchThreshold, reviewThreshold, alertMinDecision, knnK, maxAlertMatches, verification,
+        LocalVerification.OFF);
+  }
+
   /** Without verification (tests of the other signals, tools without thumbnails). */
   public MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
       int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
@@ -206,7 +239,9 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
         Decision.valueOf(c.getString(IndexServiceConfig.ALERT_MIN_DECISION)), c.getInt(IndexServiceConfig.MATCH_K),
         c.getInt(IndexServiceConfig.MAX_ALERT_MATCHES),
         new Verification(c.getInt(IndexServiceConfig.VERIFY_CANDIDATES), c.getDouble(IndexServiceConfig.VERIFY_WEIGHT),
-            c.getDouble(IndexServiceConfig.VERIFY_NEUTRAL)));
+            c.getDouble(IndexServiceConfig.VERIFY_NEUTRAL)),
+        new LocalVerification(c.getInt(IndexServiceConfig.LOCAL_CANDIDATES), c.getInt(IndexServiceConfig.LOCAL_MIN_INLIERS),
+            c.getDouble(IndexServiceConfig.LOCAL_PER_INLIER)));
   }
 
   /** The collections a new image of {@code collection} is matched against; empty = it is only indexed. */
@@ -273,11 +308,22 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       }
       // a hash match stands on its own: another work that looks alike does not make equal bytes or a close PDQ
       // hash ambiguous (a near-exact copy of one of two similar protected pictures still alerts)
-      out.add(h.withScore(Math.max(clip(h.similarity() - marginWeight * competitor), hashScore(h.exact(),
-          h.pdqDistance()))));
+      out.add(h.withScore(Math.max(Math.max(clip(h.similarity() - marginWeight * competitor), hashScore(h.exact(),
+          h.pdqDistance())), localScore(h.localInliers()))));
     }
     out.sort(BEST_FIRST);
     return out;
+  }
+
+  /**
+   * What a local placement alone says: 0 below {@code minInliers}, else at least the match threshold, rising with the
+   * inliers (class {@link LocalVerification}). Like a hash match it stands on its own: the margin does not lower it.
+   */
+  public double localScore(int inliers) {
+    if (local == null || inliers < local.minInliers()) {
+      return 0;
+    }
+    return Math.min(0.99, matchThreshold + local.perInlier() * (inliers - local.minInliers()));
   }
 
   private static final Comparator<Hit> BEST_FIRST = Comparator.comparingDouble(Hit::score).reversed()
@@ -328,7 +374,9 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       double verifiedScore = clip(h.score() + verification.weight() * (a.evidence() - verification.neutral()));
       boolean variant = a != leader && h.similarity() < out.get(leader.at()).similarity()
           && a.evidence() <= leader.evidence() + VARIANT_EVIDENCE_SLACK;
-      out.set(a.at(), h.withScore(variant ? Math.min(h.score(), verifiedScore) : verifiedScore));
+      // a local placement stands on its own: the thumbnails of a picture pasted small do not line up, by design
+      out.set(a.at(), h.withScore(Math.max(localScore(h.localInliers()),
+          variant ? Math.min(h.score(), verifiedScore) : verifiedScore)));
       changed = true;
     }
     if (changed) {

@@ -1,6 +1,7 @@
 package dev.imgmatch.index;
 
 import dev.imgmatch.common.GrayThumb;
+import dev.imgmatch.local.LocalFeatures;
 import java.util.List;
 
 /**
@@ -14,9 +15,10 @@ import java.util.List;
  * @param sha256 32 bytes, or null
  * @param k how many results the caller wants from each signal (kNN neighbours per vector)
  * @param thumbnail the probe's greyscale thumbnail, or null: without it candidates are not verified
+ * @param local the probe's local features, or null: without them no reference is looked for inside it
  */
 public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality,
-    byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail) {
+    byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local) {
   public Probe {
     vectors = List.copyOf(vectors);
     pdqHashes = List.copyOf(pdqHashes);
@@ -60,6 +62,12 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
       }
     }
     return best;
+  }
+
+  /** Without local features. */
+  public Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality, byte[] sha256,
+      SearchFilter filter, int k, GrayThumb thumbnail) {
+    this(modelVersion, vectors, pdqHashes, pdqQuality, sha256, filter, k, thumbnail, null);
   }
 
   /** Without a thumbnail (no verification). */

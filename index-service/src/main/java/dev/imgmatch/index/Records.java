@@ -38,7 +38,32 @@ public final class Records {
     return new IndexedImage(e.getTenant(), e.getId(), e.getCollection(), e.getSource(), e.getAttributes(),
         e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),
         e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING), smallVectorOf(e, v.length),
-        e.getMd5() == null ? null : e.getMd5().bytes().clone());
+        e.getMd5() == null ? null : e.getMd5().bytes().clone(), localBytesOf(e, INVALID_EMBEDDING));
+  }
+
+  /** The record's encoded local features, checked, or null; malformed ones are a bad record ({@code reason}). */
+  static byte[] localBytesOf(ImageEmbedding e, String reason) {
+    if (e.getLocalFeatures() == null) {
+      return null;
+    }
+    java.nio.ByteBuffer b = e.getLocalFeatures().duplicate();
+    byte[] bytes = new byte[b.remaining()];
+    b.get(bytes);
+    localOf(bytes, e, reason);
+    return bytes;
+  }
+
+  /** Decoded local features, or null for null bytes; malformed ones are a bad record ({@code reason}). */
+  static dev.imgmatch.local.LocalFeatures localOf(byte[] bytes, ImageEmbedding e, String reason) {
+    if (bytes == null) {
+      return null;
+    }
+    try {
+      return dev.imgmatch.local.LocalFeatures.decode(bytes);
+    } catch (IllegalArgumentException ex) {
+      throw new InvalidRecordException(reason, (e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? "query " : "image ")
+          + e.getId() + ": " + ex.getMessage());
+    }
   }
 
   /** The name of ingest-stream's small view (the image shrunk small), whose descriptor is indexed beside the full one. */
@@ -129,7 +154,7 @@ public final class Records {
     }
     // dihedral PDQs: uploads carry them for the banks; shard matching of uploads stays with the image's own
     return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e, false), img.pdqQuality(), img.sha256(), filter,
-        k, img.thumbnail());
+        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING));
   }
 
   /**
@@ -178,7 +203,8 @@ public final class Records {
     }
     List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
-        e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason));
+        e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason),
+        localOf(localBytesOf(e, reason), e, reason));
   }
 
   /** The filter a query asks for, on top of its tenant's visibility. */

@@ -68,6 +68,14 @@ final class ShardDocs {
     if (img.thumbnail() != null) {
       d.add(new StoredField(Fields.THUMBNAIL, img.thumbnail().encode()));
     }
+    if (img.localFeatures() != null) {
+      d.add(new StoredField(Fields.LOCAL_FEATURES, img.localFeatures()));
+      int[] words = LocalCandidates.words(img.localFeatures());
+      for (int w : words) {
+        d.add(new StringField(Fields.LOCAL_WORDS, LocalCandidates.term(w), Store.NO));
+      }
+      d.add(new NumericDocValuesField(Fields.LOCAL_WORD_COUNT, words.length));
+    }
     d.add(new KnnFloatVectorField(Fields.vector(img.modelVersion()), img.vector(),
         VectorSimilarityFunction.DOT_PRODUCT));
     if (img.smallVector() != null) {
@@ -141,7 +149,8 @@ final class ShardDocs {
         pdq == null ? new byte[Pdq.BYTES] : pdq, (int) qualityOf(r, local),
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
         withThumbnail ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null,
-        vectorOf(r, Fields.smallVector(mv), local), bytes(d.getBinaryValue(Fields.MD5)));
+        vectorOf(r, Fields.smallVector(mv), local), bytes(d.getBinaryValue(Fields.MD5)),
+        bytes(d.getBinaryValue(Fields.LOCAL_FEATURES)));
   }
 
   static byte[] pdqOf(LeafReader r, int local) throws IOException {

@@ -53,6 +53,16 @@ import org.slf4j.LoggerFactory;
  * Searches see the documents of the last refresh (near-real-time, never the uncommitted writer directly).
  */
 public final class ShardIndex implements Closeable {
+  /**
+   * Local verification of the references that share the most rare visual words with a probe (lazily: it loads
+   * OpenCV's natives, which only deployments sending local features need). RANSAC stops below
+   * {@link MatchPolicy.LocalVerification#DEFAULT_MIN_INLIERS} distinctive matches: no placement could count then.
+   */
+  private static final class LocalVerifier {
+    static final dev.imgmatch.local.GeometricVerifier INSTANCE =
+        new dev.imgmatch.local.GeometricVerifier(0.8, 5.0, MatchPolicy.LocalVerification.DEFAULT_MIN_INLIERS);
+  }
+
   private static final Logger log = LoggerFactory.getLogger(ShardIndex.class);
 
   /** Commit user data key: next offset of this shard's embeddings partition. */
@@ -478,13 +488,30 @@ public final class ShardIndex implements Closeable {
           }
         }
       }
+      java.util.Set<Integer> wordCands = java.util.Set.of();
+      if (p.local() != null && policy.local().candidates() > 0) {
+        wordCands = java.util.Set.copyOf(LocalCandidates.top(s, p.local(), policy.local().candidates(), filter));
+        cands.addAll(wordCands);
+      }
       List<Hit> out = new ArrayList<>(cands.size());
       List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-      for (int doc : cands) {
-        LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-        IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
-            p.modelVersion());
-        out.add(CandidateScorer.hit(p, policy, img, shard));
+      dev.imgmatch.local.GeometricVerifier.Query local = wordCands.isEmpty() ? null : LocalVerifier.INSTANCE.prepare(p.local());
+      try {
+        for (int doc : cands) {
+          LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+          IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
+              p.modelVersion());
+          Hit h = CandidateScorer.hit(p, policy, img, shard);
+          if (local != null && wordCands.contains(doc) && img.localFeatures() != null) {
+            h = h.withLocalInliers(LocalVerifier.INSTANCE.verify(local,
+                dev.imgmatch.local.LocalFeatures.decode(img.localFeatures())).inliers());
+          }
+          out.add(h);
+        }
+      } finally {
+        if (local != null) {
+          local.close();
+        }
       }
       return out;
     } finally {

@@ -61,6 +61,24 @@ class RecordsTest {
     assertCode(valid(big), "dimension 2000");
   }
 
+  @Test
+  void localFeaturesAreCheckedCarriedToTheImageAndItsProbeAndMalformedOnesRefused() {
+    ImageEmbedding e = valid(0.6f, 0.8f);
+    byte[] none = {1, 0, 10, 0, 10, 0, 0}; // no keypoint, a 10 x 10 picture
+    e.setLocalFeatures(java.nio.ByteBuffer.wrap(none));
+    IndexedImage img = Records.toIndexed(e);
+    assertThat(img.localFeatures()).isEqualTo(none);
+    assertThat(img.withoutLocalFeatures().localFeatures()).isNull();
+    Probe p = Records.uploadProbe(e, img, SearchFilter.tenantOnly("t", java.util.Set.of()), 10, x -> { });
+    assertThat(p.local()).isNotNull();
+    assertThat(p.local().width()).isEqualTo(10);
+    assertThat(Records.toIndexed(valid(0.6f, 0.8f)).localFeatures()).as("most records have none").isNull();
+    e.setLocalFeatures(java.nio.ByteBuffer.wrap(new byte[] {1, 0, 10, 0, 10, 0, 1})); // one keypoint, no bytes of it
+    assertCode(e, "local features: 7 bytes for 1 keypoints");
+    e.setLocalFeatures(java.nio.ByteBuffer.wrap(new byte[] {9}));
+    assertCode(e, "local features");
+  }
+
   private static void assertCode(ImageEmbedding e, String message) {
     assertThatThrownBy(() -> Records.toIndexed(e)).isInstanceOf(InvalidRecordException.class)
         .hasMessageContaining(message)

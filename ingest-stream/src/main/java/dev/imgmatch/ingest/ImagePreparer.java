@@ -30,6 +30,8 @@ public final class ImagePreparer {
   /** Colour previews of uploads, or null when off. */
   private final ColourPreviews previews;
   private final FrameReader frames;
+  /** Local-feature extraction, or null when off. */
+  private final LocalFeaturePrep local;
   private final ThreadLocal<PdqHasher> hashers = ThreadLocal.withInitial(PdqHasher::new);
 
   /** With the default verification thumbnail ({@link IngestConfig#DEFAULT_THUMBNAIL_SIZE}) and frame limits. */
@@ -48,6 +50,13 @@ public final class ImagePreparer {
   /** @param previews how uploads' colour previews are made ({@link #preview}); null = none */
   public ImagePreparer(ImageDecoder decoder, ViewEncoder views, int thumbnailSize, FrameLimits frameLimits,
       ColourPreviews previews) {
+    this(decoder, views, thumbnailSize, frameLimits, previews, null);
+  }
+
+  /** @param local local-feature extraction ({@link Rendered#localFeatures}); null = none */
+  public ImagePreparer(ImageDecoder decoder, ViewEncoder views, int thumbnailSize, FrameLimits frameLimits,
+      ColourPreviews previews, LocalFeaturePrep local) {
+    this.local = local;
     this.decoder = decoder;
     this.views = views;
     this.thumbnailSize = thumbnailSize;
@@ -57,7 +66,7 @@ public final class ImagePreparer {
 
   public static ImagePreparer of(IngestConfig cfg) {
     return new ImagePreparer(new ImageDecoder(cfg.imageLimits()), new ViewEncoder(cfg.viewSpec(), cfg.borderTrim(), cfg.getInt(IngestConfig.SMALL_VIEW_SIDE)),
-        cfg.thumbnailSize(), cfg.frameLimits(), cfg.previews());
+        cfg.thumbnailSize(), cfg.frameLimits(), cfg.previews(), cfg.localFeatures());
   }
 
   /**
@@ -120,8 +129,10 @@ public final class ImagePreparer {
    *     border): a copy with a border or letterbox added keeps its original's PDQ there (dev queries with a border:
    *     mean distance to the original 80.8 → 14.7)
    * @param thumbnail the greyscale verification thumbnail of the oriented image, or null when they are off
+   * @param localFeatures the image's encoded local features (module local-features), or null (off, or no keypoint)
    */
-  public record Rendered(List<ImageView> views, PdqHasher.Result trimmedPdq, GrayThumb thumbnail) {}
+  public record Rendered(List<ImageView> views, PdqHasher.Result trimmedPdq, GrayThumb thumbnail,
+      byte[] localFeatures) {}
 
   /**
    * The named views of a fingerprinted image ({@code full} first; {@code trim} only when it has margins), then one
@@ -129,6 +140,14 @@ public final class ImagePreparer {
    * serves both).
    */
   public Rendered render(Fingerprint f, List<String> names) {
+    return render(f, names, false);
+  }
+
+  /**
+   * As {@link #render(Fingerprint, List)}, with the local features of a reference ({@code reference}: an image of
+   * the reference collections) or of a probe (every other upload and query) when they are on.
+   */
+  public Rendered render(Fingerprint f, List<String> names, boolean reference) {
     BorderTrim.Region margin = names.contains(ViewEncoder.TRIM) ? views.margin(f.oriented()) : null;
     List<ImageView> rendered = views.render(f.oriented(), names, margin);
     if (!f.frames().kept().isEmpty()) {
@@ -139,7 +158,8 @@ public final class ImagePreparer {
     }
     return new Rendered(rendered,
         margin == null ? null : hashers.get().compute(BorderTrim.crop(f.oriented(), margin)),
-        thumbnailSize == 0 ? null : GrayThumbnails.of(f.oriented(), thumbnailSize));
+        thumbnailSize == 0 ? null : GrayThumbnails.of(f.oriented(), thumbnailSize),
+        local == null ? null : local.of(f.oriented(), reference));
   }
 
   /**

@@ -64,6 +64,11 @@ public final class IngestConfig extends AbstractConfig {
   public static final String THUMBNAIL_SIZE = "ingest.thumbnail.size";
   public static final String PREVIEW_SIZE = "ingest.preview.size";
   public static final String PREVIEW_QUALITY = "ingest.preview.quality";
+  public static final String LOCAL_FEATURES = "ingest.local.features";
+  public static final String LOCAL_REFERENCE_SIDE = "ingest.local.reference.side";
+  public static final String LOCAL_REFERENCE_KEYPOINTS = "ingest.local.reference.keypoints";
+  public static final String LOCAL_QUERY_SIDE = "ingest.local.query.side";
+  public static final String LOCAL_QUERY_KEYPOINTS = "ingest.local.query.keypoints";
   public static final String FRAMES_MAX = "ingest.frames.max";
   public static final String FRAMES_MAX_PIXELS = "ingest.frames.max.pixels";
   /** Longer side of the greyscale thumbnail index-service verifies candidates with. */
@@ -170,6 +175,21 @@ public final class IngestConfig extends AbstractConfig {
               + " 'prepared' and 'embeddings' (kept for ever) for every upload. 0 = no previews.")
       .define(PREVIEW_QUALITY, Type.DOUBLE, 0.8, Range.between(0.1, 1.0), Importance.LOW,
           "JPEG quality of the colour previews (" + PREVIEW_SIZE + "), 0.1-1.0.")
+      .define(LOCAL_FEATURES, Type.BOOLEAN, false, Importance.MEDIUM,
+          "Send SIFT keypoints and descriptors (module local-features) with every upload and image query, for"
+              + " index-service's local verification: it finds a reference inside a larger picture (pasted small,"
+              + " a meme template, a heavy crop) where the descriptor cannot. About 50 ms of one core per image and"
+              + " 30-110 KB per record; off by default until its thresholds are calibrated in the pipeline.")
+      .define(LOCAL_REFERENCE_SIDE, Type.INT, 512, Range.between(64, 2048), Importance.LOW,
+          "Longer side in pixels images of the reference collections (" + SMALL_VIEW_COLLECTIONS + ") are scaled to"
+              + " before their local features are taken.")
+      .define(LOCAL_REFERENCE_KEYPOINTS, Type.INT, 500, Range.between(16, 4096), Importance.LOW,
+          "Most keypoints kept per reference image (the strongest; 132 bytes each in the index).")
+      .define(LOCAL_QUERY_SIDE, Type.INT, 512, Range.between(64, 2048), Importance.LOW,
+          "Longer side in pixels every other upload and every query image is scaled to before its local features"
+              + " are taken.")
+      .define(LOCAL_QUERY_KEYPOINTS, Type.INT, 800, Range.between(16, 4096), Importance.LOW,
+          "Most keypoints kept per upload or query image (more find smaller pasted copies, at more cost).")
       .define(FRAMES_MAX, Type.INT, FrameLimits.DEFAULT_MAX_FRAMES, Range.between(1, FrameLimits.MAX_MAX_FRAMES),
           Importance.MEDIUM, "Most frames of a multi-frame image (animated GIF, APNG, animated WebP, multi-page TIFF)"
               + " looked at per upload or image query, the first included: each further frame that shows something"
@@ -279,6 +299,13 @@ public final class IngestConfig extends AbstractConfig {
   }
 
   /** How uploads' colour previews are made; null when they are off ({@value #PREVIEW_SIZE} = 0). */
+  /** Local-feature extraction, or null when {@link #LOCAL_FEATURES} is off. */
+  public LocalFeaturePrep localFeatures() {
+    return !getBoolean(LOCAL_FEATURES) ? null
+        : new LocalFeaturePrep(getInt(LOCAL_REFERENCE_SIDE), getInt(LOCAL_REFERENCE_KEYPOINTS), getInt(LOCAL_QUERY_SIDE),
+            getInt(LOCAL_QUERY_KEYPOINTS));
+  }
+
   public ColourPreviews previews() {
     int size = getInt(PREVIEW_SIZE);
     return size == 0 ? null

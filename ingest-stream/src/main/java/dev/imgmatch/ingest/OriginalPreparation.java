@@ -52,8 +52,9 @@ public final class OriginalPreparation {
     byte[] bytes = new byte[d.remaining()];
     d.get(bytes);
     ImagePreparer.Fingerprint f = preparer.fingerprint(bytes, true);
-    List<String> names = smallCollections.contains(s.getCollection()) ? withSmall : views;
-    return PrepareProcessor.builder(f, preparer.render(f, names), s.getImageId(), Purpose.INDEX, s.getTenant(),
+    boolean reference = smallCollections.contains(s.getCollection());
+    List<String> names = reference ? withSmall : views;
+    return PrepareProcessor.builder(f, preparer.render(f, names, reference), s.getImageId(), Purpose.INDEX, s.getTenant(),
         s.getCollection(), s.getSource(), s.getAttributes(), s.getSubmittedAtMs(), nowMs).build();
   }
 }

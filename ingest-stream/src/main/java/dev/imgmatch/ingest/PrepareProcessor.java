@@ -269,8 +269,12 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
       long submittedAtMs) {
     // references (the collections copies are matched against) also get the small view: their low-resolution
     // descriptor, which index-service stores beside the full one
-    List<String> names = input == Input.UPLOADS && smallCollections.contains(collection) ? withSmall : viewNames;
-    ImagePreparer.Rendered rendered = preparer.render(f, names);
+    boolean reference = input == Input.UPLOADS && smallCollections.contains(collection);
+    List<String> names = reference ? withSmall : viewNames;
+    ImagePreparer.Rendered rendered = preparer.render(f, names, reference);
+    if (rendered.localFeatures() != null) {
+      counters.increment("local.features");
+    }
     for (ImageView v : rendered.views()) {
       counters.increment("view." + (v.getName().startsWith(ViewEncoder.FRAME) ? ViewEncoder.FRAME : v.getName()));
     }
@@ -313,6 +317,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
         .setViews(rendered.views())
         .setPdqTrim(trimmedPdq)
         .setThumbnail(rendered.thumbnail() == null ? null : rendered.thumbnail().toAvro())
+        .setLocalFeatures(rendered.localFeatures() == null ? null : ByteBuffer.wrap(rendered.localFeatures()))
         .setExactDuplicateOf(null)
         .setSubmittedAtMs(submittedAtMs)
         .setPreparedAtMs(nowMs);

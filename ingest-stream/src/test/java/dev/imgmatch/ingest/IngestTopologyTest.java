@@ -651,6 +651,39 @@ class IngestTopologyTest {
   }
 
   @Test
+  void localFeaturesTravelWhenOnAtTheReferencesAndTheProbesOwnSizes() {
+    long seed = dev.imgmatch.testkit.Seeds.of("IngestTopologyTest.local", 12L);
+    byte[] photo = TestImages.jpeg(960, 720, (int) seed);
+    start(Map.of());
+    send(upload("off", "acme", "protected", photo));
+    assertThat(preparedOut()).singleElement().extracting(PreparedImage::getLocalFeatures).as("off by default").isNull();
+    driver.close();
+
+    start(Map.of(IngestConfig.LOCAL_FEATURES, "true", IngestConfig.LOCAL_REFERENCE_KEYPOINTS, "120",
+        IngestConfig.LOCAL_QUERY_SIDE, "400", IngestConfig.LOCAL_QUERY_KEYPOINTS, "200"));
+    send(upload("ref", "acme", "protected", photo));
+    send(upload("up", "acme", "uploads", photo));
+    List<PreparedImage> out = preparedOut();
+    dev.imgmatch.local.LocalFeatures ref = local(preparedOf("ref", out));
+    dev.imgmatch.local.LocalFeatures up = local(preparedOf("up", out));
+    assertThat(ref.width()).isEqualTo(512); // a reference: ingest.local.reference.side, aspect kept
+    assertThat(ref.height()).isEqualTo(384);
+    assertThat(ref.size()).isBetween(20, 120);
+    assertThat(up.width()).isEqualTo(400); // any other upload: ingest.local.query.side
+    assertThat(up.size()).isBetween(20, 200);
+    driver.close();
+    driver = null;
+  }
+
+  private static dev.imgmatch.local.LocalFeatures local(PreparedImage p) {
+    assertThat(p.getLocalFeatures()).as("local features of %s", p.getId()).isNotNull();
+    ByteBuffer b = p.getLocalFeatures().duplicate();
+    byte[] bytes = new byte[b.remaining()];
+    b.get(bytes);
+    return dev.imgmatch.local.LocalFeatures.decode(bytes);
+  }
+
+  @Test
   void furtherFramesOfAnAnimationTravelAsFrameViewsOfUploadsAndQueries() {
     start(Map.of());
     long seed = dev.imgmatch.testkit.Seeds.of("IngestTopologyTest.frames", 77L);

@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * An in-memory inverted index of visual words: which references hold a word. Ranks references for a query by the
- * words they share, each weighted by its rarity (idf = ln(N / references holding it)), divided by the square root of
+ * words they share, each weighted by its rarity (idf = ln(1 + N / references holding it), smoothed so that a word
+ * counts even in an index of one reference), divided by the square root of
  * the reference's word count — raw shared counts do not separate copies from unrelated pictures (frequent words such as
  * straight edges are everywhere), the weighting does. The reference implementation of the candidate stage, for
  * benchmarks and tests; not synchronised.
@@ -40,7 +41,7 @@ public final class WordPostings {
       if (p == null) {
         continue;
       }
-      double idf = Math.log((double) refs / p.size);
+      double idf = Math.log(1.0 + (double) refs / p.size); // smoothed: positive even in an index of one
       for (int i = 0; i < p.size; i++) {
         score[p.items[i]] += idf;
       }

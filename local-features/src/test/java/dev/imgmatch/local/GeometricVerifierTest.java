@@ -3,6 +3,7 @@ package dev.imgmatch.local;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.imgmatch.testkit.Seeds;
+import dev.imgmatch.testkit.TexturedPictures;
 import java.awt.image.BufferedImage;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -20,9 +21,9 @@ class GeometricVerifierTest {
     int worstCopy = Integer.MAX_VALUE;
     int bestUnrelated = 0;
     for (int k = 0; k < 4; k++) {
-      BufferedImage ref = Pictures.random(rnd, 480, 360);
-      BufferedImage other = Pictures.random(rnd, 480, 360);
-      BufferedImage query = Pictures.pasted(ref, Pictures.random(rnd, 320, 240), 0.45 + 0.1 * k, rnd);
+      BufferedImage ref = TexturedPictures.random(rnd, 480, 360);
+      BufferedImage other = TexturedPictures.random(rnd, 480, 360);
+      BufferedImage query = TexturedPictures.pasted(ref, TexturedPictures.random(rnd, 320, 240), 0.45 + 0.1 * k, rnd);
       LocalFeatures q = queries.extract(query);
       GeometricVerifier.Verification copy = verifier.verify(q, refs.extract(ref));
       GeometricVerifier.Verification unrelated = verifier.verify(q, refs.extract(other));
@@ -42,7 +43,7 @@ class GeometricVerifierTest {
 
   @Test
   void aPictureAgainstItselfIsAFullPlacement() {
-    BufferedImage pic = Pictures.random(new Random(SEED + 1), 400, 300);
+    BufferedImage pic = TexturedPictures.random(new Random(SEED + 1), 400, 300);
     LocalFeatures f = refs.extract(pic);
     GeometricVerifier.Verification v = verifier.verify(f, f);
     assertThat(v.inliers()).isGreaterThan(f.size() / 2);
@@ -53,7 +54,7 @@ class GeometricVerifierTest {
   @Test
   void tooFewKeypointsGiveNoEvidence() {
     LocalFeatures none = LocalFeatures.empty(100, 100);
-    LocalFeatures some = refs.extract(Pictures.random(new Random(SEED + 2), 300, 200));
+    LocalFeatures some = refs.extract(TexturedPictures.random(new Random(SEED + 2), 300, 200));
     assertThat(verifier.verify(none, some).inliers()).isZero();
     assertThat(verifier.verify(some, none).inliers()).isZero();
   }

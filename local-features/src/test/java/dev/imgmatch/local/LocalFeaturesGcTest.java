@@ -3,6 +3,7 @@ package dev.imgmatch.local;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.imgmatch.testkit.Seeds;
+import dev.imgmatch.testkit.TexturedPictures;
 import java.awt.image.BufferedImage;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,16 +38,16 @@ class LocalFeaturesGcTest {
       SiftExtractor refs = new SiftExtractor(512, 500);
       SiftExtractor queries = new SiftExtractor(512, 800);
       GeometricVerifier verifier = new GeometricVerifier(0.8, 5.0, 12);
-      BufferedImage ref = Pictures.random(rnd, 480, 360);
+      BufferedImage ref = TexturedPictures.random(rnd, 480, 360);
       LocalFeatures first = refs.extract(ref);
       int placed = 0;
       for (int i = 0; i < 20; i++) {
         LocalFeatures again = refs.extract(ref);
         assertThat(again.encode()).as("picture %d", i).isEqualTo(first.encode());
-        LocalFeatures q = queries.extract(Pictures.pasted(ref, Pictures.random(rnd, 320, 240), 0.5, rnd));
+        LocalFeatures q = queries.extract(TexturedPictures.pasted(ref, TexturedPictures.random(rnd, 320, 240), 0.5, rnd));
         try (GeometricVerifier.Query prepared = verifier.prepare(q)) {
           placed += verifier.verify(prepared, again).inliers() >= 12 ? 1 : 0;
-          assertThat(verifier.verify(prepared, refs.extract(Pictures.random(rnd, 300, 200))).inliers()).isLessThan(12);
+          assertThat(verifier.verify(prepared, refs.extract(TexturedPictures.random(rnd, 300, 200))).inliers()).isLessThan(12);
         }
       }
       assertThat(placed).isGreaterThanOrEqualTo(18);

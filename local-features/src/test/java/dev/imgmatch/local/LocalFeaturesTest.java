@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.imgmatch.testkit.Seeds;
+import dev.imgmatch.testkit.TexturedPictures;
 import java.awt.image.BufferedImage;
 import java.util.Arrays;
 import java.util.Random;
@@ -15,7 +16,7 @@ class LocalFeaturesTest {
 
   @Test
   void encodedFeaturesReadBackTheSame() {
-    LocalFeatures f = sift.extract(Pictures.random(new Random(SEED), 400, 300));
+    LocalFeatures f = sift.extract(TexturedPictures.random(new Random(SEED), 400, 300));
     assertThat(f.size()).isBetween(50, 300);
     assertThat(f.width()).isEqualTo(400);
     byte[] bytes = f.encode();
@@ -31,7 +32,7 @@ class LocalFeaturesTest {
 
   @Test
   void theLargerPictureIsScaledToTheExtractorsSideAndAFlatOneHasNoKeypoints() {
-    LocalFeatures big = sift.extract(Pictures.random(new Random(SEED + 1), 1600, 900));
+    LocalFeatures big = sift.extract(TexturedPictures.random(new Random(SEED + 1), 1600, 900));
     assertThat(big.width()).isEqualTo(512);
     assertThat(big.height()).isEqualTo(288);
     BufferedImage flat = new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB);
@@ -41,7 +42,7 @@ class LocalFeaturesTest {
 
   @Test
   void rootSiftComponentsAreUnitLengthAfterQuantisation() {
-    LocalFeatures f = sift.extract(Pictures.random(new Random(SEED + 2), 300, 300));
+    LocalFeatures f = sift.extract(TexturedPictures.random(new Random(SEED + 2), 300, 300));
     for (int i = 0; i < f.size(); i++) {
       double norm = 0;
       for (float v : f.descriptor(i)) {
@@ -53,7 +54,7 @@ class LocalFeaturesTest {
 
   @Test
   void bytesThatAreNotFeaturesAreRefusedWithTheReason() {
-    byte[] good = sift.extract(Pictures.random(new Random(SEED + 3), 200, 200)).encode();
+    byte[] good = sift.extract(TexturedPictures.random(new Random(SEED + 3), 200, 200)).encode();
     assertThatThrownBy(() -> LocalFeatures.decode(null)).hasMessageContaining("null");
     assertThatThrownBy(() -> LocalFeatures.decode(new byte[3])).hasMessageContaining("header");
     byte[] format = good.clone();

@@ -3,6 +3,7 @@ package dev.imgmatch.local;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.imgmatch.testkit.Seeds;
+import dev.imgmatch.testkit.TexturedPictures;
 import java.awt.image.BufferedImage;
 import java.util.Arrays;
 import java.util.Random;
@@ -14,7 +15,7 @@ class VisualWordsTest {
 
   @Test
   void wordsAreOnePerTableAndTheSameOnEveryCall() {
-    LocalFeatures f = sift.extract(Pictures.random(new Random(SEED), 320, 240));
+    LocalFeatures f = sift.extract(TexturedPictures.random(new Random(SEED), 320, 240));
     VisualWords vw = VisualWords.DEFAULT;
     for (int i = 0; i < f.size(); i++) {
       int[] w = vw.words(f, i);
@@ -37,12 +38,12 @@ class VisualWordsTest {
     WordPostings index = new WordPostings();
     BufferedImage[] refs = new BufferedImage[12];
     for (int r = 0; r < refs.length; r++) {
-      refs[r] = Pictures.random(rnd, 480, 360);
+      refs[r] = TexturedPictures.random(rnd, 480, 360);
       assertThat(index.add(vw.distinctWords(sift.extract(refs[r])))).isEqualTo(r);
     }
     int first = 0;
     for (int r = 0; r < 4; r++) {
-      BufferedImage query = Pictures.pasted(refs[r], Pictures.random(rnd, 320, 240), 0.5, rnd);
+      BufferedImage query = TexturedPictures.pasted(refs[r], TexturedPictures.random(rnd, 320, 240), 0.5, rnd);
       int[] q = vw.distinctWords(queries.extract(query));
       int[] top = index.top(q, 3);
       System.out.println("pasted copy of " + r + ": candidates " + Arrays.toString(top) + "; raw shared words with it "

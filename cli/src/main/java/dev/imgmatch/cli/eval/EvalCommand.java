@@ -102,7 +102,9 @@ public final class EvalCommand implements CliCommand {
           // the references are what copies are matched against: they get the small view, as protected ones do
           with(sets.getOrDefault("ingest", Map.of()), dev.imgmatch.ingest.IngestConfig.SMALL_VIEW_COLLECTIONS,
               COLLECTION), sets.getOrDefault("embedder", Map.of()),
-          with(sets.getOrDefault("index", Map.of()), "match.rules", ""), instances);
+          // and keep their local features (used when ingest.local.features is on), as protected ones do
+          with(with(sets.getOrDefault("index", Map.of()), "match.rules", ""), "index.local.collections", COLLECTION),
+          instances);
       try (LocalStack stack = LocalStack.start(o, line -> System.err.println("eval: " + line))) {
         MatchPolicy policy = stack.policy();
         long t0 = System.nanoTime();

@@ -224,6 +224,11 @@ public final class BatchProcessor {
         produced = topic.record(id, e);
         tooLarge = oversize(produced, topic.maxMessageBytes());
       }
+      if (tooLarge != null && e.getLocalFeatures() != null) { // then the local features (matching goes on without)
+        e.setLocalFeatures(null);
+        produced = topic.record(id, e);
+        tooLarge = oversize(produced, topic.maxMessageBytes());
+      }
       if (tooLarge != null) { // a record the topic would refuse must not fail its whole transaction
         out.add(reject(w.source(), OutputFailures.RECORD_TOO_LARGE, tooLarge, null));
         rejected++;

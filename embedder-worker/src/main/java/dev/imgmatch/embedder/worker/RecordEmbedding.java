@@ -96,6 +96,7 @@ public final class RecordEmbedding {
         .setPdqTrim(p.getPdqTrim())
         .setThumbnail(p.getThumbnail())
         .setPreview(preview(p))
+        .setLocalFeatures(localFeatures(p))
         .setClassScores(results.get(0).classScores())
         .setExactDuplicateOf(p.getExactDuplicateOf())
         .setQuery(p.getQuery())
@@ -103,6 +104,15 @@ public final class RecordEmbedding {
         .setPreparedAtMs(p.getPreparedAtMs())
         .setEmbeddedAtMs(nowMs)
         .build();
+  }
+
+  /** The most bytes of local features passed on: 4096 keypoints (local-features' bound; index-service checks the rest). */
+  static final int MAX_LOCAL_FEATURES_BYTES = 7 + 4096 * 132;
+
+  /** The image's local features passed on, or null when absent or larger than any valid encoding. */
+  static java.nio.ByteBuffer localFeatures(PreparedImage p) {
+    java.nio.ByteBuffer b = p.getLocalFeatures();
+    return b == null || b.remaining() > MAX_LOCAL_FEATURES_BYTES ? null : b;
   }
 
   /**

@@ -258,6 +258,30 @@ class BatchProcessorTest {
   }
 
   @Test
+  void localFeaturesTravelOnForUploadsAndQueriesWithinTheLargestValidEncoding() throws Exception {
+    BatchProcessor bp = processor(new ScriptedEmbedder(), 1024, 42L);
+    RgbImage pic = Fixtures.picture(1, 16, 16);
+    byte[] features = {1, 0, 10, 0, 10, 0, 0}; // a valid encoding of no keypoint in a 10 x 10 picture
+    PreparedImage up = Fixtures.prepared("up", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    up.setLocalFeatures(java.nio.ByteBuffer.wrap(features));
+    PreparedImage q = Fixtures.prepared("q", Purpose.QUERY, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    q.setLocalFeatures(java.nio.ByteBuffer.wrap(features));
+    PreparedImage big = Fixtures.prepared("big", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    big.setLocalFeatures(java.nio.ByteBuffer.wrap(new byte[RecordEmbedding.MAX_LOCAL_FEATURES_BYTES + 1]));
+    BatchProcessor.Outcome out = bp.process(List.of(rec(0, up), rec(1, q), rec(2, big)));
+    assertThat(out.embedded()).isEqualTo(3);
+    ImageEmbedding u = topics.embeddings().deserializeValue(out.records().get(0).value());
+    ImageEmbedding p = topics.probes().deserializeValue(out.records().get(1).value());
+    for (ImageEmbedding e : List.of(u, p)) {
+      byte[] carried = new byte[e.getLocalFeatures().remaining()];
+      e.getLocalFeatures().duplicate().get(carried);
+      assertThat(carried).as(e.getId().toString()).isEqualTo(features);
+    }
+    assertThat(topics.embeddings().deserializeValue(out.records().get(2).value()).getLocalFeatures())
+        .as("larger than any valid encoding: left out, the record goes on").isNull();
+  }
+
+  @Test
   void uploadViewsTravelOnEmbeddingsForMatchingWhileTheIndexKeepsTheFullVector() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
     BatchProcessor bp = processor(e, 1024, 7L);

@@ -1,4 +1,4 @@
-package dev.imgmatch.local;
+package dev.imgmatch.testkit;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -8,11 +8,11 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.util.Random;
 
-/** Seeded pictures with structure for SIFT: shapes, strokes, words and a little noise. */
-final class Pictures {
-  private Pictures() {}
+/** Seeded photo-like pictures for local-feature tests: a smooth multi-scale colour ground, shapes, strokes, words, noise. */
+public final class TexturedPictures {
+  private TexturedPictures() {}
 
-  static BufferedImage random(Random rnd, int w, int h) {
+  public static BufferedImage random(Random rnd, int w, int h) {
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
     g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
@@ -62,7 +62,7 @@ final class Pictures {
   }
 
   /** {@code picture} shrunk to {@code frac} of the canvas's width and pasted at a random place of {@code canvas}. */
-  static BufferedImage pasted(BufferedImage picture, BufferedImage canvas, double frac, Random rnd) {
+  public static BufferedImage pasted(BufferedImage picture, BufferedImage canvas, double frac, Random rnd) {
     BufferedImage out = new BufferedImage(canvas.getWidth(), canvas.getHeight(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
