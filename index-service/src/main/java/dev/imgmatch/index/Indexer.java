@@ -42,6 +42,8 @@ final class Indexer {
   private final BooleanSupplier reportsDeletions;
   private final Retroactive retroactive;
   private final Previews previews;
+  /** {@code index.local.collections}, read once (every indexed image is checked against it). */
+  private final Set<String> localCollections;
   private BankRetroactive bankRetroactive; // made on first use: the bank index opens after this
   /** Checks in progress, by shard (ingest thread only). */
   private final Map<Integer, RetroJob> retroJobs = new java.util.HashMap<>();
@@ -51,8 +53,7 @@ final class Indexer {
 
   /** The image as stored: its local features only in the collections that keep them ({@code index.local.collections}). */
   private IndexedImage keepsLocal(IndexedImage img) {
-    return img.localFeatures() != null && !cfg.getList(IndexServiceConfig.LOCAL_COLLECTIONS).contains(img.collection())
-        ? img.withoutLocalFeatures() : img;
+    return img.localFeatures() != null && !localCollections.contains(img.collection()) ? img.withoutLocalFeatures() : img;
   }
 
   Indexer(IndexService service, AlertTransactions tx, Map<Integer, Long> alertsFrom,
@@ -70,6 +71,7 @@ final class Indexer {
     this.retroactive = new Retroactive(shards, policy, cfg.getInt(IndexServiceConfig.RETROACTIVE_DAYS),
         cfg.getInt(IndexServiceConfig.RETROACTIVE_MAX_CANDIDATES), service::feedback);
     this.previews = Previews.from(cfg);
+    this.localCollections = Set.copyOf(cfg.getList(IndexServiceConfig.LOCAL_COLLECTIONS));
   }
 
   /** A record of a replica (or one whose result is not needed now): never held. */

@@ -43,13 +43,19 @@ public final class Records {
 
   /** The record's encoded local features, checked, or null; malformed ones are a bad record ({@code reason}). */
   static byte[] localBytesOf(ImageEmbedding e, String reason) {
+    byte[] bytes = rawLocalBytes(e);
+    localOf(bytes, e, reason);
+    return bytes;
+  }
+
+  /** The record's local-feature bytes as sent, unchecked, or null. */
+  private static byte[] rawLocalBytes(ImageEmbedding e) {
     if (e.getLocalFeatures() == null) {
       return null;
     }
     java.nio.ByteBuffer b = e.getLocalFeatures().duplicate();
     byte[] bytes = new byte[b.remaining()];
     b.get(bytes);
-    localOf(bytes, e, reason);
     return bytes;
   }
 
@@ -204,7 +210,7 @@ public final class Records {
     List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason),
-        localOf(localBytesOf(e, reason), e, reason));
+        localOf(rawLocalBytes(e), e, reason)); // decoded once, which checks them
   }
 
   /** The filter a query asks for, on top of its tenant's visibility. */

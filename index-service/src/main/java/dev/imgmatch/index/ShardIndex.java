@@ -54,13 +54,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class ShardIndex implements Closeable {
   /**
-   * Local verification of the references that share the most rare visual words with a probe (lazily: it loads
-   * OpenCV's natives, which only deployments sending local features need). RANSAC stops below
-   * {@link MatchPolicy.LocalVerification#DEFAULT_MIN_INLIERS} distinctive matches: no placement could count then.
+   * Local verification of the references that share the most rare visual words with a probe, one verifier per
+   * {@code match.local.min.inliers} (made on first use: it loads OpenCV's natives, which only deployments sending local
+   * features need). RANSAC is skipped below that many distinctive matches: no placement could count then.
    */
-  private static final class LocalVerifier {
-    static final dev.imgmatch.local.GeometricVerifier INSTANCE =
-        new dev.imgmatch.local.GeometricVerifier(0.8, 5.0, MatchPolicy.LocalVerification.DEFAULT_MIN_INLIERS);
+  private static final java.util.concurrent.ConcurrentMap<Integer, dev.imgmatch.local.GeometricVerifier> LOCAL_VERIFIERS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static dev.imgmatch.local.GeometricVerifier localVerifier(MatchPolicy policy) {
+    return LOCAL_VERIFIERS.computeIfAbsent(policy.local().minInliers(),
+        min -> new dev.imgmatch.local.GeometricVerifier(0.8, 5.0, min));
   }
 
   private static final Logger log = LoggerFactory.getLogger(ShardIndex.class);
@@ -495,7 +498,8 @@ public final class ShardIndex implements Closeable {
       }
       List<Hit> out = new ArrayList<>(cands.size());
       List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-      dev.imgmatch.local.GeometricVerifier.Query local = wordCands.isEmpty() ? null : LocalVerifier.INSTANCE.prepare(p.local());
+      dev.imgmatch.local.GeometricVerifier verifier = wordCands.isEmpty() ? null : localVerifier(policy);
+      dev.imgmatch.local.GeometricVerifier.Query local = verifier == null ? null : verifier.prepare(p.local());
       try {
         for (int doc : cands) {
           LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
@@ -503,7 +507,7 @@ public final class ShardIndex implements Closeable {
               p.modelVersion());
           Hit h = CandidateScorer.hit(p, policy, img, shard);
           if (local != null && wordCands.contains(doc) && img.localFeatures() != null) {
-            h = h.withLocalInliers(LocalVerifier.INSTANCE.verify(local,
+            h = h.withLocalInliers(verifier.verify(local,
                 dev.imgmatch.local.LocalFeatures.decode(img.localFeatures())).inliers());
           }
           out.add(h);
