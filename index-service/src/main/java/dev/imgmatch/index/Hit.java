@@ -17,20 +17,32 @@ import java.util.Map;
  * @param vector its stored descriptor of the probe's model version, or null
  * @param thumbnail its stored greyscale thumbnail ({@link Verifier}), or null (also when the policy verifies nothing:
  *     the stored field is then not read)
- * @param localInliers inliers of the RANSAC placement of this reference inside the probe (local verification of the
- *     references that share the most rare visual words with the probe: {@link LocalCandidates}); 0 when not verified
+ * @param local the RANSAC placement of this reference inside the probe (local verification of the references that
+ *     share the most rare visual words with a probe the global signals did not decide: {@link LocalCandidates},
+ *     {@link LocalShards#search}); null when not verified
  */
 public record Hit(String uid, String imageId, String tenant, String collection, String source,
     Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,
     double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector, GrayThumb thumbnail,
-    int localInliers) {
+    Hit.Placement local) {
+
+  /**
+   * Where local verification placed the reference inside the probe: its inliers and the part of the probe they lie in
+   * ({x0, y0, x1, y1}, fractions of the probe's width and height).
+   */
+  public record Placement(int inliers, float[] box) {}
+
+  /** Inliers of the local placement; 0 when the hit was not verified locally. */
+  public int localInliers() {
+    return local == null ? 0 : local.inliers();
+  }
 
   /** Not verified by local features. */
   public Hit(String uid, String imageId, String tenant, String collection, String source,
       Map<String, String> attributes, long submittedAtMs, boolean exact, Integer pdqDistance, Float cosine,
       double similarity, double score, int shard, byte[] sha256, byte[] pdq, float[] vector, GrayThumb thumbnail) {
     this(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine, similarity,
-        score, shard, sha256, pdq, vector, thumbnail, 0);
+        score, shard, sha256, pdq, vector, thumbnail, null);
   }
 
   /** Without a thumbnail. */
@@ -62,13 +74,13 @@ public record Hit(String uid, String imageId, String tenant, String collection, 
   /** The same hit with another decision score. */
   public Hit withScore(double s) {
     return new Hit(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine,
-        similarity, s, shard, sha256, pdq, vector, thumbnail, localInliers);
+        similarity, s, shard, sha256, pdq, vector, thumbnail, local);
   }
 
-  /** The same hit with the inliers its local verification found. */
-  public Hit withLocalInliers(int inliers) {
+  /** The same hit with the placement its local verification found. */
+  public Hit withPlacement(Placement p) {
     return new Hit(uid, imageId, tenant, collection, source, attributes, submittedAtMs, exact, pdqDistance, cosine,
-        similarity, score, shard, sha256, pdq, vector, thumbnail, inliers);
+        similarity, score, shard, sha256, pdq, vector, thumbnail, p);
   }
 
   public MatchedImage toAvro() {

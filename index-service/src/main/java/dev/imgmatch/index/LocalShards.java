@@ -231,6 +231,8 @@ public final class LocalShards implements Closeable {
    * Every local shard's hits plus the images upserted since the last refresh (exact brute force over those few),
    * ranked by {@link MatchPolicy#rank(List, GrayThumb)} (decision score after the margin against the best competing
    * work, the best candidates verified against the probe's thumbnail). Images deleted since the last refresh are left out.
+   * When the probe carries local features and nothing decided it, each shard's best word candidates are then placed
+   * inside it ({@link ShardIndex#localHits}) and everything is ranked again.
    */
   public List<Hit> search(Probe p, MatchPolicy policy) throws IOException {
     // Read the recent changes before the searchers: the refresher forgets a change only once every shard's searcher
@@ -255,7 +257,30 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(deletedNow);
-    return policy.rank(new ArrayList<>(byUid.values()), p.thumbnail());
+    List<Hit> ranked = policy.rank(new ArrayList<>(byUid.values()), p.thumbnail());
+    if (p.local() == null || policy.local().candidates() <= 0 || policy.decidedGlobally(ranked)) {
+      return ranked;
+    }
+    // Not decided by the global signals: look for a reference inside the probe. Only now, since a placement does not
+    // change a decided probe's outcome (MatchPolicy#rank) and verification is most of a probe's cost.
+    Set<String> recentUids = new java.util.HashSet<>();
+    recentNow.forEach(r -> recentUids.add(r.img().uid()));
+    boolean placed = false;
+    for (ShardIndex s : shards.values()) {
+      try {
+        for (Hit h : s.localHits(p, policy)) {
+          // only placements that count: the other word candidates would only add competitors to the margins
+          if (h.localInliers() >= policy.local().minInliers() && !recentUids.contains(h.uid())
+              && !deletedNow.contains(h.uid())) {
+            byUid.put(h.uid(), h); // the same signals as before, with the placement
+            placed = true;
+          }
+        }
+      } catch (org.apache.lucene.store.AlreadyClosedException e) {
+        // partition revoked during the search: its new owner answers for it
+      }
+    }
+    return placed ? policy.rank(new ArrayList<>(byUid.values()), p.thumbnail()) : ranked;
   }
 
   private static Hit recentHit(Recent r, Probe p, MatchPolicy policy) {

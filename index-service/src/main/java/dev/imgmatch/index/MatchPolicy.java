@@ -159,10 +159,12 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
 
   /**
    * Local verification (module local-features): the {@code candidates} references of each shard that share the most
-   * rare visual words with a probe that carries local features are placed inside it by RANSAC; {@code minInliers} or
+   * rare visual words with a probe that carries local features, and that the global signals did not decide, are placed
+   * inside it by RANSAC; {@code minInliers} or
    * more inliers are evidence on their own — no wrong reference and no negative reached 12 on real photos
    * (docs/BENCHMARKS.md, "Local features") — and lift the candidate's decision score to at least
-   * {@code matchThreshold + perInlier × (inliers − minInliers)} (at most 0.99).
+   * {@code matchThreshold + perInlier × (inliers − minInliers)} (at most 0.99) — of references placed on one spot, only
+   * the best placed ({@link #placeLocally}).
    *
    * @param candidates references verified per shard and probe; 0 = none
    */
@@ -308,8 +310,59 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       }
       // a hash match stands on its own: another work that looks alike does not make equal bytes or a close PDQ
       // hash ambiguous (a near-exact copy of one of two similar protected pictures still alerts)
-      out.add(h.withScore(Math.max(Math.max(clip(h.similarity() - marginWeight * competitor), hashScore(h.exact(),
-          h.pdqDistance())), localScore(h.localInliers()))));
+      out.add(h.withScore(Math.max(clip(h.similarity() - marginWeight * competitor), hashScore(h.exact(),
+          h.pdqDistance()))));
+    }
+    out.sort(BEST_FIRST);
+    return out;
+  }
+
+  /** True when the best of ranked hits already decides a match, local placements aside. */
+  public boolean decidedGlobally(List<Hit> ranked) {
+    return !ranked.isEmpty() && ranked.get(0).score() >= matchThreshold - 1e-9;
+  }
+
+  /** Least share of the smaller of two placements' probe regions the other covers for them to be one placement. */
+  static final double SAME_PLACE = 0.5;
+
+  /**
+   * Local placements (class {@link LocalVerification}) on ranked hits, sorted again. Only for a probe the global
+   * signals did not decide: a placement stands on its own, but inside a picture that already copies a work it would
+   * only add the near-duplicates of that work. Of references placed on the same part of the probe (their inlier
+   * regions overlap by {@link #SAME_PLACE} or more) only the one with the most inliers is lifted: references that
+   * place on one spot are near-duplicates of each other (one scene in several versions), and the probe copies the one
+   * that explains it best; the others keep their global score. References placed on different parts (a collage) are
+   * each lifted.
+   */
+  List<Hit> placeLocally(List<Hit> ranked) {
+    if (local == null || decidedGlobally(ranked)) {
+      return ranked;
+    }
+    List<Hit> placed = new ArrayList<>();
+    for (Hit h : ranked) {
+      if (h.localInliers() >= local.minInliers()) {
+        placed.add(h);
+      }
+    }
+    if (placed.isEmpty()) {
+      return ranked;
+    }
+    placed.sort(Comparator.comparingInt(Hit::localInliers).reversed()
+        .thenComparing(Comparator.comparingDouble(Hit::similarity).reversed()).thenComparing(Hit::uid));
+    List<Hit> lifted = new ArrayList<>();
+    for (Hit p : placed) {
+      boolean samePlace = false;
+      for (Hit l : lifted) {
+        samePlace |= dev.imgmatch.local.GeometricVerifier.Verification.overlap(p.local().box(), l.local().box())
+            >= SAME_PLACE;
+      }
+      if (!samePlace) {
+        lifted.add(p);
+      }
+    }
+    List<Hit> out = new ArrayList<>(ranked.size());
+    for (Hit h : ranked) {
+      out.add(lifted.contains(h) ? h.withScore(Math.max(h.score(), localScore(h.localInliers()))) : h);
     }
     out.sort(BEST_FIRST);
     return out;
@@ -340,7 +393,7 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
   public List<Hit> rank(List<Hit> hits, GrayThumb probe) {
     List<Hit> out = rank(hits);
     if (probe == null || verification.candidates() == 0) {
-      return out;
+      return placeLocally(out);
     }
     // the verified candidates and the hash matches among them, with how well each lines up
     record Aligned(int at, double evidence, boolean verified) {}
@@ -374,15 +427,13 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       double verifiedScore = clip(h.score() + verification.weight() * (a.evidence() - verification.neutral()));
       boolean variant = a != leader && h.similarity() < out.get(leader.at()).similarity()
           && a.evidence() <= leader.evidence() + VARIANT_EVIDENCE_SLACK;
-      // a local placement stands on its own: the thumbnails of a picture pasted small do not line up, by design
-      out.set(a.at(), h.withScore(Math.max(localScore(h.localInliers()),
-          variant ? Math.min(h.score(), verifiedScore) : verifiedScore)));
+      out.set(a.at(), h.withScore(variant ? Math.min(h.score(), verifiedScore) : verifiedScore));
       changed = true;
     }
     if (changed) {
       out.sort(BEST_FIRST);
     }
-    return out;
+    return placeLocally(out);
   }
 
   /** True when two indexed images are copies of one work: equal bytes, close PDQ or close descriptors. */

@@ -491,30 +491,50 @@ public final class ShardIndex implements Closeable {
           }
         }
       }
-      java.util.Set<Integer> wordCands = java.util.Set.of();
-      if (p.local() != null && policy.local().candidates() > 0) {
-        wordCands = java.util.Set.copyOf(LocalCandidates.top(s, p.local(), policy.local().candidates(), filter));
-        cands.addAll(wordCands);
-      }
       List<Hit> out = new ArrayList<>(cands.size());
       List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-      dev.imgmatch.local.GeometricVerifier verifier = wordCands.isEmpty() ? null : localVerifier(policy);
-      dev.imgmatch.local.GeometricVerifier.Query local = verifier == null ? null : verifier.prepare(p.local());
-      try {
-        for (int doc : cands) {
+      for (int doc : cands) {
+        LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+        IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
+            p.modelVersion());
+        out.add(CandidateScorer.hit(p, policy, img, shard));
+      }
+      return out;
+    } finally {
+      manager.release(s);
+    }
+  }
+
+  /**
+   * Local verification in this shard: the {@code match.local.candidates} references sharing the most rare visual words
+   * with the probe ({@link LocalCandidates}), each with every signal measured (as {@link #search}) and its RANSAC
+   * placement inside the probe. Empty when the probe carries no local features or the policy verifies none.
+   */
+  List<Hit> localHits(Probe p, MatchPolicy policy) throws IOException {
+    if (p.local() == null || policy.local().candidates() <= 0) {
+      return List.of();
+    }
+    IndexSearcher s = manager.acquire();
+    try {
+      List<Integer> wordCands = LocalCandidates.top(s, p.local(), policy.local().candidates(), p.filter().toQuery());
+      if (wordCands.isEmpty()) {
+        return List.of();
+      }
+      List<Hit> out = new ArrayList<>(wordCands.size());
+      List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+      dev.imgmatch.local.GeometricVerifier verifier = localVerifier(policy);
+      try (dev.imgmatch.local.GeometricVerifier.Query local = verifier.prepare(p.local())) {
+        for (int doc : wordCands) {
           LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
           IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
               p.modelVersion());
           Hit h = CandidateScorer.hit(p, policy, img, shard);
-          if (local != null && wordCands.contains(doc) && img.localFeatures() != null) {
-            h = h.withLocalInliers(verifier.verify(local,
-                dev.imgmatch.local.LocalFeatures.decode(img.localFeatures())).inliers());
+          if (img.localFeatures() != null) {
+            dev.imgmatch.local.GeometricVerifier.Verification v = verifier.verify(local,
+                dev.imgmatch.local.LocalFeatures.decode(img.localFeatures()));
+            h = h.withPlacement(new Hit.Placement(v.inliers(), v.queryBox()));
           }
           out.add(h);
-        }
-      } finally {
-        if (local != null) {
-          local.close();
         }
       }
       return out;

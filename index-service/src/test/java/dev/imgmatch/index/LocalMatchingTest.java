@@ -26,32 +26,51 @@ class LocalMatchingTest {
   @TempDir
   Path dir;
 
+  private final Random rnd = new Random(SEED);
+  private final Synthetic syn = new Synthetic(SEED, 16, 4);
+  private final SiftExtractor refs = new SiftExtractor(512, 500);
+  private final SiftExtractor probes = new SiftExtractor(512, 800);
+  private final MatchPolicy policy = new IndexServiceConfig(Map.of()).policy();
+  private final SearchFilter tenant = SearchFilter.tenantOnly("t1", Set.of());
+
+  /** References r0..r(n-1) over two real shards, each with its local features; returns their pictures. */
+  private BufferedImage[] index(LocalShards shards, int n) throws Exception {
+    BufferedImage[] pics = new BufferedImage[n];
+    ShardIndex[] s = {shards.open(0), shards.open(1)};
+    for (int i = 0; i < n; i++) {
+      pics[i] = TexturedPictures.random(rnd, 480, 360);
+      add(shards, s[i % 2], "r" + i, pics[i], syn.gaussianUnit());
+    }
+    shards.refreshNow();
+    return pics;
+  }
+
+  private void add(LocalShards shards, ShardIndex s, String id, BufferedImage pic, float[] vector) throws Exception {
+    shards.upsert(s, new IndexedImage("t1", id, "protected", null, Map.of(), "mv", vector, syn.hash(), syn.hash(), 90,
+        1, null, null, null, refs.extract(pic).encode()));
+  }
+
+  private Probe probe(float[] vector, BufferedImage picture) {
+    return new Probe("mv", List.of(vector), List.of(), 0, null, tenant, 10, null, probes.extract(picture));
+  }
+
+  private List<Hit> matched(List<Hit> ranked) {
+    return ranked.stream().filter(h -> policy.decide(h.score()) == Decision.MATCH).toList();
+  }
+
   @Test
   void aReferencePastedIntoAnUploadIsFoundByItsRareWordsPlacedAndDecidedAMatch() throws Exception {
-    Random rnd = new Random(SEED);
-    Synthetic syn = new Synthetic(SEED, 16, 4);
-    SiftExtractor refs = new SiftExtractor(512, 500);
-    SiftExtractor probes = new SiftExtractor(512, 800);
-    MatchPolicy policy = new IndexServiceConfig(Map.of()).policy();
     assertThat(policy.local().candidates()).isPositive();
-    BufferedImage[] pics = new BufferedImage[12];
-    try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
-      for (int i = 0; i < pics.length; i++) {
-        pics[i] = TexturedPictures.random(rnd, 480, 360);
-        byte[] sha = syn.hash();
-        shard.upsert(new IndexedImage("t1", "r" + i, "protected", null, Map.of(), "mv", syn.gaussianUnit(), sha,
-            syn.hash(), 90, i, null, null, null, refs.extract(pics[i]).encode()));
-      }
-      shard.refresh();
-      SearchFilter tenant = SearchFilter.tenantOnly("t1", Set.of());
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
+      BufferedImage[] pics = index(shards, 12);
       for (int target : new int[] {2, 5, 9}) {
-        LocalFeatures pasted = probes.extract(
+        Probe p = probe(syn.gaussianUnit(),
             TexturedPictures.pasted(pics[target], TexturedPictures.random(rnd, 320, 240), 0.45, rnd));
-        Probe p = new Probe("mv", List.of(syn.gaussianUnit()), List.of(), 0, null, tenant, 10, null, pasted);
-        List<Hit> ranked = policy.rank(shard.search(p, policy));
+        List<Hit> ranked = shards.search(p, policy);
         Hit best = ranked.get(0);
         assertThat(best.imageId()).as("pasted copy of r%d", target).isEqualTo("r" + target);
         assertThat(best.localInliers()).isGreaterThanOrEqualTo(policy.local().minInliers());
+        assertThat(best.local().box()).hasSize(4);
         assertThat(policy.decide(best.score())).isEqualTo(Decision.MATCH);
         for (Hit other : ranked.subList(1, ranked.size())) {
           assertThat(other.localInliers()).as("%s", other.imageId()).isLessThan(policy.local().minInliers());
@@ -59,23 +78,69 @@ class LocalMatchingTest {
         }
         // the same probe without its local features: the descriptor alone does not find the paste
         Probe global = new Probe("mv", p.vectors(), List.of(), 0, null, tenant, 10, null, null);
-        assertThat(policy.rank(shard.search(global, policy))).allSatisfy(h -> {
+        assertThat(shards.search(global, policy)).allSatisfy(h -> {
           assertThat(h.localInliers()).isZero();
           assertThat(h.score()).isLessThan(policy.matchThreshold());
         });
       }
       // an unrelated picture with structure of the same kind places no reference
-      LocalFeatures unrelated = probes.extract(TexturedPictures.random(rnd, 400, 300));
-      Probe u = new Probe("mv", List.of(syn.gaussianUnit()), List.of(), 0, null, tenant, 10, null, unrelated);
-      assertThat(policy.rank(shard.search(u, policy))).allSatisfy(h -> {
-        assertThat(h.localInliers()).isLessThan(policy.local().minInliers());
-        assertThat(h.score()).isLessThan(policy.matchThreshold());
-      });
+      assertThat(shards.search(probe(syn.gaussianUnit(), TexturedPictures.random(rnd, 400, 300)), policy))
+          .allSatisfy(h -> {
+            assertThat(h.localInliers()).isLessThan(policy.local().minInliers());
+            assertThat(h.score()).isLessThan(policy.matchThreshold());
+          });
       // another tenant's probe does not see the references
-      LocalFeatures copy = probes.extract(TexturedPictures.pasted(pics[3], TexturedPictures.random(rnd, 320, 240), 0.5, rnd));
+      LocalFeatures copy = probes.extract(TexturedPictures.pasted(pics[3], TexturedPictures.random(rnd, 320, 240), 0.5,
+          rnd));
       Probe other = new Probe("mv", List.of(syn.gaussianUnit()), List.of(), 0, null,
           SearchFilter.tenantOnly("t2", Set.of()), 10, null, copy);
-      assertThat(shard.search(other, policy)).isEmpty();
+      assertThat(shards.search(other, policy)).isEmpty();
+    }
+  }
+
+  @Test
+  void aProbeTheGlobalSignalsDecideIsNotVerifiedLocally() throws Exception {
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
+      BufferedImage[] pics = index(shards, 6);
+      float[] v = syn.gaussianUnit();
+      add(shards, shards.open(0), "decided", TexturedPictures.random(rnd, 480, 360), v);
+      shards.refreshNow();
+      // its descriptor is the indexed one of "decided"; r4 is pasted inside it as well
+      List<Hit> ranked = shards.search(probe(v, TexturedPictures.pasted(pics[4], TexturedPictures.random(rnd, 320, 240),
+          0.45, rnd)), policy);
+      assertThat(ranked.get(0).imageId()).isEqualTo("decided");
+      assertThat(matched(ranked)).extracting(Hit::imageId).containsExactly("decided");
+      assertThat(ranked).allSatisfy(h -> assertThat(h.local()).as(h.imageId()).isNull());
+    }
+  }
+
+  @Test
+  void ofNearDuplicateReferencesPlacedOnOneSpotOnlyTheBestPlacedMatchesWhileACollageMatchesEachWork()
+      throws Exception {
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
+      BufferedImage[] pics = index(shards, 8);
+      // "r1-crop": another version of r1 (a crop of it), as benchmarks and real collections hold
+      add(shards, shards.open(1), "r1-crop", pics[1].getSubimage(40, 30, 400, 300), syn.gaussianUnit());
+      shards.refreshNow();
+      List<Hit> ranked = shards.search(probe(syn.gaussianUnit(),
+          TexturedPictures.pasted(pics[1], TexturedPictures.random(rnd, 320, 240), 0.5, rnd)), policy);
+      List<Hit> placed = ranked.stream().filter(h -> h.localInliers() >= policy.local().minInliers()).toList();
+      assertThat(placed).extracting(Hit::imageId).containsExactlyInAnyOrder("r1", "r1-crop");
+      Hit best = placed.stream().max(java.util.Comparator.comparingInt(Hit::localInliers)).orElseThrow();
+      assertThat(matched(ranked)).containsExactly(best);
+      assertThat(dev.imgmatch.local.GeometricVerifier.Verification.overlap(placed.get(0).local().box(),
+          placed.get(1).local().box())).isGreaterThanOrEqualTo(MatchPolicy.SAME_PLACE);
+
+      // two works side by side in one picture: two places, two matches
+      BufferedImage collage = TexturedPictures.random(rnd, 640, 300);
+      java.awt.Graphics2D g = collage.createGraphics();
+      g.setRenderingHint(java.awt.RenderingHints.KEY_INTERPOLATION,
+          java.awt.RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.drawImage(pics[2], 10, 30, 300, 225, null);
+      g.drawImage(pics[5], 330, 30, 300, 225, null);
+      g.dispose();
+      assertThat(matched(shards.search(probe(syn.gaussianUnit(), collage), policy))).extracting(Hit::imageId)
+          .containsExactlyInAnyOrder("r2", "r5");
     }
   }
 

@@ -175,11 +175,12 @@ public final class IngestConfig extends AbstractConfig {
               + " 'prepared' and 'embeddings' (kept for ever) for every upload. 0 = no previews.")
       .define(PREVIEW_QUALITY, Type.DOUBLE, 0.8, Range.between(0.1, 1.0), Importance.LOW,
           "JPEG quality of the colour previews (" + PREVIEW_SIZE + "), 0.1-1.0.")
-      .define(LOCAL_FEATURES, Type.BOOLEAN, false, Importance.MEDIUM,
+      .define(LOCAL_FEATURES, Type.BOOLEAN, true, Importance.MEDIUM,
           "Send SIFT keypoints and descriptors (module local-features) with every upload and image query, for"
               + " index-service's local verification: it finds a reference inside a larger picture (pasted small,"
-              + " a meme template, a heavy crop) where the descriptor cannot. About 50 ms of one core per image and"
-              + " 30-110 KB per record; off by default until its thresholds are calibrated in the pipeline.")
+              + " a meme template, a heavy crop) where the descriptor cannot. About 35 ms of one core per image and"
+              + " 30-110 KB per record on 'prepared' and 'embeddings'; false = descriptor and PDQ matching only"
+              + " (docs/BENCHMARKS.md, \"Local verification in the pipeline\").")
       .define(LOCAL_REFERENCE_SIDE, Type.INT, 512, Range.between(64, 2048), Importance.LOW,
           "Longer side in pixels images of the reference collections (" + SMALL_VIEW_COLLECTIONS + ") are scaled to"
               + " before their local features are taken.")

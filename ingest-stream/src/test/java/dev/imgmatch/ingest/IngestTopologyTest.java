@@ -655,11 +655,15 @@ class IngestTopologyTest {
     long seed = dev.imgmatch.testkit.Seeds.of("IngestTopologyTest.local", 12L);
     byte[] photo = TestImages.jpeg(960, 720, (int) seed);
     start(Map.of());
+    send(upload("default", "acme", "uploads", photo));
+    assertThat(local(preparedOut().get(0)).size()).as("on by default").isPositive();
+    driver.close();
+    start(Map.of(IngestConfig.LOCAL_FEATURES, "false"));
     send(upload("off", "acme", "protected", photo));
-    assertThat(preparedOut()).singleElement().extracting(PreparedImage::getLocalFeatures).as("off by default").isNull();
+    assertThat(preparedOut()).singleElement().extracting(PreparedImage::getLocalFeatures).as("off").isNull();
     driver.close();
 
-    start(Map.of(IngestConfig.LOCAL_FEATURES, "true", IngestConfig.LOCAL_REFERENCE_KEYPOINTS, "120",
+    start(Map.of(IngestConfig.LOCAL_REFERENCE_KEYPOINTS, "120",
         IngestConfig.LOCAL_QUERY_SIDE, "400", IngestConfig.LOCAL_QUERY_KEYPOINTS, "200"));
     send(upload("ref", "acme", "protected", photo));
     send(upload("up", "acme", "uploads", photo));

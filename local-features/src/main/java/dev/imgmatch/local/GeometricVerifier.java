@@ -23,9 +23,36 @@ import org.bytedeco.opencv.opencv_features2d.BFMatcher;
  * tens (docs/BENCHMARKS.md, "Local features"). Thread-safe.
  */
 public final class GeometricVerifier {
-  /** The outcome for one (query, reference) pair. */
-  public record Verification(int matches, int inliers, double referenceCoverage, double queryCoverage) {
-    static final Verification NONE = new Verification(0, 0, 0, 0);
+  /**
+   * The outcome for one (query, reference) pair.
+   *
+   * @param queryBox where the inliers lie in the query: {x0, y0, x1, y1} as fractions of its width and height (the
+   *     part of the query the reference explains); empty when there are no inliers
+   */
+  public record Verification(int matches, int inliers, double referenceCoverage, double queryCoverage,
+      float[] queryBox) {
+    static final Verification NONE = new Verification(0, 0, 0, 0, new float[0]);
+
+    Verification(int matches) {
+      this(matches, 0, 0, 0, new float[0]);
+    }
+
+    /**
+     * How much of the smaller of two query regions the other covers (0 to 1): two references whose inliers lie in the
+     * same part of one query explain the same thing — copies of each other, as far as this query can tell.
+     */
+    public static double overlap(float[] a, float[] b) {
+      if (a.length != 4 || b.length != 4) {
+        return 0;
+      }
+      double w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+      double h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+      double smaller = Math.min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]));
+      if (w <= 0 || h <= 0 || smaller <= 0) {
+        return 0;
+      }
+      return Math.min(1, w * h / smaller);
+    }
   }
 
   private final double ratio;
@@ -113,14 +140,14 @@ public final class GeometricVerifier {
         }
       }
       if (m < minMatches) {
-        return new Verification(m, 0, 0, 0); // fewer distinctive matches than inliers asked for: no fit
+        return new Verification(m); // fewer distinctive matches than inliers asked for: no fit
       }
       Mat src = points(rx, ry, m);
       Mat dst = points(qx, qy, m);
       Mat mask = new Mat();
       Mat h = opencv_calib3d.findHomography(src, dst, opencv_calib3d.RANSAC, reprojectionPx, mask, 2000, 0.995);
       if (h.empty() || !plausible(h) || mask.rows() != m) {
-        return new Verification(m, 0, 0, 0);
+        return new Verification(m);
       }
       Set<Long> refPositions = new HashSet<>();
       double[] rb = {Double.MAX_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE, -Double.MAX_VALUE};
@@ -137,10 +164,12 @@ public final class GeometricVerifier {
       }
       int inliers = refPositions.size();
       if (inliers == 0) {
-        return new Verification(m, 0, 0, 0);
+        return new Verification(m);
       }
+      float[] box = {(float) (qb[0] / query.width()), (float) (qb[1] / query.height()), (float) (qb[2] / query.width()),
+          (float) (qb[3] / query.height())};
       return new Verification(m, inliers, area(rb) / ((double) reference.width() * reference.height()),
-          area(qb) / ((double) query.width() * query.height()));
+          area(qb) / ((double) query.width() * query.height()), box);
     }
   }
 
