@@ -36,6 +36,15 @@ final class Evidence {
       out.add(String.format(Locale.ROOT, "descriptor similarity %.2f (cosine of the picture descriptors; 1 = same"
           + " picture)", c));
     }
+    Integer inliers = m.getLocalInliers();
+    if (inliers != null) {
+      out.add("found inside the picture: " + inliers + " keypoint matches fit one placement (local verification;"
+          + " 12 or more count as evidence)");
+    }
+    if (!m.getNearDuplicates().isEmpty()) {
+      out.add("placed on the same spot, with fewer matches: " + String.join(", ", m.getNearDuplicates())
+          + " (near-duplicates of this image, not reported as matches of their own)");
+    }
     out.add(String.format(Locale.ROOT, "combined score %.3f (0-1, what the ranking uses)", m.getScore()));
     return out;
   }

@@ -66,6 +66,8 @@ final class Json {
     sig.put("pdqDistance", m.getPdqDistance());
     sig.put("cosine", m.getCosine());
     sig.put("bank", m.getBank());
+    sig.put("localInliers", m.getLocalInliers());
+    strings(sig.putArray("nearDuplicates"), m.getNearDuplicates());
     strings(n.putArray("evidence"), Evidence.of(m));
     attributes(n.putObject("attributes"), m.getAttributes());
     return n;

@@ -28,6 +28,18 @@ class EvidenceTest {
   }
 
   @Test
+  void aLocalPlacementGivesItsMatchesAndNamesTheNearDuplicatesPlacedOnItsSpot() {
+    MatchedImage m = MatchedImage.newBuilder(Alerts.match("orig", "protected", 0.5f, null, 0.2f)).setLocalInliers(40)
+        .setNearDuplicates(java.util.List.of("orig-v2", "orig-v3")).build();
+    assertThat(Evidence.of(m)).contains(
+        "found inside the picture: 40 keypoint matches fit one placement (local verification; 12 or more count as"
+            + " evidence)",
+        "placed on the same spot, with fewer matches: orig-v2, orig-v3 (near-duplicates of this image, not reported"
+            + " as matches of their own)");
+    assertThat(Evidence.of(Alerts.match("o", "p", 0.9f, 3, 0.9f))).noneMatch(l -> l.contains("keypoint"));
+  }
+
+  @Test
   void namesTheBankOfAHashListEntry() {
     MatchedImage m = MatchedImage.newBuilder(Alerts.match("entry-1", "ncmec", 1f, 3, null)).setBank("ncmec")
         .setExact(true).build();

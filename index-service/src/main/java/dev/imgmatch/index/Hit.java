@@ -2,6 +2,7 @@ package dev.imgmatch.index;
 
 import dev.imgmatch.avro.MatchedImage;
 import dev.imgmatch.common.GrayThumb;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,10 +28,20 @@ public record Hit(String uid, String imageId, String tenant, String collection, 
     Hit.Placement local) {
 
   /**
-   * Where local verification placed the reference inside the probe: its inliers and the part of the probe they lie in
-   * ({x0, y0, x1, y1}, fractions of the probe's width and height).
+   * Where local verification placed the reference inside the probe: its inliers, the part of the probe they lie in
+   * ({x0, y0, x1, y1}, fractions of the probe's width and height), and the image ids of the references placed on the
+   * same part with fewer inliers (its near-duplicates: {@link MatchPolicy#placeLocally}).
    */
-  public record Placement(int inliers, float[] box) {}
+  public record Placement(int inliers, float[] box, List<String> nearDuplicates) {
+    public Placement(int inliers, float[] box) {
+      this(inliers, box, List.of());
+    }
+
+    /** The same placement, also standing for {@code others} placed on its spot with fewer inliers. */
+    public Placement withNearDuplicates(List<String> others) {
+      return new Placement(inliers, box, List.copyOf(others));
+    }
+  }
 
   /** Inliers of the local placement; 0 when the hit was not verified locally. */
   public int localInliers() {
@@ -94,6 +105,8 @@ public record Hit(String uid, String imageId, String tenant, String collection, 
         .setPdqDistance(pdqDistance)
         .setCosine(cosine)
         .setAttributes(Map.copyOf(attributes))
+        .setLocalInliers(local != null && local.inliers() > 0 ? local.inliers() : null)
+        .setNearDuplicates(local == null ? List.of() : local.nearDuplicates())
         .setBank(isBank() ? collection : null)
         .build();
   }

@@ -331,8 +331,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * only add the near-duplicates of that work. Of references placed on the same part of the probe (their inlier
    * regions overlap by {@link #SAME_PLACE} or more) only the one with the most inliers is lifted: references that
    * place on one spot are near-duplicates of each other (one scene in several versions), and the probe copies the one
-   * that explains it best; the others keep their global score. References placed on different parts (a collage) are
-   * each lifted.
+   * that explains it best; the others keep their global score and are named on it ({@link Hit.Placement#nearDuplicates},
+   * the alert's {@code nearDuplicates}). References placed on different parts (a collage) are each lifted.
    */
   List<Hit> placeLocally(List<Hit> ranked) {
     if (local == null || decidedGlobally(ranked)) {
@@ -349,20 +349,29 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
     }
     placed.sort(Comparator.comparingInt(Hit::localInliers).reversed()
         .thenComparing(Comparator.comparingDouble(Hit::similarity).reversed()).thenComparing(Hit::uid));
-    List<Hit> lifted = new ArrayList<>();
+    // the lifted references, each with the ids of those placed on its spot (the first lifted one covering it)
+    java.util.Map<Hit, List<String>> lifted = new java.util.IdentityHashMap<>();
+    List<Hit> order = new ArrayList<>();
     for (Hit p : placed) {
-      boolean samePlace = false;
-      for (Hit l : lifted) {
-        samePlace |= dev.imgmatch.local.GeometricVerifier.Verification.overlap(p.local().box(), l.local().box())
-            >= SAME_PLACE;
+      Hit spot = null;
+      for (Hit l : order) {
+        if (dev.imgmatch.local.GeometricVerifier.Verification.overlap(p.local().box(), l.local().box()) >= SAME_PLACE) {
+          spot = l;
+          break;
+        }
       }
-      if (!samePlace) {
-        lifted.add(p);
+      if (spot == null) {
+        lifted.put(p, new ArrayList<>());
+        order.add(p);
+      } else {
+        lifted.get(spot).add(p.imageId());
       }
     }
     List<Hit> out = new ArrayList<>(ranked.size());
     for (Hit h : ranked) {
-      out.add(lifted.contains(h) ? h.withScore(Math.max(h.score(), localScore(h.localInliers()))) : h);
+      List<String> nearDuplicates = lifted.get(h);
+      out.add(nearDuplicates == null ? h : h.withPlacement(h.local().withNearDuplicates(nearDuplicates))
+          .withScore(Math.max(h.score(), localScore(h.localInliers()))));
     }
     out.sort(BEST_FIRST);
     return out;

@@ -127,7 +127,12 @@ class LocalMatchingTest {
       List<Hit> placed = ranked.stream().filter(h -> h.localInliers() >= policy.local().minInliers()).toList();
       assertThat(placed).extracting(Hit::imageId).containsExactlyInAnyOrder("r1", "r1-crop");
       Hit best = placed.stream().max(java.util.Comparator.comparingInt(Hit::localInliers)).orElseThrow();
-      assertThat(matched(ranked)).containsExactly(best);
+      assertThat(matched(ranked)).extracting(Hit::imageId).containsExactly(best.imageId());
+      Hit lifted = matched(ranked).get(0);
+      String other = best.imageId().equals("r1") ? "r1-crop" : "r1";
+      assertThat(lifted.local().nearDuplicates()).as("the other version is named on the match").containsExactly(other);
+      assertThat(lifted.toAvro().getLocalInliers()).isEqualTo(lifted.localInliers());
+      assertThat(lifted.toAvro().getNearDuplicates()).containsExactly(other);
       assertThat(dev.imgmatch.local.GeometricVerifier.Verification.overlap(placed.get(0).local().box(),
           placed.get(1).local().box())).isGreaterThanOrEqualTo(MatchPolicy.SAME_PLACE);
 
