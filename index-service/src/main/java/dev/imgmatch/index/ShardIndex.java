@@ -507,8 +507,10 @@ public final class ShardIndex implements Closeable {
 
   /**
    * Local verification in this shard: the {@code match.local.candidates} references sharing the most rare visual words
-   * with the probe ({@link LocalCandidates}), each with every signal measured (as {@link #search}) and its RANSAC
-   * placement inside the probe. Empty when the probe carries no local features or the policy verifies none.
+   * with the probe ({@link LocalCandidates}), and half as many with the probe mirrored ({@link
+   * dev.imgmatch.local.LocalFeatures#mirrored}: SIFT is not mirror-invariant), each with every signal measured (as
+   * {@link #search}) and its best RANSAC placement inside the probe, either way round. Empty when the probe carries no
+   * local features or the policy verifies none.
    */
   List<Hit> localHits(Probe p, MatchPolicy policy) throws IOException {
     if (p.local() == null || policy.local().candidates() <= 0) {
@@ -516,23 +518,40 @@ public final class ShardIndex implements Closeable {
     }
     IndexSearcher s = manager.acquire();
     try {
-      List<Integer> wordCands = LocalCandidates.top(s, p.local(), policy.local().candidates(), p.filter().toQuery());
-      if (wordCands.isEmpty()) {
+      Query filter = p.filter().toQuery();
+      dev.imgmatch.local.LocalFeatures mirror = p.local().mirrored();
+      List<Integer> direct = LocalCandidates.top(s, p.local(), policy.local().candidates(), filter);
+      List<Integer> mirrored = LocalCandidates.top(s, mirror, Math.max(1, policy.local().candidates() / 2), filter);
+      java.util.LinkedHashSet<Integer> cands = new java.util.LinkedHashSet<>(direct);
+      cands.addAll(mirrored);
+      if (cands.isEmpty()) {
         return List.of();
       }
-      List<Hit> out = new ArrayList<>(wordCands.size());
+      List<Hit> out = new ArrayList<>(cands.size());
       List<LeafReaderContext> leaves = s.getIndexReader().leaves();
       dev.imgmatch.local.GeometricVerifier verifier = localVerifier(policy);
-      try (dev.imgmatch.local.GeometricVerifier.Query local = verifier.prepare(p.local())) {
-        for (int doc : wordCands) {
+      try (dev.imgmatch.local.GeometricVerifier.Query local = verifier.prepare(p.local());
+          dev.imgmatch.local.GeometricVerifier.Query flipped = verifier.prepare(mirror)) {
+        for (int doc : cands) {
           LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
           IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
               p.modelVersion());
           Hit h = CandidateScorer.hit(p, policy, img, shard);
           if (img.localFeatures() != null) {
-            dev.imgmatch.local.GeometricVerifier.Verification v = verifier.verify(local,
-                dev.imgmatch.local.LocalFeatures.decode(img.localFeatures()));
-            h = h.withPlacement(new Hit.Placement(v.inliers(), v.queryBox()));
+            dev.imgmatch.local.LocalFeatures ref = dev.imgmatch.local.LocalFeatures.decode(img.localFeatures());
+            Hit.Placement best = null;
+            if (direct.contains(doc)) {
+              dev.imgmatch.local.GeometricVerifier.Verification v = verifier.verify(local, ref);
+              best = new Hit.Placement(v.inliers(), v.queryBox());
+            }
+            if (mirrored.contains(doc) && (best == null || best.inliers() < policy.local().minInliers())) {
+              dev.imgmatch.local.GeometricVerifier.Verification v = verifier.verify(flipped, ref);
+              if (best == null || v.inliers() > best.inliers()) {
+                float[] b = v.queryBox(); // in the mirrored probe: back to the probe's own x
+                best = new Hit.Placement(v.inliers(), b.length == 4 ? new float[] {1 - b[2], b[1], 1 - b[0], b[3]} : b);
+              }
+            }
+            h = h.withPlacement(best);
           }
           out.add(h);
         }

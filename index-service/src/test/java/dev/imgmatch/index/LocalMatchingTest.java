@@ -83,6 +83,14 @@ class LocalMatchingTest {
           assertThat(h.score()).isLessThan(policy.matchThreshold());
         });
       }
+      // mirrored, then pasted: placed by the probe's mirrored features
+      BufferedImage mirror = new BufferedImage(480, 360, BufferedImage.TYPE_INT_RGB);
+      java.awt.Graphics2D g = mirror.createGraphics();
+      g.drawImage(pics[7], new java.awt.geom.AffineTransform(-1, 0, 0, 1, 480, 0), null);
+      g.dispose();
+      List<Hit> flipped = shards.search(probe(syn.gaussianUnit(),
+          TexturedPictures.pasted(mirror, TexturedPictures.random(rnd, 320, 240), 0.5, rnd)), policy);
+      assertThat(matched(flipped)).extracting(Hit::imageId).containsExactly("r7");
       // an unrelated picture with structure of the same kind places no reference
       assertThat(shards.search(probe(syn.gaussianUnit(), TexturedPictures.random(rnd, 400, 300)), policy))
           .allSatisfy(h -> {

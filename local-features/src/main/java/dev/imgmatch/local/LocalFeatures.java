@@ -86,6 +86,30 @@ public final class LocalFeatures {
     return v;
   }
 
+  /**
+   * The features of the picture mirrored left to right, without extracting again: x becomes width − x and each
+   * descriptor is permuted as SIFT's 4 × 4 × 8 histogram of a mirrored patch is (its rows of cells reversed, each
+   * gradient orientation bin o to −o mod 8, in the keypoint's own frame, whose orientation mirrors too). Checked
+   * against a fresh extraction from the mirrored picture (LocalFeaturesTest): SIFT itself is not mirror-invariant, so
+   * verification tries a probe both ways.
+   */
+  public LocalFeatures mirrored() {
+    float[] mx = new float[xs.length];
+    byte[] md = new byte[descriptors.length];
+    for (int i = 0; i < xs.length; i++) {
+      mx[i] = width - xs[i];
+      int base = i * DIMS;
+      for (int r = 0; r < 4; r++) {
+        for (int c = 0; c < 4; c++) {
+          for (int o = 0; o < 8; o++) {
+            md[base + ((3 - r) * 4 + c) * 8 + (8 - o) % 8] = descriptors[base + (r * 4 + c) * 8 + o];
+          }
+        }
+      }
+    }
+    return new LocalFeatures(width, height, mx, ys.clone(), md);
+  }
+
   /** All descriptors, dequantised, row after row ({@code size() × 128}). */
   float[] descriptorMatrix() {
     float[] m = new float[descriptors.length];

@@ -52,6 +52,27 @@ class GeometricVerifierTest {
   }
 
   @Test
+  void aMirroredCopyIsPlacedOnlyByTheMirroredFeaturesAndTheyMatchAFreshExtractionOfTheMirror() {
+    Random rnd = new Random(SEED + 3);
+    BufferedImage ref = TexturedPictures.random(rnd, 480, 360);
+    BufferedImage mirror = new BufferedImage(480, 360, BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = mirror.createGraphics();
+    g.drawImage(ref, new java.awt.geom.AffineTransform(-1, 0, 0, 1, 480, 0), null);
+    g.dispose();
+    LocalFeatures r = refs.extract(ref);
+    LocalFeatures q = queries.extract(TexturedPictures.pasted(mirror, TexturedPictures.random(rnd, 320, 240), 0.6, rnd));
+    int direct = verifier.verify(q, r).inliers();
+    GeometricVerifier.Verification mirrored = verifier.verify(q.mirrored(), r);
+    System.out.println("mirrored paste: " + direct + " inliers as is, " + mirrored.inliers() + " mirrored");
+    assertThat(direct).isLessThan(12);
+    assertThat(mirrored.inliers()).isGreaterThanOrEqualTo(30);
+    // the permutation is SIFT's own: the mirrored features of a picture find a fresh extraction of its mirror
+    LocalFeatures fresh = refs.extract(mirror);
+    assertThat(verifier.verify(r.mirrored(), fresh).inliers()).isGreaterThan(r.size() / 2);
+    assertThat(r.mirrored().mirrored().encode()).isEqualTo(r.encode());
+  }
+
+  @Test
   void tooFewKeypointsGiveNoEvidence() {
     LocalFeatures none = LocalFeatures.empty(100, 100);
     LocalFeatures some = refs.extract(TexturedPictures.random(new Random(SEED + 2), 300, 200));
