@@ -266,9 +266,10 @@ public final class LocalShards implements Closeable {
     Set<String> recentUids = new java.util.HashSet<>();
     recentNow.forEach(r -> recentUids.add(r.img().uid()));
     boolean placed = false;
+    dev.imgmatch.local.LocalFeatures mirror = p.local().mirrored();
     for (ShardIndex s : shards.values()) {
       try {
-        for (Hit h : s.localHits(p, policy)) {
+        for (Hit h : s.localHits(p, mirror, policy)) {
           // only placements that count: the other word candidates would only add competitors to the margins
           if (h.localInliers() >= policy.local().minInliers() && !recentUids.contains(h.uid())
               && !deletedNow.contains(h.uid())) {

@@ -319,7 +319,7 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
 
   /** True when the best of ranked hits already decides a match, local placements aside. */
   public boolean decidedGlobally(List<Hit> ranked) {
-    return !ranked.isEmpty() && ranked.get(0).score() >= matchThreshold - 1e-9;
+    return !ranked.isEmpty() && decide(ranked.get(0).score()) == Decision.MATCH;
   }
 
   /** Least share of the smaller of two placements' probe regions the other covers for them to be one placement. */

@@ -511,15 +511,16 @@ public final class ShardIndex implements Closeable {
    * dev.imgmatch.local.LocalFeatures#mirrored}: SIFT is not mirror-invariant), each with every signal measured (as
    * {@link #search}) and its best RANSAC placement inside the probe, either way round. Empty when the probe carries no
    * local features or the policy verifies none.
+   *
+   * @param mirror {@code p.local().mirrored()}, made once per probe by the caller
    */
-  List<Hit> localHits(Probe p, MatchPolicy policy) throws IOException {
+  List<Hit> localHits(Probe p, dev.imgmatch.local.LocalFeatures mirror, MatchPolicy policy) throws IOException {
     if (p.local() == null || policy.local().candidates() <= 0) {
       return List.of();
     }
     IndexSearcher s = manager.acquire();
     try {
       Query filter = p.filter().toQuery();
-      dev.imgmatch.local.LocalFeatures mirror = p.local().mirrored();
       List<Integer> direct = LocalCandidates.top(s, p.local(), policy.local().candidates(), filter);
       List<Integer> mirrored = LocalCandidates.top(s, mirror, Math.max(1, policy.local().candidates() / 2), filter);
       java.util.LinkedHashSet<Integer> cands = new java.util.LinkedHashSet<>(direct);
