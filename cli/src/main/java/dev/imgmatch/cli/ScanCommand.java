@@ -133,7 +133,7 @@ final class ScanCommand implements CliCommand {
         for (MatchAlert a : alerts.readAll()) {
           for (MatchedImage m : a.getMatches()) {
             groups.add(new DuplicateGroups.Pair(a.getImageId(), m.getImageId(), m.getScore(), m.getExact(),
-                m.getPdqDistance(), m.getCosine()));
+                m.getPdqDistance(), m.getCosine(), m.getLocalInliers()));
           }
         }
         lastGroups = groups.groups();

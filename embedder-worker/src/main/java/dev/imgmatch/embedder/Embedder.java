@@ -50,7 +50,13 @@ public final class Embedder implements PictureEmbedder {
   private final String modelVersion;
   private final int inferenceBatch;
 
-  private Embedder(ModelSpec spec, SavedModelRunner runner, DescriptorHead head, int inferenceBatch) {
+  /** Where the background set is cached. */
+  private final Path cacheDir;
+  /** Null until {@link #useBackground}. */
+  private volatile dev.imgmatch.embedder.head.BackgroundSet background;
+
+  private Embedder(ModelSpec spec, SavedModelRunner runner, DescriptorHead head, int inferenceBatch, Path cacheDir) {
+    this.cacheDir = cacheDir;
     this.spec = spec;
     this.runner = runner;
     this.head = head;
@@ -66,7 +72,7 @@ public final class Embedder implements PictureEmbedder {
     SavedModelRunner runner = SavedModelRunner.load(spec, o.cacheDir());
     try {
       DescriptorHead head = head(o, spec, runner, progress);
-      return new Embedder(spec, runner, head, o.inferenceBatch());
+      return new Embedder(spec, runner, head, o.inferenceBatch(), o.cacheDir());
     } catch (RuntimeException e) {
       runner.close();
       throw e;
@@ -154,6 +160,45 @@ public final class Embedder implements PictureEmbedder {
   /** Decodes an encoded picture file's bytes (PNG, JPEG, ...) to RGB8. */
   public static RgbImage decode(byte[] bytes) {
     return ImageOps.decode(bytes);
+  }
+
+  /**
+   * Loads the background set of this model version (first use: obtains its pictures and embeds them, ~1 minute; then
+   * read from the cache), after which {@link #backgroundCosine} answers. Idempotent.
+   */
+  public synchronized dev.imgmatch.embedder.head.BackgroundSet useBackground(Consumer<String> progress) {
+    if (background == null) {
+      background = dev.imgmatch.embedder.head.BackgroundSet.ensure(cacheDir, modelVersion, pictures -> {
+        List<float[]> out = new ArrayList<>(pictures.size());
+        List<RgbImage> rgb = new ArrayList<>(pictures.size());
+        List<Integer> at = new ArrayList<>();
+        for (byte[] b : pictures) {
+          try {
+            rgb.add(decode(b));
+            at.add(out.size());
+          } catch (IllegalArgumentException e) {
+            // a picture the decoder refuses is left out
+          }
+          out.add(null);
+        }
+        try {
+          List<Embedding> e = embed(rgb);
+          for (int i = 0; i < e.size(); i++) {
+            out.set(at.get(i), e.get(i).vector());
+          }
+        } catch (TranslateException e) {
+          throw new IllegalStateException("model failed on the background set: " + e.getMessage(), e);
+        }
+        return out;
+      }, progress);
+    }
+    return background;
+  }
+
+  @Override
+  public Float backgroundCosine(List<float[]> views) {
+    var b = background;
+    return b == null || views.isEmpty() ? null : b.maxCosine(views);
   }
 
   /** Descriptors and class scores of the pictures, in order. */

@@ -22,6 +22,14 @@ public interface PictureEmbedder extends AutoCloseable {
   List<Embedder.Embedding> embed(List<RgbImage> images) throws Exception;
 
   /**
+   * The highest cosine between any of {@code views} (this descriptor's vectors of one picture) and the background set
+   * (module docs: embedder-worker, "Background set"), or null when this descriptor has none loaded.
+   */
+  default Float backgroundCosine(List<float[]> views) {
+    return null;
+  }
+
+  /**
    * The descriptor one batch uses from its first picture to its records' model version: itself, or for a worker that
    * serves the version {@code ./imgmatch reindex} switched to, the one it serves now.
    */

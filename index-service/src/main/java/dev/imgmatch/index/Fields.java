@@ -45,6 +45,8 @@ public final class Fields {
   public static final String MD5 = "md5";
   /** PDQ hash, 32 bytes (BinaryDocValues: exact verification and brute-force scans). */
   public static final String PDQ = "pdq";
+  /** The embedding's background cosine of the indexed model version (stored float; absent when null). */
+  public static final String BACKGROUND = "background";
   /** PDQ quality 0-100 (NumericDocValues). */
   public static final String PDQ_QUALITY = "pdq_quality";
   /** The 16 MIH chunk terms of the PDQ hash (StringField over 3 bytes, multi-valued). */

@@ -64,6 +64,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String FUSION_PDQ_WEIGHT = "match.fusion.pdq.weight";
   public static final String MARGIN_WEIGHT = "match.margin.weight";
   public static final String MARGIN_FLOOR = "match.margin.floor";
+  public static final String BACKGROUND_WEIGHT = "match.background.weight";
   public static final String DUPLICATE_COSINE = "match.margin.duplicate.cosine";
   public static final String VERIFY_CANDIDATES = "match.verify.candidates";
   public static final String VERIFY_WEIGHT = "match.verify.weight";
@@ -221,6 +222,11 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(MARGIN_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_MARGIN_WEIGHT, Range.between(0.0, 1.0),
           Importance.MEDIUM, "m of the decision score similarity - m * (similarity of the best competing work, at"
               + " least match.margin.floor); 0 = decide on the similarity alone (docs/modules/index-service.md).")
+      .define(BACKGROUND_WEIGHT, Type.DOUBLE, MatchPolicy.DEFAULT_BACKGROUND_WEIGHT, Range.between(0.0, 1.0),
+          Importance.MEDIUM, "How much the probe's background cosine (its embedding's backgroundCosine: the most "
+          + "similar picture of the embedder's background set of screenshots, icons and plots) counts as a competing "
+          + "work in the margin: the margin's floor is raised to weight x background cosine. Keeps pictures of one "
+          + "style (two dialogs, two icons of a theme) from matching on their style alone; 0 = off.")
       .define(MARGIN_FLOOR, Type.DOUBLE, MatchPolicy.DEFAULT_MARGIN_FLOOR, Range.between(0.0, 1.0),
           Importance.LOW, "Least competitor similarity assumed (about what unrelated pictures score), so that a"
               + " nearly empty index does not make a weak candidate look unique.")

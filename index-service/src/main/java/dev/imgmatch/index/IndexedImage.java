@@ -15,10 +15,12 @@ import java.util.Objects;
  *     dimension), searched beside {@code vector} so that tiny and pasted-small copies meet it; null for most images
  * @param localFeatures its encoded local features (module local-features) when it is a reference of
  *     {@code index.local.collections} sent with them; null otherwise
+ * @param background its embedding's {@code backgroundCosine} (the embedder's background set, for the margin when
+ *     the image is judged retroactively), or null (no background set, older records, another model version)
  */
 public record IndexedImage(String tenant, String imageId, String collection, String source,
     Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
-    long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures) {
+    long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures, Float background) {
 
   public IndexedImage {
     Objects.requireNonNull(tenant, "tenant");
@@ -35,6 +37,14 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
     }
   }
 
+  /** Without a background cosine. */
+  public IndexedImage(String tenant, String imageId, String collection, String source,
+      Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
+      long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures) {
+    this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
+        submittedAtMs, thumbnail, smallVector, md5, localFeatures, null);
+  }
+
   /** Without local features. */
   public IndexedImage(String tenant, String imageId, String collection, String source,
       Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
@@ -46,7 +56,7 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
   /** The same image without its local features (an image of a collection that does not keep them). */
   public IndexedImage withoutLocalFeatures() {
     return localFeatures == null ? this : new IndexedImage(tenant, imageId, collection, source, attributes,
-        modelVersion, vector, sha256, pdq, pdqQuality, submittedAtMs, thumbnail, smallVector, md5, null);
+        modelVersion, vector, sha256, pdq, pdqQuality, submittedAtMs, thumbnail, smallVector, md5, null, background);
   }
 
   /** Without an MD5 (images indexed before ImageEmbedding v5 carried one, and tests). */
@@ -76,7 +86,7 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
   /** The same image in another collection. */
   public IndexedImage withCollection(String c) {
     return new IndexedImage(tenant, imageId, c, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
-        submittedAtMs, thumbnail, smallVector, md5, localFeatures);
+        submittedAtMs, thumbnail, smallVector, md5, localFeatures, background);
   }
 
   /** The unique document key: tenant and id (ids are unique within a tenant only). */

@@ -257,7 +257,7 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(deletedNow);
-    List<Hit> ranked = policy.rank(new ArrayList<>(byUid.values()), p.thumbnail());
+    List<Hit> ranked = policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background());
     if (p.local() == null || policy.local().candidates() <= 0 || policy.decidedGlobally(ranked)) {
       return ranked;
     }
@@ -281,7 +281,7 @@ public final class LocalShards implements Closeable {
         // partition revoked during the search: its new owner answers for it
       }
     }
-    return placed ? policy.rank(new ArrayList<>(byUid.values()), p.thumbnail()) : ranked;
+    return placed ? policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background()) : ranked;
   }
 
   private static Hit recentHit(Recent r, Probe p, MatchPolicy policy) {

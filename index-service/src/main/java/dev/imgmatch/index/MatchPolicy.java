@@ -91,11 +91,13 @@ import java.util.Set;
  * @param reviewThreshold fused score at or above which the decision is REVIEW (at most {@code matchThreshold})
  * @param verification which candidates are verified against the probe's thumbnail, and how much it counts
  * @param local how references are looked for inside a probe by local features, and what their inliers count
+ * @param backgroundWeight b: the probe's background cosine times b is a competitor of every candidate (the margin's
+ *     floor is raised to it; {@link #competitorFloor}); 0 turns the background off
  */
 public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
     int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
     double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
-    Verification verification, LocalVerification local) {
+    Verification verification, LocalVerification local, double backgroundWeight) {
   /** PDQ hashes have 256 bits; d/128 = 1 is as far as two unrelated hashes are on average. */
   public static final int PDQ_SIMILARITY_SCALE = 128;
   public static final double DEFAULT_FUSION_PDQ_WEIGHT = 0.1;
@@ -181,6 +183,23 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
     }
   }
 
+  /**
+   * The weight of the probe's background cosine as a competitor: 1 = the most similar unrelated picture of the
+   * embedder's background set competes like another indexed work would. Chosen on the same-style negative set and the
+   * calibration split, dev read after (docs/BENCHMARKS.md, "Same style is not same picture").
+   */
+  public static final double DEFAULT_BACKGROUND_WEIGHT = 1.0;
+
+  /** With the default background weight. */
+  public MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
+      int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
+      double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
+      Verification verification, LocalVerification local) {
+    this(rules, sharedCollections, pdqMaxDistance, pdqMinQuality, fusionPdqWeight, marginWeight, marginFloor,
+        duplicateCosine, matchThreshold, reviewThreshold, alertMinDecision, knnK, maxAlertMatches, verification, local,
+        DEFAULT_BACKGROUND_WEIGHT);
+  }
+
   /** Without local verification. */
   public MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
       int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
@@ -213,6 +232,9 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       throw new IllegalArgumentException("margin weight and floor must be 0-1, got " + marginWeight + " and "
           + marginFloor);
     }
+    if (!(backgroundWeight >= 0 && backgroundWeight <= 1)) {
+      throw new IllegalArgumentException("background weight must be 0-1, got " + backgroundWeight);
+    }
   }
 
   /**
@@ -243,7 +265,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
         new Verification(c.getInt(IndexServiceConfig.VERIFY_CANDIDATES), c.getDouble(IndexServiceConfig.VERIFY_WEIGHT),
             c.getDouble(IndexServiceConfig.VERIFY_NEUTRAL)),
         new LocalVerification(c.getInt(IndexServiceConfig.LOCAL_CANDIDATES), c.getInt(IndexServiceConfig.LOCAL_MIN_INLIERS),
-            c.getDouble(IndexServiceConfig.LOCAL_PER_INLIER)));
+            c.getDouble(IndexServiceConfig.LOCAL_PER_INLIER)),
+        c.getDouble(IndexServiceConfig.BACKGROUND_WEIGHT));
   }
 
   /** The collections a new image of {@code collection} is matched against; empty = it is only indexed. */
@@ -294,11 +317,28 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * @param hits candidates of one probe, with {@link Hit#similarity} set; not modified
    */
   public List<Hit> rank(List<Hit> hits) {
+    return rankAbove(hits, marginFloor);
+  }
+
+  /**
+   * The competitor every candidate of a probe has before any other indexed work: the margin floor, or the probe's
+   * background cosine times {@code backgroundWeight} when higher. A picture whose style the background set shares
+   * (a dialog, an icon, a plot) is about that similar to an unrelated picture of its style, so a candidate must stand
+   * out from that as from another work; a photo's background cosine mostly stays under the floor.
+   *
+   * @param background the probe's background cosine, or null (none: the floor)
+   */
+  public double competitorFloor(Float background) {
+    return background == null || Float.isNaN(background) ? marginFloor
+        : Math.max(marginFloor, Math.min(1.0, backgroundWeight * background));
+  }
+
+  private List<Hit> rankAbove(List<Hit> hits, double floor) {
     List<Hit> bySimilarity = new ArrayList<>(hits);
     bySimilarity.sort(Comparator.comparingDouble(Hit::similarity).reversed());
     List<Hit> out = new ArrayList<>(hits.size());
     for (Hit h : bySimilarity) {
-      double competitor = marginFloor;
+      double competitor = floor;
       for (Hit o : bySimilarity) {
         if (o.similarity() <= competitor) {
           break; // sorted: nothing further can raise it
@@ -400,7 +440,16 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * @param probe the probe's thumbnail; null = no verification
    */
   public List<Hit> rank(List<Hit> hits, GrayThumb probe) {
-    List<Hit> out = rank(hits);
+    return rank(hits, probe, null);
+  }
+
+  /**
+   * {@link #rank(List, GrayThumb)} with the probe's background cosine as a competitor ({@link #competitorFloor}).
+   *
+   * @param background the probe's background cosine, or null
+   */
+  public List<Hit> rank(List<Hit> hits, GrayThumb probe, Float background) {
+    List<Hit> out = rankAbove(hits, competitorFloor(background));
     if (probe == null || verification.candidates() == 0) {
       return placeLocally(out);
     }

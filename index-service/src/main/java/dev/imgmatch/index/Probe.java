@@ -16,9 +16,12 @@ import java.util.List;
  * @param k how many results the caller wants from each signal (kNN neighbours per vector)
  * @param thumbnail the probe's greyscale thumbnail, or null: without it candidates are not verified
  * @param local the probe's local features, or null: without them no reference is looked for inside it
+ * @param background the probe's background cosine (its embedding's {@code backgroundCosine}): how similar the most
+ *     similar picture of the embedder's background set is; a competitor in the margin ({@link MatchPolicy#rank}).
+ *     Null: none
  */
 public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality,
-    byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local) {
+    byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background) {
   public Probe {
     vectors = List.copyOf(vectors);
     pdqHashes = List.copyOf(pdqHashes);
@@ -62,6 +65,12 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
       }
     }
     return best;
+  }
+
+  /** Without a background cosine. */
+  public Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality, byte[] sha256,
+      SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local) {
+    this(modelVersion, vectors, pdqHashes, pdqQuality, sha256, filter, k, thumbnail, local, null);
   }
 
   /** Without local features. */

@@ -266,7 +266,7 @@ final class QueryAnswerer implements AutoCloseable {
             .orElseThrow(() -> new InvalidRecordException(Records.INVALID_QUERY,
                 "image '" + t.getImageId() + "' is not indexed for tenant " + q.getTenant()));
         return new Probe(img.modelVersion(), List.of(img.vector()), List.of(img.pdq()), img.pdqQuality(),
-            img.sha256(), f.excluding(img.uid()), searchK(params), img.thumbnail());
+            img.sha256(), f.excluding(img.uid()), searchK(params), img.thumbnail(), null, img.background());
       }
       VectorTarget v = (VectorTarget) target;
       Map<String, Integer> versions = shards.modelVersions();

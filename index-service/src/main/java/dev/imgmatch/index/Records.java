@@ -38,7 +38,14 @@ public final class Records {
     return new IndexedImage(e.getTenant(), e.getId(), e.getCollection(), e.getSource(), e.getAttributes(),
         e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),
         e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING), smallVectorOf(e, v.length),
-        e.getMd5() == null ? null : e.getMd5().bytes().clone(), localBytesOf(e, INVALID_EMBEDDING));
+        e.getMd5() == null ? null : e.getMd5().bytes().clone(), localBytesOf(e, INVALID_EMBEDDING),
+        backgroundOf(e));
+  }
+
+  /** The record's background cosine when it is a number in [-1, 1] (any producer can write {@code embeddings}). */
+  static Float backgroundOf(ImageEmbedding e) {
+    Float b = e.getBackgroundCosine();
+    return b != null && b >= -1.0001f && b <= 1.0001f ? b : null;
   }
 
   /** The record's encoded local features, checked, or null; malformed ones are a bad record ({@code reason}). */
@@ -160,7 +167,7 @@ public final class Records {
     }
     // dihedral PDQs: uploads carry them for the banks; shard matching of uploads stays with the image's own
     return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e, false), img.pdqQuality(), img.sha256(), filter,
-        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING));
+        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background());
   }
 
   /**
@@ -210,7 +217,7 @@ public final class Records {
     List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason),
-        localOf(rawLocalBytes(e), e, reason)); // decoded once, which checks them
+        localOf(rawLocalBytes(e), e, reason), backgroundOf(e)); // local features decoded once, which checks them
   }
 
   /** The filter a query asks for, on top of its tenant's visibility. */

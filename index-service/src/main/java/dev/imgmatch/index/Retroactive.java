@@ -102,7 +102,7 @@ public final class Retroactive {
     SearchFilter f = SearchFilter.tenantOnly(u.tenant(), policy.sharedCollections()).withCollections(targets)
         .excluding(u.uid());
     Probe p = new Probe(u.modelVersion(), List.of(u.vector()), u.pdq() == null ? List.of() : List.of(u.pdq()),
-        u.pdqQuality(), u.sha256(), f, policy.knnK(), u.thumbnail());
+        u.pdqQuality(), u.sha256(), f, policy.knnK(), u.thumbnail(), null, u.background());
     Optional<Hit> hit = shards.search(p, policy).stream().filter(h -> h.uid().equals(ref.uid())).findFirst();
     if (hit.isEmpty()) {
       return Optional.empty();

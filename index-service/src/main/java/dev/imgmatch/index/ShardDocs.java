@@ -59,6 +59,9 @@ final class ShardDocs {
     }
     d.add(new BinaryDocValuesField(Fields.PDQ, new BytesRef(img.pdq())));
     d.add(new NumericDocValuesField(Fields.PDQ_QUALITY, img.pdqQuality()));
+    if (img.background() != null) {
+      d.add(new StoredField(Fields.BACKGROUND, img.background()));
+    }
     for (BytesRef t : Pdq.indexTerms(img.pdq())) {
       d.add(new StringField(Fields.PDQ_CHUNKS, t, Store.NO));
     }
@@ -150,7 +153,13 @@ final class ShardDocs {
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
         withThumbnail ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null,
         vectorOf(r, Fields.smallVector(mv), local), bytes(d.getBinaryValue(Fields.MD5)),
-        bytes(d.getBinaryValue(Fields.LOCAL_FEATURES)));
+        bytes(d.getBinaryValue(Fields.LOCAL_FEATURES)),
+        mv.equals(d.get(Fields.MODEL_VERSION)) ? backgroundOf(d) : null); // another version: another space
+  }
+
+  private static Float backgroundOf(Document d) {
+    var f = d.getField(Fields.BACKGROUND);
+    return f == null || f.numericValue() == null ? null : f.numericValue().floatValue();
   }
 
   static byte[] pdqOf(LeafReader r, int local) throws IOException {

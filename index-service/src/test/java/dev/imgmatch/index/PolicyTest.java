@@ -207,6 +207,46 @@ class PolicyTest {
   }
 
   @Test
+  void theProbesBackgroundCompetesLikeAnotherWork() {
+    var e = org.assertj.core.api.Assertions.within(1e-6); // the background cosine is a float
+    float[] a = unit(1, 0, 0);
+    float[] b = unit(0, 1, 0);
+    Hit only = work("only", 0.9, a, 1);
+    // a dialog about as similar to an unrelated dialog of the background set (0.8) as to the candidate: it must stand
+    // out from that, as from a second indexed work
+    assertThat(P.competitorFloor(0.8f)).isCloseTo(0.8, e);
+    assertThat(P.rank(List.of(only), null, 0.8f).get(0).score()).isCloseTo(0.9 - 0.75 * 0.8, e);
+    // under the floor (most photos), or none at all: the floor, as before
+    assertThat(P.competitorFloor(0.1f)).isCloseTo(0.25, e);
+    assertThat(P.competitorFloor(null)).isCloseTo(0.25, e);
+    assertThat(P.competitorFloor(Float.NaN)).isCloseTo(0.25, e);
+    assertThat(P.rank(List.of(only), null, null).get(0).score()).isCloseTo(0.9 - 0.75 * 0.25, e);
+    assertThat(P.rank(List.of(only), null).get(0).score()).isEqualTo(P.rank(List.of(only), null, null).get(0).score());
+    // a closer competing work still counts when it is higher than the background
+    List<Hit> two = P.rank(List.of(only, work("other", 0.85, b, 2)), null, 0.5f);
+    assertThat(two.get(0).score()).isCloseTo(0.9 - 0.75 * 0.85, e);
+    // a hash match stands on its own whatever the background
+    Hit byPdq = new Hit(IndexedImage.uid("t", "pdq"), "pdq", "t", "protected", null, Map.of(), 1, false, 4, null,
+        0.5, 0.5, 0, null, null, a);
+    assertThat(P.rank(List.of(byPdq), null, 0.99f).get(0).score()).isCloseTo(P.hashScore(false, 4), e);
+    // weight 0 turns it off; the weight scales it
+    MatchPolicy off = withBackgroundWeight(0);
+    assertThat(off.competitorFloor(0.8f)).isCloseTo(0.25, e);
+    assertThat(withBackgroundWeight(0.5).competitorFloor(0.8f)).isCloseTo(0.4, e);
+    assertThatThrownBy(() -> withBackgroundWeight(1.5)).hasMessageContaining("background weight");
+    assertThat(new IndexServiceConfig(Map.of()).policy().backgroundWeight())
+        .isEqualTo(MatchPolicy.DEFAULT_BACKGROUND_WEIGHT);
+    assertThat(new IndexServiceConfig(Map.of(IndexServiceConfig.BACKGROUND_WEIGHT, "0")).policy()
+        .competitorFloor(0.9f)).isEqualTo(MatchPolicy.DEFAULT_MARGIN_FLOOR);
+  }
+
+  private static MatchPolicy withBackgroundWeight(double w) {
+    return new MatchPolicy(P.rules(), P.sharedCollections(), P.pdqMaxDistance(), P.pdqMinQuality(),
+        P.fusionPdqWeight(), P.marginWeight(), P.marginFloor(), P.duplicateCosine(), P.matchThreshold(),
+        P.reviewThreshold(), P.alertMinDecision(), P.knnK(), P.maxAlertMatches(), P.verification(), P.local(), w);
+  }
+
+  @Test
   void aHashMatchIsNotMadeAmbiguousByALookAlikeWork() {
     org.assertj.core.data.Offset<Double> e = org.assertj.core.data.Offset.offset(1e-9);
     float[] a = unit(1, 0, 0);

@@ -79,6 +79,22 @@ class RecordsTest {
     assertCode(e, "local features");
   }
 
+  @Test
+  void theBackgroundCosineGoesToTheImageAndItsProbesWhenItIsACosine() {
+    ImageEmbedding e = valid(0.6f, 0.8f);
+    assertThat(Records.toIndexed(e).background()).as("older records carry none").isNull();
+    e.setBackgroundCosine(0.71f);
+    IndexedImage img = Records.toIndexed(e);
+    assertThat(img.background()).isEqualTo(0.71f);
+    SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());
+    assertThat(Records.uploadProbe(e, img, f, 10, x -> { }).background()).isEqualTo(0.71f);
+    assertThat(Records.probeOf(e, f, 10).background()).isEqualTo(0.71f);
+    for (float bad : new float[] {Float.NaN, 7f, -3f, Float.POSITIVE_INFINITY}) { // any producer can write embeddings
+      e.setBackgroundCosine(bad);
+      assertThat(Records.toIndexed(e).background()).as("not a cosine: ignored, " + bad).isNull();
+    }
+  }
+
   private static void assertCode(ImageEmbedding e, String message) {
     assertThatThrownBy(() -> Records.toIndexed(e)).isInstanceOf(InvalidRecordException.class)
         .hasMessageContaining(message)

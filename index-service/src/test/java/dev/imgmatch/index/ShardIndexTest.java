@@ -282,6 +282,24 @@ class ShardIndexTest {
   }
 
   @Test
+  void theBackgroundCosineIsStoredWithTheImageAndSurvivesAReopen() throws Exception {
+    Synthetic syn = new Synthetic(7, 16, 2);
+    IndexedImage plain = syn.image("t", "plain", "uploads", syn.clustered(), syn.hash(), 90, 1);
+    IndexedImage styled = new IndexedImage("t", "styled", "uploads", null, Map.of(), plain.modelVersion(),
+        plain.vector(), syn.sha(), syn.hash(), 90, 2, null, null, null, null, 0.83f);
+    try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
+      shard.upsert(plain);
+      shard.upsert(styled);
+      shard.commit("emb");
+    }
+    try (ShardIndex shard = ShardIndex.open(dir, 0, ShardIndex.Options.defaults())) {
+      SearchFilter f = SearchFilter.tenantOnly("t", Set.of());
+      assertThat(shard.lookup(f, "styled").orElseThrow().background()).isEqualTo(0.83f);
+      assertThat(shard.lookup(f, "plain").orElseThrow().background()).as("none recorded: none").isNull();
+    }
+  }
+
+  @Test
   void offsetsAreCommittedWithTheDocumentsAndUncommittedChangesAreLostOnReopen() throws Exception {
     Synthetic syn = new Synthetic(4, 16, 2);
     try (ShardIndex shard = ShardIndex.open(dir, 1, ShardIndex.Options.defaults())) {

@@ -19,16 +19,26 @@ import java.util.TreeSet;
  */
 public final class DuplicateGroups {
 
-  /** One matched pair with its signals. */
-  public record Pair(String a, String b, double score, boolean exact, Integer pdqDistance, Float cosine) {
+  /**
+   * One matched pair with its signals.
+   *
+   * @param localInliers when local verification placed one inside the other: its inliers (else null)
+   */
+  public record Pair(String a, String b, double score, boolean exact, Integer pdqDistance, Float cosine,
+      Integer localInliers) {
     public Pair {
       Objects.requireNonNull(a);
       Objects.requireNonNull(b);
     }
 
+    /** Without a local placement. */
+    public Pair(String a, String b, double score, boolean exact, Integer pdqDistance, Float cosine) {
+      this(a, b, score, exact, pdqDistance, cosine, null);
+    }
+
     /** The same pair with {@code a} the smaller name. */
     Pair normalised() {
-      return a.compareTo(b) <= 0 ? this : new Pair(b, a, score, exact, pdqDistance, cosine);
+      return a.compareTo(b) <= 0 ? this : new Pair(b, a, score, exact, pdqDistance, cosine, localInliers);
     }
   }
 
@@ -43,6 +53,7 @@ public final class DuplicateGroups {
       .thenComparing(Pair::exact, Comparator.reverseOrder())
       .thenComparing(Pair::pdqDistance, Comparator.nullsLast(Comparator.naturalOrder()))
       .thenComparing(Pair::cosine, Comparator.nullsLast(Comparator.reverseOrder()))
+      .thenComparing(Pair::localInliers, Comparator.nullsLast(Comparator.reverseOrder()))
       .thenComparing(Pair::a)
       .thenComparing(Pair::b);
 

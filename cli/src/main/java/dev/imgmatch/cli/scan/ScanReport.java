@@ -64,12 +64,13 @@ public final class ScanReport {
             .append(thumbnailDataUri(files.apply(id))).append("\"><figcaption>").append(esc(id))
             .append("</figcaption></figure>\n");
       }
-      h.append("</div>\n<table><tr><th>image</th><th>image</th><th>score</th><th>exact</th><th>PDQ distance</th><th>cosine</th></tr>\n");
+      h.append("</div>\n<table><tr><th>image</th><th>image</th><th>score</th><th>exact</th><th>PDQ distance</th><th>cosine</th><th>local inliers</th></tr>\n");
       for (DuplicateGroups.Pair p : g.pairs()) {
         h.append("<tr><td>").append(esc(p.a())).append("</td><td>").append(esc(p.b())).append("</td><td>")
             .append(String.format(Locale.ROOT, "%.3f", p.score())).append("</td><td>").append(p.exact() ? "yes" : "no")
             .append("</td><td>").append(p.pdqDistance() == null ? "–" : p.pdqDistance()).append("</td><td>")
-            .append(p.cosine() == null ? "–" : String.format(Locale.ROOT, "%.3f", p.cosine())).append("</td></tr>\n");
+            .append(p.cosine() == null ? "–" : String.format(Locale.ROOT, "%.3f", p.cosine())).append("</td><td>")
+            .append(p.localInliers() == null ? "–" : p.localInliers()).append("</td></tr>\n");
       }
       h.append("</table></section>\n");
     }

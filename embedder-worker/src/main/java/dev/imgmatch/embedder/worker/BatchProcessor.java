@@ -211,6 +211,7 @@ public final class BatchProcessor {
       }
       ImageEmbedding e = RecordEmbedding.toRecord(w.prepared(), res, active.modelId(), active.modelVersion(),
           clock.getAsLong());
+      e.setBackgroundCosine(active.backgroundCosine(RecordEmbedding.probeVectors(w.prepared(), res)));
       String id = w.prepared().getId();
       // one record per input: an upload goes to `embeddings` only (index-service matches uploads when it consumes
       // `embeddings`, so the record carries every view, e.g. a border-trimmed one, for matching, and indexes only the

@@ -144,6 +144,9 @@ public final class EmbedderWorker implements AutoCloseable {
   public EmbedderWorker(EmbedderWorkerConfig config, PictureEmbedder embedder, BatchListener listener,
       WorkerMetrics metrics) {
     Embedder.requireIndexable(embedder); // never emit vectors the index must refuse
+    if (config.getBoolean(EmbedderWorkerConfig.DESCRIPTOR_BACKGROUND) && embedder instanceof Embedder e) {
+      useBackground(e, "");
+    }
     this.config = config;
     this.topics = config.topics();
     this.serving = new ServingEmbedder(embedder, openNext(config), topics.modelServing(), config.kafka());
@@ -157,6 +160,22 @@ public final class EmbedderWorker implements AutoCloseable {
     this.queue = new ArrayBlockingQueue<>(config.getInt(EmbedderWorkerConfig.QUEUE_CAPACITY));
   }
 
+  /**
+   * Loads the embedder's background set. Without it matching still works, only without the background's competitor
+   * (the records carry a null backgroundCosine): a package that cannot be obtained (no route to a Debian mirror, a
+   * changed archive) is logged as an error and the worker goes on.
+   */
+  private static void useBackground(Embedder e, String prefix) {
+    try {
+      var b = e.useBackground(m -> log.info("{}{}", prefix, m));
+      log.info("{}background set {}: {} pictures", prefix, b.identity(), b.size());
+    } catch (RuntimeException ex) {
+      log.error("{}background set unavailable, embeddings carry no backgroundCosine (pictures of one style may match "
+          + "each other on their style; provide the packages in the cache folder's deb/ or set {}=false): {}",
+          prefix, EmbedderWorkerConfig.DESCRIPTOR_BACKGROUND, ex.getMessage(), ex);
+    }
+  }
+
   /** The next model version's embedder ({@code descriptor.next.head}), or null when none is configured. */
   private static PictureEmbedder openNext(EmbedderWorkerConfig config) {
     var o = config.nextEmbedderOptions();
@@ -166,6 +185,9 @@ public final class EmbedderWorker implements AutoCloseable {
     Embedder next = Embedder.open(o, m -> log.info("next descriptor: {}", m));
     try {
       Embedder.requireIndexable(next);
+      if (config.getBoolean(EmbedderWorkerConfig.DESCRIPTOR_BACKGROUND)) {
+        useBackground(next, "next descriptor: ");
+      }
     } catch (RuntimeException e) {
       next.close();
       throw e;

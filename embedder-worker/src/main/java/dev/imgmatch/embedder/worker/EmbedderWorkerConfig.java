@@ -64,6 +64,7 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
   public static final String MODEL_PIXEL_STD = "model.pixel.std";
   public static final String DESCRIPTOR_HEAD = "descriptor.head";
   public static final String DESCRIPTOR_DIMS = "descriptor.dims";
+  public static final String DESCRIPTOR_BACKGROUND = "descriptor.background";
   public static final String DESCRIPTOR_NEXT_HEAD = "descriptor.next.head";
   public static final String DESCRIPTOR_NEXT_DIMS = "descriptor.next.dims";
   public static final String DESCRIPTOR_TRAIN_DIR = "descriptor.train.dir";
@@ -168,6 +169,12 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
           "Descriptor head: learned-whiten (default: centring + learned whitening fitted on the default photos or "
           + "descriptor.train.dir), pca-whiten (PCA-whitening, the same photos), center, none, or the path of a .head "
           + "file (e.g. a metric-learned projection from ./imgmatch train).")
+      .define(DESCRIPTOR_BACKGROUND, Type.BOOLEAN, true, Importance.MEDIUM,
+          "Give every embedding its backgroundCosine: the highest cosine of its views to the background set (pictures "
+          + "of pinned packages unrelated to anything indexed: user-interface screenshots, icons, plots; obtained and "
+          + "embedded once per model version on first use, ~60 MB, then cached). index-service's margin treats it as "
+          + "a competing work (match.background), so that pictures of one style do not match each other on their "
+          + "style. false = no background (records carry null).")
       .define(DESCRIPTOR_DIMS, Type.INT, EmbedderOptions.DEFAULT_DIMS, Range.between(1, 65536), Importance.MEDIUM,
           "Output dimension of the learned-whiten and pca-whiten heads (at most 1024, the index's limit).")
       .define(DESCRIPTOR_NEXT_HEAD, Type.STRING, "", Importance.MEDIUM,

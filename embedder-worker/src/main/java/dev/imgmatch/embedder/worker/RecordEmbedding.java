@@ -106,6 +106,20 @@ public final class RecordEmbedding {
         .build();
   }
 
+  /** The name of the reference-only view (embedded for the index, never a probe's view). */
+  static final String SMALL_VIEW = "small";
+
+  /** The vectors of the views a picture is matched with: every view but the reference-only 'small' one. */
+  static List<float[]> probeVectors(PreparedImage p, List<Embedder.Embedding> results) {
+    List<float[]> out = new ArrayList<>(results.size());
+    for (int i = 0; i < results.size(); i++) {
+      if (i == 0 || !SMALL_VIEW.equals(p.getViews().get(i).getName())) {
+        out.add(results.get(i).vector());
+      }
+    }
+    return out;
+  }
+
   /** The most bytes of local features passed on: 4096 keypoints (local-features' bound; index-service checks the rest). */
   static final int MAX_LOCAL_FEATURES_BYTES = 7 + 4096 * 132;
 

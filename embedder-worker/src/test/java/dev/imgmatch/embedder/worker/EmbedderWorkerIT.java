@@ -96,6 +96,17 @@ class EmbedderWorkerIT {
       assertThat(q.getExtraViews().get(0).getView()).isEqualTo("hflip");
       assertThat(Fixtures.cosine(q.getVector(), byId.get("img-rgb8").getVector())).isGreaterThanOrEqualTo(0.99999);
 
+      // every record carries its background cosine: the best cosine of its views to the embedder's background set
+      var background = embedder.useBackground(m -> { });
+      assertThat(background.size()).as("the pinned packages' pictures").isGreaterThan(1000);
+      for (ImageEmbedding e : byId.values()) {
+        assertThat(e.getBackgroundCosine()).isNotNull().isBetween(-1f, 1.0001f);
+      }
+      assertThat((double) byId.get("img-rgb8").getBackgroundCosine())
+          .isCloseTo(background.maxCosine(direct), org.assertj.core.api.Assertions.within(1e-4));
+      assertThat(q.getBackgroundCosine()).as("the query's best view: at least its full view's")
+          .isGreaterThanOrEqualTo(byId.get("img-rgb8").getBackgroundCosine() - 1e-4f);
+
       Map<String, Reject> rej = rejects.stream().collect(Collectors.toMap(WorkerHarness::key, h::reject));
       assertThat(rej.get("poison-png").getReasonCode()).isEqualTo("CORRUPT_IMAGE");
       assertThat(rej.get("poison-png").getStage()).isEqualTo("embedder-worker");
