@@ -210,7 +210,7 @@ public final class PcaWhitening {
    * Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations; {@code a} is destroyed, eigenvectors are
    * the columns of {@code vecs}.
    */
-  static double[] jacobiEigen(double[][] a, double[][] vecs) {
+  public static double[] jacobiEigen(double[][] a, double[][] vecs) {
     int n = a.length;
     for (int i = 0; i < n; i++) {
       java.util.Arrays.fill(vecs[i], 0);
