@@ -30,9 +30,11 @@ import java.util.Set;
 public final class BinaryCodesBench {
   private BinaryCodesBench() {}
 
-  record Descriptors(List<String> ids, float[][] vectors) {}
+  /** Descriptors by image id (the file name without its extension). */
+  public record Descriptors(List<String> ids, float[][] vectors) {}
 
-  static Descriptors read(Path csv) throws IOException {
+  /** Reads what {@code ./imgmatch embed} prints. */
+  public static Descriptors read(Path csv) throws IOException {
     List<String> ids = new ArrayList<>();
     List<float[]> vs = new ArrayList<>();
     for (String line : Files.readAllLines(csv)) {
