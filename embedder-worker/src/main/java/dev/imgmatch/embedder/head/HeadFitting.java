@@ -59,9 +59,31 @@ public final class HeadFitting {
 
   private HeadFitting() {}
 
+  /** The recipe of the augmented views a head is fitted on: {@link TrainingViews} (the default). */
+  public static final String RECIPE_VIEWS = TrainingViews.RECIPE;
+  /** The recipe of the calibration split and of metric learning ({@code train.Augmentations}: 19 families). */
+  public static final String RECIPE_AUG = dev.imgmatch.embedder.train.Augmentations.RECIPE;
+
+  /**
+   * The view recipe heads are fitted with: {@code IMGMATCH_DESCRIPTOR_FIT_RECIPE} or {@code
+   * -Dimgmatch.descriptor.fit.recipe} ({@value #RECIPE_VIEWS} or {@value #RECIPE_AUG}), else {@value #RECIPE_VIEWS}.
+   * Part of the head's key and so of its version. An experiment switch (docs/BENCHMARKS.md, "The head's views").
+   */
+  public static String recipe() {
+    String r = System.getProperty("imgmatch.descriptor.fit.recipe", System.getenv("IMGMATCH_DESCRIPTOR_FIT_RECIPE"));
+    if (r == null || r.isBlank()) {
+      return RECIPE_VIEWS;
+    }
+    if (!r.strip().equals(RECIPE_VIEWS) && !r.strip().equals(RECIPE_AUG)) {
+      throw new IllegalArgumentException("descriptor fit recipe must be " + RECIPE_VIEWS + " or " + RECIPE_AUG + ", got "
+          + r);
+    }
+    return r.strip();
+  }
+
   /** The cache key of a head fitted from these inputs. */
   public static String key(String modelKey, TrainingPhotos photos, Kind kind, int dims, long seed, int viewsPerImage) {
-    return Hashing.sha256Hex(String.join("\n", FIT_VERSION, TrainingViews.RECIPE, modelKey, photos.identity(),
+    return Hashing.sha256Hex(String.join("\n", FIT_VERSION, recipe(), modelKey, photos.identity(),
         kind.name(), String.valueOf(dims), String.valueOf(seed), String.valueOf(viewsPerImage),
         String.valueOf(SHRINK), kind == Kind.LEARNED_WHITEN ? LW_SUBSPACE + "/" + LW_SHRINK : "")).substring(0, 16);
   }
@@ -101,7 +123,10 @@ public final class HeadFitting {
         }
         used++;
         Random rnd = new Random(seed * 1_000_003L + i);
-        for (float[] row : features.of(TrainingViews.views(photo, viewsPerImage, rnd))) {
+        List<BufferedImage> views = recipe().equals(RECIPE_AUG)
+            ? dev.imgmatch.embedder.train.Augmentations.views(photo, viewsPerImage, rnd)
+            : TrainingViews.views(photo, viewsPerImage, rnd);
+        for (float[] row : features.of(views)) {
           all.add(row);
           groups.add(used - 1);
         }
@@ -115,7 +140,7 @@ public final class HeadFitting {
       }
       float[][] samples = all.toArray(new float[0][]);
       String prov = String.format(Locale.ROOT, "%s on %d views of %d photos (%s), seed %d, %s, %s", kind,
-          samples.length, used, photos.source(), seed, TrainingViews.RECIPE, FIT_VERSION);
+          samples.length, used, photos.source(), seed, recipe(), FIT_VERSION);
       LinearHead head = switch (kind) {
         case CENTER -> LinearHead.centring(kindName, prov, PcaWhitening.mean(samples));
         case PCA_WHITEN -> PcaWhitening.fit(samples, dims, SHRINK, seed, kindName, prov);
