@@ -3,11 +3,8 @@ package dev.imgmatch.bench.embedder;
 import dev.imgmatch.bench.index.BinaryCodesBench;
 import dev.imgmatch.embedder.head.LinearHead;
 import dev.imgmatch.embedder.head.PcaWhitening;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -174,13 +171,7 @@ public final class AutoencoderBench {
     var extra = BinaryCodesBench.read(Path.of(args[3]));
     long seed = args.length > 4 ? Long.parseLong(args[4]) : 20261204L;
     System.out.println("seed " + seed + " (fifth argument overrides)");
-    Map<String, Set<String>> truth = new HashMap<>();
-    for (String line : Files.readAllLines(Path.of(args[2]))) {
-      String[] f = line.split(",");
-      if (f.length == 2 && !f[0].equals("query")) {
-        truth.computeIfAbsent(f[0].strip(), x -> new HashSet<>()).add(f[1].strip());
-      }
-    }
+    Map<String, Set<String>> truth = BinaryCodesBench.readTruth(Path.of(args[2]));
     List<float[]> fit = new ArrayList<>(List.of(refs.vectors()));
     fit.addAll(List.of(extra.vectors()));
     float[][] fitData = fit.toArray(new float[0][]);

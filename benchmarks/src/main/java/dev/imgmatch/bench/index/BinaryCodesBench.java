@@ -54,6 +54,18 @@ public final class BinaryCodesBench {
     return new Descriptors(ids, vs.toArray(new float[0][]));
   }
 
+  /** A ground truth CSV (query,ref; a header line), as query id -> its relevant reference ids. */
+  public static Map<String, Set<String>> readTruth(Path csv) throws IOException {
+    Map<String, Set<String>> truth = new HashMap<>();
+    for (String line : Files.readAllLines(csv)) {
+      String[] f = line.split(",");
+      if (f.length == 2 && !f[0].equals("query")) {
+        truth.computeIfAbsent(f[0].strip(), k -> new HashSet<>()).add(f[1].strip());
+      }
+    }
+    return truth;
+  }
+
   public static void main(String[] args) throws Exception {
     if (args.length < 3) {
       throw new IllegalArgumentException("usage: BinaryCodesBench refs.csv queries.csv ground_truth.csv [seed]");
@@ -62,13 +74,7 @@ public final class BinaryCodesBench {
     Descriptors queries = read(Path.of(args[1]));
     long seed = args.length > 3 ? Long.parseLong(args[3]) : 20261204L;
     System.out.println("seed " + seed + " (fourth argument overrides)");
-    Map<String, Set<String>> truth = new HashMap<>();
-    for (String line : Files.readAllLines(Path.of(args[2]))) {
-      String[] f = line.split(",");
-      if (f.length == 2 && !f[0].equals("query")) {
-        truth.computeIfAbsent(f[0].strip(), k -> new HashSet<>()).add(f[1].strip());
-      }
-    }
+    Map<String, Set<String>> truth = readTruth(Path.of(args[2]));
     int d = refs.vectors()[0].length;
     Map<String, BinaryCodes> codes = new LinkedHashMap<>();
     codes.put("sign of the centred descriptor (" + d + " bits; what 1-bit quantization keeps)",
