@@ -83,7 +83,12 @@ public final class HeadFitting {
 
   /** The cache key of a head fitted from these inputs. */
   public static String key(String modelKey, TrainingPhotos photos, Kind kind, int dims, long seed, int viewsPerImage) {
-    return Hashing.sha256Hex(String.join("\n", FIT_VERSION, recipe(), modelKey, photos.identity(),
+    return key(recipe(), modelKey, photos, kind, dims, seed, viewsPerImage);
+  }
+
+  private static String key(String recipe, String modelKey, TrainingPhotos photos, Kind kind, int dims, long seed,
+      int viewsPerImage) {
+    return Hashing.sha256Hex(String.join("\n", FIT_VERSION, recipe, modelKey, photos.identity(),
         kind.name(), String.valueOf(dims), String.valueOf(seed), String.valueOf(viewsPerImage),
         String.valueOf(SHRINK), kind == Kind.LEARNED_WHITEN ? LW_SUBSPACE + "/" + LW_SHRINK : "")).substring(0, 16);
   }
@@ -96,7 +101,8 @@ public final class HeadFitting {
    */
   public static LinearHead ensure(Path cacheRoot, String modelId, String modelKey, Features features, Kind kind,
       TrainingPhotos photos, int dims, int viewsPerImage, long seed, Consumer<String> progress) {
-    String key = key(modelKey, photos, kind, dims, seed, viewsPerImage);
+    String recipe = recipe(); // read once: the key and the views of one fit always agree
+    String key = key(recipe, modelKey, photos, kind, dims, seed, viewsPerImage);
     String kindName = switch (kind) {
       case CENTER -> "center";
       case PCA_WHITEN -> "pcaw" + dims;
@@ -123,7 +129,7 @@ public final class HeadFitting {
         }
         used++;
         Random rnd = new Random(seed * 1_000_003L + i);
-        List<BufferedImage> views = recipe().equals(RECIPE_AUG)
+        List<BufferedImage> views = recipe.equals(RECIPE_AUG)
             ? dev.imgmatch.embedder.train.Augmentations.views(photo, viewsPerImage, rnd)
             : TrainingViews.views(photo, viewsPerImage, rnd);
         for (float[] row : features.of(views)) {
@@ -140,7 +146,7 @@ public final class HeadFitting {
       }
       float[][] samples = all.toArray(new float[0][]);
       String prov = String.format(Locale.ROOT, "%s on %d views of %d photos (%s), seed %d, %s, %s", kind,
-          samples.length, used, photos.source(), seed, recipe(), FIT_VERSION);
+          samples.length, used, photos.source(), seed, recipe, FIT_VERSION);
       LinearHead head = switch (kind) {
         case CENTER -> LinearHead.centring(kindName, prov, PcaWhitening.mean(samples));
         case PCA_WHITEN -> PcaWhitening.fit(samples, dims, SHRINK, seed, kindName, prov);
