@@ -228,11 +228,19 @@ public final class LocalShards implements Closeable {
   }
 
   /**
+   * The global search's best candidates that local verification places in the probe besides each shard's word
+   * candidates: a tiny or small probe has few keypoints, so its true reference, ranked first by the descriptor, is
+   * often not among the references sharing the most words (docs/BENCHMARKS.md, "Small probes enlarged").
+   */
+  static final int GLOBAL_VERIFIED = 2;
+
+  /**
    * Every local shard's hits plus the images upserted since the last refresh (exact brute force over those few),
    * ranked by {@link MatchPolicy#rank(List, GrayThumb)} (decision score after the margin against the best competing
    * work, the best candidates verified against the probe's thumbnail). Images deleted since the last refresh are left out.
-   * When the probe carries local features and nothing decided it, each shard's best word candidates are then placed
-   * inside it ({@link ShardIndex#localHits}) and everything is ranked again.
+   * When the probe carries local features and nothing decided it, each shard's best word candidates and the
+   * {@value #GLOBAL_VERIFIED} best hits are then placed inside it ({@link ShardIndex#localHits}) and everything is
+   * ranked again.
    */
   public List<Hit> search(Probe p, MatchPolicy policy) throws IOException {
     // Read the recent changes before the searchers: the refresher forgets a change only once every shard's searcher
@@ -267,9 +275,18 @@ public final class LocalShards implements Closeable {
     recentNow.forEach(r -> recentUids.add(r.img().uid()));
     boolean placed = false;
     dev.imgmatch.local.LocalFeatures mirror = p.local().mirrored();
+    List<String> globalBest = new ArrayList<>();
+    for (Hit h : ranked) {
+      if (globalBest.size() == GLOBAL_VERIFIED) {
+        break;
+      }
+      if (!recentUids.contains(h.uid())) {
+        globalBest.add(h.uid());
+      }
+    }
     for (ShardIndex s : shards.values()) {
       try {
-        for (Hit h : s.localHits(p, mirror, policy)) {
+        for (Hit h : s.localHits(p, mirror, globalBest, policy)) {
           // only placements that count: the other word candidates would only add competitors to the margins
           if (h.localInliers() >= policy.local().minInliers() && !recentUids.contains(h.uid())
               && !deletedNow.contains(h.uid())) {

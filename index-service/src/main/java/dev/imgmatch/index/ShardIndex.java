@@ -513,8 +513,11 @@ public final class ShardIndex implements Closeable {
    * local features or the policy verifies none.
    *
    * @param mirror {@code p.local().mirrored()}, made once per probe by the caller
+   * @param alsoUids images verified whatever their words (both ways round) when this shard holds them: the global
+   *     search's best candidates, whose few shared words a small or tiny probe does not rank first
    */
-  List<Hit> localHits(Probe p, dev.imgmatch.local.LocalFeatures mirror, MatchPolicy policy) throws IOException {
+  List<Hit> localHits(Probe p, dev.imgmatch.local.LocalFeatures mirror, java.util.Collection<String> alsoUids,
+      MatchPolicy policy) throws IOException {
     if (p.local() == null || policy.local().candidates() <= 0) {
       return List.of();
     }
@@ -525,6 +528,15 @@ public final class ShardIndex implements Closeable {
       List<Integer> mirrored = LocalCandidates.top(s, mirror, Math.max(1, policy.local().candidates() / 2), filter);
       java.util.LinkedHashSet<Integer> cands = new java.util.LinkedHashSet<>(direct);
       cands.addAll(mirrored);
+      java.util.Set<Integer> global = new java.util.HashSet<>();
+      for (String uid : alsoUids) {
+        Query one = new BooleanQuery.Builder().add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
+            .add(filter, Occur.FILTER).build();
+        for (ScoreDoc sd : s.search(one, 1).scoreDocs) {
+          global.add(sd.doc);
+          cands.add(sd.doc);
+        }
+      }
       if (cands.isEmpty()) {
         return List.of();
       }
@@ -541,11 +553,12 @@ public final class ShardIndex implements Closeable {
           if (img.localFeatures() != null) {
             dev.imgmatch.local.LocalFeatures ref = dev.imgmatch.local.LocalFeatures.decode(img.localFeatures());
             Hit.Placement best = null;
-            if (direct.contains(doc)) {
+            if (direct.contains(doc) || global.contains(doc)) {
               dev.imgmatch.local.GeometricVerifier.Verification v = verifier.verify(local, ref);
               best = new Hit.Placement(v.inliers(), v.queryBox());
             }
-            if (mirrored.contains(doc) && (best == null || best.inliers() < policy.local().minInliers())) {
+            boolean mirrorToo = mirrored.contains(doc) || global.contains(doc);
+            if (mirrorToo && (best == null || best.inliers() < policy.local().minInliers())) {
               dev.imgmatch.local.GeometricVerifier.Verification v = verifier.verify(flipped, ref);
               if (best == null || v.inliers() > best.inliers()) {
                 float[] b = v.queryBox(); // in the mirrored probe: back to the probe's own x

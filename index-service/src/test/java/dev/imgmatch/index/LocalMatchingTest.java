@@ -107,6 +107,40 @@ class LocalMatchingTest {
   }
 
   @Test
+  void theGlobalSearchsBestCandidatesArePlacedThoughOtherReferencesShareMoreWords() throws Exception {
+    // one word candidate per shard (and one mirrored): the probe's own canvas, indexed too, shares the most words
+    MatchPolicy oneCandidate = new IndexServiceConfig(Map.of(IndexServiceConfig.LOCAL_CANDIDATES, "1")).policy();
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
+      index(shards, 4);
+      ShardIndex s0 = shards.open(0);
+      BufferedImage target = TexturedPictures.random(rnd, 480, 360);
+      BufferedImage canvas = TexturedPictures.random(rnd, 480, 360);
+      add(shards, s0, "target", target, syn.gaussianUnit());
+      add(shards, s0, "canvas", canvas, syn.gaussianUnit());
+      shards.refreshNow();
+      Probe p = probe(syn.gaussianUnit(), TexturedPictures.pasted(target, canvas, 0.45, rnd));
+      LocalFeatures mirror = p.local().mirrored();
+      String targetUid = IndexedImage.uid("t1", "target");
+
+      List<Hit> byWords = s0.localHits(p, mirror, List.of(), oneCandidate);
+      assertThat(byWords).extracting(Hit::imageId).contains("canvas");
+      // target is not a direct word candidate; at most the mirrored one, and a mirrored probe does not place it
+      assertThat(byWords).filteredOn(h -> h.imageId().equals("target"))
+          .allSatisfy(h -> assertThat(h.localInliers()).isLessThan(oneCandidate.local().minInliers()));
+      List<Hit> withGlobal = s0.localHits(p, mirror, List.of(targetUid), oneCandidate);
+      assertThat(withGlobal).extracting(Hit::imageId).contains("canvas", "target");
+      Hit placed = withGlobal.stream().filter(h -> h.imageId().equals("target")).findFirst().orElseThrow();
+      assertThat(placed.localInliers()).isGreaterThanOrEqualTo(oneCandidate.local().minInliers());
+      // a global candidate another shard holds, or the filter hides, is not verified here
+      assertThat(shards.open(1).localHits(p, mirror, List.of(targetUid), oneCandidate)).extracting(Hit::imageId)
+          .doesNotContain("target");
+      Probe otherTenant = new Probe("mv", p.vectors(), List.of(), 0, null, SearchFilter.tenantOnly("t2", Set.of()),
+          10, null, p.local());
+      assertThat(s0.localHits(otherTenant, mirror, List.of(targetUid), oneCandidate)).isEmpty();
+    }
+  }
+
+  @Test
   void aProbeTheGlobalSignalsDecideIsNotVerifiedLocally() throws Exception {
     try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
       BufferedImage[] pics = index(shards, 6);

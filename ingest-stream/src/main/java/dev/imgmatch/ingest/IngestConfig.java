@@ -69,6 +69,7 @@ public final class IngestConfig extends AbstractConfig {
   public static final String LOCAL_REFERENCE_KEYPOINTS = "ingest.local.reference.keypoints";
   public static final String LOCAL_QUERY_SIDE = "ingest.local.query.side";
   public static final String LOCAL_QUERY_KEYPOINTS = "ingest.local.query.keypoints";
+  public static final String LOCAL_QUERY_ENLARGE_SIDE = "ingest.local.query.enlarge.side";
   public static final String FRAMES_MAX = "ingest.frames.max";
   public static final String FRAMES_MAX_PIXELS = "ingest.frames.max.pixels";
   /** Longer side of the greyscale thumbnail index-service verifies candidates with. */
@@ -191,6 +192,12 @@ public final class IngestConfig extends AbstractConfig {
               + " are taken.")
       .define(LOCAL_QUERY_KEYPOINTS, Type.INT, 800, Range.between(16, 4096), Importance.LOW,
           "Most keypoints kept per upload or query image (more find smaller pasted copies, at more cost).")
+      .define(LOCAL_QUERY_ENLARGE_SIDE, Type.INT, 512, Range.between(0, 4096), Importance.LOW,
+          "An upload or query image whose longer side is smaller is enlarged to this longer side (bilinear) before"
+              + " its local features are taken: a copy pasted small into a small picture, a thumbnail or a tiny"
+              + " copy gives SIFT three to five times the keypoints and passes verification where it did not"
+              + " (docs/BENCHMARKS.md, \"Small probes enlarged\"). 0 = never enlarged; a value above "
+              + LOCAL_QUERY_SIDE + " means that side.")
       .define(FRAMES_MAX, Type.INT, FrameLimits.DEFAULT_MAX_FRAMES, Range.between(1, FrameLimits.MAX_MAX_FRAMES),
           Importance.MEDIUM, "Most frames of a multi-frame image (animated GIF, APNG, animated WebP, multi-page TIFF)"
               + " looked at per upload or image query, the first included: each further frame that shows something"
@@ -299,14 +306,14 @@ public final class IngestConfig extends AbstractConfig {
     return new FrameLimits(getInt(FRAMES_MAX), getLong(FRAMES_MAX_PIXELS));
   }
 
-  /** How uploads' colour previews are made; null when they are off ({@value #PREVIEW_SIZE} = 0). */
   /** Local-feature extraction, or null when {@link #LOCAL_FEATURES} is off. */
   public LocalFeaturePrep localFeatures() {
     return !getBoolean(LOCAL_FEATURES) ? null
         : new LocalFeaturePrep(getInt(LOCAL_REFERENCE_SIDE), getInt(LOCAL_REFERENCE_KEYPOINTS), getInt(LOCAL_QUERY_SIDE),
-            getInt(LOCAL_QUERY_KEYPOINTS));
+            getInt(LOCAL_QUERY_KEYPOINTS), Math.min(getInt(LOCAL_QUERY_SIDE), getInt(LOCAL_QUERY_ENLARGE_SIDE)));
   }
 
+  /** How uploads' colour previews are made; null when they are off ({@value #PREVIEW_SIZE} = 0). */
   public ColourPreviews previews() {
     int size = getInt(PREVIEW_SIZE);
     return size == 0 ? null

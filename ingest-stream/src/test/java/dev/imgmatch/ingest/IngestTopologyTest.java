@@ -676,6 +676,25 @@ class IngestTopologyTest {
     assertThat(up.width()).isEqualTo(400); // any other upload: ingest.local.query.side
     assertThat(up.size()).isBetween(20, 200);
     driver.close();
+
+    // a small upload is enlarged to ingest.local.query.enlarge.side (512 by default) before its keypoints are taken,
+    // a small reference is not; 0 = never enlarged
+    byte[] small = TestImages.jpeg(240, 180, (int) seed + 1);
+    start(Map.of());
+    send(upload("small-up", "acme", "uploads", small));
+    send(upload("small-ref", "acme", "protected", small));
+    out = preparedOut();
+    dev.imgmatch.local.LocalFeatures enlarged = local(preparedOf("small-up", out));
+    assertThat(enlarged.width()).isEqualTo(512);
+    assertThat(enlarged.height()).isEqualTo(384);
+    assertThat(local(preparedOf("small-ref", out)).width()).isEqualTo(240);
+    driver.close();
+    start(Map.of(IngestConfig.LOCAL_QUERY_ENLARGE_SIDE, "0"));
+    send(upload("small-up", "acme", "uploads", small));
+    dev.imgmatch.local.LocalFeatures plain = local(preparedOut().get(0));
+    assertThat(plain.width()).isEqualTo(240);
+    assertThat(enlarged.size()).as("keypoints enlarged vs not").isGreaterThan(plain.size());
+    driver.close();
     driver = null;
   }
 

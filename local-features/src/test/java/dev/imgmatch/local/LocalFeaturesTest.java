@@ -41,6 +41,37 @@ class LocalFeaturesTest {
   }
 
   @Test
+  void aSmallPictureIsEnlargedToTheExtractorsEnlargeSideAndGivesMoreKeypoints() {
+    BufferedImage small = TexturedPictures.random(new Random(SEED + 3), 160, 120);
+    SiftExtractor enlarging = new SiftExtractor(512, 2000, 400);
+    assertThat(enlarging.enlargeTo()).isEqualTo(400);
+    LocalFeatures plain = new SiftExtractor(512, 2000).extract(small);
+    LocalFeatures enlarged = enlarging.extract(small);
+    assertThat(plain.width()).isEqualTo(160);
+    assertThat(enlarged.width()).isEqualTo(400);
+    assertThat(enlarged.height()).isEqualTo(300);
+    assertThat(enlarged.size()).as("keypoints enlarged vs not").isGreaterThan(plain.size());
+    for (int i = 0; i < enlarged.size(); i++) {
+      assertThat(enlarged.x(i)).isBetween(0f, 400f);
+      assertThat(enlarged.y(i)).isBetween(0f, 300f);
+    }
+    // a picture already at least that large is only shrunk, as without enlarging
+    BufferedImage big = TexturedPictures.random(new Random(SEED + 4), 1000, 500);
+    assertThat(enlarging.extract(big).width()).isEqualTo(512);
+    assertThat(enlarging.extract(big).encode()).isEqualTo(new SiftExtractor(512, 2000).extract(big).encode());
+    // the enlarged copy of a picture verifies against the picture itself
+    GeometricVerifier.Verification v = new GeometricVerifier().verify(enlarged,
+        new SiftExtractor(512, 500).extract(TexturedPictures.random(new Random(SEED + 3), 160, 120)));
+    assertThat(v.inliers()).isGreaterThanOrEqualTo(12);
+  }
+
+  @Test
+  void openCvRunsEachCallOnTheCallingThread() {
+    OpenCvNatives.load();
+    assertThat(org.bytedeco.opencv.global.opencv_core.getNumThreads()).isEqualTo(1);
+  }
+
+  @Test
   void rootSiftComponentsAreUnitLengthAfterQuantisation() {
     LocalFeatures f = sift.extract(TexturedPictures.random(new Random(SEED + 2), 300, 300));
     for (int i = 0; i < f.size(); i++) {
@@ -78,6 +109,8 @@ class LocalFeaturesTest {
   void settingsOutsideTheirRangeAreRefused() {
     assertThatThrownBy(() -> new SiftExtractor(8, 300)).hasMessageContaining("maxSide 8");
     assertThatThrownBy(() -> new SiftExtractor(512, 0)).hasMessageContaining("maxKeypoints 0");
+    assertThatThrownBy(() -> new SiftExtractor(512, 300, 600)).hasMessageContaining("enlargeTo 600");
+    assertThatThrownBy(() -> new SiftExtractor(512, 300, 8)).hasMessageContaining("enlargeTo 8");
     assertThatThrownBy(() -> new VisualWords(8, 30, 1)).hasMessageContaining("do not fit");
     assertThatThrownBy(() -> new GeometricVerifier(1.2, 5, 6)).hasMessageContaining("ratio 1.2");
   }
