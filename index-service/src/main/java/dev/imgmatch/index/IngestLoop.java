@@ -456,7 +456,7 @@ final class IngestLoop {
       for (ShardIndex s : shards.all()) {
         min = Math.min(min, s.deletionOffset(dp.partition()));
       }
-      if (reports && !shards.all().isEmpty()) {
+      if (reports) { // shard 0 is owned, so open: min is set
         // the owner of shard 0 reports malformed deletions (and sends takedowns' preview tombstones): what its
         // replicas read while it owned no shard 0 — between a rebalance's revocation and assignment — was applied but
         // not reported; read again from the first deletion not reported (applied ones are not applied twice)

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -76,10 +75,10 @@ public final class RegionViewsBench {
     return out;
   }
 
-  /** Whole-picture vector first, then the regions' (when asked for). */
+  /** Whole-picture vector first, then the regions'. */
   record Views(String id, float[][] vectors) {}
 
-  static List<Views> embedDir(Embedder e, Path dir, boolean withRegions) throws Exception {
+  static List<Views> embedDir(Embedder e, Path dir) throws Exception {
     List<Path> files;
     try (Stream<Path> s = Files.list(dir)) {
       files = s.filter(p -> p.getFileName().toString().matches("(?i).*\\.(jpe?g|png)")).sorted().toList();
@@ -93,9 +92,7 @@ public final class RegionViewsBench {
       }
       List<RgbImage> batch = new ArrayList<>();
       batch.add(ImageOps.fromBufferedImage(img));
-      if (withRegions) {
-        regions(img).forEach(r -> batch.add(ImageOps.fromBufferedImage(r)));
-      }
+      regions(img).forEach(r -> batch.add(ImageOps.fromBufferedImage(r)));
       List<Embedder.Embedding> emb = e.embed(batch);
       float[][] v = new float[emb.size()][];
       for (int i = 0; i < v.length; i++) {
@@ -181,8 +178,8 @@ public final class RegionViewsBench {
     try (Embedder e = Embedder.open(EmbedderOptions.defaults(), System.err::println)) {
       System.out.println("model " + e.modelId() + " " + e.modelVersion() + ", " + REGIONS.length
           + " regions per picture");
-      refs = embedDir(e, Path.of(args[0]), true);
-      queries = embedDir(e, Path.of(args[1]), true);
+      refs = embedDir(e, Path.of(args[0]));
+      queries = embedDir(e, Path.of(args[1]));
     }
     System.out.printf("embedded %d references and %d queries with %d views each in %.0f s%n", refs.size(),
         queries.size(), REGIONS.length + 1, (System.nanoTime() - t0) / 1e9);
@@ -256,8 +253,5 @@ public final class RegionViewsBench {
     }
     System.out.println(negRow);
     System.out.println(atZero);
-    Map<String, Object> cost = new LinkedHashMap<>();
-    cost.put("model runs per picture with regions", REGIONS.length + 1);
-    System.out.println(cost);
   }
 }
