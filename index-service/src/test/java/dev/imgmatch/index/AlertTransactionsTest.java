@@ -43,6 +43,19 @@ class AlertTransactionsTest {
   }
 
   @Test
+  void closingAbortsTheOpenTransactionBeforeClosingTheProducer() {
+    MockProducer<byte[], byte[]> p = producer();
+    AlertTransactions tx = new AlertTransactions(() -> p, (what, call) -> call.run());
+    tx.start();
+    assertThat(tx.commit(OFFSETS, GROUP)).isTrue();
+    tx.send(new org.apache.kafka.clients.producer.ProducerRecord<>("alerts", new byte[] {1})); // never committed
+    tx.close();
+    assertThat(p.transactionAborted()).as("the open transaction aborted, not left to the close timeout").isTrue();
+    assertThat(p.closed()).isTrue();
+    assertThat(p.history()).as("the uncommitted alert is not kept").isEmpty();
+  }
+
+  @Test
   void aCommitFencedOnceIsRecoveredFromWithANewProducer() {
     // Kafka 4.3 answers PRODUCER_FENCED to a commit that raced with the coordinator aborting the transaction itself
     java.util.List<MockProducer<byte[], byte[]>> made = new java.util.ArrayList<>();
