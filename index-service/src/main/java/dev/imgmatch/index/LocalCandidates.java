@@ -11,7 +11,7 @@ import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.PostingsEnum;
-import org.apache.lucene.index.Term;
+import org.apache.lucene.index.TermState;
 import org.apache.lucene.index.Terms;
 import org.apache.lucene.index.TermsEnum;
 import org.apache.lucene.search.DocIdSetIterator;
@@ -42,39 +42,65 @@ final class LocalCandidates {
     return new BytesRef(new byte[] {(byte) (word >>> 24), (byte) (word >>> 16), (byte) (word >>> 8), (byte) word});
   }
 
-  /** Global doc ids of the {@code n} best references for {@code probe} among the documents {@code filter} accepts. */
-  static List<Integer> top(IndexSearcher s, LocalFeatures probe, int n, Query filter) throws IOException {
+  /**
+   * Global doc ids of the {@code n} best references for a probe among the documents {@code filter} accepts.
+   *
+   * @param words the probe's distinct visual words, sorted ({@link VisualWords#distinctWords}): each leaf's term
+   *     dictionary is then walked in order
+   */
+  static List<Integer> top(IndexSearcher s, int[] words, int n, Query filter) throws IOException {
     IndexReader reader = s.getIndexReader();
     int docs = reader.numDocs();
-    if (docs == 0 || n <= 0 || probe.size() == 0) {
+    if (docs == 0 || n <= 0 || words.length == 0) {
       return List.of();
     }
-    int[] words = VisualWords.DEFAULT.distinctWords(probe);
     BytesRef[] terms = new BytesRef[words.length];
-    double[] idf = new double[words.length];
     for (int i = 0; i < words.length; i++) {
       terms[i] = term(words[i]);
-      int df = reader.docFreq(new Term(Fields.LOCAL_WORDS, terms[i]));
-      idf[i] = df == 0 ? 0 : Math.log(1.0 + (double) docs / df); // smoothed: positive even in an index of one
+    }
+    // One dictionary lookup per term and leaf: the document frequency (idf) and the postings' position both come from
+    // it (IndexReader.docFreq and a second seek per leaf looked every term up twice: a quarter of a query's
+    // index-service time went to the term dictionary; docs/BENCHMARKS.md).
+    List<LeafReaderContext> leaves = reader.leaves();
+    TermState[][] states = new TermState[leaves.size()][];
+    int[] df = new int[words.length];
+    for (int l = 0; l < leaves.size(); l++) {
+      Terms t = leaves.get(l).reader().terms(Fields.LOCAL_WORDS);
+      if (t == null) {
+        continue;
+      }
+      TermsEnum te = t.iterator();
+      states[l] = new TermState[terms.length];
+      for (int i = 0; i < terms.length; i++) {
+        if (te.seekExact(terms[i])) {
+          states[l][i] = te.termState();
+          df[i] += te.docFreq();
+        }
+      }
+    }
+    double[] idf = new double[words.length];
+    for (int i = 0; i < words.length; i++) {
+      idf[i] = df[i] == 0 ? 0 : Math.log(1.0 + (double) docs / df[i]); // smoothed: positive even in an index of one
     }
     record Scored(int doc, double score) {}
     PriorityQueue<Scored> best = new PriorityQueue<>((a, b) -> a.score() != b.score()
         ? Double.compare(a.score(), b.score()) : Integer.compare(b.doc(), a.doc())); // worst on top
     Weight accepted = s.createWeight(s.rewrite(filter), ScoreMode.COMPLETE_NO_SCORES, 1f);
-    for (LeafReaderContext leaf : reader.leaves()) {
-      Terms t = leaf.reader().terms(Fields.LOCAL_WORDS);
-      if (t == null) {
+    for (int l = 0; l < leaves.size(); l++) {
+      if (states[l] == null) {
         continue;
       }
-      TermsEnum te = t.iterator();
+      LeafReaderContext leaf = leaves.get(l);
+      TermsEnum te = leaf.reader().terms(Fields.LOCAL_WORDS).iterator();
       float[] score = new float[leaf.reader().maxDoc()];
       int[] touched = new int[64];
       int nTouched = 0;
       PostingsEnum pe = null;
       for (int i = 0; i < terms.length; i++) {
-        if (idf[i] <= 0 || !te.seekExact(terms[i])) {
+        if (idf[i] <= 0 || states[l][i] == null) {
           continue;
         }
+        te.seekExact(terms[i], states[l][i]);
         pe = te.postings(pe, PostingsEnum.NONE);
         for (int d = pe.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = pe.nextDoc()) {
           if (score[d] == 0) {

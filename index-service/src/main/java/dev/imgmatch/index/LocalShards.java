@@ -265,7 +265,8 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(deletedNow);
-    List<Hit> ranked = policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background());
+    Map<String, Double> evidence = new HashMap<>(); // thumbnail alignments, not repeated by the second ranking
+    List<Hit> ranked = policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence);
     if (p.local() == null || policy.local().candidates() <= 0 || policy.decidedGlobally(ranked)) {
       return ranked;
     }
@@ -274,7 +275,7 @@ public final class LocalShards implements Closeable {
     Set<String> recentUids = new java.util.HashSet<>();
     recentNow.forEach(r -> recentUids.add(r.img().uid()));
     boolean placed = false;
-    dev.imgmatch.local.LocalFeatures mirror = p.local().mirrored();
+    ShardIndex.LocalProbe lp = ShardIndex.LocalProbe.of(p.local());
     List<String> globalBest = new ArrayList<>();
     for (Hit h : ranked) {
       if (globalBest.size() == GLOBAL_VERIFIED) {
@@ -286,7 +287,7 @@ public final class LocalShards implements Closeable {
     }
     for (ShardIndex s : shards.values()) {
       try {
-        for (Hit h : s.localHits(p, mirror, globalBest, policy)) {
+        for (Hit h : s.localHits(p, lp, globalBest, policy)) {
           // only placements that count: the other word candidates would only add competitors to the margins
           if (h.localInliers() >= policy.local().minInliers() && !recentUids.contains(h.uid())
               && !deletedNow.contains(h.uid())) {
@@ -298,7 +299,7 @@ public final class LocalShards implements Closeable {
         // partition revoked during the search: its new owner answers for it
       }
     }
-    return placed ? policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background()) : ranked;
+    return placed ? policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence) : ranked;
   }
 
   private static Hit recentHit(Recent r, Probe p, MatchPolicy policy) {

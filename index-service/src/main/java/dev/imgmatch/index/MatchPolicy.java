@@ -449,6 +449,17 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * @param background the probe's background cosine, or null
    */
   public List<Hit> rank(List<Hit> hits, GrayThumb probe, Float background) {
+    return rank(hits, probe, background, new java.util.HashMap<>());
+  }
+
+  /**
+   * {@link #rank(List, GrayThumb, Float)} that takes each candidate's alignment evidence from {@code evidenceByUid}
+   * when there and records those it measures: ranking one probe's candidates again (after local placements) then
+   * aligns only candidates it had not aligned before. Valid for one probe thumbnail only.
+   *
+   * @param evidenceByUid the probe's alignment evidence per candidate uid so far; updated
+   */
+  public List<Hit> rank(List<Hit> hits, GrayThumb probe, Float background, Map<String, Double> evidenceByUid) {
     List<Hit> out = rankAbove(hits, competitorFloor(background));
     if (probe == null || verification.candidates() == 0) {
       return placeLocally(out);
@@ -465,7 +476,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       if (h.exact() || (h.pdqDistance() != null && h.pdqDistance() <= pdqMaxDistance)) {
         aligned.add(new Aligned(i, Verifier.Alignment.MAX, false)); // its hash says it lines up: not verified
       } else if (h.thumbnail() != null) {
-        aligned.add(new Aligned(i, Verifier.align(probe, h.thumbnail()).evidence(), true));
+        aligned.add(new Aligned(i, evidenceByUid.computeIfAbsent(h.uid(),
+            u -> Verifier.align(probe, h.thumbnail()).evidence()), true));
         verified++;
       }
     }

@@ -512,20 +512,22 @@ public final class ShardIndex implements Closeable {
    * {@link #search}) and its best RANSAC placement inside the probe, either way round. Empty when the probe carries no
    * local features or the policy verifies none.
    *
-   * @param mirror {@code p.local().mirrored()}, made once per probe by the caller
+   * @param lp the probe's local features, mirrored and as visual words, made once per probe by the caller
    * @param alsoUids images verified whatever their words (both ways round) when this shard holds them: the global
    *     search's best candidates, whose few shared words a small or tiny probe does not rank first
    */
-  List<Hit> localHits(Probe p, dev.imgmatch.local.LocalFeatures mirror, java.util.Collection<String> alsoUids,
-      MatchPolicy policy) throws IOException {
+  List<Hit> localHits(Probe p, LocalProbe lp, java.util.Collection<String> alsoUids, MatchPolicy policy)
+      throws IOException {
     if (p.local() == null || policy.local().candidates() <= 0) {
       return List.of();
     }
     IndexSearcher s = manager.acquire();
     try {
       Query filter = p.filter().toQuery();
-      List<Integer> direct = LocalCandidates.top(s, p.local(), policy.local().candidates(), filter);
-      List<Integer> mirrored = LocalCandidates.top(s, mirror, Math.max(1, policy.local().candidates() / 2), filter);
+      dev.imgmatch.local.LocalFeatures mirror = lp.mirror();
+      List<Integer> direct = LocalCandidates.top(s, lp.words(), policy.local().candidates(), filter);
+      List<Integer> mirrored = LocalCandidates.top(s, lp.mirrorWords(), Math.max(1, policy.local().candidates() / 2),
+          filter);
       java.util.LinkedHashSet<Integer> cands = new java.util.LinkedHashSet<>(direct);
       cands.addAll(mirrored);
       java.util.Set<Integer> global = new java.util.HashSet<>();
@@ -573,6 +575,19 @@ public final class ShardIndex implements Closeable {
       return out;
     } finally {
       manager.release(s);
+    }
+  }
+
+  /**
+   * A probe's local features as every shard's {@link #localHits} needs them, made once per probe: mirrored (SIFT is
+   * not mirror-invariant) and both ways round as distinct visual words (hashing 800 descriptors twice is a few
+   * milliseconds, repeated for every shard of an instance before).
+   */
+  record LocalProbe(dev.imgmatch.local.LocalFeatures mirror, int[] words, int[] mirrorWords) {
+    static LocalProbe of(dev.imgmatch.local.LocalFeatures direct) {
+      dev.imgmatch.local.LocalFeatures m = direct.mirrored();
+      return new LocalProbe(m, dev.imgmatch.local.VisualWords.DEFAULT.distinctWords(direct),
+          dev.imgmatch.local.VisualWords.DEFAULT.distinctWords(m));
     }
   }
 

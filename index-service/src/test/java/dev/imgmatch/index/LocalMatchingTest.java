@@ -119,24 +119,24 @@ class LocalMatchingTest {
       add(shards, s0, "canvas", canvas, syn.gaussianUnit());
       shards.refreshNow();
       Probe p = probe(syn.gaussianUnit(), TexturedPictures.pasted(target, canvas, 0.45, rnd));
-      LocalFeatures mirror = p.local().mirrored();
+      ShardIndex.LocalProbe lp = ShardIndex.LocalProbe.of(p.local());
       String targetUid = IndexedImage.uid("t1", "target");
 
-      List<Hit> byWords = s0.localHits(p, mirror, List.of(), oneCandidate);
+      List<Hit> byWords = s0.localHits(p, lp, List.of(), oneCandidate);
       assertThat(byWords).extracting(Hit::imageId).contains("canvas");
       // target is not a direct word candidate; at most the mirrored one, and a mirrored probe does not place it
       assertThat(byWords).filteredOn(h -> h.imageId().equals("target"))
           .allSatisfy(h -> assertThat(h.localInliers()).isLessThan(oneCandidate.local().minInliers()));
-      List<Hit> withGlobal = s0.localHits(p, mirror, List.of(targetUid), oneCandidate);
+      List<Hit> withGlobal = s0.localHits(p, lp, List.of(targetUid), oneCandidate);
       assertThat(withGlobal).extracting(Hit::imageId).contains("canvas", "target");
       Hit placed = withGlobal.stream().filter(h -> h.imageId().equals("target")).findFirst().orElseThrow();
       assertThat(placed.localInliers()).isGreaterThanOrEqualTo(oneCandidate.local().minInliers());
       // a global candidate another shard holds, or the filter hides, is not verified here
-      assertThat(shards.open(1).localHits(p, mirror, List.of(targetUid), oneCandidate)).extracting(Hit::imageId)
+      assertThat(shards.open(1).localHits(p, lp, List.of(targetUid), oneCandidate)).extracting(Hit::imageId)
           .doesNotContain("target");
       Probe otherTenant = new Probe("mv", p.vectors(), List.of(), 0, null, SearchFilter.tenantOnly("t2", Set.of()),
           10, null, p.local());
-      assertThat(s0.localHits(otherTenant, mirror, List.of(targetUid), oneCandidate)).isEmpty();
+      assertThat(s0.localHits(otherTenant, lp, List.of(targetUid), oneCandidate)).isEmpty();
     }
   }
 

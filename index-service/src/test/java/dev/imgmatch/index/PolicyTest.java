@@ -309,6 +309,29 @@ class PolicyTest {
   }
 
   @Test
+  void rankingAgainReusesTheAlignmentsAlreadyMeasuredForTheProbe() {
+    MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,
+        10, MatchPolicy.Verification.DEFAULT);
+    float[] pic = VerifierTest.picture(11);
+    GrayThumb probe = VerifierTest.thumb(pic, 20, 10, 200, 160);
+    Hit copy = withThumb(work("copy", 0.70, unit(1, 0, 0), 1), VerifierTest.thumb(pic));
+    Hit lookAlike = withThumb(work("look-alike", 0.72, unit(0, 1, 0), 2), VerifierTest.thumb(VerifierTest.picture(12)));
+    Map<String, Double> evidence = new java.util.HashMap<>();
+    List<Hit> first = v.rank(List.of(copy, lookAlike), probe, null, evidence);
+    assertThat(evidence).as("both verified, both recorded").containsOnlyKeys(copy.uid(), lookAlike.uid());
+    assertThat(evidence.get(copy.uid())).isEqualTo(Verifier.align(probe, copy.thumbnail()).evidence());
+    assertThat(first).extracting(Hit::score)
+        .containsExactlyElementsOf(v.rank(List.of(copy, lookAlike), probe).stream().map(Hit::score).toList());
+    // ranked again: the recorded alignments are used, not measured again (a changed record shows it)
+    evidence.put(copy.uid(), MatchPolicy.Verification.DEFAULT.neutral());
+    evidence.put(lookAlike.uid(), 1.0);
+    List<Hit> again = v.rank(List.of(copy, lookAlike), probe, null, evidence);
+    assertThat(again.get(0).imageId()).isEqualTo("look-alike");
+    assertThat(again.get(1).score()).as("the copy gains nothing at the neutral evidence")
+        .isCloseTo(v.rank(List.of(copy, lookAlike)).get(1).score(), org.assertj.core.data.Offset.offset(1e-9));
+  }
+
+  @Test
   void aVariantLiningUpNoBetterThanAMoreSimilarCandidateGainsNothing() {
     MatchPolicy v = new MatchPolicy(P.rules(), Set.of(), 31, 50, 0.1, 0.75, 0.25, 0.9, 0.6, 0.5, Decision.MATCH, 10,
         10, MatchPolicy.Verification.DEFAULT);
