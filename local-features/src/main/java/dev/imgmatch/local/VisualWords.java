@@ -43,17 +43,50 @@ public final class VisualWords {
     return bits;
   }
 
-  /** The words of keypoint {@code i} of {@code f}, one per table: {@code table << bits | code}. */
+  /**
+   * The words of keypoint {@code i} of {@code f}, one per table: {@code table << bits | code}.
+   *
+   * <p>Bit {@code b} of a table's code is the sign of the descriptor's (centred, float) components times the
+   * hyperplane's, summed in double precision in component order. Four hyperplanes are summed side by side: each sum
+   * is the same sequence of additions as one at a time — so the same words as references indexed before — but four
+   * independent chains keep the floating-point adder busy (one chain waited on each addition; this was 7-9 % of a
+   * query's Java time in index-service, docs/BENCHMARKS.md).
+   */
   public int[] words(LocalFeatures f, int i) {
     int[] w = new int[tables];
     float[] d = f.descriptor(i);
+    final int n = LocalFeatures.DIMS;
+    float[] x = new float[n];
+    for (int c = 0; c < n; c++) {
+      x[c] = d[c] - CENTRE;
+    }
     for (int t = 0; t < tables; t++) {
       int code = 0;
-      for (int b = 0; b < bits; b++) {
-        int base = (t * bits + b) * LocalFeatures.DIMS;
+      int b = 0;
+      for (; b + 4 <= bits; b += 4) {
+        int p0 = (t * bits + b) * n;
+        int p1 = p0 + n;
+        int p2 = p1 + n;
+        int p3 = p2 + n;
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        for (int c = 0; c < n; c++) {
+          float xc = x[c];
+          s0 += planes[p0 + c] * xc;
+          s1 += planes[p1 + c] * xc;
+          s2 += planes[p2 + c] * xc;
+          s3 += planes[p3 + c] * xc;
+        }
+        code |= (s0 > 0 ? 1 : 0) << b | (s1 > 0 ? 1 : 0) << (b + 1) | (s2 > 0 ? 1 : 0) << (b + 2)
+            | (s3 > 0 ? 1 : 0) << (b + 3);
+      }
+      for (; b < bits; b++) {
+        int base = (t * bits + b) * n;
         double s = 0;
-        for (int c = 0; c < LocalFeatures.DIMS; c++) {
-          s += planes[base + c] * (d[c] - CENTRE);
+        for (int c = 0; c < n; c++) {
+          s += planes[base + c] * x[c];
         }
         if (s > 0) {
           code |= 1 << b;

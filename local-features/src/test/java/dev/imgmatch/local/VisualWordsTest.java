@@ -31,6 +31,53 @@ class VisualWordsTest {
   }
 
   @Test
+  void wordsAreBitForBitThoseOfThePlainLoopReferencesWereIndexedWith() {
+    // the words of indexed references are stored: a faster hashing must give exactly the same ones
+    Random rnd = new Random(SEED + 2);
+    LocalFeatures[] pictures = new LocalFeatures[4];
+    for (int k = 0; k < pictures.length; k++) {
+      pictures[k] = sift.extract(TexturedPictures.random(rnd, 320 + 40 * k, 240));
+    }
+    int[][] configs = {{8, 16, 18}, {3, 10, 5}, {2, 3, 9}}; // the default; groups of four plus a rest; a rest alone
+    int checked = 0;
+    for (int[] cfg : configs) {
+      VisualWords vw = new VisualWords(cfg[0], cfg[1], cfg[2]);
+      float[] planes = new float[cfg[0] * cfg[1] * LocalFeatures.DIMS];
+      Random r = new Random(cfg[2]);
+      for (int k = 0; k < planes.length; k++) {
+        planes[k] = (float) r.nextGaussian();
+      }
+      for (LocalFeatures f : pictures) {
+        for (int i = 0; i < f.size(); i++) {
+          assertThat(vw.words(f, i)).containsExactly(plainLoop(planes, cfg[0], cfg[1], f.descriptor(i)));
+          checked++;
+        }
+      }
+    }
+    assertThat(checked).isGreaterThan(1000);
+  }
+
+  /** The hashing as first written and shipped: one hyperplane at a time. */
+  private static int[] plainLoop(float[] planes, int tables, int bits, float[] d) {
+    int[] w = new int[tables];
+    for (int t = 0; t < tables; t++) {
+      int code = 0;
+      for (int b = 0; b < bits; b++) {
+        int base = (t * bits + b) * LocalFeatures.DIMS;
+        double s = 0;
+        for (int c = 0; c < LocalFeatures.DIMS; c++) {
+          s += planes[base + c] * (d[c] - VisualWords.CENTRE);
+        }
+        if (s > 0) {
+          code |= 1 << b;
+        }
+      }
+      w[t] = (t << bits) | code;
+    }
+    return w;
+  }
+
+  @Test
   void rareSharedWordsRankAPastedCopysReferenceFirstAmongUnrelatedOnes() {
     Random rnd = new Random(SEED + 1);
     VisualWords vw = VisualWords.DEFAULT;
