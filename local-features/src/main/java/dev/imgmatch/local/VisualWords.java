@@ -54,12 +54,8 @@ public final class VisualWords {
    */
   public int[] words(LocalFeatures f, int i) {
     int[] w = new int[tables];
-    float[] d = f.descriptor(i);
+    float[] x = centred(f, i);
     final int n = LocalFeatures.DIMS;
-    float[] x = new float[n];
-    for (int c = 0; c < n; c++) {
-      x[c] = d[c] - CENTRE;
-    }
     for (int t = 0; t < tables; t++) {
       int code = 0;
       int b = 0;
@@ -83,14 +79,7 @@ public final class VisualWords {
             | (s3 > 0 ? 1 : 0) << (b + 3);
       }
       for (; b < bits; b++) {
-        int base = (t * bits + b) * n;
-        double s = 0;
-        for (int c = 0; c < n; c++) {
-          s += planes[base + c] * x[c];
-        }
-        if (s > 0) {
-          code |= 1 << b;
-        }
+        code |= (projection(t * bits + b, x) > 0 ? 1 : 0) << b;
       }
       w[t] = (t << bits) | code;
     }
@@ -104,22 +93,34 @@ public final class VisualWords {
    */
   public int[] wordsOneAtATime(LocalFeatures f, int i) {
     int[] w = new int[tables];
-    float[] d = f.descriptor(i);
+    float[] x = centred(f, i);
     for (int t = 0; t < tables; t++) {
       int code = 0;
       for (int b = 0; b < bits; b++) {
-        int base = (t * bits + b) * LocalFeatures.DIMS;
-        double s = 0;
-        for (int c = 0; c < LocalFeatures.DIMS; c++) {
-          s += planes[base + c] * (d[c] - CENTRE);
-        }
-        if (s > 0) {
-          code |= 1 << b;
-        }
+        code |= (projection(t * bits + b, x) > 0 ? 1 : 0) << b;
       }
       w[t] = (t << bits) | code;
     }
     return w;
+  }
+
+  /** Keypoint {@code i}'s descriptor less the constant centre (float, as the words were always taken). */
+  private static float[] centred(LocalFeatures f, int i) {
+    float[] x = f.descriptor(i);
+    for (int c = 0; c < x.length; c++) {
+      x[c] -= CENTRE;
+    }
+    return x;
+  }
+
+  /** Hyperplane {@code plane}'s float products with {@code x}, summed in double precision in component order. */
+  private double projection(int plane, float[] x) {
+    int base = plane * LocalFeatures.DIMS;
+    double s = 0;
+    for (int c = 0; c < LocalFeatures.DIMS; c++) {
+      s += planes[base + c] * x[c];
+    }
+    return s;
   }
 
   /** The distinct words of every keypoint of {@code f}, sorted. */
