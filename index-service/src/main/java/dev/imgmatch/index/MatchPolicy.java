@@ -468,6 +468,7 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
     record Aligned(int at, double evidence, boolean verified) {}
     List<Aligned> aligned = new ArrayList<>();
     int verified = 0;
+    Verifier.Probe prepared = null; // made when the first candidate is aligned, then shared by the others
     for (int i = 0; i < out.size() && verified < verification.candidates(); i++) {
       Hit h = out.get(i);
       if (h.score() <= 0) {
@@ -476,8 +477,13 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       if (h.exact() || (h.pdqDistance() != null && h.pdqDistance() <= pdqMaxDistance)) {
         aligned.add(new Aligned(i, Verifier.Alignment.MAX, false)); // its hash says it lines up: not verified
       } else if (h.thumbnail() != null) {
-        aligned.add(new Aligned(i, evidenceByUid.computeIfAbsent(h.uid(),
-            u -> Verifier.align(probe, h.thumbnail()).evidence()), true));
+        Double evidence = evidenceByUid.get(h.uid());
+        if (evidence == null) {
+          prepared = prepared == null ? new Verifier.Probe(probe) : prepared;
+          evidence = Verifier.align(prepared, h.thumbnail()).evidence();
+          evidenceByUid.put(h.uid(), evidence);
+        }
+        aligned.add(new Aligned(i, evidence, true));
         verified++;
       }
     }

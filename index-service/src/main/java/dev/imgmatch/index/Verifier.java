@@ -2,7 +2,9 @@ package dev.imgmatch.index;
 
 import dev.imgmatch.common.GrayThumb;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Geometric verification of one candidate pair on greyscale thumbnails ({@link GrayThumb}, longer side 64): does
@@ -65,9 +67,9 @@ public final class Verifier {
    * both pictures first.
    */
   public static double similarity(GrayThumb probe, GrayThumb candidate) {
-    Plane q = trimBorders(plane(probe));
+    Probe p = new Probe(probe);
     Plane r = trimBorders(plane(candidate));
-    return best(views(q, r.w, r.h), q, r, false);
+    return best(p.views(r.w, r.h), p.q, r, false);
   }
 
   /**
@@ -75,9 +77,9 @@ public final class Verifier {
    * The reference the shortcut is measured against (VerifierTest, {@code VerifierBench}); about five times slower.
    */
   public static double similarityExhaustive(GrayThumb probe, GrayThumb candidate) {
-    Plane q = trimBorders(plane(probe));
+    Probe p = new Probe(probe);
     Plane r = trimBorders(plane(candidate));
-    return best(views(q, r.w, r.h), q, r, true);
+    return best(p.views(r.w, r.h), p.q, r, true);
   }
 
   /**
@@ -107,11 +109,62 @@ public final class Verifier {
    * flipped candidate measures that level for this very pair, and a copy stands out of it by 0.4 and more.
    */
   public static Alignment align(GrayThumb probe, GrayThumb candidate) {
-    Plane q = trimBorders(plane(probe));
-    Plane r = trimBorders(plane(candidate));
-    List<View> views = views(q, r.w, r.h); // the flipped candidate has the same size: one preparation serves both
-    return new Alignment(best(views, q, r, false), best(views, q, flipVertically(r), false));
+    return align(new Probe(probe), candidate);
   }
+
+  /**
+   * {@link #align(GrayThumb, GrayThumb)} with the probe prepared once: the same alignment, bit for bit, at less cost
+   * when one probe is aligned with several candidates.
+   */
+  public static Alignment align(Probe probe, GrayThumb candidate) {
+    Plane r = trimBorders(plane(candidate));
+    List<View> views = probe.views(r.w, r.h); // the flipped candidate has the same size: one preparation serves both
+    return new Alignment(best(views, probe.q, r, false), best(views, probe.q, flipVertically(r), false));
+  }
+
+  /**
+   * A probe thumbnail prepared for aligning with many candidates: its borders cut, its turns and mirrorings with their
+   * structure made once, and the templates made for a candidate size kept for the next candidate of that size
+   * (thumbnails share a few sizes: the common aspect ratios at 64 pixels). Not thread-safe: one per probe and thread.
+   */
+  public static final class Probe {
+    /** Candidate sizes whose views are kept. */
+    static final int KEPT_SIZES = 8;
+
+    final Plane q;
+    private final List<Turn> turns = new ArrayList<>();
+    private final Map<Long, List<View>> bySize = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<Long, List<View>> eldest) {
+        return size() > KEPT_SIZES;
+      }
+    };
+
+    public Probe(GrayThumb thumb) {
+      this.q = trimBorders(plane(thumb));
+      for (double deg : ROTATIONS) {
+        Plane turned = deg == 0 ? q : rotate(q, deg);
+        for (int flip = 0; flip < 2; flip++) {
+          Plane t = flip == 0 ? turned : mirror(turned);
+          turns.add(new Turn(t, new Field(highPass(t))));
+        }
+      }
+    }
+
+    /** The probe's {@link View}s for a candidate of {@code w x h}, one per turn and mirroring. */
+    List<View> views(int w, int h) {
+      return bySize.computeIfAbsent(((long) w << 32) | h, k -> {
+        List<View> views = new ArrayList<>(turns.size());
+        for (Turn t : turns) {
+          views.add(new View(templates(t.plane, w, h), t.field, new Template(highPass(resize(t.plane, w, h)))));
+        }
+        return views;
+      });
+    }
+  }
+
+  /** The probe turned and mirrored one way, with its structure: what does not depend on the candidate. */
+  private record Turn(Plane plane, Field field) {}
 
   /**
    * The best NCC over every alignment (class comment), coarse to fine: every template is first slid over every
@@ -177,19 +230,6 @@ public final class Verifier {
    * stretched to the candidate's size.
    */
   private record View(List<Template> inCandidate, Field field, Template stretched) {}
-
-  /** The probe's {@link View}s for a candidate of {@code w x h}, one per turn and mirroring. */
-  private static List<View> views(Plane q0, int w, int h) {
-    List<View> views = new ArrayList<>();
-    for (double deg : ROTATIONS) {
-      Plane turned = deg == 0 ? q0 : rotate(q0, deg);
-      for (int flip = 0; flip < 2; flip++) {
-        Plane q = flip == 0 ? turned : mirror(turned);
-        views.add(new View(templates(q, w, h), new Field(highPass(q)), new Template(highPass(resize(q, w, h)))));
-      }
-    }
-    return views;
-  }
 
   /** A template's structure at full resolution and at half (null when too small to slide). */
   private static final class Template {

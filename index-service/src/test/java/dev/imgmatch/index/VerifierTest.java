@@ -105,6 +105,30 @@ class VerifierTest {
   }
 
   @Test
+  void aProbePreparedOnceAlignsEveryCandidateExactlyAsAlone() {
+    float[] orig = picture(11);
+    GrayThumb probe = thumb(orig, 20, 10, 200, 160);
+    Verifier.Probe prepared = new Verifier.Probe(probe);
+    // candidates of one size twice (kept views reused) and of more sizes than are kept (views made again)
+    java.util.List<GrayThumb> candidates = new java.util.ArrayList<>();
+    candidates.add(thumb(orig));
+    candidates.add(thumb(picture(12)));
+    for (int i = 0; i < Verifier.Probe.KEPT_SIZES + 3; i++) {
+      candidates.add(thumb(picture(13 + i), 0, 0, W - 12 * i, H - 5 * i));
+    }
+    candidates.add(thumb(orig));
+    candidates.add(framed(picture(11), 0.7));
+    for (GrayThumb c : candidates) {
+      Verifier.Alignment alone = Verifier.align(probe, c);
+      Verifier.Alignment shared = Verifier.align(prepared, c);
+      assertThat(shared.aligned()).as("%dx%d", c.width(), c.height()).isEqualTo(alone.aligned());
+      assertThat(shared.chance()).as("%dx%d", c.width(), c.height()).isEqualTo(alone.chance());
+    }
+    assertThat(Verifier.align(prepared, candidates.get(0)).evidence()).as("the copy against another picture")
+        .isGreaterThan(Verifier.align(prepared, candidates.get(1)).evidence() + 0.2);
+  }
+
+  @Test
   void aCopyInAUniformFrameLinesUpOnceTheFrameIsCut() {
     GrayThumb ref = thumb(picture(3));
     // the original shrunk to 60 % in the middle of a flat frame: the frame is cut before aligning
