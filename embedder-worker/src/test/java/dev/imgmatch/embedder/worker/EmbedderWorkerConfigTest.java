@@ -22,6 +22,22 @@ class EmbedderWorkerConfigTest {
   }
 
   @Test
+  void theProducerCompressesWithZstdUnlessKafkaSettingsSayOtherwiseAndStaysTransactional() {
+    EmbedderWorkerConfig d = new EmbedderWorkerConfig(Map.of("group.id", "g"));
+    Map<String, Object> p = EmbedderWorker.producerProperties(d, d.topics());
+    assertThat(p).containsEntry("compression.type", "zstd").containsEntry("enable.idempotence", true)
+        .containsEntry("acks", "all").containsEntry("transactional.id", d.transactionalId());
+    EmbedderWorkerConfig o = new EmbedderWorkerConfig(Map.of("group.id", "g", "kafka.compression.type", "lz4",
+        "kafka.acks", "1", "kafka.enable.idempotence", "false"));
+    Map<String, Object> q = EmbedderWorker.producerProperties(o, o.topics());
+    assertThat(q).as("an operator's choice of compression is kept").containsEntry("compression.type", "lz4");
+    assertThat(q).as("exactly-once is not negotiable").containsEntry("acks", "all")
+        .containsEntry("enable.idempotence", true);
+    assertThat((Integer) q.get("max.request.size")).isGreaterThanOrEqualTo(
+        dev.imgmatch.schemas.Topics.SMALL_MESSAGE_BYTES);
+  }
+
+  @Test
   void theGroupAndTransactionalIdLieInsideTheTopicPrefix() {
     EmbedderWorkerConfig d = new EmbedderWorkerConfig(Map.of());
     assertThat(d.getString(EmbedderWorkerConfig.GROUP_ID)).isEqualTo("imgmatch.embedder");
