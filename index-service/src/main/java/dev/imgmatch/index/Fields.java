@@ -51,8 +51,13 @@ public final class Fields {
   public static final String PDQ_QUALITY = "pdq_quality";
   /** The 16 MIH chunk terms of the PDQ hash (StringField over 3 bytes, multi-valued). */
   public static final String PDQ_CHUNKS = "pdq_chunk";
-  /** Local features of a reference (module local-features' encoding, stored). */
+  /**
+   * Local features of a reference (module local-features' encoding, stored) as shards written before the seventeenth
+   * session hold them; still read ({@link #LOCAL_FEATURES_DEFLATED} is written now).
+   */
   public static final String LOCAL_FEATURES = "local";
+  /** Local features of a reference: the encoding deflated (raw DEFLATE, level 1; stored), about a quarter smaller. */
+  public static final String LOCAL_FEATURES_DEFLATED = "localz";
   /** Its visual words ({@code VisualWords}), one 4-byte big-endian term per distinct word (indexed, no norms). */
   public static final String LOCAL_WORDS = "localw";
   /** How many distinct words it has (numeric doc value): the length its word score is normalised by. */

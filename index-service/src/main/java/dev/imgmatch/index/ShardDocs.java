@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Document;
+import org.apache.lucene.document.DocumentStoredFieldVisitor;
 import org.apache.lucene.document.Field.Store;
 import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.document.LongPoint;
@@ -17,6 +18,7 @@ import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.KnnVectorValues.DocIndexIterator;
 import org.apache.lucene.index.LeafReader;
@@ -72,7 +74,7 @@ final class ShardDocs {
       d.add(new StoredField(Fields.THUMBNAIL, img.thumbnail().encode()));
     }
     if (img.localFeatures() != null) {
-      d.add(new StoredField(Fields.LOCAL_FEATURES, img.localFeatures()));
+      d.add(new StoredField(Fields.LOCAL_FEATURES_DEFLATED, deflate(img.localFeatures())));
       int[] words = LocalCandidates.words(img.localFeatures());
       for (int w : words) {
         d.add(new StringField(Fields.LOCAL_WORDS, LocalCandidates.term(w), Store.NO));
@@ -129,9 +131,9 @@ final class ShardDocs {
     return load(leaf.reader(), doc - leaf.docBase, true);
   }
 
-  /** The image stored as doc {@code local} of a segment; its thumbnail decoded only when asked for. */
+  /** The image stored as doc {@code local} of a segment, local features included; its thumbnail decoded only when asked for. */
   static IndexedImage load(LeafReader r, int local, boolean withThumbnail) throws IOException {
-    return load(r, local, withThumbnail, null);
+    return load(r, local, withThumbnail, true, null);
   }
 
   /**
@@ -140,7 +142,29 @@ final class ShardDocs {
    * else through the version it was indexed with.
    */
   static IndexedImage load(LeafReader r, int local, boolean withThumbnail, String version) throws IOException {
-    Document d = r.storedFields().document(local);
+    return load(r, local, withThumbnail, true, version);
+  }
+
+  /**
+   * {@link #load(LeafReader, int, boolean, String)} that leaves the local features out ({@code localFeatures} null)
+   * unless {@code withLocal}: a search's hits do not need them, and they are most of a reference's stored bytes.
+   */
+  static IndexedImage load(LeafReader r, int local, boolean withThumbnail, boolean withLocal, String version)
+      throws IOException {
+    Document d;
+    if (withLocal) {
+      d = r.storedFields().document(local);
+    } else {
+      DocumentStoredFieldVisitor v = new DocumentStoredFieldVisitor() {
+        @Override
+        public Status needsField(FieldInfo f) {
+          return f.name.equals(Fields.LOCAL_FEATURES) || f.name.equals(Fields.LOCAL_FEATURES_DEFLATED) ? Status.NO
+              : Status.YES;
+        }
+      };
+      r.storedFields().document(local, v);
+      d = v.getDocument();
+    }
     String mv = d.get(Fields.MODEL_VERSION);
     if (version != null && !version.equals(mv) && Arrays.asList(d.getValues(Fields.MODEL_VERSION_EXTRA)).contains(version)) {
       mv = version;
@@ -153,7 +177,7 @@ final class ShardDocs {
         d.getField(Fields.SUBMITTED_MS).numericValue().longValue(),
         withThumbnail ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null,
         vectorOf(r, Fields.smallVector(mv), local), bytes(d.getBinaryValue(Fields.MD5)),
-        bytes(d.getBinaryValue(Fields.LOCAL_FEATURES)),
+        localFeaturesOf(d),
         mv.equals(d.get(Fields.MODEL_VERSION)) ? backgroundOf(d) : null); // another version: another space
   }
 
@@ -185,6 +209,55 @@ final class ShardDocs {
       return null;
     }
     return fv.vectorValue(it.index()).clone();
+  }
+
+  /** The stored local features' encoding: inflated from {@link Fields#LOCAL_FEATURES_DEFLATED}, or as older shards hold it. */
+  private static byte[] localFeaturesOf(Document d) throws IOException {
+    BytesRef z = d.getBinaryValue(Fields.LOCAL_FEATURES_DEFLATED);
+    return z != null ? inflate(z, dev.imgmatch.local.LocalFeatures.MAX_ENCODED_BYTES)
+        : bytes(d.getBinaryValue(Fields.LOCAL_FEATURES));
+  }
+
+  /** Raw DEFLATE at level 1: RootSIFT bytes lose a quarter at any level (docs/BENCHMARKS.md), level 1 is fastest. */
+  static byte[] deflate(byte[] raw) {
+    java.util.zip.Deflater z = new java.util.zip.Deflater(1, true);
+    try {
+      z.setInput(raw);
+      z.finish();
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(raw.length / 2 + 64);
+      byte[] buf = new byte[16 * 1024];
+      while (!z.finished()) {
+        out.write(buf, 0, z.deflate(buf));
+      }
+      return out.toByteArray();
+    } finally {
+      z.end();
+    }
+  }
+
+  /** {@link #deflate}'s bytes back, at most {@code max} of them; a stream that is malformed or longer is corrupt. */
+  static byte[] inflate(BytesRef in, int max) throws IOException {
+    java.util.zip.Inflater z = new java.util.zip.Inflater(true);
+    try {
+      z.setInput(in.bytes, in.offset, in.length);
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(Math.min(max, in.length * 2 + 64));
+      byte[] buf = new byte[16 * 1024];
+      while (!z.finished()) {
+        int n = z.inflate(buf);
+        if (n == 0 && (z.needsInput() || z.needsDictionary())) {
+          throw new IOException("stored local features: truncated DEFLATE stream");
+        }
+        if (out.size() + n > max) {
+          throw new IOException("stored local features: more than " + max + " bytes inflated");
+        }
+        out.write(buf, 0, n);
+      }
+      return out.toByteArray();
+    } catch (java.util.zip.DataFormatException e) {
+      throw new IOException("stored local features: " + e.getMessage(), e);
+    } finally {
+      z.end();
+    }
   }
 
   static byte[] bytes(BytesRef b) {

@@ -496,7 +496,7 @@ public final class ShardIndex implements Closeable {
       for (int doc : cands) {
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
         IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
-            p.modelVersion());
+            false, p.modelVersion());
         out.add(CandidateScorer.hit(p, policy, img, shard));
       }
       return out;

@@ -25,6 +25,8 @@ public final class LocalFeatures {
   static final float QUANT = 512f;
   private static final byte FORMAT = 1;
   private static final int HEADER = 7;
+  /** The largest valid encoding ({@link #MAX_KEYPOINTS} keypoints): a bound for whoever reads one back. */
+  public static final int MAX_ENCODED_BYTES = HEADER + MAX_KEYPOINTS * BYTES_PER_KEYPOINT;
 
   private final int width;
   private final int height;
