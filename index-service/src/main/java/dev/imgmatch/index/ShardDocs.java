@@ -131,7 +131,10 @@ final class ShardDocs {
     return load(leaf.reader(), doc - leaf.docBase, true);
   }
 
-  /** The image stored as doc {@code local} of a segment, local features included; its thumbnail decoded only when asked for. */
+  /**
+   * The image stored as doc {@code local} of a segment, local features included; its thumbnail decoded only when
+   * asked for.
+   */
   static IndexedImage load(LeafReader r, int local, boolean withThumbnail) throws IOException {
     return load(r, local, withThumbnail, true, null);
   }
@@ -140,14 +143,8 @@ final class ShardDocs {
    * The image stored as doc {@code local} of a segment, seen through model version {@code version} when it has
    * descriptors of it (its {@code modelVersion}, {@code vector} and {@code smallVector} are then that version's),
    * else through the version it was indexed with.
-   */
-  static IndexedImage load(LeafReader r, int local, boolean withThumbnail, String version) throws IOException {
-    return load(r, local, withThumbnail, true, version);
-  }
-
-  /**
-   * {@link #load(LeafReader, int, boolean, String)} that leaves the local features out ({@code localFeatures} null)
-   * unless {@code withLocal}: a search's hits do not need them, and they are most of a reference's stored bytes.
+   * The local features are left out ({@code localFeatures} null) unless {@code withLocal}: a search's hits do not
+   * need them, and they are most of a reference's stored bytes.
    */
   static IndexedImage load(LeafReader r, int local, boolean withThumbnail, boolean withLocal, String version)
       throws IOException {
@@ -211,7 +208,10 @@ final class ShardDocs {
     return fv.vectorValue(it.index()).clone();
   }
 
-  /** The stored local features' encoding: inflated from {@link Fields#LOCAL_FEATURES_DEFLATED}, or as older shards hold it. */
+  /**
+   * The stored local features' encoding: inflated from {@link Fields#LOCAL_FEATURES_DEFLATED}, or as older shards keep
+   * it.
+   */
   private static byte[] localFeaturesOf(Document d) throws IOException {
     BytesRef z = d.getBinaryValue(Fields.LOCAL_FEATURES_DEFLATED);
     return z != null ? inflate(z, dev.imgmatch.local.LocalFeatures.MAX_ENCODED_BYTES)

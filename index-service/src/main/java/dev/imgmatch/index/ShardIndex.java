@@ -550,7 +550,7 @@ public final class ShardIndex implements Closeable {
         for (int doc : cands) {
           LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
           IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
-              p.modelVersion());
+              true, p.modelVersion());
           Hit h = CandidateScorer.hit(p, policy, img, shard);
           if (img.localFeatures() != null) {
             dev.imgmatch.local.LocalFeatures ref = dev.imgmatch.local.LocalFeatures.decode(img.localFeatures());
