@@ -235,11 +235,20 @@ public final class LocalShards implements Closeable {
   static final int GLOBAL_VERIFIED = 2;
 
   /**
+   * How many references nearest to the probe's nominators (the inset view: a picture pasted into it) local verification
+   * places as well: a pasted copy's reference is often ranked low by the whole picture's descriptor and by its visual
+   * words, and near the top by the pasted picture's own descriptor (calibration split: 1st to 4th;
+   * docs/BENCHMARKS.md, "Pasted copies: the inset").
+   */
+  static final int NOMINATED_VERIFIED = 4;
+
+  /**
    * Every local shard's hits plus the images upserted since the last refresh (exact brute force over those few),
    * ranked by {@link MatchPolicy#rank(List, GrayThumb)} (decision score after the margin against the best competing
    * work, the best candidates verified against the probe's thumbnail). Images deleted since the last refresh are left out.
-   * When the probe carries local features and nothing decided it, each shard's best word candidates and the
-   * {@value #GLOBAL_VERIFIED} best hits are then placed inside it ({@link ShardIndex#localHits}) and everything is
+   * When the probe carries local features and nothing decided it, each shard's best word candidates, the
+   * {@value #GLOBAL_VERIFIED} best hits and the {@value #NOMINATED_VERIFIED} references nearest to its nominators are
+   * then placed inside it ({@link ShardIndex#localHits}) and everything is
    * ranked again.
    */
   public List<Hit> search(Probe p, MatchPolicy policy) throws IOException {
@@ -283,6 +292,28 @@ public final class LocalShards implements Closeable {
       }
       if (!recentUids.contains(h.uid())) {
         globalBest.add(h.uid());
+      }
+    }
+    if (!p.nominators().isEmpty()) {
+      List<ShardIndex.Nominee> nominees = new ArrayList<>();
+      for (ShardIndex s : shards.values()) {
+        try {
+          nominees.addAll(s.nominees(p, NOMINATED_VERIFIED));
+        } catch (org.apache.lucene.store.AlreadyClosedException e) {
+          // partition revoked during the search: its new owner answers for it
+        }
+      }
+      nominees.sort(java.util.Comparator.comparingDouble((ShardIndex.Nominee x) -> -x.score())
+          .thenComparing(ShardIndex.Nominee::uid));
+      int added = 0;
+      for (ShardIndex.Nominee n : nominees) {
+        if (added == NOMINATED_VERIFIED) {
+          break;
+        }
+        if (!recentUids.contains(n.uid()) && !deletedNow.contains(n.uid()) && !globalBest.contains(n.uid())) {
+          globalBest.add(n.uid());
+          added++;
+        }
       }
     }
     for (ShardIndex s : shards.values()) {

@@ -19,12 +19,18 @@ import java.util.List;
  * @param background the probe's background cosine (its embedding's {@code backgroundCosine}): how similar the most
  *     similar picture of the embedder's background set is; a competitor in the margin ({@link MatchPolicy#rank}).
  *     Null: none
+ * @param nominators descriptors that only choose candidates for local verification (the {@code inset} view: a
+ *     picture pasted into the probe): their nearest references are placed inside the probe by local features
+ *     ({@link LocalShards#search}) but their similarities score nothing — as scoring views they raised every
+ *     competitor's similarity too and cost copies their margin (docs/BENCHMARKS.md, "Pasted copies: the inset")
  */
 public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality,
-    byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background) {
+    byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background,
+    List<float[]> nominators) {
   public Probe {
     vectors = List.copyOf(vectors);
     pdqHashes = List.copyOf(pdqHashes);
+    nominators = List.copyOf(nominators);
     if (k < 1) {
       throw new IllegalArgumentException("k must be >= 1, got " + k);
     }
@@ -65,6 +71,12 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
       }
     }
     return best;
+  }
+
+  /** Without nominators. */
+  public Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality, byte[] sha256,
+      SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background) {
+    this(modelVersion, vectors, pdqHashes, pdqQuality, sha256, filter, k, thumbnail, local, background, List.of());
   }
 
   /** Without a background cosine. */

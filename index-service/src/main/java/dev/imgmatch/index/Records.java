@@ -87,6 +87,16 @@ public final class Records {
   }
 
   /**
+   * The name of ingest-stream's inset view (a picture pasted into the image): its descriptor only nominates candidates
+   * for local verification ({@link Probe#nominators}).
+   */
+  public static final String INSET_VIEW = "inset";
+
+  private static boolean isInsetView(ViewVector vv) {
+    return INSET_VIEW.contentEquals(vv.getView());
+  }
+
+  /**
    * The descriptor of the record's {@code small} view, or null when it has none — or an unusable one (not a unit
    * vector of the full view's dimension): that costs the image its low-resolution twin, not its indexing.
    */
@@ -139,7 +149,7 @@ public final class Records {
 
   /**
    * The probe a new upload is matched with (before it is indexed): its full vector plus every extra view it carries
-   * (e.g. a trimmed border), its PDQ plus any dihedral variants and the PDQ inside a border, its SHA-256. Only the full
+   * (e.g. a trimmed border; the inset view's only nominates candidates for local verification), its PDQ plus any dihedral variants and the PDQ inside a border, its SHA-256. Only the full
    * vector (and the {@code small} view's, beside it) is ever indexed ({@link #toIndexed}); the other extra views only
    * search. An extra view that is not a usable unit vector of the
    * full view's dimension is skipped (reported to {@code skipped}) rather than costing the upload its indexing.
@@ -147,6 +157,7 @@ public final class Records {
   public static Probe uploadProbe(ImageEmbedding e, IndexedImage img, SearchFilter filter, int k,
       java.util.function.Consumer<String> skipped) {
     List<float[]> vectors = new ArrayList<>();
+    List<float[]> nominators = new ArrayList<>();
     vectors.add(img.vector());
     for (ViewVector vv : e.getExtraViews()) {
       if (isSmallView(vv)) {
@@ -160,14 +171,14 @@ public final class Records {
         float[] x = unitVector(vv.getVector(), "image " + e.getId() + " view " + vv.getView(), INVALID_EMBEDDING);
         require(x.length == img.vector().length, INVALID_EMBEDDING, "image " + e.getId() + " view " + vv.getView()
             + " has dimension " + x.length + ", the full view " + img.vector().length);
-        vectors.add(x);
+        (isInsetView(vv) ? nominators : vectors).add(x);
       } catch (InvalidRecordException ex) {
         skipped.accept(ex.getMessage());
       }
     }
     // dihedral PDQs: uploads carry them for the banks; shard matching of uploads stays with the image's own
     return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e, false), img.pdqQuality(), img.sha256(), filter,
-        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background());
+        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background(), nominators);
   }
 
   /**
@@ -199,9 +210,13 @@ public final class Records {
     return probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
   }
 
-  /** The probe of an embedding: full view plus extra views; PDQ plus dihedral variants and the PDQ inside a border. */
+  /**
+   * The probe of an embedding: full view plus extra views (the inset view's only nominates candidates for local
+   * verification); PDQ plus dihedral variants and the PDQ inside a border.
+   */
   public static Probe probeOf(ImageEmbedding e, SearchFilter filter, int k) {
     List<float[]> vectors = new ArrayList<>();
+    List<float[]> nominators = new ArrayList<>();
     String what = (e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? "query " : "image ") + e.getId();
     String reason = e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? INVALID_QUERY : INVALID_EMBEDDING;
     vectors.add(unitVector(e.getVector(), what, reason));
@@ -212,12 +227,12 @@ public final class Records {
       float[] x = unitVector(vv.getVector(), what + " view " + vv.getView(), reason);
       require(x.length == vectors.get(0).length, reason, what + " view " + vv.getView() + " has dimension " + x.length
           + ", the full view " + vectors.get(0).length);
-      vectors.add(x);
+      (isInsetView(vv) ? nominators : vectors).add(x);
     }
     List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason),
-        localOf(rawLocalBytes(e), e, reason), backgroundOf(e)); // local features decoded once, which checks them
+        localOf(rawLocalBytes(e), e, reason), backgroundOf(e), nominators); // local features decoded once
   }
 
   /** The filter a query asks for, on top of its tenant's visibility. */

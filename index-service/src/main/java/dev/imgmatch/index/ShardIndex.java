@@ -591,6 +591,50 @@ public final class ShardIndex implements Closeable {
     }
   }
 
+  /** A reference nominated for local verification ({@link #nominees}) and its kNN score (higher is nearer). */
+  record Nominee(String uid, float score) {}
+
+  /**
+   * The references of this shard nearest to the probe's nominators ({@link Probe#nominators}) by their full or small
+   * descriptor: the {@code n} best over every nominator, best first (ties: uid), among what the probe may see.
+   */
+  List<Nominee> nominees(Probe p, int n) throws IOException {
+    if (p.nominators().isEmpty() || n <= 0 || p.modelVersion() == null) {
+      return List.of();
+    }
+    String field = Fields.vector(p.modelVersion());
+    Integer dim = vectorDims.get(field);
+    if (dim == null) {
+      return List.of();
+    }
+    String small = smallFields.contains(Fields.smallVector(p.modelVersion())) ? Fields.smallVector(p.modelVersion())
+        : null;
+    IndexSearcher s = manager.acquire();
+    try {
+      Query filter = p.filter().toQuery();
+      Map<Integer, Float> best = new HashMap<>();
+      for (float[] v : p.nominators()) {
+        if (v.length != dim) {
+          continue; // another model's dimension: nothing to compare
+        }
+        for (String f : small == null ? List.of(field) : List.of(field, small)) {
+          for (ScoreDoc sd : Knn.topK(s, f, v, n, filter, opt)) {
+            best.merge(sd.doc, sd.score, Math::max);
+          }
+        }
+      }
+      StoredFields sf = s.storedFields();
+      List<Nominee> out = new ArrayList<>(best.size());
+      for (Map.Entry<Integer, Float> e : best.entrySet()) {
+        out.add(new Nominee(sf.document(e.getKey(), Set.of(Fields.UID)).get(Fields.UID), e.getValue()));
+      }
+      out.sort(java.util.Comparator.comparingDouble((Nominee x) -> -x.score()).thenComparing(Nominee::uid));
+      return out.size() > n ? List.copyOf(out.subList(0, n)) : out;
+    } finally {
+      manager.release(s);
+    }
+  }
+
   /** kNN for benchmarks and recall tests: image uids of the top k, best first. */
   public List<String> knnUids(String modelVersion, float[] v, int k, SearchFilter filter) throws IOException {
     IndexSearcher s = manager.acquire();

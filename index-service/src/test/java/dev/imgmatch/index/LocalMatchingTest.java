@@ -141,6 +141,61 @@ class LocalMatchingTest {
   }
 
   @Test
+  void theReferencesNearestToTheInsetViewArePlacedThoughNeitherWordsNorTheWholePicturesDescriptorRankThem()
+      throws Exception {
+    MatchPolicy oneCandidate = new IndexServiceConfig(Map.of(IndexServiceConfig.LOCAL_CANDIDATES, "1")).policy();
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
+      index(shards, 4);
+      ShardIndex s0 = shards.open(0);
+      float[] whole = syn.gaussianUnit(); // the probe's full-view descriptor
+      BufferedImage target = TexturedPictures.random(rnd, 480, 360);
+      BufferedImage canvas = TexturedPictures.random(rnd, 480, 360);
+      float[] targetVector = syn.gaussianUnit();
+      add(shards, s0, "target", target, targetVector);
+      add(shards, s0, "canvas", canvas, syn.gaussianUnit()); // shares the most words with the probe
+      for (int i = 0; i < 2; i++) { // the whole picture's descriptor ranks these first (cosine ~0.7, undecided)
+        float[] near = whole.clone();
+        float[] u = syn.gaussianUnit();
+        double n = 0;
+        for (int d = 0; d < near.length; d++) {
+          near[d] += u[d];
+          n += near[d] * near[d];
+        }
+        for (int d = 0; d < near.length; d++) {
+          near[d] /= (float) Math.sqrt(n);
+        }
+        add(shards, shards.open(i), "decoy" + i, TexturedPictures.random(rnd, 480, 360), near);
+      }
+      shards.refreshNow();
+      LocalFeatures local = probes.extract(TexturedPictures.pasted(target, canvas, 0.45, rnd));
+      Probe plain = new Probe("mv", List.of(whole), List.of(), 0, null, tenant, 10, null, local, null);
+      Probe withInset = new Probe("mv", List.of(whole), List.of(), 0, null, tenant, 10, null, local, null,
+          List.of(targetVector));
+
+      // the canvas (a work of its own, its words the most) is placed; the target is neither a word candidate nor
+      // among the two best of the global search, so it is not
+      List<Hit> without = shards.search(plain, oneCandidate);
+      assertThat(without).filteredOn(h -> h.imageId().equals("target"))
+          .allSatisfy(h -> assertThat(h.localInliers()).isLessThan(oneCandidate.local().minInliers()));
+      assertThat(matched(without)).extracting(Hit::imageId).doesNotContain("target");
+
+      List<Hit> with = shards.search(withInset, oneCandidate);
+      Hit placed = with.stream().filter(h -> h.imageId().equals("target")).findFirst().orElseThrow();
+      assertThat(placed.localInliers()).isGreaterThanOrEqualTo(oneCandidate.local().minInliers());
+      // (its decision is the policy's: here it lies on the canvas's spot, where the canvas has more inliers)
+      // the nominator scores nothing: every candidate keeps the similarity it had without it
+      for (Hit h : with) {
+        Hit before = without.stream().filter(x -> x.uid().equals(h.uid())).findFirst().orElseThrow();
+        assertThat(h.similarity()).as("%s", h.imageId()).isEqualTo(before.similarity());
+      }
+      // another tenant's probe is nominated nothing it may not see
+      Probe otherTenant = new Probe("mv", List.of(whole), List.of(), 0, null, SearchFilter.tenantOnly("t2", Set.of()),
+          10, null, local, null, List.of(targetVector));
+      assertThat(shards.search(otherTenant, oneCandidate)).isEmpty();
+    }
+  }
+
+  @Test
   void aProbeTheGlobalSignalsDecideIsNotVerifiedLocally() throws Exception {
     try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
       BufferedImage[] pics = index(shards, 6);

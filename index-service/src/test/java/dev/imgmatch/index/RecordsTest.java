@@ -49,6 +49,30 @@ class RecordsTest {
   }
 
   @Test
+  void theInsetViewOnlyNominatesAndIsNeitherIndexedNorScored() {
+    ImageEmbedding e = valid(0.6f, 0.8f);
+    e.setExtraViews(List.of(
+        dev.imgmatch.avro.ViewVector.newBuilder().setView("trim").setVector(List.of(1f, 0f)).build(),
+        dev.imgmatch.avro.ViewVector.newBuilder().setView("inset").setVector(List.of(0f, 1f)).build()));
+    IndexedImage img = Records.toIndexed(e);
+    assertThat(img.smallVector()).isNull();
+    SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());
+    List<String> skipped = new ArrayList<>();
+    for (Probe p : List.of(Records.uploadProbe(e, img, f, 10, skipped::add), Records.probeOf(e, f, 10))) {
+      assertThat(p.vectors()).hasSize(2).noneMatch(v -> Arrays.equals(v, new float[] {0f, 1f}));
+      assertThat(p.nominators()).singleElement().satisfies(v -> assertThat(v).containsExactly(0f, 1f));
+      // scoring sees only the scoring views: a candidate equal to the inset gains nothing from it
+      assertThat(p.bestCosine(new float[] {0f, 1f}, null)).isEqualTo(0.8f);
+    }
+    assertThat(skipped).isEmpty();
+    // an unusable inset view is skipped like any extra view of an upload, and refuses a query
+    e.setExtraViews(List.of(dev.imgmatch.avro.ViewVector.newBuilder().setView("inset").setVector(List.of(1f, 0f, 0f))
+        .build()));
+    assertThat(Records.uploadProbe(e, img, f, 10, skipped::add).nominators()).isEmpty();
+    assertThat(skipped).singleElement().asString().contains("view inset");
+  }
+
+  @Test
   void brokenEmbeddingsAreRefusedWithAReason() {
     assertCode(valid(3f, 4f), "norm 5.0");
     assertCode(valid(Float.NaN, 1f), "component 0 is NaN");

@@ -149,7 +149,10 @@ public final class ImagePreparer {
    */
   public Rendered render(Fingerprint f, List<String> names, boolean reference) {
     BorderTrim.Region margin = names.contains(ViewEncoder.TRIM) ? views.margin(f.oriented()) : null;
-    List<ImageView> rendered = views.render(f.oriented(), names, margin);
+    boolean localInset = local != null && !reference && local.usesInset();
+    BorderTrim.Region inset = names.contains(ViewEncoder.INSET) || localInset ? views.inset(f.oriented(), margin)
+        : null;
+    List<ImageView> rendered = views.render(f.oriented(), names, margin, inset);
     if (!f.frames().kept().isEmpty()) {
       rendered = new ArrayList<>(rendered);
       for (FrameReader.Kept<ImageView> k : f.frames().kept()) {
@@ -159,7 +162,7 @@ public final class ImagePreparer {
     return new Rendered(rendered,
         margin == null ? null : hashers.get().compute(BorderTrim.crop(f.oriented(), margin)),
         thumbnailSize == 0 ? null : GrayThumbnails.of(f.oriented(), thumbnailSize),
-        local == null ? null : local.of(f.oriented(), reference));
+        local == null ? null : local.of(f.oriented(), reference, localInset ? inset : null));
   }
 
   /**

@@ -70,6 +70,7 @@ public final class IngestConfig extends AbstractConfig {
   public static final String LOCAL_QUERY_SIDE = "ingest.local.query.side";
   public static final String LOCAL_QUERY_KEYPOINTS = "ingest.local.query.keypoints";
   public static final String LOCAL_QUERY_ENLARGE_SIDE = "ingest.local.query.enlarge.side";
+  public static final String LOCAL_INSET = "ingest.local.inset";
   public static final String FRAMES_MAX = "ingest.frames.max";
   public static final String FRAMES_MAX_PIXELS = "ingest.frames.max.pixels";
   /** Longer side of the greyscale thumbnail index-service verifies candidates with. */
@@ -146,10 +147,14 @@ public final class IngestConfig extends AbstractConfig {
               + " measurements), PNG (lossless, smaller, slower) or JPEG (smallest, lossy).")
       .define(VIEW_JPEG_QUALITY, Type.INT, 90, Range.between(1, 100), Importance.LOW,
           "JPEG quality when " + "ingest.view.encoding=JPEG.")
-      .define(UPLOAD_VIEWS, Type.LIST, List.of("full", "trim"), IngestConfig::validateViews, Importance.MEDIUM,
+      .define(UPLOAD_VIEWS, Type.LIST, List.of("full", "trim", "inset"), IngestConfig::validateViews,
+          Importance.MEDIUM,
           "Views of every upload, 'full' first: full (the whole image), hflip (full mirrored left-right), center80"
               + " (the central 80% of each side), trim (inside uniform margins: borders, letterbox; emitted only"
-              + " when a margin is found). Each extra view costs the embedder one more inference.")
+              + " when a margin is found), inset (a picture pasted into the image, found as a compact region of"
+              + " detail on a flatter canvas; emitted only when one is found, never for the reference collections"
+              + " of " + SMALL_VIEW_COLLECTIONS + "; index-service verifies the references nearest to it by local"
+              + " features). Each extra view costs the embedder one more inference.")
       .define(SMALL_VIEW_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
           "Collections whose uploads also get the 'small' view (the image shrunk to " + SMALL_VIEW_SIDE + " px,"
               + " then embedded): index-service stores that descriptor beside the full one, so tiny, pixelated and"
@@ -162,7 +167,8 @@ public final class IngestConfig extends AbstractConfig {
               + " indexed with. Empty = none (a model upgrade then strands the index).")
       .define(SMALL_VIEW_SIDE, Type.INT, ViewEncoder.DEFAULT_SMALL_SIDE, Range.between(8, 512), Importance.LOW,
           "Longer side in pixels the 'small' view shrinks the image to before the model's resize.")
-      .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim"), IngestConfig::validateViews,
+      .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim", "inset"),
+          IngestConfig::validateViews,
           Importance.MEDIUM, "Views of every image query, 'full' first (names as for " + UPLOAD_VIEWS + "); the"
               + " index takes the best similarity over them.")
       .define(THUMBNAIL_SIZE, Type.INT, DEFAULT_THUMBNAIL_SIZE, Range.between(0, 255), Importance.MEDIUM,
@@ -198,6 +204,13 @@ public final class IngestConfig extends AbstractConfig {
               + " copy gives SIFT three to five times the keypoints and passes verification where it did not"
               + " (docs/BENCHMARKS.md, \"Small probes enlarged\"). 0 = never enlarged; a value above "
               + LOCAL_QUERY_SIDE + " means that side.")
+      .define(LOCAL_INSET, Type.BOOLEAN, false, Importance.LOW,
+          "Whether an upload or query image that holds a picture pasted into it (a compact region of detail on a"
+              + " flatter canvas: a meme template's photo, a copy pasted small) also gets that region's local"
+              + " features, cut out and enlarged like a small image's and placed beside the whole's. Raises a"
+              + " pasted copy's inliers with its reference (calibration split: 12 -> 18) but decided no more"
+              + " copies than the 'inset' view's nominations alone, at one more SIFT extraction per such image"
+              + " (docs/BENCHMARKS.md, \"Pasted copies: the inset\"); off by default.")
       .define(FRAMES_MAX, Type.INT, FrameLimits.DEFAULT_MAX_FRAMES, Range.between(1, FrameLimits.MAX_MAX_FRAMES),
           Importance.MEDIUM, "Most frames of a multi-frame image (animated GIF, APNG, animated WebP, multi-page TIFF)"
               + " looked at per upload or image query, the first included: each further frame that shows something"
@@ -310,7 +323,8 @@ public final class IngestConfig extends AbstractConfig {
   public LocalFeaturePrep localFeatures() {
     return !getBoolean(LOCAL_FEATURES) ? null
         : new LocalFeaturePrep(getInt(LOCAL_REFERENCE_SIDE), getInt(LOCAL_REFERENCE_KEYPOINTS), getInt(LOCAL_QUERY_SIDE),
-            getInt(LOCAL_QUERY_KEYPOINTS), Math.min(getInt(LOCAL_QUERY_SIDE), getInt(LOCAL_QUERY_ENLARGE_SIDE)));
+            getInt(LOCAL_QUERY_KEYPOINTS), Math.min(getInt(LOCAL_QUERY_SIDE), getInt(LOCAL_QUERY_ENLARGE_SIDE)),
+            getBoolean(LOCAL_INSET));
   }
 
   /** How uploads' colour previews are made; null when they are off ({@value #PREVIEW_SIZE} = 0). */

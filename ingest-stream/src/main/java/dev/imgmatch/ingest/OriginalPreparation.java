@@ -29,6 +29,7 @@ public final class OriginalPreparation {
     if (!ws.contains(ViewEncoder.SMALL)) {
       ws.add(ViewEncoder.SMALL);
     }
+    ws.remove(ViewEncoder.INSET); // a reference is what pasted copies are found of, not a probe for them
     this.withSmall = List.copyOf(ws);
     this.smallCollections = Set.copyOf(smallCollections);
   }

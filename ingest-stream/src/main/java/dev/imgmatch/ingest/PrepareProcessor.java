@@ -92,6 +92,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     if (!ws.contains(ViewEncoder.SMALL)) {
       ws.add(ViewEncoder.SMALL);
     }
+    ws.remove(ViewEncoder.INSET); // a reference is what pasted copies are found of, not a probe for them
     this.withSmall = List.copyOf(ws);
   }
 

@@ -3,6 +3,7 @@ package dev.imgmatch.ingest;
 import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.avro.PixelEncoding;
 import dev.imgmatch.ingest.image.BorderTrim;
+import dev.imgmatch.ingest.image.InsetFinder;
 import dev.imgmatch.ingest.image.Resize;
 import dev.imgmatch.ingest.image.RgbImage;
 import java.awt.image.BufferedImage;
@@ -29,6 +30,12 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  *   <li>{@code center80}: the central 80% of each side (10% cut from every edge);
  *   <li>{@code trim}: the region inside uniform margins ({@link BorderTrim}); rendered only when a margin was
  *       found, so most images carry no such view;
+ *   <li>{@code inset}: a picture pasted into this one ({@link InsetFinder}: the largest compact region of detail
+ *       on a flatter canvas); rendered only when one is found and it is not the picture inside a border (the
+ *       {@code trim} view's). Its descriptor does not score candidates (an extra
+ *       view raises every competitor's similarity too); index-service uses its nearest references only to choose
+ *       which ones local features verify, so a pasted copy whose reference the whole picture's descriptor and its
+ *       visual words rank low is still placed;
  *   <li>{@code small}: the whole image as a small copy of it looks — shrunk so that its longer side is
  *       {@code smallSide} px, then resized to the model's size. index-service stores its descriptor beside the full
  *       one, so that tiny, pixelated and pasted-small copies (whose detail is gone) meet their original at their
@@ -44,16 +51,18 @@ public final class ViewEncoder {
   public static final String CENTER80 = "center80";
   public static final String TRIM = "trim";
   public static final String SMALL = "small";
+  public static final String INSET = "inset";
   /** Prefix of the views of further frames: {@code frame<i>}, {@code i} the frame's 0-based index in the file. */
   public static final String FRAME = "frame";
   /** Every view name that can be configured (frame views come with the image, not from settings). */
-  public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM, SMALL);
+  public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM, INSET, SMALL);
   /** Longer side of the {@code small} view's shrunk image, unless configured. */
   public static final int DEFAULT_SMALL_SIDE = 96;
 
   private final ViewSpec spec;
   private final BorderTrim trim;
   private final int smallSide;
+  private final InsetFinder inset = InsetFinder.DEFAULT;
 
   public ViewEncoder(ViewSpec spec) {
     this(spec, BorderTrim.DEFAULT, DEFAULT_SMALL_SIDE);
@@ -73,15 +82,18 @@ public final class ViewEncoder {
    * {@code trim} is left out when the image has no uniform margin.
    */
   public List<ImageView> render(RgbImage oriented, List<String> names) {
-    return render(oriented, names, names.contains(TRIM) ? margin(oriented) : null);
+    BorderTrim.Region margin = names.contains(TRIM) ? margin(oriented) : null;
+    return render(oriented, names, margin, names.contains(INSET) ? inset(oriented, margin) : null);
   }
 
   /**
-   * As {@link #render(RgbImage, List)}, with the border already found.
+   * As {@link #render(RgbImage, List)}, with the border and the pasted picture already found.
    *
    * @param margin {@link #margin}'s answer for {@code oriented} (null: no border, so no {@code trim} view)
+   * @param insetRegion {@link #inset}'s answer for {@code oriented} (null: none, so no {@code inset} view)
    */
-  public List<ImageView> render(RgbImage oriented, List<String> names, BorderTrim.Region margin) {
+  public List<ImageView> render(RgbImage oriented, List<String> names, BorderTrim.Region margin,
+      BorderTrim.Region insetRegion) {
     if (names.isEmpty() || !names.get(0).equals(FULL)) {
       throw new IllegalArgumentException("views must start with 'full': " + names);
     }
@@ -98,6 +110,11 @@ public final class ViewEncoder {
             out.add(view(TRIM, Resize.to(BorderTrim.crop(oriented, margin), spec.width(), spec.height())));
           }
         }
+        case INSET -> {
+          if (insetRegion != null) {
+            out.add(view(INSET, Resize.to(BorderTrim.crop(oriented, insetRegion), spec.width(), spec.height())));
+          }
+        }
         case SMALL -> out.add(view(SMALL, Resize.to(shrink(oriented, smallSide), spec.width(), spec.height())));
         default -> throw new IllegalArgumentException("unknown view '" + name + "' (known: " + NAMES + ")");
       }
@@ -109,6 +126,31 @@ public final class ViewEncoder {
   public BorderTrim.Region margin(RgbImage oriented) {
     BorderTrim.Region r = trim.find(oriented);
     return r.isWhole(oriented) ? null : r;
+  }
+
+  /** The region of a picture pasted into {@code oriented} ({@link InsetFinder}), or null when it holds none. */
+  public BorderTrim.Region inset(RgbImage oriented) {
+    return inset(oriented, null);
+  }
+
+  /**
+   * As {@link #inset(RgbImage)}, null as well when the pasted picture is the one inside the image's border
+   * ({@code margin}, {@link #margin}; intersection over union at least {@value #SAME_REGION}): the {@code trim} view
+   * already shows it.
+   */
+  public BorderTrim.Region inset(RgbImage oriented, BorderTrim.Region margin) {
+    BorderTrim.Region r = inset.find(oriented);
+    return r != null && margin != null && iou(r, margin) >= SAME_REGION ? null : r;
+  }
+
+  /** Intersection over union at or above which an inset is the picture inside the border. */
+  static final double SAME_REGION = 0.7;
+
+  static double iou(BorderTrim.Region a, BorderTrim.Region b) {
+    long w = Math.max(0, Math.min(a.x() + a.width(), b.x() + b.width()) - Math.max(a.x(), b.x()));
+    long h = Math.max(0, Math.min(a.y() + a.height(), b.y() + b.height()) - Math.max(a.y(), b.y()));
+    double inter = (double) w * h;
+    return inter / ((double) a.width() * a.height() + (double) b.width() * b.height() - inter);
   }
 
   /** The central {@code share} of each side of {@code img}. */

@@ -595,8 +595,9 @@ class IngestTopologyTest {
 
     start(Map.of(IngestConfig.SMALL_VIEW_COLLECTIONS, ""));
     send(upload("ref-2", "acme", "protected", TestImages.jpeg(640, 360, 14)));
-    assertThat(preparedOut()).singleElement()
-        .satisfies(p -> assertThat(p.getViews()).extracting(v -> v.getName().toString()).containsExactly("full"));
+    assertThat(preparedOut()).singleElement() // an ordinary upload now (its views may include an inset)
+        .satisfies(p -> assertThat(p.getViews()).extracting(v -> v.getName().toString()).startsWith("full")
+            .doesNotContain("small"));
     driver.close();
     driver = null;
   }
@@ -620,7 +621,7 @@ class IngestTopologyTest {
     List<PreparedImage> first = preparedOut();
     first.forEach(p -> names.put(p.getId(), p.getViews().stream().map(v -> v.getName().toString()).toList()));
     assertThat(names).containsEntry("plain", List.of("full"))
-        .containsEntry("boxed", List.of("full", "trim"))
+        .containsEntry("boxed", List.of("full", "trim")) // the picture inside the border is no inset of its own
         .containsEntry("q-plain", List.of("full", "hflip", "center80"))
         .containsEntry("q-boxed", List.of("full", "hflip", "center80", "trim"));
     assertThat(counters.get("view.full")).isEqualTo(4);
@@ -694,6 +695,47 @@ class IngestTopologyTest {
     dev.imgmatch.local.LocalFeatures plain = local(preparedOut().get(0));
     assertThat(plain.width()).isEqualTo(240);
     assertThat(enlarged.size()).as("keypoints enlarged vs not").isGreaterThan(plain.size());
+    driver.close();
+    driver = null;
+  }
+
+  @Test
+  void aPictureHoldingAPastedCopyCarriesAnInsetViewAndOnRequestTheInsetsOwnKeypointsButAReferenceDoesNot() {
+    long seed = dev.imgmatch.testkit.Seeds.of("IngestTopologyTest.inset", 2026120418L);
+    java.awt.image.BufferedImage canvas = dev.imgmatch.ingest.image.InsetFinderTest.canvas(320, 320, seed);
+    java.awt.Graphics2D g = canvas.createGraphics();
+    g.drawImage(dev.imgmatch.ingest.image.InsetFinderTest.detailed(90, 70, seed + 1), 60, 140, null);
+    g.dispose();
+    byte[] meme = TestImages.jpeg(canvas, 0.85f);
+    start(Map.of(IngestConfig.LOCAL_INSET, "true"));
+    send(upload("meme", "acme", "uploads", meme));
+    send(upload("meme-ref", "acme", "protected", meme));
+    QueryParams params = QueryParams.newBuilder().setK(5).setRequestedAtMs(NOW).build();
+    QueryRequest q = QueryRequest.newBuilder().setQueryId("q-meme").setTenant("acme").setParams(params)
+        .setTarget(new InlineImage(ByteBuffer.wrap(meme), null)).build();
+    queries.pipeInput(topics.queries().serializeKey("q-meme"), topics.queries().serializeValue(q));
+    List<PreparedImage> out = preparedOut();
+    assertThat(preparedOf("meme", out).getViews()).extracting(v -> v.getName().toString())
+        .containsExactly("full", "inset");
+    assertThat(preparedOf("q-meme", out).getViews()).extracting(v -> v.getName().toString())
+        .containsExactly("full", "hflip", "center80", "inset");
+    assertThat(preparedOf("meme-ref", out).getViews()).extracting(v -> v.getName().toString())
+        .containsExactly("full", "small"); // a reference is what pasted copies are found of
+    assertThat(counters.get("view.inset")).isEqualTo(2);
+    dev.imgmatch.local.LocalFeatures withInset = local(preparedOf("meme", out));
+    driver.close();
+
+    start(Map.of(IngestConfig.UPLOAD_VIEWS, "full,trim")); // ingest.local.inset is off by default
+    send(upload("meme-2", "acme", "uploads", meme));
+    PreparedImage plain = preparedOut().get(0);
+    assertThat(plain.getViews()).extracting(v -> v.getName().toString()).containsExactly("full");
+    dev.imgmatch.local.LocalFeatures alone = local(plain);
+    assertThat(withInset.width()).isEqualTo(alone.width());
+    assertThat(withInset.size()).as("keypoints with the inset's own vs the whole's alone").isGreaterThan(alone.size());
+    for (int i = alone.size(); i < withInset.size(); i++) { // the inset's keypoints lie on the pasted picture
+      assertThat(withInset.x(i) * 320 / withInset.width()).isBetween(45f, 165f);
+      assertThat(withInset.y(i) * 320 / withInset.height()).isBetween(125f, 225f);
+    }
     driver.close();
     driver = null;
   }

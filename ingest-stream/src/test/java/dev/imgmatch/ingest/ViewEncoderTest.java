@@ -95,6 +95,30 @@ class ViewEncoderTest {
   }
 
   @Test
+  void theInsetViewShowsAPastedPictureAndIsLeftOutWithoutOneOrWhenItIsTheBorderedPicture() throws Exception {
+    BufferedImage meme = dev.imgmatch.ingest.image.InsetFinderTest.canvas(320, 320, SEED);
+    Graphics2D g = meme.createGraphics();
+    BufferedImage pasted = dev.imgmatch.ingest.image.InsetFinderTest.detailed(96, 80, SEED + 1);
+    g.drawImage(pasted, 100, 120, null);
+    g.dispose();
+    RgbImage img = png(meme);
+    List<ImageView> views = encoder.render(img, List.of("full", "trim", "inset"));
+    assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "inset");
+    BorderTrim.Region r = encoder.inset(img);
+    assertThat(ViewEncoder.iou(r, new BorderTrim.Region(100, 120, 96, 80))).isGreaterThan(0.7);
+    // the view is that region at the model's size
+    int[] px = rgb(views.get(1));
+    int[] want = Resize.to(BorderTrim.crop(img, r), 224, 224).pixels();
+    assertThat(px).containsExactly(want);
+    // a photo has none; nor has a picture in a plain border, whose inside is the trim view already
+    BufferedImage photo = dev.imgmatch.ingest.image.InsetFinderTest.detailed(400, 300, SEED);
+    assertThat(encoder.render(png(photo), List.of("full", "inset"))).hasSize(1);
+    RgbImage boxed = png(dev.imgmatch.ingest.image.BorderTrimTest.framed(content(320, 180, SEED), 0, 70, 70, 0, 0));
+    assertThat(encoder.render(boxed, List.of("full", "trim", "inset"))).extracting(v -> v.getName().toString())
+        .containsExactly("full", "trim");
+  }
+
+  @Test
   void hflipIsTheFullViewMirrored() throws Exception {
     RgbImage img = png(content(333, 250, SEED));
     List<ImageView> views = encoder.render(img, List.of("full", "hflip"));

@@ -1,6 +1,7 @@
 package dev.imgmatch.local;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.nio.ByteOrder;
 
 /**
@@ -110,6 +111,36 @@ public final class LocalFeatures {
       }
     }
     return new LocalFeatures(width, height, mx, ys.clone(), md);
+  }
+
+  /**
+   * These features plus those of a part of the same picture taken at a finer scale (a pasted region cut out and
+   * enlarged, so that SIFT finds its detail): the part's keypoints are placed in this picture's frame at
+   * {@code (x0 + x · scaleX, y0 + y · scaleY)}, clamped to the picture, and appended after this picture's own (at most
+   * {@link #MAX_KEYPOINTS} in all; the part's last ones are dropped first). Geometric verification then fits one
+   * transform through keypoints of both scales.
+   *
+   * @param x0 left of the part in this picture's frame (its features' pixels, not the original image's)
+   * @param scaleX this frame's pixels per pixel of the part's features
+   */
+  public LocalFeatures withPart(LocalFeatures part, double x0, double y0, double scaleX, double scaleY) {
+    if (!(scaleX > 0 && scaleY > 0 && Double.isFinite(x0) && Double.isFinite(y0))) {
+      throw new IllegalArgumentException("bad placement of a part: " + x0 + ", " + y0 + " × " + scaleX + ", " + scaleY);
+    }
+    int added = Math.min(part.size(), MAX_KEYPOINTS - size());
+    if (added <= 0) {
+      return this;
+    }
+    int n = size() + added;
+    float[] nx = Arrays.copyOf(xs, n);
+    float[] ny = Arrays.copyOf(ys, n);
+    byte[] nd = Arrays.copyOf(descriptors, n * DIMS);
+    for (int j = 0; j < added; j++) {
+      nx[size() + j] = (float) Math.min(width, Math.max(0, x0 + part.xs[j] * scaleX));
+      ny[size() + j] = (float) Math.min(height, Math.max(0, y0 + part.ys[j] * scaleY));
+    }
+    System.arraycopy(part.descriptors, 0, nd, size() * DIMS, added * DIMS);
+    return new LocalFeatures(width, height, nx, ny, nd);
   }
 
   /** All descriptors, dequantised, row after row ({@code size() × 128}). */

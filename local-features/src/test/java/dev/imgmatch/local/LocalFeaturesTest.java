@@ -66,6 +66,49 @@ class LocalFeaturesTest {
   }
 
   @Test
+  void aPartsFeaturesArePlacedInTheWholesFrameAndVerifyAgainstThePastedPicture() {
+    BufferedImage work = TexturedPictures.random(new Random(SEED + 5), 400, 300);
+    // the work pasted small (80 x 60) at (150, 120) into a flat 320 x 320 canvas
+    BufferedImage canvas = new BufferedImage(320, 320, BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = canvas.createGraphics();
+    g.setColor(new java.awt.Color(0x7a3b9c));
+    g.fillRect(0, 0, 320, 320);
+    g.drawImage(work, 150, 120, 80, 60, null);
+    g.dispose();
+    SiftExtractor probe = new SiftExtractor(512, 800, 512);
+    LocalFeatures whole = probe.extract(canvas); // enlarged to 512: 1.6 feature px per canvas px
+    LocalFeatures part = probe.extract(canvas.getSubimage(150, 120, 80, 60)); // enlarged to 512 x 384
+    double s = whole.width() / 320.0;
+    LocalFeatures merged = whole.withPart(part, 150 * s, 120 * s, 80 * s / part.width(), 60 * s / part.height());
+
+    assertThat(merged.size()).isEqualTo(whole.size() + part.size());
+    assertThat(merged.width()).isEqualTo(whole.width());
+    for (int i = 0; i < whole.size(); i++) {
+      assertThat(merged.x(i)).isEqualTo(whole.x(i));
+      assertThat(merged.descriptor(i)).containsExactly(whole.descriptor(i));
+    }
+    for (int j = 0; j < part.size(); j++) { // inside the pasted region of the whole's frame
+      assertThat(merged.x(whole.size() + j)).isBetween((float) (150 * s) - 0.01f, (float) (230 * s) + 0.01f);
+      assertThat(merged.y(whole.size() + j)).isBetween((float) (120 * s) - 0.01f, (float) (180 * s) + 0.01f);
+      assertThat(merged.descriptor(whole.size() + j)).containsExactly(part.descriptor(j));
+    }
+    LocalFeatures reference = new SiftExtractor(512, 500).extract(work);
+    GeometricVerifier verifier = new GeometricVerifier();
+    int alone = verifier.verify(whole, reference).inliers();
+    int withPart = verifier.verify(merged, reference).inliers();
+    assertThat(withPart).as("inliers with the part (%d alone)", alone).isGreaterThan(alone).isGreaterThanOrEqualTo(12);
+    assertThat(LocalFeatures.decode(merged.encode()).size()).isEqualTo(merged.size());
+    // never more than a record may carry; a bad placement is refused
+    LocalFeatures many = whole;
+    for (int i = 0; i < 40; i++) {
+      many = many.withPart(whole, 0, 0, 1, 1);
+    }
+    assertThat(many.size()).isEqualTo(Math.min(41 * whole.size(), LocalFeatures.MAX_KEYPOINTS));
+    assertThatThrownBy(() -> whole.withPart(part, 0, 0, 0, 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> whole.withPart(part, Double.NaN, 0, 1, 1)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void openCvRunsEachCallOnTheCallingThread() {
     OpenCvNatives.load();
     assertThat(org.bytedeco.opencv.global.opencv_core.getNumThreads()).isEqualTo(1);

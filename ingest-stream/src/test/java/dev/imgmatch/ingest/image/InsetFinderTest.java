@@ -1,0 +1,125 @@
+package dev.imgmatch.ingest.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.imgmatch.ingest.TestImages;
+import dev.imgmatch.testkit.Seeds;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.GradientPaint;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Finding a picture pasted into another, on generated pictures through a real JPEG encode and decode. */
+public class InsetFinderTest {
+  private static final ImageDecoder DECODER = new ImageDecoder(ImageLimits.defaults());
+  private static final long SEED = Seeds.of("InsetFinderTest", 20261204L);
+
+  /** A meme-like canvas: a gradient, flat shapes (filled and outlined) and a caption bar, no fine detail. */
+  public static BufferedImage canvas(int w, int h, long seed) {
+    Random r = new Random(seed);
+    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = img.createGraphics();
+    g.setPaint(new GradientPaint(0, 0, new Color(r.nextInt(0xFFFFFF)), w, h, new Color(r.nextInt(0xFFFFFF))));
+    g.fillRect(0, 0, w, h);
+    for (int i = 0; i < 5; i++) {
+      g.setColor(new Color(r.nextInt(0xFFFFFF)));
+      int x = r.nextInt(w * 3 / 4);
+      int y = r.nextInt(h * 3 / 4);
+      if (i % 2 == 0) {
+        g.fillRect(x, y, w / 8 + r.nextInt(w / 4), h / 8 + r.nextInt(h / 4));
+      } else {
+        g.setStroke(new BasicStroke(2));
+        g.drawRect(x, y, w / 8 + r.nextInt(w / 4), h / 8 + r.nextInt(h / 4));
+      }
+    }
+    g.dispose();
+    return img;
+  }
+
+  /** A picture with detail at every scale, as photos have: hundreds of overlapping shapes of many sizes, plus noise. */
+  public static BufferedImage detailed(int w, int h, long seed) {
+    Random r = new Random(seed);
+    BufferedImage img = BorderTrimTest.content(w, h, seed);
+    Graphics2D g = img.createGraphics();
+    for (int i = 0; i < 400; i++) {
+      g.setColor(new Color(r.nextInt(0xFFFFFF)));
+      int sw = Math.max(2, w / 30 + r.nextInt(Math.max(1, w / 8)));
+      int sh = Math.max(2, h / 30 + r.nextInt(Math.max(1, h / 8)));
+      if (i % 2 == 0) {
+        g.fillOval(r.nextInt(w) - sw / 2, r.nextInt(h) - sh / 2, sw, sh);
+      } else {
+        g.fillRect(r.nextInt(w) - sw / 2, r.nextInt(h) - sh / 2, sw, sh);
+      }
+    }
+    g.dispose();
+    return img;
+  }
+
+  private static RgbImage jpegRoundTrip(BufferedImage img) throws ImageRejectedException {
+    return DECODER.decode(TestImages.jpeg(img, 0.8f)).oriented();
+  }
+
+  private static double overlap(BorderTrim.Region a, int x, int y, int w, int h) {
+    int ix = Math.max(0, Math.min(a.x() + a.width(), x + w) - Math.max(a.x(), x));
+    int iy = Math.max(0, Math.min(a.y() + a.height(), y + h) - Math.max(a.y(), y));
+    double inter = (double) ix * iy;
+    return inter / ((double) a.width() * a.height() + (double) w * h - inter); // intersection over union
+  }
+
+  @ParameterizedTest(name = "{0}x{1} canvas, {4}x{5} picture at {2},{3}")
+  @CsvSource({
+      "320, 320, 60, 140, 80, 60", // a copy pasted small (a tenth of the picture)
+      "320, 240, 100, 40, 160, 150", // a meme template's photo
+      "1600, 1200, 900, 300, 500, 400", // a large screenshot: found on the shrunk copy, reported in its pixels
+      "640, 200, 0, 20, 200, 160", // at the canvas's edge
+  })
+  void findsAPicturePastedOntoAFlatterCanvas(int w, int h, int px, int py, int pw, int ph) throws Exception {
+    long seed = SEED ^ (w * 31L + px);
+    BufferedImage img = canvas(w, h, seed);
+    Graphics2D g = img.createGraphics();
+    g.drawImage(detailed(pw, ph, seed + 1), px, py, null);
+    g.dispose();
+
+    BorderTrim.Region r = InsetFinder.DEFAULT.find(jpegRoundTrip(img));
+
+    assertThat(r).as("the pasted picture").isNotNull();
+    assertThat(overlap(r, px, py, pw, ph)).as("overlap of %s with the pasted picture", r).isGreaterThan(0.7);
+    assertThat(r.x()).isBetween(0, w - 1);
+    assertThat(r.x() + r.width()).isBetween(1, w);
+    assertThat(r.y() + r.height()).isBetween(1, h);
+  }
+
+  @Test
+  void aPictureDetailedEverywhereHasNoInset() throws Exception {
+    BufferedImage photo = detailed(400, 300, SEED);
+    assertThat(InsetFinder.DEFAULT.find(jpegRoundTrip(photo))).isNull();
+  }
+
+  @Test
+  void flatShapesAndOutlinesAreNoInset() throws Exception {
+    assertThat(InsetFinder.DEFAULT.find(jpegRoundTrip(canvas(320, 320, SEED)))).isNull();
+    BufferedImage flat = new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB);
+    assertThat(InsetFinder.DEFAULT.find(jpegRoundTrip(flat))).isNull();
+  }
+
+  @Test
+  void aPictureTooSmallToHoldBlocksHasNoInset() {
+    RgbImage tiny = new RgbImage(16, 12, new int[16 * 12]);
+    assertThat(InsetFinder.DEFAULT.find(tiny)).isNull();
+  }
+
+  @Test
+  void oddSettingsAreRefused() {
+    for (double[] bad : new double[][] {{-1, 0.01, 0.6, 0.3}, {10, 0, 0.6, 0.3}, {10, 0.7, 0.6, 0.3},
+        {10, 0.01, 1.0, 0.3}, {Double.NaN, 0.01, 0.6, 0.3}, {10, 0.01, 0.6, 1.5}}) {
+      assertThatThrownBy(() -> new InsetFinder(bad[0], bad[1], bad[2], bad[3]))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+}
