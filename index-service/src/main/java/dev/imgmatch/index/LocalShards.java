@@ -294,28 +294,7 @@ public final class LocalShards implements Closeable {
         globalBest.add(h.uid());
       }
     }
-    if (!p.nominators().isEmpty()) {
-      List<ShardIndex.Nominee> nominees = new ArrayList<>();
-      for (ShardIndex s : shards.values()) {
-        try {
-          nominees.addAll(s.nominees(p, NOMINATED_VERIFIED));
-        } catch (org.apache.lucene.store.AlreadyClosedException e) {
-          // partition revoked during the search: its new owner answers for it
-        }
-      }
-      nominees.sort(java.util.Comparator.comparingDouble((ShardIndex.Nominee x) -> -x.score())
-          .thenComparing(ShardIndex.Nominee::uid));
-      int added = 0;
-      for (ShardIndex.Nominee n : nominees) {
-        if (added == NOMINATED_VERIFIED) {
-          break;
-        }
-        if (!recentUids.contains(n.uid()) && !deletedNow.contains(n.uid()) && !globalBest.contains(n.uid())) {
-          globalBest.add(n.uid());
-          added++;
-        }
-      }
-    }
+    addNominees(p, globalBest, recentUids, deletedNow);
     for (ShardIndex s : shards.values()) {
       try {
         for (Hit h : s.localHits(p, lp, globalBest, policy)) {
@@ -331,6 +310,38 @@ public final class LocalShards implements Closeable {
       }
     }
     return placed ? policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence) : ranked;
+  }
+
+  /**
+   * Appends to {@code verified} the {@value #NOMINATED_VERIFIED} references of every shard nearest to the probe's
+   * nominators (best kNN score first, ties by uid) that it does not hold yet, leaving out images not yet refreshed or
+   * deleted since (as the global best).
+   */
+  private void addNominees(Probe p, List<String> verified, Set<String> recentUids, Set<String> deletedNow)
+      throws IOException {
+    if (p.nominators().isEmpty()) {
+      return;
+    }
+    List<ShardIndex.Nominee> nominees = new ArrayList<>();
+    for (ShardIndex s : shards.values()) {
+      try {
+        nominees.addAll(s.nominees(p, NOMINATED_VERIFIED));
+      } catch (org.apache.lucene.store.AlreadyClosedException e) {
+        // partition revoked during the search: its new owner answers for it
+      }
+    }
+    nominees.sort(java.util.Comparator.comparingDouble((ShardIndex.Nominee x) -> -x.score())
+        .thenComparing(ShardIndex.Nominee::uid));
+    int added = 0;
+    for (ShardIndex.Nominee n : nominees) {
+      if (added == NOMINATED_VERIFIED) {
+        break;
+      }
+      if (!recentUids.contains(n.uid()) && !deletedNow.contains(n.uid()) && !verified.contains(n.uid())) {
+        verified.add(n.uid());
+        added++;
+      }
+    }
   }
 
   private static Hit recentHit(Recent r, Probe p, MatchPolicy policy) {

@@ -62,7 +62,7 @@ public final class ViewEncoder {
   private final ViewSpec spec;
   private final BorderTrim trim;
   private final int smallSide;
-  private final InsetFinder inset = InsetFinder.DEFAULT;
+  private final InsetFinder insetFinder = InsetFinder.DEFAULT;
 
   public ViewEncoder(ViewSpec spec) {
     this(spec, BorderTrim.DEFAULT, DEFAULT_SMALL_SIDE);
@@ -139,19 +139,12 @@ public final class ViewEncoder {
    * already shows it.
    */
   public BorderTrim.Region inset(RgbImage oriented, BorderTrim.Region margin) {
-    BorderTrim.Region r = inset.find(oriented);
-    return r != null && margin != null && iou(r, margin) >= SAME_REGION ? null : r;
+    BorderTrim.Region r = insetFinder.find(oriented);
+    return r != null && margin != null && r.iou(margin) >= SAME_REGION ? null : r;
   }
 
   /** Intersection over union at or above which an inset is the picture inside the border. */
   static final double SAME_REGION = 0.7;
-
-  static double iou(BorderTrim.Region a, BorderTrim.Region b) {
-    long w = Math.max(0, Math.min(a.x() + a.width(), b.x() + b.width()) - Math.max(a.x(), b.x()));
-    long h = Math.max(0, Math.min(a.y() + a.height(), b.y() + b.height()) - Math.max(a.y(), b.y()));
-    double inter = (double) w * h;
-    return inter / ((double) a.width() * a.height() + (double) b.width() * b.height() - inter);
-  }
 
   /** The central {@code share} of each side of {@code img}. */
   static BorderTrim.Region center(RgbImage img, double share) {

@@ -105,7 +105,7 @@ class ViewEncoderTest {
     List<ImageView> views = encoder.render(img, List.of("full", "trim", "inset"));
     assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "inset");
     BorderTrim.Region r = encoder.inset(img);
-    assertThat(ViewEncoder.iou(r, new BorderTrim.Region(100, 120, 96, 80))).isGreaterThan(0.7);
+    assertThat(r.iou(new BorderTrim.Region(100, 120, 96, 80))).isGreaterThan(0.7);
     // the view is that region at the model's size
     int[] px = rgb(views.get(1));
     int[] want = Resize.to(BorderTrim.crop(img, r), 224, 224).pixels();

@@ -35,6 +35,14 @@ public record BorderTrim(int tolerance, double maxFraction, double minFraction) 
     public boolean isWhole(RgbImage img) {
       return x == 0 && y == 0 && width == img.width() && height == img.height();
     }
+
+    /** Intersection over union with {@code o} (0: disjoint, 1: the same region). */
+    public double iou(Region o) {
+      long w = Math.max(0, Math.min(x + width, o.x + o.width) - Math.max(x, o.x));
+      long h = Math.max(0, Math.min(y + height, o.y + o.height) - Math.max(y, o.y));
+      double inter = (double) w * h;
+      return inter / ((double) width * height + (double) o.width * o.height - inter);
+    }
   }
 
   /** The region inside the detected margins, or the whole image when there are none. */

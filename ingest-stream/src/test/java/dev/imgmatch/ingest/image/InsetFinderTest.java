@@ -65,13 +65,6 @@ public class InsetFinderTest {
     return DECODER.decode(TestImages.jpeg(img, 0.8f)).oriented();
   }
 
-  private static double overlap(BorderTrim.Region a, int x, int y, int w, int h) {
-    int ix = Math.max(0, Math.min(a.x() + a.width(), x + w) - Math.max(a.x(), x));
-    int iy = Math.max(0, Math.min(a.y() + a.height(), y + h) - Math.max(a.y(), y));
-    double inter = (double) ix * iy;
-    return inter / ((double) a.width() * a.height() + (double) w * h - inter); // intersection over union
-  }
-
   @ParameterizedTest(name = "{0}x{1} canvas, {4}x{5} picture at {2},{3}")
   @CsvSource({
       "320, 320, 60, 140, 80, 60", // a copy pasted small (a tenth of the picture)
@@ -89,7 +82,8 @@ public class InsetFinderTest {
     BorderTrim.Region r = InsetFinder.DEFAULT.find(jpegRoundTrip(img));
 
     assertThat(r).as("the pasted picture").isNotNull();
-    assertThat(overlap(r, px, py, pw, ph)).as("overlap of %s with the pasted picture", r).isGreaterThan(0.7);
+    assertThat(r.iou(new BorderTrim.Region(px, py, pw, ph))).as("overlap of %s with the pasted picture", r)
+        .isGreaterThan(0.7);
     assertThat(r.x()).isBetween(0, w - 1);
     assertThat(r.x() + r.width()).isBetween(1, w);
     assertThat(r.y() + r.height()).isBetween(1, h);
@@ -106,6 +100,15 @@ public class InsetFinderTest {
     assertThat(InsetFinder.DEFAULT.find(jpegRoundTrip(canvas(320, 320, SEED)))).isNull();
     BufferedImage flat = new BufferedImage(300, 200, BufferedImage.TYPE_INT_RGB);
     assertThat(InsetFinder.DEFAULT.find(jpegRoundTrip(flat))).isNull();
+  }
+
+  @Test
+  void intersectionOverUnion() {
+    BorderTrim.Region a = new BorderTrim.Region(0, 0, 10, 10);
+    assertThat(a.iou(a)).isEqualTo(1.0);
+    assertThat(a.iou(new BorderTrim.Region(5, 0, 10, 10)))
+        .isCloseTo(50.0 / 150, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(a.iou(new BorderTrim.Region(10, 10, 5, 5))).isZero();
   }
 
   @Test
