@@ -17,6 +17,10 @@ class RecordsTest {
     return ItSupport.embedding("id-1", "t", "uploads", v, new byte[32], new byte[32], 1);
   }
 
+  private static dev.imgmatch.avro.ViewVector view(String name, Float... v) {
+    return dev.imgmatch.avro.ViewVector.newBuilder().setView(name).setVector(List.of(v)).build();
+  }
+
   @Test
   void aValidEmbeddingConvertsAndANearlyUnitVectorIsRenormalised() {
     IndexedImage img = Records.toIndexed(valid(0.6f, 0.8f));
@@ -29,9 +33,7 @@ class RecordsTest {
   @Test
   void theSmallViewIsIndexedBesideTheFullVectorAndNeverProbes() {
     ImageEmbedding e = valid(0.6f, 0.8f);
-    e.setExtraViews(List.of(
-        dev.imgmatch.avro.ViewVector.newBuilder().setView("trim").setVector(List.of(1f, 0f)).build(),
-        dev.imgmatch.avro.ViewVector.newBuilder().setView("small").setVector(List.of(0f, 1f)).build()));
+    e.setExtraViews(List.of(view("trim", 1f, 0f), view("small", 0f, 1f)));
     IndexedImage img = Records.toIndexed(e);
     assertThat(img.smallVector()).containsExactly(0f, 1f);
     List<String> skipped = new ArrayList<>();
@@ -40,8 +42,7 @@ class RecordsTest {
     assertThat(skipped).isEmpty();
     assertThat(Records.toIndexed(valid(0.6f, 0.8f)).smallVector()).as("most images have none").isNull();
     // an unusable small view costs the image its twin, not its indexing
-    e.setExtraViews(List.of(dev.imgmatch.avro.ViewVector.newBuilder().setView("small").setVector(List.of(1f, 0f, 0f))
-        .build()));
+    e.setExtraViews(List.of(view("small", 1f, 0f, 0f)));
     IndexedImage noTwin = Records.toIndexed(e);
     assertThat(noTwin.smallVector()).isNull();
     Records.uploadProbe(e, noTwin, SearchFilter.tenantOnly("t", java.util.Set.of()), 10, skipped::add);
@@ -51,9 +52,7 @@ class RecordsTest {
   @Test
   void theInsetViewOnlyNominatesAndIsNeitherIndexedNorScored() {
     ImageEmbedding e = valid(0.6f, 0.8f);
-    e.setExtraViews(List.of(
-        dev.imgmatch.avro.ViewVector.newBuilder().setView("trim").setVector(List.of(1f, 0f)).build(),
-        dev.imgmatch.avro.ViewVector.newBuilder().setView("inset").setVector(List.of(0f, 1f)).build()));
+    e.setExtraViews(List.of(view("trim", 1f, 0f), view("inset", 0f, 1f)));
     IndexedImage img = Records.toIndexed(e);
     assertThat(img.smallVector()).isNull();
     SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());
@@ -66,8 +65,7 @@ class RecordsTest {
     }
     assertThat(skipped).isEmpty();
     // an unusable inset view is skipped like any extra view of an upload, and refuses a query
-    e.setExtraViews(List.of(dev.imgmatch.avro.ViewVector.newBuilder().setView("inset").setVector(List.of(1f, 0f, 0f))
-        .build()));
+    e.setExtraViews(List.of(view("inset", 1f, 0f, 0f)));
     assertThat(Records.uploadProbe(e, img, f, 10, skipped::add).nominators()).isEmpty();
     assertThat(skipped).singleElement().asString().contains("view inset");
   }
