@@ -474,20 +474,14 @@ public final class ShardIndex implements Closeable {
       }
       String field = p.modelVersion() == null ? null : Fields.vector(p.modelVersion());
       if (field != null && vectorDims.containsKey(field)) {
-        String small = smallFields.contains(Fields.smallVector(p.modelVersion())) ? Fields.smallVector(p.modelVersion())
-            : null;
+        String small = smallField(p.modelVersion());
         for (float[] v : p.vectors()) {
           if (v.length != vectorDims.get(field)) {
             throw new IllegalArgumentException("probe vector has dimension " + v.length + " but model version "
                 + p.modelVersion() + " has " + vectorDims.get(field));
           }
-          for (ScoreDoc sd : Knn.topK(s, field, v, p.k(), filter, opt)) {
+          for (ScoreDoc sd : nearest(s, field, small, v, p.k(), filter)) {
             cands.add(sd.doc);
-          }
-          if (small != null) {
-            for (ScoreDoc sd : Knn.topK(s, small, v, p.k(), filter, opt)) {
-              cands.add(sd.doc);
-            }
           }
         }
       }
@@ -591,6 +585,22 @@ public final class ShardIndex implements Closeable {
     }
   }
 
+  /** The small-view vector field of a model version when this shard holds one, else null. */
+  private String smallField(String modelVersion) {
+    String small = Fields.smallVector(modelVersion);
+    return smallFields.contains(small) ? small : null;
+  }
+
+  /** The {@code k} nearest by the full descriptor, then the {@code k} nearest by the small one ({@code small}: none). */
+  private List<ScoreDoc> nearest(IndexSearcher s, String field, String small, float[] v, int k, Query filter)
+      throws IOException {
+    List<ScoreDoc> out = new ArrayList<>(List.of(Knn.topK(s, field, v, k, filter, opt)));
+    if (small != null) {
+      out.addAll(List.of(Knn.topK(s, small, v, k, filter, opt)));
+    }
+    return out;
+  }
+
   /** A reference nominated for local verification ({@link #nominees}) and its kNN score (higher is nearer). */
   record Nominee(String uid, float score) {}
 
@@ -607,8 +617,7 @@ public final class ShardIndex implements Closeable {
     if (dim == null) {
       return List.of();
     }
-    String small = smallFields.contains(Fields.smallVector(p.modelVersion())) ? Fields.smallVector(p.modelVersion())
-        : null;
+    String small = smallField(p.modelVersion());
     IndexSearcher s = manager.acquire();
     try {
       Query filter = p.filter().toQuery();
@@ -617,10 +626,8 @@ public final class ShardIndex implements Closeable {
         if (v.length != dim) {
           continue; // another model's dimension: nothing to compare
         }
-        for (String f : small == null ? List.of(field) : List.of(field, small)) {
-          for (ScoreDoc sd : Knn.topK(s, f, v, n, filter, opt)) {
-            best.merge(sd.doc, sd.score, Math::max);
-          }
+        for (ScoreDoc sd : nearest(s, field, small, v, n, filter)) {
+          best.merge(sd.doc, sd.score, Math::max);
         }
       }
       StoredFields sf = s.storedFields();

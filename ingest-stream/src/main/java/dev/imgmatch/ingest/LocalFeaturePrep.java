@@ -61,11 +61,11 @@ public final class LocalFeaturePrep {
     SiftExtractor x = isReference ? reference : probe;
     LocalFeatures f = extract(x, oriented);
     if (!isReference && inset && insetRegion != null) {
-      BorderTrim.Region r = insetRegion;
-      LocalFeatures part = extract(probe, BorderTrim.crop(oriented, r));
+      LocalFeatures part = extract(probe, BorderTrim.crop(oriented, insetRegion));
       double sx = f.width() / (double) oriented.width(); // the whole's feature pixels per image pixel
       double sy = f.height() / (double) oriented.height();
-      f = f.withPart(part, r.x() * sx, r.y() * sy, r.width() * sx / part.width(), r.height() * sy / part.height());
+      f = f.withPart(part, insetRegion.x() * sx, insetRegion.y() * sy, insetRegion.width() * sx / part.width(),
+          insetRegion.height() * sy / part.height());
     }
     return f.size() == 0 ? null : f.encode();
   }

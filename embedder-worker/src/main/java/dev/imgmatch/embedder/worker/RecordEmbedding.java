@@ -108,12 +108,21 @@ public final class RecordEmbedding {
 
   /** The name of the reference-only view (embedded for the index, never a probe's view). */
   static final String SMALL_VIEW = "small";
+  /**
+   * The name of the view of a picture pasted into the image, whose descriptor only nominates references for local
+   * verification in index-service: it scores nothing, so it does not raise the probe's background cosine either.
+   */
+  static final String INSET_VIEW = "inset";
 
-  /** The vectors of the views a picture is matched with: every view but the reference-only 'small' one. */
+  /**
+   * The vectors of the views a picture is scored with (its background cosine is taken over them): every view but
+   * the reference-only 'small' one and the nominating 'inset' one.
+   */
   static List<float[]> probeVectors(PreparedImage p, List<Embedder.Embedding> results) {
     List<float[]> out = new ArrayList<>(results.size());
     for (int i = 0; i < results.size(); i++) {
-      if (i == 0 || !SMALL_VIEW.equals(p.getViews().get(i).getName())) {
+      String name = p.getViews().get(i).getName().toString();
+      if (i == 0 || !(SMALL_VIEW.equals(name) || INSET_VIEW.equals(name))) {
         out.add(results.get(i).vector());
       }
     }
