@@ -7,7 +7,6 @@ import dev.imgmatch.avro.Purpose;
 import dev.imgmatch.ingest.image.ImageRejectedException;
 import dev.imgmatch.ingest.image.RejectReason;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -25,12 +24,7 @@ public final class OriginalPreparation {
   private OriginalPreparation(ImagePreparer preparer, List<String> views, Set<String> smallCollections) {
     this.preparer = preparer;
     this.views = List.copyOf(views);
-    List<String> ws = new ArrayList<>(views);
-    if (!ws.contains(ViewEncoder.SMALL)) {
-      ws.add(ViewEncoder.SMALL);
-    }
-    ws.remove(ViewEncoder.INSET); // a reference is what pasted copies are found of, not a probe for them
-    this.withSmall = List.copyOf(ws);
+    this.withSmall = ViewEncoder.referenceViews(views);
     this.smallCollections = Set.copyOf(smallCollections);
   }
 

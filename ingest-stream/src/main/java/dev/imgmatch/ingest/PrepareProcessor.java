@@ -88,12 +88,7 @@ final class PrepareProcessor implements Processor<byte[], byte[], byte[], byte[]
     this.next = next;
     this.viewNames = List.copyOf(viewNames);
     this.smallCollections = Set.copyOf(smallCollections);
-    List<String> ws = new java.util.ArrayList<>(viewNames);
-    if (!ws.contains(ViewEncoder.SMALL)) {
-      ws.add(ViewEncoder.SMALL);
-    }
-    ws.remove(ViewEncoder.INSET); // a reference is what pasted copies are found of, not a probe for them
-    this.withSmall = List.copyOf(ws);
+    this.withSmall = ViewEncoder.referenceViews(viewNames);
   }
 
   @Override

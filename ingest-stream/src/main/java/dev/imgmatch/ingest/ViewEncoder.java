@@ -122,21 +122,30 @@ public final class ViewEncoder {
     return out;
   }
 
+  /**
+   * The views of a reference (an upload of the collections copies are matched against): the configured ones plus
+   * {@code small} (their low-resolution descriptor, indexed beside the full one), without {@code inset} (a reference
+   * is what pasted copies are found of, not a probe for them).
+   */
+  public static List<String> referenceViews(List<String> names) {
+    List<String> out = new ArrayList<>(names);
+    if (!out.contains(SMALL)) {
+      out.add(SMALL);
+    }
+    out.remove(INSET);
+    return List.copyOf(out);
+  }
+
   /** The region inside {@code oriented}'s uniform margins, or null when it has none (the {@code trim} view's region). */
   public BorderTrim.Region margin(RgbImage oriented) {
     BorderTrim.Region r = trim.find(oriented);
     return r.isWhole(oriented) ? null : r;
   }
 
-  /** The region of a picture pasted into {@code oriented} ({@link InsetFinder}), or null when it holds none. */
-  public BorderTrim.Region inset(RgbImage oriented) {
-    return inset(oriented, null);
-  }
-
   /**
-   * As {@link #inset(RgbImage)}, null as well when the pasted picture is the one inside the image's border
-   * ({@code margin}, {@link #margin}; intersection over union at least {@value #SAME_REGION}): the {@code trim} view
-   * already shows it.
+   * The region of a picture pasted into {@code oriented} ({@link InsetFinder}), or null when it holds none or when it
+   * is the picture inside the image's border ({@code margin}, {@link #margin}, or null; intersection over union at least
+   * {@value #SAME_REGION}): the {@code trim} view already shows that one.
    */
   public BorderTrim.Region inset(RgbImage oriented, BorderTrim.Region margin) {
     BorderTrim.Region r = insetFinder.find(oriented);

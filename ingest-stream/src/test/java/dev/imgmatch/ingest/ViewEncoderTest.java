@@ -104,7 +104,7 @@ class ViewEncoderTest {
     RgbImage img = png(meme);
     List<ImageView> views = encoder.render(img, List.of("full", "trim", "inset"));
     assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "inset");
-    BorderTrim.Region r = encoder.inset(img);
+    BorderTrim.Region r = encoder.inset(img, null);
     assertThat(r.iou(new BorderTrim.Region(100, 120, 96, 80))).isGreaterThan(0.7);
     // the view is that region at the model's size
     int[] px = rgb(views.get(1));
