@@ -420,6 +420,93 @@ public final class Verifier {
     }
     double qn = Math.sqrt(ss);
     double[] best = none.clone();
+    int xFirst = Math.max(0, xFrom);
+    int xLast = Math.min(xTo, b.w - t.w);
+    for (int y0 = Math.max(0, yFrom); y0 <= yTo && y0 + t.h <= b.h; y0++) {
+      int x0 = xFirst;
+      // four neighbouring positions at a time: four independent sums, each added in the plain loop's order
+      for (; x0 + 3 <= xLast; x0 += 4) {
+        float d0 = 0;
+        float d1 = 0;
+        float d2 = 0;
+        float d3 = 0;
+        for (int y = 0; y < t.h; y++) {
+          int bo = (y0 + y) * b.w + x0;
+          int to = y * t.w;
+          for (int x = 0; x < t.w; x++) {
+            float v = q[to + x];
+            d0 += v * b.p[bo + x];
+            d1 += v * b.p[bo + x + 1];
+            d2 += v * b.p[bo + x + 2];
+            d3 += v * b.p[bo + x + 3];
+          }
+        }
+        consider(best, d0, qn, win, n, flat, x0, y0, t);
+        consider(best, d1, qn, win, n, flat, x0 + 1, y0, t);
+        consider(best, d2, qn, win, n, flat, x0 + 2, y0, t);
+        consider(best, d3, qn, win, n, flat, x0 + 3, y0, t);
+      }
+      for (; x0 <= xLast; x0++) {
+        float dot = 0;
+        for (int y = 0; y < t.h; y++) {
+          int bo = (y0 + y) * b.w + x0;
+          int to = y * t.w;
+          for (int x = 0; x < t.w; x++) {
+            dot += q[to + x] * b.p[bo + x];
+          }
+        }
+        consider(best, dot, qn, win, n, flat, x0, y0, t);
+      }
+    }
+    return best;
+  }
+
+  /** The NCC at one position from its product sum, kept in {@code best} when it beats it (positions flat in the field count not). */
+  private static void consider(double[] best, float dot, double qn, Window win, int n, double flat, int x0, int y0,
+      Plane t) {
+    double a1 = win.sum(win.s1, x0, y0, t.w, t.h);
+    double var = win.sum(win.s2, x0, y0, t.w, t.h) - a1 * a1 / n;
+    if (var < flat) {
+      return;
+    }
+    double ncc = dot / (qn * Math.sqrt(var));
+    if (ncc > best[0]) {
+      best[0] = ncc;
+      best[1] = x0;
+      best[2] = y0;
+    }
+  }
+
+  /** {@link #slide} ({@code plain}: {@link #slidePlain}) of {@code t} over {@code b}, its window sums made here. */
+  static double[] slide(Plane t, Plane b, int xFrom, int xTo, int yFrom, int yTo, boolean plain) {
+    Window win = new Window(b);
+    return plain ? slidePlain(t, b, win, xFrom, xTo, yFrom, yTo) : slide(t, b, win, xFrom, xTo, yFrom, yTo);
+  }
+
+  /** {@link #slide} one position at a time: the reference it is tested against. */
+  static double[] slidePlain(Plane t, Plane b, Window win, int xFrom, int xTo, int yFrom, int yTo) {
+    double[] none = {Double.NEGATIVE_INFINITY, 0, 0};
+    if (t.w > b.w || t.h > b.h) {
+      return none;
+    }
+    int n = t.w * t.h;
+    double mean = 0;
+    for (float v : t.p) {
+      mean += v;
+    }
+    mean /= n;
+    float[] q = new float[n];
+    double ss = 0;
+    for (int i = 0; i < n; i++) {
+      q[i] = (float) (t.p[i] - mean);
+      ss += q[i] * q[i];
+    }
+    double flat = FLAT_STD * FLAT_STD * n;
+    if (ss < flat) {
+      return none;
+    }
+    double qn = Math.sqrt(ss);
+    double[] best = none.clone();
     for (int y0 = Math.max(0, yFrom); y0 <= yTo && y0 + t.h <= b.h; y0++) {
       for (int x0 = Math.max(0, xFrom); x0 <= xTo && x0 + t.w <= b.w; x0++) {
         double a1 = win.sum(win.s1, x0, y0, t.w, t.h);
@@ -469,8 +556,55 @@ public final class Verifier {
     return new Plane(g.w, g.h, out);
   }
 
-  /** The mean of the (2r+1)^2 box around each pixel, edges replicated. */
+  /**
+   * The mean of the (2r+1)^2 box around each pixel, edges replicated. Each output is the same float sum, added in the
+   * same order (taps from -r to r), as the plain loop over every tap with clamped indices ({@link #boxPlain}), so the
+   * result is the same bit for bit; the loops run along rows (each tap added to a row of sums at once), and only the
+   * r columns at each edge clamp their indices.
+   */
   static Plane box(Plane g, int r) {
+    int k = 2 * r + 1;
+    int w = g.w;
+    int h = g.h;
+    int inLast = w - 1 - r; // columns r..inLast need no clamping (none when the plane is narrower than the box)
+    float[] horiz = new float[g.p.length];
+    for (int y = 0; y < h; y++) {
+      int row = y * w;
+      for (int d = -r; d <= r; d++) {
+        for (int x = r; x <= inLast; x++) {
+          horiz[row + x] += g.p[row + x + d];
+        }
+      }
+      for (int x = 0; x < w; x++) {
+        if (x >= r && x <= inLast) {
+          x = inLast; // skip the interior, done above
+          continue;
+        }
+        float s = 0;
+        for (int d = -r; d <= r; d++) {
+          s += g.p[row + Math.min(w - 1, Math.max(0, x + d))];
+        }
+        horiz[row + x] = s;
+      }
+    }
+    float[] out = new float[g.p.length];
+    for (int y = 0; y < h; y++) {
+      int o = y * w;
+      for (int d = -r; d <= r; d++) {
+        int src = Math.min(h - 1, Math.max(0, y + d)) * w;
+        for (int x = 0; x < w; x++) {
+          out[o + x] += horiz[src + x];
+        }
+      }
+      for (int x = 0; x < w; x++) {
+        out[o + x] = out[o + x] / (k * k);
+      }
+    }
+    return new Plane(w, h, out);
+  }
+
+  /** {@link #box} as a plain loop over every tap with clamped indices: the reference it is tested against. */
+  static Plane boxPlain(Plane g, int r) {
     int k = 2 * r + 1;
     float[] horiz = new float[g.p.length];
     for (int y = 0; y < g.h; y++) {
@@ -496,8 +630,83 @@ public final class Verifier {
     return new Plane(g.w, g.h, out);
   }
 
-  /** Area resampling to {@code w x h} (each output pixel the coverage-weighted mean of the source under it). */
+  /**
+   * Area resampling to {@code w x h} (each output pixel the coverage-weighted mean of the source under it). The
+   * weights of a line are worked out once per call ({@link Taps}) and each output is the same double sum, in the same
+   * order, as {@link #resizePlain}'s: the same result bit for bit.
+   */
   static Plane resize(Plane s, int w, int h) {
+    if (s.w == w && s.h == h) {
+      return s;
+    }
+    Taps across = new Taps(s.w, w);
+    float[] tmp = new float[s.h * w];
+    for (int y = 0; y < s.h; y++) {
+      int so = y * s.w;
+      int dO = y * w;
+      for (int i = 0; i < w; i++) {
+        double sum = 0;
+        for (int t = across.first[i]; t < across.first[i + 1]; t++) {
+          sum += across.weight[t] * s.p[so + across.index[t]];
+        }
+        tmp[dO + i] = (float) (sum / across.step);
+      }
+    }
+    Taps down = new Taps(s.h, h);
+    float[] out = new float[h * w];
+    double[] sums = new double[w];
+    for (int i = 0; i < h; i++) {
+      java.util.Arrays.fill(sums, 0);
+      for (int t = down.first[i]; t < down.first[i + 1]; t++) {
+        double wt = down.weight[t];
+        int src = down.index[t] * w;
+        for (int x = 0; x < w; x++) {
+          sums[x] += wt * tmp[src + x];
+        }
+      }
+      for (int x = 0; x < w; x++) {
+        out[i * w + x] = (float) (sums[x] / down.step);
+      }
+    }
+    return new Plane(w, h, out);
+  }
+
+  /**
+   * The source samples under each of {@code m} outputs of a line of {@code n} samples, with their overlap: output
+   * {@code i} takes {@code index[t]} with weight {@code weight[t]} for t from {@code first[i]} to {@code first[i+1]}.
+   */
+  private static final class Taps {
+    final double step;
+    final int[] first;
+    final int[] index;
+    final double[] weight;
+
+    Taps(int n, int m) {
+      step = (double) n / m;
+      first = new int[m + 1];
+      int[] idx = new int[n + 2 * m];
+      double[] wt = new double[idx.length];
+      int t = 0;
+      for (int i = 0; i < m; i++) {
+        first[i] = t;
+        double a = i * step;
+        double b = a + step;
+        for (int j = (int) a; j < n && j < b; j++) {
+          double overlap = Math.min(b, j + 1) - Math.max(a, j);
+          if (overlap > 0) {
+            idx[t] = j;
+            wt[t++] = overlap;
+          }
+        }
+      }
+      first[m] = t;
+      index = idx;
+      weight = wt;
+    }
+  }
+
+  /** {@link #resize} as the plain loop per output sample: the reference it is tested against. */
+  static Plane resizePlain(Plane s, int w, int h) {
     if (s.w == w && s.h == h) {
       return s;
     }

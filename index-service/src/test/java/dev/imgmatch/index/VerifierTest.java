@@ -252,6 +252,42 @@ class VerifierTest {
   }
 
   @Test
+  void theFastBoxResizeAndSlideGiveThePlainLoopsResultsBitForBit() {
+    long seed = Long.getLong("imgmatch.test.seed", 20261204L);
+    System.out.println("VerifierTest seed " + seed + " (-Dimgmatch.test.seed to override)");
+    Random rnd = new Random(seed);
+    for (int trial = 0; trial < 200; trial++) {
+      int w = 1 + rnd.nextInt(70);
+      int h = 1 + rnd.nextInt(70);
+      float[] p = new float[w * h];
+      for (int i = 0; i < p.length; i++) {
+        p[i] = trial % 2 == 0 ? rnd.nextInt(256) : (float) (rnd.nextGaussian() * 40);
+      }
+      Verifier.Plane g = new Verifier.Plane(w, h, p);
+      for (int r : new int[] {0, 1, 3, 6}) {
+        assertThat(Verifier.box(g, r).p()).as("box r %d on %dx%d", r, w, h).isEqualTo(Verifier.boxPlain(g, r).p());
+      }
+      int sw = 1 + rnd.nextInt(Math.min(w, 30));
+      int sh = 1 + rnd.nextInt(Math.min(h, 30));
+      float[] tp = new float[sw * sh];
+      for (int i = 0; i < tp.length; i++) {
+        tp[i] = p[(rnd.nextInt(h)) * w + rnd.nextInt(w)] + (float) rnd.nextGaussian();
+      }
+      Verifier.Plane t = new Verifier.Plane(sw, sh, tp);
+      int xFrom = rnd.nextInt(5) - 2;
+      int xTo = rnd.nextBoolean() ? Integer.MAX_VALUE : xFrom + rnd.nextInt(9);
+      int yFrom = rnd.nextInt(5) - 2;
+      int yTo = rnd.nextBoolean() ? Integer.MAX_VALUE : yFrom + rnd.nextInt(9);
+      assertThat(Verifier.slide(t, g, xFrom, xTo, yFrom, yTo, false)).as("slide %dx%d over %dx%d", sw, sh, w, h)
+          .isEqualTo(Verifier.slide(t, g, xFrom, xTo, yFrom, yTo, true));
+      int tw = 1 + rnd.nextInt(80);
+      int th = 1 + rnd.nextInt(80);
+      assertThat(Verifier.resize(g, tw, th).p()).as("resize %dx%d to %dx%d", w, h, tw, th)
+          .isEqualTo(Verifier.resizePlain(g, tw, th).p());
+    }
+  }
+
+  @Test
   void theBoxFilterIsTheMeanOfTheBoxWithEdgesReplicated() {
     Random rnd = new Random(3);
     Verifier.Plane g = new Verifier.Plane(13, 9, new float[13 * 9]);
