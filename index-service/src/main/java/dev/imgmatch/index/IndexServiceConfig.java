@@ -235,7 +235,7 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " compete in the margin (equal SHA-256 or PDQ within match.pdq.max.distance also count).")
       .define(VERIFY_CANDIDATES, Type.INT, MatchPolicy.Verification.DEFAULT.candidates(), Range.between(0, 100),
           Importance.MEDIUM, "How many of a probe's best candidates (those whose decision score is above 0) are"
-              + " verified against its thumbnail (geometric verification, about 21 ms of CPU each); 0 = none, in"
+              + " verified against its thumbnail (geometric verification, about 7 ms of CPU each); 0 = none, in"
               + " which case use match.threshold=0.37 and match.review.threshold=0.31 or recalibrate"
               + " (docs/modules/index-service.md#matching).")
       .define(VERIFY_WEIGHT, Type.DOUBLE, MatchPolicy.Verification.DEFAULT.weight(), Range.between(0.0, 2.0),

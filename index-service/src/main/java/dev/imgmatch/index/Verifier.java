@@ -38,9 +38,9 @@ import java.util.Map;
  * to the score with a weight instead of deciding on it alone. A copy pasted small into a busy picture lines up less
  * well than a crop does (the filter sees the surroundings where the candidate's thumbnail has its own edge).
  *
- * <p>Cost: about 21 ms of one core per pair for both searches on this project's 2-core machine ({@code
- * VerifierBench}); index-service verifies only the few best candidates that stand out ({@code
- * match.verify.candidates}). Stateless and thread-safe.
+ * <p>Cost: about 7 ms of one core per candidate for both searches, the probe prepared once, on this project's
+ * 2-core machine ({@code VerifierBench}); index-service verifies only the few best candidates that stand out
+ * ({@code match.verify.candidates}). Stateless and thread-safe.
  */
 public final class Verifier {
   /** Template sizes tried, as a share of the largest size that fits the other picture. */
