@@ -398,28 +398,12 @@ public final class Verifier {
    * {@code b}: {best, x, y}, best -inf when none is measurable.
    */
   static double[] slide(Plane t, Plane b, Window win, int xFrom, int xTo, int yFrom, int yTo) {
-    double[] none = {Double.NEGATIVE_INFINITY, 0, 0};
-    if (t.w > b.w || t.h > b.h) {
-      return none;
+    double[] best = {Double.NEGATIVE_INFINITY, 0, 0};
+    Centred c = t.w > b.w || t.h > b.h ? null : Centred.of(t);
+    if (c == null) {
+      return best;
     }
-    int n = t.w * t.h;
-    double mean = 0;
-    for (float v : t.p) {
-      mean += v;
-    }
-    mean /= n;
-    float[] q = new float[n];
-    double ss = 0;
-    for (int i = 0; i < n; i++) {
-      q[i] = (float) (t.p[i] - mean);
-      ss += q[i] * q[i];
-    }
-    double flat = FLAT_STD * FLAT_STD * n;
-    if (ss < flat) {
-      return none;
-    }
-    double qn = Math.sqrt(ss);
-    double[] best = none.clone();
+    float[] q = c.q;
     int xFirst = Math.max(0, xFrom);
     int xLast = Math.min(xTo, b.w - t.w);
     for (int y0 = Math.max(0, yFrom); y0 <= yTo && y0 + t.h <= b.h; y0++) {
@@ -441,35 +425,62 @@ public final class Verifier {
             d3 += v * b.p[bo + x + 3];
           }
         }
-        consider(best, d0, qn, win, n, flat, x0, y0, t);
-        consider(best, d1, qn, win, n, flat, x0 + 1, y0, t);
-        consider(best, d2, qn, win, n, flat, x0 + 2, y0, t);
-        consider(best, d3, qn, win, n, flat, x0 + 3, y0, t);
+        consider(best, d0, c, win, x0, y0, t);
+        consider(best, d1, c, win, x0 + 1, y0, t);
+        consider(best, d2, c, win, x0 + 2, y0, t);
+        consider(best, d3, c, win, x0 + 3, y0, t);
       }
       for (; x0 <= xLast; x0++) {
-        float dot = 0;
-        for (int y = 0; y < t.h; y++) {
-          int bo = (y0 + y) * b.w + x0;
-          int to = y * t.w;
-          for (int x = 0; x < t.w; x++) {
-            dot += q[to + x] * b.p[bo + x];
-          }
-        }
-        consider(best, dot, qn, win, n, flat, x0, y0, t);
+        consider(best, dot(q, t, b, x0, y0), c, win, x0, y0, t);
       }
     }
     return best;
   }
 
-  /** The NCC at one position from its product sum, kept in {@code best} when it beats it (positions flat in the field count not). */
-  private static void consider(double[] best, float dot, double qn, Window win, int n, double flat, int x0, int y0,
-      Plane t) {
+  /** The product sum of the centred template {@code q} (of {@code t}'s size) with {@code b} at one position. */
+  private static float dot(float[] q, Plane t, Plane b, int x0, int y0) {
+    float dot = 0;
+    for (int y = 0; y < t.h; y++) {
+      int bo = (y0 + y) * b.w + x0;
+      int to = y * t.w;
+      for (int x = 0; x < t.w; x++) {
+        dot += q[to + x] * b.p[bo + x];
+      }
+    }
+    return dot;
+  }
+
+  /** A template less its mean, with the norm of what is left; null when it is flat. */
+  private record Centred(float[] q, double norm, int n, double flat) {
+    static Centred of(Plane t) {
+      int n = t.w * t.h;
+      double mean = 0;
+      for (float v : t.p) {
+        mean += v;
+      }
+      mean /= n;
+      float[] q = new float[n];
+      double ss = 0;
+      for (int i = 0; i < n; i++) {
+        q[i] = (float) (t.p[i] - mean);
+        ss += q[i] * q[i];
+      }
+      double flat = FLAT_STD * FLAT_STD * n;
+      return ss < flat ? null : new Centred(q, Math.sqrt(ss), n, flat);
+    }
+  }
+
+  /**
+   * The NCC at one position from the template's product sum there, kept in {@code best} when it beats it; a position
+   * where the field is flat does not count.
+   */
+  private static void consider(double[] best, float dot, Centred c, Window win, int x0, int y0, Plane t) {
     double a1 = win.sum(win.s1, x0, y0, t.w, t.h);
-    double var = win.sum(win.s2, x0, y0, t.w, t.h) - a1 * a1 / n;
-    if (var < flat) {
+    double var = win.sum(win.s2, x0, y0, t.w, t.h) - a1 * a1 / c.n;
+    if (var < c.flat) {
       return;
     }
-    double ncc = dot / (qn * Math.sqrt(var));
+    double ncc = dot / (c.norm * Math.sqrt(var));
     if (ncc > best[0]) {
       best[0] = ncc;
       best[1] = x0;
@@ -485,49 +496,15 @@ public final class Verifier {
 
   /** {@link #slide} one position at a time: the reference it is tested against. */
   static double[] slidePlain(Plane t, Plane b, Window win, int xFrom, int xTo, int yFrom, int yTo) {
-    double[] none = {Double.NEGATIVE_INFINITY, 0, 0};
-    if (t.w > b.w || t.h > b.h) {
-      return none;
+    double[] best = {Double.NEGATIVE_INFINITY, 0, 0};
+    Centred c = t.w > b.w || t.h > b.h ? null : Centred.of(t);
+    if (c == null) {
+      return best;
     }
-    int n = t.w * t.h;
-    double mean = 0;
-    for (float v : t.p) {
-      mean += v;
-    }
-    mean /= n;
-    float[] q = new float[n];
-    double ss = 0;
-    for (int i = 0; i < n; i++) {
-      q[i] = (float) (t.p[i] - mean);
-      ss += q[i] * q[i];
-    }
-    double flat = FLAT_STD * FLAT_STD * n;
-    if (ss < flat) {
-      return none;
-    }
-    double qn = Math.sqrt(ss);
-    double[] best = none.clone();
+    float[] q = c.q;
     for (int y0 = Math.max(0, yFrom); y0 <= yTo && y0 + t.h <= b.h; y0++) {
       for (int x0 = Math.max(0, xFrom); x0 <= xTo && x0 + t.w <= b.w; x0++) {
-        double a1 = win.sum(win.s1, x0, y0, t.w, t.h);
-        double var = win.sum(win.s2, x0, y0, t.w, t.h) - a1 * a1 / n;
-        if (var < flat) {
-          continue;
-        }
-        float dot = 0;
-        for (int y = 0; y < t.h; y++) {
-          int bo = (y0 + y) * b.w + x0;
-          int to = y * t.w;
-          for (int x = 0; x < t.w; x++) {
-            dot += q[to + x] * b.p[bo + x];
-          }
-        }
-        double ncc = dot / (qn * Math.sqrt(var));
-        if (ncc > best[0]) {
-          best[0] = ncc;
-          best[1] = x0;
-          best[2] = y0;
-        }
+        consider(best, dot(q, t, b, x0, y0), c, win, x0, y0, t);
       }
     }
     return best;
