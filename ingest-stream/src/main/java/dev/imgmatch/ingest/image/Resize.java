@@ -19,8 +19,58 @@ public final class Resize {
     Taps ty = taps(src.height(), height);
     int sw = src.width();
     int[] px = src.pixels();
-    // vertical pass first (it shrinks the row count before the more expensive horizontal taps), into planar
-    // float rows: the inner loops run over contiguous memory, which the JIT vectorises
+    // one output row at a time: its vertical pass into planar float rows of the source's width (the inner loops run
+    // over contiguous memory, which the JIT vectorises; three rows stay in cache where whole planes of every output
+    // row did not, and nothing the size of the picture is allocated), then its horizontal taps
+    float[] r = new float[sw];
+    float[] g = new float[sw];
+    float[] b = new float[sw];
+    int[] out = new int[width * height];
+    for (int y = 0; y < height; y++) {
+      java.util.Arrays.fill(r, 0f);
+      java.util.Arrays.fill(g, 0f);
+      java.util.Arrays.fill(b, 0f);
+      int s = ty.start[y];
+      float[] w = ty.weights[y];
+      for (int k = 0; k < w.length; k++) {
+        float wk = w[k];
+        int row = (s + k) * sw;
+        for (int x = 0; x < sw; x++) {
+          int p = px[row + x];
+          r[x] += wk * ((p >> 16) & 0xFF);
+          g[x] += wk * ((p >> 8) & 0xFF);
+          b[x] += wk * (p & 0xFF);
+        }
+      }
+      for (int x = 0; x < width; x++) {
+        int sx = tx.start[x];
+        float[] wx = tx.weights[x];
+        float rr = 0;
+        float gg = 0;
+        float bb = 0;
+        for (int k = 0; k < wx.length; k++) {
+          rr += wx[k] * r[sx + k];
+          gg += wx[k] * g[sx + k];
+          bb += wx[k] * b[sx + k];
+        }
+        out[y * width + x] = clamp(rr) << 16 | clamp(gg) << 8 | clamp(bb);
+      }
+    }
+    return new RgbImage(width, height, out);
+  }
+
+  /**
+   * {@link #to} as first written — the vertical pass of every output row into whole planar planes, then the
+   * horizontal taps: the reference {@link #to} is tested against (the same pixels, bit for bit).
+   */
+  static RgbImage toWholePlanes(RgbImage src, int width, int height) {
+    if (src.width() == width && src.height() == height) {
+      return src;
+    }
+    Taps tx = taps(src.width(), width);
+    Taps ty = taps(src.height(), height);
+    int sw = src.width();
+    int[] px = src.pixels();
     float[] r = new float[height * sw];
     float[] g = new float[height * sw];
     float[] b = new float[height * sw];

@@ -17,6 +17,26 @@ class ResizeTest {
   }
 
   @Test
+  void rowAtATimeGivesTheWholePlanesPixelsBitForBit() {
+    long seed = Long.getLong("imgmatch.test.seed", 20261204L);
+    System.out.println("ResizeTest seed " + seed + " (-Dimgmatch.test.seed to override)");
+    java.util.Random rnd = new java.util.Random(seed);
+    for (int trial = 0; trial < 100; trial++) {
+      int w = 1 + rnd.nextInt(300);
+      int h = 1 + rnd.nextInt(300);
+      int[] px = new int[w * h];
+      for (int i = 0; i < px.length; i++) {
+        px[i] = rnd.nextInt(0x1000000);
+      }
+      RgbImage src = new RgbImage(w, h, px);
+      int tw = 1 + rnd.nextInt(trial % 2 == 0 ? 300 : 64); // enlarging, shrinking and both at once
+      int th = 1 + rnd.nextInt(trial % 3 == 0 ? 300 : 64);
+      assertThat(Resize.to(src, tw, th).pixels()).as("%dx%d to %dx%d", w, h, tw, th)
+          .isEqualTo(Resize.toWholePlanes(src, tw, th).pixels());
+    }
+  }
+
+  @Test
   void shrinkingAveragesTheAreaUnderEachOutputPixel() {
     // 4x1 black, white, black, white -> 2x1: each output covers one black and one white pixel
     RgbImage src = new RgbImage(4, 2, new int[] {0, 0xFFFFFF, 0, 0xFFFFFF, 0, 0xFFFFFF, 0, 0xFFFFFF});
