@@ -30,38 +30,16 @@ public final class Resize {
       java.util.Arrays.fill(r, 0f);
       java.util.Arrays.fill(g, 0f);
       java.util.Arrays.fill(b, 0f);
-      int s = ty.start[y];
-      float[] w = ty.weights[y];
-      for (int k = 0; k < w.length; k++) {
-        float wk = w[k];
-        int row = (s + k) * sw;
-        for (int x = 0; x < sw; x++) {
-          int p = px[row + x];
-          r[x] += wk * ((p >> 16) & 0xFF);
-          g[x] += wk * ((p >> 8) & 0xFF);
-          b[x] += wk * (p & 0xFF);
-        }
-      }
-      for (int x = 0; x < width; x++) {
-        int sx = tx.start[x];
-        float[] wx = tx.weights[x];
-        float rr = 0;
-        float gg = 0;
-        float bb = 0;
-        for (int k = 0; k < wx.length; k++) {
-          rr += wx[k] * r[sx + k];
-          gg += wx[k] * g[sx + k];
-          bb += wx[k] * b[sx + k];
-        }
-        out[y * width + x] = clamp(rr) << 16 | clamp(gg) << 8 | clamp(bb);
-      }
+      vertical(px, sw, ty.start[y], ty.weights[y], r, g, b, 0);
+      horizontal(tx, r, g, b, 0, out, y * width, width);
     }
     return new RgbImage(width, height, out);
   }
 
   /**
-   * {@link #to} as first written — the vertical pass of every output row into whole planar planes, then the
-   * horizontal taps: the reference {@link #to} is tested against (the same pixels, bit for bit).
+   * {@link #to} laid out as first written — the vertical pass of every output row into whole planar planes, then
+   * the horizontal taps of every row: the reference {@link #to}'s reuse of three rows is tested against (the same
+   * pixels, bit for bit).
    */
   static RgbImage toWholePlanes(RgbImage src, int width, int height) {
     if (src.width() == width && src.height() == height) {
@@ -75,38 +53,44 @@ public final class Resize {
     float[] g = new float[height * sw];
     float[] b = new float[height * sw];
     for (int y = 0; y < height; y++) {
-      int o = y * sw;
-      int s = ty.start[y];
-      float[] w = ty.weights[y];
-      for (int k = 0; k < w.length; k++) {
-        float wk = w[k];
-        int row = (s + k) * sw;
-        for (int x = 0; x < sw; x++) {
-          int p = px[row + x];
-          r[o + x] += wk * ((p >> 16) & 0xFF);
-          g[o + x] += wk * ((p >> 8) & 0xFF);
-          b[o + x] += wk * (p & 0xFF);
-        }
-      }
+      vertical(px, sw, ty.start[y], ty.weights[y], r, g, b, y * sw);
     }
     int[] out = new int[width * height];
     for (int y = 0; y < height; y++) {
-      int o = y * sw;
-      for (int x = 0; x < width; x++) {
-        int s = o + tx.start[x];
-        float[] w = tx.weights[x];
-        float rr = 0;
-        float gg = 0;
-        float bb = 0;
-        for (int k = 0; k < w.length; k++) {
-          rr += w[k] * r[s + k];
-          gg += w[k] * g[s + k];
-          bb += w[k] * b[s + k];
-        }
-        out[y * width + x] = clamp(rr) << 16 | clamp(gg) << 8 | clamp(bb);
-      }
+      horizontal(tx, r, g, b, y * sw, out, y * width, width);
     }
     return new RgbImage(width, height, out);
+  }
+
+  /** Adds source rows {@code s, s+1, ...} weighted by {@code w} into planar rows {@code r, g, b} from {@code o}. */
+  private static void vertical(int[] px, int sw, int s, float[] w, float[] r, float[] g, float[] b, int o) {
+    for (int k = 0; k < w.length; k++) {
+      float wk = w[k];
+      int row = (s + k) * sw;
+      for (int x = 0; x < sw; x++) {
+        int p = px[row + x];
+        r[o + x] += wk * ((p >> 16) & 0xFF);
+        g[o + x] += wk * ((p >> 8) & 0xFF);
+        b[o + x] += wk * (p & 0xFF);
+      }
+    }
+  }
+
+  /** One output row from planar rows {@code r, g, b} (from {@code o}) by the horizontal taps, into {@code out}. */
+  private static void horizontal(Taps tx, float[] r, float[] g, float[] b, int o, int[] out, int outRow, int width) {
+    for (int x = 0; x < width; x++) {
+      int s = o + tx.start[x];
+      float[] w = tx.weights[x];
+      float rr = 0;
+      float gg = 0;
+      float bb = 0;
+      for (int k = 0; k < w.length; k++) {
+        rr += w[k] * r[s + k];
+        gg += w[k] * g[s + k];
+        bb += w[k] * b[s + k];
+      }
+      out[outRow + x] = clamp(rr) << 16 | clamp(gg) << 8 | clamp(bb);
+    }
   }
 
   private static int clamp(float v) {
