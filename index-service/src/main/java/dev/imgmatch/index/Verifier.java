@@ -398,6 +398,15 @@ public final class Verifier {
    * {@code b}: {best, x, y}, best -inf when none is measurable.
    */
   static double[] slide(Plane t, Plane b, Window win, int xFrom, int xTo, int yFrom, int yTo) {
+    return slide(t, b, win, xFrom, xTo, yFrom, yTo, true);
+  }
+
+  /**
+   * {@link #slide}, four neighbouring positions at a time when {@code fourAtATime}, else one at a time (the plain
+   * loop the faster form is tested against: the same sums in the same order, so the same answer bit for bit).
+   */
+  private static double[] slide(Plane t, Plane b, Window win, int xFrom, int xTo, int yFrom, int yTo,
+      boolean fourAtATime) {
     double[] best = {Double.NEGATIVE_INFINITY, 0, 0};
     Centred c = t.w > b.w || t.h > b.h ? null : Centred.of(t);
     if (c == null) {
@@ -409,7 +418,7 @@ public final class Verifier {
     for (int y0 = Math.max(0, yFrom); y0 <= yTo && y0 + t.h <= b.h; y0++) {
       int x0 = xFirst;
       // four neighbouring positions at a time: four independent sums, each added in the plain loop's order
-      for (; x0 + 3 <= xLast; x0 += 4) {
+      for (; fourAtATime && x0 + 3 <= xLast; x0 += 4) {
         float d0 = 0;
         float d1 = 0;
         float d2 = 0;
@@ -488,26 +497,9 @@ public final class Verifier {
     }
   }
 
-  /** {@link #slide} ({@code plain}: {@link #slidePlain}) of {@code t} over {@code b}, its window sums made here. */
+  /** {@link #slide} of {@code t} over {@code b} ({@code plain}: one position at a time), its window sums made here. */
   static double[] slide(Plane t, Plane b, int xFrom, int xTo, int yFrom, int yTo, boolean plain) {
-    Window win = new Window(b);
-    return plain ? slidePlain(t, b, win, xFrom, xTo, yFrom, yTo) : slide(t, b, win, xFrom, xTo, yFrom, yTo);
-  }
-
-  /** {@link #slide} one position at a time: the reference it is tested against. */
-  static double[] slidePlain(Plane t, Plane b, Window win, int xFrom, int xTo, int yFrom, int yTo) {
-    double[] best = {Double.NEGATIVE_INFINITY, 0, 0};
-    Centred c = t.w > b.w || t.h > b.h ? null : Centred.of(t);
-    if (c == null) {
-      return best;
-    }
-    float[] q = c.q;
-    for (int y0 = Math.max(0, yFrom); y0 <= yTo && y0 + t.h <= b.h; y0++) {
-      for (int x0 = Math.max(0, xFrom); x0 <= xTo && x0 + t.w <= b.w; x0++) {
-        consider(best, dot(q, t, b, x0, y0), c, win, x0, y0, t);
-      }
-    }
-    return best;
+    return slide(t, b, new Window(b), xFrom, xTo, yFrom, yTo, !plain);
   }
 
   static Plane plane(GrayThumb t) {
