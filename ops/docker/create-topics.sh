@@ -16,6 +16,7 @@ create uploads "$BIG"
 create queries "$BIG"
 create prepared "$BIG"
 create embeddings "$SMALL --config retention.ms=-1"
+create embedding-extras "$SMALL --config retention.ms=604800000"  # an upload's local features and preview, read once: 7 d
 create probes "$SMALL"
 create match-alerts "$SMALL"
 create query-replies "$SMALL"

@@ -28,6 +28,8 @@ final class IndexMetrics {
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong answered = new AtomicLong();
   private final AtomicLong replayed = new AtomicLong();
+  private final AtomicLong extrasFound = new AtomicLong();
+  private final AtomicLong extrasMissing = new AtomicLong();
   private final AtomicLong replicated = new AtomicLong();
   private final AtomicLong reindexed = new AtomicLong();
   private final AtomicLong reindexSkipped = new AtomicLong();
@@ -106,6 +108,14 @@ final class IndexMetrics {
     }
   }
 
+  /** An upload's extras looked for on {@code embedding-extras}: found or not (then matched without them). */
+  void extras(boolean found) {
+    (found ? extrasFound : extrasMissing).incrementAndGet();
+    Counter.builder("imgmatch.index.extras").tag("found", String.valueOf(found))
+        .description("uploads' local features and previews read from embedding-extras, found or not")
+        .register(registry).increment();
+  }
+
   /** A preview record written: {@code kind} reference, upload or tombstone. */
   void preview(String kind) {
     Counter.builder("imgmatch.index.previews").tag("kind", kind)
@@ -155,6 +165,7 @@ final class IndexMetrics {
   Map<String, Long> counters() {
     return Map.of("indexed", indexed.get(), "alerts", alerts.get(), "rejected", rejected.get(), "answered",
         answered.get(), "replayed", replayed.get(), "replicated", replicated.get(), "reindexed", reindexed.get(),
-        "reindex.skipped", reindexSkipped.get());
+        "reindex.skipped", reindexSkipped.get(), "extras.found", extrasFound.get(), "extras.missing",
+        extrasMissing.get());
   }
 }

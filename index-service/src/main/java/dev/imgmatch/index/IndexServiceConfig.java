@@ -73,6 +73,10 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String LOCAL_MIN_INLIERS = "match.local.min.inliers";
   public static final String LOCAL_PER_INLIER = "match.local.per.inlier";
   public static final String LOCAL_COLLECTIONS = "index.local.collections";
+  public static final String EXTRAS_LOOKBACK_MS = "index.extras.lookback.ms";
+  public static final String EXTRAS_LOOKAHEAD_MS = "index.extras.lookahead.ms";
+  public static final String EXTRAS_WAIT_MS = "index.extras.wait.ms";
+  public static final String EXTRAS_BUFFER_BYTES = "index.extras.buffer.bytes";
   public static final String MATCH_THRESHOLD = "match.threshold";
   public static final String REVIEW_THRESHOLD = "match.review.threshold";
   /**
@@ -256,6 +260,17 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(LOCAL_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
           "Collections whose images keep their local features in the index (about 44 KB and 2,000 indexed words per"
               + " image), so that local verification can find them inside later uploads; empty = none.")
+      .define(EXTRAS_LOOKBACK_MS, Type.LONG, 60_000L, Range.between(0, 86_400_000), Importance.LOW,
+          "An upload whose local features and preview the embedder put on embedding-extras (extrasAside): how far"
+              + " before its embeddings record's embeddedAtMs they are looked for, when that partition is read afresh"
+              + " (clock differences between brokers or embedders).")
+      .define(EXTRAS_LOOKAHEAD_MS, Type.LONG, 60_000L, Range.between(0, 86_400_000), Importance.LOW,
+          "How far past an upload's embeddings record's embeddedAtMs its extras may still lie (records of several"
+              + " embedders interleave): past it, they are not there and the upload is matched without them.")
+      .define(EXTRAS_WAIT_MS, Type.LONG, 5_000L, Range.between(0, 600_000), Importance.LOW,
+          "The longest one upload waits for its extras (another embedder's open transaction can hold them back).")
+      .define(EXTRAS_BUFFER_BYTES, Type.LONG, 32L << 20, Range.between(1 << 20, 1L << 34), Importance.LOW,
+          "What the extras read ahead of their embeddings records may hold in memory; the oldest go first.")
       .define(MATCH_THRESHOLD, Type.DOUBLE, MatchPolicy.DEFAULT_MATCH_THRESHOLD, Range.between(0.0, 1.0),
           Importance.HIGH, "Decision score (similarity less the margin) at or above which the decision is MATCH."
               + " Calibrate on held-out data (./imgmatch calibrate), never on the queries you evaluate with.")

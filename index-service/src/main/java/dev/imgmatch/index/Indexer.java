@@ -50,6 +50,7 @@ final class Indexer {
   /** Where a check goes on after a resume, by shard: {operation offset, next entry position}. */
   private final Map<Integer, long[]> retroResume = new java.util.concurrent.ConcurrentHashMap<>();
   private long lastHoldLogNanos;
+  private volatile ExtrasReader extras;
 
   /** The image as stored: its local features only in the collections that keep them ({@code index.local.collections}). */
   private IndexedImage keepsLocal(IndexedImage img) {
@@ -117,6 +118,9 @@ final class Indexer {
         throw new InvalidRecordException(Records.INVALID_EMBEDDING,
             "image " + e.getId() + " has purpose " + e.getPurpose() + " on the embeddings topic (only INDEX is indexed)");
       }
+      if (e.getExtrasAside() && !replay) { // the owner, matching it once: its local features and preview
+        withExtras(e, r);
+      }
       IndexedImage img = Records.toIndexed(e);
       shards.checkDimension(img.modelVersion(), img.vector().length);
       if (!replay) {
@@ -152,6 +156,26 @@ final class Indexer {
     shard.setEmbeddingsOffset(r.offset() + 1);
     shard.noteEmbeddingTimestamp(r.timestamp());
     return true;
+  }
+
+  /** Puts back into {@code e} what the embedder wrote beside it on {@code embedding-extras} (when found). */
+  private void withExtras(ImageEmbedding e, ConsumerRecord<byte[], byte[]> r) {
+    ExtrasReader xr = extras;
+    dev.imgmatch.avro.ImageExtras x = xr == null ? null : xr.find(r, e);
+    metrics.extras(x != null);
+    if (x != null) {
+      if (x.getLocalFeatures() != null) {
+        e.setLocalFeatures(x.getLocalFeatures());
+      }
+      if (x.getPreview() != null) {
+        e.setPreview(x.getPreview());
+      }
+    }
+  }
+
+  /** The ingest thread's reader of {@code embedding-extras} (null until it runs). */
+  void extras(ExtrasReader reader) {
+    this.extras = reader;
   }
 
   /**

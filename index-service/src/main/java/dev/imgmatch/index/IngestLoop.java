@@ -129,11 +129,13 @@ final class IngestLoop {
     try (KafkaConsumer<byte[], byte[]> ec = new KafkaConsumer<>(service.consumerProps(cfg.getString(IndexServiceConfig.GROUP_ID),
         service.transactionalId() + ZombieFence.CLIENT_SUFFIX)); // the group's members name their transactional ids
         KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(service.consumerProps(null, "index-service-deletions"));
+        ExtrasReader xr = extrasReader();
         Replicas rs = keepsEveryShard() ? new Replicas(new KafkaConsumer<>(replicaProps()), txMs) : null;
         KafkaClientMetrics ecm = new KafkaClientMetrics(ec);
         KafkaClientMetrics dcm = new KafkaClientMetrics(dc)) {
       consumer = ec;
       replicas = rs;
+      indexer.extras(xr);
       ecm.bindTo(metrics.registry()); // records-lag(-max) per partition: the embeddings backlog
       dcm.bindTo(metrics.registry());
       List<TopicPartition> delParts = partitions(dc, del.name());
@@ -195,6 +197,17 @@ final class IngestLoop {
         }
       }
     }
+  }
+
+  /** The reader of uploads' extras on {@code embedding-extras} (a consumer without a group, assigned as asked). */
+  private ExtrasReader extrasReader() {
+    Map<String, Object> props = service.consumerProps(null, "index-service-extras");
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64); // up to ~0.6 MB each: read a little ahead, not far
+    props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 8 << 20);
+    return new ExtrasReader(new KafkaConsumer<>(props), topics.embeddingExtras(),
+        cfg.getLong(IndexServiceConfig.EXTRAS_LOOKBACK_MS), cfg.getLong(IndexServiceConfig.EXTRAS_LOOKAHEAD_MS),
+        cfg.getLong(IndexServiceConfig.EXTRAS_WAIT_MS), cfg.getLong(IndexServiceConfig.EXTRAS_BUFFER_BYTES),
+        System::nanoTime);
   }
 
   /** The replicas' consumer: the embeddings group's id, to read what the owners committed; never joins it. */

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 class DeploymentFilesTest {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   /** Topic suffixes as in dev.imgmatch.schemas.Topics (ops does not depend on schemas; TopicsListTest there checks the other way). */
-  static final List<String> TOPICS = List.of("uploads", "queries", "prepared", "embeddings", "probes", "match-alerts",
-      "query-replies", "deletions", "rejects", "originals", "model-serving", "bank-entries",
+  static final List<String> TOPICS = List.of("uploads", "queries", "prepared", "embeddings", "embedding-extras", "probes",
+      "match-alerts", "query-replies", "deletions", "rejects", "originals", "model-serving", "bank-entries",
       "collection-settings", "review-decisions", "previews",
       "reference-previews");
 

@@ -4,6 +4,7 @@ import dev.imgmatch.avro.BankEntry;
 import dev.imgmatch.avro.CollectionSettings;
 import dev.imgmatch.avro.Deletion;
 import dev.imgmatch.avro.ImageEmbedding;
+import dev.imgmatch.avro.ImageExtras;
 import dev.imgmatch.avro.ImagePreview;
 import dev.imgmatch.avro.ImageSubmission;
 import dev.imgmatch.avro.MatchAlert;
@@ -74,6 +75,21 @@ public record Topics(String prefix) {
         PARTITIONS, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES), "retention.ms", "-1"),
         "descriptors and hashes of uploads to index (partition = index shard); kept forever: the index's rebuild "
             + "source");
+  }
+
+  /** How long {@link #embeddingExtras()} keeps a record when imgmatch creates it: 7 days. */
+  public static final long EXTRAS_RETENTION_MS = 7L * 24 * 3600 * 1000;
+
+  /**
+   * The parts of an upload's embeddings record used once, when index-service first reads it (its local features
+   * unless its collection's are kept in the index, its preview), written beside it (same key, same partition, same
+   * transaction) so that {@link #embeddings()}, kept for ever, does not keep them: 7 days.
+   */
+  public Topic<String, ImageExtras> embeddingExtras() {
+    return new Topic<>(prefix + "embedding-extras", Serdes.String(), AvroSerde.of(ImageExtras.class),
+        ImageExtras.class, PARTITIONS, Map.of("max.message.bytes", String.valueOf(SMALL_MESSAGE_BYTES),
+            "retention.ms", String.valueOf(EXTRAS_RETENTION_MS)),
+        "what matching an upload needs once (local features, preview), beside embeddings; kept 7 days");
   }
 
   public Topic<String, ImageEmbedding> probes() {
@@ -242,8 +258,8 @@ public record Topics(String prefix) {
 
   /** Every topic, in pipeline order. */
   public List<Topic<?, ?>> all() {
-    return List.of(uploads(), queries(), prepared(), embeddings(), probes(), matchAlerts(), queryReplies(),
-        deletions(), rejects(), originals(), modelServing(), bankEntries(), collectionSettings(), reviewDecisions(),
-        previews(), referencePreviews());
+    return List.of(uploads(), queries(), prepared(), embeddings(), embeddingExtras(), probes(), matchAlerts(),
+        queryReplies(), deletions(), rejects(), originals(), modelServing(), bankEntries(), collectionSettings(),
+        reviewDecisions(), previews(), referencePreviews());
   }
 }

@@ -16,14 +16,15 @@ class TopicsTest {
       assertThat(topic.name()).startsWith("acme.");
       assertThat(names.add(topic.name())).as("duplicate %s", topic.name()).isTrue();
     });
-    assertThat(names).hasSize(16).contains("acme.uploads", "acme.match-alerts", "acme.rejects", "acme.originals");
+    assertThat(names).hasSize(17).contains("acme.uploads", "acme.match-alerts", "acme.rejects", "acme.originals");
   }
 
   /** ops/docker/create-topics.sh and DeploymentFilesTest pin the same list: change them together. */
   @Test
   void theTopicListIsTheDeployedOne() {
     assertThat(Topics.defaults().all()).extracting(t -> t.name().substring(Topics.DEFAULT_PREFIX.length()))
-        .containsExactly("uploads", "queries", "prepared", "embeddings", "probes", "match-alerts", "query-replies",
+        .containsExactly("uploads", "queries", "prepared", "embeddings", "embedding-extras", "probes", "match-alerts",
+            "query-replies",
             "deletions", "rejects", "originals", "model-serving", "bank-entries",
             "collection-settings", "review-decisions", "previews",
             "reference-previews");

@@ -84,6 +84,7 @@ public final class BatchProcessor {
   private final Map<Integer, Failure> failures = new HashMap<>();
   /** The model failed on every input at the last attempt (so far as this processor knows). */
   private boolean failing;
+  private ExtrasAside aside;
 
   /**
    * A processor.
@@ -103,6 +104,15 @@ public final class BatchProcessor {
     this.health = health;
     this.maxRejectPayload = maxRejectPayload;
     this.clock = clock;
+  }
+
+  /**
+   * Uploads' local features (unless kept) and previews go on {@code embedding-extras} beside their embeddings record
+   * ({@link ExtrasAside}); null (the default of a processor made without) keeps every record whole.
+   */
+  public BatchProcessor extrasAside(ExtrasAside aside) {
+    this.aside = aside;
+    return this;
   }
 
   /** The back-off's time: a monotonic clock in milliseconds and a sleep. */
@@ -218,16 +228,31 @@ public final class BatchProcessor {
       // full picture's vector); a query goes to `probes` only. An upload on `probes` would be decoded and dropped.
       Topic<String, ImageEmbedding> topic = w.prepared().getPurpose() == Purpose.INDEX ? topics.embeddings()
           : topics.probes();
-      ProducerRecord<byte[], byte[]> produced = topic.record(id, e);
+      // an upload's parts used once (local features, preview) go beside it, on embedding-extras: ExtrasAside
+      ExtrasAside.Split split = aside != null && w.prepared().getPurpose() == Purpose.INDEX ? aside.split(e)
+          : new ExtrasAside.Split(null, topic.record(id, e));
+      ProducerRecord<byte[], byte[]> extras = split.extras();
+      if (extras != null && oversize(extras, topics.embeddingExtras().maxMessageBytes()) != null) {
+        // not with the bounded fields (features <= MAX_LOCAL_FEATURES_BYTES, preview <= 64 KiB); if ever, the upload
+        // goes on without them rather than failing its transaction
+        log.warn("image {}: {}; its local features and preview are left out", id,
+            oversize(extras, topics.embeddingExtras().maxMessageBytes()));
+        extras = null;
+        e.setExtrasAside(false); // index-service must not look for them
+      }
+      ProducerRecord<byte[], byte[]> produced = split.embedding();
+      if (extras == null && split.extras() != null) {
+        produced = again(produced, topic, e);
+      }
       String tooLarge = oversize(produced, topic.maxMessageBytes());
       if (tooLarge != null && e.getPreview() != null) { // the preview is the part to do without
         e.setPreview(null);
-        produced = topic.record(id, e);
+        produced = again(produced, topic, e);
         tooLarge = oversize(produced, topic.maxMessageBytes());
       }
       if (tooLarge != null && e.getLocalFeatures() != null) { // then the local features (matching goes on without)
         e.setLocalFeatures(null);
-        produced = topic.record(id, e);
+        produced = again(produced, topic, e);
         tooLarge = oversize(produced, topic.maxMessageBytes());
       }
       if (tooLarge != null) { // a record the topic would refuse must not fail its whole transaction
@@ -235,11 +260,20 @@ public final class BatchProcessor {
         rejected++;
         continue;
       }
+      if (extras != null) {
+        out.add(extras); // before its embeddings record: index-service finds it read when it reads that one
+      }
       out.add(produced);
       embedded++;
       pictures += res.size();
     }
     return new Outcome(out, embedded, rejected, pictures, offsets, Map.copyOf(reasons));
+  }
+
+  /** The same record (topic, partition, key) with {@code e} as it is now. */
+  private static ProducerRecord<byte[], byte[]> again(ProducerRecord<byte[], byte[]> r,
+      Topic<String, ImageEmbedding> topic, ImageEmbedding e) {
+    return new ProducerRecord<>(r.topic(), r.partition(), r.key(), topic.serializeValue(e));
   }
 
   /** Null when the record fits within {@code max} bytes with room for its framing; else why not. */

@@ -459,9 +459,27 @@ public final class EmbedderWorker implements AutoCloseable {
     props.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "zstd");
     props.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, config.transactionalId() + "-producer");
     // what Topics says the outputs take (a reject may carry up to max.reject.payload.bytes of the input)
-    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.embeddings(), topics.probes(),
-        topics.rejects()));
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.embeddings(),
+        topics.embeddingExtras(), topics.probes(), topics.rejects()));
     return props;
+  }
+
+  /**
+   * Uploads' parts used once go on {@code embedding-extras} ({@link ExtrasAside}) when that topic exists; else (an
+   * older deployment that did not create it) every record stays whole, as before, and the log says so.
+   */
+  private ExtrasAside extrasAside() {
+    String name = topics.embeddingExtras().name();
+    try {
+      producer.partitionsFor(name);
+    } catch (org.apache.kafka.common.KafkaException e) {
+      log.warn("topic {} is not there ({}): uploads' local features and previews stay in their embeddings records;"
+          + " create it (./imgmatch topics, ops/docker/create-topics.sh) to keep them out of that kept topic", name,
+          e.toString());
+      return null;
+    }
+    return new ExtrasAside(topics, java.util.Set.copyOf(config.getList(EmbedderWorkerConfig.LOCAL_KEPT_COLLECTIONS)),
+        topic -> producer.partitionsFor(topic).size()); // the producer's metadata, cached
   }
 
   private void inferLoop() {
@@ -474,6 +492,9 @@ public final class EmbedderWorker implements AutoCloseable {
     try {
       producer = newProducer();
       producer.initTransactions(); // fences a predecessor with our transactional.id and aborts its open transaction
+      if (config.getBoolean(EmbedderWorkerConfig.EXTRAS_ASIDE)) {
+        processor.extrasAside(extrasAside());
+      }
       initialized.countDown();
       int consecutiveFailures = 0;
       int singles = 0; // after a failed transaction: records to take one per transaction, to isolate a poison one

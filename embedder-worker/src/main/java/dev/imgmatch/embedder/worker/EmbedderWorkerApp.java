@@ -62,7 +62,8 @@ public final class EmbedderWorkerApp {
     log.info("embedder-worker settings:\n{}", config.describe());
     if (config.getBoolean(EmbedderWorkerConfig.TOPIC_CREATE)) {
       var t = config.topics();
-      TopicSetup.ensure(config.kafka(), List.of(t.prepared(), t.embeddings(), t.probes(), t.rejects(), t.modelServing()),
+      TopicSetup.ensure(config.kafka(),
+          List.of(t.prepared(), t.embeddings(), t.embeddingExtras(), t.probes(), t.rejects(), t.modelServing()),
           config.getInt(EmbedderWorkerConfig.TOPIC_PARTITIONS), config.getShort(EmbedderWorkerConfig.TOPIC_REPLICATION));
     }
     var registry = ServiceEndpoint.newRegistry(SERVICE);

@@ -51,6 +51,8 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
   public static final String HTTP_PORT = "http.port";
   public static final String LOG_FORMAT = "log.format";
   public static final String CACHE_DIR = "cache.dir";
+  public static final String EXTRAS_ASIDE = "extras.aside";
+  public static final String LOCAL_KEPT_COLLECTIONS = "local.kept.collections";
   public static final String MODEL_PATH = "model.path";
   public static final String MODEL_ID = "model.id";
   public static final String MODEL_SIGNATURE = "model.signature";
@@ -189,7 +191,15 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
           + "to start.")
       .define(DESCRIPTOR_FIT_VIEWS, Type.INT, EmbedderOptions.DEFAULT_VIEWS, Range.between(1, 1000), Importance.LOW,
           "Augmented views per training photo when fitting.")
-      .define(DESCRIPTOR_FIT_SEED, Type.LONG, EmbedderOptions.DEFAULT_SEED, Importance.LOW, "Seed of the fit.");
+      .define(DESCRIPTOR_FIT_SEED, Type.LONG, EmbedderOptions.DEFAULT_SEED, Importance.LOW, "Seed of the fit.")
+      .define(EXTRAS_ASIDE, Type.BOOLEAN, true, Importance.MEDIUM,
+          "Write an upload's parts used once - its local features (unless its collection is one of "
+          + "local.kept.collections) and its preview - on embedding-extras (kept 7 days) beside its embeddings record "
+          + "(kept for ever), in the same transaction; index-service reads them from there to match the upload. "
+          + "false: every record whole on embeddings, as before ImageEmbedding v11.")
+      .define(LOCAL_KEPT_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
+          "Collections whose local features stay in the embeddings record (index-service stores them, and a rebuilt "
+          + "shard reads them from embeddings): keep it equal to index-service's index.local.collections.");
 
   private final Map<String, String> raw;
 

@@ -282,6 +282,78 @@ class BatchProcessorTest {
   }
 
   @Test
+  void anUploadsPartsUsedOnceGoBesideItOnTheExtrasTopicInItsPartitionJustBeforeIt() throws Exception {
+    Map<String, Integer> partitions = new java.util.HashMap<>(Map.of("t.embeddings", 6, "t.embedding-extras", 6));
+    BatchProcessor bp = processor(new ScriptedEmbedder(), 1024, 42L)
+        .extrasAside(new ExtrasAside(topics, java.util.Set.of("protected"), partitions::get));
+    RgbImage pic = Fixtures.picture(1, 16, 16);
+    byte[] features = {1, 0, 10, 0, 10, 0, 0}; // a valid encoding of no keypoint in a 10 x 10 picture
+    byte[] jpeg = {(byte) 0xFF, (byte) 0xD8, 1, 2, 3};
+    PreparedImage up = Fixtures.prepared("up", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    up.setLocalFeatures(java.nio.ByteBuffer.wrap(features));
+    up.setPreview(java.nio.ByteBuffer.wrap(jpeg));
+    PreparedImage ref = PreparedImage.newBuilder(up).setId("ref").setCollection("protected").build();
+    PreparedImage plain = Fixtures.prepared("plain", Purpose.INDEX,
+        List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    PreparedImage q = PreparedImage.newBuilder(up).setId("q").setPurpose(Purpose.QUERY).build();
+    BatchProcessor.Outcome out = bp.process(List.of(rec(0, up), rec(1, ref), rec(2, plain), rec(3, q)));
+    assertThat(out.embedded()).isEqualTo(4);
+    assertThat(out.records()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8) + " " + r.topic())
+        .containsExactly("up t.embedding-extras", "up t.embeddings", "ref t.embedding-extras", "ref t.embeddings",
+            "plain t.embeddings", "q t.probes");
+
+    // an upload: its features and preview on the extras topic, the record says so; both in the key's partition
+    ProducerRecord<byte[], byte[]> upExtras = out.records().get(0);
+    ProducerRecord<byte[], byte[]> upRecord = out.records().get(1);
+    int partition = org.apache.kafka.common.utils.Utils.toPositive(
+        org.apache.kafka.common.utils.Utils.murmur2("up".getBytes(StandardCharsets.UTF_8))) % 6;
+    assertThat(upExtras.partition()).isEqualTo(partition);
+    assertThat(upRecord.partition()).isEqualTo(partition);
+    dev.imgmatch.avro.ImageExtras x = topics.embeddingExtras().deserializeValue(upExtras.value());
+    ImageEmbedding u = topics.embeddings().deserializeValue(upRecord.value());
+    assertThat(bytes(x.getLocalFeatures())).isEqualTo(features);
+    assertThat(bytes(x.getPreview())).isEqualTo(jpeg);
+    assertThat(x.getId()).isEqualTo("up");
+    assertThat(x.getTenant()).isEqualTo(u.getTenant());
+    assertThat(x.getEmbeddedAtMs()).isEqualTo(u.getEmbeddedAtMs()).isEqualTo(42L);
+    assertThat(u.getExtrasAside()).isTrue();
+    assertThat(u.getLocalFeatures()).isNull();
+    assertThat(u.getPreview()).isNull();
+    assertThat(u.getVector()).isNotEmpty();
+
+    // a reference of a kept collection keeps its features (a rebuilt shard stores them); its preview goes aside
+    dev.imgmatch.avro.ImageExtras rx = topics.embeddingExtras().deserializeValue(out.records().get(2).value());
+    ImageEmbedding r = topics.embeddings().deserializeValue(out.records().get(3).value());
+    assertThat(rx.getLocalFeatures()).isNull();
+    assertThat(bytes(rx.getPreview())).isEqualTo(jpeg);
+    assertThat(bytes(r.getLocalFeatures())).isEqualTo(features);
+    assertThat(r.getExtrasAside()).isTrue();
+
+    // nothing to put aside, and queries: one whole record, left to the default partitioner
+    ImageEmbedding pl = topics.embeddings().deserializeValue(out.records().get(4).value());
+    assertThat(pl.getExtrasAside()).isFalse();
+    assertThat(out.records().get(4).partition()).isNull();
+    ImageEmbedding qe = topics.probes().deserializeValue(out.records().get(5).value());
+    assertThat(qe.getExtrasAside()).isFalse();
+    assertThat(bytes(qe.getLocalFeatures())).isEqualTo(features);
+
+    // an extras topic with too few partitions for the key's: the record stays whole
+    partitions.put("t.embedding-extras", partition);
+    BatchProcessor.Outcome whole = bp.process(List.of(rec(4, up)));
+    assertThat(whole.records()).extracting(ProducerRecord::topic).containsExactly("t.embeddings");
+    ImageEmbedding w = topics.embeddings().deserializeValue(whole.records().get(0).value());
+    assertThat(w.getExtrasAside()).isFalse();
+    assertThat(bytes(w.getLocalFeatures())).isEqualTo(features);
+    assertThat(bytes(w.getPreview())).isEqualTo(jpeg);
+  }
+
+  private static byte[] bytes(java.nio.ByteBuffer b) {
+    byte[] out = new byte[b.remaining()];
+    b.duplicate().get(out);
+    return out;
+  }
+
+  @Test
   void uploadViewsTravelOnEmbeddingsForMatchingWhileTheIndexKeepsTheFullVector() throws Exception {
     ScriptedEmbedder e = new ScriptedEmbedder();
     BatchProcessor bp = processor(e, 1024, 7L);
