@@ -66,7 +66,7 @@ final class ExtrasReader implements AutoCloseable {
   private final Set<Integer> assigned = new HashSet<>();
   private long found;
   private long missing;
-  private long lastMissLogNanos = Long.MIN_VALUE;
+  private long lastMissLogNanos;
 
   private record Key(int partition, String tenant, String id, long embeddedAtMs) {}
 
@@ -138,7 +138,7 @@ final class ExtrasReader implements AutoCloseable {
       consumer.resume(others);
     }
     missing++;
-    if (nanoClock.getAsLong() - lastMissLogNanos > 10_000_000_000L) {
+    if (missing == 1 || nanoClock.getAsLong() - lastMissLogNanos > 10_000_000_000L) {
       lastMissLogNanos = nanoClock.getAsLong();
       log.warn("the local features and preview of image {} (tenant {}, {}-{}) are not on {}: matched without them"
           + " (kept {} days; {} missing so far)", e.getId(), e.getTenant(), r.topic(), r.offset(), topic.name(),

@@ -470,12 +470,17 @@ public final class EmbedderWorker implements AutoCloseable {
    */
   private ExtrasAside extrasAside() {
     String name = topics.embeddingExtras().name();
-    try {
-      producer.partitionsFor(name);
-    } catch (org.apache.kafka.common.KafkaException e) {
-      log.warn("topic {} is not there ({}): uploads' local features and previews stay in their embeddings records;"
+    // asked of an admin client: a producer would wait max.block.ms (a minute) for a topic that is not there
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(config.kafka())) {
+      admin.describeTopics(List.of(name)).allTopicNames().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+        | org.apache.kafka.common.KafkaException e) {
+      log.warn("topic {} cannot be used ({}): uploads' local features and previews stay in their embeddings records;"
           + " create it (./imgmatch topics, ops/docker/create-topics.sh) to keep them out of that kept topic", name,
-          e.toString());
+          e instanceof java.util.concurrent.ExecutionException ? e.getCause().toString() : e.toString());
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return null;
     }
     return new ExtrasAside(topics, java.util.Set.copyOf(config.getList(EmbedderWorkerConfig.LOCAL_KEPT_COLLECTIONS)),

@@ -52,7 +52,13 @@ class EmbedderWorkerIT {
     in.add(rec(h, Fixtures.prepared("img-png", Purpose.INDEX, List.of(Fixtures.view("full", b, PixelEncoding.PNG)))));
     in.add(new ProducerRecord<>(h.topics.prepared().name(), "garbage".getBytes(StandardCharsets.UTF_8),
         new byte[] {1, 2, 3, 4, 5}));
-    in.add(rec(h, Fixtures.prepared("img-jpeg", Purpose.INDEX, List.of(Fixtures.view("full", c, PixelEncoding.JPEG)))));
+    PreparedImage withExtras = Fixtures.prepared("img-jpeg", Purpose.INDEX,
+        List.of(Fixtures.view("full", c, PixelEncoding.JPEG)));
+    byte[] features = {1, 0, 10, 0, 10, 0, 0}; // a valid encoding of no keypoint in a 10 x 10 picture
+    byte[] preview = {(byte) 0xFF, (byte) 0xD8, 7, 7, 7};
+    withExtras.setLocalFeatures(ByteBuffer.wrap(features));
+    withExtras.setPreview(ByteBuffer.wrap(preview));
+    in.add(rec(h, withExtras));
     in.add(rec(h, Fixtures.prepared("query-1", Purpose.QUERY, List.of(Fixtures.view("full", a, PixelEncoding.RGB8),
         Fixtures.view("hflip", Fixtures.hflip(a), PixelEncoding.RGB8)))));
     h.produce(in);
@@ -106,6 +112,24 @@ class EmbedderWorkerIT {
           .isCloseTo(background.maxCosine(direct), org.assertj.core.api.Assertions.within(1e-4));
       assertThat(q.getBackgroundCosine()).as("the query's best view: at least its full view's")
           .isGreaterThanOrEqualTo(byId.get("img-rgb8").getBackgroundCosine() - 1e-4f);
+
+      // the upload's parts used once went beside it, in its partition, just before it in the same transaction
+      ImageEmbedding jpegUpload = byId.get("img-jpeg");
+      assertThat(jpegUpload.getExtrasAside()).isTrue();
+      assertThat(jpegUpload.getLocalFeatures()).isNull();
+      assertThat(jpegUpload.getPreview()).isNull();
+      assertThat(byId.get("img-png").getExtrasAside()).as("nothing to put aside").isFalse();
+      List<ConsumerRecord<byte[], byte[]>> extras = h.readUntil(h.topics.embeddingExtras().name(),
+          l -> !l.isEmpty());
+      assertThat(extras).singleElement().satisfies(x -> {
+        assertThat(WorkerHarness.key(x)).isEqualTo("img-jpeg");
+        assertThat(x.partition()).isEqualTo(embeddings.stream().filter(r -> WorkerHarness.key(r).equals("img-jpeg"))
+            .findFirst().orElseThrow().partition());
+        dev.imgmatch.avro.ImageExtras v = h.topics.embeddingExtras().deserializeValue(x.value());
+        assertThat(v.getLocalFeatures()).isEqualTo(ByteBuffer.wrap(features));
+        assertThat(v.getPreview()).isEqualTo(ByteBuffer.wrap(preview));
+        assertThat(v.getEmbeddedAtMs()).isEqualTo(jpegUpload.getEmbeddedAtMs());
+      });
 
       Map<String, Reject> rej = rejects.stream().collect(Collectors.toMap(WorkerHarness::key, h::reject));
       assertThat(rej.get("poison-png").getReasonCode()).isEqualTo("CORRUPT_IMAGE");

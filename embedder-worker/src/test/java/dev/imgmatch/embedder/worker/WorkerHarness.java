@@ -37,8 +37,8 @@ final class WorkerHarness {
     this.group = broker.uniqueName(name + "-group");
     this.txId = broker.uniqueName(name + "-tx");
     Map<String, Object> admin = new HashMap<>(broker.clientProps());
-    TopicSetup.ensure(admin, List.of(topics.prepared(), topics.embeddings(), topics.probes(), topics.rejects()), 2,
-        (short) 1);
+    TopicSetup.ensure(admin, List.of(topics.prepared(), topics.embeddings(), topics.embeddingExtras(), topics.probes(),
+        topics.rejects()), 2, (short) 1);
   }
 
   Map<String, String> settings() {
