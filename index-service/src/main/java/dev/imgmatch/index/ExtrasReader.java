@@ -30,9 +30,10 @@ import org.slf4j.LoggerFactory;
  * lie near the same time in partition <i>p</i> of the extras topic. The reader keeps one consumer (no group: it seeks
  * by time) reading that partition forward, a little ahead of the embeddings consumer, and keeps what it read in a
  * bounded buffer until the embeddings record asks for it. A partition first asked for, or asked for a record already
- * passed (after a restart or a rebalance, or one the buffer dropped: their keys are remembered), is read again from
- * the record's {@code embeddedAtMs} less {@code lookbackMs}. Records are told apart by tenant, id and
- * {@code embeddedAtMs} (the same id may be uploaded again).
+ * passed (after a restart or a rebalance, one the buffer dropped, or one taken already and asked for again after a
+ * rolled-back transaction: the keys of both are remembered), is read again from the record's {@code embeddedAtMs}
+ * less {@code lookbackMs}. Records are told apart by tenant, id and {@code embeddedAtMs} (the same id may be uploaded
+ * again).
  *
  * <p>Not found — the extras outlived their retention (this instance was days behind), or were lost with a topic
  * deleted by hand — the upload is matched without them (as one whose features were too large): counted, never an
@@ -53,18 +54,21 @@ final class ExtrasReader implements AutoCloseable {
   /** Read and not yet asked for, oldest first. */
   private final LinkedHashMap<Key, ImageExtras> buffer = new LinkedHashMap<>();
   private long bufferBytes;
-  /** Keys of records the buffer dropped before they were asked for (the newest {@link #EVICTED_KEYS}). */
-  private final LinkedHashMap<Key, Boolean> evicted = new LinkedHashMap<>(16, 0.75f, false) {
+  /**
+   * Keys of records read and no longer buffered (the newest {@link #GONE_KEYS}): dropped before they were asked for,
+   * or taken — and asked for again when index-service rolls a transaction back and matches its records again.
+   */
+  private final LinkedHashMap<Key, Boolean> gone = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Key, Boolean> eldest) {
-      return size() > EVICTED_KEYS;
+      return size() > GONE_KEYS;
     }
   };
-  private static final int EVICTED_KEYS = 65_536;
+  private static final int GONE_KEYS = 65_536;
   /** Per partition: the latest record timestamp read since the last seek. */
   private final Map<Integer, Long> readUpTo = new HashMap<>();
   private final Set<Integer> assigned = new HashSet<>();
-  private long found;
+  /** Extras asked for and not found so far (index-service's metrics count both; this one is for the log). */
   private long missing;
   private long lastMissLogNanos;
 
@@ -107,7 +111,7 @@ final class ExtrasReader implements AutoCloseable {
     long at = e.getEmbeddedAtMs();
     boolean seeked = false;
     if (!assigned.contains(p) || readUpTo.getOrDefault(p, Long.MIN_VALUE) > at + lookaheadMs
-        || evicted.remove(key) != null) {
+        || gone.remove(key) != null) {
       seek(tp, at - lookbackMs);
       seeked = true;
     }
@@ -128,7 +132,7 @@ final class ExtrasReader implements AutoCloseable {
           if (seeked) {
             break; // read from before its time to well past it: not there
           }
-          seek(tp, at - lookbackMs); // passed while buffered and evicted: once more from before it
+          seek(tp, at - lookbackMs); // passed, and not in the buffer: once more from before it
           seeked = true;
         }
         // at the end of what is readable it is not "not there": another embedder's transaction still open in this
@@ -147,21 +151,11 @@ final class ExtrasReader implements AutoCloseable {
     return null;
   }
 
-  /** Extras found so far. */
-  long found() {
-    return found;
-  }
-
-  /** Extras asked for and not found so far. */
-  long missing() {
-    return missing;
-  }
-
   private ImageExtras take(Key key) {
     ImageExtras x = buffer.remove(key);
     if (x != null) {
       bufferBytes -= size(x);
-      found++;
+      gone.put(key, Boolean.TRUE);
     }
     return x;
   }
@@ -180,14 +174,14 @@ final class ExtrasReader implements AutoCloseable {
       return;
     }
     Key key = new Key(c.partition(), x.getTenant(), x.getId(), x.getEmbeddedAtMs());
-    evicted.remove(key);
+    gone.remove(key);
     ImageExtras was = buffer.put(key, x);
     bufferBytes += size(x) - (was == null ? 0 : size(was));
     for (Iterator<Map.Entry<Key, ImageExtras>> it = buffer.entrySet().iterator();
         bufferBytes > maxBufferBytes && it.hasNext(); ) {
       Map.Entry<Key, ImageExtras> oldest = it.next();
       bufferBytes -= size(oldest.getValue());
-      evicted.put(oldest.getKey(), Boolean.TRUE);
+      gone.put(oldest.getKey(), Boolean.TRUE);
       it.remove();
     }
   }

@@ -41,12 +41,12 @@ public record ExtrasAside(Topics topics, Set<String> keptCollections, ToIntFunct
    * record whole.
    */
   public Split split(ImageEmbedding e) {
-    byte[] key = topics.embeddings().serializeKey(e.getId());
     boolean features = e.getLocalFeatures() != null && !keptCollections.contains(e.getCollection());
     boolean preview = e.getPreview() != null;
     if (e.getPurpose() != Purpose.INDEX || e.getIndexOp() != null || !(features || preview)) {
       return new Split(null, topics.embeddings().record(e.getId(), e));
     }
+    byte[] key = topics.embeddings().serializeKey(e.getId());
     int embeddingsPartitions = partitions.applyAsInt(topics.embeddings().name());
     int partition = embeddingsPartitions < 1 ? -1 : Utils.toPositive(Utils.murmur2(key)) % embeddingsPartitions;
     if (partition < 0 || partition >= partitions.applyAsInt(topics.embeddingExtras().name())) {
