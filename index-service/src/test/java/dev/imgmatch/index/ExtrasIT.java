@@ -8,8 +8,8 @@ import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.ImageExtras;
 import dev.imgmatch.avro.ImagePreview;
 import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.schemas.Topic;
 import dev.imgmatch.schemas.Topics;
-import dev.imgmatch.testkit.CommittedRecords;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
 import java.nio.ByteBuffer;
@@ -85,9 +85,9 @@ class ExtrasIT {
             .containsEntry("rejected", 0L);
         assertThat(ItSupport.readUntil(broker, topics.matchAlerts(), l -> !l.isEmpty(), WAIT))
             .extracting(MatchAlert::getImageId).containsExactly("copy");
-        assertThat(previews(broker, topics.referencePreviews().name(), topics, 1)).containsEntry("ref",
+        assertThat(previews(broker, topics.referencePreviews(), 1)).containsEntry("ref",
             ByteBuffer.wrap(refJpeg));
-        assertThat(previews(broker, topics.previews().name(), topics, 1)).containsOnlyKeys("copy")
+        assertThat(previews(broker, topics.previews(), 1)).containsOnlyKeys("copy")
             .containsEntry("copy", ByteBuffer.wrap(copyJpeg));
       }
       // written while no instance runs: a new one reads the partition afresh from before the record's time
@@ -114,7 +114,7 @@ class ExtrasIT {
         assertThat(service.awaitReady(WAIT)).isTrue();
         assertThat(await(WAIT, () -> service.counters().get("indexed") >= 46)).isTrue();
         assertThat(service.counters()).containsEntry("extras.found", 46L).containsEntry("extras.missing", 0L);
-        assertThat(previews(broker, topics.previews().name(), topics, 2)).containsEntry("again",
+        assertThat(previews(broker, topics.previews(), 2)).containsEntry("again",
             ByteBuffer.wrap(againJpeg));
       }
     }
@@ -160,17 +160,14 @@ class ExtrasIT {
   }
 
   /** Image id to JPEG of the committed preview records of {@code topic}, once there are at least {@code n}. */
-  private static Map<String, ByteBuffer> previews(KafkaBroker broker, String topic, Topics topics, int n)
+  private static Map<String, ByteBuffer> previews(KafkaBroker broker, Topic<String, ImagePreview> topic, int n)
       throws Exception {
     Map<String, ByteBuffer> out = new java.util.TreeMap<>();
-    await(WAIT, () -> {
-      out.clear();
-      for (ConsumerRecord<byte[], byte[]> r : CommittedRecords.readAll(broker.bootstrapServers(), topic, WAIT)) {
-        ImagePreview v = topics.previews().deserializeValue(r.value());
-        out.put(v.getImageId(), v.getJpeg());
-      }
-      return out.size() >= n;
-    });
+    for (ConsumerRecord<byte[], byte[]> r : PreviewsIT.awaitRecords(broker, topic, n)) {
+      ImagePreview v = topic.deserializeValue(r.value());
+      out.put(v.getImageId(), v.getJpeg());
+    }
     return out;
   }
+
 }

@@ -108,7 +108,7 @@ class PreviewsIT {
   }
 
   /** The committed records of {@code topic} once there are at least {@code n}, in offset order per partition. */
-  private static List<ConsumerRecord<byte[], byte[]>> awaitRecords(KafkaBroker broker, Topic<String, ImagePreview> topic,
+  static List<ConsumerRecord<byte[], byte[]>> awaitRecords(KafkaBroker broker, Topic<String, ImagePreview> topic,
       int n) throws Exception {
     List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
     await(WAIT, () -> {
