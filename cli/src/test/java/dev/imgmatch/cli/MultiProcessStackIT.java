@@ -113,7 +113,8 @@ class MultiProcessStackIT {
       throws Exception {
     long seed = Seeds.of("multi-process stack", 20261204L);
     // no more unrelated pictures: with the default seed the 15th (u14) scores 0.40 against o08 on one instance, a
-    // MATCH (threshold 0.38): a false alarm of the synthetic pictures and the photo-calibrated threshold
+    // MATCH (threshold 0.38, verification's weight 1.0): a false alarm of the synthetic pictures and the
+    // photo-calibrated threshold
     Input in = input(SampleSet.generate(dir.resolve("samples"), 12, 14, seed), seed);
     long t0 = System.nanoTime();
 

@@ -150,7 +150,8 @@ class ScanDeterminismIT {
 
   private static void print(List<DuplicateGroups.Group> groups) {
     long near = groups.stream().flatMap(g -> g.pairs().stream()).filter(p -> p.score() < 0.6).count();
-    System.out.println("pairs scoring under 0.6 (the threshold is 0.38): " + near);
+    System.out.println("pairs scoring under 0.6 (the threshold is "
+        + dev.imgmatch.index.MatchPolicy.DEFAULT_MATCH_THRESHOLD + "): " + near);
     for (DuplicateGroups.Group g : groups) {
       System.out.println((g.exact() ? "exact " : "near ") + g.members());
       for (DuplicateGroups.Pair p : g.pairs()) {
