@@ -50,8 +50,8 @@ import java.util.Set;
  * uploads and queries always examine at least {@code match.knn.k} neighbours per view, whatever k they ask for.
  * The margin judges how much the descriptor can be trusted; a hash match does not depend on it, so it never lowers
  * a candidate below what its hashes alone say (two similar protected pictures in the index made a near-exact copy of
- * either one score 1.0 - 0.75 * 0.83 &lt; 0.38, the threshold then: no alert; CrashRecoveryIT's synthetic works did this for about one
- * seed in fifty).
+ * either one score 1.0 - 0.75 * 0.83 &lt; 0.38, the threshold then: no alert; CrashRecoveryIT's synthetic works
+ * did this for about one seed in fifty).
  *
  * <h2>Verification of the best candidates</h2>
  * The descriptor cannot tell a copy from another photograph of the same subject; the pixels can. For the best
@@ -76,8 +76,8 @@ import java.util.Set;
  * crops and pastes on their own, the same replay ranks w = 0.3-0.5 first and 1.0 last (0.957 / 0.952 / 0.913 of the
  * calibration split's copies), and at 1.0 a windmill's sails lined up with power lines in the sky well enough to
  * alert (the split's one false alarm). Through the pipeline, thresholds recalibrated for each: w = 0.5 keeps the most
- * copies (0.965, against 0.957 at 0.3) with no false alarm; docs/BENCHMARKS.md, "Verification weighed again" (the smaller
- * weight leans less on one signal). Cost: about 7 ms of one core per verified candidate.
+ * copies (0.965, against 0.957 at 0.3) with no false alarm; docs/BENCHMARKS.md, "Verification weighed again"
+ * (the smaller weight leans less on one signal). Cost: about 7 ms of one core per verified candidate.
  *
  * <h2>Decision</h2>
  * MATCH when score &ge; {@code match.threshold}, REVIEW when score &ge; {@code match.review.threshold}, else
