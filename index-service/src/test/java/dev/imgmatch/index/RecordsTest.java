@@ -71,6 +71,22 @@ class RecordsTest {
   }
 
   @Test
+  void theDepixelViewScoresLikeTheFullView() {
+    ImageEmbedding e = valid(0.6f, 0.8f);
+    e.setExtraViews(List.of(view("depixel", 0f, 1f)));
+    IndexedImage img = Records.toIndexed(e);
+    SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());
+    List<String> skipped = new ArrayList<>();
+    for (Probe p : List.of(Records.uploadProbe(e, img, f, 10, skipped::add), Records.probeOf(e, f, 10))) {
+      assertThat(p.vectors()).hasSize(2);
+      assertThat(p.nominators()).isEmpty();
+      // a reference equal to the pixelated picture's blocks meets it through that view
+      assertThat(p.bestCosine(new float[] {0f, 1f}, null)).isEqualTo(1f);
+    }
+    assertThat(skipped).isEmpty();
+  }
+
+  @Test
   void brokenEmbeddingsAreRefusedWithAReason() {
     assertCode(valid(3f, 4f), "norm 5.0");
     assertCode(valid(Float.NaN, 1f), "component 0 is NaN");

@@ -147,14 +147,16 @@ public final class IngestConfig extends AbstractConfig {
               + " measurements), PNG (lossless, smaller, slower) or JPEG (smallest, lossy).")
       .define(VIEW_JPEG_QUALITY, Type.INT, 90, Range.between(1, 100), Importance.LOW,
           "JPEG quality when " + "ingest.view.encoding=JPEG.")
-      .define(UPLOAD_VIEWS, Type.LIST, List.of("full", "trim", "inset"), IngestConfig::validateViews,
+      .define(UPLOAD_VIEWS, Type.LIST, List.of("full", "trim", "inset", "depixel"), IngestConfig::validateViews,
           Importance.MEDIUM,
           "Views of every upload, 'full' first: full (the whole image), hflip (full mirrored left-right), center80"
               + " (the central 80% of each side), trim (inside uniform margins: borders, letterbox; emitted only"
               + " when a margin is found), inset (a picture pasted into the image, found as a compact region of"
               + " detail on a flatter canvas; emitted only when one is found, never for the reference collections"
               + " of " + SMALL_VIEW_COLLECTIONS + "; index-service verifies the references nearest to it by local"
-              + " features). Each extra view costs the embedder one more inference.")
+              + " features), depixel (a pixelated picture's blocks, one pixel each, resized like a tiny picture;"
+              + " emitted only when the image is a mosaic, never for the reference collections). Each extra view"
+              + " costs the embedder one more inference.")
       .define(SMALL_VIEW_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
           "Collections whose uploads also get the 'small' view (the image shrunk to " + SMALL_VIEW_SIDE + " px,"
               + " then embedded): index-service stores that descriptor beside the full one, so tiny, pixelated and"
@@ -167,7 +169,7 @@ public final class IngestConfig extends AbstractConfig {
               + " indexed with. Empty = none (a model upgrade then strands the index).")
       .define(SMALL_VIEW_SIDE, Type.INT, ViewEncoder.DEFAULT_SMALL_SIDE, Range.between(8, 512), Importance.LOW,
           "Longer side in pixels the 'small' view shrinks the image to before the model's resize.")
-      .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim", "inset"),
+      .define(QUERY_VIEWS, Type.LIST, List.of("full", "hflip", "center80", "trim", "inset", "depixel"),
           IngestConfig::validateViews,
           Importance.MEDIUM, "Views of every image query, 'full' first (names as for " + UPLOAD_VIEWS + "); the"
               + " index takes the best similarity over them.")

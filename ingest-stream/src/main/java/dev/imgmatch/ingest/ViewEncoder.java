@@ -4,6 +4,7 @@ import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.avro.PixelEncoding;
 import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.InsetFinder;
+import dev.imgmatch.ingest.image.MosaicFinder;
 import dev.imgmatch.ingest.image.Resize;
 import dev.imgmatch.ingest.image.RgbImage;
 import java.awt.image.BufferedImage;
@@ -36,6 +37,10 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  *       view raises every competitor's similarity too); index-service uses its nearest references only to choose
  *       which ones local features verify, so a pasted copy whose reference the whole picture's descriptor and its
  *       visual words rank low is still placed;
+ *   <li>{@code depixel}: a pixelated picture (a mosaic of flat blocks, {@link MosaicFinder}) as the small picture its
+ *       blocks are, one pixel per block, resized to the model's size like any tiny picture: the picture a mosaic
+ *       hides, without the grid of sharp edges the model sees in it. Rendered only when the image is a mosaic; it
+ *       scores like {@code full}, and meets the references' {@code small} views at their own resolution;
  *   <li>{@code small}: the whole image as a small copy of it looks — shrunk so that its longer side is
  *       {@code smallSide} px, then resized to the model's size. index-service stores its descriptor beside the full
  *       one, so that tiny, pixelated and pasted-small copies (whose detail is gone) meet their original at their
@@ -52,10 +57,11 @@ public final class ViewEncoder {
   public static final String TRIM = "trim";
   public static final String SMALL = "small";
   public static final String INSET = "inset";
+  public static final String DEPIXEL = "depixel";
   /** Prefix of the views of further frames: {@code frame<i>}, {@code i} the frame's 0-based index in the file. */
   public static final String FRAME = "frame";
   /** Every view name that can be configured (frame views come with the image, not from settings). */
-  public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM, INSET, SMALL);
+  public static final List<String> NAMES = List.of(FULL, HFLIP, CENTER80, TRIM, INSET, DEPIXEL, SMALL);
   /** Longer side of the {@code small} view's shrunk image, unless configured. */
   public static final int DEFAULT_SMALL_SIDE = 96;
 
@@ -63,6 +69,7 @@ public final class ViewEncoder {
   private final BorderTrim trim;
   private final int smallSide;
   private final InsetFinder insetFinder = InsetFinder.DEFAULT;
+  private final MosaicFinder mosaicFinder = MosaicFinder.DEFAULT;
 
   public ViewEncoder(ViewSpec spec) {
     this(spec, BorderTrim.DEFAULT, DEFAULT_SMALL_SIDE);
@@ -79,7 +86,8 @@ public final class ViewEncoder {
 
   /**
    * The views named in {@code names} (in that order; {@code full} must be first) that apply to this image:
-   * {@code trim} is left out when the image has no uniform margin.
+   * {@code trim} is left out when the image has no uniform margin, {@code inset} when nothing is pasted into it,
+   * {@code depixel} when it is no mosaic.
    */
   public List<ImageView> render(RgbImage oriented, List<String> names) {
     BorderTrim.Region margin = names.contains(TRIM) ? margin(oriented) : null;
@@ -98,6 +106,7 @@ public final class ViewEncoder {
       throw new IllegalArgumentException("views must start with 'full': " + names);
     }
     RgbImage full = Resize.to(oriented, spec.width(), spec.height());
+    RgbImage blocks = names.contains(DEPIXEL) ? mosaicFinder.find(oriented) : null;
     List<ImageView> out = new ArrayList<>(names.size());
     for (String name : names) {
       switch (name) {
@@ -115,6 +124,11 @@ public final class ViewEncoder {
             out.add(view(INSET, Resize.to(BorderTrim.crop(oriented, insetRegion), spec.width(), spec.height())));
           }
         }
+        case DEPIXEL -> {
+          if (blocks != null) {
+            out.add(view(DEPIXEL, Resize.to(blocks, spec.width(), spec.height())));
+          }
+        }
         case SMALL -> out.add(view(SMALL, Resize.to(shrink(oriented, smallSide), spec.width(), spec.height())));
         default -> throw new IllegalArgumentException("unknown view '" + name + "' (known: " + NAMES + ")");
       }
@@ -124,8 +138,8 @@ public final class ViewEncoder {
 
   /**
    * The views of a reference (an upload of the collections copies are matched against): the configured ones plus
-   * {@code small} (their low-resolution descriptor, indexed beside the full one), without {@code inset} (a reference
-   * is what pasted copies are found of, not a probe for them).
+   * {@code small} (their low-resolution descriptor, indexed beside the full one), without {@code inset} and
+   * {@code depixel} (a reference is what pasted and pixelated copies are found of, not a probe for them).
    */
   public static List<String> referenceViews(List<String> names) {
     List<String> out = new ArrayList<>(names);
@@ -133,6 +147,7 @@ public final class ViewEncoder {
       out.add(SMALL);
     }
     out.remove(INSET);
+    out.remove(DEPIXEL);
     return List.copyOf(out);
   }
 

@@ -28,8 +28,8 @@ class IngestConfigTest {
     assertThat(c.matchRules().watched()).containsExactlyInAnyOrder("protected", "banned");
     assertThat(c.referenceRoots()).isEmpty();
     assertThat(c.topics().prefix()).isEqualTo("imgmatch.");
-    assertThat(c.uploadViews()).containsExactly("full", "trim", "inset");
-    assertThat(c.queryViews()).containsExactly("full", "hflip", "center80", "trim", "inset");
+    assertThat(c.uploadViews()).containsExactly("full", "trim", "inset", "depixel");
+    assertThat(c.queryViews()).containsExactly("full", "hflip", "center80", "trim", "inset", "depixel");
     assertThat(c.borderTrim()).isEqualTo(dev.imgmatch.ingest.image.BorderTrim.DEFAULT);
     assertThat(c.frameLimits()).isEqualTo(dev.imgmatch.ingest.image.FrameLimits.defaults());
     assertThat(c.frameLimits().maxFrames()).isEqualTo(8);

@@ -119,6 +119,22 @@ class ViewEncoderTest {
   }
 
   @Test
+  void theDepixelViewIsAMosaicsBlocksAtTheModelsSizeAndIsLeftOutForOtherPictures() throws Exception {
+    BufferedImage photo = dev.imgmatch.ingest.image.InsetFinderTest.detailed(480, 320, SEED);
+    RgbImage mosaic = png(dev.imgmatch.ingest.image.MosaicFinderTest.pixelate(photo, 30));
+    List<ImageView> views = encoder.render(mosaic, List.of("full", "trim", "depixel"));
+    assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "depixel");
+    RgbImage blocks = dev.imgmatch.ingest.image.MosaicFinder.DEFAULT.find(mosaic);
+    assertThat(blocks.width()).isEqualTo(30);
+    assertThat(blocks.height()).isEqualTo(20);
+    assertThat(rgb(views.get(1))).containsExactly(Resize.to(blocks, 224, 224).pixels());
+    // a photo is no mosaic; references never get the view (they are what pixelated copies are found of)
+    assertThat(encoder.render(png(photo), List.of("full", "depixel"))).hasSize(1);
+    assertThat(ViewEncoder.referenceViews(List.of("full", "trim", "inset", "depixel")))
+        .containsExactly("full", "trim", "small");
+  }
+
+  @Test
   void hflipIsTheFullViewMirrored() throws Exception {
     RgbImage img = png(content(333, 250, SEED));
     List<ImageView> views = encoder.render(img, List.of("full", "hflip"));

@@ -14,16 +14,16 @@ import org.junit.jupiter.api.Test;
 
 class RecordEmbeddingTest {
   @Test
-  void theBackgroundIsTakenOverTheScoringViewsOnlyNotTheSmallOrTheInsetView() {
+  void theBackgroundIsTakenOverTheScoringViewsDepixelIncludedNotTheSmallOrTheInsetView() {
     RgbImage pic = Fixtures.picture(1, 8, 8);
-    List<String> names = List.of("full", "hflip", "inset", "trim", "small");
+    List<String> names = List.of("full", "hflip", "inset", "trim", "small", "depixel");
     PreparedImage p = Fixtures.prepared("q", Purpose.QUERY,
         names.stream().map(n -> Fixtures.view(n, pic, PixelEncoding.RGB8)).toList());
     List<Embedder.Embedding> results = new java.util.ArrayList<>();
     for (int i = 0; i < names.size(); i++) {
       results.add(new Embedder.Embedding(new float[] {i}, Map.of()));
     }
-    assertThat(RecordEmbedding.probeVectors(p, results)).extracting(v -> v[0]).containsExactly(0f, 1f, 3f);
+    assertThat(RecordEmbedding.probeVectors(p, results)).extracting(v -> v[0]).containsExactly(0f, 1f, 3f, 5f);
     // the first view always counts, whatever its name
     PreparedImage odd = Fixtures.prepared("u", Purpose.INDEX, List.of(Fixtures.view("inset", pic, PixelEncoding.RGB8)));
     assertThat(RecordEmbedding.probeVectors(odd, results.subList(0, 1))).hasSize(1);

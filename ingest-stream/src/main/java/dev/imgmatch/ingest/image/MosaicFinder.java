@@ -1,0 +1,306 @@
+package dev.imgmatch.ingest.image;
+
+/**
+ * Finds a pixelated picture (a mosaic: the picture shrunk, then blown back up without interpolation, so that it is
+ * made of flat blocks) and gives back the small picture its blocks are. A mosaic is a common way to dodge a matcher:
+ * the blocks' sharp edges make the model see a grid, not the picture, and move its PDQ hash and keypoints too. Its
+ * blocks, one pixel each, are the picture at the size it was shrunk to: a tiny copy, which the pipeline knows how to
+ * match (the references' small views).
+ *
+ * <p>How: the picture's horizontal and vertical differences of grey level, summed per column and per row. A mosaic's
+ * differences are all on the block boundaries, which stand out as peaks a block apart (blocks of a non-integer width
+ * alternate between two widths); a photograph, a drawing or a screenshot has its edges everywhere. In each direction
+ * the candidate block widths are the strongest peaks (up to {@value #MAX_CANDIDATE_WIDTHS}) of the profile's
+ * autocorrelation from {@code minBlock} pixels on, each refined with the grid's phase to the comb of boundaries holding
+ * the most differences, and the narrowest comb holding nine tenths of the most any holds is the grid's. The picture is
+ * a mosaic when, in both directions, that comb holds at least {@code minCombShare} of all the differences (counting a
+ * pixel either side of a boundary for blocks of 8 pixels and more, where JPEG smears an edge) and at least twice what
+ * a comb of its density holds of evenly spread differences, its differences are spread over its teeth (the strongest
+ * tenth of them holds at most {@value #MAX_STRONGEST_TENTH}: a drawing's few strong edges fit many combs, a grid's
+ * boundaries carry the picture's changes wherever it is not flat), and it cuts the picture into at least
+ * {@code minCells} blocks. Bounded work: a picture longer than {@value #WORK_SIDE} pixels is looked at shrunk by a whole
+ * factor; the profiles are one pass over its pixels, each comb search about 24 n² / width additions (n ≤
+ * {@value #WORK_SIDE}): 2-3 ms per picture on average on this project's machine, at most a few tens of ms.
+ *
+ * @param minBlock smallest block side, in pixels
+ * @param minCells fewest blocks across and down
+ * @param minCombShare least share of the picture's grey-level differences that lies on the block boundaries
+ */
+public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
+  public static final MosaicFinder DEFAULT = new MosaicFinder(4, 6, 0.45);
+
+  public MosaicFinder {
+    if (minBlock < 2 || minCells < 2 || !(minCombShare > 0 && minCombShare <= 1)) {
+      throw new IllegalArgumentException("bad mosaic finder " + minBlock + " " + minCells + " " + minCombShare);
+    }
+  }
+
+  /** How many candidate block widths (the profile's strongest autocorrelation peaks) get their comb measured. */
+  static final int MAX_CANDIDATE_WIDTHS = 4;
+
+  /** The most of a grid's boundary differences its strongest tenth of boundaries may hold. */
+  static final double MAX_STRONGEST_TENTH = 0.6;
+
+  /** Longer side above which a picture is shrunk by a whole factor (box average) before its grid is looked for. */
+  static final int WORK_SIDE = 640;
+
+  /**
+   * The mosaic's blocks as a picture (one pixel per block, its mean colour), or null when {@code img} is none. A
+   * picture larger than {@value #WORK_SIDE} pixels is looked at shrunk by a whole factor: its blocks stay blocks.
+   */
+  public RgbImage find(RgbImage img) {
+    int longer = Math.max(img.width(), img.height());
+    if (longer > WORK_SIDE) {
+      img = shrinkBy(img, (longer + WORK_SIDE - 1) / WORK_SIDE);
+    }
+    int w = img.width();
+    int h = img.height();
+    if (w < minBlock * minCells || h < minBlock * minCells) {
+      return null;
+    }
+    long[] cols = new long[w]; // cols[x]: differences between columns x-1 and x
+    long[] rows = new long[h];
+    int[] p = img.pixels();
+    for (int y = 0; y < h; y++) {
+      int row = y * w;
+      int left = luma(p[row]);
+      for (int x = 1; x < w; x++) {
+        int g = luma(p[row + x]);
+        cols[x] += Math.abs(g - left);
+        left = g;
+      }
+      if (y > 0) {
+        int up = (y - 1) * w;
+        long sum = 0;
+        for (int x = 0; x < w; x++) {
+          sum += Math.abs(luma(p[row + x]) - luma(p[up + x]));
+        }
+        rows[y] = sum;
+      }
+    }
+    int[] xs = boundaries(cols);
+    if (xs == null) {
+      return null;
+    }
+    int[] ys = boundaries(rows);
+    if (ys == null) {
+      return null;
+    }
+    return blocks(img, xs, ys);
+  }
+
+  /** 0-255 grey level of a packed RGB pixel (integer Rec. 601 weights). */
+  static int luma(int rgb) {
+    return (77 * ((rgb >> 16) & 0xFF) + 150 * ((rgb >> 8) & 0xFF) + 29 * (rgb & 0xFF)) >> 8;
+  }
+
+  /**
+   * The block boundaries of a difference profile ({@code d[i]}: between positions i-1 and i) with 0 and the length at
+   * the ends, or null when the profile is not a mosaic's. The block width comes from the profile's autocorrelation
+   * (its first strong peak), is refined to a fraction of a pixel with the phase (blocks of a non-integer width
+   * alternate between two), and the comb of boundaries it gives must hold most of the profile's differences.
+   */
+  int[] boundaries(long[] d) {
+    int n = d.length;
+    double total = 0;
+    for (long v : d) {
+      total += v;
+    }
+    int maxTau = n / minCells;
+    if (total == 0 || maxTau < minBlock) {
+      return null; // flat, or too small for the blocks asked for
+    }
+    // the profile's autocorrelation (of its deviations from its mean, per overlapping pair, over its variance) at every
+    // lag a block width can have, summed with its neighbours: a non-integer width spreads its peak over two lags
+    double mean = total / (n - 1);
+    double variance = 0;
+    for (int i = 1; i < n; i++) {
+      variance += (d[i] - mean) * (d[i] - mean);
+    }
+    variance /= n - 1;
+    if (variance <= 0) {
+      return null;
+    }
+    double[] rho = new double[maxTau + 2];
+    for (int tau = minBlock - 1; tau <= maxTau + 1; tau++) {
+      double sum = 0;
+      for (int i = 1; i + tau < n; i++) {
+        sum += (d[i] - mean) * (d[i + tau] - mean);
+      }
+      rho[tau] = sum / Math.max(1, n - 1 - tau) / variance;
+    }
+    double[] smooth = new double[maxTau + 1];
+    double top = 0;
+    for (int tau = minBlock; tau <= maxTau; tau++) {
+      smooth[tau] = rho[tau - 1] + rho[tau] + rho[tau + 1];
+      top = Math.max(top, smooth[tau]);
+    }
+    if (top <= 0) {
+      return null;
+    }
+    // candidate widths: the lags where it peaks at half its highest or more, the strongest few; each one's best comb.
+    // The narrowest comb holding nine tenths of the most any holds wins (a comb of twice the width holds half the
+    // boundaries, one of half the width holds them all but with empty teeth between).
+    java.util.List<Integer> lags = new java.util.ArrayList<>();
+    for (int tau = minBlock; tau <= maxTau; tau++) {
+      if (smooth[tau] >= 0.5 * top && (tau == minBlock || smooth[tau] >= smooth[tau - 1])
+          && (tau == maxTau || smooth[tau] >= smooth[tau + 1])) {
+        lags.add(tau);
+      }
+    }
+    lags.sort((x, y) -> Double.compare(smooth[y], smooth[x]));
+    double[] comb = null;
+    double mostHeld = 0;
+    java.util.List<double[]> combs = new java.util.ArrayList<>();
+    for (int tau : lags.subList(0, Math.min(MAX_CANDIDATE_WIDTHS, lags.size()))) {
+      double[] c = comb(d, tau);
+      combs.add(c);
+      mostHeld = Math.max(mostHeld, c[2]);
+    }
+    for (double[] c : combs) {
+      if (c[2] >= 0.9 * mostHeld && (comb == null || c[0] < comb[0])) {
+        comb = c;
+      }
+    }
+    if (comb == null) {
+      return null;
+    }
+    double bestWidth = comb[0];
+    int bestPhase = (int) comb[1];
+    double share = comb[2] / total;
+    int reach = bestWidth >= 8 ? 1 : 0;
+    if (share < minCombShare || share < 2.0 * (2 * reach + 1) / bestWidth) {
+      return null;
+    }
+    // and the boundaries spread over the comb: a grid's teeth carry the picture's changes everywhere it is not flat, a
+    // drawing's few strong edges, which fit many combs, sit in a few teeth. A tooth's boundary is the strongest of its
+    // pixel and the two beside it (a tooth rounds to one of two pixels).
+    java.util.List<Long> tooth = new java.util.ArrayList<>();
+    for (double at = bestPhase + bestWidth; at < n - 0.5; at += bestWidth) {
+      int c = (int) Math.round(at);
+      long strongest = 0;
+      for (int j = Math.max(1, c - 1); j <= Math.min(n - 1, c + 1); j++) {
+        strongest = Math.max(strongest, d[j]);
+      }
+      tooth.add(strongest);
+    }
+    tooth.sort(java.util.Comparator.reverseOrder());
+    long all = tooth.stream().mapToLong(Long::longValue).sum();
+    long strongestTenth = tooth.stream().limit(Math.max(1, (tooth.size() + 9) / 10)).mapToLong(Long::longValue).sum();
+    if (all == 0 || strongestTenth > MAX_STRONGEST_TENTH * all) {
+      return null;
+    }
+    // the boundaries: each tooth where its differences peak
+    int[] out = new int[n + 2];
+    int count = 0;
+    out[count++] = 0;
+    for (double at = bestPhase + bestWidth; at < n - 0.5; at += bestWidth) {
+      int c = (int) Math.round(at);
+      int peak = Math.max(1, c - reach);
+      for (int j = peak; j <= Math.min(n - 1, c + reach); j++) {
+        peak = d[j] > d[peak] ? j : peak;
+      }
+      if (peak > out[count - 1]) {
+        out[count++] = peak;
+      }
+    }
+    if (out[count - 1] < n) {
+      out[count++] = n;
+    }
+    return count - 1 >= minCells ? java.util.Arrays.copyOf(out, count) : null;
+  }
+
+  /**
+   * The comb of boundaries (width within a pixel of {@code lag}, to a fraction of a pixel; integer phase) holding the
+   * most of {@code d}: {width, phase, differences held}. A pixel either side of a tooth counts for widths of 8 and more.
+   */
+  private double[] comb(long[] d, int lag) {
+    int n = d.length;
+    double[] best = {lag, 0, -1};
+    double step = Math.max(0.002, 0.25 * lag / n);
+    for (double width = Math.max(minBlock, lag - 1.0); width <= lag + 1.0; width += step) {
+      int reach = width >= 8 ? 1 : 0;
+      for (int phase = 0; phase < (int) Math.ceil(width); phase++) {
+        double sum = 0;
+        for (double at = phase + width; at < n - 0.5; at += width) {
+          int c = (int) Math.round(at);
+          for (int j = Math.max(1, c - reach); j <= Math.min(n - 1, c + reach); j++) {
+            sum += d[j];
+          }
+        }
+        if (sum > best[2]) {
+          best = new double[] {width, phase, sum};
+        }
+      }
+    }
+    return best;
+  }
+
+  /** {@code img} shrunk by the whole factor {@code f}: each output pixel the mean of an f x f box (the last may be cut). */
+  static RgbImage shrinkBy(RgbImage img, int f) {
+    int w = (img.width() + f - 1) / f;
+    int h = (img.height() + f - 1) / f;
+    int[] out = new int[w * h];
+    int[] p = img.pixels();
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        long r = 0;
+        long g = 0;
+        long b = 0;
+        int n = 0;
+        for (int yy = y * f; yy < Math.min(img.height(), y * f + f); yy++) {
+          for (int xx = x * f; xx < Math.min(img.width(), x * f + f); xx++) {
+            int v = p[yy * img.width() + xx];
+            r += (v >> 16) & 0xFF;
+            g += (v >> 8) & 0xFF;
+            b += v & 0xFF;
+            n++;
+          }
+        }
+        out[y * w + x] = (int) ((r + n / 2) / n) << 16 | (int) ((g + n / 2) / n) << 8 | (int) ((b + n / 2) / n);
+      }
+    }
+    return new RgbImage(w, h, out);
+  }
+
+  /** The mean colour of each block (the middle of it: a pixel is left out at each boundary) as one pixel. */
+  static RgbImage blocks(RgbImage img, int[] xs, int[] ys) {
+    int cw = xs.length - 1;
+    int ch = ys.length - 1;
+    int[] out = new int[cw * ch];
+    int w = img.width();
+    int[] p = img.pixels();
+    for (int by = 0; by < ch; by++) {
+      int y0 = inner(ys, by, true);
+      int y1 = inner(ys, by, false);
+      for (int bx = 0; bx < cw; bx++) {
+        int x0 = inner(xs, bx, true);
+        int x1 = inner(xs, bx, false);
+        long r = 0;
+        long g = 0;
+        long b = 0;
+        for (int y = y0; y < y1; y++) {
+          for (int x = x0; x < x1; x++) {
+            int v = p[y * w + x];
+            r += (v >> 16) & 0xFF;
+            g += (v >> 8) & 0xFF;
+            b += v & 0xFF;
+          }
+        }
+        long n = (long) (y1 - y0) * (x1 - x0);
+        out[by * cw + bx] = (int) ((r + n / 2) / n) << 16 | (int) ((g + n / 2) / n) << 8 | (int) ((b + n / 2) / n);
+      }
+    }
+    return new RgbImage(cw, ch, out);
+  }
+
+  /** Start (or end, exclusive) of block {@code i}'s middle: one pixel in from a boundary the block is wide enough for. */
+  private static int inner(int[] edges, int i, boolean start) {
+    int a = edges[i];
+    int b = edges[i + 1];
+    if (b - a <= 2) {
+      return start ? a : b;
+    }
+    return start ? (i == 0 ? a : a + 1) : (i + 2 == edges.length ? b : b - 1);
+  }
+}

@@ -1,0 +1,113 @@
+package dev.imgmatch.ingest.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.imgmatch.ingest.TestImages;
+import dev.imgmatch.testkit.Seeds;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Finding a pixelated picture's blocks, on generated pictures through a real JPEG encode and decode. */
+public class MosaicFinderTest {
+  private static final ImageDecoder DECODER = new ImageDecoder(ImageLimits.defaults());
+  private static final long SEED = Seeds.of("MosaicFinderTest", 20261205L);
+
+  /** {@code img} shrunk by {@code s} (smoothly), then blown back up without interpolation: a mosaic of blocks. */
+  public static BufferedImage pixelate(BufferedImage img, int cellsAcross) {
+    int w = img.getWidth();
+    int h = img.getHeight();
+    int cw = cellsAcross;
+    int ch = Math.max(1, Math.round(h * cellsAcross / (float) w));
+    BufferedImage small = new BufferedImage(cw, ch, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = small.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+    g.drawImage(img.getScaledInstance(cw, ch, java.awt.Image.SCALE_AREA_AVERAGING), 0, 0, null);
+    g.dispose();
+    BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    g = out.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_NEAREST_NEIGHBOR);
+    g.drawImage(small, 0, 0, w, h, null);
+    g.dispose();
+    return out;
+  }
+
+  private static RgbImage jpegRoundTrip(BufferedImage img) throws ImageRejectedException {
+    return DECODER.decode(TestImages.jpeg(img, 0.8f)).oriented();
+  }
+
+  @ParameterizedTest(name = "{0}x{1} in {2} blocks across")
+  @CsvSource({
+      "320, 213, 26", // blocks of 12.3 px: widths alternate 12 and 13
+      "600, 600, 89", // 6.7 px
+      "640, 480, 120", // 5.3 px
+      "240, 320, 13", // 18.5 px
+      "640, 360, 36", // 17.8 px
+      "2400, 1600, 60", // 40 px, looked at shrunk by 3
+  })
+  void aPixelatedPictureIsFoundAndItsBlocksAreThePictureAtTheSizeItWasShrunkTo(int w, int h, int cells)
+      throws Exception {
+    System.out.println("MosaicFinderTest seed " + SEED + " (-Dimgmatch.test.seed to override)");
+    BufferedImage photo = InsetFinderTest.detailed(w, h, SEED + w);
+    RgbImage blocks = MosaicFinder.DEFAULT.find(jpegRoundTrip(pixelate(photo, cells)));
+    assertThat(blocks).as("found").isNotNull();
+    int rows = Math.max(1, Math.round(h * cells / (float) w));
+    // the end blocks may be cut short (a partial block at an edge is a block of its own)
+    assertThat(blocks.width()).isBetween(cells - 1, cells + 1);
+    assertThat(blocks.height()).isBetween(rows - 1, rows + 1);
+    if (blocks.width() == cells && blocks.height() == rows) {
+      // each block's colour is the shrunk picture's pixel, up to JPEG's changes
+      BufferedImage small = new BufferedImage(cells, rows, BufferedImage.TYPE_INT_RGB);
+      Graphics2D g = small.createGraphics();
+      g.drawImage(photo.getScaledInstance(cells, rows, java.awt.Image.SCALE_AREA_AVERAGING), 0, 0, null);
+      g.dispose();
+      double diff = 0;
+      for (int y = 0; y < rows; y++) {
+        for (int x = 0; x < cells; x++) {
+          diff += Math.abs(MosaicFinder.luma(small.getRGB(x, y)) - MosaicFinder.luma(blocks.rgb(x, y)));
+        }
+      }
+      assertThat(diff / (cells * rows)).as("mean grey-level difference per block").isLessThan(12);
+    }
+  }
+
+  @Test
+  void photosDrawingsAndFlatPicturesAreNoMosaics() throws Exception {
+    Random r = new Random(SEED);
+    for (int i = 0; i < 6; i++) {
+      int w = 200 + r.nextInt(500);
+      int h = 200 + r.nextInt(500);
+      long seed = r.nextLong();
+      assertThat(MosaicFinder.DEFAULT.find(jpegRoundTrip(InsetFinderTest.detailed(w, h, seed))))
+          .as("detailed %dx%d, seed %d", w, h, seed).isNull();
+      assertThat(MosaicFinder.DEFAULT.find(jpegRoundTrip(InsetFinderTest.canvas(w, h, seed))))
+          .as("canvas %dx%d, seed %d", w, h, seed).isNull();
+      assertThat(MosaicFinder.DEFAULT.find(jpegRoundTrip(TestImages.picture(w, h, seed))))
+          .as("picture %dx%d, seed %d", w, h, seed).isNull();
+    }
+    int[] grey = new int[300 * 200];
+    java.util.Arrays.fill(grey, 0x808080);
+    assertThat(MosaicFinder.DEFAULT.find(new RgbImage(300, 200, grey))).as("flat").isNull();
+    assertThat(MosaicFinder.DEFAULT.find(new RgbImage(10, 10, new int[100]))).as("too small").isNull();
+  }
+
+  @Test
+  void blocksNarrowerThanTheSmallestAreNotLookedFor() throws Exception {
+    // 2.5-px blocks: the picture is hardly changed (its own view serves), and a grid that fine is not told from texture
+    BufferedImage photo = InsetFinderTest.detailed(400, 300, SEED);
+    assertThat(MosaicFinder.DEFAULT.find(jpegRoundTrip(pixelate(photo, 160)))).isNull();
+  }
+
+  @Test
+  void settingsAreChecked() {
+    assertThatThrownBy(() -> new MosaicFinder(1, 6, 0.5)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new MosaicFinder(4, 1, 0.5)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new MosaicFinder(4, 6, 0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new MosaicFinder(4, 6, 1.5)).isInstanceOf(IllegalArgumentException.class);
+  }
+}
