@@ -241,23 +241,9 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     int w = (img.width() + f - 1) / f;
     int h = (img.height() + f - 1) / f;
     int[] out = new int[w * h];
-    int[] p = img.pixels();
     for (int y = 0; y < h; y++) {
       for (int x = 0; x < w; x++) {
-        long r = 0;
-        long g = 0;
-        long b = 0;
-        int n = 0;
-        for (int yy = y * f; yy < Math.min(img.height(), y * f + f); yy++) {
-          for (int xx = x * f; xx < Math.min(img.width(), x * f + f); xx++) {
-            int v = p[yy * img.width() + xx];
-            r += (v >> 16) & 0xFF;
-            g += (v >> 8) & 0xFF;
-            b += v & 0xFF;
-            n++;
-          }
-        }
-        out[y * w + x] = (int) ((r + n / 2) / n) << 16 | (int) ((g + n / 2) / n) << 8 | (int) ((b + n / 2) / n);
+        out[y * w + x] = mean(img, x * f, Math.min(img.width(), x * f + f), y * f, Math.min(img.height(), y * f + f));
       }
     }
     return new RgbImage(w, h, out);
@@ -268,30 +254,31 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     int cw = xs.length - 1;
     int ch = ys.length - 1;
     int[] out = new int[cw * ch];
-    int w = img.width();
-    int[] p = img.pixels();
     for (int by = 0; by < ch; by++) {
-      int y0 = inner(ys, by, true);
-      int y1 = inner(ys, by, false);
       for (int bx = 0; bx < cw; bx++) {
-        int x0 = inner(xs, bx, true);
-        int x1 = inner(xs, bx, false);
-        long r = 0;
-        long g = 0;
-        long b = 0;
-        for (int y = y0; y < y1; y++) {
-          for (int x = x0; x < x1; x++) {
-            int v = p[y * w + x];
-            r += (v >> 16) & 0xFF;
-            g += (v >> 8) & 0xFF;
-            b += v & 0xFF;
-          }
-        }
-        long n = (long) (y1 - y0) * (x1 - x0);
-        out[by * cw + bx] = (int) ((r + n / 2) / n) << 16 | (int) ((g + n / 2) / n) << 8 | (int) ((b + n / 2) / n);
+        out[by * cw + bx] = mean(img, inner(xs, bx, true), inner(xs, bx, false), inner(ys, by, true),
+            inner(ys, by, false));
       }
     }
     return new RgbImage(cw, ch, out);
+  }
+
+  /** The mean colour (rounded) of the pixels of {@code img} in [x0, x1) x [y0, y1), a non-empty box. */
+  private static int mean(RgbImage img, int x0, int x1, int y0, int y1) {
+    int[] p = img.pixels();
+    long r = 0;
+    long g = 0;
+    long b = 0;
+    for (int y = y0; y < y1; y++) {
+      for (int x = x0; x < x1; x++) {
+        int v = p[y * img.width() + x];
+        r += (v >> 16) & 0xFF;
+        g += (v >> 8) & 0xFF;
+        b += v & 0xFF;
+      }
+    }
+    long n = (long) (x1 - x0) * (y1 - y0);
+    return (int) ((r + n / 2) / n) << 16 | (int) ((g + n / 2) / n) << 8 | (int) ((b + n / 2) / n);
   }
 
   /** Start (or end, exclusive) of block {@code i}'s middle: one pixel in from a boundary the block is wide enough for. */

@@ -61,7 +61,8 @@ public class InsetFinderTest {
     return img;
   }
 
-  private static RgbImage jpegRoundTrip(BufferedImage img) throws ImageRejectedException {
+  /** {@code img} through a real JPEG encode (quality 0.8) and decode. */
+  static RgbImage jpegRoundTrip(BufferedImage img) throws ImageRejectedException {
     return DECODER.decode(TestImages.jpeg(img, 0.8f)).oriented();
   }
 

@@ -1,5 +1,6 @@
 package dev.imgmatch.ingest.image;
 
+import static dev.imgmatch.ingest.image.InsetFinderTest.jpegRoundTrip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,7 +16,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** Finding a pixelated picture's blocks, on generated pictures through a real JPEG encode and decode. */
 public class MosaicFinderTest {
-  private static final ImageDecoder DECODER = new ImageDecoder(ImageLimits.defaults());
   private static final long SEED = Seeds.of("MosaicFinderTest", 20261205L);
 
   /** {@code img} shrunk by {@code s} (smoothly), then blown back up without interpolation: a mosaic of blocks. */
@@ -35,10 +35,6 @@ public class MosaicFinderTest {
     g.drawImage(small, 0, 0, w, h, null);
     g.dispose();
     return out;
-  }
-
-  private static RgbImage jpegRoundTrip(BufferedImage img) throws ImageRejectedException {
-    return DECODER.decode(TestImages.jpeg(img, 0.8f)).oriented();
   }
 
   @ParameterizedTest(name = "{0}x{1} in {2} blocks across")
