@@ -1,5 +1,10 @@
 package dev.imgmatch.ingest.image;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
 /**
  * Finds a pixelated picture (a mosaic: the picture shrunk, then blown back up without interpolation, so that it is
  * made of flat blocks) and gives back the small picture its blocks are. A mosaic is a common way to dodge a matcher:
@@ -141,7 +146,7 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     // candidate widths: the lags where it peaks at half its highest or more, the strongest few; each one's best comb.
     // The narrowest comb holding nine tenths of the most any holds wins (a comb of twice the width holds half the
     // boundaries, one of half the width holds them all but with empty teeth between).
-    java.util.List<Integer> lags = new java.util.ArrayList<>();
+    List<Integer> lags = new ArrayList<>();
     for (int tau = minBlock; tau <= maxTau; tau++) {
       if (smooth[tau] >= 0.5 * top && (tau == minBlock || smooth[tau] >= smooth[tau - 1])
           && (tau == maxTau || smooth[tau] >= smooth[tau + 1])) {
@@ -151,7 +156,7 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     lags.sort((x, y) -> Double.compare(smooth[y], smooth[x]));
     double[] comb = null;
     double mostHeld = 0;
-    java.util.List<double[]> combs = new java.util.ArrayList<>();
+    List<double[]> combs = new ArrayList<>();
     for (int tau : lags.subList(0, Math.min(MAX_CANDIDATE_WIDTHS, lags.size()))) {
       double[] c = comb(d, tau);
       combs.add(c);
@@ -172,42 +177,44 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     if (share < minCombShare || share < 2.0 * (2 * reach + 1) / bestWidth) {
       return null;
     }
-    // and the boundaries spread over the comb: a grid's teeth carry the picture's changes everywhere it is not flat, a
-    // drawing's few strong edges, which fit many combs, sit in a few teeth. A tooth's boundary is the strongest of its
-    // pixel and the two beside it (a tooth rounds to one of two pixels).
-    java.util.List<Long> tooth = new java.util.ArrayList<>();
-    for (double at = bestPhase + bestWidth; at < n - 0.5; at += bestWidth) {
-      int c = (int) Math.round(at);
-      long strongest = 0;
-      for (int j = Math.max(1, c - 1); j <= Math.min(n - 1, c + 1); j++) {
-        strongest = Math.max(strongest, d[j]);
-      }
-      tooth.add(strongest);
-    }
-    tooth.sort(java.util.Comparator.reverseOrder());
-    long all = tooth.stream().mapToLong(Long::longValue).sum();
-    long strongestTenth = tooth.stream().limit(Math.max(1, (tooth.size() + 9) / 10)).mapToLong(Long::longValue).sum();
-    if (all == 0 || strongestTenth > MAX_STRONGEST_TENTH * all) {
-      return null;
-    }
-    // the boundaries: each tooth where its differences peak
-    int[] out = new int[n + 2];
-    int count = 0;
-    out[count++] = 0;
+    // the comb's teeth, each at the pixel where its differences peak (the strongest of the pixel it rounds to and, for
+    // blocks of 8 pixels and more, the two beside it)
+    List<Integer> teeth = new ArrayList<>();
     for (double at = bestPhase + bestWidth; at < n - 0.5; at += bestWidth) {
       int c = (int) Math.round(at);
       int peak = Math.max(1, c - reach);
       for (int j = peak; j <= Math.min(n - 1, c + reach); j++) {
         peak = d[j] > d[peak] ? j : peak;
       }
-      if (peak > out[count - 1]) {
-        out[count++] = peak;
+      teeth.add(peak);
+    }
+    // and the boundaries spread over them: a grid's teeth carry the picture's changes everywhere it is not flat, a
+    // drawing's few strong edges, which fit many combs, sit in a few teeth (a tooth counts the strongest of its pixel
+    // and the two beside it: it rounds to one of two pixels)
+    List<Long> strength = new ArrayList<>();
+    for (int t : teeth) {
+      strength.add(Math.max(d[t], Math.max(d[Math.max(1, t - 1)], d[Math.min(n - 1, t + 1)])));
+    }
+    strength.sort(Comparator.reverseOrder());
+    long all = strength.stream().mapToLong(Long::longValue).sum();
+    long strongestTenth = strength.stream().limit(Math.max(1, (strength.size() + 9) / 10)).mapToLong(Long::longValue)
+        .sum();
+    if (all == 0 || strongestTenth > MAX_STRONGEST_TENTH * all) {
+      return null;
+    }
+    // the boundaries, with the picture's ends
+    int[] out = new int[teeth.size() + 2];
+    int count = 0;
+    out[count++] = 0;
+    for (int t : teeth) {
+      if (t > out[count - 1]) {
+        out[count++] = t;
       }
     }
     if (out[count - 1] < n) {
       out[count++] = n;
     }
-    return count - 1 >= minCells ? java.util.Arrays.copyOf(out, count) : null;
+    return count - 1 >= minCells ? Arrays.copyOf(out, count) : null;
   }
 
   /**
