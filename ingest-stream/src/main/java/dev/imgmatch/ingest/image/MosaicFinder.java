@@ -46,7 +46,7 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
   /** The most of a grid's boundary differences its strongest tenth of boundaries may hold. */
   static final double MAX_STRONGEST_TENTH = 0.6;
 
-  /** Longer side above which a picture is shrunk by a whole factor (box average) before its grid is looked for. */
+  /** Longer side above which a picture is shrunk by a whole factor (area averaging, {@link Resize}) before its grid is looked for. */
   static final int WORK_SIDE = 640;
 
   /**
@@ -56,7 +56,8 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
   public RgbImage find(RgbImage img) {
     int longer = Math.max(img.width(), img.height());
     if (longer > WORK_SIDE) {
-      img = shrinkBy(img, (longer + WORK_SIDE - 1) / WORK_SIDE);
+      int f = (longer + WORK_SIDE - 1) / WORK_SIDE; // a whole factor: each block shrinks alike
+      img = Resize.to(img, (img.width() + f - 1) / f, (img.height() + f - 1) / f);
     }
     int w = img.width();
     int h = img.height();
@@ -66,22 +67,26 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     long[] cols = new long[w]; // cols[x]: differences between columns x-1 and x
     long[] rows = new long[h];
     int[] p = img.pixels();
+    int[] above = new int[w]; // the previous row's grey levels
+    int[] line = new int[w];
     for (int y = 0; y < h; y++) {
       int row = y * w;
-      int left = luma(p[row]);
+      for (int x = 0; x < w; x++) {
+        line[x] = luma(p[row + x]);
+      }
       for (int x = 1; x < w; x++) {
-        int g = luma(p[row + x]);
-        cols[x] += Math.abs(g - left);
-        left = g;
+        cols[x] += Math.abs(line[x] - line[x - 1]);
       }
       if (y > 0) {
-        int up = (y - 1) * w;
         long sum = 0;
         for (int x = 0; x < w; x++) {
-          sum += Math.abs(luma(p[row + x]) - luma(p[up + x]));
+          sum += Math.abs(line[x] - above[x]);
         }
         rows[y] = sum;
       }
+      int[] t = above;
+      above = line;
+      line = t;
     }
     int[] xs = boundaries(cols);
     if (xs == null) {
@@ -241,19 +246,6 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
       }
     }
     return best;
-  }
-
-  /** {@code img} shrunk by the whole factor {@code f}: each output pixel the mean of an f x f box (the last may be cut). */
-  static RgbImage shrinkBy(RgbImage img, int f) {
-    int w = (img.width() + f - 1) / f;
-    int h = (img.height() + f - 1) / f;
-    int[] out = new int[w * h];
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        out[y * w + x] = mean(img, x * f, Math.min(img.width(), x * f + f), y * f, Math.min(img.height(), y * f + f));
-      }
-    }
-    return new RgbImage(w, h, out);
   }
 
   /** The mean colour of each block (the middle of it: a pixel is left out at each boundary) as one pixel. */
