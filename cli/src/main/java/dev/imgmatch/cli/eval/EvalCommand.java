@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
         + "real pipeline, write PRED.csv (query,ref,score,match: up to 10 rows per query, best first; match = the "
         + "shipped defaults' alert decision) and, with --ground-truth, print µAP, recall@1, recall@10, decision "
         + "precision/recall and the share of negative queries that alerted (score.py's definitions), and NDCG@10 "
-        + "(binary relevance, over the queries with a ground-truth ref; negative queries left out)."})
+        + "(binary relevance, over the queries with a ground-truth ref; negative queries left out); with a queries.csv "
+        + "giving transforms, then a per-family table (# lines: single edits and chains apart)."})
 public final class EvalCommand implements CliCommand {
   @Option(names = "--refs", required = true, paramLabel = "DIR", description = "Reference images to index (id = file name without extension).")
   Path refs;
@@ -182,6 +183,7 @@ public final class EvalCommand implements CliCommand {
       lastResult = Scoring.score(rows, truth);
       lastResult.asMap().forEach((k, v) -> System.out.println(k + ": " + v));
       System.out.printf(Locale.ROOT, "query_images_per_s: %.2f%n", queriesPerSecond);
+      EvalReport.familyTable(EvalReport.perFamilyAloneAndInChains(rows, truth)).forEach(System.out::println);
       if (report != null) {
         Map<String, Path> q = queryFiles.stream().collect(Collectors.toMap(ImageFiles::idOf, p -> p, (a, b) -> a));
         Map<String, Path> r = refFiles.stream().collect(Collectors.toMap(ImageFiles::idOf, p -> p, (a, b) -> a));

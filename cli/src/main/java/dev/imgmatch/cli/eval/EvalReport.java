@@ -61,6 +61,81 @@ public final class EvalReport {
     return out;
   }
 
+  /**
+   * One family's positive queries, single edits apart from chains of edits (a chain counts for each of its families):
+   * the per-family table of docs/BENCHMARKS.md, which the issue's targets are stated in ("crop_heavy in chains").
+   */
+  public record FamilySplit(String family, Part alone, Part chains) {
+    /** Positive queries, those whose true reference ranks first, and those alerted against a true reference. */
+    public record Part(int queries, int rankedFirst, int alerted) {
+      public double recallAt1() {
+        return queries == 0 ? Double.NaN : rankedFirst / (double) queries;
+      }
+
+      public double decisionRecall() {
+        return queries == 0 ? Double.NaN : alerted / (double) queries;
+      }
+    }
+  }
+
+  /** {@link FamilySplit} per family, by name; empty when no query has a known transform. */
+  public static List<FamilySplit> perFamilyAloneAndInChains(List<Scoring.Row> rows, Scoring.Truth truth) {
+    Map<String, List<Scoring.Row>> byQuery = byQuery(rows);
+    Map<String, int[]> counts = new TreeMap<>(); // alone: queries, first, alerted; chains: the same
+    truth.kinds().forEach((q, kind) -> {
+      String t = truth.transforms().getOrDefault(q, "");
+      if (!kind.equals("positive") || t.isEmpty()) {
+        return;
+      }
+      String[] edits = t.split("\\+");
+      int at = edits.length > 1 ? 3 : 0;
+      Set<String> want = truth.refsOf(q);
+      List<Scoring.Row> ranked = byQuery.getOrDefault(q, List.of());
+      boolean first = !ranked.isEmpty() && want.contains(ranked.getFirst().ref());
+      boolean alerted = ranked.stream().anyMatch(r -> r.match() && want.contains(r.ref()));
+      for (String f : java.util.Arrays.stream(edits).distinct().toList()) {
+        int[] c = counts.computeIfAbsent(f, k -> new int[6]);
+        c[at]++;
+        c[at + 1] += first ? 1 : 0;
+        c[at + 2] += alerted ? 1 : 0;
+      }
+    });
+    List<FamilySplit> out = new ArrayList<>();
+    counts.forEach((f, c) -> out.add(new FamilySplit(f, new FamilySplit.Part(c[0], c[1], c[2]),
+        new FamilySplit.Part(c[3], c[4], c[5]))));
+    return out;
+  }
+
+  /**
+   * {@link #perFamilyAloneAndInChains} as text lines, each starting with {@code #} (eval prints them after its
+   * {@code key: value} metrics): family, then for single edits and for chains the queries, recall@1 and decision
+   * recall.
+   */
+  public static List<String> familyTable(List<FamilySplit> families) {
+    List<String> out = new ArrayList<>();
+    if (families.isEmpty()) {
+      return out;
+    }
+    int width = Math.max(6, families.stream().mapToInt(f -> f.family().length()).max().orElse(0));
+    out.add(String.format(Locale.ROOT, "# %-" + width + "s  %32s  %32s", "family", "alone: n, recall@1, decision",
+        "in chains: n, recall@1, decision"));
+    for (FamilySplit f : families) {
+      out.add(String.format(Locale.ROOT, "# %-" + width + "s  %32s  %32s", f.family(), part(f.alone()),
+          part(f.chains())));
+    }
+    return out;
+  }
+
+  private static String part(FamilySplit.Part p) {
+    return p.queries() == 0 ? "-" : String.format(Locale.ROOT, "%d, %.2f, %.2f", p.queries(), p.recallAt1(),
+        p.decisionRecall());
+  }
+
+  private static String cells(FamilySplit.Part p) {
+    return p.queries() == 0 ? "<td>0</td><td></td><td></td>" : String.format(Locale.ROOT,
+        "<td>%d</td><td>%.3f</td><td>%.3f</td>", p.queries(), p.recallAt1(), p.decisionRecall());
+  }
+
   static Map<String, List<Scoring.Row>> byQuery(List<Scoring.Row> rows) {
     Map<String, List<Scoring.Row>> m = new HashMap<>();
     for (Scoring.Row r : rows) {
@@ -106,6 +181,13 @@ public final class EvalReport {
     for (FamilyRecall f : perFamily(rows, truth)) {
       h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%.3f</td><td>%.3f</td><td>%.3f</td></tr>",
           esc(f.family()), f.queries(), f.recallAt1(), f.recallAt10(), f.decisionRecall()));
+    }
+    h.append("</table>\n<h2>Single edits and chains</h2><table><tr><th>family</th><th>alone: queries</th>")
+        .append("<th>recall@1</th><th>decision recall</th><th>in chains: queries</th><th>recall@1</th>")
+        .append("<th>decision recall</th></tr>");
+    for (FamilySplit f : perFamilyAloneAndInChains(rows, truth)) {
+      h.append("<tr><td>").append(esc(f.family())).append("</td>").append(cells(f.alone())).append(cells(f.chains()))
+          .append("</tr>");
     }
     h.append("</table>\n");
     Map<String, List<Scoring.Row>> byQuery = byQuery(rows);

@@ -44,4 +44,43 @@ class EvalReportTest {
     assertThat(html).contains("<svg", "polyline", "Worst misses", "query q3 (hflip)", "ranked first r9", "False alarms",
         "alerted ref r7", "query images/s", "decision recall", "ndcg_at_10");
   }
+
+  @Test
+  void singleEditsAndChainsAreCountedApartAndPrintedAsCommentLines(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("gt.csv"), "query,ref\nq1,r1\nq2,r2\nq3,r3\nq5,r5\nq6,r6\n");
+    Files.writeString(dir.resolve("queries.csv"), "query,transform,kind\nq1,crop,positive\nq2,crop+gray,positive\n"
+        + "q3,hflip,positive\nq4,gray,negative\nq5,gray+crop+gray,positive\nq6,,positive\n");
+    var truth = Scoring.readTruth(dir.resolve("gt.csv"), dir.resolve("queries.csv"), Set.of());
+    List<Scoring.Row> rows = List.of(
+        new Scoring.Row("q1", "r1", 0.95, true),
+        new Scoring.Row("q2", "r2", 0.30, false), // ranked first, not alerted
+        new Scoring.Row("q3", "r9", 0.70, false),
+        new Scoring.Row("q3", "r3", 0.50, false),
+        new Scoring.Row("q4", "r7", 0.82, true), // a negative query: in no family
+        new Scoring.Row("q5", "r8", 0.60, false),
+        new Scoring.Row("q5", "r5", 0.58, true), // alerted, not first
+        new Scoring.Row("q6", "r6", 0.90, true)); // no transform known: in no family
+    var fam = EvalReport.perFamilyAloneAndInChains(rows, truth);
+    assertThat(fam).extracting(EvalReport.FamilySplit::family).containsExactly("crop", "gray", "hflip");
+    var crop = fam.get(0);
+    assertThat(crop.alone()).isEqualTo(new EvalReport.FamilySplit.Part(1, 1, 1));
+    assertThat(crop.chains()).as("q2 and q5").isEqualTo(new EvalReport.FamilySplit.Part(2, 1, 1));
+    var gray = fam.get(1);
+    assertThat(gray.alone().queries()).as("the negative q4 is not counted").isZero();
+    assertThat(gray.chains()).as("gray twice in q5 counts once").isEqualTo(new EvalReport.FamilySplit.Part(2, 1, 1));
+    assertThat(gray.chains().recallAt1()).isEqualTo(0.5);
+    assertThat(fam.get(2).alone()).isEqualTo(new EvalReport.FamilySplit.Part(1, 0, 0));
+    assertThat(fam.get(2).chains().decisionRecall()).isNaN();
+
+    List<String> lines = EvalReport.familyTable(fam);
+    assertThat(lines).hasSize(4).allMatch(l -> l.startsWith("# "));
+    assertThat(lines.get(1)).contains("crop", "1, 1.00, 1.00", "2, 0.50, 0.50");
+    assertThat(lines.get(3)).contains("hflip", "1, 0.00, 0.00").endsWith("-");
+    assertThat(EvalReport.familyTable(List.of())).isEmpty();
+
+    EvalReport.write(dir.resolve("report"), Scoring.score(rows, truth), rows, truth, q -> dir.resolve(q + ".jpg"),
+        r -> dir.resolve(r + ".jpg"), Map.of());
+    assertThat(Files.readString(dir.resolve("report/index.html"))).contains("Single edits and chains",
+        "<tr><td>crop</td><td>1</td><td>1.000</td><td>1.000</td><td>2</td><td>0.500</td><td>0.500</td></tr>");
+  }
 }
