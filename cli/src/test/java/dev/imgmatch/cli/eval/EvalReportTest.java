@@ -6,17 +6,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class EvalReportTest {
   @Test
   void familiesCountChainsForEachMemberAndTheReportShowsMissesAndFalseAlarms(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("gt.csv"), "query,ref\nq1,r1\nq2,r2\nq3,r3\n");
-    Files.writeString(dir.resolve("queries.csv"),
+    var truth = ScoringTest.truth(dir, "query,ref\nq1,r1\nq2,r2\nq3,r3\n",
         "query,transform,kind\nq1,crop,positive\nq2,crop+gray,positive\nq3,hflip,positive\nq4,gray,negative\n");
-    var truth = Scoring.readTruth(dir.resolve("gt.csv"), dir.resolve("queries.csv"), Set.of());
     List<Scoring.Row> rows = List.of(
         new Scoring.Row("q1", "r1", 0.95, true),
         new Scoring.Row("q2", "r2", 0.85, true),
@@ -47,10 +44,9 @@ class EvalReportTest {
 
   @Test
   void singleEditsAndChainsAreCountedApartAndPrintedAsCommentLines(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("gt.csv"), "query,ref\nq1,r1\nq2,r2\nq3,r3\nq5,r5\nq6,r6\n");
-    Files.writeString(dir.resolve("queries.csv"), "query,transform,kind\nq1,crop,positive\nq2,crop+gray,positive\n"
+    var truth = ScoringTest.truth(dir, "query,ref\nq1,r1\nq2,r2\nq3,r3\nq5,r5\nq6,r6\n",
+        "query,transform,kind\nq1,crop,positive\nq2,crop+gray,positive\n"
         + "q3,hflip,positive\nq4,gray,negative\nq5,gray+crop+gray,positive\nq6,,positive\n");
-    var truth = Scoring.readTruth(dir.resolve("gt.csv"), dir.resolve("queries.csv"), Set.of());
     List<Scoring.Row> rows = List.of(
         new Scoring.Row("q1", "r1", 0.95, true),
         new Scoring.Row("q2", "r2", 0.30, false), // ranked first, not alerted

@@ -25,11 +25,17 @@ import org.junit.jupiter.api.io.TempDir;
 class ScoringTest {
   private static final Path SCORE_PY = Path.of("..", "..", "shared", "bench", "score.py").toAbsolutePath().normalize();
 
+  /** A split's truth from hand-written {@code ground_truth.csv} and {@code queries.csv} contents, written to {@code dir}. */
+  static Scoring.Truth truth(Path dir, String groundTruthCsv, String queriesCsv) throws java.io.IOException {
+    Files.writeString(dir.resolve("ground_truth.csv"), groundTruthCsv);
+    Files.writeString(dir.resolve("queries.csv"), queriesCsv);
+    return Scoring.readTruth(dir.resolve("ground_truth.csv"), dir.resolve("queries.csv"), Set.of());
+  }
+
   @Test
   void handComputedExample(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("ground_truth.csv"), "query,ref\nq1,r1\nq2,r2\n");
-    Files.writeString(dir.resolve("queries.csv"), "query,transform,kind\nq1,crop,positive\nq2,gray,positive\nq3,hflip,negative\n");
-    var truth = Scoring.readTruth(dir.resolve("ground_truth.csv"), dir.resolve("queries.csv"), Set.of());
+    var truth = truth(dir, "query,ref\nq1,r1\nq2,r2\n",
+        "query,transform,kind\nq1,crop,positive\nq2,gray,positive\nq3,hflip,negative\n");
     var res = Scoring.score(List.of(
         new Scoring.Row("q1", "r1", 0.9, true),   // rank 1, true
         new Scoring.Row("q3", "r5", 0.8, true),   // rank 2, false alarm on a negative
@@ -72,10 +78,9 @@ class ScoringTest {
 
   @Test
   void ndcgAt10AveragesOverQueriesWithARelevantRefAndLeavesNegativesOut(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("ground_truth.csv"), "query,ref\nq1,r1\nq2,r2\nq3,r3a\nq3,r3b\nq5,r5\n");
-    Files.writeString(dir.resolve("queries.csv"), "query,transform,kind\nq1,crop,positive\nq2,gray,positive\n"
+    var truth = truth(dir, "query,ref\nq1,r1\nq2,r2\nq3,r3a\nq3,r3b\nq5,r5\n",
+        "query,transform,kind\nq1,crop,positive\nq2,gray,positive\n"
         + "q3,hflip,positive\nq4,gray,negative\nq5,color,positive\n");
-    var truth = Scoring.readTruth(dir.resolve("ground_truth.csv"), dir.resolve("queries.csv"), Set.of());
     var res = Scoring.score(List.of(
         new Scoring.Row("q1", "r1", 0.9, true),     // q1: relevant first: 1
         new Scoring.Row("q1", "r1", 0.2, true),     // the same pair again: its best score counts
@@ -95,9 +100,7 @@ class ScoringTest {
 
   @Test
   void tiedScoresAreRankedByRefDescendingAsForRecall(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("ground_truth.csv"), "query,ref\nq1,ra\n");
-    Files.writeString(dir.resolve("queries.csv"), "query,transform,kind\nq1,crop,positive\n");
-    var truth = Scoring.readTruth(dir.resolve("ground_truth.csv"), dir.resolve("queries.csv"), Set.of());
+    var truth = truth(dir, "query,ref\nq1,ra\n", "query,transform,kind\nq1,crop,positive\n");
     // score.py ranks sorted((score, ref), reverse=True): rb before ra at equal scores
     var res = Scoring.score(List.of(new Scoring.Row("q1", "ra", 0.5, null), new Scoring.Row("q1", "rb", 0.5, null)),
         truth);
