@@ -29,6 +29,17 @@ public final class EvalReport {
    */
   public record FamilyRecall(String family, int queries, double recallAt1, double recallAt10, double decisionRecall) {}
 
+  /** What became of one positive query: a true reference ranked first, among the 10 best, alerted. */
+  private record Outcome(boolean first, boolean top10, boolean alerted) {}
+
+  private static Outcome outcome(String query, Map<String, List<Scoring.Row>> byQuery, Scoring.Truth truth) {
+    Set<String> want = truth.refsOf(query);
+    List<Scoring.Row> ranked = byQuery.getOrDefault(query, List.of());
+    return new Outcome(!ranked.isEmpty() && want.contains(ranked.getFirst().ref()),
+        ranked.stream().limit(10).anyMatch(r -> want.contains(r.ref())),
+        ranked.stream().anyMatch(r -> r.match() && want.contains(r.ref())));
+  }
+
   public static List<FamilyRecall> perFamily(List<Scoring.Row> rows, Scoring.Truth truth) {
     Map<String, List<Scoring.Row>> byQuery = byQuery(rows);
     Map<String, int[]> counts = new TreeMap<>();
@@ -42,17 +53,13 @@ public final class EvalReport {
       if (t.contains("+")) {
         families.add("chain of " + t.split("\\+").length + " edits");
       }
-      Set<String> want = truth.refsOf(q);
-      List<Scoring.Row> ranked = byQuery.getOrDefault(q, List.of());
-      boolean h1 = !ranked.isEmpty() && want.contains(ranked.getFirst().ref());
-      boolean h10 = ranked.stream().limit(10).anyMatch(r -> want.contains(r.ref()));
-      boolean alerted = ranked.stream().anyMatch(r -> r.match() && want.contains(r.ref()));
+      Outcome o = outcome(q, byQuery, truth);
       for (String f : families) {
         int[] c = counts.computeIfAbsent(f, k -> new int[4]);
         c[0]++;
-        c[1] += h1 ? 1 : 0;
-        c[2] += h10 ? 1 : 0;
-        c[3] += alerted ? 1 : 0;
+        c[1] += o.first() ? 1 : 0;
+        c[2] += o.top10() ? 1 : 0;
+        c[3] += o.alerted() ? 1 : 0;
       }
     });
     List<FamilyRecall> out = new ArrayList<>();
@@ -89,15 +96,12 @@ public final class EvalReport {
       }
       String[] edits = t.split("\\+");
       int at = edits.length > 1 ? 3 : 0;
-      Set<String> want = truth.refsOf(q);
-      List<Scoring.Row> ranked = byQuery.getOrDefault(q, List.of());
-      boolean first = !ranked.isEmpty() && want.contains(ranked.getFirst().ref());
-      boolean alerted = ranked.stream().anyMatch(r -> r.match() && want.contains(r.ref()));
+      Outcome o = outcome(q, byQuery, truth);
       for (String f : java.util.Arrays.stream(edits).distinct().toList()) {
         int[] c = counts.computeIfAbsent(f, k -> new int[6]);
         c[at]++;
-        c[at + 1] += first ? 1 : 0;
-        c[at + 2] += alerted ? 1 : 0;
+        c[at + 1] += o.first() ? 1 : 0;
+        c[at + 2] += o.alerted() ? 1 : 0;
       }
     });
     List<FamilySplit> out = new ArrayList<>();
