@@ -2,6 +2,7 @@ package dev.imgmatch.index;
 
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.Reject;
+import dev.imgmatch.common.HangingTransactions;
 import dev.imgmatch.common.ServiceEndpoint;
 import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.schemas.Rejects;
@@ -92,6 +93,7 @@ public final class IndexService implements AutoCloseable {
   private volatile boolean running;
   private Thread ingestThread;
   private Thread queryThread;
+  private volatile HangingTransactions hanging;
   private Thread bankThread;
   private volatile ServiceEndpoint endpoint;
 
@@ -219,6 +221,10 @@ public final class IndexService implements AutoCloseable {
     if (!running) {
       return "not running";
     }
+    var h = hanging;
+    if (h != null && !h.problems().isEmpty()) {
+      return String.join("; ", h.problems());
+    }
     String why = ingest.notReadyReason();
     if (why != null) {
       return why;
@@ -335,6 +341,11 @@ public final class IndexService implements AutoCloseable {
     queryThread = new Thread(() -> runGuarded(queries::run), "index-queries");
     ingestThread.start();
     queryThread.start();
+    hanging = new HangingTransactions(STAGE, cfg.kafkaProps(), List.of(topics.embeddings().name(),
+        topics.embeddingExtras().name(), topics.deletions().name(), topics.queries().name(), topics.probes().name(),
+        topics.bankEntries().name(), topics.reviewDecisions().name(), topics.collectionSettings().name()),
+        HangingTransactions.Settings.of(cfg)).start();
+    log.info("index-service {}", hanging.describeSettings());
     return this;
   }
 
@@ -496,6 +507,10 @@ public final class IndexService implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    var h = hanging;
+    if (h != null) {
+      h.close();
+    }
     queries.wakeup();
     BankIndex b = banks;
     if (b != null) {

@@ -105,7 +105,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String HTTP_PORT = "http.port";
   public static final String LOG_FORMAT = "log.format";
 
-  public static final ConfigDef DEF = new ConfigDef()
+  public static final ConfigDef DEF = dev.imgmatch.common.HangingTransactions.define(new ConfigDef())
       .define(BOOTSTRAP, Type.STRING, "localhost:9092", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Kafka bootstrap servers (every other kafka.* key is passed to the clients unchanged).")
       .define(TOPIC_PREFIX, Type.STRING, Topics.DEFAULT_PREFIX, IndexServiceConfig::validatePrefix, Importance.HIGH,

@@ -98,7 +98,7 @@ public final class IngestConfig extends AbstractConfig {
           + " rules match S against T, e.g. the default " + MatchRules.DEFAULT
           + " (docs/modules/ingest-stream.md#exact-copy-store)");
 
-  public static final ConfigDef DEF = new ConfigDef()
+  public static final ConfigDef DEF = dev.imgmatch.common.HangingTransactions.define(new ConfigDef())
       .define(BOOTSTRAP, Type.STRING, "localhost:9092", new ConfigDef.NonEmptyString(), Importance.HIGH,
           "Kafka bootstrap servers (every other kafka.* key goes to Kafka Streams and its clients unchanged).")
       .define(APPLICATION_ID, Type.STRING, "", Importance.HIGH,

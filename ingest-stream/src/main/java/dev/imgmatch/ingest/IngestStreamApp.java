@@ -1,5 +1,6 @@
 package dev.imgmatch.ingest;
 
+import dev.imgmatch.common.HangingTransactions;
 import dev.imgmatch.common.ServiceEndpoint;
 import dev.imgmatch.common.Settings;
 import dev.imgmatch.common.TopicSetup;
@@ -53,6 +54,7 @@ public final class IngestStreamApp implements AutoCloseable {
   private final ScheduledExecutorService reporter;
   private final CountDownLatch finished = new CountDownLatch(1);
   private volatile ServiceEndpoint endpoint;
+  private volatile HangingTransactions hanging;
 
   public IngestStreamApp(IngestConfig cfg) {
     this.cfg = cfg;
@@ -117,6 +119,11 @@ public final class IngestStreamApp implements AutoCloseable {
 
   public void start() {
     streams.start();
+    Topics t = cfg.topics();
+    hanging = new HangingTransactions(SERVICE, cfg.adminProps(),
+        List.of(t.uploads().name(), t.queries().name(), t.deletions().name()), HangingTransactions.Settings.of(cfg))
+        .start();
+    log.info("ingest-stream {}", hanging.describeSettings());
   }
 
   /**
@@ -146,7 +153,11 @@ public final class IngestStreamApp implements AutoCloseable {
   /** Readiness: null while Kafka Streams is RUNNING, else its state. */
   public String notReadyReason() {
     KafkaStreams.State s = streams.state();
-    return s == KafkaStreams.State.RUNNING ? null : "kafka streams state " + s;
+    if (s != KafkaStreams.State.RUNNING) {
+      return "kafka streams state " + s;
+    }
+    HangingTransactions h = hanging;
+    return h == null || h.problems().isEmpty() ? null : String.join("; ", h.problems());
   }
 
   /** Blocks until Kafka Streams stops (closed, or failed for good). */
@@ -173,6 +184,10 @@ public final class IngestStreamApp implements AutoCloseable {
 
   @Override
   public void close() {
+    HangingTransactions h = hanging;
+    if (h != null) {
+      h.close();
+    }
     // leave the group at once: the partitions move to the other instances now, not after the session timeout
     streams.close(CloseOptions.timeout(Duration.ofSeconds(30))
         .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));

@@ -1,5 +1,6 @@
 package dev.imgmatch.embedder.worker;
 
+import dev.imgmatch.common.HangingTransactions;
 import dev.imgmatch.embedder.Embedder;
 import dev.imgmatch.embedder.PictureEmbedder;
 import dev.imgmatch.schemas.Topics;
@@ -129,6 +130,7 @@ public final class EmbedderWorker implements AutoCloseable {
   private volatile KafkaConsumer<byte[], byte[]> consumer;
   private Thread pollThread;
   private Thread inferThread;
+  private volatile HangingTransactions hanging;
 
   /**
    * A worker (not started).
@@ -225,6 +227,10 @@ public final class EmbedderWorker implements AutoCloseable {
       throw new IllegalStateException("embedder worker failed to start: " + failure.get().getMessage(), failure.get());
     }
     pollThread.start();
+    hanging = new HangingTransactions("embedder-worker", config.kafka(),
+        List.of(topics.prepared().name(), topics.modelServing().name()),
+        HangingTransactions.Settings.of(config)).start();
+    log.info("embedder-worker {}", hanging.describeSettings());
     return this;
   }
 
@@ -262,6 +268,10 @@ public final class EmbedderWorker implements AutoCloseable {
     if (!running) {
       return failure.get() == null ? "worker stopped" : "worker stopped: " + failure.get();
     }
+    var h = hanging;
+    if (h != null && !h.problems().isEmpty()) {
+      return String.join("; ", h.problems());
+    }
     return modelStatus;
   }
 
@@ -293,6 +303,9 @@ public final class EmbedderWorker implements AutoCloseable {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (hanging != null) {
+      hanging.close();
     }
     serving.close();
   }

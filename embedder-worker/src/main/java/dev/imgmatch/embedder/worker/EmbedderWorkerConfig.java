@@ -88,7 +88,7 @@ public final class EmbedderWorkerConfig extends AbstractConfig {
     }
   };
 
-  public static final ConfigDef DEF = new ConfigDef()
+  public static final ConfigDef DEF = dev.imgmatch.common.HangingTransactions.define(new ConfigDef())
       .define(KAFKA_PREFIX + "bootstrap.servers", Type.STRING, "localhost:9092", Importance.HIGH,
           "Kafka brokers (host:port,...). Every other kafka.* key is passed to the consumer, the producer and the "
           + "admin client as is.")
