@@ -83,8 +83,9 @@ class HangingTransactionIT {
       }
 
       Map<String, Object> kafka = Map.of("bootstrap.servers", broker.bootstrapServers());
+      var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
       try (HangingTransactions guard = new HangingTransactions("test", kafka, List.of(TOPIC),
-          new HangingTransactions.Settings(500, 3_000)).start();
+          new HangingTransactions.Settings(500, 3_000)).bind(registry).start();
           Admin a = admin(broker)) {
         LocalBroker b = broker;
         await(() -> guard.aborted() >= 1, Duration.ofSeconds(90), "the guard aborts the hanging transaction");
@@ -93,6 +94,9 @@ class HangingTransactionIT {
         await(() -> guard.checks() >= checks + 6, Duration.ofSeconds(60), "six more checks");
         assertThat(guard.aborted()).as("the live transaction is left alone").isEqualTo(1);
         assertThat(guard.problems()).isEmpty();
+        assertThat(registry.get("imgmatch.hanging.transactions.aborted").tag("stage", "test").functionCounter()
+            .count()).isEqualTo(1.0);
+        assertThat(registry.get("imgmatch.hanging.transactions.blocked").gauge().value()).isZero();
         assertThat(stable(a, live)).isLessThan(high(a, live));
 
         alive.commitTransaction();

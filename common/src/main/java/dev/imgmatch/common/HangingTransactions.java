@@ -178,6 +178,24 @@ public final class HangingTransactions implements AutoCloseable {
     this.clock = clock;
   }
 
+  /**
+   * Publishes the guard's meters on {@code registry} (tag {@code stage}): {@code imgmatch.hanging.transactions.aborted}
+   * (a counter) and {@code imgmatch.hanging.transactions.blocked} (partitions blocked by one it could not abort: alert
+   * on it).
+   */
+  public HangingTransactions bind(io.micrometer.core.instrument.MeterRegistry registry) {
+    if (registry != null) {
+      io.micrometer.core.instrument.FunctionCounter.builder("imgmatch.hanging.transactions.aborted", aborted,
+              AtomicLong::doubleValue)
+          .description("Hanging transactions this instance aborted on the topics it reads").tag("stage", stage)
+          .register(registry);
+      io.micrometer.core.instrument.Gauge.builder("imgmatch.hanging.transactions.blocked", problems, Map::size)
+          .description("Partitions of the topics it reads blocked by a hanging transaction it could not abort")
+          .tag("stage", stage).register(registry);
+    }
+    return this;
+  }
+
   /** Starts checking on a daemon thread (nothing when {@code hanging.transactions.check.ms} is 0). */
   public HangingTransactions start() {
     if (!settings.enabled() || topics.isEmpty()) {

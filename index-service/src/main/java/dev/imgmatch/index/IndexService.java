@@ -344,7 +344,7 @@ public final class IndexService implements AutoCloseable {
     hanging = new HangingTransactions(STAGE, cfg.kafkaProps(), List.of(topics.embeddings().name(),
         topics.embeddingExtras().name(), topics.deletions().name(), topics.queries().name(), topics.probes().name(),
         topics.bankEntries().name(), topics.reviewDecisions().name(), topics.collectionSettings().name()),
-        HangingTransactions.Settings.of(cfg)).start();
+        HangingTransactions.Settings.of(cfg)).bind(metrics.registry()).start();
     log.info("index-service {}", hanging.describeSettings());
     return this;
   }

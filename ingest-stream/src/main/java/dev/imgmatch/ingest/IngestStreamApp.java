@@ -122,7 +122,7 @@ public final class IngestStreamApp implements AutoCloseable {
     Topics t = cfg.topics();
     hanging = new HangingTransactions(SERVICE, cfg.adminProps(),
         List.of(t.uploads().name(), t.queries().name(), t.deletions().name()), HangingTransactions.Settings.of(cfg))
-        .start();
+        .bind(registry).start();
     log.info("ingest-stream {}", hanging.describeSettings());
   }
 

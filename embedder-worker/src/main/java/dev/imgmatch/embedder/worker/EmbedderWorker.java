@@ -229,7 +229,7 @@ public final class EmbedderWorker implements AutoCloseable {
     pollThread.start();
     hanging = new HangingTransactions("embedder-worker", config.kafka(),
         List.of(topics.prepared().name(), topics.modelServing().name()),
-        HangingTransactions.Settings.of(config)).start();
+        HangingTransactions.Settings.of(config)).bind(metrics == null ? null : metrics.registry()).start();
     log.info("embedder-worker {}", hanging.describeSettings());
     return this;
   }

@@ -36,6 +36,11 @@ public final class WorkerMetrics implements EmbedderWorker.BatchListener {
   private final java.util.concurrent.atomic.AtomicInteger modelFailing = new java.util.concurrent.atomic.AtomicInteger();
   private KafkaClientMetrics consumerMetrics;
 
+  /** The registry these meters are on. */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
   public WorkerMetrics(MeterRegistry registry) {
     this.registry = registry;
     embedded = Counter.builder("imgmatch.embedder.records.embedded").description("Records embedded and committed")
