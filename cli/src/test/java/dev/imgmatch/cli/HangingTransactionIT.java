@@ -2,9 +2,15 @@ package dev.imgmatch.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.imgmatch.cli.samples.SampleImages;
+import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.common.HangingTransactions;
+import dev.imgmatch.common.TopicSetup;
 import dev.imgmatch.ops.LocalBroker;
+import dev.imgmatch.schemas.Topic;
+import dev.imgmatch.schemas.Topics;
 import dev.imgmatch.testkit.CommittedRecords;
+import dev.imgmatch.testkit.Seeds;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  * crash makes one: a producer's transaction is open on a partition that its coordinator's state does not list (the
  * broker is killed twice and its transaction-state log put back to the copy taken before the partition joined the
  * transaction). Every read_committed consumer of that partition then stops at the transaction, for ever. The guard
- * aborts it — and leaves alone a live transaction on the other partition, which then commits.
+ * aborts it — and leaves alone a live transaction on the other partition, which then commits. A local stack started
+ * on a broker whose {@code prepared} partitions are held that way embeds and indexes an upload once its
+ * embedder-worker's guard has ended the hang.
  */
 class HangingTransactionIT {
   private static final String TOPIC = "hang.prepared";
@@ -113,6 +121,72 @@ class HangingTransactionIT {
       assertThat(read).as("read_committed: past the aborted transaction, and the live one's record")
           .containsExactly("after the abort", "committed later");
     } finally {
+      broker.close();
+    }
+  }
+
+  /**
+   * The same hang on both partitions of {@code prepared}, made before a local stack starts on the broker: the
+   * embedder-worker reads nothing until its guard aborts the transaction, then an upload is embedded and indexed.
+   */
+  @Test
+  @Timeout(600)
+  void theEmbedderWorkerEndsAHangOnPreparedAndTheUploadGoesThrough() throws Exception {
+    String prefix = "stalled.";
+    Topics topics = new Topics(prefix);
+    LocalBroker.Options bo = LocalBroker.Options.defaults(dir.resolve("broker"));
+    LocalBroker broker = LocalBroker.start(bo);
+    Path logs = dir.resolve("broker").resolve("logs");
+    Path saved = dir.resolve("transaction-state-before");
+    LocalStack stack = null;
+    try {
+      TopicSetup.ensure(Map.<String, Object>of("bootstrap.servers", broker.bootstrapServers()),
+          List.<Topic<?, ?>>of(topics.prepared()), 2,
+          (short) 1);
+      try (Admin a = admin(broker)) {
+        a.createTopics(List.of(new NewTopic(SIDE, 1, (short) 1))).all().get();
+      }
+      KafkaProducer<byte[], byte[]> crashed = producer(broker, prefix + "crashed", 60_000);
+      crashed.initTransactions();
+      crashed.beginTransaction();
+      crashed.send(new ProducerRecord<>(SIDE, 0, null, bytes("side"))).get();
+      broker = restart(broker, bo, () -> copyTransactionState(logs, saved));
+      for (int p = 0; p < 2; p++) {
+        crashed.send(new ProducerRecord<>(topics.prepared().name(), p, null, bytes("never committed"))).get();
+      }
+      broker = restart(broker, bo, () -> {
+        crashed.close(Duration.ZERO);
+        deleteTransactionState(logs);
+        copyTransactionState(saved, logs);
+      });
+      try (Admin a = admin(broker)) {
+        for (int p = 0; p < 2; p++) {
+          TopicPartition tp = new TopicPartition(topics.prepared().name(), p);
+          assertThat(stable(a, tp)).as(tp + " is held").isLessThan(high(a, tp));
+        }
+      }
+
+      Map<String, String> guard = Map.of(HangingTransactions.CHECK_MS, "1000", HangingTransactions.ABORT_AFTER_MS,
+          "5000");
+      stack = LocalStack.start(new LocalStack.Options(dir.resolve("stack"), broker.bootstrapServers(), prefix, 2, -1,
+          Map.of(), guard, Map.of()), m -> System.out.println("[stack] " + m));
+      byte[] jpeg = SampleImages.jpeg(SampleImages.original(Seeds.of("hanging transaction", 20261205L), 640, 480),
+          0.9f);
+      try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", broker.bootstrapServers()),
+          new ByteArraySerializer(), new ByteArraySerializer())) {
+        p.send(topics.uploads().record("after-the-hang", HostileInputs.submissionOf("after-the-hang", "t", "uploads",
+            jpeg, Map.of()))).get();
+      }
+      LocalStack s = stack;
+      await(() -> s.index().counters().get("indexed") >= 1, Duration.ofSeconds(180),
+          "the upload embedded and indexed past the hanging transaction");
+      List<String> embedded = CommittedRecords.readAll(broker.bootstrapServers(), topics.embeddings().name(),
+          Duration.ofSeconds(30)).stream().map(r -> topics.embeddings().deserializeValue(r.value()).getId()).toList();
+      assertThat(embedded).containsExactly("after-the-hang");
+    } finally {
+      if (stack != null) {
+        stack.close();
+      }
       broker.close();
     }
   }
