@@ -57,26 +57,13 @@ class HangingTransactionIT {
   void aTransactionTheCoordinatorLostIsAbortedAndALiveOneIsLeftToCommit() throws Exception {
     LocalBroker.Options bo = LocalBroker.Options.defaults(dir.resolve("broker"));
     LocalBroker broker = LocalBroker.start(bo);
-    Path logs = dir.resolve("broker").resolve("logs");
-    Path saved = dir.resolve("transaction-state-before");
     TopicPartition lost = new TopicPartition(TOPIC, 0);
     TopicPartition live = new TopicPartition(TOPIC, 1);
     try {
       try (Admin a = admin(broker)) {
         a.createTopics(List.of(new NewTopic(TOPIC, 2, (short) 1), new NewTopic(SIDE, 1, (short) 1))).all().get();
       }
-      // the transaction that will hang: open on SIDE, the coordinator's state copied, then TOPIC-0 joins it
-      KafkaProducer<byte[], byte[]> crashed = producer(broker, "hang-crashed", 60_000);
-      crashed.initTransactions();
-      crashed.beginTransaction();
-      crashed.send(new ProducerRecord<>(SIDE, 0, null, bytes("side"))).get();
-      broker = restart(broker, bo, () -> copyTransactionState(logs, saved));
-      crashed.send(new ProducerRecord<>(TOPIC, 0, null, bytes("never committed"))).get();
-      broker = restart(broker, bo, () -> {
-        crashed.close(Duration.ZERO);
-        deleteTransactionState(logs);
-        copyTransactionState(saved, logs);
-      });
+      broker = hang(broker, bo, "hang-crashed", List.of(lost));
       // a live transaction on the other partition, which the coordinator lists: never to be touched
       KafkaProducer<byte[], byte[]> alive = producer(broker, "hang-alive", 240_000);
       alive.initTransactions();
@@ -136,8 +123,6 @@ class HangingTransactionIT {
     Topics topics = new Topics(prefix);
     LocalBroker.Options bo = LocalBroker.Options.defaults(dir.resolve("broker"));
     LocalBroker broker = LocalBroker.start(bo);
-    Path logs = dir.resolve("broker").resolve("logs");
-    Path saved = dir.resolve("transaction-state-before");
     LocalStack stack = null;
     try {
       TopicSetup.ensure(Map.<String, Object>of("bootstrap.servers", broker.bootstrapServers()),
@@ -146,19 +131,8 @@ class HangingTransactionIT {
       try (Admin a = admin(broker)) {
         a.createTopics(List.of(new NewTopic(SIDE, 1, (short) 1))).all().get();
       }
-      KafkaProducer<byte[], byte[]> crashed = producer(broker, prefix + "crashed", 60_000);
-      crashed.initTransactions();
-      crashed.beginTransaction();
-      crashed.send(new ProducerRecord<>(SIDE, 0, null, bytes("side"))).get();
-      broker = restart(broker, bo, () -> copyTransactionState(logs, saved));
-      for (int p = 0; p < 2; p++) {
-        crashed.send(new ProducerRecord<>(topics.prepared().name(), p, null, bytes("never committed"))).get();
-      }
-      broker = restart(broker, bo, () -> {
-        crashed.close(Duration.ZERO);
-        deleteTransactionState(logs);
-        copyTransactionState(saved, logs);
-      });
+      broker = hang(broker, bo, prefix + "crashed", List.of(new TopicPartition(topics.prepared().name(), 0),
+          new TopicPartition(topics.prepared().name(), 1)));
       try (Admin a = admin(broker)) {
         for (int p = 0; p < 2; p++) {
           TopicPartition tp = new TopicPartition(topics.prepared().name(), p);
@@ -189,6 +163,30 @@ class HangingTransactionIT {
       }
       broker.close();
     }
+  }
+
+  /**
+   * Leaves a hanging transaction on each of {@code partitions}: a transaction of {@code transactionalId} open on
+   * {@link #SIDE}, the coordinator's state copied (broker down), the partitions joining it, then the broker down again
+   * and its transaction-state log put back to the copy. Returns the restarted broker.
+   */
+  private LocalBroker hang(LocalBroker broker, LocalBroker.Options bo, String transactionalId,
+      List<TopicPartition> partitions) throws Exception {
+    Path logs = bo.dataDir().resolve("logs");
+    Path saved = dir.resolve("transaction-state-before");
+    KafkaProducer<byte[], byte[]> crashed = producer(broker, transactionalId, 60_000);
+    crashed.initTransactions();
+    crashed.beginTransaction();
+    crashed.send(new ProducerRecord<>(SIDE, 0, null, bytes("side"))).get();
+    LocalBroker b = restart(broker, bo, () -> copyTransactionState(logs, saved));
+    for (TopicPartition tp : partitions) {
+      crashed.send(new ProducerRecord<>(tp.topic(), tp.partition(), null, bytes("never committed"))).get();
+    }
+    return restart(b, bo, () -> {
+      crashed.close(Duration.ZERO);
+      deleteTransactionState(logs);
+      copyTransactionState(saved, logs);
+    });
   }
 
   private interface Step {
