@@ -54,7 +54,9 @@ import org.slf4j.LoggerFactory;
  *       (no live transaction lasts that long: its coordinator aborts it), because the coordinator may hide producers
  *       we may not see.
  * </ul>
- * A transaction the coordinator lists with the partition is never touched, however old. A hanging one is aborted
+ * A transaction the coordinator lists with the partition is never touched, however old, and such a check starts the
+ * wait again ({@link Watch}). Right before an abort the guard asks the partition and the coordinator once more. A
+ * hanging one is aborted
  * through the Admin API (KIP-664's {@code abortTransaction}: an abort marker for that producer and epoch on that
  * partition, exactly what the coordinator would have written), which needs {@code ALTER} on the cluster (KIP-1037)
  * — a right the deployment's own ACLs do not grant (docs/SECURITY.md). Without it the guard logs the command an
@@ -147,8 +149,7 @@ public final class HangingTransactions implements AutoCloseable {
   private final Collection<String> topics;
   private final Settings settings;
   private final LongSupplier clock;
-  /** When each open transaction was first seen holding its partition (guard thread only). */
-  private final Map<Open, Long> firstSeen = new HashMap<>();
+  private final Watch watch = new Watch();
   private final Map<Open, String> problems = new ConcurrentHashMap<>();
   private final Set<Open> reported = new HashSet<>();
   private final AtomicLong aborted = new AtomicLong();
@@ -237,8 +238,15 @@ public final class HangingTransactions implements AutoCloseable {
   }
 
   private void loop() {
-    try (Admin a = Admin.create(kafka)) {
-      admin = a;
+    Admin a;
+    try {
+      a = Admin.create(kafka);
+    } catch (RuntimeException e) {
+      log.warn("{}: hanging transactions are not checked (no admin client: {})", stage, e.toString());
+      return;
+    }
+    admin = a;
+    try {
       while (running) {
         try {
           Thread.sleep(settings.checkMs());
@@ -251,8 +259,8 @@ public final class HangingTransactions implements AutoCloseable {
           log.debug("{}: hanging-transaction check failed: {}", stage, e.toString());
         }
       }
-    } catch (RuntimeException e) {
-      log.warn("{}: hanging transactions are not checked (no admin client: {})", stage, e.toString());
+    } finally {
+      a.close(Duration.ofSeconds(2)); // a look-up cut short by close() is not waited for
     }
   }
 
@@ -260,26 +268,79 @@ public final class HangingTransactions implements AutoCloseable {
   void checkOnce() throws InterruptedException, ExecutionException, TimeoutException {
     List<Open> holding = holdingTransactions();
     long now = clock.getAsLong();
-    firstSeen.keySet().retainAll(holding);
+    Map<Open, CoordinatorView> views = holding.isEmpty() ? Map.of() : coordinatorViews(holding);
     problems.keySet().retainAll(holding);
     reported.retainAll(holding);
-    if (holding.isEmpty()) {
-      return;
-    }
-    Map<Open, CoordinatorView> views = coordinatorViews(holding);
-    for (Open o : holding) {
-      long held = now - firstSeen.computeIfAbsent(o, k -> now);
+    boolean reportOnly = settings.abortAfterMs() < 0;
+    long after = reportOnly ? REPORT_ONLY_AFTER_MS : settings.abortAfterMs();
+    for (Open o : watch.due(views, now, after, this::maxTransactionTimeoutMs)) {
       CoordinatorView v = views.get(o);
-      boolean reportOnly = settings.abortAfterMs() < 0;
-      long after = reportOnly ? REPORT_ONLY_AFTER_MS : settings.abortAfterMs();
-      if (isHanging(v, held, after, v == CoordinatorView.UNKNOWN_PRODUCER ? maxTransactionTimeoutMs() : 0)) {
-        if (reportOnly) {
-          report(o, v, held, "not aborted (" + ABORT_AFTER_MS + " = -1)");
-        } else {
-          abort(o, v, held);
-        }
+      long held = watch.held(o, now);
+      if (reportOnly) {
+        report(o, v, held, "not aborted (" + ABORT_AFTER_MS + " = -1)");
+      } else if (stillHanging(o)) {
+        abort(o, v, held);
       }
     }
+    views.forEach((o, v) -> {
+      if (v == CoordinatorView.WILL_END_IT) {
+        problems.remove(o);
+      }
+    });
+  }
+
+  /**
+   * The guard's memory between checks (pure): since when each open transaction has held its partition while its
+   * coordinator said, check after check, that it will not end it there. A check where the coordinator lists the
+   * partition starts the time again, so a look-up that raced with the end of a live transaction is forgotten at the
+   * next check; a transaction no longer holding its partition is forgotten.
+   */
+  static final class Watch {
+    private final Map<Open, Long> since = new HashMap<>();
+
+    /**
+     * This check's holders and what their coordinators said; returns those now hanging ({@link #isHanging}).
+     *
+     * @param maxTransactionTimeoutMs asked only for a producer the coordinator does not know
+     */
+    List<Open> due(Map<Open, CoordinatorView> views, long now, long abortAfterMs,
+        LongSupplier maxTransactionTimeoutMs) {
+      since.keySet().retainAll(views.keySet());
+      List<Open> due = new ArrayList<>();
+      views.forEach((o, v) -> {
+        if (v == CoordinatorView.WILL_END_IT) {
+          since.remove(o);
+          return;
+        }
+        long held = now - since.computeIfAbsent(o, k -> now);
+        long max = v == CoordinatorView.UNKNOWN_PRODUCER ? maxTransactionTimeoutMs.getAsLong() : 0;
+        if (isHanging(v, held, abortAfterMs, max)) {
+          due.add(o);
+        }
+      });
+      return due;
+    }
+
+    /** How long {@code o} has been seen hanging (0 when it is not watched). */
+    long held(Open o, long now) {
+      Long s = since.get(o);
+      return s == null ? 0 : now - s;
+    }
+
+    /** Forgets {@code o} (aborted). */
+    void forget(Open o) {
+      since.remove(o);
+    }
+  }
+
+  /** Asked again right before an abort: the same transaction still open from the same offset, still not listed. */
+  private boolean stillHanging(Open o) throws InterruptedException, ExecutionException, TimeoutException {
+    var state = admin.describeProducers(List.of(o.partition())).partitionResult(o.partition())
+        .get(30, TimeUnit.SECONDS);
+    boolean open = state.activeProducers().stream().anyMatch(p -> p.producerId() == o.producerId()
+        && p.producerEpoch() == o.producerEpoch() && p.currentTransactionStartOffset().isPresent()
+        && p.currentTransactionStartOffset().getAsLong() == o.startOffset());
+    return open && coordinatorViews(List.of(o)).get(o) != CoordinatorView.WILL_END_IT;
   }
 
   /** The open transaction holding each stalled partition's LSO. */
@@ -386,7 +447,7 @@ public final class HangingTransactions implements AutoCloseable {
       admin.abortTransaction(new AbortTransactionSpec(o.partition(), o.producerId(), (short) o.producerEpoch(),
           o.coordinatorEpoch())).all().get(30, TimeUnit.SECONDS);
       aborted.incrementAndGet();
-      firstSeen.remove(o);
+      watch.forget(o);
       problems.remove(o);
       log.warn("{}: aborted a hanging transaction on {} (producer {} epoch {}, open from offset {}, held the "
           + "partition {} s; its coordinator {}): read_committed consumers of the partition go on past it",

@@ -56,6 +56,37 @@ class HangingTransactionsTest {
   }
 
   @Test
+  void theWaitCountsOnlyChecksInARowWhereTheCoordinatorWillNotEndIt() {
+    var o = new HangingTransactions.Open(TP, 5, 3, 0, 100);
+    var other = new HangingTransactions.Open(OTHER, 9, 1, 0, 7);
+    var watch = new HangingTransactions.Watch();
+    int[] maxAsked = {0};
+    java.util.function.LongSupplier max = () -> {
+      maxAsked[0]++;
+      return 900_000;
+    };
+    long after = 60_000;
+    assertThat(watch.due(Map.of(o, NOT_IN_ITS_TRANSACTION), 0, after, max)).isEmpty();
+    assertThat(watch.due(Map.of(o, NOT_IN_ITS_TRANSACTION), 59_999, after, max)).isEmpty();
+    // the coordinator lists the partition again (a look-up that raced with a live transaction's end): start again
+    assertThat(watch.due(Map.of(o, WILL_END_IT), 60_000, after, max)).isEmpty();
+    assertThat(watch.due(Map.of(o, NOT_IN_ITS_TRANSACTION), 61_000, after, max)).isEmpty();
+    assertThat(watch.held(o, 100_000)).isEqualTo(39_000);
+    assertThat(watch.due(Map.of(o, NOT_IN_ITS_TRANSACTION), 121_000, after, max)).containsExactly(o);
+    assertThat(maxAsked[0]).as("the broker's maximum is not needed for a producer the coordinator knows").isZero();
+    // gone from its partition (ended, or aborted by another instance): forgotten; seen again, the wait starts over
+    assertThat(watch.due(Map.of(other, UNKNOWN_PRODUCER), 130_000, after, max)).isEmpty();
+    assertThat(watch.held(o, 130_000)).isZero();
+    assertThat(watch.due(Map.of(other, UNKNOWN_PRODUCER, o, NOT_IN_ITS_TRANSACTION), 131_000, after, max)).isEmpty();
+    assertThat(maxAsked[0]).isPositive();
+    assertThat(watch.due(Map.of(other, UNKNOWN_PRODUCER, o, NOT_IN_ITS_TRANSACTION), 191_000, after, max))
+        .containsExactly(o);
+    assertThat(watch.due(Map.of(other, UNKNOWN_PRODUCER), 1_030_000, after, max)).containsExactly(other);
+    watch.forget(other);
+    assertThat(watch.held(other, 1_030_000)).isZero();
+  }
+
+  @Test
   void settingsHaveDefaultsAndBoundsAndZeroTurnsTheGuardOff() {
     ConfigDef def = HangingTransactions.define(new ConfigDef());
     var s = HangingTransactions.Settings.of(new AbstractConfig(def, Map.of()));

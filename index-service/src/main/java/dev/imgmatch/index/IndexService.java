@@ -341,9 +341,12 @@ public final class IndexService implements AutoCloseable {
     queryThread = new Thread(() -> runGuarded(queries::run), "index-queries");
     ingestThread.start();
     queryThread.start();
+    // what it reads, and what it writes (read_committed by the platform, the console and query clients)
     hanging = new HangingTransactions(STAGE, cfg.kafkaProps(), List.of(topics.embeddings().name(),
         topics.embeddingExtras().name(), topics.deletions().name(), topics.queries().name(), topics.probes().name(),
-        topics.bankEntries().name(), topics.reviewDecisions().name(), topics.collectionSettings().name()),
+        topics.bankEntries().name(), topics.reviewDecisions().name(), topics.collectionSettings().name(),
+        topics.matchAlerts().name(), topics.queryReplies().name(), topics.rejects().name(), topics.previews().name(),
+        topics.referencePreviews().name()),
         HangingTransactions.Settings.of(cfg)).bind(metrics.registry()).start();
     log.info("index-service {}", hanging.describeSettings());
     return this;

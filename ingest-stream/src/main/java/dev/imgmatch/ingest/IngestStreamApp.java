@@ -119,9 +119,9 @@ public final class IngestStreamApp implements AutoCloseable {
 
   public void start() {
     streams.start();
-    Topics t = cfg.topics();
+    // what it reads, and what it writes (read_committed by the embedder-worker and the platform)
     hanging = new HangingTransactions(SERVICE, cfg.adminProps(),
-        List.of(t.uploads().name(), t.queries().name(), t.deletions().name()), HangingTransactions.Settings.of(cfg))
+        topicsToCreate(cfg.topics()).stream().map(Topic::name).toList(), HangingTransactions.Settings.of(cfg))
         .bind(registry).start();
     log.info("ingest-stream {}", hanging.describeSettings());
   }

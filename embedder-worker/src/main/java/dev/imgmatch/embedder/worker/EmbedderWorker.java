@@ -228,7 +228,9 @@ public final class EmbedderWorker implements AutoCloseable {
     }
     pollThread.start();
     hanging = new HangingTransactions("embedder-worker", config.kafka(),
-        List.of(topics.prepared().name(), topics.modelServing().name()),
+        // what it reads, and what it writes (read_committed by index-service and the platform)
+        List.of(topics.prepared().name(), topics.modelServing().name(), topics.embeddings().name(),
+            topics.embeddingExtras().name(), topics.probes().name(), topics.rejects().name()),
         HangingTransactions.Settings.of(config)).bind(metrics == null ? null : metrics.registry()).start();
     log.info("embedder-worker {}", hanging.describeSettings());
     return this;
