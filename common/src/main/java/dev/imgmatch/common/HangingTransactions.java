@@ -148,7 +148,6 @@ public final class HangingTransactions implements AutoCloseable {
   private final Map<String, Object> kafka;
   private final Collection<String> topics;
   private final Settings settings;
-  private final LongSupplier clock;
   private final Watch watch = new Watch();
   private final Map<Open, String> problems = new ConcurrentHashMap<>();
   private final Set<Open> reported = new HashSet<>();
@@ -167,16 +166,10 @@ public final class HangingTransactions implements AutoCloseable {
    * @param topics the topics the stage reads read_committed
    */
   public HangingTransactions(String stage, Map<String, Object> kafka, Collection<String> topics, Settings settings) {
-    this(stage, kafka, topics, settings, System::currentTimeMillis);
-  }
-
-  HangingTransactions(String stage, Map<String, Object> kafka, Collection<String> topics, Settings settings,
-      LongSupplier clock) {
     this.stage = stage;
     this.kafka = Map.copyOf(kafka);
     this.topics = List.copyOf(topics);
     this.settings = settings;
-    this.clock = clock;
   }
 
   /**
@@ -223,6 +216,12 @@ public final class HangingTransactions implements AutoCloseable {
     return List.copyOf(problems.values());
   }
 
+  /** For a stage's readiness: the blocked partitions and the commands that free them, or null when none. */
+  public String notReadyReason() {
+    List<String> p = problems();
+    return p.isEmpty() ? null : String.join("; ", p);
+  }
+
   @Override
   public void close() {
     running = false;
@@ -264,10 +263,10 @@ public final class HangingTransactions implements AutoCloseable {
     }
   }
 
-  /** One check of every watched partition (guard thread; package-private for tests). */
-  void checkOnce() throws InterruptedException, ExecutionException, TimeoutException {
+  /** One check of every watched partition (guard thread). */
+  private void checkOnce() throws InterruptedException, ExecutionException, TimeoutException {
     List<Open> holding = holdingTransactions();
-    long now = clock.getAsLong();
+    long now = System.currentTimeMillis();
     Map<Open, CoordinatorView> views = holding.isEmpty() ? Map.of() : coordinatorViews(holding);
     problems.keySet().retainAll(holding);
     reported.retainAll(holding);

@@ -208,7 +208,10 @@ public final class IndexService implements AutoCloseable {
     }
   }
 
-  /** Readiness: null when the shards are assigned and open and both consumers run; else why not. */
+  /**
+   * Readiness: null when the shards are assigned and open, both consumers run and no topic of the service is blocked
+   * by a hanging transaction it may not abort; else why not.
+   */
   public String notReadyReason() {
     Throwable t = failure.get();
     if (t != null) {
@@ -221,11 +224,12 @@ public final class IndexService implements AutoCloseable {
     if (!running) {
       return "not running";
     }
-    var h = hanging;
-    if (h != null && !h.problems().isEmpty()) {
-      return String.join("; ", h.problems());
+    HangingTransactions h = hanging;
+    String why = h == null ? null : h.notReadyReason();
+    if (why != null) {
+      return why;
     }
-    String why = ingest.notReadyReason();
+    why = ingest.notReadyReason();
     if (why != null) {
       return why;
     }

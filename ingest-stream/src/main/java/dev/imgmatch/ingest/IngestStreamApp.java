@@ -150,14 +150,17 @@ public final class IngestStreamApp implements AutoCloseable {
     return endpoint;
   }
 
-  /** Readiness: null while Kafka Streams is RUNNING, else its state. */
+  /**
+   * Readiness: null while Kafka Streams is RUNNING and no topic of ingest-stream is blocked by a hanging transaction it
+   * may not abort; else why not.
+   */
   public String notReadyReason() {
     KafkaStreams.State s = streams.state();
     if (s != KafkaStreams.State.RUNNING) {
       return "kafka streams state " + s;
     }
     HangingTransactions h = hanging;
-    return h == null || h.problems().isEmpty() ? null : String.join("; ", h.problems());
+    return h == null ? null : h.notReadyReason();
   }
 
   /** Blocks until Kafka Streams stops (closed, or failed for good). */

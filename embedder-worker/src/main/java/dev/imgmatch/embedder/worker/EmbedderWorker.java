@@ -263,18 +263,17 @@ public final class EmbedderWorker implements AutoCloseable {
   }
 
   /**
-   * Why the worker is not ready, or null when it is: stopped, or the model failing on every input (the batch in
-   * flight is being retried with back-off, see {@code embed.retry.max.ms}).
+   * Why the worker is not ready, or null when it is: stopped, a topic of the worker blocked by a hanging transaction
+   * it may not abort ({@link HangingTransactions}), or the model failing on every input (the batch in flight is being
+   * retried with back-off, see {@code embed.retry.max.ms}).
    */
   public String notReady() {
     if (!running) {
       return failure.get() == null ? "worker stopped" : "worker stopped: " + failure.get();
     }
-    var h = hanging;
-    if (h != null && !h.problems().isEmpty()) {
-      return String.join("; ", h.problems());
-    }
-    return modelStatus;
+    HangingTransactions h = hanging;
+    String blocked = h == null ? null : h.notReadyReason();
+    return blocked != null ? blocked : modelStatus;
   }
 
   /** The error that stopped the worker, or null. */

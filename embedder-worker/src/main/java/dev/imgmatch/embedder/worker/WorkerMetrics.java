@@ -36,11 +36,6 @@ public final class WorkerMetrics implements EmbedderWorker.BatchListener {
   private final java.util.concurrent.atomic.AtomicInteger modelFailing = new java.util.concurrent.atomic.AtomicInteger();
   private KafkaClientMetrics consumerMetrics;
 
-  /** The registry these meters are on. */
-  public MeterRegistry registry() {
-    return registry;
-  }
-
   public WorkerMetrics(MeterRegistry registry) {
     this.registry = registry;
     embedded = Counter.builder("imgmatch.embedder.records.embedded").description("Records embedded and committed")
@@ -65,6 +60,11 @@ public final class WorkerMetrics implements EmbedderWorker.BatchListener {
         .register(registry);
     io.micrometer.core.instrument.Gauge.builder("imgmatch.embedder.model.failing", modelFailing, Number::doubleValue)
         .description("1 while the model fails on every input (retrying with back-off), else 0").register(registry);
+  }
+
+  /** The registry these meters are on. */
+  public MeterRegistry registry() {
+    return registry;
   }
 
   private Counter rejectedCounter(String reason) {
