@@ -35,8 +35,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds and ends <b>hanging transactions</b> on the topics a stage reads. A transaction is hanging when it is open on
- * a partition but its coordinator will never end it there: the partition's last stable offset (LSO) then stays put
+ * Finds and ends <b>hanging transactions</b> on the topics a stage reads and writes. A transaction is hanging when it
+ * is open on a partition but its coordinator will never end it there: the partition's last stable offset (LSO) then stays put
  * for ever, and every {@code read_committed} consumer of the partition (every imgmatch stage) reads nothing past it —
  * the stage looks healthy and processes nothing. Kafka's transaction coordinator should make this impossible; in
  * practice a broker crash at the wrong moment leaves one behind now and then (seen here with Kafka 4.3.1, transaction
@@ -80,7 +80,8 @@ public final class HangingTransactions implements AutoCloseable {
     return def
         .define(CHECK_MS, ConfigDef.Type.LONG, 15_000L, ConfigDef.Range.between(0, 3_600_000),
             ConfigDef.Importance.LOW,
-            "How often the stage checks the topics it reads for a hanging transaction (an open transaction its "
+            "How often the stage checks the topics it reads and writes for a hanging transaction (an open "
+                + "transaction its "
                 + "coordinator will never end, which stops every read_committed consumer of the partition); 0 = never "
                 + "(docs/OPERATIONS.md, \"A stage reads nothing: hanging transactions\").")
         .define(ABORT_AFTER_MS, ConfigDef.Type.LONG, 60_000L, ConfigDef.Range.between(-1, 86_400_000),
@@ -150,7 +151,6 @@ public final class HangingTransactions implements AutoCloseable {
   private final Settings settings;
   private final Watch watch = new Watch();
   private final Map<Open, String> problems = new ConcurrentHashMap<>();
-  private final Set<Open> reported = new HashSet<>();
   private final AtomicLong aborted = new AtomicLong();
   private final AtomicLong checks = new AtomicLong();
   private volatile boolean running = true;
@@ -163,7 +163,7 @@ public final class HangingTransactions implements AutoCloseable {
    *
    * @param stage the stage's name, for the log
    * @param kafka the stage's Kafka client settings (bootstrap servers, security)
-   * @param topics the topics the stage reads read_committed
+   * @param topics the topics the stage reads and writes (read_committed readers stop at a hanging transaction)
    */
   public HangingTransactions(String stage, Map<String, Object> kafka, Collection<String> topics, Settings settings) {
     this.stage = stage;
@@ -181,10 +181,11 @@ public final class HangingTransactions implements AutoCloseable {
     if (registry != null) {
       io.micrometer.core.instrument.FunctionCounter.builder("imgmatch.hanging.transactions.aborted", aborted,
               AtomicLong::doubleValue)
-          .description("Hanging transactions this instance aborted on the topics it reads").tag("stage", stage)
+          .description("Hanging transactions this instance aborted on the topics it reads and writes")
+          .tag("stage", stage)
           .register(registry);
       io.micrometer.core.instrument.Gauge.builder("imgmatch.hanging.transactions.blocked", problems, Map::size)
-          .description("Partitions of the topics it reads blocked by a hanging transaction it could not abort")
+          .description("Partitions of its topics blocked by a hanging transaction it could not abort")
           .tag("stage", stage).register(registry);
     }
     return this;
@@ -269,7 +270,6 @@ public final class HangingTransactions implements AutoCloseable {
     long now = System.currentTimeMillis();
     Map<Open, CoordinatorView> views = holding.isEmpty() ? Map.of() : coordinatorViews(holding);
     problems.keySet().retainAll(holding);
-    reported.retainAll(holding);
     boolean reportOnly = settings.abortAfterMs() < 0;
     long after = reportOnly ? REPORT_ONLY_AFTER_MS : settings.abortAfterMs();
     for (Open o : watch.due(views, now, after, this::maxTransactionTimeoutMs)) {
@@ -398,8 +398,9 @@ public final class HangingTransactions implements AutoCloseable {
     }
     Map<String, TransactionDescription> descriptions = new HashMap<>();
     if (!ids.isEmpty()) {
-      var result = admin.describeTransactions(new HashSet<>(ids.values()));
-      for (String id : new HashSet<>(ids.values())) {
+      Set<String> transactionalIds = new HashSet<>(ids.values());
+      var result = admin.describeTransactions(transactionalIds);
+      for (String id : transactionalIds) {
         try {
           descriptions.put(id, result.description(id).get(30, TimeUnit.SECONDS));
         } catch (ExecutionException e) {
@@ -467,8 +468,7 @@ public final class HangingTransactions implements AutoCloseable {
     String line = o.partition() + " is blocked for " + held / 1000 + " s by a hanging transaction (producer "
         + o.producerId() + " epoch " + o.producerEpoch() + ", from offset " + o.startOffset() + "; its coordinator "
         + describe(v) + "); " + why + ". Abort it with: " + o.command(bootstrap);
-    problems.put(o, line);
-    if (reported.add(o)) {
+    if (problems.put(o, line) == null) { // logged once, when first found
       log.error("{}: {}", stage, line);
     }
   }
