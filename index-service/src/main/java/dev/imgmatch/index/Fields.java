@@ -65,6 +65,12 @@ public final class Fields {
 
   /** Greyscale thumbnail for verification, {@link GrayThumb#encode} (stored). */
   public static final String THUMBNAIL = "thumbnail";
+  /**
+   * The thumbnail's coarse layout ({@link Layout#indexed}: 8 x 8 cells, centred, unit length; a vector field, dot
+   * product): how a pixelated probe finds its original. Absent for a flat thumbnail or none; images indexed before it
+   * existed have none until re-indexed.
+   */
+  public static final String LAYOUT = "layout";
   /** Attributes, encoded key NUL value NUL ... (stored). */
   public static final String ATTRIBUTES = "attributes";
 

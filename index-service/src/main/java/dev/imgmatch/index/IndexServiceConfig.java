@@ -72,6 +72,9 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String LOCAL_CANDIDATES = "match.local.candidates";
   public static final String LOCAL_MIN_INLIERS = "match.local.min.inliers";
   public static final String LOCAL_PER_INLIER = "match.local.per.inlier";
+  public static final String LAYOUT_CANDIDATES = "match.layout.candidates";
+  public static final String LAYOUT_MIN_CORRELATION = "match.layout.min.correlation";
+  public static final String LAYOUT_MAX_RATIO = "match.layout.max.ratio";
   public static final String LOCAL_COLLECTIONS = "index.local.collections";
   public static final String EXTRAS_LOOKBACK_MS = "index.extras.lookback.ms";
   public static final String EXTRAS_LOOKAHEAD_MS = "index.extras.lookahead.ms";
@@ -257,6 +260,17 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " decision score becomes at least the match threshold.")
       .define(LOCAL_PER_INLIER, Type.DOUBLE, MatchPolicy.LocalVerification.DEFAULT.perInlier(), Range.between(0.0, 0.1),
           Importance.LOW, "How much each inlier beyond " + LOCAL_MIN_INLIERS + " adds to a placed reference's score.")
+      .define(LAYOUT_CANDIDATES, Type.INT, MatchPolicy.LayoutMatching.DEFAULT.candidates(), Range.between(0, 100),
+          Importance.MEDIUM, "Layout matching of pixelated probes (those in which ingest-stream found a mosaic grid:"
+              + " their depixel view): the references of each shard nearest to the probe's coarse layout (its"
+              + " thumbnail averaged onto 8 x 8 cells), per flip of the probe, compared with it on 16 x 16 cells;"
+              + " finds the original of a coarse mosaic no other signal sees. 0 = off (docs/modules/index-service.md).")
+      .define(LAYOUT_MIN_CORRELATION, Type.DOUBLE, MatchPolicy.LayoutMatching.DEFAULT.minCorrelation(),
+          Range.between(0.5, 0.999), Importance.LOW, "The least 16 x 16-cell layout correlation of a reference a"
+              + " pixelated probe is decided to copy by its layout.")
+      .define(LAYOUT_MAX_RATIO, Type.DOUBLE, MatchPolicy.LayoutMatching.DEFAULT.maxRatio(), Range.between(0.01, 0.99),
+          Importance.LOW, "The ratio test of layout matching: (1 - the best reference's correlation) must be at most"
+              + " this times (1 - the best other work's, at least 0.8).")
       .define(LOCAL_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
           "Collections whose images keep their local features in the index (about 44 KB and 2,000 indexed words per"
               + " image), so that local verification can find them inside later uploads; empty = none.")

@@ -274,8 +274,13 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(deletedNow);
+    Layout.Decided byLayout = byLayout(p, policy, recentNow, deletedNow);
+    if (byLayout != null) {
+      byUid.putIfAbsent(byLayout.hit().uid(), byLayout.hit());
+    }
     Map<String, Double> evidence = new HashMap<>(); // thumbnail alignments, not repeated by the second ranking
-    List<Hit> ranked = policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence);
+    List<Hit> ranked = policy.liftByLayout(
+        policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence), byLayout);
     if (p.local() == null || policy.local().candidates() <= 0 || policy.decidedGlobally(ranked)) {
       return ranked;
     }
@@ -309,7 +314,40 @@ public final class LocalShards implements Closeable {
         // partition revoked during the search: its new owner answers for it
       }
     }
-    return placed ? policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence) : ranked;
+    return placed ? policy.liftByLayout(
+        policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence), byLayout) : ranked;
+  }
+
+  /**
+   * The reference a pixelated probe copies by its layout ({@link Layout}), judged over every local shard's layout
+   * candidates and the images upserted since the last refresh (brute force over those few); null when the probe is no
+   * mosaic, has no thumbnail, layout matching is off, or no reference stands out.
+   */
+  private Layout.Decided byLayout(Probe p, MatchPolicy policy, List<Recent> recentNow, Set<String> deletedNow)
+      throws IOException {
+    if (!p.mosaic() || p.thumbnail() == null || policy.layout().candidates() <= 0) {
+      return null;
+    }
+    Map<String, Layout.Candidate> byUid = new HashMap<>();
+    for (ShardIndex s : shards.values()) {
+      try {
+        for (Layout.Candidate c : s.layoutCandidates(p, policy)) {
+          byUid.put(c.hit().uid(), c);
+        }
+      } catch (org.apache.lucene.store.AlreadyClosedException e) {
+        // partition revoked during the search: its new owner answers for it
+      }
+    }
+    for (Recent r : recentNow) {
+      if (p.filter().accepts(r.img())) {
+        Layout.Candidate c = Layout.candidate(p, CandidateScorer.hit(p, policy, r.img(), r.shard()), r.img().thumbnail());
+        if (c != null) {
+          byUid.put(c.hit().uid(), c); // newer than what the searcher holds for that uid
+        }
+      }
+    }
+    byUid.keySet().removeAll(deletedNow);
+    return Layout.decide(new ArrayList<>(byUid.values()), policy.layout(), policy::sameWork, policy.matchThreshold());
   }
 
   /**

@@ -101,7 +101,7 @@ import java.util.Set;
 public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
     int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
     double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
-    Verification verification, LocalVerification local, double backgroundWeight) {
+    Verification verification, LocalVerification local, double backgroundWeight, LayoutMatching layout) {
   /** PDQ hashes have 256 bits; d/128 = 1 is as far as two unrelated hashes are on average. */
   public static final int PDQ_SIMILARITY_SCALE = 128;
   public static final double DEFAULT_FUSION_PDQ_WEIGHT = 0.1;
@@ -190,11 +190,44 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
   }
 
   /**
+   * Layout matching of pixelated probes ({@link Layout}): a probe in which ingest-stream found a mosaic grid is also
+   * compared, by the layout of its thumbnail, with the {@code candidates} references per shard and flip nearest to it
+   * by that layout; the best decides (score {@code matchThreshold + 0.2 (1 - ratio / maxRatio)}, at most 0.99, which
+   * the margin does not lower) when its correlation reaches {@code minCorrelation}, it has the probe's shape, and
+   * {@code ratio = (1 - its correlation) / (1 - the best other work's)} is at most {@code maxRatio}.
+   *
+   * @param candidates references looked up per shard and probe flip; 0 = off
+   * @param minCorrelation the least 16 x 16-cell layout correlation of the decided reference
+   * @param maxRatio the largest ratio above that still decides
+   */
+  public record LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
+    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.95, 0.5);
+    public static final LayoutMatching OFF = new LayoutMatching(0, 0.95, 0.5);
+
+    public LayoutMatching {
+      if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)) {
+        throw new IllegalArgumentException("layout matching needs candidates >= 0, a minimum correlation in (0, 1)"
+            + " and a maximum ratio in (0, 1), got " + candidates + ", " + minCorrelation + ", " + maxRatio);
+      }
+    }
+  }
+
+  /**
    * The weight of the probe's background cosine as a competitor: 1 = the most similar unrelated picture of the
    * embedder's background set competes like another indexed work would. Chosen on the same-style negative set and the
    * calibration split, dev read after (docs/BENCHMARKS.md, "Same style is not same picture").
    */
   public static final double DEFAULT_BACKGROUND_WEIGHT = 1.0;
+
+  /** With the default layout matching. */
+  public MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
+      int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
+      double matchThreshold, double reviewThreshold, Decision alertMinDecision, int knnK, int maxAlertMatches,
+      Verification verification, LocalVerification local, double backgroundWeight) {
+    this(rules, sharedCollections, pdqMaxDistance, pdqMinQuality, fusionPdqWeight, marginWeight, marginFloor,
+        duplicateCosine, matchThreshold, reviewThreshold, alertMinDecision, knnK, maxAlertMatches, verification, local,
+        backgroundWeight, LayoutMatching.DEFAULT);
+  }
 
   /** With the default background weight. */
   public MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
@@ -226,6 +259,7 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
 
   public MatchPolicy {
     java.util.Objects.requireNonNull(rules, "rules");
+    java.util.Objects.requireNonNull(layout, "layout");
     sharedCollections = Set.copyOf(sharedCollections);
     if (!(reviewThreshold <= matchThreshold)) {
       throw new IllegalArgumentException("review threshold " + reviewThreshold + " exceeds the match threshold "
@@ -272,7 +306,9 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
             c.getDouble(IndexServiceConfig.VERIFY_NEUTRAL)),
         new LocalVerification(c.getInt(IndexServiceConfig.LOCAL_CANDIDATES), c.getInt(IndexServiceConfig.LOCAL_MIN_INLIERS),
             c.getDouble(IndexServiceConfig.LOCAL_PER_INLIER)),
-        c.getDouble(IndexServiceConfig.BACKGROUND_WEIGHT));
+        c.getDouble(IndexServiceConfig.BACKGROUND_WEIGHT),
+        new LayoutMatching(c.getInt(IndexServiceConfig.LAYOUT_CANDIDATES),
+            c.getDouble(IndexServiceConfig.LAYOUT_MIN_CORRELATION), c.getDouble(IndexServiceConfig.LAYOUT_MAX_RATIO)));
   }
 
   /** The collections a new image of {@code collection} is matched against; empty = it is only indexed. */
@@ -432,6 +468,30 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       return 0;
     }
     return Math.min(0.99, matchThreshold + local.perInlier() * (inliers - local.minInliers()));
+  }
+
+  /**
+   * Ranked hits with the reference a pixelated probe copies by its layout ({@link Layout#decide}) raised to at least
+   * its layout score, sorted again; unchanged when {@code decided} is null or not among them.
+   */
+  List<Hit> liftByLayout(List<Hit> ranked, Layout.Decided decided) {
+    if (decided == null) {
+      return ranked;
+    }
+    List<Hit> out = new ArrayList<>(ranked.size());
+    boolean lifted = false;
+    for (Hit h : ranked) {
+      if (h.uid().equals(decided.hit().uid()) && h.score() < decided.score()) {
+        out.add(h.withScore(decided.score()));
+        lifted = true;
+      } else {
+        out.add(h);
+      }
+    }
+    if (lifted) {
+      out.sort(BEST_FIRST);
+    }
+    return lifted ? out : ranked;
   }
 
   private static final Comparator<Hit> BEST_FIRST = Comparator.comparingDouble(Hit::score).reversed()

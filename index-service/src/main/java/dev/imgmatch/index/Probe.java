@@ -23,10 +23,12 @@ import java.util.List;
  *     picture pasted into the probe): their nearest references are placed inside the probe by local features
  *     ({@link LocalShards#search}) but their similarities score nothing — as scoring views they raised every
  *     competitor's similarity too and cost copies their margin (docs/BENCHMARKS.md, "Pasted copies: the inset")
+ * @param mosaic ingest-stream found a mosaic grid in the probe (it carries a {@code depixel} view): a pixelated
+ *     picture, also matched by its coarse layout ({@link Layout})
  */
 public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality,
     byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background,
-    List<float[]> nominators) {
+    List<float[]> nominators, boolean mosaic) {
   public Probe {
     vectors = List.copyOf(vectors);
     pdqHashes = List.copyOf(pdqHashes);
@@ -71,6 +73,14 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
       }
     }
     return best;
+  }
+
+  /** Not a mosaic. */
+  public Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality, byte[] sha256,
+      SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background,
+      List<float[]> nominators) {
+    this(modelVersion, vectors, pdqHashes, pdqQuality, sha256, filter, k, thumbnail, local, background, nominators,
+        false);
   }
 
   /** Without nominators. */

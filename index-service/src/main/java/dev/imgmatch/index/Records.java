@@ -97,6 +97,16 @@ public final class Records {
   }
 
   /**
+   * ingest-stream's view of a mosaic's blocks ({@code ViewEncoder.DEPIXEL}): it makes one only for a picture in which
+   * it found a mosaic grid, which marks the probe as pixelated ({@link Probe#mosaic}).
+   */
+  static final String DEPIXEL_VIEW = "depixel";
+
+  private static boolean isDepixelView(ViewVector vv) {
+    return DEPIXEL_VIEW.contentEquals(vv.getView());
+  }
+
+  /**
    * The descriptor of the record's {@code small} view, or null when it has none — or an unusable one (not a unit
    * vector of the full view's dimension): that costs the image its low-resolution twin, not its indexing.
    */
@@ -159,7 +169,9 @@ public final class Records {
     List<float[]> vectors = new ArrayList<>();
     List<float[]> nominators = new ArrayList<>();
     vectors.add(img.vector());
+    boolean mosaic = false;
     for (ViewVector vv : e.getExtraViews()) {
+      mosaic |= isDepixelView(vv);
       if (isSmallView(vv)) {
         if (img.smallVector() == null) { // toIndexed found it unusable
           skipped.accept("image " + e.getId() + " view small is not a unit vector of dimension " + img.vector().length
@@ -178,7 +190,7 @@ public final class Records {
     }
     // dihedral PDQs: uploads carry them for the banks; shard matching of uploads stays with the image's own
     return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e, false), img.pdqQuality(), img.sha256(), filter,
-        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background(), nominators);
+        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background(), nominators, mosaic);
   }
 
   /**
@@ -220,7 +232,9 @@ public final class Records {
     String what = (e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? "query " : "image ") + e.getId();
     String reason = e.getPurpose() == dev.imgmatch.avro.Purpose.QUERY ? INVALID_QUERY : INVALID_EMBEDDING;
     vectors.add(unitVector(e.getVector(), what, reason));
+    boolean mosaic = false;
     for (ViewVector vv : e.getExtraViews()) {
+      mosaic |= isDepixelView(vv);
       if (isSmallView(vv)) {
         continue; // a reference-side view, not a probe
       }
@@ -232,7 +246,7 @@ public final class Records {
     List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason),
-        localOf(rawLocalBytes(e), e, reason), backgroundOf(e), nominators); // local features decoded once
+        localOf(rawLocalBytes(e), e, reason), backgroundOf(e), nominators, mosaic); // local features decoded once
   }
 
   /** The filter a query asks for, on top of its tenant's visibility. */

@@ -72,6 +72,10 @@ final class ShardDocs {
     }
     if (img.thumbnail() != null) {
       d.add(new StoredField(Fields.THUMBNAIL, img.thumbnail().encode()));
+      float[] layout = Layout.indexed(img.thumbnail());
+      if (layout != null) {
+        d.add(new KnnFloatVectorField(Fields.LAYOUT, layout, VectorSimilarityFunction.DOT_PRODUCT));
+      }
     }
     if (img.localFeatures() != null) {
       d.add(new StoredField(Fields.LOCAL_FEATURES_DEFLATED, deflate(img.localFeatures())));

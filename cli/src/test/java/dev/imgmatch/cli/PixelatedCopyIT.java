@@ -1,0 +1,142 @@
+package dev.imgmatch.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.cli.samples.SampleImages;
+import dev.imgmatch.cli.stack.LocalStack;
+import dev.imgmatch.client.AlertWatcher;
+import dev.imgmatch.client.Uploader;
+import dev.imgmatch.testkit.KafkaBroker;
+import dev.imgmatch.testkit.KafkaBrokerExtension;
+import dev.imgmatch.testkit.Seeds;
+import dev.imgmatch.testkit.TexturedPictures;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 18 (pixelated copies), end to end on the real pipeline (the test broker, ingest-stream finding the mosaic
+ * grid, the real model, a Lucene index with layout vectors): a protected picture pixelated into coarse grey blocks —
+ * as plain, and mirrored — is alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
+ * pixelated the same way is not. With layout matching off ({@code match.layout.candidates=0}) the same copies are
+ * not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the run).
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class PixelatedCopyIT {
+  /** Blocks of this many pixels over a 480 x 360 picture: a 16 x 12 grid, coarse like the calibration split's. */
+  private static final int BLOCK = 30;
+
+  @Test
+  void aCoarselyPixelatedProtectedPictureIsAlertedAgainstItByItsLayout(KafkaBroker broker, @TempDir Path dir)
+      throws Exception {
+    Random rnd = new Random(Seeds.of("PixelatedCopyIT", 1806L));
+    List<BufferedImage> works = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      works.add(TexturedPictures.random(rnd, 480, 360));
+    }
+    BufferedImage unrelated = TexturedPictures.random(rnd, 480, 360);
+
+    String prefix = broker.uniqueName("pixelated") + ".";
+    LocalStack.Options opts = new LocalStack.Options(dir, broker.bootstrapServers(), prefix, 1, -1, Map.of(),
+        Map.of(), Map.of(), null);
+    try (LocalStack stack = LocalStack.start(opts, line -> System.err.println("stack: " + line));
+        Uploader up = new Uploader(stack.clientProps(), stack.topics());
+        AlertWatcher alerts = new AlertWatcher(stack.clientProps(), stack.topics(), a -> { })) {
+      for (int i = 0; i < works.size(); i++) {
+        up.send("protected/work" + i, "t", "protected", "it", SampleImages.jpeg(works.get(i), 0.9f), "w.jpg", Map.of())
+            .get();
+      }
+      waitFor(() -> stack.index().counters().get("indexed") >= works.size(), stack);
+      up.send("uploads/mosaic", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(works.get(0))), 0.85f),
+          "m.jpg", Map.of()).get();
+      up.send("uploads/mirrored", "t", "uploads", "it", SampleImages.jpeg(mirrored(pixelated(works.get(1))), 0.85f),
+          "mm.jpg", Map.of()).get();
+      up.send("uploads/unrelated", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(unrelated)), 0.85f),
+          "u.jpg", Map.of()).get();
+      waitFor(() -> stack.index().counters().get("indexed") >= works.size() + 3, stack);
+      waitFor(() -> alerts.alerts().stream().filter(a -> a.getImageId().toString().startsWith("uploads/m")).count() >= 2,
+          stack);
+      Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
+
+      List<MatchAlert> got = alerts.alerts();
+      got.forEach(a -> System.err.println("alert: " + a.getImageId() + " " + a.getDecision() + " " + a.getScore()
+          + " ~ " + a.getMatches().getFirst().getImageId() + " cos " + a.getMatches().getFirst().getCosine()));
+      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/mosaic")).singleElement()
+          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
+              .containsExactly("protected/work0"));
+      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/mirrored")).singleElement()
+          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
+              .containsExactly("protected/work1"));
+      assertThat(got).as("the unrelated mosaic").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
+    }
+  }
+
+  /** Each {@link #BLOCK} x {@link #BLOCK} block replaced by its mean colour. */
+  static BufferedImage pixelated(BufferedImage src) {
+    int w = src.getWidth();
+    int h = src.getHeight();
+    BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    for (int by = 0; by < h; by += BLOCK) {
+      for (int bx = 0; bx < w; bx += BLOCK) {
+        long r = 0;
+        long g = 0;
+        long b = 0;
+        int n = 0;
+        for (int y = by; y < Math.min(h, by + BLOCK); y++) {
+          for (int x = bx; x < Math.min(w, bx + BLOCK); x++) {
+            int p = src.getRGB(x, y);
+            r += (p >> 16) & 0xFF;
+            g += (p >> 8) & 0xFF;
+            b += p & 0xFF;
+            n++;
+          }
+        }
+        int mean = (int) (r / n) << 16 | (int) (g / n) << 8 | (int) (b / n);
+        for (int y = by; y < Math.min(h, by + BLOCK); y++) {
+          for (int x = bx; x < Math.min(w, bx + BLOCK); x++) {
+            out.setRGB(x, y, mean);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  static BufferedImage grey(BufferedImage src) {
+    BufferedImage out = new BufferedImage(src.getWidth(), src.getHeight(), BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < src.getHeight(); y++) {
+      for (int x = 0; x < src.getWidth(); x++) {
+        int p = src.getRGB(x, y);
+        int l = (int) Math.round(0.299 * ((p >> 16) & 0xFF) + 0.587 * ((p >> 8) & 0xFF) + 0.114 * (p & 0xFF));
+        out.setRGB(x, y, l << 16 | l << 8 | l);
+      }
+    }
+    return out;
+  }
+
+  static BufferedImage mirrored(BufferedImage src) {
+    BufferedImage out = new BufferedImage(src.getWidth(), src.getHeight(), BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < src.getHeight(); y++) {
+      for (int x = 0; x < src.getWidth(); x++) {
+        out.setRGB(src.getWidth() - 1 - x, y, src.getRGB(x, y));
+      }
+    }
+    return out;
+  }
+
+  private static void waitFor(java.util.function.BooleanSupplier done, LocalStack stack) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 120_000;
+    while (!done.getAsBoolean()) {
+      assertThat(stack.problem()).as("the stack runs").isNull();
+      assertThat(System.currentTimeMillis()).as("waited too long").isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package dev.imgmatch.index;
+
+import dev.imgmatch.common.GrayThumb;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.BiPredicate;
+
+/**
+ * A picture's coarse layout — its greyscale thumbnail averaged onto a few cells, centred and scaled to unit length —
+ * which finds and confirms the original of a <b>pixelated</b> probe. A mosaic of coarse blocks (13 × 18 over a
+ * 320-px picture) leaves nothing of the picture but its block means: no keypoint, no PDQ bit, no descriptor the model
+ * recognises (the model sees the grid). Its layout is still the original's: averaged onto 16 × 16 cells, a pixelated
+ * copy and its original correlate at 0.96-1.00 while the most similar unrelated reference of the calibration splits
+ * reaches 0.92 (docs/BENCHMARKS.md, "Pixelated copies: found by their layout").
+ *
+ * <p>Only probes in which ingest-stream found a mosaic grid (their {@code depixel} view, {@link Probe#mosaic}) are
+ * matched this way: the layouts of unrelated photos are alike too (a sky over a dark ground), which is why the
+ * low-resolution view of every probe raised false alarms. For those, each shard's references nearest to the probe's
+ * {@link #COARSE} × {@link #COARSE} layout (HNSW on the {@link Fields#LAYOUT} vector, the probe flipped four ways)
+ * are compared at {@link #FINE} × {@link #FINE} cells ({@link #correlation}), and the best stands only when it
+ * stands out from every other work as the nearest-neighbour ratio test asks ({@link #decide}).
+ */
+public final class Layout {
+  private Layout() {}
+
+  /** Cells a side of the indexed layout vector (64 dimensions). */
+  static final int COARSE = 8;
+  /** Cells a side of the correlation that decides. */
+  static final int FINE = 16;
+  /**
+   * A thumbnail whose cells vary by less than this (grey levels, standard deviation) has no layout: a flat picture
+   * would otherwise correlate with anything by its noise.
+   */
+  static final double MIN_SPREAD = 2.0;
+  /**
+   * The least competitor correlation assumed: a lone candidate in a nearly empty index is judged against it (as the
+   * margin's floor, {@link MatchPolicy#DEFAULT_MARGIN_FLOOR}), so its ratio is (1 - c) / 0.2.
+   */
+  public static final double COMPETITOR_FLOOR = 0.8;
+  /** Largest |ln| of the ratio of two aspect ratios that still counts as the same shape (about 16 %). */
+  static final double MAX_ASPECT_LOG = 0.15;
+
+  /**
+   * The unit-length, zero-mean {@code cells} × {@code cells} layout of a thumbnail flipped by {@code flip} (bit 0:
+   * left-right, bit 1: upside down), or null when the thumbnail is flat ({@link #MIN_SPREAD}).
+   */
+  static float[] vector(GrayThumb t, int cells, int flip) {
+    double[] a = cells(t, cells);
+    double mean = 0;
+    for (double v : a) {
+      mean += v;
+    }
+    mean /= a.length;
+    double ss = 0;
+    for (double v : a) {
+      ss += (v - mean) * (v - mean);
+    }
+    if (Math.sqrt(ss / a.length) < MIN_SPREAD) {
+      return null;
+    }
+    double norm = Math.sqrt(ss);
+    float[] out = new float[a.length];
+    for (int y = 0; y < cells; y++) {
+      for (int x = 0; x < cells; x++) {
+        int sx = (flip & 1) != 0 ? cells - 1 - x : x;
+        int sy = (flip & 2) != 0 ? cells - 1 - y : y;
+        out[y * cells + x] = (float) ((a[sy * cells + sx] - mean) / norm);
+      }
+    }
+    return out;
+  }
+
+  /** The layout vector indexed for a reference: {@link #COARSE} cells a side, unflipped; null when flat. */
+  static float[] indexed(GrayThumb t) {
+    return t == null ? null : vector(t, COARSE, 0);
+  }
+
+  /**
+   * The best correlation of the probe's {@link #FINE}-cell layout, flipped any of four ways, with the candidate's;
+   * null when either is flat.
+   */
+  public static Double correlation(GrayThumb probe, GrayThumb candidate) {
+    float[] c = vector(candidate, FINE, 0);
+    if (c == null) {
+      return null;
+    }
+    Double best = null;
+    for (int flip = 0; flip < 4; flip++) {
+      float[] q = vector(probe, FINE, flip);
+      if (q == null) {
+        return null;
+      }
+      double s = 0;
+      for (int i = 0; i < q.length; i++) {
+        s += q[i] * c[i];
+      }
+      best = best == null ? s : Math.max(best, s);
+    }
+    return best;
+  }
+
+  /** True when the two pictures have about the same shape (a pixelated copy keeps its original's). */
+  public static boolean sameShape(GrayThumb a, GrayThumb b) {
+    double ra = (double) a.width() / a.height();
+    double rb = (double) b.width() / b.height();
+    return Math.abs(Math.log(ra / rb)) <= MAX_ASPECT_LOG;
+  }
+
+  /** A reference found by its layout: its hit (every other signal measured), its correlation and shape test. */
+  record Candidate(Hit hit, double correlation, boolean sameShape) {}
+
+  /** The candidate {@code hit} of an image with thumbnail {@code thumb}, or null when either layout is flat. */
+  static Candidate candidate(Probe p, Hit hit, GrayThumb thumb) {
+    if (thumb == null || p.thumbnail() == null) {
+      return null;
+    }
+    Double c = correlation(p.thumbnail(), thumb);
+    return c == null ? null : new Candidate(hit, c, sameShape(p.thumbnail(), thumb));
+  }
+
+  /** The decided reference and its score ({@link #score}). */
+  record Decided(Hit hit, double score) {}
+
+  /**
+   * The reference a pixelated probe copies by its layout, or null: the best-correlating candidate, when it reaches
+   * {@code minCorrelation}, has the probe's shape, and (1 - its correlation) is at most {@code maxRatio} times (1 -
+   * the best correlation of any other work, at least {@link #COMPETITOR_FLOOR}) — candidates {@code sameWork} pairs
+   * with it (equal bytes, a close PDQ, near-equal descriptors) are not other works.
+   */
+  static Decided decide(List<Candidate> candidates, MatchPolicy.LayoutMatching m, BiPredicate<Hit, Hit> sameWork,
+      double matchThreshold) {
+    if (candidates.isEmpty()) {
+      return null;
+    }
+    List<Candidate> sorted = new ArrayList<>(candidates);
+    sorted.sort(Comparator.comparingDouble(Candidate::correlation).reversed()
+        .thenComparing(c -> c.hit().uid()));
+    Candidate best = sorted.get(0);
+    if (best.correlation() < m.minCorrelation() || !best.sameShape()) {
+      return null;
+    }
+    double other = COMPETITOR_FLOOR;
+    for (Candidate c : sorted.subList(1, sorted.size())) {
+      if (!sameWork.test(best.hit(), c.hit())) {
+        other = Math.max(other, c.correlation());
+        break;
+      }
+    }
+    double ratio = (1 - best.correlation()) / (1 - other);
+    if (ratio > m.maxRatio()) {
+      return null;
+    }
+    return new Decided(best.hit(), score(ratio, m, matchThreshold));
+  }
+
+  /**
+   * What a decided layout match says: at least the match threshold, rising as the ratio falls (at most 0.99). Like a
+   * hash match or a local placement it stands on its own: the margin does not lower it.
+   */
+  static double score(double ratio, MatchPolicy.LayoutMatching m, double matchThreshold) {
+    return Math.min(0.99, matchThreshold + 0.2 * (1 - ratio / m.maxRatio()));
+  }
+
+  /**
+   * The mean grey level of each of {@code n} × {@code n} equal cells over the thumbnail (area-averaged: a pixel
+   * split by a cell border counts in each by the part it covers).
+   */
+  static double[] cells(GrayThumb t, int n) {
+    int w = t.width();
+    int h = t.height();
+    byte[] g = t.gray();
+    double[] colsAvg = new double[h * n]; // each row averaged onto n columns
+    for (int y = 0; y < h; y++) {
+      for (int j = 0; j < n; j++) {
+        colsAvg[y * n + j] = span(g, y * w, 1, w, j, n);
+      }
+    }
+    double[] out = new double[n * n];
+    for (int j = 0; j < n; j++) {
+      for (int i = 0; i < n; i++) {
+        out[i * n + j] = spanD(colsAvg, j, n, h, i, n);
+      }
+    }
+    return out;
+  }
+
+  /** The mean over cell {@code j} of {@code n} of a line of {@code len} bytes starting at {@code off}, step {@code step}. */
+  private static double span(byte[] g, int off, int step, int len, int j, int n) {
+    double a = (double) j * len / n;
+    double b = (double) (j + 1) * len / n;
+    double sum = 0;
+    for (int x = (int) Math.floor(a); x < Math.ceil(b) && x < len; x++) {
+      double cover = Math.min(b, x + 1) - Math.max(a, x);
+      sum += cover * (g[off + x * step] & 0xFF);
+    }
+    return sum / (b - a);
+  }
+
+  private static double spanD(double[] g, int off, int step, int len, int j, int n) {
+    double a = (double) j * len / n;
+    double b = (double) (j + 1) * len / n;
+    double sum = 0;
+    for (int x = (int) Math.floor(a); x < Math.ceil(b) && x < len; x++) {
+      double cover = Math.min(b, x + 1) - Math.max(a, x);
+      sum += cover * g[off + x * step];
+    }
+    return sum / (b - a);
+  }
+}

@@ -1,0 +1,190 @@
+package dev.imgmatch.index;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.imgmatch.common.GrayThumb;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** Layout matching of pixelated probes: the layout, its correlation, and the decision (pure logic). */
+class LayoutTest {
+  private static final long SEED = Long.getLong("imgmatch.test.seed", 20261205L);
+  private static final MatchPolicy.LayoutMatching M = MatchPolicy.LayoutMatching.DEFAULT;
+
+  private static GrayThumb picture(int w, int h, long seed) {
+    Random r = new Random(seed);
+    // smooth blobs: a photo-like layout, not noise
+    double[][] blobs = new double[6][];
+    for (int i = 0; i < blobs.length; i++) {
+      blobs[i] = new double[] {r.nextDouble() * w, r.nextDouble() * h, 4 + r.nextDouble() * w / 3,
+          r.nextDouble() * 200 - 100};
+    }
+    byte[] g = new byte[w * h];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        double v = 128;
+        for (double[] b : blobs) {
+          double d2 = (x - b[0]) * (x - b[0]) + (y - b[1]) * (y - b[1]);
+          v += b[3] * Math.exp(-d2 / (2 * b[2] * b[2]));
+        }
+        g[y * w + x] = (byte) Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+    return new GrayThumb(w, h, g);
+  }
+
+  /** Each block of {@code block} pixels replaced by its mean: a pixelated copy. */
+  private static GrayThumb pixelated(GrayThumb t, int block) {
+    int w = t.width();
+    int h = t.height();
+    byte[] out = new byte[w * h];
+    for (int by = 0; by < h; by += block) {
+      for (int bx = 0; bx < w; bx += block) {
+        int sum = 0;
+        int n = 0;
+        for (int y = by; y < Math.min(h, by + block); y++) {
+          for (int x = bx; x < Math.min(w, bx + block); x++) {
+            sum += t.gray()[y * w + x] & 0xFF;
+            n++;
+          }
+        }
+        for (int y = by; y < Math.min(h, by + block); y++) {
+          for (int x = bx; x < Math.min(w, bx + block); x++) {
+            out[y * w + x] = (byte) Math.round((double) sum / n);
+          }
+        }
+      }
+    }
+    return new GrayThumb(w, h, out);
+  }
+
+  private static GrayThumb mirrored(GrayThumb t) {
+    byte[] out = new byte[t.gray().length];
+    for (int y = 0; y < t.height(); y++) {
+      for (int x = 0; x < t.width(); x++) {
+        out[y * t.width() + x] = t.gray()[y * t.width() + t.width() - 1 - x];
+      }
+    }
+    return new GrayThumb(t.width(), t.height(), out);
+  }
+
+  private static final java.util.function.BiPredicate<Hit, Hit> SAME_BYTES =
+      (x, y) -> java.util.Arrays.equals(x.sha256(), y.sha256());
+
+  private static Hit hit(String id, byte[] sha) {
+    return new Hit(IndexedImage.uid("t", id), id, "t", "protected", null, Map.of(), 1, false, null, 0.1f, 0.1, 0.1, 0,
+        sha, null, null);
+  }
+
+  @Test
+  void cellsAreAreaAverages() {
+    // 3 x 2 pixels onto 2 x 2 cells: the middle column is split between the two cells
+    GrayThumb t = new GrayThumb(3, 2, new byte[] {0, 30, (byte) 90, 60, 60, (byte) 120});
+    double[] c = Layout.cells(t, 2);
+    assertEquals((0 + 0.5 * 30) / 1.5, c[0], 1e-9);
+    assertEquals((0.5 * 30 + 90) / 1.5, c[1], 1e-9);
+    assertEquals((60 + 0.5 * 60) / 1.5, c[2], 1e-9);
+    assertEquals((0.5 * 60 + 120) / 1.5, c[3], 1e-9);
+    // a thumbnail smaller than the cells: each cell takes the pixel it lies in
+    double[] up = Layout.cells(new GrayThumb(1, 1, new byte[] {77}), 4);
+    for (double v : up) {
+      assertEquals(77, v, 1e-9);
+    }
+  }
+
+  @Test
+  void layoutIsUnitZeroMeanAndNullWhenFlat() {
+    System.out.println("LayoutTest seed " + SEED + " (-Dimgmatch.test.seed to override)");
+    float[] v = Layout.vector(picture(64, 48, SEED), Layout.FINE, 0);
+    assertNotNull(v);
+    double sum = 0;
+    double ss = 0;
+    for (float x : v) {
+      sum += x;
+      ss += x * x;
+    }
+    assertEquals(0, sum, 1e-4);
+    assertEquals(1, ss, 1e-4);
+    byte[] flat = new byte[64 * 48];
+    java.util.Arrays.fill(flat, (byte) 200);
+    flat[5] = (byte) 201; // one pixel of noise does not make a layout
+    assertNull(Layout.vector(new GrayThumb(64, 48, flat), Layout.COARSE, 0));
+    assertNull(Layout.indexed(new GrayThumb(64, 48, flat)));
+    assertNull(Layout.correlation(new GrayThumb(64, 48, flat), picture(64, 48, SEED)));
+  }
+
+  @Test
+  void flippedLayoutIsTheLayoutOfTheMirroredPicture() {
+    GrayThumb t = picture(64, 40, SEED + 1);
+    assertArrayEquals(Layout.vector(mirrored(t), Layout.COARSE, 0), Layout.vector(t, Layout.COARSE, 1), 1e-5f);
+  }
+
+  @Test
+  void pixelatedCopiesCorrelateWithTheirOriginalMirroredOrNot() {
+    GrayThumb original = picture(64, 48, SEED + 2);
+    GrayThumb copy = pixelated(original, 5);
+    assertTrue(Layout.correlation(copy, original) > 0.95, "pixelated copy");
+    assertTrue(Layout.correlation(mirrored(copy), original) > 0.95, "mirrored pixelated copy");
+    assertTrue(Layout.correlation(copy, picture(64, 48, SEED + 3)) < 0.95, "another picture");
+    assertTrue(Layout.sameShape(copy, original));
+    assertFalse(Layout.sameShape(new GrayThumb(64, 32, new byte[64 * 32]), original));
+  }
+
+  @Test
+  void decidesOnlyWhatStandsOutFromEveryOtherWork() {
+    Hit a = hit("a", new byte[] {1});
+    Hit b = hit("b", new byte[] {2});
+    Hit aCopy = hit("a2", new byte[] {1}); // equal bytes: the same work
+    double threshold = 0.36;
+    // lone candidate: judged against the floor (0.8), ratio 0.03 / 0.2 = 0.15
+    Layout.Decided lone = Layout.decide(List.of(new Layout.Candidate(a, 0.97, true)), M, SAME_BYTES,
+        threshold);
+    assertNotNull(lone);
+    assertEquals("a", lone.hit().imageId());
+    assertEquals(Layout.score(0.03 / 0.2, M, threshold), lone.score(), 1e-9);
+    assertTrue(lone.score() >= threshold && lone.score() <= 0.99);
+    // a close other work: ratio 0.03 / 0.05 = 0.6 > 0.5
+    assertNull(Layout.decide(List.of(new Layout.Candidate(a, 0.97, true), new Layout.Candidate(b, 0.95, true)), M,
+        SAME_BYTES, threshold));
+    // ... unless it is a copy of the same work; then the next other work counts
+    Layout.Decided withCopy = Layout.decide(new ArrayList<>(List.of(new Layout.Candidate(aCopy, 0.96, true),
+        new Layout.Candidate(a, 0.97, true), new Layout.Candidate(b, 0.85, true))), M, SAME_BYTES,
+        threshold);
+    assertNotNull(withCopy);
+    assertEquals("a", withCopy.hit().imageId());
+    // below the least correlation, or another shape: nothing
+    assertNull(Layout.decide(List.of(new Layout.Candidate(a, 0.94, true)), M, SAME_BYTES,
+        threshold));
+    assertNull(Layout.decide(List.of(new Layout.Candidate(a, 0.99, false)), M, SAME_BYTES,
+        threshold));
+    assertNull(Layout.decide(List.of(), M, SAME_BYTES, threshold));
+    // the score rises as the ratio falls
+    assertTrue(Layout.score(0.1, M, threshold) > Layout.score(0.4, M, threshold));
+    assertThrows(IllegalArgumentException.class, () -> new MatchPolicy.LayoutMatching(-1, 0.95, 0.5));
+    assertThrows(IllegalArgumentException.class, () -> new MatchPolicy.LayoutMatching(8, 1.0, 0.5));
+  }
+
+  @Test
+  void liftRaisesTheDecidedReferenceOnly() {
+    MatchPolicy p = new MatchPolicy(Map.of("uploads", java.util.Set.of("protected")), java.util.Set.of(), 31, 50, 0.36,
+        0.30, dev.imgmatch.avro.Decision.REVIEW, 10, 5);
+    Hit a = hit("a", new byte[] {1}).withScore(0.05);
+    Hit b = hit("b", new byte[] {2}).withScore(0.20);
+    List<Hit> lifted = p.liftByLayout(List.of(b, a), new Layout.Decided(a, 0.45));
+    assertEquals("a", lifted.get(0).imageId());
+    assertEquals(0.45, lifted.get(0).score(), 1e-9);
+    assertEquals(0.20, lifted.get(1).score(), 1e-9);
+    List<Hit> same = List.of(b, a);
+    assertTrue(p.liftByLayout(same, null) == same);
+    assertTrue(p.liftByLayout(same, new Layout.Decided(a, 0.01)) == same, "never lowers");
+  }
+}
