@@ -17,7 +17,8 @@ import javax.imageio.ImageIO;
  * Which pictures of folders {@link MosaicFinder} takes for mosaics (pixelated pictures), and what it costs: runs
  * {@code MosaicFinder.DEFAULT.find} on every image file under each folder (one thread; decoding not timed) and prints
  * the mosaics found with their block grids, then per folder how many were found and the mean and largest time per
- * picture. docs/BENCHMARKS.md, "Pixelated copies: the depixel view":
+ * picture; for a calibration split's {@code queries/} (with {@code queries.csv} beside it), also how many of its
+ * pixelated copies were found. docs/BENCHMARKS.md, "Pixelated copies: the depixel view" and "found by their layout":
  *
  * <pre>
  *   java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
@@ -42,6 +43,18 @@ public final class MosaicScan {
       s.filter(Files::isRegularFile).forEach(files::add);
     }
     Collections.sort(files);
+    // a calibration split's probes (queries/ beside queries.csv): which are pixelated copies of an indexed photo
+    java.util.Set<String> pixelatedCopies = new java.util.HashSet<>();
+    Path csv = dir.resolveSibling("queries.csv");
+    if (dir.getFileName() != null && dir.getFileName().toString().equals("queries") && Files.isRegularFile(csv)) {
+      for (String line : Files.readAllLines(csv)) {
+        String[] f = line.split(",");
+        if (f.length >= 3 && f[1].contains("pixelate") && f[2].equals("positive")) {
+          pixelatedCopies.add(f[0]);
+        }
+      }
+    }
+    int copiesFound = 0;
     int pictures = 0;
     int found = 0;
     long sumNs = 0;
@@ -69,12 +82,18 @@ public final class MosaicScan {
         maxNs = ns;
         slowest = dir.relativize(f) + " " + w + "x" + h;
       }
+      String id = f.getFileName().toString().replaceAll("\\.[^.]+$", "");
       if (blocks != null) {
         found++;
+        copiesFound += pixelatedCopies.contains(id) ? 1 : 0;
         System.out.printf("mosaic %s %dx%d: %dx%d blocks%n", dir.relativize(f), w, h, blocks.width(), blocks.height());
       }
     }
     System.out.printf(Locale.ROOT, "%s: %d of %d pictures are mosaics; %.2f ms per picture, at most %.2f (%s)%n", dir,
         found, pictures, pictures == 0 ? 0 : sumNs / 1e6 / pictures, maxNs / 1e6, slowest);
+    if (!pixelatedCopies.isEmpty()) {
+      System.out.printf(Locale.ROOT, "%s: %d of its %d pixelated copies (queries.csv: pixelate in the edits, positive)"
+          + " found%n", dir, copiesFound, pixelatedCopies.size());
+    }
   }
 }

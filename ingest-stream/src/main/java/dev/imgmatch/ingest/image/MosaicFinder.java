@@ -16,7 +16,8 @@ import java.util.List;
  * differences are all on the block boundaries, which stand out as peaks a block apart (blocks of a non-integer width
  * alternate between two widths); a photograph, a drawing or a screenshot has its edges everywhere. In each direction
  * the candidate block widths are the strongest peaks (up to {@value #MAX_CANDIDATE_WIDTHS}) of the profile's
- * autocorrelation from {@code minBlock} pixels on, each refined with the grid's phase to the comb of boundaries holding
+ * autocorrelation from {@code minBlock} pixels on, and half of each (a JPEG grid meeting the blocks can double the
+ * autocorrelation's period), each refined with the grid's phase to the comb of boundaries holding
  * the most differences, and the narrowest comb holding nine tenths of the most any holds is the grid's. The picture is
  * a mosaic when, in both directions, that comb holds at least {@code minCombShare} of all the differences (counting a
  * pixel either side of a boundary for blocks of 8 pixels and more, where JPEG smears an edge) and at least twice what
@@ -159,10 +160,21 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
       }
     }
     lags.sort((x, y) -> Double.compare(smooth[y], smooth[x]));
+    // and half of each: where JPEG's 8-pixel grid meets blocks of about 12, every other boundary (those on JPEG's own)
+    // stays sharp and the rest smear, so the autocorrelation peaks at twice the width — whose comb holds only half the
+    // boundaries. Half a width's comb holds all of them (a true width's half only adds empty teeth, which the spread
+    // test below weighs), so where both hold about as much the narrower wins, as between any two candidates.
+    List<Integer> widths = new ArrayList<>(lags.subList(0, Math.min(MAX_CANDIDATE_WIDTHS, lags.size())));
+    for (int tau : List.copyOf(widths)) {
+      int half = Math.round(tau / 2f);
+      if (half >= minBlock && !widths.contains(half) && smooth[half] > 0) {
+        widths.add(half);
+      }
+    }
     double[] comb = null;
     double mostHeld = 0;
     List<double[]> combs = new ArrayList<>();
-    for (int tau : lags.subList(0, Math.min(MAX_CANDIDATE_WIDTHS, lags.size()))) {
+    for (int tau : widths) {
       double[] c = comb(d, tau);
       combs.add(c);
       mostHeld = Math.max(mostHeld, c[2]);

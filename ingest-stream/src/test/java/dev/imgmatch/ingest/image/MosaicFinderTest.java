@@ -45,6 +45,8 @@ public class MosaicFinderTest {
       "240, 320, 13", // 18.5 px
       "640, 360, 36", // 17.8 px
       "2400, 1600, 60", // 40 px, looked at shrunk by 3
+      "360, 405, 30", // 12 px: every third JPEG boundary is a block's, so every other block boundary stays sharp
+      "360, 270, 37", // 9.7 px
   })
   void aPixelatedPictureIsFoundAndItsBlocksAreThePictureAtTheSizeItWasShrunkTo(int w, int h, int cells)
       throws Exception {
