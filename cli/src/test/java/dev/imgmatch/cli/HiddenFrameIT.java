@@ -45,11 +45,11 @@ class HiddenFrameIT {
         Uploader up = new Uploader(stack.clientProps(), stack.topics());
         AlertWatcher alerts = new AlertWatcher(stack.clientProps(), stack.topics(), a -> { })) {
       up.send("banned/pic", "t", "banned", "it", SampleImages.jpeg(banned, 0.9f), "pic.jpg", Map.of()).get();
-      waitFor(() -> stack.index().counters().get("indexed") >= 1, stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= 1, stack);
       up.send("uploads/hiding.gif", "t", "uploads", "it", hiding, "hiding.gif", Map.of()).get();
       up.send("uploads/innocent.gif", "t", "uploads", "it", innocent, "innocent.gif", Map.of()).get();
-      waitFor(() -> stack.index().counters().get("indexed") >= 3, stack);
-      waitFor(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/hiding.gif")), stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= 3, stack);
+      StackWait.until(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/hiding.gif")), stack);
       Thread.sleep(1000); // an alert for the innocent GIF, if any, comes right after its indexing
 
       assertThat(stack.ingest().counters().get("view.frame")).as("frame views of the two GIFs").isEqualTo(3);
@@ -77,14 +77,5 @@ class HiddenFrameIT {
       w.dispose();
     }
     return bytes.toByteArray();
-  }
-
-  private static void waitFor(java.util.function.BooleanSupplier done, LocalStack stack) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 120_000;
-    while (!done.getAsBoolean()) {
-      assertThat(stack.problem()).as("the stack runs").isNull();
-      assertThat(System.currentTimeMillis()).as("waited too long").isLessThan(deadline);
-      Thread.sleep(100);
-    }
   }
 }

@@ -42,11 +42,11 @@ class PastedCopyIT {
         Uploader up = new Uploader(stack.clientProps(), stack.topics());
         AlertWatcher alerts = new AlertWatcher(stack.clientProps(), stack.topics(), a -> { })) {
       up.send("protected/work", "t", "protected", "it", SampleImages.jpeg(work, 0.9f), "work.jpg", Map.of()).get();
-      waitFor(() -> stack.index().counters().get("indexed") >= 1, stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= 1, stack);
       up.send("uploads/pasted", "t", "uploads", "it", SampleImages.jpeg(pasted, 0.85f), "pasted.jpg", Map.of()).get();
       up.send("uploads/unrelated", "t", "uploads", "it", SampleImages.jpeg(unrelated, 0.85f), "u.jpg", Map.of()).get();
-      waitFor(() -> stack.index().counters().get("indexed") >= 3, stack);
-      waitFor(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/pasted")), stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= 3, stack);
+      StackWait.until(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/pasted")), stack);
       Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
 
       assertThat(stack.ingest().counters().get("local.features")).as("features of the three pictures").isEqualTo(3);
@@ -57,15 +57,6 @@ class PastedCopyIT {
           .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
               .containsExactly("protected/work"));
       assertThat(got).as("the unrelated upload").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
-    }
-  }
-
-  private static void waitFor(java.util.function.BooleanSupplier done, LocalStack stack) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 120_000;
-    while (!done.getAsBoolean()) {
-      assertThat(stack.problem()).as("the stack runs").isNull();
-      assertThat(System.currentTimeMillis()).as("waited too long").isLessThan(deadline);
-      Thread.sleep(100);
     }
   }
 }

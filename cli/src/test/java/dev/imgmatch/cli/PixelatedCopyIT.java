@@ -53,15 +53,15 @@ class PixelatedCopyIT {
         up.send("protected/work" + i, "t", "protected", "it", SampleImages.jpeg(works.get(i), 0.9f), "w.jpg", Map.of())
             .get();
       }
-      waitFor(() -> stack.index().counters().get("indexed") >= works.size(), stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size(), stack);
       up.send("uploads/mosaic", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(works.get(0))), 0.85f),
           "m.jpg", Map.of()).get();
       up.send("uploads/mirrored", "t", "uploads", "it", SampleImages.jpeg(mirrored(pixelated(works.get(1))), 0.85f),
           "mm.jpg", Map.of()).get();
       up.send("uploads/unrelated", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(unrelated)), 0.85f),
           "u.jpg", Map.of()).get();
-      waitFor(() -> stack.index().counters().get("indexed") >= works.size() + 3, stack);
-      waitFor(() -> alerts.alerts().stream().filter(a -> a.getImageId().toString().startsWith("uploads/m")).count() >= 2,
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 3, stack);
+      StackWait.until(() -> alerts.alerts().stream().filter(a -> a.getImageId().toString().startsWith("uploads/m")).count() >= 2,
           stack);
       Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
 
@@ -129,14 +129,5 @@ class PixelatedCopyIT {
       }
     }
     return out;
-  }
-
-  private static void waitFor(java.util.function.BooleanSupplier done, LocalStack stack) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 120_000;
-    while (!done.getAsBoolean()) {
-      assertThat(stack.problem()).as("the stack runs").isNull();
-      assertThat(System.currentTimeMillis()).as("waited too long").isLessThan(deadline);
-      Thread.sleep(100);
-    }
   }
 }

@@ -11,7 +11,7 @@ import java.util.function.BiPredicate;
  * which finds and confirms the original of a <b>pixelated</b> probe. A mosaic of coarse blocks (13 × 18 over a
  * 320-px picture) leaves nothing of the picture but its block means: no keypoint, no PDQ bit, no descriptor the model
  * recognises (the model sees the grid). Its layout is still the original's: averaged onto 16 × 16 cells, a pixelated
- * copy and its original correlate at 0.96-1.00 while the most similar unrelated reference of the calibration splits
+ * copy and its original correlate at 0.95-1.00 while the most similar unrelated reference of the calibration splits
  * reaches 0.92 (docs/BENCHMARKS.md, "Pixelated copies: found by their layout").
  *
  * <p>Only probes in which ingest-stream found a mosaic grid (their {@code depixel} view, {@link Probe#mosaic}) are
@@ -169,35 +169,30 @@ public final class Layout {
   static double[] cells(GrayThumb t, int n) {
     int w = t.width();
     int h = t.height();
-    byte[] g = t.gray();
-    double[] colsAvg = new double[h * n]; // each row averaged onto n columns
+    double[] grey = new double[w * h];
+    for (int i = 0; i < grey.length; i++) {
+      grey[i] = t.gray()[i] & 0xFF;
+    }
+    double[] rows = new double[h * n]; // each row averaged onto n columns
     for (int y = 0; y < h; y++) {
       for (int j = 0; j < n; j++) {
-        colsAvg[y * n + j] = span(g, y * w, 1, w, j, n);
+        rows[y * n + j] = cell(grey, y * w, 1, w, j, n);
       }
     }
     double[] out = new double[n * n];
     for (int j = 0; j < n; j++) {
       for (int i = 0; i < n; i++) {
-        out[i * n + j] = spanD(colsAvg, j, n, h, i, n);
+        out[i * n + j] = cell(rows, j, n, h, i, n);
       }
     }
     return out;
   }
 
-  /** The mean over cell {@code j} of {@code n} of a line of {@code len} bytes starting at {@code off}, step {@code step}. */
-  private static double span(byte[] g, int off, int step, int len, int j, int n) {
-    double a = (double) j * len / n;
-    double b = (double) (j + 1) * len / n;
-    double sum = 0;
-    for (int x = (int) Math.floor(a); x < Math.ceil(b) && x < len; x++) {
-      double cover = Math.min(b, x + 1) - Math.max(a, x);
-      sum += cover * (g[off + x * step] & 0xFF);
-    }
-    return sum / (b - a);
-  }
-
-  private static double spanD(double[] g, int off, int step, int len, int j, int n) {
+  /**
+   * The mean over cell {@code j} of {@code n} equal cells of a line of {@code len} values starting at {@code off},
+   * {@code step} apart; a value the cell covers in part counts by that part.
+   */
+  private static double cell(double[] g, int off, int step, int len, int j, int n) {
     double a = (double) j * len / n;
     double b = (double) (j + 1) * len / n;
     double sum = 0;
