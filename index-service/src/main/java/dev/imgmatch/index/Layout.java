@@ -163,43 +163,15 @@ public final class Layout {
   }
 
   /**
-   * The mean grey level of each of {@code n} × {@code n} equal cells over the thumbnail (area-averaged: a pixel
-   * split by a cell border counts in each by the part it covers).
+   * The mean grey level of each of {@code n} × {@code n} equal cells over the thumbnail (area-averaged as the
+   * verifier resizes: a pixel split by a cell border counts in each by the part it covers).
    */
   static double[] cells(GrayThumb t, int n) {
-    int w = t.width();
-    int h = t.height();
-    double[] grey = new double[w * h];
-    for (int i = 0; i < grey.length; i++) {
-      grey[i] = t.gray()[i] & 0xFF;
-    }
-    double[] rows = new double[h * n]; // each row averaged onto n columns
-    for (int y = 0; y < h; y++) {
-      for (int j = 0; j < n; j++) {
-        rows[y * n + j] = cell(grey, y * w, 1, w, j, n);
-      }
-    }
-    double[] out = new double[n * n];
-    for (int j = 0; j < n; j++) {
-      for (int i = 0; i < n; i++) {
-        out[i * n + j] = cell(rows, j, n, h, i, n);
-      }
+    float[] p = Verifier.resize(Verifier.plane(t), n, n).p();
+    double[] out = new double[p.length];
+    for (int i = 0; i < p.length; i++) {
+      out[i] = p[i];
     }
     return out;
-  }
-
-  /**
-   * The mean over cell {@code j} of {@code n} equal cells of a line of {@code len} values starting at {@code off},
-   * {@code step} apart; a value the cell covers in part counts by that part.
-   */
-  private static double cell(double[] g, int off, int step, int len, int j, int n) {
-    double a = (double) j * len / n;
-    double b = (double) (j + 1) * len / n;
-    double sum = 0;
-    for (int x = (int) Math.floor(a); x < Math.ceil(b) && x < len; x++) {
-      double cover = Math.min(b, x + 1) - Math.max(a, x);
-      sum += cover * g[off + x * step];
-    }
-    return sum / (b - a);
   }
 }

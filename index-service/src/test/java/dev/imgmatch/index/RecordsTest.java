@@ -71,17 +71,21 @@ class RecordsTest {
   }
 
   @Test
-  void theDepixelViewScoresLikeTheFullView() {
+  void theDepixelViewScoresLikeTheFullViewAndMarksAMosaic() {
     ImageEmbedding e = valid(0.6f, 0.8f);
+    SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());
+    assertThat(Records.probeOf(e, f, 10).mosaic()).as("no depixel view: no mosaic").isFalse();
+    assertThat(Records.uploadProbe(e, Records.toIndexed(e), f, 10, x -> { }).mosaic()).isFalse();
     e.setExtraViews(List.of(view("depixel", 0f, 1f)));
     IndexedImage img = Records.toIndexed(e);
-    SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());
     List<String> skipped = new ArrayList<>();
     for (Probe p : List.of(Records.uploadProbe(e, img, f, 10, skipped::add), Records.probeOf(e, f, 10))) {
       assertThat(p.vectors()).hasSize(2);
       assertThat(p.nominators()).isEmpty();
       // a reference equal to the pixelated picture's blocks meets it through that view
       assertThat(p.bestCosine(new float[] {0f, 1f}, null)).isEqualTo(1f);
+      // and ingest-stream made that view because it found a mosaic grid: index-service also matches its layout
+      assertThat(p.mosaic()).isTrue();
     }
     assertThat(skipped).isEmpty();
   }
