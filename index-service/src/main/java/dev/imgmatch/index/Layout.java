@@ -77,27 +77,52 @@ public final class Layout {
   }
 
   /**
+   * A probe's layouts, made once per probe: its thumbnail, and its {@link #COARSE}-cell (the kNN queries) and
+   * {@link #FINE}-cell (the correlations) layouts flipped each of four ways.
+   */
+  record ProbeLayout(GrayThumb thumb, float[][] coarse, float[][] fine) {
+    /** The layouts of a probe's thumbnail, or null when it has none or a flat one. */
+    static ProbeLayout of(GrayThumb t) {
+      if (t == null) {
+        return null;
+      }
+      float[][] coarse = new float[4][];
+      float[][] fine = new float[4][];
+      for (int flip = 0; flip < 4; flip++) {
+        coarse[flip] = vector(t, COARSE, flip);
+        fine[flip] = vector(t, FINE, flip);
+        if (coarse[flip] == null || fine[flip] == null) {
+          return null;
+        }
+      }
+      return new ProbeLayout(t, coarse, fine);
+    }
+
+    /** The best correlation of its fine layouts with the candidate's; null when the candidate's is flat. */
+    Double correlation(GrayThumb candidate) {
+      float[] c = vector(candidate, FINE, 0);
+      if (c == null) {
+        return null;
+      }
+      double best = -1;
+      for (float[] q : fine) {
+        double s = 0;
+        for (int i = 0; i < q.length; i++) {
+          s += q[i] * c[i];
+        }
+        best = Math.max(best, s);
+      }
+      return best;
+    }
+  }
+
+  /**
    * The best correlation of the probe's {@link #FINE}-cell layout, flipped any of four ways, with the candidate's;
    * null when either is flat.
    */
   public static Double correlation(GrayThumb probe, GrayThumb candidate) {
-    float[] c = vector(candidate, FINE, 0);
-    if (c == null) {
-      return null;
-    }
-    Double best = null;
-    for (int flip = 0; flip < 4; flip++) {
-      float[] q = vector(probe, FINE, flip);
-      if (q == null) {
-        return null;
-      }
-      double s = 0;
-      for (int i = 0; i < q.length; i++) {
-        s += q[i] * c[i];
-      }
-      best = best == null ? s : Math.max(best, s);
-    }
-    return best;
+    ProbeLayout q = ProbeLayout.of(probe);
+    return q == null ? null : q.correlation(candidate);
   }
 
   /** True when the two pictures have about the same shape (a pixelated copy keeps its original's). */
@@ -110,13 +135,13 @@ public final class Layout {
   /** A reference found by its layout: its hit (every other signal measured), its correlation and shape test. */
   record Candidate(Hit hit, double correlation, boolean sameShape) {}
 
-  /** The candidate {@code hit} of an image with thumbnail {@code thumb}, or null when either layout is flat. */
-  static Candidate candidate(Probe p, Hit hit, GrayThumb thumb) {
-    if (thumb == null || p.thumbnail() == null) {
+  /** The candidate {@code hit} of an image with thumbnail {@code thumb}, or null when it has none or a flat one. */
+  static Candidate candidate(ProbeLayout q, Hit hit, GrayThumb thumb) {
+    if (thumb == null) {
       return null;
     }
-    Double c = correlation(p.thumbnail(), thumb);
-    return c == null ? null : new Candidate(hit, c, sameShape(p.thumbnail(), thumb));
+    Double c = q.correlation(thumb);
+    return c == null ? null : new Candidate(hit, c, sameShape(q.thumb(), thumb));
   }
 
   /** The decided reference and its score ({@link #score}). */

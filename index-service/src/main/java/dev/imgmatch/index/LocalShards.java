@@ -325,13 +325,17 @@ public final class LocalShards implements Closeable {
    */
   private Layout.Decided byLayout(Probe p, MatchPolicy policy, List<Recent> recentNow, Set<String> deletedNow)
       throws IOException {
-    if (!p.mosaic() || p.thumbnail() == null || policy.layout().candidates() <= 0) {
+    if (!p.mosaic() || policy.layout().candidates() <= 0) {
       return null;
+    }
+    Layout.ProbeLayout q = Layout.ProbeLayout.of(p.thumbnail());
+    if (q == null) {
+      return null; // no thumbnail, or a flat one: no layout
     }
     Map<String, Layout.Candidate> byUid = new HashMap<>();
     for (ShardIndex s : shards.values()) {
       try {
-        for (Layout.Candidate c : s.layoutCandidates(p, policy)) {
+        for (Layout.Candidate c : s.layoutCandidates(p, q, policy)) {
           byUid.put(c.hit().uid(), c);
         }
       } catch (org.apache.lucene.store.AlreadyClosedException e) {
@@ -340,7 +344,7 @@ public final class LocalShards implements Closeable {
     }
     for (Recent r : recentNow) {
       if (p.filter().accepts(r.img())) {
-        Layout.Candidate c = Layout.candidate(p, CandidateScorer.hit(p, policy, r.img(), r.shard()), r.img().thumbnail());
+        Layout.Candidate c = Layout.candidate(q, CandidateScorer.hit(p, policy, r.img(), r.shard()), r.img().thumbnail());
         if (c != null) {
           byUid.put(c.hit().uid(), c); // newer than what the searcher holds for that uid
         }

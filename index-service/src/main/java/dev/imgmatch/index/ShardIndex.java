@@ -587,24 +587,20 @@ public final class ShardIndex implements Closeable {
 
   /**
    * Layout matching in this shard ({@link Layout}): the {@code match.layout.candidates} references nearest to each
-   * of the probe's four flipped coarse layouts, among what the probe may see, each with every signal measured (as
-   * {@link #search}) and its fine layout correlation with the probe. Empty when the probe has no layout (no
-   * thumbnail, or a flat one) or the policy matches none by layout.
+   * of the probe's four flipped coarse layouts ({@code q}, made once per probe), among what the probe may see, each
+   * with every signal measured (as {@link #search}) and its fine layout correlation with the probe. Empty when the
+   * policy matches none by layout.
    */
-  List<Layout.Candidate> layoutCandidates(Probe p, MatchPolicy policy) throws IOException {
+  List<Layout.Candidate> layoutCandidates(Probe p, Layout.ProbeLayout q, MatchPolicy policy) throws IOException {
     int k = policy.layout().candidates();
-    if (k <= 0 || p.thumbnail() == null) {
+    if (k <= 0) {
       return List.of();
     }
     IndexSearcher s = manager.acquire();
     try {
       Query filter = p.filter().toQuery();
       java.util.TreeSet<Integer> docs = new java.util.TreeSet<>();
-      for (int flip = 0; flip < 4; flip++) {
-        float[] v = Layout.vector(p.thumbnail(), Layout.COARSE, flip);
-        if (v == null) {
-          return List.of();
-        }
+      for (float[] v : q.coarse()) {
         for (ScoreDoc sd : Knn.topK(s, Fields.LAYOUT, v, k, filter, opt)) {
           docs.add(sd.doc);
         }
@@ -614,7 +610,7 @@ public final class ShardIndex implements Closeable {
       for (int doc : docs) {
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
         IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, true, false, p.modelVersion());
-        Layout.Candidate c = Layout.candidate(p, CandidateScorer.hit(p, policy, img, shard), img.thumbnail());
+        Layout.Candidate c = Layout.candidate(q, CandidateScorer.hit(p, policy, img, shard), img.thumbnail());
         if (c != null) {
           out.add(c);
         }
