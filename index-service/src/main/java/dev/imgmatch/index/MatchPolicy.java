@@ -97,6 +97,9 @@ import java.util.Set;
  * @param local how references are looked for inside a probe by local features, and what their inliers count
  * @param backgroundWeight b: the probe's background cosine times b is a competitor of every candidate (the margin's
  *     floor is raised to it; {@link #competitorFloor}); 0 turns the background off
+ * @param layout how a pixelated probe is matched by its thumbnail's layout ({@link LayoutMatching}, {@link Layout});
+ *     a reference it decides is raised to at least its layout score ({@link #liftByLayout}), which the margin does
+ *     not lower
  */
 public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int pdqMaxDistance,
     int pdqMinQuality, double fusionPdqWeight, double marginWeight, double marginFloor, double duplicateCosine,
