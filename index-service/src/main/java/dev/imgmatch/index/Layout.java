@@ -80,9 +80,9 @@ public final class Layout {
    * A probe's layouts, made once per probe: its thumbnail, and its {@link #COARSE}-cell (the kNN queries) and
    * {@link #FINE}-cell (the correlations) layouts flipped each of four ways.
    */
-  record ProbeLayout(GrayThumb thumb, float[][] coarse, float[][] fine) {
+  public record ProbeLayout(GrayThumb thumb, float[][] coarse, float[][] fine) {
     /** The layouts of a probe's thumbnail, or null when it has none or a flat one. */
-    static ProbeLayout of(GrayThumb t) {
+    public static ProbeLayout of(GrayThumb t) {
       if (t == null) {
         return null;
       }
@@ -99,7 +99,7 @@ public final class Layout {
     }
 
     /** The best correlation of its fine layouts with the candidate's; null when the candidate's is flat. */
-    Double correlation(GrayThumb candidate) {
+    public Double correlation(GrayThumb candidate) {
       float[] c = vector(candidate, FINE, 0);
       if (c == null) {
         return null;
@@ -120,7 +120,7 @@ public final class Layout {
    * The best correlation of the probe's {@link #FINE}-cell layout, flipped any of four ways, with the candidate's;
    * null when either is flat.
    */
-  public static Double correlation(GrayThumb probe, GrayThumb candidate) {
+  static Double correlation(GrayThumb probe, GrayThumb candidate) {
     ProbeLayout q = ProbeLayout.of(probe);
     return q == null ? null : q.correlation(candidate);
   }

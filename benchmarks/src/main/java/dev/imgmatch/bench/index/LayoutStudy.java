@@ -103,15 +103,20 @@ public final class LayoutStudy {
     for (Map.Entry<String, String[]> q : queries.entrySet()) {
       Path file = queryFiles.get(q.getKey());
       BufferedImage b = file == null ? null : ImageIO.read(file.toFile());
-      if (b == null || MosaicFinder.DEFAULT.find(rgb(b)) == null) {
+      RgbImage img = b == null ? null : rgb(b);
+      if (img == null || MosaicFinder.DEFAULT.find(img) == null) {
         continue;
       }
       mosaics++;
-      GrayThumb qt = GrayThumbnails.of(rgb(b), 64);
+      GrayThumb qt = GrayThumbnails.of(img, 64);
+      Layout.ProbeLayout ql = Layout.ProbeLayout.of(qt); // once per probe, not once per reference
+      if (ql == null) {
+        continue; // a flat thumbnail has no layout
+      }
       String trueRef = truth.get(q.getKey());
       List<Map.Entry<String, Double>> scored = new ArrayList<>();
       for (Map.Entry<String, GrayThumb> r : refs.entrySet()) {
-        Double c = Layout.correlation(qt, r.getValue());
+        Double c = ql.correlation(r.getValue());
         if (c != null) {
           scored.add(Map.entry(r.getKey(), c));
         }
@@ -126,8 +131,8 @@ public final class LayoutStudy {
       double ratio = (1 - c0) / (1 - c1);
       boolean decided = c0 >= m.minCorrelation() && ratio <= m.maxRatio()
           && Layout.sameShape(qt, refs.get(best));
-      double trueC = trueRef == null || !refs.containsKey(trueRef) ? Double.NaN
-          : Layout.correlation(qt, refs.get(trueRef)) == null ? Double.NaN : Layout.correlation(qt, refs.get(trueRef));
+      double trueC = scored.stream().filter(e -> e.getKey().equals(trueRef)).mapToDouble(Map.Entry::getValue)
+          .findFirst().orElse(Double.NaN);
       if (trueRef != null) {
         copies++;
         if (decided && best.equals(trueRef)) {
