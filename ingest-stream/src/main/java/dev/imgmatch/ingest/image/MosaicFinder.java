@@ -21,7 +21,8 @@ import java.util.List;
  * the most differences, and the narrowest comb holding nine tenths of the most any holds is the grid's. The picture is
  * a mosaic when, in both directions, that comb holds at least {@code minCombShare} of all the differences (counting a
  * pixel either side of a boundary for blocks of 8 pixels and more, where JPEG smears an edge) and at least twice what
- * a comb of its density holds of evenly spread differences, its differences are spread over its teeth (the strongest
+ * a comb of its density holds of evenly spread differences ({@value #MIN_CONTRAST_WIDE} times for blocks of 8 pixels
+ * and more, but JPEG's own 8), its differences are spread over its teeth (the strongest
  * tenth of them holds at most {@value #MAX_STRONGEST_TENTH}: a drawing's few strong edges fit many combs, a grid's
  * boundaries carry the picture's changes wherever it is not flat), and it cuts the picture into at least
  * {@code minCells} blocks. Bounded work: a picture longer than {@value #WORK_SIDE} pixels is looked at shrunk by a whole
@@ -46,6 +47,24 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
 
   /** The most of a grid's boundary differences its strongest tenth of boundaries may hold. */
   static final double MAX_STRONGEST_TENTH = 0.6;
+
+  /**
+   * How many times what a comb of its density holds of evenly spread differences the grid's comb must hold, for
+   * blocks narrower than 8 pixels (a tooth one pixel wide).
+   */
+  static final double MIN_CONTRAST = 2.0;
+
+  /**
+   * The same for blocks of 8 pixels and more, whose teeth are three pixels wide (JPEG smears an edge) while a sharp
+   * boundary fills one of them: a mosaic mostly of sky or wall, whose flat blocks leave the boundaries little to hold,
+   * misses twice (measured on the calibration splits). Not for narrower blocks, where JPEG's own 8-pixel grid, seen at
+   * half its width, passes at this factor, nor for blocks of {@value #JPEG_BLOCK} pixels (within 0.05), which may be
+   * JPEG's own grid: a heavily compressed JPEG is a mosaic of those.
+   */
+  static final double MIN_CONTRAST_WIDE = 1.6;
+
+  /** JPEG's block side, in pixels. */
+  static final int JPEG_BLOCK = 8;
 
   /** Longer side above which a picture is shrunk by a whole factor (area averaging, {@link Resize}) before its grid is looked for. */
   static final int WORK_SIDE = 640;
@@ -191,7 +210,8 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     int bestPhase = (int) comb[1];
     double share = comb[2] / total;
     int reach = bestWidth >= 8 ? 1 : 0;
-    if (share < minCombShare || share < 2.0 * (2 * reach + 1) / bestWidth) {
+    double contrast = reach == 0 || Math.abs(bestWidth - JPEG_BLOCK) <= 0.05 ? MIN_CONTRAST : MIN_CONTRAST_WIDE;
+    if (share < minCombShare || share < contrast * (2 * reach + 1) / bestWidth) {
       return null;
     }
     // the comb's teeth, each at the pixel where its differences peak (the strongest of the pixel it rounds to and, for

@@ -74,6 +74,28 @@ public class MosaicFinderTest {
     }
   }
 
+  @ParameterizedTest(name = "sky over {0} of the picture")
+  @CsvSource({"0.55", "0.7"})
+  void aMosaicMostlyOfSkyIsFound(double sky) throws Exception {
+    // 8.6-px blocks of a picture whose top is a smooth sky: its flat blocks leave the boundaries little to hold, so the
+    // grid's comb held less than twice what evenly spread differences give (a calibration split's pixelated copy)
+    Random r = new Random(SEED);
+    for (int i = 0; i < 4; i++) {
+      long seed = r.nextLong();
+      BufferedImage photo = InsetFinderTest.detailed(320, 240, seed);
+      Graphics2D g = photo.createGraphics();
+      int skyline = (int) (240 * sky);
+      g.setPaint(new java.awt.GradientPaint(0, 0, new java.awt.Color(40, 90, 170), 0, skyline,
+          new java.awt.Color(130, 180, 230)));
+      g.fillRect(0, 0, 320, skyline);
+      g.dispose();
+      RgbImage blocks = MosaicFinder.DEFAULT.find(jpegRoundTrip(pixelate(photo, 37)));
+      assertThat(blocks).as("found, seed %d", seed).isNotNull();
+      assertThat(blocks.width()).as("seed %d", seed).isBetween(36, 38);
+      assertThat(blocks.height()).as("seed %d", seed).isBetween(27, 29);
+    }
+  }
+
   @Test
   void photosDrawingsAndFlatPicturesAreNoMosaics() throws Exception {
     Random r = new Random(SEED);
