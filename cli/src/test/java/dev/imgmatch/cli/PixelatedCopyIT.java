@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Issue 18 (pixelated copies), end to end on the real pipeline (the test broker, ingest-stream finding the mosaic
  * grid, the real model, a Lucene index with layout vectors): a protected picture pixelated into coarse grey blocks —
  * as plain, and mirrored — is alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
- * pixelated the same way is not. With layout matching off ({@code match.layout.candidates=0}) the same copies are
+ * pixelated the same way is not; a pixelated copy uploaded before its original is protected is alerted,
+ * retroactively, when the original arrives. With layout matching off ({@code match.layout.candidates=0}) the same copies are
  * not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the run).
  */
 @ExtendWith(KafkaBrokerExtension.class)
@@ -42,6 +43,7 @@ class PixelatedCopyIT {
       works.add(TexturedPictures.random(rnd, 480, 360));
     }
     BufferedImage unrelated = TexturedPictures.random(rnd, 480, 360);
+    BufferedImage later = TexturedPictures.random(rnd, 480, 360); // protected only after its copy was uploaded
 
     String prefix = broker.uniqueName("pixelated") + ".";
     LocalStack.Options opts = new LocalStack.Options(dir, broker.bootstrapServers(), prefix, 1, -1, Map.of(),
@@ -75,22 +77,49 @@ class PixelatedCopyIT {
           .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
               .containsExactly("protected/work1"));
       assertThat(got).as("the unrelated mosaic").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
+
+      // retroactively: a pixelated copy uploaded before its original was protected is alerted when the original
+      // arrives — found by nothing of the original but its layout (LocalShards.mosaicsLike), decided as forward
+      // (20-px blocks, 24 x 18: at 30 px this picture's layout correlates with its mosaic's at 0.948, under 0.95)
+      up.send("uploads/early", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(later, 20)), 0.85f), "e.jpg",
+          Map.of()).get();
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 4, stack);
+      up.send("protected/later", "t", "protected", "it", SampleImages.jpeg(later, 0.9f), "l.jpg", Map.of()).get();
+      StackWait.until(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/early")), stack);
+      Thread.sleep(1000); // a retroactive alert for another upload, if any, goes out in the same transaction
+
+      got = alerts.alerts();
+      got.stream().filter(a -> a.getRetroactive()).forEach(a -> System.err.println("retroactive alert: "
+          + a.getImageId() + " " + a.getDecision() + " " + a.getScore() + " ~ " + a.getMatches().getFirst().getImageId()
+          + " cos " + a.getMatches().getFirst().getCosine()));
+      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/early")).singleElement()
+          .satisfies(a -> {
+            assertThat(a.getRetroactive()).isTrue();
+            assertThat(a.getMatches()).extracting(m -> m.getImageId().toString()).containsExactly("protected/later");
+          });
+      assertThat(got).as("the unrelated mosaic, retroactively").noneMatch(
+          a -> a.getImageId().equals("uploads/unrelated"));
     }
   }
 
   /** Each {@link #BLOCK} x {@link #BLOCK} block replaced by its mean colour. */
   static BufferedImage pixelated(BufferedImage src) {
+    return pixelated(src, BLOCK);
+  }
+
+  /** Each {@code block} x {@code block} block replaced by its mean colour. */
+  static BufferedImage pixelated(BufferedImage src, int block) {
     int w = src.getWidth();
     int h = src.getHeight();
     BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    for (int by = 0; by < h; by += BLOCK) {
-      for (int bx = 0; bx < w; bx += BLOCK) {
+    for (int by = 0; by < h; by += block) {
+      for (int bx = 0; bx < w; bx += block) {
         long r = 0;
         long g = 0;
         long b = 0;
         int n = 0;
-        for (int y = by; y < Math.min(h, by + BLOCK); y++) {
-          for (int x = bx; x < Math.min(w, bx + BLOCK); x++) {
+        for (int y = by; y < Math.min(h, by + block); y++) {
+          for (int x = bx; x < Math.min(w, bx + block); x++) {
             int p = src.getRGB(x, y);
             r += (p >> 16) & 0xFF;
             g += (p >> 8) & 0xFF;
@@ -99,8 +128,8 @@ class PixelatedCopyIT {
           }
         }
         int mean = (int) (r / n) << 16 | (int) (g / n) << 8 | (int) (b / n);
-        for (int y = by; y < Math.min(h, by + BLOCK); y++) {
-          for (int x = bx; x < Math.min(w, bx + BLOCK); x++) {
+        for (int y = by; y < Math.min(h, by + block); y++) {
+          for (int x = bx; x < Math.min(w, bx + block); x++) {
             out.setRGB(x, y, mean);
           }
         }

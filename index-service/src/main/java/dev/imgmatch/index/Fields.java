@@ -71,6 +71,12 @@ public final class Fields {
    * existed have none until re-indexed.
    */
   public static final String LAYOUT = "layout";
+  /**
+   * Present ({@value #MOSAIC_YES}, indexed and stored) on an image in which ingest-stream found a mosaic grid: a
+   * pixelated upload, which a reference arriving later looks for by its layout ({@link Retroactive}).
+   */
+  public static final String MOSAIC = "mosaic";
+  public static final String MOSAIC_YES = "1";
   /** Attributes, encoded key NUL value NUL ... (stored). */
   public static final String ATTRIBUTES = "attributes";
 

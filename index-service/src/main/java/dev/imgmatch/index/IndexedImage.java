@@ -17,10 +17,13 @@ import java.util.Objects;
  *     {@code index.local.collections} sent with them; null otherwise
  * @param background its embedding's {@code backgroundCosine} (the embedder's background set, for the margin when
  *     the image is judged retroactively), or null (no background set, older records, another model version)
+ * @param mosaic ingest-stream found a mosaic grid in the image (its record carries a {@code depixel} view): a pixelated
+ *     upload, which a reference arriving later looks for by its layout ({@link Retroactive}); false for older records
  */
 public record IndexedImage(String tenant, String imageId, String collection, String source,
     Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
-    long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures, Float background) {
+    long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures, Float background,
+    boolean mosaic) {
 
   public IndexedImage {
     Objects.requireNonNull(tenant, "tenant");
@@ -35,6 +38,14 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
       throw new IllegalArgumentException("image " + imageId + ": small view dimension " + smallVector.length
           + ", full view " + vector.length);
     }
+  }
+
+  /** Not a mosaic. */
+  public IndexedImage(String tenant, String imageId, String collection, String source,
+      Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
+      long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures, Float background) {
+    this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
+        submittedAtMs, thumbnail, smallVector, md5, localFeatures, background, false);
   }
 
   /** Without a background cosine. */
@@ -56,7 +67,8 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
   /** The same image without its local features (an image of a collection that does not keep them). */
   public IndexedImage withoutLocalFeatures() {
     return localFeatures == null ? this : new IndexedImage(tenant, imageId, collection, source, attributes,
-        modelVersion, vector, sha256, pdq, pdqQuality, submittedAtMs, thumbnail, smallVector, md5, null, background);
+        modelVersion, vector, sha256, pdq, pdqQuality, submittedAtMs, thumbnail, smallVector, md5, null, background,
+        mosaic);
   }
 
   /** Without an MD5 (images indexed before ImageEmbedding v5 carried one, and tests). */
@@ -86,7 +98,7 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
   /** The same image in another collection. */
   public IndexedImage withCollection(String c) {
     return new IndexedImage(tenant, imageId, c, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
-        submittedAtMs, thumbnail, smallVector, md5, localFeatures, background);
+        submittedAtMs, thumbnail, smallVector, md5, localFeatures, background, mosaic);
   }
 
   /** The unique document key: tenant and id (ids are unique within a tenant only). */

@@ -332,10 +332,42 @@ public final class LocalShards implements Closeable {
     if (q == null) {
       return null; // no thumbnail, or a flat one: no layout
     }
+    return Layout.decide(layoutCandidates(p, q, policy, false, recentNow, deletedNow), policy.layout(),
+        policy::sameWork, policy.matchThreshold());
+  }
+
+  /**
+   * The earlier pixelated uploads a probe's picture may be the original of: images marked as mosaics
+   * ({@link Fields#MOSAIC}) among the {@code match.layout.candidates} nearest to its coarse layout in every local
+   * shard, and the mosaics upserted since the last refresh, whose fine layout correlation with the probe reaches
+   * {@code match.layout.min.correlation} (highest first). {@link Retroactive} judges each as if it were uploaded now,
+   * which is where the layout decides. Empty when layout matching is off or the probe has no (or a flat) thumbnail.
+   */
+  public List<Hit> mosaicsLike(Probe p, MatchPolicy policy) throws IOException {
+    List<Recent> recentNow = List.copyOf(recent); // before the searchers, as in search()
+    Set<String> deletedNow = Set.copyOf(recentDeletes.keySet());
+    Layout.ProbeLayout q = policy.layout().candidates() <= 0 ? null : Layout.ProbeLayout.of(p.thumbnail());
+    if (q == null) {
+      return List.of();
+    }
+    return layoutCandidates(p, q, policy, true, recentNow, deletedNow).stream()
+        .filter(c -> c.correlation() >= policy.layout().minCorrelation())
+        .sorted(java.util.Comparator.comparingDouble((Layout.Candidate c) -> -c.correlation())
+            .thenComparing(c -> c.hit().uid()))
+        .map(Layout.Candidate::hit).toList();
+  }
+
+  /**
+   * Every local shard's layout candidates of the probe ({@link ShardIndex#layoutCandidates}) plus the images upserted
+   * since the last refresh that it may see (brute force over those few), less those deleted since; only mosaics when
+   * {@code mosaicsOnly}.
+   */
+  private List<Layout.Candidate> layoutCandidates(Probe p, Layout.ProbeLayout q, MatchPolicy policy,
+      boolean mosaicsOnly, List<Recent> recentNow, Set<String> deletedNow) throws IOException {
     Map<String, Layout.Candidate> byUid = new HashMap<>();
     for (ShardIndex s : shards.values()) {
       try {
-        for (Layout.Candidate c : s.layoutCandidates(p, q, policy)) {
+        for (Layout.Candidate c : s.layoutCandidates(p, q, policy, mosaicsOnly)) {
           byUid.put(c.hit().uid(), c);
         }
       } catch (org.apache.lucene.store.AlreadyClosedException e) {
@@ -343,7 +375,7 @@ public final class LocalShards implements Closeable {
       }
     }
     for (Recent r : recentNow) {
-      if (p.filter().accepts(r.img())) {
+      if (p.filter().accepts(r.img()) && (!mosaicsOnly || r.img().mosaic())) {
         Layout.Candidate c = Layout.candidate(q, CandidateScorer.hit(p, policy, r.img(), r.shard()), r.img().thumbnail());
         if (c != null) {
           byUid.put(c.hit().uid(), c); // newer than what the searcher holds for that uid
@@ -351,7 +383,7 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(deletedNow);
-    return Layout.decide(new ArrayList<>(byUid.values()), policy.layout(), policy::sameWork, policy.matchThreshold());
+    return new ArrayList<>(byUid.values());
   }
 
   /**

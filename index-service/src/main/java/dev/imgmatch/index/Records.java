@@ -39,7 +39,7 @@ public final class Records {
         e.getModelVersion(), v, e.getSha256().bytes().clone(), e.getPdq().getHash().bytes().clone(),
         e.getPdq().getQuality(), e.getSubmittedAtMs(), thumbnailOf(e, INVALID_EMBEDDING), smallVectorOf(e, v.length),
         e.getMd5() == null ? null : e.getMd5().bytes().clone(), localBytesOf(e, INVALID_EMBEDDING),
-        backgroundOf(e));
+        backgroundOf(e), e.getExtraViews().stream().anyMatch(Records::isDepixelView));
   }
 
   /** The record's background cosine when it is a number in [-1, 1] (any producer can write {@code embeddings}). */

@@ -25,7 +25,10 @@ import java.util.function.Consumer;
  * candidate is judged <em>as if it were uploaded now</em>: its stored descriptor, PDQ and thumbnail probe the
  * collections its own rules target, with the usual ranking, margin and verification, so the reference must win
  * against the other references exactly as in forward matching; it is alerted when the new reference's hit reaches
- * the alert decision. The alert names that reference only (earlier alerts of the upload stand on their own).
+ * the alert decision. A pixelated upload (ingest-stream found a mosaic grid in it, {@link IndexedImage#mosaic}) is
+ * met by nothing of the reference but its layout: uploads marked as mosaics whose layout correlates with the
+ * reference's thumbnail are candidates too ({@link LocalShards#mosaicsLike}), and their judging probe is a mosaic's,
+ * so that the layout decides there as it does forward ({@link Layout}). The alert names that reference only (earlier alerts of the upload stand on their own).
  *
  * <p>Exactly once: the owner of the reference's shard does this while it processes the reference's record, and the
  * alerts go into that record's transaction (replays and replicas never match). A reference re-uploaded under the
@@ -82,8 +85,19 @@ public final class Retroactive {
             || (h.pdqDistance() != null && h.pdqDistance() <= policy.pdqMaxDistance())))
         .toList());
     candidates.sort(Comparator.comparingDouble(Hit::similarity).reversed());
+    candidates = new ArrayList<>(candidates.subList(0, Math.min(maxCandidates, candidates.size())));
+    // and pixelated uploads, which no descriptor, hash or keypoint of the reference meets: by their layout
+    Set<String> seen = new java.util.HashSet<>();
+    candidates.forEach(c -> seen.add(c.uid()));
+    int mosaics = 0;
+    for (Hit m : shards.mosaicsLike(p, policy)) {
+      if (mosaics < maxCandidates && !m.isBank() && seen.add(m.uid())) {
+        candidates.add(m);
+        mosaics++;
+      }
+    }
     List<MatchAlert> out = new ArrayList<>();
-    for (Hit c : candidates.subList(0, Math.min(maxCandidates, candidates.size()))) {
+    for (Hit c : candidates) {
       Optional<IndexedImage> upload = shards.lookup(SearchFilter.tenantOnly(c.tenant(), Set.of()), c.imageId());
       if (upload.isEmpty() || !upload.get().uid().equals(c.uid())) {
         continue; // deleted or replaced meanwhile
@@ -102,7 +116,7 @@ public final class Retroactive {
     SearchFilter f = SearchFilter.tenantOnly(u.tenant(), policy.sharedCollections()).withCollections(targets)
         .excluding(u.uid());
     Probe p = new Probe(u.modelVersion(), List.of(u.vector()), u.pdq() == null ? List.of() : List.of(u.pdq()),
-        u.pdqQuality(), u.sha256(), f, policy.knnK(), u.thumbnail(), null, u.background());
+        u.pdqQuality(), u.sha256(), f, policy.knnK(), u.thumbnail(), null, u.background(), List.of(), u.mosaic());
     Optional<Hit> hit = shards.search(p, policy).stream().filter(h -> h.uid().equals(ref.uid())).findFirst();
     if (hit.isEmpty()) {
       return Optional.empty();

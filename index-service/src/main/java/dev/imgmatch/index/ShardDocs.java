@@ -77,6 +77,9 @@ final class ShardDocs {
         d.add(new KnnFloatVectorField(Fields.LAYOUT, layout, VectorSimilarityFunction.DOT_PRODUCT));
       }
     }
+    if (img.mosaic()) {
+      d.add(new StringField(Fields.MOSAIC, Fields.MOSAIC_YES, Store.YES));
+    }
     if (img.localFeatures() != null) {
       d.add(new StoredField(Fields.LOCAL_FEATURES_DEFLATED, deflate(img.localFeatures())));
       int[] words = LocalCandidates.words(img.localFeatures());
@@ -179,7 +182,8 @@ final class ShardDocs {
         withThumbnail ? thumbnail(d.getBinaryValue(Fields.THUMBNAIL)) : null,
         vectorOf(r, Fields.smallVector(mv), local), bytes(d.getBinaryValue(Fields.MD5)),
         localFeaturesOf(d),
-        mv.equals(d.get(Fields.MODEL_VERSION)) ? backgroundOf(d) : null); // another version: another space
+        mv.equals(d.get(Fields.MODEL_VERSION)) ? backgroundOf(d) : null, // another version: another space
+        Fields.MOSAIC_YES.equals(d.get(Fields.MOSAIC)));
   }
 
   private static Float backgroundOf(Document d) {

@@ -588,10 +588,11 @@ public final class ShardIndex implements Closeable {
   /**
    * Layout matching in this shard ({@link Layout}): the {@code match.layout.candidates} references nearest to each
    * of the probe's four flipped coarse layouts ({@code q}, made once per probe), among what the probe may see, each
-   * with every signal measured (as {@link #search}) and its fine layout correlation with the probe. Empty when the
-   * policy matches none by layout.
+   * with every signal measured (as {@link #search}) and its fine layout correlation with the probe; only images
+   * marked as mosaics ({@link Fields#MOSAIC}) when {@code mosaicsOnly}. Empty when the policy matches none by layout.
    */
-  List<Layout.Candidate> layoutCandidates(Probe p, Layout.ProbeLayout q, MatchPolicy policy) throws IOException {
+  List<Layout.Candidate> layoutCandidates(Probe p, Layout.ProbeLayout q, MatchPolicy policy, boolean mosaicsOnly)
+      throws IOException {
     int k = policy.layout().candidates();
     if (k <= 0) {
       return List.of();
@@ -599,6 +600,10 @@ public final class ShardIndex implements Closeable {
     IndexSearcher s = manager.acquire();
     try {
       Query filter = p.filter().toQuery();
+      if (mosaicsOnly) {
+        filter = new BooleanQuery.Builder().add(filter, Occur.FILTER)
+            .add(new TermQuery(new Term(Fields.MOSAIC, Fields.MOSAIC_YES)), Occur.FILTER).build();
+      }
       java.util.TreeSet<Integer> docs = new java.util.TreeSet<>();
       for (float[] v : q.coarse()) {
         for (ScoreDoc sd : Knn.topK(s, Fields.LAYOUT, v, k, filter, opt)) {

@@ -318,6 +318,7 @@ public final class ShardVersions {
   /** The image seen through another version's descriptors. */
   private static IndexedImage withVersion(IndexedImage img, String version, ShardDocs.VersionVectors v) {
     return new IndexedImage(img.tenant(), img.imageId(), img.collection(), img.source(), img.attributes(), version,
-        v.vector(), img.sha256(), img.pdq(), img.pdqQuality(), img.submittedAtMs(), img.thumbnail(), v.small());
+        v.vector(), img.sha256(), img.pdq(), img.pdqQuality(), img.submittedAtMs(), img.thumbnail(), v.small(), null,
+        null, null, img.mosaic());
   }
 }

@@ -20,7 +20,7 @@ class LayoutTest {
   private static final long SEED = Long.getLong("imgmatch.test.seed", 20261205L);
   private static final MatchPolicy.LayoutMatching M = MatchPolicy.LayoutMatching.DEFAULT;
 
-  private static GrayThumb picture(int w, int h, long seed) {
+  static GrayThumb picture(int w, int h, long seed) {
     Random r = new Random(seed);
     // smooth blobs: a photo-like layout, not noise
     double[][] blobs = new double[6][];
@@ -43,7 +43,7 @@ class LayoutTest {
   }
 
   /** Each block of {@code block} pixels replaced by its mean: a pixelated copy. */
-  private static GrayThumb pixelated(GrayThumb t, int block) {
+  static GrayThumb pixelated(GrayThumb t, int block) {
     int w = t.width();
     int h = t.height();
     byte[] out = new byte[w * h];

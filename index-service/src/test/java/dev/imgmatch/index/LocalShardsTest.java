@@ -52,6 +52,48 @@ class LocalShardsTest {
   }
 
   /**
+   * Retroactive layout matching's candidates ({@link LocalShards#mosaicsLike}): from its original's thumbnail, an
+   * upload marked as a mosaic is found by its layout, before and after a refresh, and keeps its mark in the index; an
+   * upload with the same thumbnail not marked as a mosaic and a mosaic of another picture are not.
+   */
+  @Test
+  void aPixelatedUploadIsFoundByItsOriginalsLayoutBeforeAndAfterARefresh() throws Exception {
+    Synthetic syn = new Synthetic(12, 32, 4);
+    long seed = Long.getLong("imgmatch.test.seed", 20261205L);
+    System.out.println("LocalShardsTest seed " + seed + " (-Dimgmatch.test.seed to override)");
+    dev.imgmatch.common.GrayThumb original = LayoutTest.picture(64, 48, seed);
+    dev.imgmatch.common.GrayThumb mosaic = LayoutTest.pixelated(original, 5);
+    dev.imgmatch.common.GrayThumb otherMosaic = LayoutTest.pixelated(LayoutTest.picture(64, 48, seed + 1), 5);
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 600_000)) {
+      ShardIndex s0 = shards.open(0);
+      ShardIndex s1 = shards.open(1);
+      shards.upsert(s0, upload(syn, "mosaic", mosaic, true));
+      shards.upsert(s1, upload(syn, "unmarked", mosaic, false));
+      shards.upsert(s1, upload(syn, "other-mosaic", otherMosaic, true));
+      Probe reference = new Probe("m1", List.of(syn.gaussianUnit()), List.of(syn.hash()), 90, null,
+          SearchFilter.tenantOnly("t", Set.of()), 10, original);
+      assertThat(shards.mosaicsLike(reference, POLICY)).as("not refreshed yet").extracting(Hit::imageId)
+          .containsExactly("mosaic");
+      shards.refreshNow();
+      assertThat(shards.recentCount()).isZero();
+      assertThat(shards.mosaicsLike(reference, POLICY)).as("refreshed").extracting(Hit::imageId)
+          .containsExactly("mosaic");
+      assertThat(shards.lookup(SearchFilter.tenantOnly("t", Set.of()), "mosaic")).get()
+          .extracting(IndexedImage::mosaic).isEqualTo(true);
+      assertThat(shards.lookup(SearchFilter.tenantOnly("t", Set.of()), "unmarked")).get()
+          .extracting(IndexedImage::mosaic).isEqualTo(false);
+      Probe noThumbnail = new Probe("m1", List.of(syn.gaussianUnit()), List.of(syn.hash()), 90, null,
+          SearchFilter.tenantOnly("t", Set.of()), 10);
+      assertThat(shards.mosaicsLike(noThumbnail, POLICY)).isEmpty();
+    }
+  }
+
+  private static IndexedImage upload(Synthetic syn, String id, dev.imgmatch.common.GrayThumb thumb, boolean mosaic) {
+    return new IndexedImage("t", id, "uploads", null, Map.of(), "m1", syn.gaussianUnit(), syn.sha(), syn.hash(), 90,
+        1, thumb, null, null, null, null, mosaic);
+  }
+
+  /**
    * An upload (submitted at 1), its takedown (requested at 2) and a re-upload of the same id (submitted at 3), in
    * each of the 6 orders they can arrive in (a crash's replay interleaves embeddings and deletions anew), with and
    * without a searcher refresh between them: the index always ends holding the re-upload, and only it.
