@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * grid, the real model, a Lucene index with layout vectors): a protected picture pixelated into coarse grey blocks —
  * as plain, and mirrored — is alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
  * pixelated the same way is not; a pixelated copy uploaded before its original is protected is alerted,
- * retroactively, when the original arrives. With layout matching off ({@code match.layout.candidates=0}) the same copies are
- * not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the run).
+ * retroactively, when the original arrives. With layout matching off ({@code match.layout.candidates=0}) the forward
+ * copies are not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the
+ * run); the retroactive alert's descriptor cosine is 0.06, which nothing but the layout decides on.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class PixelatedCopyIT {

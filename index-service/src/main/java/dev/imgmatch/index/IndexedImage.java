@@ -43,7 +43,8 @@ public record IndexedImage(String tenant, String imageId, String collection, Str
   /** Not a mosaic. */
   public IndexedImage(String tenant, String imageId, String collection, String source,
       Map<String, String> attributes, String modelVersion, float[] vector, byte[] sha256, byte[] pdq, int pdqQuality,
-      long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures, Float background) {
+      long submittedAtMs, GrayThumb thumbnail, float[] smallVector, byte[] md5, byte[] localFeatures,
+      Float background) {
     this(tenant, imageId, collection, source, attributes, modelVersion, vector, sha256, pdq, pdqQuality,
         submittedAtMs, thumbnail, smallVector, md5, localFeatures, background, false);
   }

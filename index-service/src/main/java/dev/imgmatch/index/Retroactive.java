@@ -28,7 +28,8 @@ import java.util.function.Consumer;
  * the alert decision. A pixelated upload (ingest-stream found a mosaic grid in it, {@link IndexedImage#mosaic}) is
  * met by nothing of the reference but its layout: uploads marked as mosaics whose layout correlates with the
  * reference's thumbnail are candidates too ({@link LocalShards#mosaicsLike}), and their judging probe is a mosaic's,
- * so that the layout decides there as it does forward ({@link Layout}). The alert names that reference only (earlier alerts of the upload stand on their own).
+ * so that the layout decides there as it does forward ({@link Layout}). The alert names that reference only
+ * (earlier alerts of the upload stand on their own).
  *
  * <p>Exactly once: the owner of the reference's shard does this while it processes the reference's record, and the
  * alerts go into that record's transaction (replays and replicas never match). A reference re-uploaded under the

@@ -21,50 +21,14 @@ class LayoutTest {
   private static final MatchPolicy.LayoutMatching M = MatchPolicy.LayoutMatching.DEFAULT;
 
   static GrayThumb picture(int w, int h, long seed) {
-    Random r = new Random(seed);
     // smooth blobs: a photo-like layout, not noise
-    double[][] blobs = new double[6][];
-    for (int i = 0; i < blobs.length; i++) {
-      blobs[i] = new double[] {r.nextDouble() * w, r.nextDouble() * h, 4 + r.nextDouble() * w / 3,
-          r.nextDouble() * 200 - 100};
-    }
-    byte[] g = new byte[w * h];
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        double v = 128;
-        for (double[] b : blobs) {
-          double d2 = (x - b[0]) * (x - b[0]) + (y - b[1]) * (y - b[1]);
-          v += b[3] * Math.exp(-d2 / (2 * b[2] * b[2]));
-        }
-        g[y * w + x] = (byte) Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-    return new GrayThumb(w, h, g);
+    return new GrayThumb(w, h, dev.imgmatch.testkit.TexturedPictures.blobs(new Random(seed), w, h, 6, 4, w / 3.0));
   }
 
   /** Each block of {@code block} pixels replaced by its mean: a pixelated copy. */
   static GrayThumb pixelated(GrayThumb t, int block) {
-    int w = t.width();
-    int h = t.height();
-    byte[] out = new byte[w * h];
-    for (int by = 0; by < h; by += block) {
-      for (int bx = 0; bx < w; bx += block) {
-        int sum = 0;
-        int n = 0;
-        for (int y = by; y < Math.min(h, by + block); y++) {
-          for (int x = bx; x < Math.min(w, bx + block); x++) {
-            sum += t.gray()[y * w + x] & 0xFF;
-            n++;
-          }
-        }
-        for (int y = by; y < Math.min(h, by + block); y++) {
-          for (int x = bx; x < Math.min(w, bx + block); x++) {
-            out[y * w + x] = (byte) Math.round((double) sum / n);
-          }
-        }
-      }
-    }
-    return new GrayThumb(w, h, out);
+    return new GrayThumb(t.width(), t.height(),
+        dev.imgmatch.testkit.TexturedPictures.pixelatedGrey(t.gray(), t.width(), t.height(), block));
   }
 
   private static GrayThumb mirrored(GrayThumb t) {

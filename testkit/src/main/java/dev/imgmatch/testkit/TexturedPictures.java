@@ -62,6 +62,54 @@ public final class TexturedPictures {
   }
 
   /** {@code picture} shrunk to {@code frac} of the canvas's width and pasted at a random place of {@code canvas}. */
+  /**
+   * Grey levels (row by row, one byte each) of a w x h picture of {@code count} smooth random blobs on mid grey, each
+   * of radius {@code minRadius} plus up to {@code extraRadius} and of contrast up to ±100: a photo-like layout (for
+   * layout matching's tests and benchmarks), drawn from {@code rnd}.
+   */
+  public static byte[] blobs(Random rnd, int w, int h, int count, double minRadius, double extraRadius) {
+    double[][] blobs = new double[count][];
+    for (int i = 0; i < count; i++) {
+      blobs[i] = new double[] {rnd.nextDouble() * w, rnd.nextDouble() * h, minRadius + rnd.nextDouble() * extraRadius,
+          rnd.nextDouble() * 200 - 100};
+    }
+    byte[] g = new byte[w * h];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        double v = 128;
+        for (double[] b : blobs) {
+          double d2 = (x - b[0]) * (x - b[0]) + (y - b[1]) * (y - b[1]);
+          v += b[3] * Math.exp(-d2 / (2 * b[2] * b[2]));
+        }
+        g[y * w + x] = (byte) Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+    return g;
+  }
+
+  /** Grey levels {@code g} (w x h, row by row) with each {@code block} x {@code block} block replaced by its mean. */
+  public static byte[] pixelatedGrey(byte[] g, int w, int h, int block) {
+    byte[] out = new byte[w * h];
+    for (int by = 0; by < h; by += block) {
+      for (int bx = 0; bx < w; bx += block) {
+        int sum = 0;
+        int n = 0;
+        for (int y = by; y < Math.min(h, by + block); y++) {
+          for (int x = bx; x < Math.min(w, bx + block); x++) {
+            sum += g[y * w + x] & 0xFF;
+            n++;
+          }
+        }
+        for (int y = by; y < Math.min(h, by + block); y++) {
+          for (int x = bx; x < Math.min(w, bx + block); x++) {
+            out[y * w + x] = (byte) Math.round((double) sum / n);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   public static BufferedImage pasted(BufferedImage picture, BufferedImage canvas, double frac, Random rnd) {
     BufferedImage out = new BufferedImage(canvas.getWidth(), canvas.getHeight(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();

@@ -40,7 +40,8 @@ import java.util.Set;
  * ({@code match.layout.candidates=0}), in alternating order: what {@link LocalShards#mosaicsLike} adds.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
- *   dev.imgmatch.bench.index.RetroactiveBench --n 100000 [--refs 200] [--dim 160] [--mosaics F] [--seed S] [--dir D]</pre>
+ *   dev.imgmatch.bench.index.RetroactiveBench --n 100000 [--refs 200] [--dim 160] [--mosaics F] [--seed S] \
+ *   [--dir D]</pre>
  */
 public final class RetroactiveBench {
   private RetroactiveBench() {}
@@ -178,50 +179,13 @@ public final class RetroactiveBench {
    * more — photos' layouts vary more, docs/BENCHMARKS.md.)
    */
   private static GrayThumb picture(Random rnd) {
-    int w = 64;
-    int h = 48;
-    double[][] blobs = new double[24][];
-    for (int i = 0; i < blobs.length; i++) {
-      blobs[i] = new double[] {rnd.nextDouble() * w, rnd.nextDouble() * h, 2 + rnd.nextDouble() * w / 6,
-          rnd.nextDouble() * 200 - 100};
-    }
-    byte[] g = new byte[w * h];
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        double v = 128;
-        for (double[] b : blobs) {
-          double d2 = (x - b[0]) * (x - b[0]) + (y - b[1]) * (y - b[1]);
-          v += b[3] * Math.exp(-d2 / (2 * b[2] * b[2]));
-        }
-        g[y * w + x] = (byte) Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-    return new GrayThumb(w, h, g);
+    return new GrayThumb(64, 48, dev.imgmatch.testkit.TexturedPictures.blobs(rnd, 64, 48, 24, 2, 64 / 6.0));
   }
 
   /** Each 4 x 4 block of {@code t} replaced by its mean: a pixelated copy's thumbnail. */
   private static GrayThumb pixelated(GrayThumb t) {
-    int w = t.width();
-    int h = t.height();
-    byte[] out = new byte[w * h];
-    for (int by = 0; by < h; by += 4) {
-      for (int bx = 0; bx < w; bx += 4) {
-        int sum = 0;
-        int n = 0;
-        for (int y = by; y < Math.min(h, by + 4); y++) {
-          for (int x = bx; x < Math.min(w, bx + 4); x++) {
-            sum += t.gray()[y * w + x] & 0xFF;
-            n++;
-          }
-        }
-        for (int y = by; y < Math.min(h, by + 4); y++) {
-          for (int x = bx; x < Math.min(w, bx + 4); x++) {
-            out[y * w + x] = (byte) Math.round((double) sum / n);
-          }
-        }
-      }
-    }
-    return new GrayThumb(w, h, out);
+    return new GrayThumb(t.width(), t.height(),
+        dev.imgmatch.testkit.TexturedPictures.pixelatedGrey(t.gray(), t.width(), t.height(), 4));
   }
 
   private static ImageEmbedding embedding(String id, float[] v, byte[] pdq, byte[] sha, long t, GrayThumb thumb) {
