@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -29,10 +30,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CrashRestartIT {
   static final int N = 120;
 
+  /**
+   * The shared model, built before the test's timeout starts: on an empty cache that is the npm package, its
+   * conversion and the head fit (minutes on a 2-core machine), not what this test times; and in the cache before the
+   * child process starts.
+   */
+  @BeforeAll
+  static void model() {
+    SharedEmbedder.get();
+  }
+
   @Test
   @Timeout(420)
   void afterAKillAndARestartEveryInputHasExactlyOneEmbedding(KafkaBroker broker) throws Exception {
-    SharedEmbedder.get(); // model and head in the cache before the child starts
     WorkerHarness h = new WorkerHarness(broker, "crash");
     List<ProducerRecord<byte[], byte[]>> in = new ArrayList<>();
     List<String> uploads = new ArrayList<>();

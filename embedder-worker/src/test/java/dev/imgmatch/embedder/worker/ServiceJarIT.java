@@ -22,6 +22,7 @@ import java.util.TreeMap;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -33,6 +34,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class ServiceJarIT {
+  /**
+   * The shared model, built before the test's timeout starts: on an empty cache that is the npm package, its
+   * conversion and the head fit (minutes on a 2-core machine), not what this test times; and in the cache before the
+   * child process starts.
+   */
+  @BeforeAll
+  static void model() {
+    SharedEmbedder.get();
+  }
+
   private static Path jar() throws Exception {
     try (Stream<Path> s = Files.list(Path.of("target"))) {
       return s.filter(p -> p.getFileName().toString().matches("imgmatch-embedder-worker-[^-]+(-SNAPSHOT)?\\.jar"))
@@ -59,7 +70,6 @@ class ServiceJarIT {
   @Test
   @Timeout(300)
   void runsAloneWithHealthReadinessMetricsAndJsonLogs(KafkaBroker broker) throws Exception {
-    SharedEmbedder.get(); // model and head in the cache before the child starts
     WorkerHarness h = new WorkerHarness(broker, "jar");
     List<ProducerRecord<byte[], byte[]>> in = new ArrayList<>();
     for (int k = 0; k < 3; k++) {
