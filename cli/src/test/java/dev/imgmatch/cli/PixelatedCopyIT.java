@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * pixelated the same way is not; a pixelated copy uploaded before its original is protected is alerted,
  * retroactively, when the original arrives. With layout matching off ({@code match.layout.candidates=0}) the forward
  * copies are not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the
- * run); the retroactive alert's descriptor cosine is 0.06, which nothing but the layout decides on.
+ * run); the retroactive alert's descriptor cosine is 0.06: no descriptor, hash or keypoint search brings that upload
+ * to the judging, only the layout look-up ({@code LocalShards.mosaicsLike}).
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class PixelatedCopyIT {

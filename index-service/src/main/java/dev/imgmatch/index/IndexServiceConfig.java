@@ -267,7 +267,7 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " finds the original of a coarse mosaic no other signal sees. 0 = off (docs/modules/index-service.md).")
       .define(LAYOUT_MIN_CORRELATION, Type.DOUBLE, MatchPolicy.LayoutMatching.DEFAULT.minCorrelation(),
           Range.between(0.5, 0.999), Importance.LOW, "The least 16 x 16-cell layout correlation of a reference a"
-              + " pixelated probe is decided to copy by its layout.")
+              + " pixelated probe is decided to copy by its layout (the worst-fitting tenth of the cells left out).")
       .define(LAYOUT_MAX_RATIO, Type.DOUBLE, MatchPolicy.LayoutMatching.DEFAULT.maxRatio(), Range.between(0.01, 0.99),
           Importance.LOW, "The ratio test of layout matching: (1 - the best reference's correlation) must be at most"
               + " this times (1 - the best other work's, at least 0.8).")

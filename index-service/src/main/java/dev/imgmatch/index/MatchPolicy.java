@@ -200,12 +200,13 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * {@code ratio = (1 - its correlation) / (1 - the best other work's)} is at most {@code maxRatio}.
    *
    * @param candidates references looked up per shard and probe flip; 0 = off
-   * @param minCorrelation the least 16 x 16-cell layout correlation of the decided reference
+   * @param minCorrelation the least 16 x 16-cell layout correlation (trimmed: {@link Layout#TRIMMED}) of the decided
+   *     reference
    * @param maxRatio the largest ratio above that still decides
    */
   public record LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
-    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.95, 0.5);
-    public static final LayoutMatching OFF = new LayoutMatching(0, 0.95, 0.5);
+    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.96, 0.35);
+    public static final LayoutMatching OFF = new LayoutMatching(0, 0.96, 0.35);
 
     public LayoutMatching {
       if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)) {

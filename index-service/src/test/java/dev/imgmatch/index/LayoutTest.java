@@ -104,6 +104,32 @@ class LayoutTest {
   }
 
   @Test
+  void anOverlayOnAPixelatedCopyCostsOnlyTheCellsItCovers() {
+    GrayThumb original = picture(64, 48, SEED + 4);
+    GrayThumb copy = pixelated(original, 5);
+    // a white logo over an eighth of the width and a sixth of the height, in a corner: about 2 % of the cells
+    byte[] g = copy.gray().clone();
+    for (int y = 4; y < 12; y++) {
+      for (int x = 50; x < 60; x++) {
+        g[y * 64 + x] = (byte) 255;
+      }
+    }
+    GrayThumb logo = new GrayThumb(64, 48, g);
+    float[] q = Layout.vector(logo, Layout.FINE, 0);
+    float[] c = Layout.vector(original, Layout.FINE, 0);
+    double plain = 0;
+    for (int i = 0; i < q.length; i++) {
+      plain += q[i] * c[i];
+    }
+    double trimmed = Layout.correlation(logo, original);
+    assertTrue(trimmed >= M.minCorrelation(), "trimmed " + trimmed);
+    assertTrue(trimmed > plain + 0.02, "trimmed " + trimmed + " against plain " + plain);
+    assertTrue(Layout.correlation(logo, picture(64, 48, SEED + 5)) < M.minCorrelation(), "another picture");
+    // identical layouts still correlate at 1
+    assertEquals(1.0, Layout.trimmed(c, c), 1e-6);
+  }
+
+  @Test
   void decidesOnlyWhatStandsOutFromEveryOtherWork() {
     Hit a = hit("a", new byte[] {1});
     Hit b = hit("b", new byte[] {2});
@@ -116,7 +142,7 @@ class LayoutTest {
     assertEquals("a", lone.hit().imageId());
     assertEquals(Layout.score(0.03 / 0.2, M, threshold), lone.score(), 1e-9);
     assertTrue(lone.score() >= threshold && lone.score() <= 0.99);
-    // a close other work: ratio 0.03 / 0.05 = 0.6 > 0.5
+    // a close other work: ratio 0.03 / 0.05 = 0.6 > 0.35
     assertNull(Layout.decide(List.of(new Layout.Candidate(a, 0.97, true), new Layout.Candidate(b, 0.95, true)), M,
         SAME_BYTES, threshold));
     // ... unless it is a copy of the same work; then the next other work counts
