@@ -136,30 +136,46 @@ public final class Layout {
       s += q[i] * c[i];
     }
     double[] residual = new double[n];
-    Integer[] order = new Integer[n];
     for (int i = 0; i < n; i++) {
       residual[i] = Math.abs(c[i] - s * q[i]);
-      order[i] = i;
     }
-    java.util.Arrays.sort(order, Comparator.comparingDouble((Integer i) -> residual[i]).thenComparing(i -> i));
     int keep = (int) Math.round(n * (1 - TRIMMED));
+    double[] sorted = residual.clone();
+    java.util.Arrays.sort(sorted);
+    double limit = sorted[keep - 1]; // the cells kept: residual below it, and at it in cell order until keep
+    int atLimit = keep;
+    for (int k = 0; k < keep; k++) {
+      if (sorted[k] < limit) {
+        atLimit--;
+      }
+    }
+    boolean[] kept = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      if (residual[i] < limit || (residual[i] == limit && atLimit-- > 0)) {
+        kept[i] = true;
+      }
+    }
     double mq = 0;
     double mc = 0;
-    for (int k = 0; k < keep; k++) {
-      mq += q[order[k]];
-      mc += c[order[k]];
+    for (int i = 0; i < n; i++) {
+      if (kept[i]) {
+        mq += q[i];
+        mc += c[i];
+      }
     }
     mq /= keep;
     mc /= keep;
     double qc = 0;
     double qq = 0;
     double cc = 0;
-    for (int k = 0; k < keep; k++) {
-      double x = q[order[k]] - mq;
-      double y = c[order[k]] - mc;
-      qc += x * y;
-      qq += x * x;
-      cc += y * y;
+    for (int i = 0; i < n; i++) {
+      if (kept[i]) {
+        double x = q[i] - mq;
+        double y = c[i] - mc;
+        qc += x * y;
+        qq += x * x;
+        cc += y * y;
+      }
     }
     return qq <= 0 || cc <= 0 ? 0 : qc / Math.sqrt(qq * cc);
   }
