@@ -169,9 +169,7 @@ public final class Records {
     List<float[]> vectors = new ArrayList<>();
     List<float[]> nominators = new ArrayList<>();
     vectors.add(img.vector());
-    boolean mosaic = false;
     for (ViewVector vv : e.getExtraViews()) {
-      mosaic |= isDepixelView(vv);
       if (isSmallView(vv)) {
         if (img.smallVector() == null) { // toIndexed found it unusable
           skipped.accept("image " + e.getId() + " view small is not a unit vector of dimension " + img.vector().length
@@ -190,7 +188,8 @@ public final class Records {
     }
     // dihedral PDQs: uploads carry them for the banks; shard matching of uploads stays with the image's own
     return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e, false), img.pdqQuality(), img.sha256(), filter,
-        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background(), nominators, mosaic);
+        k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background(), nominators,
+        img.mosaic()); // toIndexed read it from the record's depixel view
   }
 
   /**

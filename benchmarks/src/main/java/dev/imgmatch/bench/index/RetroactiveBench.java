@@ -102,7 +102,7 @@ public final class RetroactiveBench {
       for (int r = 0; r < refs; r++) {
         boolean copy = r % 2 == 0;
         IndexedImage u = uploads.get(r);
-        boolean pixelatedCopy = u.mosaic() && copy && r % 8 == 0;
+        boolean pixelatedCopy = thumbs && r % 8 == 0; // as indexed above
         float[] v = copy && !pixelatedCopy ? near(u.vector(), 0.25, rnd) : unit(dim, rnd);
         byte[] pdq = copy && !pixelatedCopy ? flip(u.pdq(), 12, rnd) : random(rnd, 32);
         GrayThumb thumb = !thumbs ? null : copy ? originals.get(r) : picture(rnd);

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -26,19 +25,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * worker with the same group and transactional id finishes the job. Every upload must then have exactly one
  * embedding and every query exactly one probe downstream (read_committed), and neither be on the other's topic.
  */
-@ExtendWith(KafkaBrokerExtension.class)
+@ExtendWith({KafkaBrokerExtension.class, SharedEmbedder.Warm.class})
 class CrashRestartIT {
   static final int N = 120;
-
-  /**
-   * The shared model, built before the test's timeout starts: on an empty cache that is the npm package, its
-   * conversion and the head fit (minutes on a 2-core machine), not what this test times; and in the cache before the
-   * child process starts.
-   */
-  @BeforeAll
-  static void model() {
-    SharedEmbedder.get();
-  }
 
   @Test
   @Timeout(420)

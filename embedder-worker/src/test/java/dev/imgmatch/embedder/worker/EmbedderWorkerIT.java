@@ -23,23 +23,13 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The worker with the real model on the real broker. */
-@ExtendWith(KafkaBrokerExtension.class)
+@ExtendWith({KafkaBrokerExtension.class, SharedEmbedder.Warm.class})
 class EmbedderWorkerIT {
-  /**
-   * The shared model, built before the test's timeout starts: on an empty cache that is the npm package, its
-   * conversion and the head fit (minutes on a 2-core machine), not what this test times.
-   */
-  @BeforeAll
-  static void model() {
-    SharedEmbedder.get();
-  }
-
   private static ProducerRecord<byte[], byte[]> rec(WorkerHarness h, PreparedImage p) {
     return h.topics.prepared().record(p.getId(), p);
   }

