@@ -72,6 +72,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String LOCAL_CANDIDATES = "match.local.candidates";
   public static final String LOCAL_MIN_INLIERS = "match.local.min.inliers";
   public static final String LOCAL_PER_INLIER = "match.local.per.inlier";
+  public static final String LOCAL_CONTRADICT = "match.local.contradict";
   public static final String LAYOUT_CANDIDATES = "match.layout.candidates";
   public static final String LAYOUT_MIN_CORRELATION = "match.layout.min.correlation";
   public static final String LAYOUT_MAX_RATIO = "match.layout.max.ratio";
@@ -260,6 +261,10 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " decision score becomes at least the match threshold.")
       .define(LOCAL_PER_INLIER, Type.DOUBLE, MatchPolicy.LocalVerification.DEFAULT.perInlier(), Range.between(0.0, 0.1),
           Importance.LOW, "How much each inlier beyond " + LOCAL_MIN_INLIERS + " adds to a placed reference's score.")
+      .define(LOCAL_CONTRADICT, Type.BOOLEAN, MatchPolicy.LocalVerification.DEFAULT.contradict(), Importance.LOW,
+          "Whether a match resting on the descriptor alone is checked against the probe's local features: when many"
+              + " distinctive matches with the reference place almost no inliers (two drawings of one style), it is"
+              + " held at the review threshold (REVIEW) instead of alerting.")
       .define(LAYOUT_CANDIDATES, Type.INT, MatchPolicy.LayoutMatching.DEFAULT.candidates(), Range.between(0, 100),
           Importance.MEDIUM, "Layout matching of pixelated probes (those in which ingest-stream found a mosaic grid:"
               + " their depixel view): the references of each shard nearest to the probe's coarse layout (its"

@@ -281,6 +281,8 @@ public final class LocalShards implements Closeable {
     Map<String, Double> evidence = new HashMap<>(); // thumbnail alignments, not repeated by the second ranking
     List<Hit> ranked = policy.liftByLayout(
         policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence), byLayout);
+    Set<String> contradicted = contradicted(p, policy, ranked, byLayout, recentNow);
+    ranked = policy.holdContradicted(ranked, contradicted);
     if (p.local() == null || policy.local().candidates() <= 0 || policy.decidedGlobally(ranked)) {
       return ranked;
     }
@@ -314,8 +316,74 @@ public final class LocalShards implements Closeable {
         // partition revoked during the search: its new owner answers for it
       }
     }
-    return placed ? policy.liftByLayout(
-        policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence), byLayout) : ranked;
+    return placed ? policy.liftByLayout(policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(),
+        evidence, contradicted), byLayout) : ranked;
+  }
+
+  /** The most descriptor-only matches of one probe checked against its local features (each ~10 ms of one core). */
+  static final int CONTRADICTIONS_CHECKED = 3;
+
+  /**
+   * The uids of the ranked candidates whose MATCH rests on the descriptor alone and whose placement inside the probe
+   * contradicts it ({@link MatchPolicy.LocalVerification#contradicts}): the best {@value #CONTRADICTIONS_CHECKED}
+   * such with stored local features, both ways round. None when the probe has no local features or is a mosaic (its
+   * keypoints are the grid's), or the check is off.
+   */
+  private Set<String> contradicted(Probe p, MatchPolicy policy, List<Hit> ranked, Layout.Decided byLayout,
+      List<Recent> recentNow) throws IOException {
+    if (p.local() == null || p.mosaic() || !policy.local().contradict()) {
+      return Set.of();
+    }
+    String layoutUid = byLayout == null ? null : byLayout.hit().uid();
+    Set<String> out = new java.util.HashSet<>();
+    dev.imgmatch.local.LocalFeatures mirror = null;
+    int checked = 0;
+    for (Hit h : ranked) {
+      if (checked == CONTRADICTIONS_CHECKED || policy.decide(h.score()) != dev.imgmatch.avro.Decision.MATCH) {
+        break; // sorted best first: no further MATCH
+      }
+      if (!policy.restsOnDescriptor(h) || h.uid().equals(layoutUid)) {
+        continue;
+      }
+      byte[] stored = storedLocalFeatures(p, h, recentNow);
+      if (stored == null) {
+        continue;
+      }
+      checked++;
+      dev.imgmatch.local.LocalFeatures ref = dev.imgmatch.local.LocalFeatures.decode(stored);
+      if (ref.size() < MatchPolicy.LocalVerification.CONTRADICTING_KEYPOINTS) {
+        continue; // a plain reference: its features say nothing either way
+      }
+      dev.imgmatch.local.GeometricVerifier verifier = ShardIndex.localVerifier(policy);
+      dev.imgmatch.local.GeometricVerifier.Verification direct = verifier.verify(p.local(), ref);
+      if (direct.inliers() >= policy.local().minInliers()) {
+        continue; // it lines up as a placement would: most copies end here, without the mirrored try
+      }
+      mirror = mirror == null ? p.local().mirrored() : mirror;
+      dev.imgmatch.local.GeometricVerifier.Verification mirrored = verifier.verify(mirror, ref);
+      if (MatchPolicy.LocalVerification.contradicts(Math.max(direct.matches(), mirrored.matches()),
+          Math.max(direct.inliers(), mirrored.inliers()), ref.size())) {
+        log.debug("the probe's local features contradict {}'s descriptor match ({} / {} matches, {} / {} inliers)",
+            h.imageId(), direct.matches(), mirrored.matches(), direct.inliers(), mirrored.inliers());
+        out.add(h.uid());
+      }
+    }
+    return out;
+  }
+
+  /** A candidate's stored local features: from the images not yet refreshed, else from its shard; null if none. */
+  private byte[] storedLocalFeatures(Probe p, Hit h, List<Recent> recentNow) throws IOException {
+    for (Recent r : recentNow) {
+      if (r.img().uid().equals(h.uid())) {
+        return r.img().localFeatures();
+      }
+    }
+    ShardIndex s = shards.get(h.shard());
+    try {
+      return s == null ? null : s.localFeatures(p, h.uid());
+    } catch (org.apache.lucene.store.AlreadyClosedException e) {
+      return null; // partition revoked during the search: its new owner answers for it
+    }
   }
 
   /**

@@ -177,18 +177,55 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * {@code matchThreshold + perInlier × (inliers − minInliers)} (at most 0.99) — of references placed on one spot, only
    * the best placed ({@link #placeLocally}).
    *
+   * <p><b>Contradiction</b> ({@code contradict}): the descriptor cannot tell two drawings of one artist in one
+   * composition from a copy (a clip-art face alerted another face of its artist at cosine 0.72); their local features
+   * can. A candidate whose MATCH rests on the descriptor alone (no equal bytes, no close PDQ, no layout) is placed inside
+   * the probe when both carry local features and the probe is no mosaic — mirrored too, unless it lines up directly
+   * with {@code minInliers} (a placement in its own right, as most copies do); when at least
+   * {@link #CONTRADICTING_MATCHES} distinctive matches (the ratio test's) place fewer inliers than
+   * {@link #CONTRADICTED_SHARE} of them against a reference of at least {@link #CONTRADICTING_KEYPOINTS} keypoints,
+   * the pixels contradict the descriptor and the candidate is held at the review threshold (REVIEW, not an alert:
+   * {@link MatchPolicy#holdContradicted}). Measured offline on the 1,343 alerts of six calibration splits and
+   * dev that no hash, placement or layout decided: of the 1,165 true copies with 40 matches against 100 reference
+   * keypoints, the inliers are at least 0.36 of the matches (0.17 for a pixelated one), the clip-art faces' 0 and 0.05
+   * (0 of 96, 5 of 94). docs/BENCHMARKS.md, "Same style, contradicted by the pixels".
+   *
    * @param candidates references verified per shard and probe; 0 = none
+   * @param contradict whether descriptor-only matches are checked against the probe's local features (above)
    */
-  public record LocalVerification(int candidates, int minInliers, double perInlier) {
+  public record LocalVerification(int candidates, int minInliers, double perInlier, boolean contradict) {
     public static final int DEFAULT_MIN_INLIERS = 12;
-    public static final LocalVerification DEFAULT = new LocalVerification(8, DEFAULT_MIN_INLIERS, 0.005);
-    public static final LocalVerification OFF = new LocalVerification(0, DEFAULT_MIN_INLIERS, 0.005);
+    public static final LocalVerification DEFAULT = new LocalVerification(8, DEFAULT_MIN_INLIERS, 0.005, true);
+    public static final LocalVerification OFF = new LocalVerification(0, DEFAULT_MIN_INLIERS, 0.005, false);
+    /** Least distinctive matches (ratio test) whose failure to line up contradicts a descriptor match. */
+    public static final int CONTRADICTING_MATCHES = 40;
+    /** Share of those matches that must line up (inliers) for them not to contradict. */
+    public static final double CONTRADICTED_SHARE = 0.1;
+    /** Least keypoints of the reference for its features to say anything (a plain picture has few). */
+    public static final int CONTRADICTING_KEYPOINTS = 100;
 
     public LocalVerification {
       if (candidates < 0 || minInliers < 4 || !(perInlier >= 0 && perInlier <= 0.1)) {
         throw new IllegalArgumentException("local verification needs candidates >= 0, min inliers >= 4 and per-inlier"
             + " 0-0.1, got " + candidates + ", " + minInliers + ", " + perInlier);
       }
+    }
+
+    /** With the contradiction check on. */
+    public LocalVerification(int candidates, int minInliers, double perInlier) {
+      this(candidates, minInliers, perInlier, true);
+    }
+
+    /**
+     * True when a placement of the reference inside the probe contradicts a descriptor match (above).
+     *
+     * @param matches the most distinctive matches of either way round
+     * @param inliers the most inliers of either way round
+     * @param referenceKeypoints the reference's keypoints
+     */
+    public static boolean contradicts(int matches, int inliers, int referenceKeypoints) {
+      return matches >= CONTRADICTING_MATCHES && inliers < CONTRADICTED_SHARE * matches
+          && referenceKeypoints >= CONTRADICTING_KEYPOINTS;
     }
   }
 
@@ -309,7 +346,7 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
         new Verification(c.getInt(IndexServiceConfig.VERIFY_CANDIDATES), c.getDouble(IndexServiceConfig.VERIFY_WEIGHT),
             c.getDouble(IndexServiceConfig.VERIFY_NEUTRAL)),
         new LocalVerification(c.getInt(IndexServiceConfig.LOCAL_CANDIDATES), c.getInt(IndexServiceConfig.LOCAL_MIN_INLIERS),
-            c.getDouble(IndexServiceConfig.LOCAL_PER_INLIER)),
+            c.getDouble(IndexServiceConfig.LOCAL_PER_INLIER), c.getBoolean(IndexServiceConfig.LOCAL_CONTRADICT)),
         c.getDouble(IndexServiceConfig.BACKGROUND_WEIGHT),
         new LayoutMatching(c.getInt(IndexServiceConfig.LAYOUT_CANDIDATES),
             c.getDouble(IndexServiceConfig.LAYOUT_MIN_CORRELATION), c.getDouble(IndexServiceConfig.LAYOUT_MAX_RATIO)));
@@ -530,9 +567,21 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * @param evidenceByUid the probe's alignment evidence per candidate uid so far; updated
    */
   public List<Hit> rank(List<Hit> hits, GrayThumb probe, Float background, Map<String, Double> evidenceByUid) {
+    return rank(hits, probe, background, evidenceByUid, Set.of());
+  }
+
+  /**
+   * {@link #rank(List, GrayThumb, Float, Map)} with the candidates whose descriptor match the probe's local features
+   * contradict held under the match threshold ({@link #holdContradicted}) before the local placements, so that those
+   * are not ignored for a match that does not stand.
+   *
+   * @param contradicted uids of the candidates the probe's local features contradict ({@link LocalVerification})
+   */
+  public List<Hit> rank(List<Hit> hits, GrayThumb probe, Float background, Map<String, Double> evidenceByUid,
+      Set<String> contradicted) {
     List<Hit> out = rankAbove(hits, competitorFloor(background));
     if (probe == null || verification.candidates() == 0) {
-      return placeLocally(out);
+      return placeLocally(holdContradicted(out, contradicted));
     }
     // the verified candidates and the hash matches among them, with how well each lines up
     record Aligned(int at, double evidence, boolean verified) {}
@@ -579,7 +628,45 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
     if (changed) {
       out.sort(BEST_FIRST);
     }
-    return placeLocally(out);
+    return placeLocally(holdContradicted(out, contradicted));
+  }
+
+  /**
+   * True when a hit's MATCH, if it has one, rests on its descriptor alone: no equal bytes, no PDQ hash within
+   * {@code match.pdq.max.distance}, no local placement (a layout decision is the caller's to leave out).
+   */
+  public boolean restsOnDescriptor(Hit h) {
+    return hashScore(h.exact(), h.pdqDistance()) == 0 && h.localInliers() == 0;
+  }
+
+  /** How far under the match threshold a contradicted candidate is held at least. */
+  static final double HELD_UNDER = 0.001;
+
+  /**
+   * Ranked hits with each of {@code contradicted} whose score rests on its descriptor ({@link #restsOnDescriptor})
+   * held at the review threshold (at least {@link #HELD_UNDER} under the match threshold): the weakest REVIEW, never an
+   * alert — and in a calibration's held-out negatives no higher than that, so that what the pixels contradicted does
+   * not set the threshold. Sorted again when anything changed.
+   */
+  public List<Hit> holdContradicted(List<Hit> ranked, Set<String> contradicted) {
+    if (contradicted.isEmpty()) {
+      return ranked;
+    }
+    double held = Math.min(reviewThreshold, matchThreshold - HELD_UNDER);
+    List<Hit> out = new ArrayList<>(ranked.size());
+    boolean changed = false;
+    for (Hit h : ranked) {
+      if (h.score() > held && contradicted.contains(h.uid()) && restsOnDescriptor(h)) {
+        out.add(h.withScore(held));
+        changed = true;
+      } else {
+        out.add(h);
+      }
+    }
+    if (changed) {
+      out.sort(BEST_FIRST);
+    }
+    return changed ? out : ranked;
   }
 
   /** True when two indexed images are copies of one work: equal bytes, close PDQ or close descriptors. */

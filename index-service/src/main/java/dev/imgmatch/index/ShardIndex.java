@@ -61,7 +61,7 @@ public final class ShardIndex implements Closeable {
   private static final java.util.concurrent.ConcurrentMap<Integer, dev.imgmatch.local.GeometricVerifier> LOCAL_VERIFIERS =
       new java.util.concurrent.ConcurrentHashMap<>();
 
-  private static dev.imgmatch.local.GeometricVerifier localVerifier(MatchPolicy policy) {
+  static dev.imgmatch.local.GeometricVerifier localVerifier(MatchPolicy policy) {
     return LOCAL_VERIFIERS.computeIfAbsent(policy.local().minInliers(),
         min -> new dev.imgmatch.local.GeometricVerifier(0.8, 5.0, min));
   }
@@ -567,6 +567,26 @@ public final class ShardIndex implements Closeable {
         }
       }
       return out;
+    } finally {
+      manager.release(s);
+    }
+  }
+
+  /**
+   * The stored local features ({@link dev.imgmatch.local.LocalFeatures#encode}) of image {@code uid} in this shard, as
+   * probe {@code p} may see it; null when the shard holds no such image or it has none.
+   */
+  byte[] localFeatures(Probe p, String uid) throws IOException {
+    IndexSearcher s = manager.acquire();
+    try {
+      Query one = new BooleanQuery.Builder().add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
+          .add(p.filter().toQuery(), Occur.FILTER).build();
+      for (ScoreDoc sd : s.search(one, 1).scoreDocs) {
+        List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+        LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(sd.doc, leaves));
+        return ShardDocs.load(leaf.reader(), sd.doc - leaf.docBase, false, true, p.modelVersion()).localFeatures();
+      }
+      return null;
     } finally {
       manager.release(s);
     }

@@ -246,6 +246,75 @@ class LocalMatchingTest {
     }
   }
 
+  /**
+   * The same keypoints with their descriptors dealt out to one another's places: every descriptor still finds its
+   * twin in the picture's features, no transform lines them up (strokes of one style, another drawing).
+   */
+  private LocalFeatures rearranged(LocalFeatures f) {
+    byte[] b = f.encode();
+    int n = f.size();
+    int at = b.length - n * LocalFeatures.DIMS; // the descriptors follow the header and the positions
+    byte[] out = b.clone();
+    List<Integer> order = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, n).boxed().toList());
+    java.util.Collections.shuffle(order, rnd);
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(b, at + order.get(i) * LocalFeatures.DIMS, out, at + i * LocalFeatures.DIMS, LocalFeatures.DIMS);
+    }
+    return LocalFeatures.decode(out);
+  }
+
+  private static BufferedImage mirrored(BufferedImage pic) {
+    BufferedImage m = new BufferedImage(pic.getWidth(), pic.getHeight(), BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = m.createGraphics();
+    g.drawImage(pic, pic.getWidth(), 0, -pic.getWidth(), pic.getHeight(), null);
+    g.dispose();
+    return m;
+  }
+
+  @Test
+  void aDescriptorMatchWhoseKeypointsMatchButLineUpNowhereIsHeldUnderTheThresholdWhileCopiesStayMatches()
+      throws Exception {
+    assertThat(policy.local().contradict()).isTrue();
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 100_000)) {
+      index(shards, 6);
+      float[] v = syn.gaussianUnit();
+      BufferedImage drawing = TexturedPictures.random(rnd, 480, 360);
+      add(shards, shards.open(1), "drawing", drawing, v);
+      shards.refreshNow();
+      // the descriptor says "drawing"; the probe's keypoints are drawing's strokes, rearranged
+      Probe strokes = new Probe("mv", List.of(v), List.of(), 0, null, tenant, 10, null,
+          rearranged(probes.extract(drawing)));
+      List<Hit> held = shards.search(strokes, policy);
+      assertThat(held.get(0).imageId()).isEqualTo("drawing");
+      assertThat(held.get(0).score()).isCloseTo(policy.reviewThreshold(), org.assertj.core.data.Offset.offset(1e-9))
+          .isLessThan(policy.matchThreshold());
+      assertThat(policy.decide(held.get(0).score())).isEqualTo(Decision.REVIEW);
+      assertThat(matched(held)).isEmpty();
+      // the picture itself and its mirror image line up (the mirrored probe is tried too): still a MATCH
+      for (BufferedImage copy : new BufferedImage[] {drawing, mirrored(drawing)}) {
+        assertThat(matched(shards.search(probe(v, copy), policy))).extracting(Hit::imageId).containsExactly("drawing");
+      }
+      // keypoints that say nothing either way (a flat picture: no distinctive match) leave the descriptor's decision
+      BufferedImage flat = new BufferedImage(480, 360, BufferedImage.TYPE_INT_RGB);
+      assertThat(matched(shards.search(probe(v, flat), policy))).extracting(Hit::imageId).containsExactly("drawing");
+      // the check off: the rearranged strokes are a MATCH on their descriptor
+      MatchPolicy unchecked = new IndexServiceConfig(Map.of(IndexServiceConfig.LOCAL_CONTRADICT, "false")).policy();
+      assertThat(matched(shards.search(strokes, unchecked))).extracting(Hit::imageId).containsExactly("drawing");
+    }
+  }
+
+  @Test
+  void aContradictionNeedsManyDistinctiveMatchesFewInliersAndAReferenceWithKeypoints() {
+    int m = MatchPolicy.LocalVerification.CONTRADICTING_MATCHES;
+    int k = MatchPolicy.LocalVerification.CONTRADICTING_KEYPOINTS;
+    int tenth = (int) Math.ceil(MatchPolicy.LocalVerification.CONTRADICTED_SHARE * 10 * m); // of 10 m matches
+    assertThat(MatchPolicy.LocalVerification.contradicts(10 * m, tenth - 1, k)).isTrue();
+    assertThat(MatchPolicy.LocalVerification.contradicts(m, 0, k)).isTrue();
+    assertThat(MatchPolicy.LocalVerification.contradicts(m - 1, 0, k)).as("too few matches to say").isFalse();
+    assertThat(MatchPolicy.LocalVerification.contradicts(10 * m, tenth, k)).as("enough of them line up").isFalse();
+    assertThat(MatchPolicy.LocalVerification.contradicts(10 * m, 0, k - 1)).as("a plain reference").isFalse();
+  }
+
   @Test
   void aPlacementCountsFromTheLeastInliersAndRisesWithThemUpTo099() {
     MatchPolicy policy = new IndexServiceConfig(Map.of()).policy();
