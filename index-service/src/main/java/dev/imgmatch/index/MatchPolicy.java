@@ -519,20 +519,27 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
     if (decided == null) {
       return ranked;
     }
+    return rescored(ranked,
+        h -> h.uid().equals(decided.hit().uid()) && h.score() < decided.score() ? decided.score() : null);
+  }
+
+  /**
+   * Ranked hits with the new scores {@code rescore} gives (null: unchanged), sorted again; {@code ranked} itself when
+   * none changed.
+   */
+  private static List<Hit> rescored(List<Hit> ranked, java.util.function.Function<Hit, Double> rescore) {
     List<Hit> out = new ArrayList<>(ranked.size());
-    boolean lifted = false;
+    boolean changed = false;
     for (Hit h : ranked) {
-      if (h.uid().equals(decided.hit().uid()) && h.score() < decided.score()) {
-        out.add(h.withScore(decided.score()));
-        lifted = true;
-      } else {
-        out.add(h);
-      }
+      Double score = rescore.apply(h);
+      out.add(score == null ? h : h.withScore(score));
+      changed |= score != null;
     }
-    if (lifted) {
-      out.sort(BEST_FIRST);
+    if (!changed) {
+      return ranked;
     }
-    return lifted ? out : ranked;
+    out.sort(BEST_FIRST);
+    return out;
   }
 
   private static final Comparator<Hit> BEST_FIRST = Comparator.comparingDouble(Hit::score).reversed()
@@ -653,20 +660,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
       return ranked;
     }
     double held = Math.min(reviewThreshold, matchThreshold - HELD_UNDER);
-    List<Hit> out = new ArrayList<>(ranked.size());
-    boolean changed = false;
-    for (Hit h : ranked) {
-      if (h.score() > held && contradicted.contains(h.uid()) && restsOnDescriptor(h)) {
-        out.add(h.withScore(held));
-        changed = true;
-      } else {
-        out.add(h);
-      }
-    }
-    if (changed) {
-      out.sort(BEST_FIRST);
-    }
-    return changed ? out : ranked;
+    return rescored(ranked,
+        h -> h.score() > held && contradicted.contains(h.uid()) && restsOnDescriptor(h) ? held : null);
   }
 
   /** True when two indexed images are copies of one work: equal bytes, close PDQ or close descriptors. */
