@@ -153,16 +153,15 @@ class LocalMatchingTest {
       float[] targetVector = syn.gaussianUnit();
       add(shards, s0, "target", target, targetVector);
       add(shards, s0, "canvas", canvas, syn.gaussianUnit()); // shares the most words with the probe
-      for (int i = 0; i < 2; i++) { // the whole picture's descriptor ranks these first (cosine ~0.7, undecided)
-        float[] near = whole.clone();
-        float[] u = syn.gaussianUnit();
-        double n = 0;
+      // the whole picture's descriptor ranks these first, each at cosine 0.7 and 0.49 to each other (two works that
+      // compete: undecided, whatever the seed)
+      List<float[]> apart = new java.util.ArrayList<>(List.of(whole));
+      for (int i = 0; i < 2; i++) {
+        float[] u = orthogonal(syn.gaussianUnit(), apart);
+        apart.add(u);
+        float[] near = new float[whole.length];
         for (int d = 0; d < near.length; d++) {
-          near[d] += u[d];
-          n += near[d] * near[d];
-        }
-        for (int d = 0; d < near.length; d++) {
-          near[d] /= (float) Math.sqrt(n);
+          near[d] = (float) (0.7 * whole[d] + Math.sqrt(1 - 0.49) * u[d]);
         }
         add(shards, shards.open(i), "decoy" + i, TexturedPictures.random(rnd, 480, 360), near);
       }
@@ -244,6 +243,22 @@ class LocalMatchingTest {
       assertThat(matched(shards.search(probe(syn.gaussianUnit(), collage), policy))).extracting(Hit::imageId)
           .containsExactlyInAnyOrder("r2", "r5");
     }
+  }
+
+  /** {@code v} less its projections on the (orthonormal) {@code others}, unit length (Gram-Schmidt). */
+  private static float[] orthogonal(float[] v, List<float[]> others) {
+    float[] out = v.clone();
+    for (float[] o : others) {
+      double dot = Probe.dot(out, o);
+      for (int d = 0; d < out.length; d++) {
+        out[d] -= (float) (dot * o[d]);
+      }
+    }
+    double n = Math.sqrt(Probe.dot(out, out));
+    for (int d = 0; d < out.length; d++) {
+      out[d] /= (float) n;
+    }
+    return out;
   }
 
   /**
