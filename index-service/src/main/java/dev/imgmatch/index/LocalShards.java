@@ -320,7 +320,7 @@ public final class LocalShards implements Closeable {
         evidence, contradicted), byLayout) : ranked;
   }
 
-  /** The most descriptor-only matches of one probe checked against its local features (each ~10 ms of one core). */
+  /** The most descriptor-only matches of one probe checked against its local features (one or two placements each). */
   static final int CONTRADICTIONS_CHECKED = 3;
 
   /**
