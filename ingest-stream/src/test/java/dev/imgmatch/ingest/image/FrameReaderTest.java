@@ -150,12 +150,14 @@ class FrameReaderTest {
   @Test
   void gifFramesAreComposedOnTheCanvasWithTheirDisposal() throws Exception {
     BufferedImage a = pic(1);
-    BufferedImage b = TestImages.picture(40, 30, SEED + 2);
+    // b covers a quarter of the canvas: a frame that changes less than that may be one the reader takes for the same
+    // (32 x 32 signatures within FrameReader.SAME_FRAME), which a 40 x 30 b did for one seed in a few
+    BufferedImage b = TestImages.picture(80, 60, SEED + 2);
     BufferedImage c = TestImages.picture(20, 20, SEED + 3);
     byte[] gif = AnimatedImages.gifFrames(List.of(new GifFrame(a), new GifFrame(b, 30, 20, "restoreToBackgroundColor"),
         new GifFrame(c, 0, 0, "none")));
     RgbImage base = decoder.decode(gif).stored();
-    ImageDecoder any = new ImageDecoder(ImageLimits.defaults().withMinSize(1, 1)); // b and c are under 32 px
+    ImageDecoder any = new ImageDecoder(ImageLimits.defaults().withMinSize(1, 1)); // c is under 32 px
     RgbImage bAlone = any.decode(TestImages.encode(b, "gif")).stored();
     RgbImage cAlone = any.decode(TestImages.encode(c, "gif")).stored();
     FrameReader.Result<RgbImage> r = frames(gif, FrameLimits.defaults());
@@ -164,8 +166,8 @@ class FrameReaderTest {
     paste(one, 160, bAlone, 30, 20);
     assertThat(r.kept().get(0).value().pixels()).as("frame 1: b drawn at (30, 20) over frame 0").isEqualTo(one);
     int[] two = base.pixels().clone();
-    for (int y = 20; y < 50; y++) {
-      Arrays.fill(two, y * 160 + 30, y * 160 + 70, 0xFFFFFF); // b's rectangle cleared: the background shows
+    for (int y = 20; y < 80; y++) {
+      Arrays.fill(two, y * 160 + 30, y * 160 + 110, 0xFFFFFF); // b's rectangle cleared: the background shows
     }
     paste(two, 160, cAlone, 0, 0);
     assertThat(r.kept().get(1).value().pixels()).as("frame 2: b disposed of, c at (0, 0)").isEqualTo(two);
@@ -180,9 +182,10 @@ class FrameReaderTest {
   @Test
   void apngFramesAreComposedAndADefaultImageOutsideTheAnimationLeavesFrameZeroAFrame() throws Exception {
     BufferedImage a = argb(pic(1));
-    BufferedImage red = new BufferedImage(40, 30, BufferedImage.TYPE_INT_ARGB);
-    for (int y = 0; y < 30; y++) {
-      for (int x = 0; x < 40; x++) {
+    // over half the canvas: a smaller frame may change too little to be told from frame 0 (FrameReader.SAME_FRAME)
+    BufferedImage red = new BufferedImage(100, 80, BufferedImage.TYPE_INT_ARGB);
+    for (int y = 0; y < 80; y++) {
+      for (int x = 0; x < 100; x++) {
         red.setRGB(x, y, 0x80FF0000); // half-transparent red
       }
     }
