@@ -326,8 +326,8 @@ public final class LocalShards implements Closeable {
   /**
    * The uids of the ranked candidates whose MATCH rests on the descriptor alone and whose placement inside the probe
    * contradicts it ({@link MatchPolicy.LocalVerification#contradicts}): the best {@value #CONTRADICTIONS_CHECKED}
-   * such with stored local features, both ways round. None when the probe has no local features or is a mosaic (its
-   * keypoints are the grid's), or the check is off.
+   * such with stored local features, placed directly and, unless that lines up as a placement would, mirrored. None
+   * when the probe has no local features or is a mosaic (its keypoints are the grid's), or the check is off.
    */
   private Set<String> contradicted(Probe p, MatchPolicy policy, List<Hit> ranked, Layout.Decided byLayout,
       List<Recent> recentNow) throws IOException {
