@@ -526,9 +526,7 @@ public final class ShardIndex implements Closeable {
       cands.addAll(mirrored);
       java.util.Set<Integer> global = new java.util.HashSet<>();
       for (String uid : alsoUids) {
-        Query one = new BooleanQuery.Builder().add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
-            .add(filter, Occur.FILTER).build();
-        for (ScoreDoc sd : s.search(one, 1).scoreDocs) {
+        for (ScoreDoc sd : s.search(oneImage(uid, filter), 1).scoreDocs) {
           global.add(sd.doc);
           cands.add(sd.doc);
         }
@@ -572,6 +570,12 @@ public final class ShardIndex implements Closeable {
     }
   }
 
+  /** The image {@code uid} if {@code filter} lets it through (a tombstone of it does not: its kind is no image). */
+  private static Query oneImage(String uid, Query filter) {
+    return new BooleanQuery.Builder().add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
+        .add(filter, Occur.FILTER).build();
+  }
+
   /**
    * The stored local features ({@link dev.imgmatch.local.LocalFeatures#encode}) of image {@code uid} in this shard, as
    * probe {@code p} may see it; null when the shard holds no such image or it has none.
@@ -579,9 +583,7 @@ public final class ShardIndex implements Closeable {
   byte[] localFeatures(Probe p, String uid) throws IOException {
     IndexSearcher s = manager.acquire();
     try {
-      Query one = new BooleanQuery.Builder().add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
-          .add(p.filter().toQuery(), Occur.FILTER).build();
-      for (ScoreDoc sd : s.search(one, 1).scoreDocs) {
+      for (ScoreDoc sd : s.search(oneImage(uid, p.filter().toQuery()), 1).scoreDocs) {
         List<LeafReaderContext> leaves = s.getIndexReader().leaves();
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(sd.doc, leaves));
         return ShardDocs.load(leaf.reader(), sd.doc - leaf.docBase, false, true, p.modelVersion()).localFeatures();
