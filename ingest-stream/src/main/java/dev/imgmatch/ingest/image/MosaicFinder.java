@@ -2,6 +2,7 @@ package dev.imgmatch.ingest.image;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 
@@ -16,7 +17,7 @@ import java.util.List;
  * differences are all on the block boundaries, which stand out as peaks a block apart (blocks of a non-integer width
  * alternate between two widths); a photograph, a drawing or a screenshot has its edges everywhere. In each direction
  * the candidate block widths are the strongest peaks (up to {@value #MAX_CANDIDATE_WIDTHS}) of the profile's
- * autocorrelation from {@code minBlock} pixels on, and half of each (a JPEG grid meeting the blocks can double the
+ * autocorrelation from {@code minBlock} pixels on, the first (shortest) of its peaks, and half of each (a JPEG grid meeting the blocks can double the
  * autocorrelation's period), each refined with the grid's phase to the comb of boundaries holding
  * the most differences, and the narrowest comb holding nine tenths of the most any holds is the grid's. The picture is
  * a mosaic when, in both directions, that comb holds at least {@code minCombShare} of all the differences (counting a
@@ -184,6 +185,12 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
     // boundaries. Half a width's comb holds all of them (a true width's half only adds empty teeth, which the spread
     // test below weighs), so where both hold about as much the narrower wins, as between any two candidates.
     List<Integer> widths = new ArrayList<>(lags.subList(0, Math.min(MAX_CANDIDATE_WIDTHS, lags.size())));
+    // and the first of the peaks: a grid's autocorrelation peaks at every multiple of its width, and where the picture's
+    // own structure lifts the longer lags, the width itself can be fifth or sixth in strength
+    int first = Collections.min(lags);
+    if (!widths.contains(first)) {
+      widths.add(first);
+    }
     for (int tau : List.copyOf(widths)) {
       int half = Math.round(tau / 2f);
       if (half >= minBlock && !widths.contains(half) && smooth[half] > 0) {

