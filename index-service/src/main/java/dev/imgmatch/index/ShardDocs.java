@@ -133,9 +133,15 @@ final class ShardDocs {
 
   /** The image stored as global doc {@code doc} of the searcher. */
   static IndexedImage load(IndexSearcher s, int doc) throws IOException {
+    return load(s, doc, true, true, null);
+  }
+
+  /** The image stored as global doc {@code doc} of the searcher, as {@link #load(LeafReader, int, boolean, boolean, String)}. */
+  static IndexedImage load(IndexSearcher s, int doc, boolean withThumbnail, boolean withLocal, String version)
+      throws IOException {
     List<LeafReaderContext> leaves = s.getIndexReader().leaves();
     LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-    return load(leaf.reader(), doc - leaf.docBase, true);
+    return load(leaf.reader(), doc - leaf.docBase, withThumbnail, withLocal, version);
   }
 
   /**

@@ -486,11 +486,8 @@ public final class ShardIndex implements Closeable {
         }
       }
       List<Hit> out = new ArrayList<>(cands.size());
-      List<LeafReaderContext> leaves = s.getIndexReader().leaves();
       for (int doc : cands) {
-        LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-        IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
-            false, p.modelVersion());
+        IndexedImage img = ShardDocs.load(s, doc, policy.verification().candidates() > 0, false, p.modelVersion());
         out.add(CandidateScorer.hit(p, policy, img, shard));
       }
       return out;
@@ -535,14 +532,11 @@ public final class ShardIndex implements Closeable {
         return List.of();
       }
       List<Hit> out = new ArrayList<>(cands.size());
-      List<LeafReaderContext> leaves = s.getIndexReader().leaves();
       dev.imgmatch.local.GeometricVerifier verifier = localVerifier(policy);
       try (dev.imgmatch.local.GeometricVerifier.Query local = verifier.prepare(p.local());
           dev.imgmatch.local.GeometricVerifier.Query flipped = verifier.prepare(mirror)) {
         for (int doc : cands) {
-          LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-          IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, policy.verification().candidates() > 0,
-              true, p.modelVersion());
+          IndexedImage img = ShardDocs.load(s, doc, policy.verification().candidates() > 0, true, p.modelVersion());
           Hit h = CandidateScorer.hit(p, policy, img, shard);
           if (img.localFeatures() != null) {
             dev.imgmatch.local.LocalFeatures ref = dev.imgmatch.local.LocalFeatures.decode(img.localFeatures());
@@ -584,9 +578,7 @@ public final class ShardIndex implements Closeable {
     IndexSearcher s = manager.acquire();
     try {
       for (ScoreDoc sd : s.search(oneImage(uid, p.filter().toQuery()), 1).scoreDocs) {
-        List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-        LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(sd.doc, leaves));
-        return ShardDocs.load(leaf.reader(), sd.doc - leaf.docBase, false, true, p.modelVersion()).localFeatures();
+        return ShardDocs.load(s, sd.doc, false, true, p.modelVersion()).localFeatures();
       }
       return null;
     } finally {
@@ -633,10 +625,8 @@ public final class ShardIndex implements Closeable {
         }
       }
       List<Layout.Candidate> out = new ArrayList<>(docs.size());
-      List<LeafReaderContext> leaves = s.getIndexReader().leaves();
       for (int doc : docs) {
-        LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
-        IndexedImage img = ShardDocs.load(leaf.reader(), doc - leaf.docBase, true, false, p.modelVersion());
+        IndexedImage img = ShardDocs.load(s, doc, true, false, p.modelVersion());
         Layout.Candidate c = Layout.candidate(q, CandidateScorer.hit(p, policy, img, shard), img.thumbnail());
         if (c != null) {
           out.add(c);
