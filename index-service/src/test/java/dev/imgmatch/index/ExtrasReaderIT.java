@@ -10,12 +10,18 @@ import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -56,6 +62,59 @@ class ExtrasReaderIT {
       assertThat(reader.find(record(21), upload("never-written", t + 5))).isNull();
       assertThat((System.nanoTime() - t0) / 1e6).as("gave up within the wait (1 s) and a poll").isLessThan(5_000);
       assertThat(marker(reader.find(record(22), upload("u7", t + 7)))).as("and goes on").isEqualTo(7);
+    }
+  }
+
+  @Test
+  void findsExtrasWhoseCommitReachesTheirPartitionOnlyAfterTheLookUp(KafkaBroker broker) throws Exception {
+    // The transaction coordinator writes a commit's markers one partition after another: an embeddings record can be
+    // readable while its extras, committed with it, are not yet — and a read_committed look-up by time leaves them
+    // out. Made deterministic here: the extras wait in an open transaction that is committed right after the
+    // reader's first look-up has answered (the reader once read from the end then, past them: found nothing).
+    Topics topics = new Topics(broker.uniqueName("xr") + ".");
+    TopicSetup.ensure(broker.clientProps(), List.of(topics.embeddingExtras()), 1, (short) 1);
+    long t = System.currentTimeMillis();
+    Properties pp = broker.producerProps();
+    pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, broker.uniqueName("xr-tx"));
+    Properties props = broker.consumerProps("unused");
+    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"); // as index-service reads
+    AtomicInteger lookUps = new AtomicInteger();
+    AtomicReference<OffsetAndTimestamp> firstAnswer = new AtomicReference<>();
+    TopicPartition tp = new TopicPartition(topics.embeddingExtras().name(), 0);
+    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp)) {
+      p.initTransactions();
+      p.beginTransaction();
+      p.send(extras(topics, "late", t, 42)).get();
+      KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props) {
+        @Override
+        public Map<TopicPartition, OffsetAndTimestamp> offsetsForTimes(Map<TopicPartition, Long> query) {
+          Map<TopicPartition, OffsetAndTimestamp> answer = super.offsetsForTimes(query);
+          if (lookUps.getAndIncrement() == 0) {
+            firstAnswer.set(answer.get(tp));
+            p.commitTransaction(); // its marker written now, after the look-up...
+            awaitStable(props, tp, 2); // ...and readable (the record and its marker) before the reader goes on
+          }
+          return answer;
+        }
+      };
+      try (ExtrasReader reader = new ExtrasReader(consumer, topics.embeddingExtras(), 60_000, 60_000, 5_000, 1 << 20,
+          System::nanoTime)) {
+        ImageExtras found = reader.find(record(0), upload("late", t));
+        assertThat(firstAnswer.get()).as("the first look-up, before the commit's marker: nothing readable").isNull();
+        assertThat(marker(found)).as("found once its marker is written").isEqualTo(42);
+      }
+    }
+  }
+
+  /** Waits until {@code tp}'s last stable offset reaches {@code offset} (the coordinator writes markers after it answers). */
+  private static void awaitStable(Properties props, TopicPartition tp, long offset) {
+    try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(props)) {
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (probe.endOffsets(List.of(tp)).get(tp) < offset) {
+        assertThat(System.nanoTime()).as("the commit's marker written within 30 s").isLessThan(deadline);
+        Thread.onSpinWait();
+      }
     }
   }
 
