@@ -136,7 +136,7 @@ final class ShardDocs {
     return load(s, doc, true, true, null);
   }
 
-  /** The image stored as global doc {@code doc} of the searcher, as {@link #load(LeafReader, int, boolean, boolean, String)}. */
+  /** The image stored as global doc {@code doc} of the searcher, loaded as the segment's loader below says. */
   static IndexedImage load(IndexSearcher s, int doc, boolean withThumbnail, boolean withLocal, String version)
       throws IOException {
     List<LeafReaderContext> leaves = s.getIndexReader().leaves();

@@ -107,7 +107,7 @@ class ExtrasReaderIT {
     }
   }
 
-  /** Waits until {@code tp}'s last stable offset reaches {@code offset} (the coordinator writes markers after it answers). */
+  /** Waits until {@code tp}'s last stable offset reaches {@code offset} (markers come after the commit returns). */
   private static void awaitStable(Properties props, TopicPartition tp, long offset) {
     try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(props)) {
       long deadline = System.nanoTime() + 30_000_000_000L;

@@ -17,8 +17,9 @@ import java.util.List;
  * differences are all on the block boundaries, which stand out as peaks a block apart (blocks of a non-integer width
  * alternate between two widths); a photograph, a drawing or a screenshot has its edges everywhere. In each direction
  * the candidate block widths are the strongest peaks (up to {@value #MAX_CANDIDATE_WIDTHS}) of the profile's
- * autocorrelation from {@code minBlock} pixels on, the first (shortest) of its peaks, and half of each (a JPEG grid meeting the blocks can double the
- * autocorrelation's period), each refined with the grid's phase to the comb of boundaries holding
+ * autocorrelation from {@code minBlock} pixels on, the first (shortest) of its peaks, and half of each (a JPEG grid
+ * meeting the blocks can double the autocorrelation's period), each refined with the grid's phase to the comb of
+ * boundaries holding
  * the most differences, and the narrowest comb holding nine tenths of the most any holds is the grid's. The picture is
  * a mosaic when, in both directions, that comb holds at least {@code minCombShare} of all the differences (counting a
  * pixel either side of a boundary for blocks of 8 pixels and more, where JPEG smears an edge) and at least twice what
