@@ -1,9 +1,9 @@
 package dev.imgmatch.console;
 
 import dev.imgmatch.avro.MatchAlert;
+import dev.imgmatch.common.TimeSeek;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +11,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,16 +98,7 @@ final class AlertFeed extends TopicFollower {
       long now = System.currentTimeMillis();
       Map<TopicPartition, Long> at = new HashMap<>();
       added.forEach(tp -> at.put(tp, now - lookbackMs));
-      Map<TopicPartition, OffsetAndTimestamp> found = c.offsetsForTimes(at);
-      List<TopicPartition> none = new ArrayList<>();
-      found.forEach((tp, o) -> {
-        if (o == null) {
-          none.add(tp); // nothing that recent
-        } else {
-          c.seek(tp, o.offset());
-        }
-      });
-      c.seekToEnd(none);
+      TimeSeek.seek(c, at); // nothing that recent: the end (an alert committed meanwhile is not skipped)
     }
     log.info("console: reading {} partition(s) of {} ({})", added.size(), topic.name(),
         lookbackMs < 0 ? "from the beginning" : lookbackMs == 0 ? "new alerts only" : "the last " + lookbackMs + " ms");

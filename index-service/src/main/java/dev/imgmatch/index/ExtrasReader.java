@@ -2,6 +2,7 @@ package dev.imgmatch.index;
 
 import dev.imgmatch.avro.ImageEmbedding;
 import dev.imgmatch.avro.ImageExtras;
+import dev.imgmatch.common.TimeSeek;
 import dev.imgmatch.schemas.RecordDecodingException;
 import dev.imgmatch.schemas.Topic;
 import java.time.Duration;
@@ -12,11 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,13 +68,6 @@ final class ExtrasReader implements AutoCloseable {
   /** Per partition: the latest record timestamp read since the last seek. */
   private final Map<Integer, Long> readUpTo = new HashMap<>();
   private final Set<Integer> assigned = new HashSet<>();
-  /**
-   * Assigned partitions whose last seek found nothing readable from its time on: not polled (the consumer would reset
-   * them to the earliest offset, days of extras) until a seek places them.
-   */
-  private final Set<Integer> unpositioned = new HashSet<>();
-  /** How long to wait before asking again where an unpositioned partition's records start. */
-  private static final Duration UNSTABLE_RETRY = Duration.ofMillis(20);
   /** Extras asked for and not found so far (index-service's metrics count both; this one is for the log). */
   private long missing;
   private long lastMissLogNanos;
@@ -118,8 +110,8 @@ final class ExtrasReader implements AutoCloseable {
     // from the rejects later keeps it, not its timestamp)
     long at = e.getEmbeddedAtMs();
     boolean seeked = false;
-    if (!assigned.contains(p) || unpositioned.contains(p)
-        || readUpTo.getOrDefault(p, Long.MIN_VALUE) > at + lookaheadMs || gone.remove(key) != null) {
+    if (!assigned.contains(p) || readUpTo.getOrDefault(p, Long.MIN_VALUE) > at + lookaheadMs
+        || gone.remove(key) != null) {
       seek(tp, at - lookbackMs);
       seeked = true;
     }
@@ -129,12 +121,6 @@ final class ExtrasReader implements AutoCloseable {
     consumer.resume(List.of(tp));
     try {
       while (nanoClock.getAsLong() < deadline) {
-        if (unpositioned.contains(p)) {
-          // nothing from that time on is readable yet: ask again shortly (see seek) rather than read from elsewhere
-          LockSupport.parkNanos(UNSTABLE_RETRY.toNanos());
-          seek(tp, at - lookbackMs);
-          continue;
-        }
         for (ConsumerRecord<byte[], byte[]> c : consumer.poll(POLL).records(tp)) {
           keep(c);
         }
@@ -206,15 +192,9 @@ final class ExtrasReader implements AutoCloseable {
   }
 
   /**
-   * Reads {@code tp} again from {@code timestampMs}; when nothing that recent is readable yet, leaves it unpositioned
-   * (not read until a later seek finds a place).
-   *
-   * <p>Why not from the end then: a read_committed consumer's look-up by time leaves out records at or past the
-   * partition's last stable offset, and the transaction coordinator writes a commit's markers one partition after
-   * another — so an embeddings record can be readable while its extras, committed in the same transaction, are not
-   * yet. The end (the last stable offset) read a moment later, once their marker is written, lies past them: they
-   * were missed, and the upload matched without its local features and preview (a console test under load showed
-   * it). Asked again a moment later, the look-up finds them.
+   * Reads {@code tp} again from {@code timestampMs} (from the end when nothing readable is that recent: the end before
+   * the look-up, {@link TimeSeek} — the coordinator writes a commit's markers one partition after another, so an
+   * embeddings record can be readable while its extras are not yet, and the end read a moment later lies past them).
    */
   private void seek(TopicPartition tp, long timestampMs) {
     if (assigned.add(tp.partition())) {
@@ -222,14 +202,7 @@ final class ExtrasReader implements AutoCloseable {
       all.add(tp);
       consumer.assign(all);
     }
-    Map<TopicPartition, OffsetAndTimestamp> at = consumer.offsetsForTimes(Map.of(tp, Math.max(0, timestampMs)));
-    OffsetAndTimestamp o = at.get(tp);
-    if (o != null) {
-      consumer.seek(tp, o.offset());
-      unpositioned.remove(tp.partition());
-    } else {
-      unpositioned.add(tp.partition());
-    }
+    TimeSeek.seek(consumer, Map.of(tp, Math.max(0, timestampMs)));
     readUpTo.remove(tp.partition());
   }
 
