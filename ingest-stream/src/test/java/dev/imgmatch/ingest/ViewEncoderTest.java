@@ -105,7 +105,13 @@ class ViewEncoderTest {
     List<ImageView> views = encoder.render(img, List.of("full", "trim", "inset"));
     assertThat(views).extracting(v -> v.getName().toString()).containsExactly("full", "inset");
     BorderTrim.Region r = encoder.inset(img, null);
-    assertThat(r.iou(new BorderTrim.Region(100, 120, 96, 80))).isGreaterThan(0.7);
+    // the pasted picture, whole; a canvas shape touching it can carry the region on by a cell of the finder's grid
+    // (over 201 seeds: always containing it, overlap 0.61-1.0, under 0.7 for 6)
+    assertThat(r.x()).as("%s", r).isLessThanOrEqualTo(104);
+    assertThat(r.y()).as("%s", r).isLessThanOrEqualTo(124);
+    assertThat(r.x() + r.width()).as("%s", r).isGreaterThanOrEqualTo(192);
+    assertThat(r.y() + r.height()).as("%s", r).isGreaterThanOrEqualTo(196);
+    assertThat(r.iou(new BorderTrim.Region(100, 120, 96, 80))).as("%s", r).isGreaterThan(0.55);
     // the view is that region at the model's size
     int[] px = rgb(views.get(1));
     int[] want = Resize.to(BorderTrim.crop(img, r), 224, 224).pixels();
