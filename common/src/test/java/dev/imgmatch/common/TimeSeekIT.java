@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -30,9 +29,7 @@ class TimeSeekIT {
   void seeksToTheFirstRecordFromATimeOnOrToTheEndAndSkipsNoneCommittedDuringTheLookUp(KafkaBroker broker)
       throws Exception {
     String topic = broker.uniqueName("timeseek");
-    try (var admin = broker.admin()) {
-      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
-    }
+    broker.createTopic(topic, 1);
     TopicPartition tp = new TopicPartition(topic, 0);
     long t = System.currentTimeMillis();
     Properties pp = broker.producerProps();
@@ -60,7 +57,7 @@ class TimeSeekIT {
       try (KafkaConsumer<byte[], byte[]> c = consumer(broker, () -> {
         if (committed.compareAndSet(false, true)) {
           p.commitTransaction();
-          awaitStable(broker, tp, 6); // 3 records, a marker, the 4th record, its marker: stable before going on
+          broker.awaitStableOffset(tp, 6); // 3 records, a marker, the 4th record, its marker: stable before going on
         }
       })) {
         c.assign(List.of(tp));
@@ -71,11 +68,10 @@ class TimeSeekIT {
     }
   }
 
-  /** A read_committed consumer; {@code duringLookUp}, when given, runs right after each look-up by time answers. */
+  /** A read_committed consumer (the broker's settings); {@code duringLookUp}, when given, runs right after each look-up by time answers. */
   private static KafkaConsumer<byte[], byte[]> consumer(KafkaBroker broker, Runnable duringLookUp) {
     Properties props = broker.consumerProps("unused");
     props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     return new KafkaConsumer<>(props) {
       @Override
       public Map<TopicPartition, OffsetAndTimestamp> offsetsForTimes(Map<TopicPartition, Long> query) {
@@ -97,15 +93,5 @@ class TimeSeekIT {
       }
     }
     return out;
-  }
-
-  private static void awaitStable(KafkaBroker broker, TopicPartition tp, long offset) {
-    try (KafkaConsumer<byte[], byte[]> probe = consumer(broker, null)) {
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (probe.endOffsets(List.of(tp)).get(tp) < offset) {
-        assertThat(System.nanoTime()).as("the commit's marker written within 30 s").isLessThan(deadline);
-        Thread.onSpinWait();
-      }
-    }
   }
 }

@@ -564,10 +564,9 @@ public final class ShardIndex implements Closeable {
     }
   }
 
-  /** The image {@code uid} if {@code filter} lets it through (a tombstone of it does not: its kind is no image). */
+  /** The live image {@code uid} ({@link ShardDocs#imageByUid}) if {@code filter} lets it through. */
   private static Query oneImage(String uid, Query filter) {
-    return new BooleanQuery.Builder().add(new TermQuery(new Term(Fields.UID, uid)), Occur.FILTER)
-        .add(filter, Occur.FILTER).build();
+    return new BooleanQuery.Builder().add(ShardDocs.imageByUid(uid), Occur.FILTER).add(filter, Occur.FILTER).build();
   }
 
   /**

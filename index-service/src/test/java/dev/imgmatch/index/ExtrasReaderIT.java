@@ -78,7 +78,6 @@ class ExtrasReaderIT {
     pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, broker.uniqueName("xr-tx"));
     Properties props = broker.consumerProps("unused");
     props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"); // as index-service reads
     AtomicInteger lookUps = new AtomicInteger();
     AtomicReference<OffsetAndTimestamp> firstAnswer = new AtomicReference<>();
     TopicPartition tp = new TopicPartition(topics.embeddingExtras().name(), 0);
@@ -93,7 +92,7 @@ class ExtrasReaderIT {
           if (lookUps.getAndIncrement() == 0) {
             firstAnswer.set(answer.get(tp));
             p.commitTransaction(); // its marker written now, after the look-up...
-            awaitStable(props, tp, 2); // ...and readable (the record and its marker) before the reader goes on
+            broker.awaitStableOffset(tp, 2); // ...and readable (the record and its marker) before the reader goes on
           }
           return answer;
         }
@@ -103,17 +102,6 @@ class ExtrasReaderIT {
         ImageExtras found = reader.find(record(0), upload("late", t));
         assertThat(firstAnswer.get()).as("the first look-up, before the commit's marker: nothing readable").isNull();
         assertThat(marker(found)).as("found once its marker is written").isEqualTo(42);
-      }
-    }
-  }
-
-  /** Waits until {@code tp}'s last stable offset reaches {@code offset} (markers come after the commit returns). */
-  private static void awaitStable(Properties props, TopicPartition tp, long offset) {
-    try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(props)) {
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (probe.endOffsets(List.of(tp)).get(tp) < offset) {
-        assertThat(System.nanoTime()).as("the commit's marker written within 30 s").isLessThan(deadline);
-        Thread.onSpinWait();
       }
     }
   }

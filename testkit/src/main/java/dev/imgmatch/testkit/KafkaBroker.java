@@ -14,7 +14,9 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -117,6 +119,24 @@ public abstract class KafkaBroker implements AutoCloseable {
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     return p;
+  }
+
+  /**
+   * Waits (30 s at most) until {@code tp}'s last stable offset reaches {@code offset}: a transaction's commit returns
+   * before the coordinator has written its markers, and until then read_committed readers do not see it.
+   */
+  public void awaitStableOffset(TopicPartition tp, long offset) {
+    Properties p = consumerProps("unused");
+    p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(p)) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (probe.endOffsets(List.of(tp)).get(tp) < offset) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(tp + " not stable up to " + offset + " within 30 s");
+        }
+        Thread.onSpinWait();
+      }
+    }
   }
 
   /** Client settings as a map (for Kafka Streams and friends). */
