@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 18 (pixelated copies), end to end on the real pipeline (the test broker, ingest-stream finding the mosaic
  * grid, the real model, a Lucene index with layout vectors): a protected picture pixelated into coarse grey blocks —
- * as plain, and mirrored — is alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
+ * as plain, mirrored, and between letterbox bars added after the pixelating (matched by the picture inside them) — is
+ * alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
  * pixelated the same way is not; a pixelated copy uploaded before its original is protected is alerted,
  * retroactively, when the original arrives. With layout matching off ({@code match.layout.candidates=0}) the forward
  * copies are not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the
@@ -62,11 +63,13 @@ class PixelatedCopyIT {
           "m.jpg", Map.of()).get();
       up.send("uploads/mirrored", "t", "uploads", "it", SampleImages.jpeg(mirrored(pixelated(works.get(1))), 0.85f),
           "mm.jpg", Map.of()).get();
+      up.send("uploads/framed", "t", "uploads", "it", SampleImages.jpeg(pillarboxed(pixelated(works.get(2)), 80), 0.85f),
+          "f.jpg", Map.of()).get();
       up.send("uploads/unrelated", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(unrelated)), 0.85f),
           "u.jpg", Map.of()).get();
-      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 3, stack);
-      StackWait.until(() -> alerts.alerts().stream().filter(a -> a.getImageId().toString().startsWith("uploads/m")).count() >= 2,
-          stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 4, stack);
+      StackWait.until(() -> alerts.alerts().stream().filter(a -> a.getImageId().toString().startsWith("uploads/m")
+          || a.getImageId().equals("uploads/framed")).count() >= 3, stack);
       Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
 
       List<MatchAlert> got = alerts.alerts();
@@ -78,6 +81,10 @@ class PixelatedCopyIT {
       assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/mirrored")).singleElement()
           .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
               .containsExactly("protected/work1"));
+      // without the framing inside the bars (before the twenty-eighth session) this upload alerted nothing
+      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/framed")).singleElement()
+          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
+              .containsExactly("protected/work2"));
       assertThat(got).as("the unrelated mosaic").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
 
       // retroactively: a pixelated copy uploaded before its original was protected is alerted when the original
@@ -85,7 +92,7 @@ class PixelatedCopyIT {
       // (20-px blocks, 24 x 18: at 30 px this picture's layout correlates with its mosaic's at 0.948, under 0.95)
       up.send("uploads/early", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(later, 20)), 0.85f), "e.jpg",
           Map.of()).get();
-      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 4, stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 5, stack);
       up.send("protected/later", "t", "protected", "it", SampleImages.jpeg(later, 0.9f), "l.jpg", Map.of()).get();
       StackWait.until(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/early")), stack);
       Thread.sleep(1000); // a retroactive alert for another upload, if any, goes out in the same transaction
@@ -137,6 +144,15 @@ class PixelatedCopyIT {
         }
       }
     }
+    return out;
+  }
+
+  /** {@code src} between two black bars of {@code bar} pixels (a pillarbox), as a platform shows a narrower picture. */
+  static BufferedImage pillarboxed(BufferedImage src, int bar) {
+    BufferedImage out = new BufferedImage(src.getWidth() + 2 * bar, src.getHeight(), BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = out.createGraphics();
+    g.drawImage(src, bar, 0, null); // the rest stays black
+    g.dispose();
     return out;
   }
 

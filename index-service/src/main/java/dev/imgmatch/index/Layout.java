@@ -18,9 +18,10 @@ import java.util.function.BiPredicate;
  * <p>Only probes in which ingest-stream found a mosaic grid (their {@code depixel} view, {@link Probe#mosaic}) are
  * matched this way: the layouts of unrelated photos are alike too (a sky over a dark ground), which is why the
  * low-resolution view of every probe raised false alarms. For those, each shard's references nearest to the probe's
- * {@link #COARSE} × {@link #COARSE} layout (HNSW on the {@link Fields#LAYOUT} vector, the probe flipped four ways)
- * are compared at {@link #FINE} × {@link #FINE} cells ({@link #correlation}), and the best stands only when it
- * stands out from every other work as the nearest-neighbour ratio test asks ({@link #decide}).
+ * {@link #COARSE} × {@link #COARSE} layout (HNSW on the {@link Fields#LAYOUT} vector, the probe — and the picture
+ * inside its border, when it has one — flipped four ways) are compared at {@link #FINE} × {@link #FINE} cells
+ * ({@link #correlation}), and the best stands only when it stands out from every other work as the nearest-neighbour
+ * ratio test asks ({@link #decide}).
  */
 public final class Layout {
   private Layout() {}
@@ -85,15 +86,67 @@ public final class Layout {
   }
 
   /**
-   * A probe's layouts, made once per probe: its thumbnail, and its {@link #COARSE}-cell (the kNN queries) and
-   * {@link #FINE}-cell (the correlations) layouts flipped each of four ways.
+   * A probe's layouts, made once per probe: those of its thumbnail and, when the thumbnail has uniform margins (a
+   * frame, letterbox bars: {@link Verifier#trimBorders}), those of the picture inside them — a border added to a
+   * pixelated copy moves every cell of its layout. Each framing is flipped each of four ways.
    */
-  public record ProbeLayout(GrayThumb thumb, float[][] coarse, float[][] fine) {
+  public record ProbeLayout(List<Framing> framings) {
     /** The layouts of a probe's thumbnail, or null when it has none or a flat one. */
     public static ProbeLayout of(GrayThumb t) {
-      if (t == null) {
+      Framing whole = t == null ? null : Framing.of(t);
+      if (whole == null) {
         return null;
       }
+      GrayThumb inside = inside(t);
+      Framing trimmed = inside == null ? null : Framing.of(inside);
+      return new ProbeLayout(trimmed == null ? List.of(whole) : List.of(whole, trimmed));
+    }
+
+    /** The {@link #COARSE}-cell layouts of every framing and flip: the kNN queries. */
+    public List<float[]> coarse() {
+      List<float[]> out = new ArrayList<>();
+      for (Framing f : framings) {
+        out.addAll(List.of(f.coarse()));
+      }
+      return out;
+    }
+
+    /**
+     * The best trimmed correlation ({@link #trimmed}) of any framing's fine layouts with the candidate's; null when the
+     * candidate's is flat.
+     */
+    public Double correlation(GrayThumb candidate) {
+      Fit f = fit(candidate);
+      return f == null ? null : f.correlation();
+    }
+
+    /** The best-correlating framing's correlation and whether it has the candidate's shape; null when flat. */
+    public Fit fit(GrayThumb candidate) {
+      float[] c = vector(candidate, FINE, 0);
+      if (c == null) {
+        return null;
+      }
+      double best = -1;
+      Framing at = framings.get(0);
+      for (Framing f : framings) {
+        for (float[] q : f.fine()) {
+          double r = trimmed(q, c);
+          if (r > best) {
+            best = r;
+            at = f;
+          }
+        }
+      }
+      return new Fit(best, sameShape(at.thumb(), candidate));
+    }
+  }
+
+  /** A probe layout's fit with a candidate: the best correlation, and the shape test of the framing that gave it. */
+  public record Fit(double correlation, boolean sameShape) {}
+
+  /** One framing of a probe (its whole thumbnail, or the part inside its margins) and its layouts flipped four ways. */
+  public record Framing(GrayThumb thumb, float[][] coarse, float[][] fine) {
+    static Framing of(GrayThumb t) {
       float[][] coarse = new float[4][];
       float[][] fine = new float[4][];
       for (int flip = 0; flip < 4; flip++) {
@@ -103,24 +156,22 @@ public final class Layout {
           return null;
         }
       }
-      return new ProbeLayout(t, coarse, fine);
+      return new Framing(t, coarse, fine);
     }
+  }
 
-    /**
-     * The best trimmed correlation ({@link #trimmed}) of its fine layouts with the candidate's; null when the
-     * candidate's is flat.
-     */
-    public Double correlation(GrayThumb candidate) {
-      float[] c = vector(candidate, FINE, 0);
-      if (c == null) {
-        return null;
-      }
-      double best = -1;
-      for (float[] q : fine) {
-        best = Math.max(best, trimmed(q, c));
-      }
-      return best;
+  /** The part of {@code t} inside its uniform margins ({@link Verifier#trimBorders}), or null when it has none. */
+  static GrayThumb inside(GrayThumb t) {
+    Verifier.Plane whole = Verifier.plane(t);
+    Verifier.Plane in = Verifier.trimBorders(whole);
+    if (in == whole) {
+      return null;
     }
+    byte[] gray = new byte[in.w() * in.h()];
+    for (int i = 0; i < gray.length; i++) {
+      gray[i] = (byte) Math.round(in.p()[i]); // whole grey levels: trimBorders copies the plane's pixels
+    }
+    return new GrayThumb(in.w(), in.h(), gray);
   }
 
   /**
@@ -201,11 +252,8 @@ public final class Layout {
 
   /** The candidate {@code hit} of an image with thumbnail {@code thumb}, or null when it has none or a flat one. */
   static Candidate candidate(ProbeLayout q, Hit hit, GrayThumb thumb) {
-    if (thumb == null) {
-      return null;
-    }
-    Double c = q.correlation(thumb);
-    return c == null ? null : new Candidate(hit, c, sameShape(q.thumb(), thumb));
+    Fit f = thumb == null ? null : q.fit(thumb);
+    return f == null ? null : new Candidate(hit, f.correlation(), f.sameShape());
   }
 
   /** The decided reference and its score ({@link #score}). */

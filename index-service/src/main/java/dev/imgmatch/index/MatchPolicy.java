@@ -242,8 +242,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * @param maxRatio the largest ratio above that still decides
    */
   public record LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
-    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.96, 0.35);
-    public static final LayoutMatching OFF = new LayoutMatching(0, 0.96, 0.35);
+    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35);
+    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35);
 
     public LayoutMatching {
       if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)) {

@@ -115,10 +115,12 @@ public final class LayoutStudy {
       }
       String trueRef = truth.get(q.getKey());
       List<Map.Entry<String, Double>> scored = new ArrayList<>();
+      Map<String, Boolean> shape = new HashMap<>(); // of the framing (whole, or inside a border) that fit best
       for (Map.Entry<String, GrayThumb> r : refs.entrySet()) {
-        Double c = ql.correlation(r.getValue());
-        if (c != null) {
-          scored.add(Map.entry(r.getKey(), c));
+        Layout.Fit f = ql.fit(r.getValue());
+        if (f != null) {
+          scored.add(Map.entry(r.getKey(), f.correlation()));
+          shape.put(r.getKey(), f.sameShape());
         }
       }
       scored.sort((x, y) -> Double.compare(y.getValue(), x.getValue()));
@@ -130,7 +132,7 @@ public final class LayoutStudy {
       double c1 = Math.max(Layout.COMPETITOR_FLOOR, scored.size() > 1 ? scored.get(1).getValue() : 0);
       double ratio = (1 - c0) / (1 - c1);
       boolean decided = c0 >= m.minCorrelation() && ratio <= m.maxRatio()
-          && Layout.sameShape(qt, refs.get(best));
+          && shape.get(best);
       double trueC = scored.stream().filter(e -> e.getKey().equals(trueRef)).mapToDouble(Map.Entry::getValue)
           .findFirst().orElse(Double.NaN);
       if (trueRef != null) {
