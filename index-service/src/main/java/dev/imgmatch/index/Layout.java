@@ -47,8 +47,14 @@ public final class Layout {
    * unrelated mosaics' best references from at most 0.92 to at most 0.965, which the ratio test still refuses.
    */
   static final double TRIMMED = 0.1;
-  /** Largest |ln| of the ratio of two aspect ratios that still counts as the same shape (about 16 %). */
-  static final double MAX_ASPECT_LOG = 0.15;
+  /**
+   * Largest |ln| of the ratio of two aspect ratios that still counts as the same shape (a factor of about 1.5): a
+   * crop before or after the pixelating changes the shape that much (the calibration split's crops: up to 0.4), and a
+   * copy cropped along a smooth band still correlates with its original. The ratio test, not the shape, is what keeps
+   * unrelated mosaics out (docs/BENCHMARKS.md, "Pixelated copies: inside a border, and the ratio test over the
+   * correlation floor").
+   */
+  static final double MAX_ASPECT_LOG = 0.4;
 
   /**
    * The unit-length, zero-mean {@code cells} × {@code cells} layout of a thumbnail flipped by {@code flip} (bit 0:
