@@ -32,6 +32,11 @@ import javax.imageio.ImageIO;
  *   java -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
  *     dev.imgmatch.bench.index.LayoutStudy cal-B cal-C ../shared/bench/dev
  * </pre>
+ *
+ * <p>With {@code -Dlayout.windows=true} it also measures a rule the pipeline does not have (docs/BENCHMARKS.md,
+ * "Pixelated copies: a window search, measured offline"): each reference is also correlated through windows of its
+ * thumbnail with the probe's shape (sides 0.6-1.0 of the reference's, at 3 x 3 positions), the probe taken for a crop
+ * of it, and the same decision taken on those correlations; it prints both decisions and their union.
  */
 public final class LayoutStudy {
   private LayoutStudy() {}
@@ -98,6 +103,12 @@ public final class LayoutStudy {
     int right = 0;
     int wrong = 0;
     int unindexedAlerted = 0;
+    int windowRight = 0;
+    int windowWrong = 0;
+    int windowUnindexed = 0;
+    int unionRight = 0;
+    int unionWrong = 0;
+    int unionUnindexed = 0;
     double bestUnindexed = -1;
     System.out.printf(Locale.ROOT, "== %s (%d references)%n", dir, refs.size());
     for (Map.Entry<String, String[]> q : queries.entrySet()) {
@@ -116,11 +127,16 @@ public final class LayoutStudy {
       String trueRef = truth.get(q.getKey());
       List<Map.Entry<String, Double>> scored = new ArrayList<>();
       Map<String, Boolean> shape = new HashMap<>(); // of the framing (whole, or inside a border) that fit best
+      List<Map.Entry<String, Double>> windowed = new ArrayList<>();
       for (Map.Entry<String, GrayThumb> r : refs.entrySet()) {
         Layout.Fit f = ql.fit(r.getValue());
         if (f != null) {
           scored.add(Map.entry(r.getKey(), f.correlation()));
           shape.put(r.getKey(), f.sameShape());
+          if (WINDOWS) {
+            windowed.add(Map.entry(r.getKey(), Math.max(f.sameShape() ? f.correlation() : -1,
+                windowCorrelation(ql, r.getValue()))));
+          }
         }
       }
       scored.sort((x, y) -> Double.compare(y.getValue(), x.getValue()));
@@ -133,6 +149,26 @@ public final class LayoutStudy {
       double ratio = (1 - c0) / (1 - c1);
       boolean decided = c0 >= m.minCorrelation() && ratio <= m.maxRatio()
           && shape.get(best);
+      String byWindow = WINDOWS ? decide(windowed, m) : null;
+      if (byWindow != null) {
+        if (trueRef == null) {
+          windowUnindexed++;
+        } else if (byWindow.equals(trueRef)) {
+          windowRight++;
+        } else {
+          windowWrong++;
+        }
+      }
+      if (WINDOWS && (decided || byWindow != null)) {
+        String either = decided ? best : byWindow;
+        if (trueRef == null) {
+          unionUnindexed++;
+        } else if (either.equals(trueRef) && (byWindow == null || byWindow.equals(either))) {
+          unionRight++;
+        } else {
+          unionWrong++;
+        }
+      }
       double trueC = scored.stream().filter(e -> e.getKey().equals(trueRef)).mapToDouble(Map.Entry::getValue)
           .findFirst().orElse(Double.NaN);
       if (trueRef != null) {
@@ -150,10 +186,73 @@ public final class LayoutStudy {
       }
       System.out.printf(Locale.ROOT, "%-12s %-34s true %s %.3f  best %s %.3f  next %.3f  ratio %.2f  %s%n",
           q.getKey(), q.getValue()[0], trueRef == null ? "-" : trueRef, trueC, best, c0, c1, ratio,
-          decided ? (trueRef == null ? "ALERT (unindexed)" : best.equals(trueRef) ? "decided" : "WRONG") : "");
+          (decided ? (trueRef == null ? "ALERT (unindexed)" : best.equals(trueRef) ? "decided" : "WRONG") : "")
+          + (byWindow == null ? "" : " window: " + byWindow));
     }
     System.out.printf(Locale.ROOT, "%s: %d mosaics; copies %d: decided %d for their reference, %d for a wrong one;"
         + " unindexed %d: %d decided (best correlation %.3f)%n", dir.getFileName(), mosaics, copies, right, wrong,
         mosaics - copies, unindexedAlerted, bestUnindexed);
+    if (WINDOWS) {
+      System.out.printf(Locale.ROOT, "%s, by windows: %d for their reference, %d for a wrong one, %d unindexed;"
+          + " either rule: %d, %d, %d%n", dir.getFileName(), windowRight, windowWrong, windowUnindexed, unionRight,
+          unionWrong, unionUnindexed);
+    }
+  }
+
+  /** Measure the window search too ({@code -Dlayout.windows=true}). */
+  private static final boolean WINDOWS = Boolean.getBoolean("layout.windows");
+  /** Window sides, as shares of the reference thumbnail's. */
+  private static final double[] SIDES = {0.6, 0.7, 0.8, 0.9, 1.0};
+  /** Largest |ln| of the ratio of a window's aspect ratio to the probe framing's. */
+  private static final double WINDOW_ASPECT_LOG = 0.1;
+
+  /** The reference a list of (reference, correlation) decides by the shipped ratio test, or null. */
+  private static String decide(List<Map.Entry<String, Double>> scored, MatchPolicy.LayoutMatching m) {
+    if (scored.isEmpty()) {
+      return null;
+    }
+    List<Map.Entry<String, Double>> sorted = new ArrayList<>(scored);
+    sorted.sort((x, y) -> Double.compare(y.getValue(), x.getValue()));
+    double c0 = sorted.get(0).getValue();
+    double c1 = Math.max(Layout.COMPETITOR_FLOOR, sorted.size() > 1 ? sorted.get(1).getValue() : 0);
+    return c0 >= m.minCorrelation() && (1 - c0) / (1 - c1) <= m.maxRatio() ? sorted.get(0).getKey() : null;
+  }
+
+  /**
+   * The best correlation of any framing of the probe with a window of the reference's thumbnail that has that
+   * framing's shape ({@link #SIDES}, 3 x 3 positions), or -1 when none could be measured.
+   */
+  private static double windowCorrelation(Layout.ProbeLayout q, GrayThumb ref) {
+    double best = -1;
+    for (Layout.Framing f : q.framings()) {
+      Layout.ProbeLayout one = new Layout.ProbeLayout(List.of(f));
+      double aspect = (double) f.thumb().width() / f.thumb().height();
+      for (double sw : SIDES) {
+        for (double sh : SIDES) {
+          int w = (int) Math.round(ref.width() * sw);
+          int h = (int) Math.round(ref.height() * sh);
+          if (w < 8 || h < 8 || Math.abs(Math.log((double) w / h / aspect)) > WINDOW_ASPECT_LOG) {
+            continue;
+          }
+          for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 3; j++) {
+              Double c = one.correlation(crop(ref, (ref.width() - w) * i / 2, (ref.height() - h) * j / 2, w, h));
+              if (c != null) {
+                best = Math.max(best, c);
+              }
+            }
+          }
+        }
+      }
+    }
+    return best;
+  }
+
+  private static GrayThumb crop(GrayThumb t, int x0, int y0, int w, int h) {
+    byte[] g = new byte[w * h];
+    for (int y = 0; y < h; y++) {
+      System.arraycopy(t.gray(), (y0 + y) * t.width() + x0, g, y * w, w);
+    }
+    return new GrayThumb(w, h, g);
   }
 }
