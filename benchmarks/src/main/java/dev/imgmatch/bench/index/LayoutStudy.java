@@ -139,17 +139,14 @@ public final class LayoutStudy {
           }
         }
       }
-      scored.sort((x, y) -> Double.compare(y.getValue(), x.getValue()));
       if (scored.isEmpty()) {
         continue;
       }
-      String best = scored.get(0).getKey();
-      double c0 = scored.get(0).getValue();
-      double c1 = Math.max(Layout.COMPETITOR_FLOOR, scored.size() > 1 ? scored.get(1).getValue() : 0);
-      double ratio = (1 - c0) / (1 - c1);
-      boolean decided = c0 >= m.minCorrelation() && ratio <= m.maxRatio()
-          && shape.get(best);
-      String byWindow = WINDOWS ? decide(windowed, m) : null;
+      Decision whole = decide(scored, shape, m);
+      String best = whole.best();
+      boolean decided = whole.decided();
+      Decision windows = WINDOWS ? decide(windowed, null, m) : null;
+      String byWindow = windows != null && windows.decided() ? windows.best() : null;
       if (byWindow != null) {
         if (trueRef == null) {
           windowUnindexed++;
@@ -179,13 +176,14 @@ public final class LayoutStudy {
           wrong++;
         }
       } else {
-        bestUnindexed = Math.max(bestUnindexed, c0);
+        bestUnindexed = Math.max(bestUnindexed, whole.c0());
         if (decided) {
           unindexedAlerted++;
         }
       }
       System.out.printf(Locale.ROOT, "%-12s %-34s true %s %.3f  best %s %.3f  next %.3f  ratio %.2f  %s%n",
-          q.getKey(), q.getValue()[0], trueRef == null ? "-" : trueRef, trueC, best, c0, c1, ratio,
+          q.getKey(), q.getValue()[0], trueRef == null ? "-" : trueRef, trueC, best, whole.c0(), whole.c1(),
+          whole.ratio(),
           (decided ? (trueRef == null ? "ALERT (unindexed)" : best.equals(trueRef) ? "decided" : "WRONG") : "")
           + (byWindow == null ? "" : " window: " + byWindow));
     }
@@ -206,16 +204,24 @@ public final class LayoutStudy {
   /** Largest |ln| of the ratio of a window's aspect ratio to the probe framing's. */
   private static final double WINDOW_ASPECT_LOG = 0.1;
 
-  /** The reference a list of (reference, correlation) decides by the shipped ratio test, or null. */
-  private static String decide(List<Map.Entry<String, Double>> scored, MatchPolicy.LayoutMatching m) {
-    if (scored.isEmpty()) {
-      return null;
-    }
+  /** The best reference, its correlation, the runner-up's (at least the floor), their ratio, and the outcome. */
+  private record Decision(String best, double c0, double c1, double ratio, boolean decided) {}
+
+  /**
+   * The shipped rule ({@link MatchPolicy.LayoutMatching}) over a non-empty list of (reference, correlation): the best
+   * decides when it reaches the least correlation, passes the ratio test against the runner-up and has the probe's
+   * shape ({@code shape}: per reference; null when every one has it).
+   */
+  private static Decision decide(List<Map.Entry<String, Double>> scored, Map<String, Boolean> shape,
+      MatchPolicy.LayoutMatching m) {
     List<Map.Entry<String, Double>> sorted = new ArrayList<>(scored);
     sorted.sort((x, y) -> Double.compare(y.getValue(), x.getValue()));
+    String best = sorted.get(0).getKey();
     double c0 = sorted.get(0).getValue();
     double c1 = Math.max(Layout.COMPETITOR_FLOOR, sorted.size() > 1 ? sorted.get(1).getValue() : 0);
-    return c0 >= m.minCorrelation() && (1 - c0) / (1 - c1) <= m.maxRatio() ? sorted.get(0).getKey() : null;
+    double ratio = (1 - c0) / (1 - c1);
+    return new Decision(best, c0, c1, ratio, c0 >= m.minCorrelation() && ratio <= m.maxRatio()
+        && (shape == null || shape.get(best)));
   }
 
   /**
