@@ -7,10 +7,12 @@ import dev.imgmatch.cli.samples.SampleImages;
 import dev.imgmatch.cli.stack.LocalStack;
 import dev.imgmatch.client.AlertWatcher;
 import dev.imgmatch.client.Uploader;
+import dev.imgmatch.embedder.augment.ImageEdits;
 import dev.imgmatch.testkit.KafkaBroker;
 import dev.imgmatch.testkit.KafkaBrokerExtension;
 import dev.imgmatch.testkit.Seeds;
 import dev.imgmatch.testkit.TexturedPictures;
+import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,7 +65,8 @@ class PixelatedCopyIT {
           "m.jpg", Map.of()).get();
       up.send("uploads/mirrored", "t", "uploads", "it", SampleImages.jpeg(mirrored(pixelated(works.get(1))), 0.85f),
           "mm.jpg", Map.of()).get();
-      up.send("uploads/framed", "t", "uploads", "it", SampleImages.jpeg(pillarboxed(pixelated(works.get(2)), 80), 0.85f),
+      up.send("uploads/framed", "t", "uploads", "it", SampleImages.jpeg(
+          ImageEdits.letterbox(pixelated(works.get(2)), true, 1 / 3.0, Color.BLACK), 0.85f),
           "f.jpg", Map.of()).get();
       up.send("uploads/unrelated", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(unrelated)), 0.85f),
           "u.jpg", Map.of()).get();
@@ -144,15 +147,6 @@ class PixelatedCopyIT {
         }
       }
     }
-    return out;
-  }
-
-  /** {@code src} between two black bars of {@code bar} pixels (a pillarbox), as a platform shows a narrower picture. */
-  static BufferedImage pillarboxed(BufferedImage src, int bar) {
-    BufferedImage out = new BufferedImage(src.getWidth() + 2 * bar, src.getHeight(), BufferedImage.TYPE_INT_RGB);
-    java.awt.Graphics2D g = out.createGraphics();
-    g.drawImage(src, bar, 0, null); // the rest stays black
-    g.dispose();
     return out;
   }
 
