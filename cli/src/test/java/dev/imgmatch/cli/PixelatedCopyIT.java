@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 18 (pixelated copies), end to end on the real pipeline (the test broker, ingest-stream finding the mosaic
  * grid, the real model, a Lucene index with layout vectors): a protected picture pixelated into coarse grey blocks —
- * as plain, mirrored, and between letterbox bars added after the pixelating (matched by the picture inside them) — is
- * alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
+ * as plain, mirrored, between letterbox bars added after the pixelating (matched by the picture inside them), and
+ * cropped before the pixelating (matched by a window of the original's thumbnail) — is alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
  * pixelated the same way is not; a pixelated copy uploaded before its original is protected is alerted,
  * retroactively, when the original arrives. With layout matching off ({@code match.layout.candidates=0}) the forward
  * copies are not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the
@@ -38,6 +38,13 @@ import org.junit.jupiter.api.io.TempDir;
 class PixelatedCopyIT {
   /** Blocks of this many pixels over a 480 x 360 picture: a 16 x 12 grid, coarse like the calibration split's. */
   private static final int BLOCK = 30;
+  /**
+   * Where the cropped copy's 336 x 252 crop starts: 2 pixels off one of the window search's positions (144, 0). The
+   * windows are sampled (3 x 3 positions, sides in steps of a tenth): a crop a thumbnail pixel (8 px here) off them
+   * correlates at 0.92 on this fine texture, under the floor (smoother photos lose less).
+   */
+  private static final int CROP_X = 142;
+  private static final int CROP_Y = 2;
 
   @Test
   void aCoarselyPixelatedProtectedPictureIsAlertedAgainstItByItsLayout(KafkaBroker broker, @TempDir Path dir)
@@ -68,11 +75,15 @@ class PixelatedCopyIT {
       up.send("uploads/framed", "t", "uploads", "it", SampleImages.jpeg(
           ImageEdits.letterbox(pixelated(works.get(2)), true, 1 / 3.0, Color.BLACK), 0.85f),
           "f.jpg", Map.of()).get();
+      // cropped to 0.7 of each side near the top right, then pixelated: its whole layout is not its original's
+      up.send("uploads/cropped", "t", "uploads", "it", SampleImages.jpeg(
+          pixelated(works.get(3).getSubimage(CROP_X, CROP_Y, 336, 252), 24), 0.85f), "c.jpg", Map.of()).get();
       up.send("uploads/unrelated", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(unrelated)), 0.85f),
           "u.jpg", Map.of()).get();
-      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 4, stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 5, stack);
       StackWait.until(() -> alerts.alerts().stream().filter(a -> a.getImageId().toString().startsWith("uploads/m")
-          || a.getImageId().equals("uploads/framed")).count() >= 3, stack);
+          || a.getImageId().equals("uploads/framed") || a.getImageId().equals("uploads/cropped")).count() >= 4,
+          stack);
       Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
 
       List<MatchAlert> got = alerts.alerts();
@@ -88,6 +99,10 @@ class PixelatedCopyIT {
       assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/framed")).singleElement()
           .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
               .containsExactly("protected/work2"));
+      // matched by a window of its original's thumbnail (before the twenty-ninth session: no alert)
+      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/cropped")).singleElement()
+          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
+              .containsExactly("protected/work3"));
       assertThat(got).as("the unrelated mosaic").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
 
       // retroactively: a pixelated copy uploaded before its original was protected is alerted when the original
@@ -95,7 +110,7 @@ class PixelatedCopyIT {
       // (20-px blocks, 24 x 18: at 30 px this picture's layout correlates with its mosaic's at 0.948, under 0.95)
       up.send("uploads/early", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(later, 20)), 0.85f), "e.jpg",
           Map.of()).get();
-      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 5, stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 6, stack);
       up.send("protected/later", "t", "protected", "it", SampleImages.jpeg(later, 0.9f), "l.jpg", Map.of()).get();
       StackWait.until(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/early")), stack);
       Thread.sleep(1000); // a retroactive alert for another upload, if any, goes out in the same transaction

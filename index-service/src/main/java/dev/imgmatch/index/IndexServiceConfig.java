@@ -76,6 +76,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String LAYOUT_CANDIDATES = "match.layout.candidates";
   public static final String LAYOUT_MIN_CORRELATION = "match.layout.min.correlation";
   public static final String LAYOUT_MAX_RATIO = "match.layout.max.ratio";
+  public static final String LAYOUT_WINDOWS = "match.layout.windows";
   public static final String LOCAL_COLLECTIONS = "index.local.collections";
   public static final String EXTRAS_LOOKBACK_MS = "index.extras.lookback.ms";
   public static final String EXTRAS_LOOKAHEAD_MS = "index.extras.lookahead.ms";
@@ -276,6 +277,10 @@ public final class IndexServiceConfig extends AbstractConfig {
       .define(LAYOUT_MAX_RATIO, Type.DOUBLE, MatchPolicy.LayoutMatching.DEFAULT.maxRatio(), Range.between(0.01, 0.99),
           Importance.LOW, "The ratio test of layout matching: (1 - the best reference's correlation) must be at most"
               + " this times (1 - the best other work's, at least 0.8).")
+      .define(LAYOUT_WINDOWS, Type.BOOLEAN, MatchPolicy.LayoutMatching.DEFAULT.windows(), Importance.LOW,
+          "Where the whole layouts decide nothing, decide again by windows of each candidate's thumbnail with the"
+              + " probe's shape (sides 0.6-1.0, 3 x 3 positions): a pixelated copy cropped before or after the"
+              + " pixelating. Costs a few milliseconds per candidate, only for pixelated probes left undecided.")
       .define(LOCAL_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
           "Collections whose images keep their local features in the index (about 44 KB and 2,000 indexed words per"
               + " image), so that local verification can find them inside later uploads; empty = none.")

@@ -145,6 +145,51 @@ public final class Layout {
       }
       return new Fit(best, sameShape(at.thumb(), candidate));
     }
+
+    /**
+     * The best trimmed correlation of any framing with a window of {@code ref} that has that framing's shape (sides
+     * {@link #WINDOW_SIDES} of the thumbnail's, {@link #WINDOW_POSITIONS} positions along each axis), or -1 when no
+     * window could be measured (all flat, or none of the shape).
+     */
+    public double windowCorrelation(GrayThumb ref) {
+      double best = -1;
+      for (Framing f : framings) {
+        double aspect = (double) f.thumb().width() / f.thumb().height();
+        for (double sw : WINDOW_SIDES) {
+          for (double sh : WINDOW_SIDES) {
+            int w = (int) Math.round(ref.width() * sw);
+            int h = (int) Math.round(ref.height() * sh);
+            if (w < MIN_WINDOW || h < MIN_WINDOW || Math.abs(Math.log((double) w / h / aspect)) > WINDOW_ASPECT_LOG) {
+              continue;
+            }
+            // a window as wide (high) as the thumbnail has one position across (down)
+            for (int i = 0; i < (w == ref.width() ? 1 : WINDOW_POSITIONS); i++) {
+              for (int j = 0; j < (h == ref.height() ? 1 : WINDOW_POSITIONS); j++) {
+                int x0 = (ref.width() - w) * i / (WINDOW_POSITIONS - 1);
+                int y0 = (ref.height() - h) * j / (WINDOW_POSITIONS - 1);
+                float[] c = vector(window(ref, x0, y0, w, h), FINE, 0);
+                if (c == null) {
+                  continue;
+                }
+                for (float[] qf : f.fine()) {
+                  best = Math.max(best, trimmed(qf, c));
+                }
+              }
+            }
+          }
+        }
+      }
+      return best;
+    }
+  }
+
+  /** The {@code w} × {@code h} window of {@code t} at ({@code x0}, {@code y0}). */
+  static GrayThumb window(GrayThumb t, int x0, int y0, int w, int h) {
+    byte[] g = new byte[w * h];
+    for (int y = 0; y < h; y++) {
+      System.arraycopy(t.gray(), (y0 + y) * t.width() + x0, g, y * w, w);
+    }
+    return new GrayThumb(w, h, g);
   }
 
   /** A probe layout's fit with a candidate: the best correlation, and the shape test of the framing that gave it. */
@@ -253,13 +298,50 @@ public final class Layout {
     return Math.abs(Math.log(ra / rb)) <= MAX_ASPECT_LOG;
   }
 
-  /** A reference found by its layout: its hit (every other signal measured), its correlation and shape test. */
-  record Candidate(Hit hit, double correlation, boolean sameShape) {}
+  /**
+   * A reference found by its layout: its hit (every other signal measured), its correlation and shape test, and its
+   * thumbnail (for the window search, {@link #windowed}; null when not kept).
+   */
+  record Candidate(Hit hit, double correlation, boolean sameShape, GrayThumb thumb) {
+    Candidate(Hit hit, double correlation, boolean sameShape) {
+      this(hit, correlation, sameShape, null);
+    }
+  }
 
   /** The candidate {@code hit} of an image with thumbnail {@code thumb}, or null when it has none or a flat one. */
   static Candidate candidate(ProbeLayout q, Hit hit, GrayThumb thumb) {
     Fit f = thumb == null ? null : q.fit(thumb);
-    return f == null ? null : new Candidate(hit, f.correlation(), f.sameShape());
+    return f == null ? null : new Candidate(hit, f.correlation(), f.sameShape(), thumb);
+  }
+
+  /**
+   * Window sides, as shares of a candidate thumbnail's width and height: a pixelated copy cropped before or after
+   * the pixelating shows a window of its original (the calibration splits' crops keep 0.6-0.95 of a side).
+   */
+  static final double[] WINDOW_SIDES = {0.6, 0.7, 0.8, 0.9, 1.0};
+  /** Positions of a window along each axis (left or top, centre, right or bottom). */
+  static final int WINDOW_POSITIONS = 3;
+  /** Largest |ln| of the ratio of a window's aspect ratio to the probe framing's: a window has the probe's shape. */
+  static final double WINDOW_ASPECT_LOG = 0.1;
+  /** Windows narrower or lower than this (thumbnail pixels) are skipped: too few pixels per fine cell. */
+  static final int MIN_WINDOW = 8;
+
+  /**
+   * The candidates of a probe taken for a crop of one of them: each one's correlation is the best of its whole
+   * layout's (when it has the probe's shape) and of the layouts of windows of its thumbnail that have a framing's
+   * shape ({@link ProbeLayout#windowCorrelation}); every one then has the probe's shape. Candidates without a thumbnail keep
+   * their whole correlation when its shape fits (else -1). Measured on eight calibration splits (docs/BENCHMARKS.md,
+   * "Pixelated copies: a window search"): decided by {@link #decide} only where the whole layouts decide nothing, it
+   * finds pixelated copies cropped before or after the pixelating and no unindexed mosaic.
+   */
+  static List<Candidate> windowed(ProbeLayout q, List<Candidate> candidates) {
+    List<Candidate> out = new ArrayList<>(candidates.size());
+    for (Candidate c : candidates) {
+      double whole = c.sameShape() ? c.correlation() : -1;
+      double windows = c.thumb() == null ? -1 : q.windowCorrelation(c.thumb());
+      out.add(new Candidate(c.hit(), Math.max(whole, windows), true, c.thumb()));
+    }
+    return out;
   }
 
   /** The decided reference and its score ({@link #score}). */

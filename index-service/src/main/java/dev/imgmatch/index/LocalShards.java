@@ -388,8 +388,9 @@ public final class LocalShards implements Closeable {
 
   /**
    * The reference a pixelated probe copies by its layout ({@link Layout}), judged over every local shard's layout
-   * candidates and the images upserted since the last refresh (brute force over those few); null when the probe is no
-   * mosaic, has no thumbnail, layout matching is off, or no reference stands out.
+   * candidates and the images upserted since the last refresh (brute force over those few) — by their whole layouts,
+   * then, where those decide nothing, by windows of them with the probe's shape ({@link Layout#windowed}); null when
+   * the probe is no mosaic, has no thumbnail, layout matching is off, or no reference stands out.
    */
   private Layout.Decided byLayout(Probe p, MatchPolicy policy, List<Recent> recentNow, Set<String> deletedNow)
       throws IOException {
@@ -400,8 +401,20 @@ public final class LocalShards implements Closeable {
     if (q == null) {
       return null; // no thumbnail, or a flat one: no layout
     }
-    return Layout.decide(layoutCandidates(p, q, policy, false, recentNow, deletedNow), policy.layout(),
-        policy::sameWork, policy.matchThreshold());
+    List<Layout.Candidate> candidates = layoutCandidates(p, q, policy, false, recentNow, deletedNow);
+    Layout.Decided whole = Layout.decide(candidates, policy.layout(), policy::sameWork, policy.matchThreshold());
+    if (whole != null || !policy.layout().windows()) {
+      return whole;
+    }
+    long t0 = System.nanoTime();
+    Layout.Decided byWindows = Layout.decide(Layout.windowed(q, candidates), policy.layout(), policy::sameWork,
+        policy.matchThreshold());
+    if (log.isDebugEnabled()) {
+      log.debug("layout windows of {} candidates: {} ms, {}", candidates.size(),
+          String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e6),
+          byWindows == null ? "nothing decided" : "decided " + byWindows.hit().imageId());
+    }
+    return byWindows;
   }
 
   /**

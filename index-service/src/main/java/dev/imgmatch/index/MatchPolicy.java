@@ -240,10 +240,18 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * @param minCorrelation the least 16 x 16-cell layout correlation (trimmed: {@link Layout#TRIMMED}) of the decided
    *     reference
    * @param maxRatio the largest ratio above that still decides
+   * @param windows where the whole layouts decide nothing, decide again with each candidate's correlation taken as its
+   *     best over windows of its thumbnail with the probe's shape (a copy cropped before or after the pixelating:
+   *     {@link Layout#windowed})
    */
-  public record LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
-    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35);
-    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35);
+  public record LayoutMatching(int candidates, double minCorrelation, double maxRatio, boolean windows) {
+    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35, true);
+    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35, false);
+
+    /** With the window search. */
+    public LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
+      this(candidates, minCorrelation, maxRatio, true);
+    }
 
     public LayoutMatching {
       if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)) {
@@ -349,7 +357,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
             c.getDouble(IndexServiceConfig.LOCAL_PER_INLIER), c.getBoolean(IndexServiceConfig.LOCAL_CONTRADICT)),
         c.getDouble(IndexServiceConfig.BACKGROUND_WEIGHT),
         new LayoutMatching(c.getInt(IndexServiceConfig.LAYOUT_CANDIDATES),
-            c.getDouble(IndexServiceConfig.LAYOUT_MIN_CORRELATION), c.getDouble(IndexServiceConfig.LAYOUT_MAX_RATIO)));
+            c.getDouble(IndexServiceConfig.LAYOUT_MIN_CORRELATION), c.getDouble(IndexServiceConfig.LAYOUT_MAX_RATIO),
+            c.getBoolean(IndexServiceConfig.LAYOUT_WINDOWS)));
   }
 
   /** The collections a new image of {@code collection} is matched against; empty = it is only indexed. */

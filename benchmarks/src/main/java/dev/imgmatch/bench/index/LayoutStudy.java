@@ -33,10 +33,11 @@ import javax.imageio.ImageIO;
  *     dev.imgmatch.bench.index.LayoutStudy cal-B cal-C ../shared/bench/dev
  * </pre>
  *
- * <p>With {@code -Dlayout.windows=true} it also measures a rule the pipeline does not have (docs/BENCHMARKS.md,
- * "Pixelated copies: a window search, measured offline"): each reference is also correlated through windows of its
- * thumbnail with the probe's shape (sides 0.6-1.0 of the reference's, at 3 x 3 positions), the probe taken for a crop
- * of it, and the same decision taken on those correlations; it prints both decisions and their union.
+ * <p>With {@code -Dlayout.windows=true} it also measures the window search ({@code match.layout.windows}, docs/BENCHMARKS.md,
+ * "Pixelated copies: a window search"), here over every reference rather than the look-up's candidates: each
+ * reference is also correlated through windows of its thumbnail with the probe's shape
+ * ({@link Layout.ProbeLayout#windowCorrelation}), the probe taken for a crop of it, and the same decision taken on
+ * those correlations; it prints both decisions and their union.
  */
 public final class LayoutStudy {
   private LayoutStudy() {}
@@ -110,6 +111,9 @@ public final class LayoutStudy {
     int unionWrong = 0;
     int unionUnindexed = 0;
     double bestUnindexed = -1;
+    long fitNanos = 0; // the whole layout's correlation, every (probe, reference) pair: the baseline of the windows'
+    long windowNanos = 0;
+    long pairs = 0;
     System.out.printf(Locale.ROOT, "== %s (%d references)%n", dir, refs.size());
     for (Map.Entry<String, String[]> q : queries.entrySet()) {
       Path file = queryFiles.get(q.getKey());
@@ -129,13 +133,18 @@ public final class LayoutStudy {
       Map<String, Boolean> shape = new HashMap<>(); // of the framing (whole, or inside a border) that fit best
       List<Map.Entry<String, Double>> windowed = new ArrayList<>();
       for (Map.Entry<String, GrayThumb> r : refs.entrySet()) {
+        long t0 = System.nanoTime();
         Layout.Fit f = ql.fit(r.getValue());
+        fitNanos += System.nanoTime() - t0;
         if (f != null) {
           scored.add(Map.entry(r.getKey(), f.correlation()));
           shape.put(r.getKey(), f.sameShape());
           if (WINDOWS) {
-            windowed.add(Map.entry(r.getKey(), Math.max(f.sameShape() ? f.correlation() : -1,
-                windowCorrelation(ql, r.getValue()))));
+            long t1 = System.nanoTime();
+            double w = ql.windowCorrelation(r.getValue());
+            windowNanos += System.nanoTime() - t1;
+            pairs++;
+            windowed.add(Map.entry(r.getKey(), Math.max(f.sameShape() ? f.correlation() : -1, w)));
           }
         }
       }
@@ -194,15 +203,14 @@ public final class LayoutStudy {
       System.out.printf(Locale.ROOT, "%s, by windows: %d for their reference, %d for a wrong one, %d unindexed;"
           + " either rule: %d, %d, %d%n", dir.getFileName(), windowRight, windowWrong, windowUnindexed, unionRight,
           unionWrong, unionUnindexed);
+      System.out.printf(Locale.ROOT, "%s, cost per (probe, reference) pair, one thread: whole layout %.1f µs,"
+          + " windows %.1f µs (%.1f times; %d pairs)%n", dir.getFileName(), fitNanos / 1e3 / pairs,
+          windowNanos / 1e3 / pairs, (double) windowNanos / fitNanos, pairs);
     }
   }
 
   /** Measure the window search too ({@code -Dlayout.windows=true}). */
   private static final boolean WINDOWS = Boolean.getBoolean("layout.windows");
-  /** Window sides, as shares of the reference thumbnail's. */
-  private static final double[] SIDES = {0.6, 0.7, 0.8, 0.9, 1.0};
-  /** Largest |ln| of the ratio of a window's aspect ratio to the probe framing's. */
-  private static final double WINDOW_ASPECT_LOG = 0.1;
 
   /** The best reference, its correlation, the runner-up's (at least the floor), their ratio, and the outcome. */
   private record Decision(String best, double c0, double c1, double ratio, boolean decided) {}
@@ -222,43 +230,5 @@ public final class LayoutStudy {
     double ratio = (1 - c0) / (1 - c1);
     return new Decision(best, c0, c1, ratio, c0 >= m.minCorrelation() && ratio <= m.maxRatio()
         && (shape == null || shape.get(best)));
-  }
-
-  /**
-   * The best correlation of any framing of the probe with a window of the reference's thumbnail that has that
-   * framing's shape ({@link #SIDES}, 3 x 3 positions), or -1 when none could be measured.
-   */
-  private static double windowCorrelation(Layout.ProbeLayout q, GrayThumb ref) {
-    double best = -1;
-    for (Layout.Framing f : q.framings()) {
-      Layout.ProbeLayout one = new Layout.ProbeLayout(List.of(f));
-      double aspect = (double) f.thumb().width() / f.thumb().height();
-      for (double sw : SIDES) {
-        for (double sh : SIDES) {
-          int w = (int) Math.round(ref.width() * sw);
-          int h = (int) Math.round(ref.height() * sh);
-          if (w < 8 || h < 8 || Math.abs(Math.log((double) w / h / aspect)) > WINDOW_ASPECT_LOG) {
-            continue;
-          }
-          for (int i = 0; i < 3; i++) {
-            for (int j = 0; j < 3; j++) {
-              Double c = one.correlation(crop(ref, (ref.width() - w) * i / 2, (ref.height() - h) * j / 2, w, h));
-              if (c != null) {
-                best = Math.max(best, c);
-              }
-            }
-          }
-        }
-      }
-    }
-    return best;
-  }
-
-  private static GrayThumb crop(GrayThumb t, int x0, int y0, int w, int h) {
-    byte[] g = new byte[w * h];
-    for (int y = 0; y < h; y++) {
-      System.arraycopy(t.gray(), (y0 + y) * t.width() + x0, g, y * w, w);
-    }
-    return new GrayThumb(w, h, g);
   }
 }
