@@ -77,6 +77,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String LAYOUT_MIN_CORRELATION = "match.layout.min.correlation";
   public static final String LAYOUT_MAX_RATIO = "match.layout.max.ratio";
   public static final String LAYOUT_WINDOWS = "match.layout.windows";
+  public static final String LAYOUT_TINY_MAX_SIDE = "match.layout.tiny.max.side";
   public static final String LOCAL_COLLECTIONS = "index.local.collections";
   public static final String EXTRAS_LOOKBACK_MS = "index.extras.lookback.ms";
   public static final String EXTRAS_LOOKAHEAD_MS = "index.extras.lookahead.ms";
@@ -281,6 +282,11 @@ public final class IndexServiceConfig extends AbstractConfig {
           "Where the whole layouts decide nothing, decide again by windows of each candidate's thumbnail with the"
               + " probe's shape (sides 0.6-1.0, 3 x 3 positions): a pixelated copy cropped before or after the"
               + " pixelating. Costs a few milliseconds per candidate, only for pixelated probes left undecided.")
+      .define(LAYOUT_TINY_MAX_SIDE, Type.INT, MatchPolicy.LayoutMatching.DEFAULT.tinyMaxSide(),
+          Range.between(0, 100_000), Importance.LOW, "An upload or query whose longer side is at most this many pixels"
+              + " and that nothing else decided is also judged by the 16 x 16-cell layouts of its ranked candidates,"
+              + " by the same rule as a pixelated probe; the best is decided only when it is the candidate ranked"
+              + " first. 0 = off.")
       .define(LOCAL_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
           "Collections whose images keep their local features in the index (about 44 KB and 2,000 indexed words per"
               + " image), so that local verification can find them inside later uploads; empty = none.")

@@ -344,6 +344,37 @@ public final class Layout {
     return out;
   }
 
+  /**
+   * The reference a tiny probe copies by its layout, or null: for a probe whose longer side ({@code side}, pixels;
+   * null = unknown, not judged) is at most {@link MatchPolicy.LayoutMatching#tinyMaxSide} (its thumbnail holds about
+   * all there is of it), the ranked candidates with thumbnails are judged by their layouts ({@link #decide}: the same
+   * correlation floor, shape and ratio test as a pixelated probe's, the other candidates competing), and the best is
+   * decided only when it is also the candidate ranked first ({@code ranked}, best first). A tiny copy keeps its
+   * original's layout through a colour change, a mirror, text or a logo, where the descriptor of a picture of a few
+   * dozen pixels is weak: measured on nine calibration splits, the undecided tiny copies ranked first correlate at
+   * 0.97-1.00 with their original, the held-out views' first candidates at most 0.94, with a ratio of 0.48 at best
+   * (docs/BENCHMARKS.md, "Tiny copies: the layout agrees").
+   */
+  static Decided tiny(GrayThumb probe, Integer side, List<Hit> ranked, MatchPolicy.LayoutMatching m,
+      BiPredicate<Hit, Hit> sameWork, double matchThreshold) {
+    if (probe == null || ranked.isEmpty() || side == null || side > m.tinyMaxSide()) {
+      return null;
+    }
+    ProbeLayout q = ProbeLayout.of(probe);
+    if (q == null) {
+      return null;
+    }
+    List<Candidate> candidates = new ArrayList<>();
+    for (Hit h : ranked) {
+      Candidate c = candidate(q, h, h.thumbnail());
+      if (c != null) {
+        candidates.add(c);
+      }
+    }
+    Decided d = decide(candidates, m, sameWork, matchThreshold);
+    return d != null && d.hit().uid().equals(ranked.get(0).uid()) ? d : null;
+  }
+
   /** The decided reference and its score ({@link #score}). */
   record Decided(Hit hit, double score) {}
 

@@ -281,6 +281,12 @@ public final class LocalShards implements Closeable {
     Map<String, Double> evidence = new HashMap<>(); // thumbnail alignments, not repeated by the second ranking
     List<Hit> ranked = policy.liftByLayout(
         policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence), byLayout);
+    if (byLayout == null && !policy.decidedGlobally(ranked)) {
+      // a tiny probe: its ranked candidates' layouts (Layout.tiny)
+      byLayout = Layout.tiny(p.thumbnail(), p.side(), ranked, policy.layout(), policy::sameWork,
+          policy.matchThreshold());
+      ranked = policy.liftByLayout(ranked, byLayout);
+    }
     Set<String> contradicted = contradicted(p, policy, ranked, byLayout, recentNow);
     ranked = policy.holdContradicted(ranked, contradicted);
     if (p.local() == null || policy.local().candidates() <= 0 || policy.decidedGlobally(ranked)) {

@@ -243,20 +243,26 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    * @param windows where the whole layouts decide nothing, decide again with each candidate's correlation taken as its
    *     best over windows of its thumbnail with the probe's shape (a copy cropped before or after the pixelating:
    *     {@link Layout#windowed})
+   * @param tinyMaxSide an upload or query whose longer side is at most this many pixels is also judged by the layouts
+   *     of its ranked candidates, and their best is decided when it is the one ranked first ({@link Layout#tiny}); 0 =
+   *     off
    */
-  public record LayoutMatching(int candidates, double minCorrelation, double maxRatio, boolean windows) {
-    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35, true);
-    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35, false);
+  public record LayoutMatching(int candidates, double minCorrelation, double maxRatio, boolean windows,
+      int tinyMaxSide) {
+    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35, true, 128);
+    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35, false, 0);
 
-    /** With the window search. */
+    /** With the window search and tiny probes judged by their layout. */
     public LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
-      this(candidates, minCorrelation, maxRatio, true);
+      this(candidates, minCorrelation, maxRatio, DEFAULT.windows(), DEFAULT.tinyMaxSide());
     }
 
     public LayoutMatching {
-      if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)) {
-        throw new IllegalArgumentException("layout matching needs candidates >= 0, a minimum correlation in (0, 1)"
-            + " and a maximum ratio in (0, 1), got " + candidates + ", " + minCorrelation + ", " + maxRatio);
+      if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)
+          || tinyMaxSide < 0) {
+        throw new IllegalArgumentException("layout matching needs candidates >= 0, a minimum correlation in (0, 1),"
+            + " a maximum ratio in (0, 1) and a tiny side >= 0, got " + candidates + ", " + minCorrelation + ", "
+            + maxRatio + ", " + tinyMaxSide);
       }
     }
   }
@@ -358,7 +364,7 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
         c.getDouble(IndexServiceConfig.BACKGROUND_WEIGHT),
         new LayoutMatching(c.getInt(IndexServiceConfig.LAYOUT_CANDIDATES),
             c.getDouble(IndexServiceConfig.LAYOUT_MIN_CORRELATION), c.getDouble(IndexServiceConfig.LAYOUT_MAX_RATIO),
-            c.getBoolean(IndexServiceConfig.LAYOUT_WINDOWS)));
+            c.getBoolean(IndexServiceConfig.LAYOUT_WINDOWS), c.getInt(IndexServiceConfig.LAYOUT_TINY_MAX_SIDE)));
   }
 
   /** The collections a new image of {@code collection} is matched against; empty = it is only indexed. */

@@ -25,10 +25,12 @@ import java.util.List;
  *     competitor's similarity too and cost copies their margin (docs/BENCHMARKS.md, "Pasted copies: the inset")
  * @param mosaic ingest-stream found a mosaic grid in the probe (it carries a {@code depixel} view): a pixelated
  *     picture, also matched by its coarse layout ({@link Layout})
+ * @param side the longer side in pixels of the decoded upload or query, or null when unknown (records written before
+ *     ImageEmbedding v12, probes made from the index): a tiny probe is also judged by its layout ({@link Layout#tiny})
  */
 public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality,
     byte[] sha256, SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background,
-    List<float[]> nominators, boolean mosaic) {
+    List<float[]> nominators, boolean mosaic, Integer side) {
   public Probe {
     vectors = List.copyOf(vectors);
     pdqHashes = List.copyOf(pdqHashes);
@@ -73,6 +75,14 @@ public record Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdq
       }
     }
     return best;
+  }
+
+  /** Its size unknown. */
+  public Probe(String modelVersion, List<float[]> vectors, List<byte[]> pdqHashes, int pdqQuality, byte[] sha256,
+      SearchFilter filter, int k, GrayThumb thumbnail, LocalFeatures local, Float background,
+      List<float[]> nominators, boolean mosaic) {
+    this(modelVersion, vectors, pdqHashes, pdqQuality, sha256, filter, k, thumbnail, local, background, nominators,
+        mosaic, null);
   }
 
   /** Not a mosaic. */

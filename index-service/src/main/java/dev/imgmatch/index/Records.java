@@ -189,7 +189,12 @@ public final class Records {
     // dihedral PDQs: uploads carry them for the banks; shard matching of uploads stays with the image's own
     return new Probe(img.modelVersion(), vectors, probeHashes(img.pdq(), e, false), img.pdqQuality(), img.sha256(), filter,
         k, img.thumbnail(), localOf(img.localFeatures(), e, INVALID_EMBEDDING), img.background(), nominators,
-        img.mosaic()); // toIndexed read it from the record's depixel view
+        img.mosaic(), side(e)); // toIndexed read the mosaic mark from the record's depixel view
+  }
+
+  /** The longer side of the record's decoded image, or null when the record does not say (before v12). */
+  static Integer side(ImageEmbedding e) {
+    return e.getWidth() == null || e.getHeight() == null ? null : Math.max(e.getWidth(), e.getHeight());
   }
 
   /**
@@ -245,7 +250,7 @@ public final class Records {
     List<byte[]> hashes = probeHashes(e.getPdq() == null ? null : e.getPdq().getHash().bytes(), e, true);
     return new Probe(e.getModelVersion(), vectors, hashes, e.getPdq() == null ? 0 : e.getPdq().getQuality(),
         e.getSha256() == null ? null : e.getSha256().bytes(), filter, k, thumbnailOf(e, reason),
-        localOf(rawLocalBytes(e), e, reason), backgroundOf(e), nominators, mosaic); // local features decoded once
+        localOf(rawLocalBytes(e), e, reason), backgroundOf(e), nominators, mosaic, side(e)); // features decoded once
   }
 
   /** The filter a query asks for, on top of its tenant's visibility. */

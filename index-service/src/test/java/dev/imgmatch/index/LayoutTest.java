@@ -212,6 +212,46 @@ class LayoutTest {
     assertEquals(original.gray()[(2 + 7) * 64 + 3 + 9], w.gray()[7 * 10 + 9]);
   }
 
+  /** {@code t} area-averaged to {@code w} x {@code h}. */
+  private static GrayThumb shrunk(GrayThumb t, int w, int h) {
+    float[] p = Verifier.resize(Verifier.plane(t), w, h).p();
+    byte[] g = new byte[p.length];
+    for (int i = 0; i < p.length; i++) {
+      g[i] = (byte) Math.round(p[i]);
+    }
+    return new GrayThumb(w, h, g);
+  }
+
+  /** A hit for image {@code id} with thumbnail {@code thumb} and score {@code score}. */
+  private static Hit hit(String id, byte[] sha, GrayThumb thumb, double score) {
+    return new Hit(IndexedImage.uid("t", id), id, "t", "protected", null, Map.of(), 1, false, null, 0.1f, score, score,
+        0, sha, null, null, thumb, null);
+  }
+
+  @Test
+  void aTinyProbeIsDecidedByTheLayoutOfTheCandidateRankedFirst() {
+    GrayThumb original = picture(64, 48, SEED + 10);
+    // the upload: 40 x 30 px (its thumbnail is the whole picture, never enlarged), mirrored
+    GrayThumb tiny = mirrored(shrunk(original, 40, 30));
+    Hit a = hit("original", new byte[] {1}, original, 0.30);
+    Hit b = hit("other", new byte[] {2}, picture(64, 48, SEED + 11), 0.05);
+    Layout.Decided d = Layout.tiny(tiny, 40, List.of(a, b), M, SAME_BYTES, 0.36);
+    assertNotNull(d, "fit " + Layout.ProbeLayout.of(tiny).fit(original) + " other "
+        + Layout.ProbeLayout.of(tiny).fit(b.thumbnail()));
+    assertEquals("original", d.hit().imageId());
+    assertTrue(d.score() >= 0.36);
+    // only the candidate ranked first: the layout agrees with the other signals, it does not overrule them
+    assertNull(Layout.tiny(tiny, 40, List.of(b, a), M, SAME_BYTES, 0.36));
+    // only a tiny upload (by its size, not its thumbnail's: a 128-px upload has a 64-px thumbnail like any other)
+    assertNotNull(Layout.tiny(original, M.tinyMaxSide(), List.of(a, b), M, SAME_BYTES, 0.36));
+    assertNull(Layout.tiny(original, M.tinyMaxSide() + 1, List.of(a, b), M, SAME_BYTES, 0.36));
+    assertNull(Layout.tiny(tiny, null, List.of(a, b), M, SAME_BYTES, 0.36), "size unknown");
+    assertNull(Layout.tiny(tiny, 40, List.of(a, b), new MatchPolicy.LayoutMatching(8, 0.93, 0.35, true, 0), SAME_BYTES,
+        0.36), "off");
+    assertNull(Layout.tiny(tiny, 40, List.of(), M, SAME_BYTES, 0.36));
+    assertNull(Layout.tiny(null, 40, List.of(a, b), M, SAME_BYTES, 0.36));
+  }
+
   /** Layout matching decides {@code original} for probe {@code q} when {@code other} competes with it. */
   private static void assertStandsOut(Layout.ProbeLayout q, GrayThumb original, GrayThumb other) {
     Hit a = hit("original", new byte[] {1});

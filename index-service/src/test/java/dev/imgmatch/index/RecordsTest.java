@@ -71,6 +71,20 @@ class RecordsTest {
   }
 
   @Test
+  void aProbeKnowsItsImagesSizeWhenTheRecordSaysIt() {
+    ImageEmbedding e = valid(0.6f, 0.8f);
+    SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());
+    IndexedImage img = Records.toIndexed(e);
+    assertThat(Records.probeOf(e, f, 10).side()).as("before ImageEmbedding v12").isNull();
+    assertThat(Records.uploadProbe(e, img, f, 10, x -> { }).side()).isNull();
+    e.setWidth(48);
+    e.setHeight(64);
+    // uploads and queries alike: the longer side decides whether a probe is tiny (Layout.tiny)
+    assertThat(Records.probeOf(e, f, 10).side()).isEqualTo(64);
+    assertThat(Records.uploadProbe(e, img, f, 10, x -> { }).side()).isEqualTo(64);
+  }
+
+  @Test
   void theDepixelViewScoresLikeTheFullViewAndMarksAMosaic() {
     ImageEmbedding e = valid(0.6f, 0.8f);
     SearchFilter f = SearchFilter.tenantOnly("t", java.util.Set.of());

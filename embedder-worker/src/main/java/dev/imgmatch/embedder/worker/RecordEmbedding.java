@@ -103,6 +103,8 @@ public final class RecordEmbedding {
         .setSubmittedAtMs(p.getSubmittedAtMs())
         .setPreparedAtMs(p.getPreparedAtMs())
         .setEmbeddedAtMs(nowMs)
+        .setWidth(p.getWidth())
+        .setHeight(p.getHeight())
         .build();
   }
 

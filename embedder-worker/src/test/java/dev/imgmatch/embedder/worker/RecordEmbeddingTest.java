@@ -28,4 +28,16 @@ class RecordEmbeddingTest {
     PreparedImage odd = Fixtures.prepared("u", Purpose.INDEX, List.of(Fixtures.view("inset", pic, PixelEncoding.RGB8)));
     assertThat(RecordEmbedding.probeVectors(odd, results.subList(0, 1))).hasSize(1);
   }
+
+  @Test
+  void theRecordCarriesTheDecodedImagesSize() {
+    RgbImage pic = Fixtures.picture(1, 12, 8);
+    PreparedImage p = Fixtures.prepared("u", Purpose.INDEX, List.of(Fixtures.view("full", pic, PixelEncoding.RGB8)));
+    p.setWidth(40);
+    p.setHeight(30);
+    var e = RecordEmbedding.toRecord(p, List.of(new Embedder.Embedding(new float[] {1}, Map.of())), "m", "v", 1L);
+    // index-service judges an upload of a few dozen pixels also by its layout (match.layout.tiny.max.side)
+    assertThat(e.getWidth()).isEqualTo(40);
+    assertThat(e.getHeight()).isEqualTo(30);
+  }
 }
