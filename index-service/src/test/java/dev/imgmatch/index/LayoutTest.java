@@ -45,8 +45,7 @@ class LayoutTest {
       (x, y) -> java.util.Arrays.equals(x.sha256(), y.sha256());
 
   private static Hit hit(String id, byte[] sha) {
-    return new Hit(IndexedImage.uid("t", id), id, "t", "protected", null, Map.of(), 1, false, null, 0.1f, 0.1, 0.1, 0,
-        sha, null, null);
+    return hit(id, sha, null, 0.1);
   }
 
   @Test
