@@ -78,6 +78,7 @@ public final class IndexServiceConfig extends AbstractConfig {
   public static final String LAYOUT_MAX_RATIO = "match.layout.max.ratio";
   public static final String LAYOUT_WINDOWS = "match.layout.windows";
   public static final String LAYOUT_TINY_MAX_SIDE = "match.layout.tiny.max.side";
+  public static final String LAYOUT_TINY_MAX_BACKGROUND = "match.layout.tiny.max.background";
   public static final String LOCAL_COLLECTIONS = "index.local.collections";
   public static final String EXTRAS_LOOKBACK_MS = "index.extras.lookback.ms";
   public static final String EXTRAS_LOOKAHEAD_MS = "index.extras.lookahead.ms";
@@ -284,9 +285,13 @@ public final class IndexServiceConfig extends AbstractConfig {
               + " pixelating. Costs a few milliseconds per candidate, only for pixelated probes left undecided.")
       .define(LAYOUT_TINY_MAX_SIDE, Type.INT, MatchPolicy.LayoutMatching.DEFAULT.tinyMaxSide(),
           Range.between(0, 100_000), Importance.LOW, "An upload or query whose longer side is at most this many pixels"
-              + " and that nothing else decided is also judged by the 16 x 16-cell layouts of its ranked candidates,"
-              + " by the same rule as a pixelated probe; the best is decided only when it is the candidate ranked"
-              + " first. 0 = off.")
+              + " and that nothing else decided is also judged by the 16 x 16-cell layouts of its ranked candidates"
+              + " and of the references nearest to its layout (match.layout.candidates per shard), by the same rule"
+              + " as a pixelated probe. 0 = off.")
+      .define(LAYOUT_TINY_MAX_BACKGROUND, Type.DOUBLE, MatchPolicy.LayoutMatching.DEFAULT.tinyMaxBackground(),
+          Range.between(0.0, 1.0), Importance.LOW, "A tiny upload or query whose background cosine (its similarity to"
+              + " the embedder's background set of icons, dialogs and plots) is above this is not judged by its"
+              + " layout: pictures of one such style share their layouts. 1 = no such gate.")
       .define(LOCAL_COLLECTIONS, Type.LIST, List.of("protected", "banned"), Importance.MEDIUM,
           "Collections whose images keep their local features in the index (about 44 KB and 2,000 indexed words per"
               + " image), so that local verification can find them inside later uploads; empty = none.")

@@ -3,7 +3,9 @@ package dev.imgmatch.index;
 import dev.imgmatch.common.GrayThumb;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiPredicate;
 
 /**
@@ -345,34 +347,33 @@ public final class Layout {
   }
 
   /**
-   * The reference a tiny probe copies by its layout, or null: for a probe whose longer side ({@code side}, pixels;
-   * null = unknown, not judged) is at most {@link MatchPolicy.LayoutMatching#tinyMaxSide} (its thumbnail holds about
-   * all there is of it), the ranked candidates with thumbnails are judged by their layouts ({@link #decide}: the same
-   * correlation floor, shape and ratio test as a pixelated probe's, the other candidates competing), and the best is
-   * decided only when it is also the candidate ranked first ({@code ranked}, best first). A tiny copy keeps its
-   * original's layout through a colour change, a mirror, text or a logo, where the descriptor of a picture of a few
-   * dozen pixels is weak: measured on nine calibration splits, the undecided tiny copies ranked first correlate at
-   * 0.97-1.00 with their original, the held-out views' first candidates at most 0.94, with a ratio of 0.48 at best
-   * (docs/BENCHMARKS.md, "Tiny copies: the layout agrees").
+   * The reference a tiny probe copies by its layout, or null: a probe nothing else decided whose longer side is at most
+   * {@link MatchPolicy.LayoutMatching#tinyMaxSide} (its thumbnail holds about all there is of it; {@link
+   * MatchPolicy.LayoutMatching#tiny} says which probes are judged) is judged by the layouts of its ranked candidates
+   * ({@code ranked}) and of the references nearest to its layout ({@code lookup}: the descriptor of a picture of a few
+   * dozen pixels is weak, and its original is often not among the ranked ones), with the rule of a pixelated probe
+   * ({@link #decide}: the same correlation floor, shape and ratio test, every other candidate of either list
+   * competing). A tiny copy keeps its original's layout through a colour change, a mirror, text or a logo. Measured on
+   * ten calibration splits (docs/BENCHMARKS.md, "Tiny copies: a layout look-up, not for icons"): 24 copies decided, no
+   * held-out view, no wrong reference; the copies ranked first by the other signals were decided before by their
+   * layout alone (the twenty-ninth session's rule), those not ranked at all need the look-up.
    */
-  static Decided tiny(GrayThumb probe, Integer side, List<Hit> ranked, MatchPolicy.LayoutMatching m,
+  static Decided tiny(ProbeLayout q, List<Hit> ranked, List<Candidate> lookup, MatchPolicy.LayoutMatching m,
       BiPredicate<Hit, Hit> sameWork, double matchThreshold) {
-    if (probe == null || ranked.isEmpty() || side == null || side > m.tinyMaxSide()) {
-      return null;
-    }
-    ProbeLayout q = ProbeLayout.of(probe);
     if (q == null) {
       return null;
     }
-    List<Candidate> candidates = new ArrayList<>();
+    Map<String, Candidate> byUid = new LinkedHashMap<>();
     for (Hit h : ranked) {
       Candidate c = candidate(q, h, h.thumbnail());
       if (c != null) {
-        candidates.add(c);
+        byUid.put(h.uid(), c); // the ranked hit: scored with the others
       }
     }
-    Decided d = decide(candidates, m, sameWork, matchThreshold);
-    return d != null && d.hit().uid().equals(ranked.get(0).uid()) ? d : null;
+    for (Candidate c : lookup) {
+      byUid.putIfAbsent(c.hit().uid(), c);
+    }
+    return decide(new ArrayList<>(byUid.values()), m, sameWork, matchThreshold);
   }
 
   /** The decided reference and its score ({@link #score}). */

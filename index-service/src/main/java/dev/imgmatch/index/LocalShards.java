@@ -282,9 +282,12 @@ public final class LocalShards implements Closeable {
     List<Hit> ranked = policy.liftByLayout(
         policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence), byLayout);
     if (byLayout == null && !policy.decidedGlobally(ranked)) {
-      // a tiny probe: its ranked candidates' layouts (Layout.tiny)
-      byLayout = Layout.tiny(p.thumbnail(), p.side(), ranked, policy.layout(), policy::sameWork,
-          policy.matchThreshold());
+      byLayout = tiny(p, policy, ranked, recentNow, deletedNow);
+      if (byLayout != null && !byUid.containsKey(byLayout.hit().uid())) {
+        // found by the look-up alone: ranked with the others (the margin it gives them), then lifted
+        byUid.put(byLayout.hit().uid(), byLayout.hit());
+        ranked = policy.rank(new ArrayList<>(byUid.values()), p.thumbnail(), p.background(), evidence);
+      }
       ranked = policy.liftByLayout(ranked, byLayout);
     }
     Set<String> contradicted = contradicted(p, policy, ranked, byLayout, recentNow);
@@ -421,6 +424,26 @@ public final class LocalShards implements Closeable {
           byWindows == null ? "nothing decided" : "decided " + byWindows.hit().imageId());
     }
     return byWindows;
+  }
+
+  /**
+   * The reference a tiny upload or query copies by its layout ({@link Layout#tiny}) — judged over its ranked
+   * candidates and every local shard's layout candidates, plus the images upserted since the last refresh — or null
+   * when it is not tiny, looks like the background set's styles ({@link MatchPolicy.LayoutMatching#tiny}), has no (or
+   * a flat) thumbnail, or no reference stands out.
+   */
+  private Layout.Decided tiny(Probe p, MatchPolicy policy, List<Hit> ranked, List<Recent> recentNow,
+      Set<String> deletedNow) throws IOException {
+    if (!policy.layout().tiny(p.side(), p.background())) {
+      return null;
+    }
+    Layout.ProbeLayout q = Layout.ProbeLayout.of(p.thumbnail());
+    if (q == null) {
+      return null;
+    }
+    List<Layout.Candidate> lookup = policy.layout().candidates() <= 0 ? List.of()
+        : layoutCandidates(p, q, policy, false, recentNow, deletedNow);
+    return Layout.tiny(q, ranked, lookup, policy.layout(), policy::sameWork, policy.matchThreshold());
   }
 
   /**

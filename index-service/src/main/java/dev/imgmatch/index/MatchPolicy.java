@@ -244,26 +244,45 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    *     best over windows of its thumbnail with the probe's shape (a copy cropped before or after the pixelating:
    *     {@link Layout#windowed})
    * @param tinyMaxSide an upload or query whose longer side is at most this many pixels is also judged by the layouts
-   *     of its ranked candidates, and their best is decided when it is the one ranked first ({@link Layout#tiny}); 0 =
-   *     off
+   *     of its ranked candidates and of the {@code candidates} references per shard and flip nearest to its layout,
+   *     by the same rule ({@link Layout#tiny}); 0 = off
+   * @param tinyMaxBackground a tiny probe whose background cosine is above this is not judged by its layout: a picture
+   *     of a style the background set knows (an icon, a dialog, a plot) shares its layout with other pictures of that
+   *     style, so the layout is no evidence of a copy there (docs/BENCHMARKS.md, "Tiny copies: a layout look-up, not for icons")
    */
   public record LayoutMatching(int candidates, double minCorrelation, double maxRatio, boolean windows,
-      int tinyMaxSide) {
-    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35, true, 128);
-    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35, false, 0);
+      int tinyMaxSide, double tinyMaxBackground) {
+    public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35, true, 128, 0.55);
+    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35, false, 0, 0.55);
 
     /** With the window search and tiny probes judged by their layout. */
     public LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
       this(candidates, minCorrelation, maxRatio, DEFAULT.windows(), DEFAULT.tinyMaxSide());
     }
 
+    /** With the default background gate of tiny probes. */
+    public LayoutMatching(int candidates, double minCorrelation, double maxRatio, boolean windows, int tinyMaxSide) {
+      this(candidates, minCorrelation, maxRatio, windows, tinyMaxSide, DEFAULT_TINY_MAX_BACKGROUND);
+    }
+
+    private static final double DEFAULT_TINY_MAX_BACKGROUND = 0.55;
+
     public LayoutMatching {
       if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)
-          || tinyMaxSide < 0) {
+          || tinyMaxSide < 0 || !(tinyMaxBackground >= 0 && tinyMaxBackground <= 1)) {
         throw new IllegalArgumentException("layout matching needs candidates >= 0, a minimum correlation in (0, 1),"
-            + " a maximum ratio in (0, 1) and a tiny side >= 0, got " + candidates + ", " + minCorrelation + ", "
-            + maxRatio + ", " + tinyMaxSide);
+            + " a maximum ratio in (0, 1), a tiny side >= 0 and a tiny background in [0, 1], got " + candidates
+            + ", " + minCorrelation + ", " + maxRatio + ", " + tinyMaxSide + ", " + tinyMaxBackground);
       }
+    }
+
+    /**
+     * Whether a probe of longer side {@code side} (pixels; null = unknown) and background cosine {@code background}
+     * (null = none measured) is judged as a tiny copy by its layout ({@link Layout#tiny}).
+     */
+    public boolean tiny(Integer side, Float background) {
+      return side != null && side <= tinyMaxSide
+          && (background == null || Float.isNaN(background) || background <= tinyMaxBackground);
     }
   }
 
@@ -364,7 +383,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
         c.getDouble(IndexServiceConfig.BACKGROUND_WEIGHT),
         new LayoutMatching(c.getInt(IndexServiceConfig.LAYOUT_CANDIDATES),
             c.getDouble(IndexServiceConfig.LAYOUT_MIN_CORRELATION), c.getDouble(IndexServiceConfig.LAYOUT_MAX_RATIO),
-            c.getBoolean(IndexServiceConfig.LAYOUT_WINDOWS), c.getInt(IndexServiceConfig.LAYOUT_TINY_MAX_SIDE)));
+            c.getBoolean(IndexServiceConfig.LAYOUT_WINDOWS), c.getInt(IndexServiceConfig.LAYOUT_TINY_MAX_SIDE),
+            c.getDouble(IndexServiceConfig.LAYOUT_TINY_MAX_BACKGROUND)));
   }
 
   /** The collections a new image of {@code collection} is matched against; empty = it is only indexed. */

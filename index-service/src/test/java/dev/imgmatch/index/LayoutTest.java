@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -228,27 +229,57 @@ class LayoutTest {
   }
 
   @Test
-  void aTinyProbeIsDecidedByTheLayoutOfTheCandidateRankedFirst() {
+  void aTinyProbeIsDecidedByTheLayoutOfItsRankedOrLookedUpCandidates() {
     GrayThumb original = picture(64, 48, SEED + 10);
     // the upload: 40 x 30 px (its thumbnail is the whole picture, never enlarged), mirrored
     GrayThumb tiny = mirrored(shrunk(original, 40, 30));
+    Layout.ProbeLayout q = Layout.ProbeLayout.of(tiny);
     Hit a = hit("original", new byte[] {1}, original, 0.30);
     Hit b = hit("other", new byte[] {2}, picture(64, 48, SEED + 11), 0.05);
-    Layout.Decided d = Layout.tiny(tiny, 40, List.of(a, b), M, SAME_BYTES, 0.36);
-    assertNotNull(d, "fit " + Layout.ProbeLayout.of(tiny).fit(original) + " other "
-        + Layout.ProbeLayout.of(tiny).fit(b.thumbnail()));
+    Layout.Decided d = Layout.tiny(q, List.of(a, b), List.of(), M, SAME_BYTES, 0.36);
+    assertNotNull(d, "fit " + q.fit(original) + " other " + q.fit(b.thumbnail()));
     assertEquals("original", d.hit().imageId());
     assertTrue(d.score() >= 0.36);
-    // only the candidate ranked first: the layout agrees with the other signals, it does not overrule them
-    assertNull(Layout.tiny(tiny, 40, List.of(b, a), M, SAME_BYTES, 0.36));
-    // only a tiny upload (by its size, not its thumbnail's: a 128-px upload has a 64-px thumbnail like any other)
-    assertNotNull(Layout.tiny(original, M.tinyMaxSide(), List.of(a, b), M, SAME_BYTES, 0.36));
-    assertNull(Layout.tiny(original, M.tinyMaxSide() + 1, List.of(a, b), M, SAME_BYTES, 0.36));
-    assertNull(Layout.tiny(tiny, null, List.of(a, b), M, SAME_BYTES, 0.36), "size unknown");
-    assertNull(Layout.tiny(tiny, 40, List.of(a, b), new MatchPolicy.LayoutMatching(8, 0.93, 0.35, true, 0), SAME_BYTES,
-        0.36), "off");
-    assertNull(Layout.tiny(tiny, 40, List.of(), M, SAME_BYTES, 0.36));
-    assertNull(Layout.tiny(null, 40, List.of(a, b), M, SAME_BYTES, 0.36));
+    // ranked second (the descriptor of a few dozen pixels is weak): the layout still tells
+    assertEquals("original", Layout.tiny(q, List.of(b, a), List.of(), M, SAME_BYTES, 0.36).hit().imageId());
+    // not ranked at all: found by the look-up of references near its layout
+    Layout.Decided looked = Layout.tiny(q, List.of(b), List.of(Layout.candidate(q, a, original)), M, SAME_BYTES, 0.36);
+    assertNotNull(looked);
+    assertSame(a, looked.hit());
+    // another work with the same layout (an icon of one theme and its variant: here the original a little darker)
+    // among the looked-up ones leaves it undecided
+    byte[] darker = original.gray().clone();
+    for (int i = 0; i < darker.length; i++) {
+      darker[i] = (byte) Math.max(0, (darker[i] & 0xFF) - 20);
+    }
+    GrayThumb alike = new GrayThumb(64, 48, darker);
+    Hit c = hit("look-alike", new byte[] {3}, alike, 0.05);
+    assertNull(Layout.tiny(q, List.of(a, b), List.of(Layout.candidate(q, c, alike)), M, SAME_BYTES, 0.36));
+    // ... unless it is the same work (equal bytes here): then either copy of it is decided
+    Hit sameBytes = hit("copy", new byte[] {1}, alike, 0.05);
+    Layout.Decided same = Layout.tiny(q, List.of(a, b), List.of(Layout.candidate(q, sameBytes, alike)), M, SAME_BYTES,
+        0.36);
+    assertNotNull(same);
+    assertTrue(List.of("original", "copy").contains(same.hit().imageId()), same.hit().imageId());
+    assertNull(Layout.tiny(q, List.of(), List.of(), M, SAME_BYTES, 0.36));
+    assertNull(Layout.tiny(null, List.of(a, b), List.of(), M, SAME_BYTES, 0.36));
+  }
+
+  @Test
+  void onlyTinyProbesOfNoBackgroundStyleAreJudgedByTheirLayout() {
+    assertTrue(M.tiny(40, 0.30f));
+    // by the image's size, not the thumbnail's: a 128-px upload has a 64-px thumbnail like any other
+    assertTrue(M.tiny(M.tinyMaxSide(), 0.30f));
+    assertFalse(M.tiny(M.tinyMaxSide() + 1, 0.30f));
+    assertFalse(M.tiny(null, 0.30f), "size unknown (an embedder before ImageEmbedding v12)");
+    // an icon, a dialog, a plot: as similar to the background set as to the pictures of its style
+    assertFalse(M.tiny(40, (float) M.tinyMaxBackground() + 0.01f));
+    assertTrue(M.tiny(40, (float) M.tinyMaxBackground() - 0.01f));
+    assertTrue(M.tiny(40, null), "no background cosine measured");
+    assertTrue(M.tiny(40, Float.NaN));
+    assertFalse(new MatchPolicy.LayoutMatching(8, 0.93, 0.35, true, 0).tiny(40, 0.30f), "off");
+    assertTrue(new MatchPolicy.LayoutMatching(8, 0.93, 0.35, true, 128, 1.0).tiny(40, 0.99f), "no background gate");
+    assertThrows(IllegalArgumentException.class, () -> new MatchPolicy.LayoutMatching(8, 0.93, 0.35, true, 128, 1.5));
   }
 
   /** Layout matching decides {@code original} for probe {@code q} when {@code other} competes with it. */

@@ -61,7 +61,6 @@ public final class TexturedPictures {
     return img;
   }
 
-  /** {@code picture} shrunk to {@code frac} of the canvas's width and pasted at a random place of {@code canvas}. */
   /**
    * Grey levels (row by row, one byte each) of a w x h picture of {@code count} smooth random blobs on mid grey, each
    * of radius {@code minRadius} plus up to {@code extraRadius} and of contrast up to ±100: a photo-like layout (for
@@ -110,6 +109,7 @@ public final class TexturedPictures {
     return out;
   }
 
+  /** {@code picture} shrunk to {@code frac} of the canvas's width and pasted at a random place of {@code canvas}. */
   public static BufferedImage pasted(BufferedImage picture, BufferedImage canvas, double frac, Random rnd) {
     BufferedImage out = new BufferedImage(canvas.getWidth(), canvas.getHeight(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
