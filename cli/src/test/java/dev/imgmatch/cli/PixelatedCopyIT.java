@@ -87,22 +87,13 @@ class PixelatedCopyIT {
       Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
 
       List<MatchAlert> got = alerts.alerts();
-      got.forEach(a -> System.err.println("alert: " + a.getImageId() + " " + a.getDecision() + " " + a.getScore()
-          + " ~ " + a.getMatches().getFirst().getImageId() + " cos " + a.getMatches().getFirst().getCosine()));
-      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/mosaic")).singleElement()
-          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
-              .containsExactly("protected/work0"));
-      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/mirrored")).singleElement()
-          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
-              .containsExactly("protected/work1"));
+      Alerts.print("alert", got);
+      Alerts.assertAlertedAgainst(got, "uploads/mosaic", "protected/work0");
+      Alerts.assertAlertedAgainst(got, "uploads/mirrored", "protected/work1");
       // without the framing inside the bars (before the twenty-eighth session) this upload alerted nothing
-      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/framed")).singleElement()
-          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
-              .containsExactly("protected/work2"));
+      Alerts.assertAlertedAgainst(got, "uploads/framed", "protected/work2");
       // matched by a window of its original's thumbnail (before the twenty-ninth session: no alert)
-      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/cropped")).singleElement()
-          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
-              .containsExactly("protected/work3"));
+      Alerts.assertAlertedAgainst(got, "uploads/cropped", "protected/work3");
       assertThat(got).as("the unrelated mosaic").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
 
       // retroactively: a pixelated copy uploaded before its original was protected is alerted when the original
@@ -116,9 +107,7 @@ class PixelatedCopyIT {
       Thread.sleep(1000); // a retroactive alert for another upload, if any, goes out in the same transaction
 
       got = alerts.alerts();
-      got.stream().filter(a -> a.getRetroactive()).forEach(a -> System.err.println("retroactive alert: "
-          + a.getImageId() + " " + a.getDecision() + " " + a.getScore() + " ~ " + a.getMatches().getFirst().getImageId()
-          + " cos " + a.getMatches().getFirst().getCosine()));
+      Alerts.print("retroactive alert", got.stream().filter(MatchAlert::getRetroactive).toList());
       assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/early")).singleElement()
           .satisfies(a -> {
             assertThat(a.getRetroactive()).isTrue();

@@ -69,14 +69,9 @@ class TinyCopyIT {
       Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
 
       List<MatchAlert> got = alerts.alerts();
-      got.forEach(a -> System.err.println("alert: " + a.getImageId() + " " + a.getDecision() + " " + a.getScore()
-          + " ~ " + a.getMatches().getFirst().getImageId() + " cos " + a.getMatches().getFirst().getCosine()));
-      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/recoloured")).singleElement()
-          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
-              .containsExactly("protected/work1"));
-      assertThat(got).filteredOn(a -> a.getImageId().equals("uploads/captioned")).singleElement()
-          .satisfies(a -> assertThat(a.getMatches()).extracting(m -> m.getImageId().toString())
-              .containsExactly("protected/work5"));
+      Alerts.print("alert", got);
+      Alerts.assertAlertedAgainst(got, "uploads/recoloured", "protected/work1");
+      Alerts.assertAlertedAgainst(got, "uploads/captioned", "protected/work5");
       assertThat(got).as("the unrelated tiny picture").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
     }
   }
