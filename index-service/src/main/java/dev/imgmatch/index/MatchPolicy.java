@@ -248,12 +248,13 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
    *     by the same rule ({@link Layout#tiny}); 0 = off
    * @param tinyMaxBackground a tiny probe whose background cosine is above this is not judged by its layout: a picture
    *     of a style the background set knows (an icon, a dialog, a plot) shares its layout with other pictures of that
-   *     style, so the layout is no evidence of a copy there (docs/BENCHMARKS.md, "Tiny copies: a layout look-up, not for icons")
+   *     style, so the layout is no evidence of a copy there (docs/BENCHMARKS.md, "Tiny copies: a layout look-up, not
+   *     for icons")
    */
   public record LayoutMatching(int candidates, double minCorrelation, double maxRatio, boolean windows,
       int tinyMaxSide, double tinyMaxBackground) {
     public static final LayoutMatching DEFAULT = new LayoutMatching(8, 0.93, 0.35, true, 128, 0.55);
-    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35, false, 0, 0.55);
+    public static final LayoutMatching OFF = new LayoutMatching(0, 0.93, 0.35, false, 0, DEFAULT.tinyMaxBackground());
 
     /** With the window search and tiny probes judged by their layout. */
     public LayoutMatching(int candidates, double minCorrelation, double maxRatio) {
@@ -262,10 +263,8 @@ public record MatchPolicy(MatchRules rules, Set<String> sharedCollections, int p
 
     /** With the default background gate of tiny probes. */
     public LayoutMatching(int candidates, double minCorrelation, double maxRatio, boolean windows, int tinyMaxSide) {
-      this(candidates, minCorrelation, maxRatio, windows, tinyMaxSide, DEFAULT_TINY_MAX_BACKGROUND);
+      this(candidates, minCorrelation, maxRatio, windows, tinyMaxSide, DEFAULT.tinyMaxBackground());
     }
-
-    private static final double DEFAULT_TINY_MAX_BACKGROUND = 0.55;
 
     public LayoutMatching {
       if (candidates < 0 || !(minCorrelation > 0 && minCorrelation < 1) || !(maxRatio > 0 && maxRatio < 1)
