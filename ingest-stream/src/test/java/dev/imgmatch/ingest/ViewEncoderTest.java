@@ -141,6 +141,48 @@ class ViewEncoderTest {
   }
 
   @Test
+  void aMosaicWithABorderAddedAfterThePixelatingIsFoundInsideTheBorder() throws Exception {
+    // a faint mosaic (a hazy sky's blocks differ by a few grey levels) between white bars added after the pixelating,
+    // saved as JPEG: the bars' two edges hold too much of the differences for the grid to stand out in the whole
+    BufferedImage faint = faded(dev.imgmatch.ingest.image.InsetFinderTest.detailed(240, 320, SEED), 0.15);
+    BufferedImage mosaic = dev.imgmatch.ingest.image.MosaicFinderTest.pixelate(faint, 18);
+    RgbImage framed = DECODER.decode(TestImages.jpeg(
+        dev.imgmatch.ingest.image.BorderTrimTest.framed(mosaic, 0xFFFFFF, 0, 0, 23, 23), 0.8f)).oriented();
+    assertThat(dev.imgmatch.ingest.image.MosaicFinder.DEFAULT.find(framed)).as("found in the whole").isNull();
+    BorderTrim.Region margin = encoder.margin(framed);
+    assertThat(margin).isNotNull();
+    assertThat(encoder.render(framed, List.of("full", "trim", "depixel"))).extracting(v -> v.getName().toString())
+        .containsExactly("full", "trim", "depixel");
+    // without a border to look inside, no mosaic
+    assertThat(encoder.render(framed, List.of("full", "depixel"))).hasSize(1);
+  }
+
+  @Test
+  void aRegionMovesInwardOnlyOnItsTrimmedSides() {
+    BorderTrim.Region r = new BorderTrim.Region(16, 0, 240, 320); // trimmed left and right of a 279 x 320 image
+    assertThat(ViewEncoder.inward(r, 279, 320, 8)).isEqualTo(new BorderTrim.Region(24, 0, 224, 320));
+    assertThat(ViewEncoder.inward(new BorderTrim.Region(0, 10, 100, 80), 100, 100, 8))
+        .isEqualTo(new BorderTrim.Region(0, 18, 100, 64));
+    assertThat(ViewEncoder.inward(new BorderTrim.Region(10, 10, 40, 40), 100, 100, 8)).as("too little left").isNull();
+  }
+
+  /** {@code img}'s colours pulled towards mid-grey: {@code 128 + share (c - 128)} per channel. */
+  private static BufferedImage faded(BufferedImage img, double share) {
+    BufferedImage out = new BufferedImage(img.getWidth(), img.getHeight(), BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < img.getHeight(); y++) {
+      for (int x = 0; x < img.getWidth(); x++) {
+        int p = img.getRGB(x, y);
+        int rgb = 0;
+        for (int shift = 16; shift >= 0; shift -= 8) {
+          rgb = rgb << 8 | (int) Math.round(128 + share * (((p >> shift) & 0xFF) - 128));
+        }
+        out.setRGB(x, y, rgb);
+      }
+    }
+    return out;
+  }
+
+  @Test
   void hflipIsTheFullViewMirrored() throws Exception {
     RgbImage img = png(content(333, 250, SEED));
     List<ImageView> views = encoder.render(img, List.of("full", "hflip"));
