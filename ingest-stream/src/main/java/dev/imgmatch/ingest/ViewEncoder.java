@@ -139,7 +139,8 @@ public final class ViewEncoder {
   /**
    * The blocks of a pixelated picture ({@link MosaicFinder}), or null: found in the whole picture or, when a border was
    * added after the pixelating ({@code margin}: the region inside it, or null), inside the border — whose two edges
-   * would otherwise hold too much of the differences for the grid to stand out. {@link BorderTrim} stops short of a
+   * would otherwise hold too much of the differences for the grid to stand out ({@code margin} is the {@code trim}
+   * view's, measured only when that view is configured, as it is by default). {@link BorderTrim} stops short of a
    * picture's edge by up to a JPEG block (that block rings), so the finder looks {@value #MARGIN_INWARD} pixels further
    * in from each trimmed side. Measured on ten calibration splits (docs/BENCHMARKS.md, "Mosaics inside a border"):
    * five more of 381 pixelated queries found, none of 4,287 others.
