@@ -2,10 +2,13 @@ package dev.imgmatch.index;
 
 import dev.imgmatch.common.GrayThumb;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiPredicate;
 
 /**
@@ -321,8 +324,13 @@ public final class Layout {
    * the pixelating shows a window of its original (the calibration splits' crops keep 0.6-0.95 of a side).
    */
   static final double[] WINDOW_SIDES = {0.6, 0.7, 0.8, 0.9, 1.0};
-  /** Positions of a window along each axis (left or top, centre, right or bottom). */
-  static final int WINDOW_POSITIONS = 3;
+  /**
+   * Positions of a window along each axis, evenly spread from one end to the other (at the ends and a third of the
+   * way in from each): a heavy crop seen through windows only at the ends and the centre was missed where it lay
+   * between them (docs/BENCHMARKS.md, "Pixelated copies: windows at thirds, the descriptor's candidates, and a comb
+   * of 42 %").
+   */
+  static final int WINDOW_POSITIONS = 4;
   /** Largest |ln| of the ratio of a window's aspect ratio to the probe framing's: a window has the probe's shape. */
   static final double WINDOW_ASPECT_LOG = 0.1;
   /** Windows narrower or lower than this (thumbnail pixels) are skipped: too few pixels per fine cell. */
@@ -342,6 +350,27 @@ public final class Layout {
       double whole = c.sameShape() ? c.correlation() : -1;
       double windows = c.thumb() == null ? -1 : q.windowCorrelation(c.thumb());
       out.add(new Candidate(c.hit(), Math.max(whole, windows), true, c.thumb()));
+    }
+    return out;
+  }
+
+  /**
+   * {@code candidates} and, after them, those of the {@code k} best of {@code hits} by score (ties by uid) that are
+   * not among them and have a thumbnail with a layout: the references the probe's other signals found nearest.
+   */
+  static List<Candidate> withBestHits(ProbeLayout q, List<Candidate> candidates, Collection<Hit> hits, int k) {
+    Set<String> have = new HashSet<>();
+    for (Candidate c : candidates) {
+      have.add(c.hit().uid());
+    }
+    List<Hit> best = new ArrayList<>(hits);
+    best.sort(Comparator.comparingDouble(Hit::score).reversed().thenComparing(Hit::uid));
+    List<Candidate> out = new ArrayList<>(candidates);
+    for (Hit h : best.subList(0, Math.min(k, best.size()))) {
+      Candidate c = have.contains(h.uid()) ? null : candidate(q, h, h.thumbnail());
+      if (c != null) {
+        out.add(c);
+      }
     }
     return out;
   }

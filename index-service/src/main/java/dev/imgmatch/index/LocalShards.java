@@ -274,7 +274,7 @@ public final class LocalShards implements Closeable {
       }
     }
     byUid.keySet().removeAll(deletedNow);
-    Layout.Decided byLayout = byLayout(p, policy, recentNow, deletedNow);
+    Layout.Decided byLayout = byLayout(p, policy, byUid.values(), recentNow, deletedNow);
     if (byLayout != null) {
       byUid.putIfAbsent(byLayout.hit().uid(), byLayout.hit());
     }
@@ -398,11 +398,13 @@ public final class LocalShards implements Closeable {
   /**
    * The reference a pixelated probe copies by its layout ({@link Layout}), judged over every local shard's layout
    * candidates and the images upserted since the last refresh (brute force over those few) — by their whole layouts,
-   * then, where those decide nothing, by windows of them with the probe's shape ({@link Layout#windowed}); null when
-   * the probe is no mosaic, has no thumbnail, layout matching is off, or no reference stands out.
+   * then, where those decide nothing, by windows of them with the probe's shape ({@link Layout#windowed}), together
+   * with the {@code match.layout.candidates} best of the probe's other hits ({@code hits}: a heavily cropped copy's
+   * descriptor often still finds its original when its coarse layout does not); null when the probe is no mosaic, has
+   * no thumbnail, layout matching is off, or no reference stands out.
    */
-  private Layout.Decided byLayout(Probe p, MatchPolicy policy, List<Recent> recentNow, Set<String> deletedNow)
-      throws IOException {
+  private Layout.Decided byLayout(Probe p, MatchPolicy policy, java.util.Collection<Hit> hits, List<Recent> recentNow,
+      Set<String> deletedNow) throws IOException {
     if (!p.mosaic() || policy.layout().candidates() <= 0) {
       return null;
     }
@@ -416,10 +418,11 @@ public final class LocalShards implements Closeable {
       return whole;
     }
     long t0 = System.nanoTime();
-    Layout.Decided byWindows = Layout.decide(Layout.windowed(q, candidates), policy.layout(), policy::sameWork,
-        policy.matchThreshold());
+    List<Layout.Candidate> windowed = Layout.windowed(q,
+        Layout.withBestHits(q, candidates, hits, policy.layout().candidates()));
+    Layout.Decided byWindows = Layout.decide(windowed, policy.layout(), policy::sameWork, policy.matchThreshold());
     if (log.isDebugEnabled()) {
-      log.debug("layout windows of {} candidates: {} ms, {}", candidates.size(),
+      log.debug("layout windows of {} candidates: {} ms, {}", windowed.size(),
           String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e6),
           byWindows == null ? "nothing decided" : "decided " + byWindows.hit().imageId());
     }

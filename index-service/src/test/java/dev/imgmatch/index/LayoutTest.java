@@ -212,6 +212,40 @@ class LayoutTest {
     assertEquals(original.gray()[(2 + 7) * 64 + 3 + 9], w.gray()[7 * 10 + 9]);
   }
 
+  @Test
+  void windowsStandAtThirdsOfTheFreeSpaceAsWellAsAtItsEnds() {
+    GrayThumb original = picture(64, 48, SEED + 10);
+    int w = (int) Math.round(64 * 0.6);
+    int h = (int) Math.round(48 * 0.6);
+    for (int i = 0; i < Layout.WINDOW_POSITIONS; i++) {
+      // a heavy crop at each position of the window grid (a third of the way in, two thirds, ...) is found exactly
+      int x0 = (64 - w) * i / (Layout.WINDOW_POSITIONS - 1);
+      int y0 = (48 - h) * (Layout.WINDOW_POSITIONS - 1 - i) / (Layout.WINDOW_POSITIONS - 1);
+      Layout.ProbeLayout q = Layout.ProbeLayout.of(Layout.window(original, x0, y0, w, h));
+      assertEquals(1.0, q.windowCorrelation(original), 1e-6, "the crop at " + x0 + "," + y0);
+    }
+    assertTrue(Layout.WINDOW_POSITIONS >= 4, "a crop a third of the way in is a window of its own");
+  }
+
+  @Test
+  void theWindowSearchAlsoLooksAtTheBestOfTheProbesOtherHits() {
+    GrayThumb original = picture(64, 48, SEED + 11);
+    Layout.ProbeLayout q = Layout.ProbeLayout.of(pixelated(Layout.window(original, 8, 6, 38, 29), 3));
+    Layout.Candidate looked = Layout.candidate(q, hit("looked-up", new byte[] {1}, picture(64, 48, SEED + 12), 0.2),
+        picture(64, 48, SEED + 12));
+    Hit orig = hit("original", new byte[] {2}, original, 0.3); // the descriptor's best: the look-up missed it
+    Hit again = hit("looked-up", new byte[] {1}, looked.thumb(), 0.25); // already a candidate
+    Hit bare = hit("no-thumbnail", new byte[] {3}, null, 0.9);
+    Hit weak = hit("weak", new byte[] {4}, picture(64, 48, SEED + 13), 0.01);
+    List<Layout.Candidate> out = Layout.withBestHits(q, List.of(looked), List.of(weak, again, bare, orig), 3);
+    assertEquals(List.of("looked-up", "original"), out.stream().map(c -> c.hit().imageId()).toList(),
+        "the candidates, then the best hits not among them that have a layout; the fourth best is left out");
+    Layout.Decided d = Layout.decide(Layout.windowed(q, out), M, SAME_BYTES, 0.36);
+    assertNotNull(d, "decided by a window of the original");
+    assertEquals("original", d.hit().imageId());
+    assertEquals(List.of(looked), Layout.withBestHits(q, List.of(looked), List.of(), 8));
+  }
+
   /** {@code t} area-averaged to {@code w} x {@code h}. */
   private static GrayThumb shrunk(GrayThumb t, int w, int h) {
     float[] p = Verifier.resize(Verifier.plane(t), w, h).p();
@@ -246,13 +280,9 @@ class LayoutTest {
     Layout.Decided looked = Layout.tiny(q, List.of(b), List.of(Layout.candidate(q, a, original)), M, SAME_BYTES, 0.36);
     assertNotNull(looked);
     assertSame(a, looked.hit());
-    // another work with the same layout (an icon of one theme and its variant: here the original a little darker)
-    // among the looked-up ones leaves it undecided
-    byte[] darker = original.gray().clone();
-    for (int i = 0; i < darker.length; i++) {
-      darker[i] = (byte) Math.max(0, (darker[i] & 0xFF) - 20);
-    }
-    GrayThumb alike = new GrayThumb(64, 48, darker);
+    // another work with the same layout (an icon of one theme and its variant: here the original's grey levels under
+    // other bytes) among the looked-up ones leaves it undecided
+    GrayThumb alike = new GrayThumb(64, 48, original.gray().clone());
     Hit c = hit("look-alike", new byte[] {3}, alike, 0.05);
     assertNull(Layout.tiny(q, List.of(a, b), List.of(Layout.candidate(q, c, alike)), M, SAME_BYTES, 0.36));
     // ... unless it is the same work (equal bytes here): then either copy of it is decided

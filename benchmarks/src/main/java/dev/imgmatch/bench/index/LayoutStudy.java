@@ -37,7 +37,9 @@ import javax.imageio.ImageIO;
  * "Pixelated copies: a window search"), here over every reference rather than the look-up's candidates: each
  * reference is also correlated through windows of its thumbnail with the probe's shape
  * ({@link Layout.ProbeLayout#windowCorrelation}), the probe taken for a crop of it, and the same decision taken on
- * those correlations; it prints both decisions and their union.
+ * those correlations; it prints both decisions and their union. With {@code -Dlayout.all=true} it studies every
+ * query, not only those in which a mosaic grid is found (what the layouts would decide if every probe were matched
+ * by them).
  */
 public final class LayoutStudy {
   private LayoutStudy() {}
@@ -119,7 +121,7 @@ public final class LayoutStudy {
       Path file = queryFiles.get(q.getKey());
       BufferedImage b = file == null ? null : ImageIO.read(file.toFile());
       RgbImage img = b == null ? null : rgb(b);
-      if (img == null || MosaicFinder.DEFAULT.find(img) == null) {
+      if (img == null || (MosaicFinder.DEFAULT.find(img) == null && !ALL)) {
         continue;
       }
       mosaics++;
@@ -208,6 +210,9 @@ public final class LayoutStudy {
           windowNanos / 1e3 / pairs, (double) windowNanos / fitNanos, pairs);
     }
   }
+
+  /** Study every query, not only those in which a mosaic grid is found ({@code -Dlayout.all=true}). */
+  private static final boolean ALL = Boolean.getBoolean("layout.all");
 
   /** Measure the window search too ({@code -Dlayout.windows=true}). */
   private static final boolean WINDOWS = Boolean.getBoolean("layout.windows");

@@ -36,7 +36,7 @@ import java.util.List;
  * @param minCombShare least share of the picture's grey-level differences that lies on the block boundaries
  */
 public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
-  public static final MosaicFinder DEFAULT = new MosaicFinder(4, 6, 0.45);
+  public static final MosaicFinder DEFAULT = new MosaicFinder(4, 6, 0.42);
 
   public MosaicFinder {
     if (minBlock < 2 || minCells < 2 || !(minCombShare > 0 && minCombShare <= 1)) {
