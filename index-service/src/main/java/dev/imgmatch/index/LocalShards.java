@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -403,7 +404,7 @@ public final class LocalShards implements Closeable {
    * descriptor often still finds its original when its coarse layout does not); null when the probe is no mosaic, has
    * no thumbnail, layout matching is off, or no reference stands out.
    */
-  private Layout.Decided byLayout(Probe p, MatchPolicy policy, java.util.Collection<Hit> hits, List<Recent> recentNow,
+  private Layout.Decided byLayout(Probe p, MatchPolicy policy, Collection<Hit> hits, List<Recent> recentNow,
       Set<String> deletedNow) throws IOException {
     if (!p.mosaic() || policy.layout().candidates() <= 0) {
       return null;

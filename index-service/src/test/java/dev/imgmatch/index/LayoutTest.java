@@ -224,6 +224,10 @@ class LayoutTest {
       Layout.ProbeLayout q = Layout.ProbeLayout.of(Layout.window(original, x0, y0, w, h));
       assertEquals(1.0, q.windowCorrelation(original), 1e-6, "the crop at " + x0 + "," + y0);
     }
+    // the crop a third of the way in across and down (26 / 3 and 19 / 3 pixels, whole pixels), between the end and the
+    // centre that windows stood at before: found exactly
+    Layout.ProbeLayout third = Layout.ProbeLayout.of(Layout.window(original, 8, 6, w, h));
+    assertEquals(1.0, third.windowCorrelation(original), 1e-6, "the crop a third of the way in");
     assertTrue(Layout.WINDOW_POSITIONS >= 4, "a crop a third of the way in is a window of its own");
   }
 
@@ -231,10 +235,10 @@ class LayoutTest {
   void theWindowSearchAlsoLooksAtTheBestOfTheProbesOtherHits() {
     GrayThumb original = picture(64, 48, SEED + 11);
     Layout.ProbeLayout q = Layout.ProbeLayout.of(pixelated(Layout.window(original, 8, 6, 38, 29), 3));
-    Layout.Candidate looked = Layout.candidate(q, hit("looked-up", new byte[] {1}, picture(64, 48, SEED + 12), 0.2),
-        picture(64, 48, SEED + 12));
+    GrayThumb another = picture(64, 48, SEED + 12);
+    Layout.Candidate looked = Layout.candidate(q, hit("looked-up", new byte[] {1}, another, 0.2), another);
     Hit orig = hit("original", new byte[] {2}, original, 0.3); // the descriptor's best: the look-up missed it
-    Hit again = hit("looked-up", new byte[] {1}, looked.thumb(), 0.25); // already a candidate
+    Hit again = hit("looked-up", new byte[] {1}, another, 0.25); // already a candidate
     Hit bare = hit("no-thumbnail", new byte[] {3}, null, 0.9);
     Hit weak = hit("weak", new byte[] {4}, picture(64, 48, SEED + 13), 0.01);
     List<Layout.Candidate> out = Layout.withBestHits(q, List.of(looked), List.of(weak, again, bare, orig), 3);
