@@ -72,6 +72,18 @@ public final class Fields {
    */
   public static final String LAYOUT = "layout";
   /**
+   * Layouts of windows of the thumbnail ({@link Layout#indexedWindows}: {@link Layout#INDEXED_WINDOW_SIDE} of each
+   * side, at the corners and the centre), each a vector field of its own ({@link #layoutWindow}): how a pixelated probe
+   * cropped before or after the pixelating finds its original when the whole layouts differ too much. Absent where
+   * the window is flat, and on images indexed before they existed until re-indexed.
+   */
+  public static final int LAYOUT_WINDOWS = Layout.INDEXED_WINDOW_AT.length;
+
+  /** The vector field of the {@code i}-th indexed window layout ({@link #LAYOUT_WINDOWS}). */
+  public static String layoutWindow(int i) {
+    return "layoutw" + i;
+  }
+  /**
    * Present ({@value #MOSAIC_YES}, indexed and stored) on an image in which ingest-stream found a mosaic grid: a
    * pixelated upload, which a reference arriving later looks for by its layout ({@link Retroactive}).
    */

@@ -92,8 +92,94 @@ public final class Layout {
   }
 
   /** The layout vector indexed for a reference: {@link #COARSE} cells a side, unflipped; null when flat. */
-  static float[] indexed(GrayThumb t) {
+  public static float[] indexed(GrayThumb t) {
     return t == null ? null : vector(t, COARSE, 0);
+  }
+
+  /**
+   * The side of an indexed window ({@link #indexedWindows}), as a share of the thumbnail's width and height: a copy
+   * cropped to 0.6-0.95 of a side before or after the pixelating (the calibration splits' crops) keeps most of such a
+   * window, so its coarse layout is near the window's where it is too far from the whole picture's to be among the
+   * look-up's candidates (docs/BENCHMARKS.md, "Pixelated copies: windows in the index").
+   */
+  static final double INDEXED_WINDOW_SIDE = 0.75;
+  /** Where the indexed windows stand: shares of the free space across and down (the four corners, the centre). */
+  static final double[][] INDEXED_WINDOW_AT = {{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0.5, 0.5}};
+  /**
+   * Radius (thumbnail pixels) of the box mean both an indexed window's thumbnail and a probe's are smoothed by before
+   * their coarse layouts are taken ({@link #smoothed}): a window stands where it stands, the crop wherever it fell, and
+   * unsmoothed, one pixel between them (a sixth of a cell) took a copy's original from first to fourth nearest; at
+   * radius 2 the same originals are nominated with the centre window moved by -2 to 2 pixels (docs/BENCHMARKS.md,
+   * "Pixelated copies: windows in the index").
+   */
+  static final int WINDOW_SMOOTHING = 2;
+  /**
+   * References looked up per shard, indexed window and probe layout ({@link ProbeLayout#coarse}) by the window search:
+   * the {@link Fields#LAYOUT_WINDOWS} window fields together nominate about as many references as the whole layout's
+   * {@code match.layout.candidates} (8) — measured on ten calibration splits, 32 more candidates per pixelated probe at
+   * 2, 55 at 4, and the same originals found.
+   */
+  public static final int WINDOW_LOOKUP = 2;
+
+  /**
+   * The coarse layouts indexed for windows of a reference's thumbnail ({@link Fields#layoutWindow}), one per
+   * {@link #INDEXED_WINDOW_AT} position ({@link Fields#LAYOUT_WINDOWS}), unflipped; an element is null where the window
+   * is flat or smaller than {@link #MIN_WINDOW}; empty when there is no thumbnail.
+   */
+  public static float[][] indexedWindows(GrayThumb t) {
+    if (t == null) {
+      return new float[0][];
+    }
+    List<GrayThumb> windows = smoothedWindows(t);
+    float[][] out = new float[INDEXED_WINDOW_AT.length][];
+    for (int i = 0; i < windows.size(); i++) {
+      out[i] = vector(windows.get(i), COARSE, 0);
+    }
+    return out;
+  }
+
+  /**
+   * The windows of {@code t}, smoothed ({@link #WINDOW_SMOOTHING}), at the {@link #INDEXED_WINDOW_AT} places, or none
+   * when they would be smaller than {@link #MIN_WINDOW}.
+   */
+  private static List<GrayThumb> smoothedWindows(GrayThumb t) {
+    int w = (int) Math.round(t.width() * INDEXED_WINDOW_SIDE);
+    int h = (int) Math.round(t.height() * INDEXED_WINDOW_SIDE);
+    if (w < MIN_WINDOW || h < MIN_WINDOW) {
+      return List.of();
+    }
+    GrayThumb smooth = smoothed(t, WINDOW_SMOOTHING);
+    List<GrayThumb> out = new ArrayList<>(INDEXED_WINDOW_AT.length);
+    for (double[] at : INDEXED_WINDOW_AT) {
+      out.add(window(smooth, (int) Math.round((t.width() - w) * at[0]), (int) Math.round((t.height() - h) * at[1]),
+          w, h));
+    }
+    return out;
+  }
+
+  /**
+   * {@code t} with each pixel the mean of the (2 {@code r} + 1)² pixels around it, those inside the thumbnail (so an
+   * edge is not darkened), rounded to whole grey levels.
+   */
+  static GrayThumb smoothed(GrayThumb t, int r) {
+    int w = t.width();
+    int h = t.height();
+    byte[] g = t.gray();
+    byte[] out = new byte[g.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int sum = 0;
+        int n = 0;
+        for (int yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
+          for (int xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
+            sum += g[yy * w + xx] & 0xff;
+            n++;
+          }
+        }
+        out[y * w + x] = (byte) Math.round((float) sum / n);
+      }
+    }
+    return new GrayThumb(w, h, out);
   }
 
   /**
@@ -118,6 +204,43 @@ public final class Layout {
       List<float[]> out = new ArrayList<>();
       for (Framing f : framings) {
         out.addAll(List.of(f.coarse()));
+      }
+      return out;
+    }
+
+    /**
+     * The queries of the indexed windows ({@link #indexedWindows}): each framing's coarse layouts, flipped four ways,
+     * of its thumbnail smoothed as the windows are ({@link #WINDOW_SMOOTHING}); a flat one is left out.
+     */
+    public List<float[]> windowQueries() {
+      List<float[]> out = new ArrayList<>();
+      for (Framing f : framings) {
+        GrayThumb smooth = smoothed(f.thumb(), WINDOW_SMOOTHING);
+        for (int flip = 0; flip < 4; flip++) {
+          float[] v = vector(smooth, COARSE, flip);
+          if (v != null) {
+            out.add(v);
+          }
+        }
+      }
+      return out;
+    }
+
+    /**
+     * The queries that find the indexed images a crop of this probe could be (a pixelated upload cropped from a
+     * reference indexed after it: {@link LocalShards#mosaicsLike}): the coarse layouts of the probe's own windows at
+     * the indexed windows' places ({@link #indexedWindows}, its whole thumbnail smoothed as there), flipped four ways;
+     * a flat one is left out.
+     */
+    public List<float[]> cropQueries() {
+      List<float[]> out = new ArrayList<>();
+      for (GrayThumb win : smoothedWindows(framings.get(0).thumb())) {
+        for (int flip = 0; flip < 4; flip++) {
+          float[] v = vector(win, COARSE, flip);
+          if (v != null) {
+            out.add(v);
+          }
+        }
       }
       return out;
     }
@@ -350,6 +473,38 @@ public final class Layout {
       double whole = c.sameShape() ? c.correlation() : -1;
       double windows = c.thumb() == null ? -1 : q.windowCorrelation(c.thumb());
       out.add(new Candidate(c.hit(), Math.max(whole, windows), true, c.thumb()));
+    }
+    return out;
+  }
+
+  /**
+   * The candidates of a probe taken for the original of each of them (a pixelated upload, cropped before or after the
+   * pixelating, met by a reference indexed after it): each one's correlation becomes the best of its own and of the
+   * window correlation of its thumbnail, taken as the probe, with the probe's {@code thumb}
+   * ({@link ProbeLayout#windowCorrelation}), as the window search forward would find it. A candidate without a
+   * thumbnail, or with a flat one, keeps its correlation.
+   */
+  static List<Candidate> asCrops(GrayThumb thumb, List<Candidate> candidates) {
+    List<Candidate> out = new ArrayList<>(candidates.size());
+    for (Candidate c : candidates) {
+      ProbeLayout crop = c.thumb() == null || thumb == null ? null : ProbeLayout.of(c.thumb());
+      double w = crop == null ? -1 : crop.windowCorrelation(thumb);
+      out.add(w > c.correlation() ? new Candidate(c.hit(), w, true, c.thumb()) : c);
+    }
+    return out;
+  }
+
+  /** {@code candidates} and, after them, those of {@code others} whose image is not among them (first kept). */
+  static List<Candidate> withOthers(List<Candidate> candidates, List<Candidate> others) {
+    Set<String> have = new HashSet<>();
+    List<Candidate> out = new ArrayList<>(candidates);
+    for (Candidate c : candidates) {
+      have.add(c.hit().uid());
+    }
+    for (Candidate c : others) {
+      if (have.add(c.hit().uid())) {
+        out.add(c);
+      }
     }
     return out;
   }

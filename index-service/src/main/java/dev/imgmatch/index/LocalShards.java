@@ -413,14 +413,17 @@ public final class LocalShards implements Closeable {
     if (q == null) {
       return null; // no thumbnail, or a flat one: no layout
     }
-    List<Layout.Candidate> candidates = layoutCandidates(p, q, policy, false, recentNow, deletedNow);
+    List<Layout.Candidate> candidates = layoutCandidates(p, q, policy, false, ShardIndex.LayoutLookup.WHOLE, recentNow,
+        deletedNow);
     Layout.Decided whole = Layout.decide(candidates, policy.layout(), policy::sameWork, policy.matchThreshold());
     if (whole != null || !policy.layout().windows()) {
       return whole;
     }
     long t0 = System.nanoTime();
+    List<Layout.Candidate> nearWindows = Layout.withOthers(candidates,
+        layoutCandidates(p, q, policy, false, ShardIndex.LayoutLookup.WINDOWS, List.of(), deletedNow));
     List<Layout.Candidate> windowed = Layout.windowed(q,
-        Layout.withBestHits(q, candidates, hits, policy.layout().candidates()));
+        Layout.withBestHits(q, nearWindows, hits, policy.layout().candidates()));
     Layout.Decided byWindows = Layout.decide(windowed, policy.layout(), policy::sameWork, policy.matchThreshold());
     if (log.isDebugEnabled()) {
       log.debug("layout windows of {} candidates: {} ms, {}", windowed.size(),
@@ -446,14 +449,16 @@ public final class LocalShards implements Closeable {
       return null;
     }
     List<Layout.Candidate> lookup = policy.layout().candidates() <= 0 ? List.of()
-        : layoutCandidates(p, q, policy, false, recentNow, deletedNow);
+        : layoutCandidates(p, q, policy, false, ShardIndex.LayoutLookup.WHOLE, recentNow, deletedNow);
     return Layout.tiny(q, ranked, lookup, policy.layout(), policy::sameWork, policy.matchThreshold());
   }
 
   /**
    * The earlier pixelated uploads a probe's picture may be the original of: images marked as mosaics
    * ({@link Fields#MOSAIC}) among the {@code match.layout.candidates} nearest to its coarse layout in every local
-   * shard, and the mosaics upserted since the last refresh, whose fine layout correlation with the probe reaches
+   * shard, and the mosaics upserted since the last refresh, and — with {@code match.layout.windows} — those nearest
+   * to the probe's windows ({@link ShardIndex.LayoutLookup#CROPS}), whose fine layout correlation with the probe, or
+   * window correlation when taken for a crop of it ({@link Layout#asCrops}), reaches
    * {@code match.layout.min.correlation} (highest first). {@link Retroactive} judges each as if it were uploaded now,
    * which is where the layout decides. Empty when layout matching is off or the probe has no (or a flat) thumbnail.
    */
@@ -464,7 +469,14 @@ public final class LocalShards implements Closeable {
     if (q == null) {
       return List.of();
     }
-    return layoutCandidates(p, q, policy, true, recentNow, deletedNow).stream()
+    List<Layout.Candidate> found = layoutCandidates(p, q, policy, true, ShardIndex.LayoutLookup.WHOLE, recentNow,
+        deletedNow);
+    if (policy.layout().windows()) {
+      // mosaics cropped from the probe's picture, judged forward by the window search: by the probe's windows
+      found = Layout.asCrops(p.thumbnail(), Layout.withOthers(found,
+          layoutCandidates(p, q, policy, true, ShardIndex.LayoutLookup.CROPS, List.of(), deletedNow)));
+    }
+    return found.stream()
         .filter(c -> c.correlation() >= policy.layout().minCorrelation())
         .sorted(java.util.Comparator.comparingDouble((Layout.Candidate c) -> -c.correlation())
             .thenComparing(c -> c.hit().uid()))
@@ -474,14 +486,16 @@ public final class LocalShards implements Closeable {
   /**
    * Every local shard's layout candidates of the probe ({@link ShardIndex#layoutCandidates}) plus the images upserted
    * since the last refresh that it may see (brute force over those few), less those deleted since; only mosaics when
-   * {@code mosaicsOnly}.
+   * {@code mosaicsOnly}, compared as {@code by} says ({@link ShardIndex.LayoutLookup}; the look-ups by windows pass no
+   * recent images: the whole look-up, made first, has them all).
    */
   private List<Layout.Candidate> layoutCandidates(Probe p, Layout.ProbeLayout q, MatchPolicy policy,
-      boolean mosaicsOnly, List<Recent> recentNow, Set<String> deletedNow) throws IOException {
+      boolean mosaicsOnly, ShardIndex.LayoutLookup by, List<Recent> recentNow, Set<String> deletedNow)
+      throws IOException {
     Map<String, Layout.Candidate> byUid = new HashMap<>();
     for (ShardIndex s : shards.values()) {
       try {
-        for (Layout.Candidate c : s.layoutCandidates(p, q, policy, mosaicsOnly)) {
+        for (Layout.Candidate c : s.layoutCandidates(p, q, policy, mosaicsOnly, by)) {
           byUid.put(c.hit().uid(), c);
         }
       } catch (org.apache.lucene.store.AlreadyClosedException e) {

@@ -603,12 +603,33 @@ public final class ShardIndex implements Closeable {
    * of the probe's four flipped coarse layouts ({@code q}, made once per probe), among what the probe may see, each
    * with every signal measured (as {@link #search}) and its fine layout correlation with the probe; only images
    * marked as mosaics ({@link Fields#MOSAIC}) when {@code mosaicsOnly}. Empty when the policy matches none by layout.
+   * {@code by} says which layouts are compared ({@link LayoutLookup}).
    */
-  List<Layout.Candidate> layoutCandidates(Probe p, Layout.ProbeLayout q, MatchPolicy policy, boolean mosaicsOnly)
-      throws IOException {
+  List<Layout.Candidate> layoutCandidates(Probe p, Layout.ProbeLayout q, MatchPolicy policy, boolean mosaicsOnly,
+      LayoutLookup by) throws IOException {
     int k = policy.layout().candidates();
     if (k <= 0) {
       return List.of();
+    }
+    List<String> fields = new ArrayList<>();
+    List<float[]> queries;
+    switch (by) {
+      case WHOLE -> {
+        fields.add(Fields.LAYOUT);
+        queries = q.coarse();
+      }
+      case WINDOWS -> {
+        k = Layout.WINDOW_LOOKUP;
+        for (int i = 0; i < Fields.LAYOUT_WINDOWS; i++) {
+          fields.add(Fields.layoutWindow(i));
+        }
+        queries = q.windowQueries();
+      }
+      default -> {
+        k = Layout.WINDOW_LOOKUP;
+        fields.add(Fields.LAYOUT);
+        queries = q.cropQueries();
+      }
     }
     IndexSearcher s = manager.acquire();
     try {
@@ -618,9 +639,11 @@ public final class ShardIndex implements Closeable {
             .add(new TermQuery(new Term(Fields.MOSAIC, Fields.MOSAIC_YES)), Occur.FILTER).build();
       }
       java.util.TreeSet<Integer> docs = new java.util.TreeSet<>();
-      for (float[] v : q.coarse()) {
-        for (ScoreDoc sd : Knn.topK(s, Fields.LAYOUT, v, k, filter, opt)) {
-          docs.add(sd.doc);
+      for (String field : fields) {
+        for (float[] v : queries) {
+          for (ScoreDoc sd : Knn.topK(s, field, v, k, filter, opt)) {
+            docs.add(sd.doc);
+          }
         }
       }
       List<Layout.Candidate> out = new ArrayList<>(docs.size());
@@ -635,6 +658,22 @@ public final class ShardIndex implements Closeable {
     } finally {
       manager.release(s);
     }
+  }
+
+  /** Which layouts a layout look-up compares ({@link #layoutCandidates}). */
+  enum LayoutLookup {
+    /** The probe's coarse layouts with the indexed images' ({@link Fields#LAYOUT}; {@code match.layout.candidates}). */
+    WHOLE,
+    /**
+     * The probe's, smoothed ({@link Layout.ProbeLayout#windowQueries}), with the indexed images' windows
+     * ({@link Fields#layoutWindow}; {@link Layout#WINDOW_LOOKUP} per field and query): the probe taken for a crop.
+     */
+    WINDOWS,
+    /**
+     * The probe's windows ({@link Layout.ProbeLayout#cropQueries}) with the indexed images' whole layouts
+     * ({@link Layout#WINDOW_LOOKUP} per query): the indexed images taken for crops of the probe.
+     */
+    CROPS
   }
 
   /** The small-view vector field of a model version when this shard holds one, else null. */

@@ -232,6 +232,64 @@ class LayoutTest {
   }
 
   @Test
+  void indexedWindowsAreTheLayoutsOfTheCornersAndTheCentre() {
+    GrayThumb t = picture(64, 48, SEED + 14);
+    float[][] w = Layout.indexedWindows(t);
+    assertEquals(Fields.LAYOUT_WINDOWS, w.length);
+    int[][] at = {{0, 0}, {16, 0}, {0, 12}, {16, 12}, {8, 6}}; // 48 x 36 windows: three quarters of each side
+    GrayThumb smooth = Layout.smoothed(t, Layout.WINDOW_SMOOTHING);
+    for (int i = 0; i < at.length; i++) {
+      assertArrayEquals(Layout.vector(Layout.window(smooth, at[i][0], at[i][1], 48, 36), Layout.COARSE, 0), w[i],
+          "window " + i);
+    }
+    // a crop of a corner, pixelated, lies nearer its window's layout than the whole picture's (each queried as the
+    // look-up does: the window by the smoothed probe, the whole layout by the probe)
+    Layout.ProbeLayout q = Layout.ProbeLayout.of(pixelated(Layout.window(t, 16, 0, 48, 36), 4));
+    assertEquals(q.coarse().size(), q.windowQueries().size(), "every framing, four flips");
+    double byWindow = dot(q.windowQueries().get(0), w[1]);
+    double byWhole = dot(q.coarse().get(0), Layout.indexed(t));
+    assertTrue(byWindow > byWhole, byWindow + " vs " + byWhole);
+    assertEquals(0, Layout.indexedWindows(null).length, "no thumbnail, no windows");
+    float[][] flat = Layout.indexedWindows(new GrayThumb(64, 48, new byte[64 * 48]));
+    assertTrue(java.util.Arrays.stream(flat).allMatch(v -> v == null), "flat windows have no layout");
+    float[][] small = Layout.indexedWindows(picture(9, 40, SEED + 15));
+    assertTrue(java.util.Arrays.stream(small).allMatch(v -> v == null), "windows under 8 px a side are skipped");
+  }
+
+  @Test
+  void smoothingIsABoxMeanOfThePixelsInside() {
+    byte[] g = new byte[5 * 4];
+    g[0] = (byte) 250; // a bright corner pixel on black
+    GrayThumb s = Layout.smoothed(new GrayThumb(5, 4, g), 1);
+    assertEquals(Math.round(250 / 4f), s.gray()[0] & 0xff, "the corner: its 2 x 2 pixels inside");
+    assertEquals(Math.round(250 / 6f), s.gray()[1] & 0xff, "the edge beside it: 3 x 2 pixels");
+    assertEquals(Math.round(250 / 9f), s.gray()[5 + 1] & 0xff, "inside: 3 x 3 pixels");
+    assertEquals(0, s.gray()[5 * 3 + 4], "far from it");
+    GrayThumb flat = new GrayThumb(5, 4, new byte[20]);
+    java.util.Arrays.fill(flat.gray(), (byte) 77);
+    assertArrayEquals(flat.gray(), Layout.smoothed(flat, 2).gray(), "a flat picture stays flat");
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+
+  @Test
+  void windowCandidatesFollowTheCandidatesTheyAreNotAmong() {
+    GrayThumb t = picture(64, 48, SEED + 16);
+    Layout.ProbeLayout q = Layout.ProbeLayout.of(t);
+    Layout.Candidate a = Layout.candidate(q, hit("a", new byte[] {1}), t);
+    Layout.Candidate b = Layout.candidate(q, hit("b", new byte[] {2}), t);
+    Layout.Candidate a2 = new Layout.Candidate(hit("a", new byte[] {1}), 0.5, false, t);
+    List<Layout.Candidate> out = Layout.withOthers(List.of(a), List.of(a2, b));
+    assertEquals(List.of(a, b), out, "the first list's candidate kept, the new one appended");
+  }
+
+  @Test
   void theWindowSearchAlsoLooksAtTheBestOfTheProbesOtherHits() {
     GrayThumb original = picture(64, 48, SEED + 11);
     Layout.ProbeLayout q = Layout.ProbeLayout.of(pixelated(Layout.window(original, 8, 6, 38, 29), 3));

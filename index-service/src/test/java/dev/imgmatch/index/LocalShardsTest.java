@@ -63,7 +63,9 @@ class LocalShardsTest {
     System.out.println("LocalShardsTest seed " + seed + " (-Dimgmatch.test.seed to override)");
     dev.imgmatch.common.GrayThumb original = LayoutTest.picture(64, 48, seed);
     dev.imgmatch.common.GrayThumb mosaic = LayoutTest.pixelated(original, 5);
-    dev.imgmatch.common.GrayThumb otherMosaic = LayoutTest.pixelated(LayoutTest.picture(64, 48, seed + 1), 5);
+    // another picture: random grey levels on 8-px cells (a smooth synthetic picture fits any other through some
+    // window at 0.95-0.99, which the window search's ratio test, not this look-up, refuses; a checker does not)
+    dev.imgmatch.common.GrayThumb otherMosaic = LayoutTest.pixelated(checker(seed + 1), 5);
     try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 600_000)) {
       ShardIndex s0 = shards.open(0);
       ShardIndex s1 = shards.open(1);
@@ -86,6 +88,109 @@ class LocalShardsTest {
           SearchFilter.tenantOnly("t", Set.of()), 10);
       assertThat(shards.mosaicsLike(noThumbnail, POLICY)).isEmpty();
     }
+  }
+
+  /**
+   * The window search's look-up ({@link ShardIndex#layoutCandidates} with {@code windows}): a pixelated copy of a
+   * corner window of a reference, among 24 other pictures on disk, finds the reference by that window's indexed
+   * layout, each shard nominating at most {@link Layout#WINDOW_LOOKUP} references per window field and probe layout.
+   * Only images that keep their local features (the references of {@code index.local.collections}) have windows: an
+   * upload of the same picture is not nominated by them; a shard whose images have no window fields (as images indexed
+   * before they existed) answers nothing rather than failing.
+   */
+  @Test
+  void aCroppedCopysOriginalIsFoundByTheLayoutOfAnIndexedWindow() throws Exception {
+    Synthetic syn = new Synthetic(13, 32, 4);
+    long seed = Long.getLong("imgmatch.test.seed", 20261205L);
+    System.out.println("LocalShardsTest seed " + seed + " (-Dimgmatch.test.seed to override)");
+    dev.imgmatch.common.GrayThumb original = LayoutTest.picture(64, 48, seed);
+    // the window at the top right corner, three quarters of each side, pixelated
+    dev.imgmatch.common.GrayThumb copy = LayoutTest.pixelated(Layout.window(original, 16, 0, 48, 36), 4);
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 600_000)) {
+      ShardIndex s0 = shards.open(0);
+      ShardIndex s1 = shards.open(1);
+      byte[] features = new dev.imgmatch.local.SiftExtractor(512, 100)
+          .extract(dev.imgmatch.testkit.TexturedPictures.random(new java.util.Random(seed), 160, 120)).encode();
+      shards.upsert(s0, reference(syn, "original", original, features));
+      for (int i = 0; i < 24; i++) {
+        shards.upsert(s0, reference(syn, "other-" + i, LayoutTest.picture(64, 48, seed + 100 + i), features));
+      }
+      shards.upsert(s1, upload(syn, "upload-of-the-original", original, false));
+      shards.upsert(s1, reference(syn, "no-thumbnail", null, features));
+      shards.refreshNow();
+      Probe p = new Probe("m1", List.of(syn.gaussianUnit()), List.of(syn.hash()), 90, null,
+          SearchFilter.tenantOnly("t", Set.of()), 10, copy);
+      Layout.ProbeLayout q = Layout.ProbeLayout.of(copy);
+      List<Layout.Candidate> byWindows = s0.layoutCandidates(p, q, POLICY, false, ShardIndex.LayoutLookup.WINDOWS);
+      assertThat(byWindows).extracting(c -> c.hit().imageId()).contains("original");
+      assertThat(byWindows).hasSizeLessThanOrEqualTo(Layout.WINDOW_LOOKUP * Fields.LAYOUT_WINDOWS * q.windowQueries().size());
+      for (Layout.Candidate c : byWindows) {
+        // nominated by a window, scored (and shape-tested) by the whole layout as every look-up candidate is
+        assertThat(c.correlation()).isEqualTo(q.fit(c.thumb()).correlation());
+      }
+      assertThat(s1.layoutCandidates(p, q, POLICY, false, ShardIndex.LayoutLookup.WINDOWS)).as("no windows in this shard").isEmpty();
+      assertThat(s1.layoutCandidates(p, q, POLICY, false, ShardIndex.LayoutLookup.WHOLE)).extracting(c -> c.hit().imageId())
+          .containsExactly("upload-of-the-original"); // by its whole layout, as before
+    }
+  }
+
+  /**
+   * Retroactive layout matching of a cropped mosaic ({@link LocalShards#mosaicsLike} with the window search on): an
+   * upload pixelated from the top right 0.6 of its original's sides, whose whole layout is too far from the
+   * original's, is found from the original by the original's windows, before and after a refresh, with its window
+   * correlation.
+   */
+  @Test
+  void aCroppedPixelatedUploadIsFoundByItsOriginalsWindows() throws Exception {
+    Synthetic syn = new Synthetic(14, 32, 4);
+    long seed = Long.getLong("imgmatch.test.seed", 20261205L);
+    System.out.println("LocalShardsTest seed " + seed + " (-Dimgmatch.test.seed to override)");
+    // twelve smaller blobs: a picture whose crop has another layout (whole correlation at most 0.89 over 300 seeds)
+    dev.imgmatch.common.GrayThumb original = new dev.imgmatch.common.GrayThumb(64, 48,
+        dev.imgmatch.testkit.TexturedPictures.blobs(new java.util.Random(seed + 3), 64, 48, 12, 3, 8));
+    dev.imgmatch.common.GrayThumb cropped = LayoutTest.pixelated(Layout.window(original, 26, 0, 38, 29), 3);
+    Layout.ProbeLayout q = Layout.ProbeLayout.of(original);
+    double whole = q.correlation(cropped);
+    double windows = Layout.ProbeLayout.of(cropped).windowCorrelation(original);
+    System.out.printf("cropped mosaic: whole %.3f, windows %.3f%n", whole, windows);
+    assertThat(whole).as("the whole layouts alone would not find it").isLessThan(POLICY.layout().minCorrelation());
+    assertThat(windows).isGreaterThanOrEqualTo(POLICY.layout().minCorrelation());
+    try (LocalShards shards = new LocalShards(dir, ShardIndex.Options.defaults(), 600_000)) {
+      ShardIndex s0 = shards.open(0);
+      shards.upsert(s0, upload(syn, "cropped-mosaic", cropped, true));
+      shards.upsert(s0, upload(syn, "unmarked", cropped, false));
+      Probe reference = new Probe("m1", List.of(syn.gaussianUnit()), List.of(syn.hash()), 90, null,
+          SearchFilter.tenantOnly("t", Set.of()), 10, original);
+      assertThat(shards.mosaicsLike(reference, POLICY)).as("not refreshed yet").extracting(Hit::imageId)
+          .containsExactly("cropped-mosaic");
+      shards.refreshNow();
+      assertThat(shards.mosaicsLike(reference, POLICY)).as("refreshed").extracting(Hit::imageId)
+          .containsExactly("cropped-mosaic");
+      List<Layout.Candidate> byCrops = s0.layoutCandidates(reference, q, POLICY, true, ShardIndex.LayoutLookup.CROPS);
+      assertThat(byCrops).extracting(c -> c.hit().imageId()).containsExactly("cropped-mosaic");
+      assertThat(Layout.asCrops(original, byCrops).get(0).correlation()).isEqualTo(windows);
+    }
+  }
+
+  /** Seeded random grey levels on 8 x 8-pixel cells, 64 x 48. */
+  private static dev.imgmatch.common.GrayThumb checker(long seed) {
+    java.util.Random r = new java.util.Random(seed);
+    int[] levels = new int[8 * 6];
+    for (int i = 0; i < levels.length; i++) {
+      levels[i] = 30 + r.nextInt(196);
+    }
+    byte[] g = new byte[64 * 48];
+    for (int y = 0; y < 48; y++) {
+      for (int x = 0; x < 64; x++) {
+        g[y * 64 + x] = (byte) levels[(y / 8) * 8 + x / 8];
+      }
+    }
+    return new dev.imgmatch.common.GrayThumb(64, 48, g);
+  }
+
+  private static IndexedImage reference(Synthetic syn, String id, dev.imgmatch.common.GrayThumb thumb, byte[] features) {
+    return new IndexedImage("t", id, "protected", null, Map.of(), "m1", syn.gaussianUnit(), syn.sha(), syn.hash(), 90,
+        1, thumb, null, null, features, null, false);
   }
 
   private static IndexedImage upload(Synthetic syn, String id, dev.imgmatch.common.GrayThumb thumb, boolean mosaic) {
