@@ -74,8 +74,9 @@ public final class Fields {
   /**
    * Layouts of windows of the thumbnail ({@link Layout#indexedWindows}: {@link Layout#INDEXED_WINDOW_SIDE} of each
    * side, at the corners and the centre), each a vector field of its own ({@link #layoutWindow}): how a pixelated probe
-   * cropped before or after the pixelating finds its original when the whole layouts differ too much. Absent where
-   * the window is flat, and on images indexed before they existed until re-indexed.
+   * cropped before or after the pixelating finds its original when the whole layouts differ too much. Only on images
+   * that keep their local features (the references of {@code index.local.collections}); absent where the window is
+   * flat, and on images indexed before they existed until re-indexed.
    */
   public static final int LAYOUT_WINDOWS = Layout.INDEXED_WINDOW_AT.length;
 
