@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Issue 18 (pixelated copies), end to end on the real pipeline (the test broker, ingest-stream finding the mosaic
  * grid, the real model, a Lucene index with layout vectors): a protected picture pixelated into coarse grey blocks —
  * as plain, mirrored, between letterbox bars added after the pixelating (matched by the picture inside them), and
- * cropped before the pixelating (matched by a window of the original's thumbnail) — is alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
+ * cropped before the pixelating (matched by a window of the original's thumbnail), and warped after it (a keystone
+ * ingest-stream undoes) — is alerted against it by its layout (index-service's {@code Layout}); an unrelated picture
  * pixelated the same way is not; a pixelated copy uploaded before its original is protected is alerted,
  * retroactively, when the original arrives. With layout matching off ({@code match.layout.candidates=0}) the forward
  * copies are not alerted: nothing else in the pipeline sees them (checked when the test was written; not part of the
@@ -78,12 +79,16 @@ class PixelatedCopyIT {
       // cropped to 0.7 of each side near the top right, then pixelated: its whole layout is not its original's
       up.send("uploads/cropped", "t", "uploads", "it", SampleImages.jpeg(
           pixelated(works.get(3).getSubimage(CROP_X, CROP_Y, 336, 252), 24), 0.85f), "c.jpg", Map.of()).get();
+      // pixelated, then warped (a keystone, its outside black): no grid until ingest-stream undoes the warp
+      up.send("uploads/warped", "t", "uploads", "it", SampleImages.jpeg(
+          ImageEdits.perspective(pixelated(works.get(4)), 0.2, new Random(rnd.nextLong())), 0.85f), "k.jpg",
+          Map.of()).get();
       up.send("uploads/unrelated", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(unrelated)), 0.85f),
           "u.jpg", Map.of()).get();
-      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 5, stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 6, stack);
       StackWait.until(() -> alerts.alerts().stream().filter(a -> a.getImageId().toString().startsWith("uploads/m")
-          || a.getImageId().equals("uploads/framed") || a.getImageId().equals("uploads/cropped")).count() >= 4,
-          stack);
+          || a.getImageId().equals("uploads/framed") || a.getImageId().equals("uploads/cropped")
+          || a.getImageId().equals("uploads/warped")).count() >= 5, stack);
       Thread.sleep(1000); // an alert for the unrelated upload, if any, comes right after its indexing
 
       List<MatchAlert> got = alerts.alerts();
@@ -94,6 +99,8 @@ class PixelatedCopyIT {
       Alerts.assertAlertedAgainst(got, "uploads/framed", "protected/work2");
       // matched by a window of its original's thumbnail (before the twenty-ninth session: no alert)
       Alerts.assertAlertedAgainst(got, "uploads/cropped", "protected/work3");
+      // its thumbnail is the picture unwarped (before the thirty-third session: no alert)
+      Alerts.assertAlertedAgainst(got, "uploads/warped", "protected/work4");
       assertThat(got).as("the unrelated mosaic").noneMatch(a -> a.getImageId().equals("uploads/unrelated"));
 
       // retroactively: a pixelated copy uploaded before its original was protected is alerted when the original
@@ -101,7 +108,7 @@ class PixelatedCopyIT {
       // (20-px blocks, 24 x 18: at 30 px this picture's layout correlates with its mosaic's at 0.948, under 0.95)
       up.send("uploads/early", "t", "uploads", "it", SampleImages.jpeg(grey(pixelated(later, 20)), 0.85f), "e.jpg",
           Map.of()).get();
-      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 6, stack);
+      StackWait.until(() -> stack.index().counters().get("indexed") >= works.size() + 7, stack);
       up.send("protected/later", "t", "protected", "it", SampleImages.jpeg(later, 0.9f), "l.jpg", Map.of()).get();
       StackWait.until(() -> alerts.alerts().stream().anyMatch(a -> a.getImageId().equals("uploads/early")), stack);
       Thread.sleep(1000); // a retroactive alert for another upload, if any, goes out in the same transaction

@@ -128,7 +128,8 @@ public final class ImagePreparer {
    * @param trimmedPdq PDQ of the picture inside the uniform border, or null (no {@code trim} view asked for, or no
    *     border): a copy with a border or letterbox added keeps its original's PDQ there (dev queries with a border:
    *     mean distance to the original 80.8 → 14.7)
-   * @param thumbnail the greyscale verification thumbnail of the oriented image, or null when they are off
+   * @param thumbnail the greyscale verification thumbnail of the oriented image (of a mosaic found only once a keystone
+   *     was undone, of the picture unwarped: {@link ViewEncoder.Mosaic#unwarped()}), or null when they are off
    * @param localFeatures the image's encoded local features (module local-features), or null (off, or no keypoint)
    */
   public record Rendered(List<ImageView> views, PdqHasher.Result trimmedPdq, GrayThumb thumbnail,
@@ -152,7 +153,8 @@ public final class ImagePreparer {
     boolean localInset = local != null && !reference && local.usesInset();
     BorderTrim.Region inset = names.contains(ViewEncoder.INSET) || localInset ? views.inset(f.oriented(), margin)
         : null;
-    List<ImageView> rendered = views.render(f.oriented(), names, margin, inset);
+    ViewEncoder.Mosaic mosaic = names.contains(ViewEncoder.DEPIXEL) ? views.mosaic(f.oriented(), margin) : null;
+    List<ImageView> rendered = views.render(f.oriented(), names, margin, inset, mosaic);
     if (!f.frames().kept().isEmpty()) {
       rendered = new ArrayList<>(rendered);
       for (FrameReader.Kept<ImageView> k : f.frames().kept()) {
@@ -161,7 +163,8 @@ public final class ImagePreparer {
     }
     return new Rendered(rendered,
         margin == null ? null : hashers.get().compute(BorderTrim.crop(f.oriented(), margin)),
-        thumbnailSize == 0 ? null : GrayThumbnails.of(f.oriented(), thumbnailSize),
+        thumbnailSize == 0 ? null : GrayThumbnails.of(
+            mosaic != null && mosaic.unwarped() != null ? mosaic.unwarped() : f.oriented(), thumbnailSize),
         local == null ? null : local.of(f.oriented(), reference, localInset ? inset : null));
   }
 

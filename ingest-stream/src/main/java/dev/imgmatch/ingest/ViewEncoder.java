@@ -4,6 +4,7 @@ import dev.imgmatch.avro.ImageView;
 import dev.imgmatch.avro.PixelEncoding;
 import dev.imgmatch.ingest.image.BorderTrim;
 import dev.imgmatch.ingest.image.InsetFinder;
+import dev.imgmatch.ingest.image.Keystone;
 import dev.imgmatch.ingest.image.MosaicFinder;
 import dev.imgmatch.ingest.image.Resize;
 import dev.imgmatch.ingest.image.RgbImage;
@@ -15,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -39,7 +41,8 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  *       visual words rank low is still placed;
  *   <li>{@code depixel}: a pixelated picture (a mosaic of flat blocks, {@link MosaicFinder}) as the small picture its
  *       blocks are, one pixel per block, resized to the model's size like any tiny picture: the picture a mosaic
- *       hides, without the grid of sharp edges the model sees in it. Rendered only when the image is a mosaic; it
+ *       hides, without the grid of sharp edges the model sees in it. Rendered only when the image is a mosaic (also
+ *       inside a border, or once a keystone made after the pixelating is undone: {@link #mosaic}); it
  *       scores like {@code full}, and meets the references' {@code small} views at their own resolution;
  *   <li>{@code small}: the whole image as a small copy of it looks — shrunk so that its longer side is
  *       {@code smallSide} px, then resized to the model's size. index-service stores its descriptor beside the full
@@ -91,7 +94,8 @@ public final class ViewEncoder {
    */
   public List<ImageView> render(RgbImage oriented, List<String> names) {
     BorderTrim.Region margin = names.contains(TRIM) ? margin(oriented) : null;
-    return render(oriented, names, margin, names.contains(INSET) ? inset(oriented, margin) : null);
+    return render(oriented, names, margin, names.contains(INSET) ? inset(oriented, margin) : null,
+        names.contains(DEPIXEL) ? mosaic(oriented, margin) : null);
   }
 
   /**
@@ -99,14 +103,15 @@ public final class ViewEncoder {
    *
    * @param margin {@link #margin}'s answer for {@code oriented} (null: no border, so no {@code trim} view)
    * @param insetRegion {@link #inset}'s answer for {@code oriented} (null: none, so no {@code inset} view)
+   * @param mosaic {@link #mosaic}'s answer for {@code oriented} (null: none, so no {@code depixel} view)
    */
   public List<ImageView> render(RgbImage oriented, List<String> names, BorderTrim.Region margin,
-      BorderTrim.Region insetRegion) {
+      BorderTrim.Region insetRegion, Mosaic mosaic) {
     if (names.isEmpty() || !names.get(0).equals(FULL)) {
       throw new IllegalArgumentException("views must start with 'full': " + names);
     }
     RgbImage full = Resize.to(oriented, spec.width(), spec.height());
-    RgbImage blocks = names.contains(DEPIXEL) ? mosaic(oriented, margin) : null;
+    RgbImage blocks = mosaic == null ? null : mosaic.blocks();
     List<ImageView> out = new ArrayList<>(names.size());
     for (String name : names) {
       switch (name) {
@@ -137,21 +142,47 @@ public final class ViewEncoder {
   }
 
   /**
+   * A pixelated picture's blocks ({@link MosaicFinder}: one pixel per block) and, when they were found only once a
+   * keystone made after the pixelating was undone, the picture so unwarped (null otherwise): the picture whose layout
+   * index-service compares, so ingest-stream makes the image's thumbnail of it ({@code ImagePreparer}).
+   */
+  public record Mosaic(RgbImage blocks, RgbImage unwarped) {}
+
+  /**
    * The blocks of a pixelated picture ({@link MosaicFinder}), or null: found in the whole picture or, when a border was
    * added after the pixelating ({@code margin}: the region inside it, or null), inside the border — whose two edges
    * would otherwise hold too much of the differences for the grid to stand out ({@code margin} is the {@code trim}
    * view's, measured only when that view is configured, as it is by default). {@link BorderTrim} stops short of a
    * picture's edge by up to a JPEG block (that block rings), so the finder looks {@value #MARGIN_INWARD} pixels further
    * in from each trimmed side. Measured on ten calibration splits (docs/BENCHMARKS.md, "Mosaics inside a border"):
-   * five more of 381 pixelated queries found, none of 4,287 others.
+   * five more of 381 pixelated queries found, none of 4,287 others. Last, in the picture with a keystone undone
+   * ({@link Keystone}: a perspective warp after the pixelating, its outside black), by columns, by rows, or both in
+   * either order, the first in which the grid is found (docs/BENCHMARKS.md, "Pixelated, then warped").
    */
-  RgbImage mosaic(RgbImage oriented, BorderTrim.Region margin) {
+  public Mosaic mosaic(RgbImage oriented, BorderTrim.Region margin) {
     RgbImage blocks = mosaicFinder.find(oriented);
-    if (blocks != null || margin == null) {
-      return blocks;
+    if (blocks == null && margin != null) {
+      BorderTrim.Region in = inward(margin, oriented.width(), oriented.height(), MARGIN_INWARD);
+      blocks = in == null ? null : mosaicFinder.find(BorderTrim.crop(oriented, in));
     }
-    BorderTrim.Region in = inward(margin, oriented.width(), oriented.height(), MARGIN_INWARD);
-    return in == null ? null : mosaicFinder.find(BorderTrim.crop(oriented, in));
+    return blocks != null ? new Mosaic(blocks, null) : unwarpedMosaic(MosaicFinder.workingSize(oriented));
+  }
+
+  /** The mosaic found once a keystone of {@code img} is undone ({@link #mosaic}), or null. */
+  private Mosaic unwarpedMosaic(RgbImage img) {
+    RgbImage byColumns = Keystone.columns(img);
+    RgbImage byRows = Keystone.rows(img);
+    List<Supplier<RgbImage>> tries = List.of(() -> byColumns, () -> byRows,
+        () -> byColumns == null ? null : Keystone.rows(byColumns),
+        () -> byRows == null ? null : Keystone.columns(byRows));
+    for (Supplier<RgbImage> t : tries) {
+      RgbImage unwarped = t.get();
+      RgbImage blocks = unwarped == null ? null : mosaicFinder.find(unwarped);
+      if (blocks != null) {
+        return new Mosaic(blocks, unwarped);
+      }
+    }
+    return null;
   }
 
   /** How far inside a trimmed side the mosaic finder looks: a JPEG block (8 pixels). */

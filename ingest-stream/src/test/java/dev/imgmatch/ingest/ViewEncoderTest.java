@@ -141,6 +141,32 @@ class ViewEncoderTest {
   }
 
   @Test
+  void aMosaicWarpedAfterThePixelatingIsFoundUnwarpedAndItsThumbnailIsThePictureUnwarped() throws Exception {
+    BufferedImage photo = dev.imgmatch.ingest.image.InsetFinderTest.detailed(320, 240, SEED);
+    BufferedImage warped = dev.imgmatch.ingest.image.KeystoneTest.keystone(
+        dev.imgmatch.ingest.image.MosaicFinderTest.pixelate(photo, 27), 0.2, false, true);
+    byte[] jpeg = TestImages.jpeg(warped, 0.8f);
+    RgbImage img = DECODER.decode(jpeg).oriented();
+    assertThat(dev.imgmatch.ingest.image.MosaicFinder.DEFAULT.find(img)).as("no grid as warped").isNull();
+    ViewEncoder.Mosaic mosaic = encoder.mosaic(img, null);
+    assertThat(mosaic).isNotNull();
+    assertThat(mosaic.unwarped()).isNotNull();
+    assertThat(mosaic.blocks().width()).isBetween(26, 28);
+    assertThat(encoder.render(img, List.of("full", "trim", "depixel"))).extracting(v -> v.getName().toString())
+        .containsExactly("full", "depixel");
+    // the thumbnail index-service compares layouts on is the picture unwarped; a plain mosaic's is the picture's own
+    ImagePreparer preparer = new ImagePreparer(DECODER, encoder);
+    ImagePreparer.Fingerprint f = preparer.fingerprint(jpeg, false);
+    assertThat(preparer.render(f, List.of("full", "depixel")).thumbnail().gray()).containsExactly(
+        dev.imgmatch.ingest.image.GrayThumbnails.of(mosaic.unwarped(), IngestConfig.DEFAULT_THUMBNAIL_SIZE).gray());
+    assertThat(preparer.render(f, List.of("full")).thumbnail().gray()).as("no depixel view asked: as it is")
+        .containsExactly(dev.imgmatch.ingest.image.GrayThumbnails.of(img, IngestConfig.DEFAULT_THUMBNAIL_SIZE)
+            .gray());
+    RgbImage plain = png(dev.imgmatch.ingest.image.MosaicFinderTest.pixelate(photo, 27));
+    assertThat(encoder.mosaic(plain, null).unwarped()).as("a plain mosaic is not unwarped").isNull();
+  }
+
+  @Test
   void aMosaicWithABorderAddedAfterThePixelatingIsFoundInsideTheBorder() throws Exception {
     // a faint mosaic (a hazy sky's blocks differ by a few grey levels) between white bars added after the pixelating,
     // saved as JPEG: the bars' two edges hold too much of the differences for the grid to stand out in the whole

@@ -3,6 +3,8 @@ package dev.imgmatch.bench.index;
 import dev.imgmatch.common.GrayThumb;
 import dev.imgmatch.index.Layout;
 import dev.imgmatch.index.MatchPolicy;
+import dev.imgmatch.ingest.ViewEncoder;
+import dev.imgmatch.ingest.ViewSpec;
 import dev.imgmatch.ingest.image.GrayThumbnails;
 import dev.imgmatch.ingest.image.MosaicFinder;
 import dev.imgmatch.ingest.image.RgbImage;
@@ -39,7 +41,9 @@ import javax.imageio.ImageIO;
  * ({@link Layout.ProbeLayout#windowCorrelation}), the probe taken for a crop of it, and the same decision taken on
  * those correlations; it prints both decisions and their union. With {@code -Dlayout.all=true} it studies every
  * query, not only those in which a mosaic grid is found (what the layouts would decide if every probe were matched
- * by them).
+ * by them). With {@code -Dlayout.unwarp=true} a query in which the grid is found only once a keystone made after the
+ * pixelating is undone ({@code ViewEncoder.mosaic}, docs/BENCHMARKS.md "Pixelated, then warped: the keystone undone")
+ * is studied too, by the unwarped picture's thumbnail, as ingest-stream sends it.
  */
 public final class LayoutStudy {
   private LayoutStudy() {}
@@ -121,11 +125,24 @@ public final class LayoutStudy {
       Path file = queryFiles.get(q.getKey());
       BufferedImage b = file == null ? null : ImageIO.read(file.toFile());
       RgbImage img = b == null ? null : rgb(b);
-      if (img == null || (MosaicFinder.DEFAULT.find(img) == null && !ALL)) {
+      if (img == null) {
+        continue;
+      }
+      RgbImage seen = img; // the picture whose thumbnail ingest-stream sends
+      boolean mosaic = MosaicFinder.DEFAULT.find(img) != null;
+      if (!mosaic && UNWARP) {
+        ViewEncoder.Mosaic found = VIEWS.mosaic(img, null);
+        if (found != null && found.unwarped() != null) {
+          seen = found.unwarped();
+          mosaic = true;
+          System.out.printf(Locale.ROOT, "%-12s found a mosaic once unwarped%n", q.getKey());
+        }
+      }
+      if (!mosaic && !ALL) {
         continue;
       }
       mosaics++;
-      GrayThumb qt = GrayThumbnails.of(img, 64);
+      GrayThumb qt = GrayThumbnails.of(seen, 64);
       Layout.ProbeLayout ql = Layout.ProbeLayout.of(qt); // once per probe, not once per reference
       if (ql == null) {
         continue; // a flat thumbnail has no layout
@@ -213,6 +230,14 @@ public final class LayoutStudy {
 
   /** Study every query, not only those in which a mosaic grid is found ({@code -Dlayout.all=true}). */
   private static final boolean ALL = Boolean.getBoolean("layout.all");
+
+  /**
+   * Also study the queries in which the grid is found only once a keystone is undone, by their unwarped picture's
+   * thumbnail, as ingest-stream does ({@code ViewEncoder.mosaic}; {@code -Dlayout.unwarp=true}).
+   */
+  private static final boolean UNWARP = Boolean.getBoolean("layout.unwarp");
+
+  private static final ViewEncoder VIEWS = new ViewEncoder(ViewSpec.DEFAULT);
 
   /** Measure the window search too ({@code -Dlayout.windows=true}). */
   private static final boolean WINDOWS = Boolean.getBoolean("layout.windows");

@@ -76,11 +76,7 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
    * picture larger than {@value #WORK_SIDE} pixels is looked at shrunk by a whole factor: its blocks stay blocks.
    */
   public RgbImage find(RgbImage img) {
-    int longer = Math.max(img.width(), img.height());
-    if (longer > WORK_SIDE) {
-      int f = (longer + WORK_SIDE - 1) / WORK_SIDE; // a whole factor: each block shrinks alike
-      img = Resize.to(img, (img.width() + f - 1) / f, (img.height() + f - 1) / f);
-    }
+    img = workingSize(img);
     int w = img.width();
     int h = img.height();
     if (w < minBlock * minCells || h < minBlock * minCells) {
@@ -119,6 +115,19 @@ public record MosaicFinder(int minBlock, int minCells, double minCombShare) {
       return null;
     }
     return blocks(img, xs, ys);
+  }
+
+  /**
+   * {@code img}, or, when it is longer than {@value #WORK_SIDE} pixels, {@code img} shrunk by the least whole factor
+   * that brings it there (area averaging): each block of a mosaic shrinks alike and stays a block.
+   */
+  public static RgbImage workingSize(RgbImage img) {
+    int longer = Math.max(img.width(), img.height());
+    if (longer <= WORK_SIDE) {
+      return img;
+    }
+    int f = (longer + WORK_SIDE - 1) / WORK_SIDE;
+    return Resize.to(img, (img.width() + f - 1) / f, (img.height() + f - 1) / f);
   }
 
   /** 0-255 grey level of a packed RGB pixel (integer Rec. 601 weights). */
