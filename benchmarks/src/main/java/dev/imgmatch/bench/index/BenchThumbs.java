@@ -7,9 +7,15 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import javax.imageio.ImageIO;
 
-/** Image files of a benchmark split and their verification thumbnails, made as ingest-stream makes them (64 px). */
+/**
+ * Image files of a benchmark split, their verification thumbnails (made as ingest-stream makes them, 64 px) and its
+ * CSV columns: shared by the index studies.
+ */
 final class BenchThumbs {
   private BenchThumbs() {}
 
@@ -29,8 +35,35 @@ final class BenchThumbs {
     if (b == null) {
       throw new IOException("not an image: " + file);
     }
+    return of(b);
+  }
+
+  /** The thumbnail of a decoded picture. */
+  static GrayThumb of(BufferedImage b) {
+    return GrayThumbnails.of(rgb(b), 64);
+  }
+
+  static RgbImage rgb(BufferedImage b) {
     int w = b.getWidth();
     int h = b.getHeight();
-    return GrayThumbnails.of(new RgbImage(w, h, b.getRGB(0, 0, w, h, null, 0, w)), 64);
+    return new RgbImage(w, h, b.getRGB(0, 0, w, h, null, 0, w));
+  }
+
+  /** An image file's id: its name without the extension. */
+  static String id(Path p) {
+    String n = p.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    return dot < 0 ? n : n.substring(0, dot);
+  }
+
+  /** Column {@code col} of a CSV file with a header line, by its first column, in the file's order. */
+  static Map<String, String> column(Path csv, int col) throws IOException {
+    Map<String, String> out = new LinkedHashMap<>();
+    List<String> lines = Files.readAllLines(csv);
+    for (String l : lines.subList(1, lines.size())) {
+      String[] f = l.split(",");
+      out.put(f[0], f.length > col ? f[col] : "");
+    }
+    return out;
   }
 }

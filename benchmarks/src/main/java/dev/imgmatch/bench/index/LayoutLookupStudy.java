@@ -3,16 +3,13 @@ package dev.imgmatch.bench.index;
 import dev.imgmatch.common.GrayThumb;
 import dev.imgmatch.index.Layout;
 import dev.imgmatch.index.MatchPolicy;
-import dev.imgmatch.ingest.image.GrayThumbnails;
 import dev.imgmatch.ingest.image.MosaicFinder;
-import dev.imgmatch.ingest.image.RgbImage;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -65,28 +62,6 @@ public final class LayoutLookupStudy {
         c[4], c[5], c[6], c[7], c[8], (double) c[9] / Math.max(1, c[0]), (double) c[10] / Math.max(1, c[0]));
   }
 
-  private static GrayThumb thumb(BufferedImage b) {
-    int w = b.getWidth();
-    int h = b.getHeight();
-    return GrayThumbnails.of(new RgbImage(w, h, b.getRGB(0, 0, w, h, null, 0, w)), 64);
-  }
-
-  private static String id(Path p) {
-    String n = p.getFileName().toString();
-    int dot = n.lastIndexOf('.');
-    return dot < 0 ? n : n.substring(0, dot);
-  }
-
-  private static Map<String, String> column(Path csv, int col) throws IOException {
-    Map<String, String> out = new HashMap<>();
-    List<String> lines = Files.readAllLines(csv);
-    for (String l : lines.subList(1, lines.size())) {
-      String[] f = l.split(",");
-      out.put(f[0], f[col]);
-    }
-    return out;
-  }
-
   /** The references nearest to each of {@code queries} by {@code field} of {@code vectors}: k each. */
   private static Set<String> nearest(List<float[]> queries, Map<String, float[][]> vectors, int field, int k) {
     Set<String> out = new TreeSet<>();
@@ -132,21 +107,21 @@ public final class LayoutLookupStudy {
    * after, candidates before/after.
    */
   private static long[] study(Path dir) throws IOException {
-    Map<String, String> truth = column(dir.resolve("ground_truth.csv"), 1);
-    Map<String, String> transform = column(dir.resolve("queries.csv"), 1);
+    Map<String, String> truth = BenchThumbs.column(dir.resolve("ground_truth.csv"), 1);
+    Map<String, String> transform = BenchThumbs.column(dir.resolve("queries.csv"), 1);
     Map<String, GrayThumb> refs = new LinkedHashMap<>();
     Map<String, float[][]> vectors = new LinkedHashMap<>(); // field 0: the whole layout, 1..: the windows
     try (Stream<Path> s = Files.list(dir.resolve("refs"))) {
       for (Path p : s.sorted().toList()) {
         BufferedImage b = ImageIO.read(p.toFile());
         if (b != null) {
-          GrayThumb t = thumb(b);
-          refs.put(id(p), t);
+          GrayThumb t = BenchThumbs.of(b);
+          refs.put(BenchThumbs.id(p), t);
           float[][] w = Layout.indexedWindows(t);
           float[][] v = new float[1 + w.length][];
           v[0] = Layout.indexed(t);
           System.arraycopy(w, 0, v, 1, w.length);
-          vectors.put(id(p), v);
+          vectors.put(BenchThumbs.id(p), v);
         }
       }
     }
@@ -161,15 +136,13 @@ public final class LayoutLookupStudy {
       if (b == null) {
         continue;
       }
-      RgbImage img = new RgbImage(b.getWidth(), b.getHeight(),
-          b.getRGB(0, 0, b.getWidth(), b.getHeight(), null, 0, b.getWidth()));
-      Layout.ProbeLayout q = MosaicFinder.DEFAULT.find(img) == null ? null
-          : Layout.ProbeLayout.of(GrayThumbnails.of(img, 64));
+      Layout.ProbeLayout q = MosaicFinder.DEFAULT.find(BenchThumbs.rgb(b)) == null ? null
+          : Layout.ProbeLayout.of(BenchThumbs.of(b));
       if (q == null) {
         continue;
       }
       c[0]++;
-      String t = truth.get(id(qp));
+      String t = truth.get(BenchThumbs.id(qp));
       Set<String> whole = nearest(q.coarse(), vectors, 0, MatchPolicy.LayoutMatching.DEFAULT.candidates());
       Set<String> both = new TreeSet<>(whole);
       for (int f = 1; f <= windowFields; f++) {
@@ -194,7 +167,7 @@ public final class LayoutLookupStudy {
       boolean n1 = t != null && both.contains(t);
       if (n0 != n1 || !java.util.Objects.equals(d0, d1)) {
         System.out.printf(Locale.ROOT, "%s %-12s %-34s true %s  nominated %b -> %b  decided %s -> %s%n",
-            dir.getFileName(), id(qp), transform.get(id(qp)), t, n0, n1, d0, d1);
+            dir.getFileName(), BenchThumbs.id(qp), transform.get(BenchThumbs.id(qp)), t, n0, n1, d0, d1);
       }
     }
     print(dir.getFileName().toString(), c);

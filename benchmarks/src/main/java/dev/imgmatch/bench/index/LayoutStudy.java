@@ -57,52 +57,21 @@ public final class LayoutStudy {
     }
   }
 
-  private static GrayThumb thumb(Path file) throws IOException {
-    BufferedImage b = ImageIO.read(file.toFile());
-    if (b == null) {
-      return null;
-    }
-    RgbImage img = rgb(b);
-    return GrayThumbnails.of(img, 64);
-  }
-
-  private static RgbImage rgb(BufferedImage b) {
-    int w = b.getWidth();
-    int h = b.getHeight();
-    return new RgbImage(w, h, b.getRGB(0, 0, w, h, null, 0, w));
-  }
-
-  private static String id(Path p) {
-    String n = p.getFileName().toString();
-    int dot = n.lastIndexOf('.');
-    return dot < 0 ? n : n.substring(0, dot);
-  }
-
   private static void study(Path dir) throws IOException {
-    Map<String, String[]> queries = new LinkedHashMap<>(); // id -> transform, kind
-    List<String> lines = Files.readAllLines(dir.resolve("queries.csv"));
-    for (String l : lines.subList(1, lines.size())) {
-      String[] f = l.split(",");
-      queries.put(f[0], new String[] {f[1], f.length > 2 ? f[2] : ""});
-    }
-    Map<String, String> truth = new HashMap<>();
-    lines = Files.readAllLines(dir.resolve("ground_truth.csv"));
-    for (String l : lines.subList(1, lines.size())) {
-      String[] f = l.split(",");
-      truth.put(f[0], f[1]);
-    }
+    Map<String, String> queries = BenchThumbs.column(dir.resolve("queries.csv"), 1); // id -> transform
+    Map<String, String> truth = BenchThumbs.column(dir.resolve("ground_truth.csv"), 1);
     Map<String, GrayThumb> refs = new LinkedHashMap<>();
     try (Stream<Path> s = Files.list(dir.resolve("refs"))) {
       for (Path p : s.sorted().toList()) {
-        GrayThumb t = thumb(p);
-        if (t != null) {
-          refs.put(id(p), t);
+        BufferedImage b = ImageIO.read(p.toFile());
+        if (b != null) {
+          refs.put(BenchThumbs.id(p), BenchThumbs.of(b));
         }
       }
     }
     Map<String, Path> queryFiles = new HashMap<>();
     try (Stream<Path> s = Files.list(dir.resolve("queries"))) {
-      s.forEach(p -> queryFiles.put(id(p), p));
+      s.forEach(p -> queryFiles.put(BenchThumbs.id(p), p));
     }
     MatchPolicy.LayoutMatching m = MatchPolicy.LayoutMatching.DEFAULT;
     int mosaics = 0;
@@ -121,10 +90,10 @@ public final class LayoutStudy {
     long windowNanos = 0;
     long pairs = 0;
     System.out.printf(Locale.ROOT, "== %s (%d references)%n", dir, refs.size());
-    for (Map.Entry<String, String[]> q : queries.entrySet()) {
+    for (Map.Entry<String, String> q : queries.entrySet()) {
       Path file = queryFiles.get(q.getKey());
       BufferedImage b = file == null ? null : ImageIO.read(file.toFile());
-      RgbImage img = b == null ? null : rgb(b);
+      RgbImage img = b == null ? null : BenchThumbs.rgb(b);
       if (img == null) {
         continue;
       }
@@ -210,7 +179,7 @@ public final class LayoutStudy {
         }
       }
       System.out.printf(Locale.ROOT, "%-12s %-34s true %s %.3f  best %s %.3f  next %.3f  ratio %.2f  %s%n",
-          q.getKey(), q.getValue()[0], trueRef == null ? "-" : trueRef, trueC, best, whole.c0(), whole.c1(),
+          q.getKey(), q.getValue(), trueRef == null ? "-" : trueRef, trueC, best, whole.c0(), whole.c1(),
           whole.ratio(),
           (decided ? (trueRef == null ? "ALERT (unindexed)" : best.equals(trueRef) ? "decided" : "WRONG") : "")
           + (byWindow == null ? "" : " window: " + byWindow));

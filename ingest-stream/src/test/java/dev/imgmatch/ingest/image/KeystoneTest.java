@@ -107,4 +107,31 @@ public class KeystoneTest {
     assertThat(Keystone.columns(jpegRoundTrip(new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB)))).isNull();
     assertThat(Keystone.columns(jpegRoundTrip(keystone(photo, 1.5, false, false)))).as("a sliver left").isNull();
   }
+
+  @Test
+  void degeneratePicturesAreLeftAloneWithoutFailing() {
+    for (int[] size : new int[][] {{1, 1}, {8, 1}, {1, 8}, {3, 200}, {200, 3}, {9, 9}}) {
+      int w = size[0];
+      int h = size[1];
+      int[] black = new int[w * h];
+      int[] halfBlack = new int[w * h];
+      for (int i = 0; i < halfBlack.length; i++) {
+        halfBlack[i] = i % w < w / 2 ? 0 : 0x808080;
+      }
+      for (int[] px : new int[][] {black, halfBlack}) {
+        RgbImage img = new RgbImage(w, h, px);
+        RgbImage c = Keystone.columns(img);
+        RgbImage r = Keystone.rows(img);
+        if (c != null) {
+          assertThat(c.width()).isEqualTo(w);
+          assertThat(c.height()).isEqualTo(h);
+        }
+        if (r != null) {
+          assertThat(r.width()).isEqualTo(w);
+          assertThat(r.height()).isEqualTo(h);
+        }
+        assertThat(Keystone.columns(new RgbImage(w, h, new int[w * h]))).as("all black, %dx%d", w, h).isNull();
+      }
+    }
+  }
 }
