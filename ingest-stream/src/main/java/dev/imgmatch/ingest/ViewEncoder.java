@@ -160,12 +160,13 @@ public final class ViewEncoder {
    * either order, the first in which the grid is found (docs/BENCHMARKS.md, "Pixelated, then warped").
    */
   public Mosaic mosaic(RgbImage oriented, BorderTrim.Region margin) {
-    RgbImage blocks = mosaicFinder.find(oriented);
+    RgbImage work = MosaicFinder.workingSize(oriented); // shrunk once, for the finder and the unwarping
+    RgbImage blocks = mosaicFinder.find(work);
     if (blocks == null && margin != null) {
       BorderTrim.Region in = inward(margin, oriented.width(), oriented.height(), MARGIN_INWARD);
       blocks = in == null ? null : mosaicFinder.find(BorderTrim.crop(oriented, in));
     }
-    return blocks != null ? new Mosaic(blocks, null) : unwarpedMosaic(MosaicFinder.workingSize(oriented));
+    return blocks != null ? new Mosaic(blocks, null) : unwarpedMosaic(work);
   }
 
   /** The mosaic found once a keystone of {@code img} is undone ({@link #mosaic}), or null. */
