@@ -72,14 +72,8 @@ class LocalShardsTest {
       shards.upsert(s0, upload(syn, "mosaic", mosaic, true));
       shards.upsert(s1, upload(syn, "unmarked", mosaic, false));
       shards.upsert(s1, upload(syn, "other-mosaic", otherMosaic, true));
-      Probe reference = new Probe("m1", List.of(syn.gaussianUnit()), List.of(syn.hash()), 90, null,
-          SearchFilter.tenantOnly("t", Set.of()), 10, original);
-      assertThat(shards.mosaicsLike(reference, POLICY)).as("not refreshed yet").extracting(Hit::imageId)
-          .containsExactly("mosaic");
-      shards.refreshNow();
-      assertThat(shards.recentCount()).isZero();
-      assertThat(shards.mosaicsLike(reference, POLICY)).as("refreshed").extracting(Hit::imageId)
-          .containsExactly("mosaic");
+      Probe reference = reference(syn, original);
+      assertMosaicsLikeBeforeAndAfterARefresh(shards, reference, "mosaic");
       assertThat(shards.lookup(SearchFilter.tenantOnly("t", Set.of()), "mosaic")).get()
           .extracting(IndexedImage::mosaic).isEqualTo(true);
       assertThat(shards.lookup(SearchFilter.tenantOnly("t", Set.of()), "unmarked")).get()
@@ -159,17 +153,29 @@ class LocalShardsTest {
       ShardIndex s0 = shards.open(0);
       shards.upsert(s0, upload(syn, "cropped-mosaic", cropped, true));
       shards.upsert(s0, upload(syn, "unmarked", cropped, false));
-      Probe reference = new Probe("m1", List.of(syn.gaussianUnit()), List.of(syn.hash()), 90, null,
-          SearchFilter.tenantOnly("t", Set.of()), 10, original);
-      assertThat(shards.mosaicsLike(reference, POLICY)).as("not refreshed yet").extracting(Hit::imageId)
-          .containsExactly("cropped-mosaic");
-      shards.refreshNow();
-      assertThat(shards.mosaicsLike(reference, POLICY)).as("refreshed").extracting(Hit::imageId)
-          .containsExactly("cropped-mosaic");
+      Probe reference = reference(syn, original);
+      assertMosaicsLikeBeforeAndAfterARefresh(shards, reference, "cropped-mosaic");
       List<Layout.Candidate> byCrops = s0.layoutCandidates(reference, q, POLICY, true, ShardIndex.LayoutLookup.CROPS);
       assertThat(byCrops).extracting(c -> c.hit().imageId()).containsExactly("cropped-mosaic");
       assertThat(Layout.asCrops(original, byCrops).get(0).correlation()).isEqualTo(windows);
     }
+  }
+
+  /** A new reference of tenant t with the thumbnail {@code original}, as {@code Retroactive} judges it. */
+  private static Probe reference(Synthetic syn, dev.imgmatch.common.GrayThumb original) {
+    return new Probe("m1", List.of(syn.gaussianUnit()), List.of(syn.hash()), 90, null,
+        SearchFilter.tenantOnly("t", Set.of()), 10, original);
+  }
+
+  /** The earlier mosaics {@code reference} finds are exactly {@code expected}, before a refresh and after it. */
+  private static void assertMosaicsLikeBeforeAndAfterARefresh(LocalShards shards, Probe reference, String expected)
+      throws Exception {
+    assertThat(shards.mosaicsLike(reference, POLICY)).as("not refreshed yet").extracting(Hit::imageId)
+        .containsExactly(expected);
+    shards.refreshNow();
+    assertThat(shards.recentCount()).isZero();
+    assertThat(shards.mosaicsLike(reference, POLICY)).as("refreshed").extracting(Hit::imageId)
+        .containsExactly(expected);
   }
 
   /** Seeded random grey levels on 8 x 8-pixel cells, 64 x 48. */

@@ -16,7 +16,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Supplier;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -169,21 +168,23 @@ public final class ViewEncoder {
     return blocks != null ? new Mosaic(blocks, null) : unwarpedMosaic(work);
   }
 
-  /** The mosaic found once a keystone of {@code img} is undone ({@link #mosaic}), or null. */
+  /**
+   * The mosaic found once a keystone of {@code img} is undone ({@link #mosaic}), or null: by columns, by rows, by
+   * columns then rows, by rows then columns, each unwarping made only when the ones before it found no grid.
+   */
   private Mosaic unwarpedMosaic(RgbImage img) {
     RgbImage byColumns = Keystone.columns(img);
-    RgbImage byRows = Keystone.rows(img);
-    List<Supplier<RgbImage>> tries = List.of(() -> byColumns, () -> byRows,
-        () -> byColumns == null ? null : Keystone.rows(byColumns),
-        () -> byRows == null ? null : Keystone.columns(byRows));
-    for (Supplier<RgbImage> t : tries) {
-      RgbImage unwarped = t.get();
-      RgbImage blocks = unwarped == null ? null : mosaicFinder.find(unwarped);
-      if (blocks != null) {
-        return new Mosaic(blocks, unwarped);
-      }
-    }
-    return null;
+    Mosaic found = mosaicOf(byColumns);
+    RgbImage byRows = found == null ? Keystone.rows(img) : null;
+    found = found != null ? found : mosaicOf(byRows);
+    found = found != null || byColumns == null ? found : mosaicOf(Keystone.rows(byColumns));
+    return found != null || byRows == null ? found : mosaicOf(Keystone.columns(byRows));
+  }
+
+  /** The mosaic in an unwarped picture (null: none, or no picture). */
+  private Mosaic mosaicOf(RgbImage unwarped) {
+    RgbImage blocks = unwarped == null ? null : mosaicFinder.find(unwarped);
+    return blocks == null ? null : new Mosaic(blocks, unwarped);
   }
 
   /** How far inside a trimmed side the mosaic finder looks: a JPEG block (8 pixels). */
