@@ -13,8 +13,9 @@ package dev.imgmatch.ingest.image;
  * thin text — and keeps solid areas of detail. Of the 8-connected areas left, the one with the most blocks whose
  * bounding box covers between {@code minShare} and {@code maxShare} of the picture and is at least half filled is
  * the inset, provided that at most {@code maxOutsideDetail} of the blocks outside its box are detailed (it sits on a
- * flatter canvas): a picture that is detailed nearly everywhere (most photos) has none, nor has a flat one. Deterministic and
- * thread-safe.
+ * flatter canvas): a picture that is detailed nearly everywhere (most photos) has none, nor has a flat one. Its box
+ * is then moved to the pasted picture's own straight edges where all four are found ({@link #edges}): the detail stops
+ * short of a sky or a flat wall. Deterministic and thread-safe.
  *
  * @param minDeviation grey-level standard deviation (0-255) above which a block is detailed
  * @param minShare smallest share of the picture's area the inset's bounding box may cover
@@ -58,14 +59,127 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
     if (best == null || outsideDetail(detailed, bw, bh, best) > maxOutsideDetail) {
       return null;
     }
-    // block box -> pixels of the work copy -> pixels of img
+    // block box -> pixels of the work copy (refined to the pasted picture's edges) -> pixels of img
+    int[] box = edges(work, best[0] * b, best[1] * b, Math.min(w, (best[2] + 1) * b), Math.min(h, (best[3] + 1) * b), b);
     double sx = img.width() / (double) w;
     double sy = img.height() / (double) h;
-    int x0 = (int) Math.floor(best[0] * b * sx);
-    int y0 = (int) Math.floor(best[1] * b * sy);
-    int x1 = Math.min(img.width(), (int) Math.ceil((best[2] + 1) * b * sx));
-    int y1 = Math.min(img.height(), (int) Math.ceil((best[3] + 1) * b * sy));
+    int x0 = (int) Math.floor(box[0] * sx);
+    int y0 = (int) Math.floor(box[1] * sy);
+    int x1 = Math.min(img.width(), (int) Math.ceil(box[2] * sx));
+    int y1 = Math.min(img.height(), (int) Math.ceil(box[3] * sy));
     return new BorderTrim.Region(x0, y0, x1 - x0, y1 - y0);
+  }
+
+  /** Smallest colour step (largest of the channels' differences, 0-255) between two pixels that counts on an edge. */
+  static final int EDGE_STEP = 12;
+  /** Least share of a side's pixels whose step across it reaches {@link #EDGE_STEP}. */
+  static final double EDGE_SHARE = 0.6;
+  /**
+   * How many times the mean step across the side the mean step three and four pixels outside it must be: the canvas
+   * beyond a pasted picture is flatter than the picture's edge is sharp (JPEG's ringing and the resize spread the step
+   * over a pixel or two, hence a few pixels out).
+   */
+  static final double EDGE_CONTRAST = 3.0;
+
+  /**
+   * The box {x0, y0, x1, y1} (work-copy pixels, ends exclusive) of the pasted picture whose detail the blocks found
+   * at {@code x0, y0, x1, y1}: the block box only covers the picture's detailed part — its sky, a flat wall, a dark
+   * corner are not detailed, and the opening trims another block — so each side is moved to the pasted picture's own
+   * straight edge (a side along which most pixels step by {@link #EDGE_SHARE} and the canvas just outside is
+   * {@link #EDGE_CONTRAST} times flatter), the nearest found looking outward from a block inside the box up to the
+   * box's size beyond it, left and right first (along the box's height), then top and bottom, twice. The block box
+   * stays unless all four sides are found: a picture turned or sheared on its canvas, or pasted with no edge of its
+   * own, keeps what its detail says (measured in docs/BENCHMARKS.md, "Pasted copies: the inset's edges").
+   */
+  static int[] edges(RgbImage work, int x0, int y0, int x1, int y1, int block) {
+    int[] box = {x0, y0, x1, y1};
+    boolean[] found = new boolean[4];
+    for (int pass = 0; pass < 2; pass++) {
+      for (int vertical = 1; vertical >= 0; vertical--) {
+        boolean v = vertical == 1;
+        int lo = v ? 0 : 1; // box[lo]: left or top; box[lo + 2]: right or bottom
+        int a = v ? box[1] : box[0]; // the span the side runs along
+        int e = v ? box[3] : box[2];
+        int reach = box[lo + 2] - box[lo] + 2 * block;
+        int start = side(work, v, box[lo], a, e, -1, block, reach);
+        int end = side(work, v, box[lo + 2], a, e, 1, block, reach);
+        found[lo] = start >= 0;
+        found[lo + 2] = end >= 0;
+        if (start >= 0 && end >= 0 && end - start >= 2 * block) {
+          box[lo] = start;
+          box[lo + 2] = end;
+        }
+      }
+    }
+    return found[0] && found[1] && found[2] && found[3] ? box : new int[] {x0, y0, x1, y1};
+  }
+
+  /**
+   * The edge nearest to boundary {@code at} (between pixel rows or columns {@code at - 1} and {@code at}; {@code
+   * vertical}: columns) along {@code [a, e)}, outward in direction {@code dir} (-1: left or up), looked for from
+   * {@code inward} pixels inside to {@code outward} pixels outside, at the strongest boundary within two of the first
+   * one that qualifies; -1 when none does.
+   */
+  private static int side(RgbImage img, boolean vertical, int at, int a, int e, int dir, int inward, int outward) {
+    int n = vertical ? img.width() : img.height();
+    if (e - a < 2) {
+      return -1;
+    }
+    for (int k = 0; k <= inward + outward; k++) {
+      int i = at - dir * inward + dir * k;
+      if (i < 1 || i >= n) {
+        break;
+      }
+      if (isEdge(img, vertical, i, a, e, dir)) {
+        int best = i;
+        for (int q = Math.max(1, i - 2); q <= Math.min(n - 1, i + 2); q++) {
+          best = meanStep(img, vertical, q, a, e) > meanStep(img, vertical, best, a, e) ? q : best;
+        }
+        return best;
+      }
+    }
+    return -1;
+  }
+
+  /** Whether boundary {@code i} along {@code [a, e)} is a pasted picture's edge with its outside towards {@code dir}. */
+  private static boolean isEdge(RgbImage img, boolean vertical, int i, int a, int e, int dir) {
+    int n = vertical ? img.width() : img.height();
+    int steps = 0;
+    for (int j = a; j < e; j++) {
+      steps += step(img, vertical, i, j) >= EDGE_STEP ? 1 : 0;
+    }
+    if (steps < EDGE_SHARE * (e - a)) {
+      return false;
+    }
+    double outside = 0;
+    int lines = 0;
+    for (int k = 3; k <= 4; k++) {
+      int o = i + dir * k;
+      if (o >= 1 && o < n) {
+        outside += meanStep(img, vertical, o, a, e);
+        lines++;
+      }
+    }
+    return lines == 0 || meanStep(img, vertical, i, a, e) >= EDGE_CONTRAST * outside / lines;
+  }
+
+  /** The mean {@link #step} across boundary {@code i} along {@code [a, e)}. */
+  private static double meanStep(RgbImage img, boolean vertical, int i, int a, int e) {
+    long sum = 0;
+    for (int j = a; j < e; j++) {
+      sum += step(img, vertical, i, j);
+    }
+    return sum / (double) (e - a);
+  }
+
+  /** The largest channel difference across boundary {@code i} (between {@code i - 1} and {@code i}) at {@code j}. */
+  private static int step(RgbImage img, boolean vertical, int i, int j) {
+    int w = img.width();
+    int[] px = img.pixels();
+    int p = vertical ? px[j * w + i] : px[i * w + j];
+    int q = vertical ? px[j * w + i - 1] : px[(i - 1) * w + j];
+    return Math.max(Math.abs(((p >> 16) & 0xFF) - ((q >> 16) & 0xFF)),
+        Math.max(Math.abs(((p >> 8) & 0xFF) - ((q >> 8) & 0xFF)), Math.abs((p & 0xFF) - (q & 0xFF))));
   }
 
   /** Per block (row-major, {@code bw x bh}): whether its grey level varies by more than {@code minDeviation}. */

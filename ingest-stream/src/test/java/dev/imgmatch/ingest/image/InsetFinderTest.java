@@ -90,6 +90,64 @@ public class InsetFinderTest {
     assertThat(r.y() + r.height()).isBetween(1, h);
   }
 
+  /**
+   * A photo whose top is sky (a smooth gradient, no detail) over a detailed ground along hills, as many are. (A
+   * horizon straight across the whole picture would be taken for its top edge: see {@link InsetFinder#edges}.)
+   */
+  static BufferedImage skyOverGround(int w, int h, double sky, long seed) {
+    BufferedImage img = detailed(w, h, seed);
+    Graphics2D g = img.createGraphics();
+    g.setPaint(new GradientPaint(0, 0, new Color(70, 120, 200), 0, (float) (h * sky), new Color(150, 190, 235)));
+    java.awt.Polygon hills = new java.awt.Polygon();
+    hills.addPoint(0, 0);
+    for (int x = 0; x <= w; x += 2) {
+      hills.addPoint(x, (int) Math.round(h * sky * (1 + 0.25 * Math.sin(x * 6.0 / w))));
+    }
+    hills.addPoint(w, 0);
+    g.fillPolygon(hills);
+    g.dispose();
+    return img;
+  }
+
+  @ParameterizedTest(name = "{2}x{3} picture at {0},{1}, its top {4} sky")
+  @CsvSource({
+      "2, 150, 66, 88, 0.5", // a copy pasted small at the canvas's edge (a statue under its sky)
+      "120, 30, 130, 80, 0.4", // a landscape pasted into the middle
+      "40, 80, 150, 90, 0.3",
+  })
+  void aPastedPictureIsFoundToItsOwnEdgesWhereItIsNotDetailed(int px, int py, int pw, int ph, double sky)
+      throws Exception {
+    long seed = SEED ^ (px * 31L + py);
+    BufferedImage img = canvas(320, 300, seed);
+    Graphics2D g = img.createGraphics();
+    g.drawImage(skyOverGround(pw, ph, sky, seed + 1), px, py, null);
+    g.dispose();
+
+    BorderTrim.Region r = InsetFinder.DEFAULT.find(jpegRoundTrip(img));
+
+    // the detailed blocks alone stop short of the sky; the pasted picture's straight edges are its box
+    assertThat(r).as("the pasted picture").isNotNull();
+    assertThat(Math.abs(r.x() - px)).as("left of %s", r).isLessThanOrEqualTo(3);
+    assertThat(Math.abs(r.y() - py)).as("top of %s", r).isLessThanOrEqualTo(3);
+    assertThat(Math.abs(r.x() + r.width() - (px + pw))).as("right of %s", r).isLessThanOrEqualTo(3);
+    assertThat(Math.abs(r.y() + r.height() - (py + ph))).as("bottom of %s", r).isLessThanOrEqualTo(3);
+  }
+
+  @Test
+  void aTurnedPasteOrOneWithoutEdgesKeepsTheBoxOfItsDetail() throws Exception {
+    // a picture turned on its canvas has no straight side along the box: the box its detail gave stays
+    BufferedImage img = canvas(256, 240, SEED);
+    Graphics2D g = img.createGraphics();
+    g.rotate(Math.toRadians(6), 128, 120);
+    g.drawImage(detailed(120, 90, SEED + 1), 68, 75, null);
+    g.dispose();
+    RgbImage turned = jpegRoundTrip(img);
+    assertThat(InsetFinder.edges(turned, 80, 88, 176, 152, 8)).containsExactly(80, 88, 176, 152);
+    // detail everywhere (no canvas around it): no edge either
+    RgbImage photo = jpegRoundTrip(detailed(256, 240, SEED + 2));
+    assertThat(InsetFinder.edges(photo, 60, 60, 180, 160, 8)).containsExactly(60, 60, 180, 160);
+  }
+
   @Test
   void aPictureDetailedEverywhereHasNoInset() throws Exception {
     BufferedImage photo = detailed(400, 300, SEED);
