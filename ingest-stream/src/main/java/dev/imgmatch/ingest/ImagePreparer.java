@@ -9,6 +9,7 @@ import dev.imgmatch.ingest.image.FrameReader;
 import dev.imgmatch.ingest.image.GrayThumbnails;
 import dev.imgmatch.ingest.image.ImageDecoder;
 import dev.imgmatch.ingest.image.ImageRejectedException;
+import dev.imgmatch.ingest.image.InsetFinder;
 import dev.imgmatch.ingest.image.RgbImage;
 import dev.imgmatch.ingest.pdq.PdqHasher;
 import java.security.MessageDigest;
@@ -151,8 +152,9 @@ public final class ImagePreparer {
   public Rendered render(Fingerprint f, List<String> names, boolean reference) {
     BorderTrim.Region margin = names.contains(ViewEncoder.TRIM) ? views.margin(f.oriented()) : null;
     boolean localInset = local != null && !reference && local.usesInset();
-    BorderTrim.Region inset = names.contains(ViewEncoder.INSET) || localInset ? views.inset(f.oriented(), margin)
-        : null;
+    InsetFinder.Found found = names.contains(ViewEncoder.INSET) || localInset
+        ? views.locateInset(f.oriented(), margin) : null;
+    BorderTrim.Region inset = found == null ? null : found.region();
     ViewEncoder.Mosaic mosaic = names.contains(ViewEncoder.DEPIXEL) ? views.mosaic(f.oriented(), margin) : null;
     List<ImageView> rendered = views.render(f.oriented(), names, margin, inset, mosaic);
     if (!f.frames().kept().isEmpty()) {
@@ -165,7 +167,7 @@ public final class ImagePreparer {
         margin == null ? null : hashers.get().compute(BorderTrim.crop(f.oriented(), margin)),
         thumbnailSize == 0 ? null : GrayThumbnails.of(
             mosaic != null && mosaic.unwarped() != null ? mosaic.unwarped() : f.oriented(), thumbnailSize),
-        local == null ? null : local.of(f.oriented(), reference, localInset ? inset : null));
+        local == null ? null : local.of(f.oriented(), reference, localInset && local.takes(found) ? inset : null));
   }
 
   /**

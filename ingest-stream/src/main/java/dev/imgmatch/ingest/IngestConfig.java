@@ -206,13 +206,14 @@ public final class IngestConfig extends AbstractConfig {
               + " copy gives SIFT three to five times the keypoints and passes verification where it did not"
               + " (docs/BENCHMARKS.md, \"Small probes enlarged\"). 0 = never enlarged; a value above "
               + LOCAL_QUERY_SIDE + " means that side.")
-      .define(LOCAL_INSET, Type.BOOLEAN, false, Importance.LOW,
-          "Whether an upload or query image that holds a picture pasted into it (a compact region of detail on a"
-              + " flatter canvas: a meme template's photo, a copy pasted small) also gets that region's local"
-              + " features, cut out and enlarged like a small image's and placed beside the whole's. Raises a"
-              + " pasted copy's inliers with its reference (calibration split: 12 -> 18) but decided no more"
-              + " copies than the 'inset' view's nominations alone, at one more SIFT extraction per such image"
-              + " (docs/BENCHMARKS.md, \"Pasted copies: the inset\"); off by default.")
+      .define(LOCAL_INSET, Type.STRING, "edged", IngestConfig::validateLocalInset, Importance.LOW,
+          "Which upload or query images that hold a picture pasted into them (a compact region of detail on a"
+              + " flatter canvas: a meme template's photo, a copy pasted small) also get that region's local"
+              + " features, cut out and enlarged like a small image's and placed beside the whole's: none, edged"
+              + " (those whose pasted picture's four straight edges were found: its box is then the picture, and few"
+              + " photos that paste nothing have one) or all (true and false mean all and none). One more SIFT"
+              + " extraction per such image. Edged decides pasted copies the 'inset' view's nominations alone miss"
+              + " (docs/BENCHMARKS.md, \"Pasted copies: the inset's edges\").")
       .define(FRAMES_MAX, Type.INT, FrameLimits.DEFAULT_MAX_FRAMES, Range.between(1, FrameLimits.MAX_MAX_FRAMES),
           Importance.MEDIUM, "Most frames of a multi-frame image (animated GIF, APNG, animated WebP, multi-page TIFF)"
               + " looked at per upload or image query, the first included: each further frame that shows something"
@@ -326,7 +327,7 @@ public final class IngestConfig extends AbstractConfig {
     return !getBoolean(LOCAL_FEATURES) ? null
         : new LocalFeaturePrep(getInt(LOCAL_REFERENCE_SIDE), getInt(LOCAL_REFERENCE_KEYPOINTS), getInt(LOCAL_QUERY_SIDE),
             getInt(LOCAL_QUERY_KEYPOINTS), Math.min(getInt(LOCAL_QUERY_SIDE), getInt(LOCAL_QUERY_ENLARGE_SIDE)),
-            getBoolean(LOCAL_INSET));
+            LocalFeaturePrep.InsetFeatures.of(getString(LOCAL_INSET)));
   }
 
   /** How uploads' colour previews are made; null when they are off ({@value #PREVIEW_SIZE} = 0). */
@@ -443,6 +444,15 @@ public final class IngestConfig extends AbstractConfig {
     }
     if (Set.copyOf(names).size() != names.size()) {
       throw new ConfigException(name, v, "a view is named twice");
+    }
+  }
+
+  /** none, edged or all (or true / false). */
+  private static void validateLocalInset(String name, Object v) {
+    try {
+      LocalFeaturePrep.InsetFeatures.of(String.valueOf(v));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(name, v, "must be none, edged or all");
     }
   }
 

@@ -229,8 +229,14 @@ public final class ViewEncoder {
    * {@value #SAME_REGION}): the {@code trim} view already shows that one.
    */
   public BorderTrim.Region inset(RgbImage oriented, BorderTrim.Region margin) {
-    BorderTrim.Region r = insetFinder.find(oriented);
-    return r != null && margin != null && r.iou(margin) >= SAME_REGION ? null : r;
+    InsetFinder.Found f = locateInset(oriented, margin);
+    return f == null ? null : f.region();
+  }
+
+  /** As {@link #inset}, with whether the pasted picture's four edges were found ({@link InsetFinder.Found}). */
+  public InsetFinder.Found locateInset(RgbImage oriented, BorderTrim.Region margin) {
+    InsetFinder.Found f = insetFinder.locate(oriented);
+    return f != null && margin != null && f.region().iou(margin) >= SAME_REGION ? null : f;
   }
 
   /** Intersection over union at or above which an inset is the picture inside the border. */

@@ -95,6 +95,19 @@ class IngestConfigTest {
   }
 
   @Test
+  void theInsetsOwnFeaturesAreNoneEdgedOrAllAndTheOldTrueAndFalseStillMeanAllAndNone() {
+    assertThat(new IngestConfig(Map.of()).getString(IngestConfig.LOCAL_INSET)).isEqualTo("edged");
+    assertThat(LocalFeaturePrep.InsetFeatures.of("edged")).isEqualTo(LocalFeaturePrep.InsetFeatures.EDGED);
+    assertThat(LocalFeaturePrep.InsetFeatures.of(" ALL ")).isEqualTo(LocalFeaturePrep.InsetFeatures.ALL);
+    assertThat(LocalFeaturePrep.InsetFeatures.of("true")).isEqualTo(LocalFeaturePrep.InsetFeatures.ALL);
+    assertThat(LocalFeaturePrep.InsetFeatures.of("false")).isEqualTo(LocalFeaturePrep.InsetFeatures.NONE);
+    assertThat(new IngestConfig(Map.of(IngestConfig.LOCAL_INSET, "none")).localFeatures().usesInset()).isFalse();
+    assertThat(new IngestConfig(Map.of()).localFeatures().usesInset()).isTrue();
+    assertThatThrownBy(() -> new IngestConfig(Map.of(IngestConfig.LOCAL_INSET, "sometimes")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(IngestConfig.LOCAL_INSET);
+  }
+
+  @Test
   void fileEnvironmentAndOverridesStackAndKafkaSettingsPassThrough(@TempDir Path tmp) throws Exception {
     Path file = tmp.resolve("ingest.properties");
     Files.writeString(file, "ingest.max.pixels=1000000\ningest.view.width=256\nkafka.sasl.jaas.config=secret!\n");

@@ -731,11 +731,18 @@ class IngestTopologyTest {
     dev.imgmatch.local.LocalFeatures withInset = local(preparedOf("meme", out));
     driver.close();
 
-    start(Map.of(IngestConfig.UPLOAD_VIEWS, "full,trim")); // ingest.local.inset is off by default
+    // by default (edged) the pasted picture, whose four edges are found on its canvas, adds its keypoints too
+    start(Map.of());
+    send(upload("meme-3", "acme", "uploads", meme));
+    dev.imgmatch.local.LocalFeatures byDefault = local(preparedOut().get(0));
+    driver.close();
+
+    start(Map.of(IngestConfig.UPLOAD_VIEWS, "full,trim", IngestConfig.LOCAL_INSET, "none"));
     send(upload("meme-2", "acme", "uploads", meme));
     PreparedImage plain = preparedOut().get(0);
     assertThat(plain.getViews()).extracting(v -> v.getName().toString()).containsExactly("full");
     dev.imgmatch.local.LocalFeatures alone = local(plain);
+    assertThat(byDefault.size()).as("keypoints by default vs with all insets").isEqualTo(withInset.size());
     assertThat(withInset.width()).isEqualTo(alone.width());
     assertThat(withInset.size()).as("keypoints with the inset's own vs the whole's alone").isGreaterThan(alone.size());
     // the inset's keypoints lie on the pasted picture (60-150, 140-210), give or take the found region's margin and a
@@ -746,6 +753,32 @@ class IngestTopologyTest {
     }
     driver.close();
     driver = null;
+  }
+
+  @Test
+  void byDefaultOnlyAPastedPictureWithItsOwnEdgesAddsItsKeypoints() {
+    // a round patch of detail on a flat background: an inset for the finder (a compact region of detail), but no
+    // straight edges around it, as a photo's subject against a plain backdrop: its keypoints are added only with 'all'
+    long seed = dev.imgmatch.testkit.Seeds.of("IngestTopologyTest.roundInset", 2026120634L);
+    java.awt.image.BufferedImage canvas = dev.imgmatch.ingest.image.InsetFinderTest.canvas(320, 320, seed);
+    java.awt.Graphics2D g = canvas.createGraphics();
+    g.setClip(new java.awt.geom.Ellipse2D.Double(90, 110, 120, 100));
+    g.drawImage(dev.imgmatch.ingest.image.InsetFinderTest.detailed(120, 100, seed + 1), 90, 110, null);
+    g.dispose();
+    byte[] round = TestImages.jpeg(canvas, 0.85f);
+    int[] sizes = new int[3];
+    String[] settings = {"none", "edged", "all"};
+    for (int i = 0; i < settings.length; i++) {
+      start(Map.of(IngestConfig.LOCAL_INSET, settings[i]));
+      send(upload("round-" + i, "acme", "uploads", round));
+      PreparedImage p = preparedOut().get(0);
+      assertThat(p.getViews()).extracting(v -> v.getName().toString()).as("an inset was found").contains("inset");
+      sizes[i] = local(p).size();
+      driver.close();
+      driver = null;
+    }
+    assertThat(sizes[1]).as("edged: as none").isEqualTo(sizes[0]);
+    assertThat(sizes[2]).as("all: the inset's keypoints too").isGreaterThan(sizes[0]);
   }
 
   private static dev.imgmatch.local.LocalFeatures local(PreparedImage p) {

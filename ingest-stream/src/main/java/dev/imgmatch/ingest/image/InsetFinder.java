@@ -37,8 +37,20 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
     }
   }
 
+  /**
+   * A pasted picture found: its region in the image's pixels, and whether its box is its own four straight edges
+   * ({@link #edges}) rather than the box of its detailed blocks.
+   */
+  public record Found(BorderTrim.Region region, boolean edged) {}
+
   /** The inset's region in {@code img}'s pixels, or null when it has none. */
   public BorderTrim.Region find(RgbImage img) {
+    Found f = locate(img);
+    return f == null ? null : f.region();
+  }
+
+  /** The inset of {@code img} and whether its edges were found, or null when it has none. */
+  public Found locate(RgbImage img) {
     int longer = Math.max(img.width(), img.height());
     RgbImage work = img;
     if (longer > WORK_SIDE) {
@@ -67,7 +79,7 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
     int y0 = (int) Math.floor(box[1] * sy);
     int x1 = Math.min(img.width(), (int) Math.ceil(box[2] * sx));
     int y1 = Math.min(img.height(), (int) Math.ceil(box[3] * sy));
-    return new BorderTrim.Region(x0, y0, x1 - x0, y1 - y0);
+    return new Found(new BorderTrim.Region(x0, y0, x1 - x0, y1 - y0), box.length == 5);
   }
 
   /** Smallest colour step (largest of the channels' differences, 0-255) between two pixels that counts on an edge. */
@@ -82,7 +94,8 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
   static final double EDGE_CONTRAST = 3.0;
 
   /**
-   * The box {x0, y0, x1, y1} (work-copy pixels, ends exclusive) of the pasted picture whose detail the blocks found
+   * The box {x0, y0, x1, y1} (work-copy pixels, ends exclusive; a fifth element, 1, when its four edges were found)
+   * of the pasted picture whose detail the blocks found
    * at {@code x0, y0, x1, y1}: the block box only covers the picture's detailed part — its sky, a flat wall, a dark
    * corner are not detailed, and the opening trims another block — so each side is moved to the pasted picture's own
    * straight edge (a side along which most pixels step by {@link #EDGE_SHARE} and the canvas just outside is
@@ -111,7 +124,8 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
         }
       }
     }
-    return found[0] && found[1] && found[2] && found[3] ? box : new int[] {x0, y0, x1, y1};
+    return found[0] && found[1] && found[2] && found[3] ? new int[] {box[0], box[1], box[2], box[3], 1}
+        : new int[] {x0, y0, x1, y1};
   }
 
   /**

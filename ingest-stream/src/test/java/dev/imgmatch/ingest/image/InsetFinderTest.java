@@ -123,10 +123,12 @@ public class InsetFinderTest {
     g.drawImage(skyOverGround(pw, ph, sky, seed + 1), px, py, null);
     g.dispose();
 
-    BorderTrim.Region r = InsetFinder.DEFAULT.find(jpegRoundTrip(img));
+    InsetFinder.Found found = InsetFinder.DEFAULT.locate(jpegRoundTrip(img));
 
     // the detailed blocks alone stop short of the sky; the pasted picture's straight edges are its box
-    assertThat(r).as("the pasted picture").isNotNull();
+    assertThat(found).as("the pasted picture").isNotNull();
+    assertThat(found.edged()).isTrue();
+    BorderTrim.Region r = found.region();
     assertThat(Math.abs(r.x() - px)).as("left of %s", r).isLessThanOrEqualTo(3);
     assertThat(Math.abs(r.y() - py)).as("top of %s", r).isLessThanOrEqualTo(3);
     assertThat(Math.abs(r.x() + r.width() - (px + pw))).as("right of %s", r).isLessThanOrEqualTo(3);
@@ -143,6 +145,10 @@ public class InsetFinderTest {
     g.dispose();
     RgbImage turned = jpegRoundTrip(img);
     assertThat(InsetFinder.edges(turned, 80, 88, 176, 152, 8)).containsExactly(80, 88, 176, 152);
+    InsetFinder.Found found = InsetFinder.DEFAULT.locate(turned);
+    assertThat(found).as("the turned picture").isNotNull();
+    assertThat(found.edged()).isFalse();
+    assertThat(found.region()).isEqualTo(InsetFinder.DEFAULT.find(turned));
     // detail everywhere (no canvas around it): no edge either
     RgbImage photo = jpegRoundTrip(detailed(256, 240, SEED + 2));
     assertThat(InsetFinder.edges(photo, 60, 60, 180, 160, 8)).containsExactly(60, 60, 180, 160);
