@@ -72,15 +72,19 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
       return null;
     }
     // block box -> pixels of the work copy (refined to the pasted picture's edges) -> pixels of img
-    int[] box = edges(work, best[0] * b, best[1] * b, Math.min(w, (best[2] + 1) * b), Math.min(h, (best[3] + 1) * b), b);
+    Box box = edges(work, best[0] * b, best[1] * b, Math.min(w, (best[2] + 1) * b), Math.min(h, (best[3] + 1) * b),
+        b);
     double sx = img.width() / (double) w;
     double sy = img.height() / (double) h;
-    int x0 = (int) Math.floor(box[0] * sx);
-    int y0 = (int) Math.floor(box[1] * sy);
-    int x1 = Math.min(img.width(), (int) Math.ceil(box[2] * sx));
-    int y1 = Math.min(img.height(), (int) Math.ceil(box[3] * sy));
-    return new Found(new BorderTrim.Region(x0, y0, x1 - x0, y1 - y0), box.length == 5);
+    int x0 = (int) Math.floor(box.x0() * sx);
+    int y0 = (int) Math.floor(box.y0() * sy);
+    int x1 = Math.min(img.width(), (int) Math.ceil(box.x1() * sx));
+    int y1 = Math.min(img.height(), (int) Math.ceil(box.y1() * sy));
+    return new Found(new BorderTrim.Region(x0, y0, x1 - x0, y1 - y0), box.edged());
   }
+
+  /** A box of the work copy (ends exclusive), and whether its sides are the pasted picture's four edges. */
+  record Box(int x0, int y0, int x1, int y1, boolean edged) {}
 
   /** Smallest colour step (largest of the channels' differences, 0-255) between two pixels that counts on an edge. */
   static final int EDGE_STEP = 12;
@@ -94,17 +98,16 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
   static final double EDGE_CONTRAST = 3.0;
 
   /**
-   * The box {x0, y0, x1, y1} (work-copy pixels, ends exclusive; a fifth element, 1, when its four edges were found)
-   * of the pasted picture whose detail the blocks found
-   * at {@code x0, y0, x1, y1}: the block box only covers the picture's detailed part — its sky, a flat wall, a dark
-   * corner are not detailed, and the opening trims another block — so each side is moved to the pasted picture's own
-   * straight edge (a side along which most pixels step by {@link #EDGE_SHARE} and the canvas just outside is
+   * The box (work-copy pixels) of the pasted picture whose detail the blocks found at {@code x0, y0, x1, y1}: the
+   * block box only covers the picture's detailed part — its sky, a flat wall, a dark corner are not detailed, and the
+   * opening trims another block — so each side is moved to the pasted picture's own straight edge (a side along which
+   * {@link #EDGE_SHARE} of the pixels step by {@link #EDGE_STEP} or more, and the canvas just outside is
    * {@link #EDGE_CONTRAST} times flatter), the nearest found looking outward from a block inside the box up to the
    * box's size beyond it, left and right first (along the box's height), then top and bottom, twice. The block box
    * stays unless all four sides are found: a picture turned or sheared on its canvas, or pasted with no edge of its
    * own, keeps what its detail says (measured in docs/BENCHMARKS.md, "Pasted copies: the inset's edges").
    */
-  static int[] edges(RgbImage work, int x0, int y0, int x1, int y1, int block) {
+  static Box edges(RgbImage work, int x0, int y0, int x1, int y1, int block) {
     int[] box = {x0, y0, x1, y1};
     boolean[] found = new boolean[4];
     for (int pass = 0; pass < 2; pass++) {
@@ -124,8 +127,8 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
         }
       }
     }
-    return found[0] && found[1] && found[2] && found[3] ? new int[] {box[0], box[1], box[2], box[3], 1}
-        : new int[] {x0, y0, x1, y1};
+    return found[0] && found[1] && found[2] && found[3] ? new Box(box[0], box[1], box[2], box[3], true)
+        : new Box(x0, y0, x1, y1, false);
   }
 
   /**
@@ -155,7 +158,7 @@ public record InsetFinder(double minDeviation, double minShare, double maxShare,
     return -1;
   }
 
-  /** Whether boundary {@code i} along {@code [a, e)} is a pasted picture's edge with its outside towards {@code dir}. */
+  /** Whether boundary {@code i} along {@code [a, e)} is a pasted picture's edge, its outside towards {@code dir}. */
   private static boolean isEdge(RgbImage img, boolean vertical, int i, int a, int e, int dir) {
     int n = vertical ? img.width() : img.height();
     int steps = 0;
